@@ -1,0 +1,147 @@
+"""The action registry: ``@action("GetTask")`` handlers, per API version.
+
+A handler is ``handler(services, ctx, request) -> <Action>Response`` Struct. The wrapper built
+here adds what every action shares: the project membership check (a caller who is not a member
+of the project named by ``ProjectId`` gets ``UnauthorizedOperation.UserNotInProject``) and the
+mapping of domain errors onto Tencent Cloud codes.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from wedata.protocol.context import RequestContext
+from wedata.protocol.endpoint import Route, VersionRoutes
+from wedata.protocol.errors import ApiError
+from wedata.services import errors as S
+from wedata.spec import OPERATIONS
+from wedata.spec import VERSION as SPEC_VERSION
+
+if TYPE_CHECKING:
+    from wedata.services.container import Services
+
+ActionHandler = Callable[["Services", RequestContext, Any], Any]
+
+# Action modules, imported by ``load_actions`` so that their decorators run.
+ACTION_MODULES = (
+    "wedata.actions.projects",
+    "wedata.actions.resource_groups",
+    "wedata.actions.workflows",
+    "wedata.actions.tasks",
+)
+
+
+@dataclass(frozen=True)
+class ActionDef:
+    name: str
+    version: str
+    handler: ActionHandler
+    request_type: type
+    project_scoped: bool
+
+
+_REGISTRY: dict[str, dict[str, ActionDef]] = {}
+# Further API versions served on the same endpoint: version -> (known action names, request types).
+_EXTRA_VERSIONS: dict[str, dict[str, type]] = {}
+
+
+def register_version(version: str, request_types: dict[str, type]) -> None:
+    _EXTRA_VERSIONS[version] = request_types
+
+
+def action(
+    name: str, *, version: str = SPEC_VERSION, project_scoped: bool = True
+) -> Callable[[ActionHandler], ActionHandler]:
+    """Register a handler. ``project_scoped=False`` skips the membership check."""
+
+    def decorate(fn: ActionHandler) -> ActionHandler:
+        if version == SPEC_VERSION:
+            op = OPERATIONS.get(name)
+            if op is None:
+                raise ValueError(f"{name} is not an action of WeData {version}")
+            request_type: type = op.request
+        else:
+            request_type = _EXTRA_VERSIONS[version][name]
+        defs = _REGISTRY.setdefault(version, {})
+        if name in defs:
+            raise ValueError(f"{name} registered twice")
+        defs[name] = ActionDef(name, version, fn, request_type, project_scoped)
+        return fn
+
+    return decorate
+
+
+def load_actions() -> dict[str, dict[str, ActionDef]]:
+    for module in ACTION_MODULES:
+        importlib.import_module(module)
+    return _REGISTRY
+
+
+def implemented(version: str = SPEC_VERSION) -> set[str]:
+    return set(load_actions().get(version, {}))
+
+
+# Domain error -> (default code). A ServiceError may carry a more specific ``code`` attribute.
+ERROR_CODES: dict[type[S.ServiceError], str] = {
+    S.NotFound: "ResourceNotFound",
+    S.InvalidValue: "InvalidParameterValue",
+    S.Duplicate: "InvalidParameter.DuplicateName",
+    S.InUse: "ResourceInUse",
+    S.NotMember: "UnauthorizedOperation.UserNotInProject",
+    S.Forbidden: "UnauthorizedOperation",
+    S.OperationFailed: "FailedOperation",
+    S.Unsupported: "UnsupportedOperation",
+}
+
+
+def to_api_error(err: S.ServiceError) -> ApiError:
+    code = getattr(err, "code", None)
+    if not code:
+        for cls in type(err).__mro__:
+            if cls in ERROR_CODES:
+                code = ERROR_CODES[cls]  # type: ignore[index]
+                break
+    return ApiError(code or "FailedOperation", err.message)
+
+
+def _bind(defn: ActionDef, services: Services) -> Route:
+    handler = defn.handler
+    check_member = services.projects.require_member
+
+    if defn.project_scoped:
+
+        def call(ctx: RequestContext, request: Any) -> Any:
+            try:
+                project_id = getattr(request, "project_id", None)
+                if project_id is not None:
+                    check_member(project_id, ctx.caller)
+                return handler(services, ctx, request)
+            except S.ServiceError as err:
+                raise to_api_error(err) from None
+
+    else:
+
+        def call(ctx: RequestContext, request: Any) -> Any:
+            try:
+                return handler(services, ctx, request)
+            except S.ServiceError as err:
+                raise to_api_error(err) from None
+
+    return Route(defn.request_type, call)
+
+
+def build_routes(services: Services) -> dict[str, VersionRoutes]:
+    registry = load_actions()
+    versions: dict[str, VersionRoutes] = {}
+    known_by_version: dict[str, frozenset[str]] = {SPEC_VERSION: frozenset(OPERATIONS)}
+    for version, types in _EXTRA_VERSIONS.items():
+        known_by_version[version] = frozenset(types)
+    for version, known in known_by_version.items():
+        defs = registry.get(version, {})
+        versions[version] = VersionRoutes(
+            known=known, routes={name: _bind(d, services) for name, d in defs.items()}
+        )
+    return versions

@@ -1,0 +1,174 @@
+"""``wedata``: server, scheduler, credentials and database commands.
+
+Heavy imports (uvicorn, SQLAlchemy, rich) happen inside the commands so that ``wedata --help``
+stays fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+
+def _settings(home: str | None, database_url: str | None = None):  # type: ignore[no-untyped-def]
+    from wedata.config import Settings
+
+    return Settings.from_env().with_overrides(
+        home=Path(home).expanduser() if home else None, database_url=database_url
+    )
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@click.group()
+@click.version_option(package_name="wedata-server")
+def main() -> None:
+    """wedata-server: a self-hosted WeData (API 2025-08-06) scheduler."""
+
+
+def ensure_first_credential(runtime) -> None:  # type: ignore[no-untyped-def]
+    """On first start create an admin credential and print it once (or take it from the env)."""
+    settings = runtime.settings
+    store = runtime.credentials
+    if settings.secret_id and settings.secret_key:
+        existing = store.lookup(settings.secret_id)
+        if existing is None:
+            store.create(
+                settings.admin_uin,
+                secret_id=settings.secret_id,
+                secret_key=settings.secret_key,
+                is_admin=True,
+                description="from WEDATA_SECRET_ID",
+            )
+        elif existing.secret_key != settings.secret_key:
+            raise click.ClickException(
+                f"WEDATA_SECRET_ID {settings.secret_id} exists with a different key; "
+                "delete it with `wedata credentials delete` first"
+            )
+        return
+    if store.count() == 0:
+        cred = store.create(settings.admin_uin, is_admin=True, description="first admin credential")
+        click.echo(
+            "Created the first admin credential (shown once, keep it):\n"
+            f"  SecretId:  {cred.secret_id}\n  SecretKey: {cred.secret_key}\n  Uin:       {cred.uin}",
+            err=True,
+        )
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default 8080).")
+@click.option("--home", default=None, help="Data directory (default $WEDATA_HOME or ~/.wedata).")
+@click.option("--database-url", default=None, help="SQLAlchemy URL; default SQLite under --home.")
+@click.option("--rate-limit", default=None, type=float, help="Requests/s per credential and action; 0 = off.")
+def server(host: str | None, port: int | None, home: str | None, database_url: str | None,
+           rate_limit: float | None) -> None:
+    """Run the API server (with the scheduler and local executor)."""
+    import uvicorn
+
+    from wedata.app import build_runtime, create_app
+
+    settings = _settings(home, database_url).with_overrides(host=host, port=port, rate_limit=rate_limit)
+    _configure_logging(settings.log_level)
+    if not settings.access_log:
+        logging.getLogger("wedata.api").setLevel(logging.WARNING)
+    runtime = build_runtime(settings)
+    ensure_first_credential(runtime)
+    app = create_app(settings, runtime)
+    click.echo(f"wedata-server listening on http://{settings.host}:{settings.port} (home {settings.home})", err=True)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        http="httptools",
+        loop="uvloop" if _has("uvloop") else "asyncio",
+    )
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+@main.group()
+def credentials() -> None:
+    """Manage API credentials (SecretId/SecretKey -> Uin)."""
+
+
+@credentials.command("create")
+@click.option("--uin", required=True, help="The user (Uin) the credential acts as.")
+@click.option("--admin", is_flag=True, help="Tenant administrator: sees every project.")
+@click.option("--secret-id", default=None)
+@click.option("--secret-key", default=None)
+@click.option("--token", default=None, help="Require this X-TC-Token (temporary credential).")
+@click.option("--description", default="")
+@click.option("--home", default=None)
+def credentials_create(uin: str, admin: bool, secret_id: str | None, secret_key: str | None,
+                       token: str | None, description: str, home: str | None) -> None:
+    from wedata.app import build_runtime
+
+    runtime = build_runtime(_settings(home))
+    cred = runtime.credentials.create(
+        uin, secret_id=secret_id, secret_key=secret_key, token=token, is_admin=admin, description=description
+    )
+    click.echo(f"SecretId:  {cred.secret_id}\nSecretKey: {cred.secret_key}\nUin:       {cred.uin}")
+
+
+@credentials.command("list")
+@click.option("--home", default=None)
+def credentials_list(home: str | None) -> None:
+    from wedata.app import build_runtime
+
+    runtime = build_runtime(_settings(home))
+    for row in runtime.credentials.list():
+        flags = ",".join(f for f, on in (("admin", row.is_admin), ("token", row.has_token)) if on) or "-"
+        click.echo(f"{row.secret_id}\t{row.uin}\t{flags}\t{row.description}")
+
+
+@credentials.command("delete")
+@click.argument("secret_id")
+@click.option("--home", default=None)
+def credentials_delete(secret_id: str, home: str | None) -> None:
+    from wedata.app import build_runtime
+
+    runtime = build_runtime(_settings(home))
+    if not runtime.credentials.delete(secret_id):
+        raise click.ClickException(f"no credential {secret_id}")
+    click.echo(f"deleted {secret_id}")
+
+
+@main.group()
+def db() -> None:
+    """Database commands."""
+
+
+@db.command("upgrade")
+@click.option("--home", default=None)
+@click.option("--database-url", default=None)
+def db_upgrade(home: str | None, database_url: str | None) -> None:
+    """Apply the migrations (the server also does this on start)."""
+    from wedata.storage.db import Database
+    from wedata.storage.migrate import upgrade
+
+    settings = _settings(home, database_url)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    upgrade(Database(settings.db_url))
+    click.echo("database is up to date")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()

@@ -1,0 +1,1 @@
+"""Domain rules in plain Python. Services raise ``services.errors.*``, never wire codes."""

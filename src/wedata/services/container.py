@@ -1,0 +1,26 @@
+"""The services of one process, built once by the composition root and handed to handlers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from wedata.config import Settings
+from wedata.services.common import Clock, SystemClock
+from wedata.services.projects import ProjectService
+from wedata.services.resource_groups import ResourceGroupService
+from wedata.services.tasks import TaskService
+from wedata.services.workflows import WorkflowService
+from wedata.storage.db import Database
+
+
+@dataclass
+class Services:
+    db: Database
+    settings: Settings
+    clock: Clock = field(default_factory=SystemClock)
+
+    def __post_init__(self) -> None:
+        self.projects = ProjectService(self.db, self.clock, self.settings)
+        self.resource_groups = ResourceGroupService(self.db, self.clock, self.settings)
+        self.workflows = WorkflowService(self.db, self.clock, self.settings)
+        self.tasks = TaskService(self.db, self.clock, self.settings)

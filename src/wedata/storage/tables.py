@@ -1,0 +1,240 @@
+"""The relational schema (SQLAlchemy Core). Alembic migrations under ``migrations/`` create it.
+
+Conventions: every datetime column holds naive UTC; every constraint is named (Alembic batch
+mode on SQLite needs names); ids are WeData's own formats, stored as strings; JSON columns hold
+structured definitions in the shapes documented next to them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("secret_id", String(64), primary_key=True),
+    Column("secret_key", String(128), nullable=False),
+    Column("uin", String(32), nullable=False),
+    Column("token", String(256)),
+    Column("is_admin", Boolean, nullable=False, default=False),
+    Column("description", String(256), nullable=False, default=""),
+    Column("created_at", DateTime, nullable=False),
+)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", String(19), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("display_name", String(64), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("creator_uin", String(32), nullable=False),
+    Column("owner_uin", String(32), nullable=False),
+    # 0 disabled, 1 enabled (WeData's Project.Status)
+    Column("status", Integer, nullable=False, default=1),
+    Column("project_model", String(16), nullable=False, default="SIMPLE"),
+    Column("schedule_mode", String(16), nullable=False, default="task"),
+    Column("dlc_info", JSON),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    # Soft delete: a deleted project answers ResourceNotFound, its rows stay for audit.
+    Column("deleted_at", DateTime),
+)
+Index("ix_projects_name_live", projects.c.name, unique=True, sqlite_where=projects.c.deleted_at.is_(None),
+      postgresql_where=projects.c.deleted_at.is_(None))
+
+project_members = Table(
+    "project_members",
+    metadata,
+    Column("project_id", String(19), ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("user_uin", String(32), nullable=False),
+    Column("user_name", String(64), nullable=False, default=""),
+    Column("is_creator", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime, nullable=False),
+    PrimaryKeyConstraint("project_id", "user_uin"),
+)
+
+project_member_roles = Table(
+    "project_member_roles",
+    metadata,
+    Column("project_id", String(19), nullable=False),
+    Column("user_uin", String(32), nullable=False),
+    Column("role_id", String(64), nullable=False),
+    PrimaryKeyConstraint("project_id", "user_uin", "role_id"),
+)
+
+resource_groups = Table(
+    "resource_groups",
+    metadata,
+    Column("id", String(20), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("group_type", String(16), nullable=False),  # Schedule | Integration | DataService
+    Column("specification", JSON, nullable=False),  # the ResourceType wire object as given
+    Column("region", String(64), nullable=False),
+    Column("vpc_id", String(64), nullable=False),
+    Column("subnet", String(64), nullable=False),
+    Column("auto_renew", Boolean, nullable=False, default=False),
+    Column("purchase_period", Integer, nullable=False, default=1),
+    Column("tags", JSON),
+    Column("status", Integer, nullable=False, default=1),
+    # How many instances may run at once on this group (the scheduler's slots).
+    Column("max_concurrency", Integer, nullable=False),
+    Column("creator_uin", String(32), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("name"),
+)
+
+resource_group_projects = Table(
+    "resource_group_projects",
+    metadata,
+    Column("resource_group_id", String(20), ForeignKey("resource_groups.id", ondelete="CASCADE"), nullable=False),
+    Column("project_id", String(19), ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    PrimaryKeyConstraint("resource_group_id", "project_id"),
+)
+
+workflow_folders = Table(
+    "workflow_folders",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("project_id", String(19), ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("path", String(1024), nullable=False),  # absolute, e.g. /a/b
+    Column("parent_path", String(1024), nullable=False),  # /a ; "/" for a root child
+    Column("name", String(256), nullable=False),
+    Column("creator_uin", String(32), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("project_id", "path"),
+)
+
+workflows = Table(
+    "workflows",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("project_id", String(19), ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("folder_path", String(1024), nullable=False),
+    Column("workflow_type", String(16), nullable=False, default="cycle"),
+    Column("description", Text, nullable=False, default=""),
+    Column("owner_uin", String(32), nullable=False),
+    Column("create_user_uin", String(32), nullable=False),
+    Column("update_user_uin", String(32), nullable=False),
+    Column("params", JSON),  # [{"ParamKey", "ParamValue"}]
+    Column("scheduler_config", JSON),  # WorkflowSchedulerConfiguration wire dict, or null
+    Column("bundle_id", String(256)),
+    Column("bundle_info", Text),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("project_id", "name"),
+)
+Index("ix_workflows_project_folder", workflows.c.project_id, workflows.c.folder_path)
+
+task_folders = Table(
+    "task_folders",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("project_id", String(19), nullable=False),
+    Column("workflow_id", String(36), ForeignKey("workflows.id", ondelete="CASCADE"), nullable=False),
+    Column("folder_type", String(32), nullable=False),
+    Column("path", String(1024), nullable=False),
+    Column("parent_path", String(1024), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("creator_uin", String(32), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("workflow_id", "folder_type", "path"),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", String(24), primary_key=True),
+    Column("project_id", String(19), ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("workflow_id", String(36), ForeignKey("workflows.id"), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("task_type_id", Integer, nullable=False),
+    Column("owner_uin", String(32), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("folder_path", String(1024)),
+    # N new, Y scheduling, F offline, O paused, T stopping, INVALID (task Status enum)
+    Column("status", String(8), nullable=False, default="N"),
+    Column("latest_version_no", Integer, nullable=False, default=1),
+    Column("latest_submit_version_no", Integer),
+    # The SUBMIT version the scheduler runs (task_versions.version_id), null until submitted.
+    Column("prod_version_id", String(64)),
+    # Dev-side definition: {"TaskConfiguration": {...}, "TaskSchedulerConfiguration": {...}} in
+    # canonical wire form (new field names, CodeContent as plain text).
+    Column("definition", JSON, nullable=False),
+    # Denormalised from the definition for list filters.
+    Column("cycle_type", String(32), nullable=False, default="DAY_CYCLE"),
+    Column("resource_group_id", String(32)),
+    Column("create_user_uin", String(32), nullable=False),
+    Column("update_user_uin", String(32), nullable=False),
+    Column("update_user_name", String(64)),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("last_ops_at", DateTime),
+    Column("last_ops_user_name", String(64)),
+    UniqueConstraint("project_id", "name"),
+)
+Index("ix_tasks_project_workflow", tasks.c.project_id, tasks.c.workflow_id)
+Index("ix_tasks_project_status", tasks.c.project_id, tasks.c.status)
+
+task_versions = Table(
+    "task_versions",
+    metadata,
+    Column("version_id", String(64), primary_key=True),  # <TaskId>_<yyyyMMddHHmmssSSS>
+    Column("task_id", String(24), ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(8), nullable=False),  # SAVE | SUBMIT
+    Column("version_no", Integer, nullable=False),  # the N of VN (a SUBMIT records its SAVE's N)
+    Column("remark", Text, nullable=False, default=""),
+    Column("create_user_uin", String(32), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    # Full Task snapshot in canonical wire form (base attributes + definition).
+    Column("snapshot", JSON, nullable=False),
+    Column("status", String(8)),  # production status of a SUBMIT version
+    Column("approve_status", String(32)),
+    Column("approve_user_uin", String(32)),
+    Column("approved_at", DateTime),
+)
+Index("ix_task_versions_task_kind", task_versions.c.task_id, task_versions.c.kind, task_versions.c.version_no)
+
+# Dependency edges, stored once and projected both ways. ``side`` is "dev" (the saved definitions)
+# or "prod" (the submitted ones the scheduler follows).
+task_dependencies = Table(
+    "task_dependencies",
+    metadata,
+    Column("side", String(4), nullable=False),
+    Column("task_id", String(24), nullable=False),  # downstream
+    Column("upstream_task_id", String(24), nullable=False),
+    Column("main_cyclic_config", String(32), nullable=False),
+    Column("subordinate_cyclic_config", String(64)),
+    Column("offset", String(256)),
+    Column("dependency_strategy", JSON),
+    Column("created_at", DateTime, nullable=False),
+    PrimaryKeyConstraint("side", "task_id", "upstream_task_id"),
+)
+Index("ix_task_dependencies_upstream", task_dependencies.c.side, task_dependencies.c.upstream_task_id)

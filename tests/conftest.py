@@ -1,0 +1,59 @@
+"""Shared fixtures: live servers on SQLite and PostgreSQL, driven through the official SDK."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support import (
+    Api,
+    ServerProcess,
+    create_pg_database,
+    drop_pg_database,
+    pg_available,
+)
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+def require_postgres() -> None:
+    if not pg_available():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432 (required in CI)")
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One live server per backend for the session (tests use unique names to stay apart)."""
+    backend = request.param
+    home = tmp_path_factory.mktemp(f"wedata-{backend}")
+    db_name = None
+    url = None
+    if backend == "postgres":
+        require_postgres()
+        db_name = create_pg_database()
+        from tests.support import PG_URL
+
+        url = f"{PG_URL}/{db_name}"
+    srv = ServerProcess(home, url).start()
+    yield srv
+    srv.stop()
+    if db_name:
+        drop_pg_database(db_name)
+
+
+@pytest.fixture(scope="session")
+def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server on SQLite only, for protocol tests that do not depend on the backend."""
+    srv = ServerProcess(tmp_path_factory.mktemp("wedata-proto")).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def api(server: ServerProcess) -> Api:
+    """The admin credential's SDK client on the parametrised backend."""
+    return server.admin()

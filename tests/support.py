@@ -1,0 +1,190 @@
+"""Test support: a real server process and the official SDK pointed at it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tencentcloud.common import credential
+from tencentcloud.common.common_client import CommonClient
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+from tencentcloud.wedata.v20250806 import models
+from tencentcloud.wedata.v20250806.wedata_client import WedataClient
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("WEDATA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+ADMIN_ID = "AKIDTESTADMIN000000000000000000001"
+ADMIN_KEY = "TESTADMINKEY0000000000000000001"
+ADMIN_UIN = "100000000001"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def clean_env() -> dict[str, str]:
+    """The SDK honours *_proxy variables with a substring NO_PROXY check: strip them."""
+    return {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+
+
+def wedata_cli() -> list[str]:
+    return [sys.executable, "-m", "wedata.cli.main"]
+
+
+@dataclass
+class Api:
+    """The official SDK client for one credential, plus a raw CommonClient for bad-input tests."""
+
+    endpoint: str
+    secret_id: str
+    secret_key: str
+    token: str | None = None
+    profile_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        cred = credential.Credential(self.secret_id, self.secret_key, self.token)
+        http = HttpProfile(protocol="http", endpoint=self.endpoint, reqTimeout=30)
+        profile = ClientProfile(httpProfile=http, **self.profile_kwargs)
+        self.client = WedataClient(cred, "ap-guangzhou", profile)
+        self.common = CommonClient("wedata", "2025-08-06", cred, "ap-guangzhou", profile)
+
+    def call(self, action: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Call through the typed SDK: build the <Action>Request model, return the Response dict."""
+        req = getattr(models, action + "Request")()
+        req.from_json_string(json.dumps(params or {}))
+        resp = getattr(self.client, action)(req)
+        return json.loads(resp.to_json_string())
+
+    def data(self, action: str, params: dict[str, Any] | None = None) -> Any:
+        return self.call(action, params).get("Data")
+
+    def raw(self, action: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Send the params dict unchanged (extra or wrongly typed fields included)."""
+        return self.common.call_json(action, params or {})["Response"]
+
+    def error(self, action: str, params: dict[str, Any] | None = None, *, raw: bool = False) -> TencentCloudSDKException:
+        try:
+            self.raw(action, params) if raw else self.call(action, params)
+        except TencentCloudSDKException as exc:
+            return exc
+        raise AssertionError(f"{action} succeeded but an error was expected")
+
+
+class ServerProcess:
+    def __init__(self, home: Path, database_url: str | None = None, env: dict[str, str] | None = None) -> None:
+        self.home = home
+        self.database_url = database_url
+        self.port = free_port()
+        self.endpoint = f"127.0.0.1:{self.port}"
+        self.extra_env = env or {}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = home / "server.log"
+
+    def env(self) -> dict[str, str]:
+        env = clean_env()
+        env.update(
+            WEDATA_HOME=str(self.home),
+            WEDATA_SECRET_ID=ADMIN_ID,
+            WEDATA_SECRET_KEY=ADMIN_KEY,
+            WEDATA_ADMIN_UIN=ADMIN_UIN,
+            WEDATA_RATE_LIMIT="0",
+            PYTHONUNBUFFERED="1",
+        )
+        if self.database_url:
+            env["WEDATA_DATABASE_URL"] = self.database_url
+        env.update(self.extra_env)
+        return env
+
+    def start(self) -> ServerProcess:
+        self.home.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [*wedata_cli(), "server", "--port", str(self.port)],
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()[-4000:]}")
+            try:
+                with urllib.request.urlopen(f"http://{self.endpoint}/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not start:\n{self.log_path.read_text()[-4000:]}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+
+    def cli(self, *args: str) -> str:
+        out = subprocess.run(
+            [*wedata_cli(), *args], env=self.env(), capture_output=True, text=True, cwd=ROOT, timeout=60
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"wedata {' '.join(args)} failed: {out.stderr}")
+        return out.stdout
+
+    def admin(self) -> Api:
+        return Api(self.endpoint, ADMIN_ID, ADMIN_KEY)
+
+    def new_user(self, uin: str | None = None) -> Api:
+        """A non-admin credential for a fresh user, created through `wedata credentials create`."""
+        uin = uin or str(200_000_000_000 + uuid.uuid4().int % 100_000_000_000)
+        out = self.cli("credentials", "create", "--uin", uin)
+        fields = dict(line.split(":", 1) for line in out.strip().splitlines())
+        api = Api(self.endpoint, fields["SecretId"].strip(), fields["SecretKey"].strip())
+        api.uin = uin  # type: ignore[attr-defined]
+        return api
+
+
+def create_pg_database() -> str:
+    import psycopg
+
+    name = "wedata_t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(PG_URL.replace("postgresql+psycopg", "postgresql") + "/postgres", autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
+def drop_pg_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_URL.replace("postgresql+psycopg", "postgresql") + "/postgres", autocommit=True) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pg_available() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
