@@ -31,6 +31,8 @@ ACTION_MODULES = (
     "wedata.actions.resource_groups",
     "wedata.actions.workflows",
     "wedata.actions.tasks",
+    "wedata.actions.task_folders",
+    "wedata.actions.task_dependencies",
 )
 
 

@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import unquote
 
 import msgspec
 
@@ -114,6 +113,7 @@ class ApiEndpoint:
             if method not in ("GET", "POST"):
                 raise ApiError(E.UNSUPPORTED_PROTOCOL, "Only GET and POST are supported.")
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            action = headers.get("x-tc-action", "-")
             body = await self._read_body(headers, receive)
             ctx, request = self._authenticate_and_decode(method, scope, headers, body, request_id)
             action, caller = ctx.action, ctx.caller.uin
@@ -289,17 +289,3 @@ class ApiEndpoint:
         )
         return ctx, request
 
-
-def healthz_body() -> bytes:
-    return b'{"status":"ok"}'
-
-
-__all__ = [
-    "ApiEndpoint",
-    "Credential",
-    "CredentialLookup",
-    "EndpointConfig",
-    "Route",
-    "VersionRoutes",
-    "unquote",
-]

@@ -8,6 +8,8 @@ from wedata.config import Settings
 from wedata.services.common import Clock, SystemClock
 from wedata.services.projects import ProjectService
 from wedata.services.resource_groups import ResourceGroupService
+from wedata.services.task_dependencies import TaskDependencyService
+from wedata.services.task_folders import TaskFolderService
 from wedata.services.tasks import TaskService
 from wedata.services.workflows import WorkflowService
 from wedata.storage.db import Database
@@ -24,3 +26,5 @@ class Services:
         self.resource_groups = ResourceGroupService(self.db, self.clock, self.settings)
         self.workflows = WorkflowService(self.db, self.clock, self.settings)
         self.tasks = TaskService(self.db, self.clock, self.settings)
+        self.task_folders = TaskFolderService(self.db, self.clock, self.settings)
+        self.task_dependencies = TaskDependencyService(self.db, self.clock, self.settings)
