@@ -196,7 +196,7 @@ class TaskFolderService:
             self._require_workflow(conn, project_id, workflow_id)
             return self._load(conn, project_id, workflow_id, folder_id)
 
-    def list(
+    def list_children(
         self, project_id: str, workflow_id: str, folder_type: str, parent_path: str, page: Page
     ) -> tuple[list[TaskFolderRow], int]:
         """Direct children of ``parent_path``, by name; one query for the page plus a count."""
@@ -232,7 +232,7 @@ class TaskFolderService:
                 conn.execute(update(f).where(f.c.id == folder_id).values(name=new_name, path=new))
                 in_tree = and_(f.c.workflow_id == workflow_id, f.c.folder_type == row.folder_type)
                 below = f.c.path.startswith(old + "/", autoescape=True)
-                # Parents first, computed from the old path, then the paths themselves.
+                # Both columns are rewritten from their pre-update values (SQL SET semantics).
                 conn.execute(
                     update(f)
                     .where(in_tree, below)

@@ -1,0 +1,137 @@
+"""API benchmark: GetTask and ListTasks through real signed HTTP against one server process.
+
+Starts `wedata server` (SQLite, rate limit off) in a temporary home, creates a project with a
+workflow and 1,000 tasks through the official SDK, then drives pre-signed TC3 requests with wrk
+(a C load generator, so the 2 cores go to the server, not to Python-side load generation). Every
+response body is checked for an `"Error"` key by wrk's Lua hook: errors are counted, not timed
+as successes. Usage: `python tools/bench/api.py [--tasks 1000] [--seconds 10] [--connections 8]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
+
+from tests.support import ADMIN_ID, ADMIN_KEY, ServerProcess  # noqa: E402
+from wedata.protocol.signing import tc3_signature  # noqa: E402
+
+LUA = """
+wrk.method = "POST"
+wrk.body = {body}
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Host"] = "{host}"
+wrk.headers["X-TC-Action"] = "{action}"
+wrk.headers["X-TC-Version"] = "2025-08-06"
+wrk.headers["X-TC-Timestamp"] = "{ts}"
+wrk.headers["Authorization"] = "{auth}"
+errors = 0
+response = function(status, headers, body)
+  if string.find(body, '"Error"', 1, true) then errors = errors + 1 end
+end
+done = function(summary, latency, requests)
+  io.write(string.format("ERRORS %d\\n", errors))
+  for _, p in pairs({{50, 90, 99}}) do
+    io.write(string.format("P%d %.3f\\n", p, latency:percentile(p) / 1000.0))
+  end
+end
+"""
+
+
+def signed_lua(endpoint: str, action: str, params: dict) -> str:
+    body = json.dumps(params)
+    ts = int(time.time())
+    date = time.strftime("%Y-%m-%d", time.gmtime(ts))
+    sig = tc3_signature(
+        secret_key=ADMIN_KEY,
+        method="POST",
+        query="",
+        headers={"content-type": "application/json", "host": endpoint},
+        signed_headers=["content-type", "host"],
+        payload_hash=hashlib.sha256(body.encode()).hexdigest(),
+        timestamp=str(ts),
+        date=date,
+    )
+    auth = (
+        f"TC3-HMAC-SHA256 Credential={ADMIN_ID}/{date}/wedata/tc3_request, "
+        f"SignedHeaders=content-type;host, Signature={sig}"
+    )
+    return LUA.format(body=json.dumps(body), host=endpoint, action=action, ts=ts, auth=auth)
+
+
+def run_wrk(endpoint: str, action: str, params: dict, seconds: int, connections: int) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(signed_lua(endpoint, action, params))
+        script = f.name
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", script, f"http://{endpoint}/"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    pct = {m.group(1): float(m.group(2)) for m in re.finditer(r"^P(\d+) ([\d.]+)$", out, re.M)}
+    errors = int(re.search(r"^ERRORS (\d+)$", out, re.M).group(1))  # type: ignore[union-attr]
+    return {"action": action, "requests": total, "rps": rps, "p50_ms": pct["50"], "p90_ms": pct["90"],
+            "p99_ms": pct["99"], "errors": errors}  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tasks", type=int, default=1000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--access-log", action="store_true", help="keep the per-request log line on")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("wrk is required: apt-get install wrk", file=sys.stderr)
+        return 2
+    home = Path(tempfile.mkdtemp(prefix="wedata-bench-"))
+    env = {"WEDATA_ACCESS_LOG": "1" if args.access_log else "0"}
+    server = ServerProcess(home, env=env).start()
+    try:
+        api = server.admin()
+        project = api.data("CreateProject", {"Project": {"ProjectName": "bench", "DisplayName": "bench"}})["ProjectId"]
+        wf = api.data("CreateWorkflow", {"ProjectId": project, "WorkflowName": "wf", "ParentFolderPath": "/"})
+        workflow = wf["WorkflowId"]
+        started = time.perf_counter()
+        task_ids = []
+        for i in range(args.tasks):
+            task = api.data("CreateTask", {
+                "ProjectId": project,
+                "TaskBaseAttribute": {"TaskName": f"t{i:05d}", "TaskTypeId": "35", "WorkflowId": workflow},
+                "TaskConfiguration": {"CodeContent": "ZWNobyBoaQo="},
+                "TaskSchedulerConfiguration": {"CycleType": "DAY_CYCLE", "CrontabExpression": "0 0 1 * * ? *"},
+            })  # fmt: skip
+            task_ids.append(task["TaskId"])
+        create_s = time.perf_counter() - started
+        results = [
+            run_wrk(server.endpoint, "GetTask", {"ProjectId": project, "TaskId": task_ids[len(task_ids) // 2]},
+                    args.seconds, args.connections),
+            run_wrk(server.endpoint, "ListTasks", {"ProjectId": project, "PageNumber": 3, "PageSize": 10},
+                    args.seconds, args.connections),
+            run_wrk(server.endpoint, "ListTasks", {"ProjectId": project, "PageNumber": 2, "PageSize": 100},
+                    args.seconds, args.connections),
+        ]  # fmt: skip
+        print(json.dumps({"tasks": args.tasks, "create_tasks_per_s": round(args.tasks / create_s, 1),
+                          "connections": args.connections, "results": results}, indent=2))  # fmt: skip
+    finally:
+        server.stop()
+        shutil.rmtree(home, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
