@@ -58,7 +58,10 @@ class Api:
     def __post_init__(self) -> None:
         cred = credential.Credential(self.secret_id, self.secret_key, self.token)
         http = HttpProfile(protocol="http", endpoint=self.endpoint, reqTimeout=30)
-        profile = ClientProfile(httpProfile=http, **self.profile_kwargs)
+        kwargs = dict(self.profile_kwargs)
+        unsigned = kwargs.pop("unsignedPayload", False)
+        profile = ClientProfile(httpProfile=http, **kwargs)
+        profile.unsignedPayload = unsigned  # an attribute, not a constructor argument
         self.client = WedataClient(cred, "ap-guangzhou", profile)
         self.common = CommonClient("wedata", "2025-08-06", cred, "ap-guangzhou", profile)
 

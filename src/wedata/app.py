@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -32,6 +35,7 @@ class Runtime:
     services: Services
     credentials: CredentialStore
     endpoint: ApiEndpoint
+    engine: Any = None  # scheduler.engine.Engine while the app runs with the scheduler
 
 
 def build_runtime(settings: Settings, clock: Clock | None = None, migrate: bool = True) -> Runtime:
@@ -39,6 +43,10 @@ def build_runtime(settings: Settings, clock: Clock | None = None, migrate: bool 
     db = Database(settings.db_url)
     if migrate:
         upgrade(db)
+    if clock is None:
+        from wedata.scheduler.clock import make_clock
+
+        clock = make_clock(settings.clock_start, settings.clock_factor)
     services = Services(db, settings, clock or SystemClock())
     credentials = CredentialStore(db)
     endpoint = ApiEndpoint(
@@ -57,13 +65,43 @@ async def _healthz(_request: Request) -> Response:
     return Response(b'{"status":"ok"}', media_type="application/json")
 
 
+def start_engine(runtime: Runtime, kind: str = "server") -> Any:
+    """Start the scheduler engine (planning, dispatch, local executor) in this process."""
+    from wedata.scheduler.engine import Engine
+
+    engine = Engine(runtime.db, runtime.settings, runtime.services.clock, kind=kind)
+    runtime.services.instances.attach_engine(engine)
+    engine.start()
+    runtime.engine = engine
+    return engine
+
+
+def stop_engine(runtime: Runtime) -> None:
+    if runtime.engine is not None:
+        runtime.services.instances.attach_engine(None)
+        runtime.engine.stop()
+        runtime.engine = None
+
+
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     runtime = runtime or build_runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # `wedata server` runs API + scheduler + local executor in one process by default.
+        if settings.scheduler_enabled and runtime.engine is None:
+            start_engine(runtime)
+        try:
+            yield
+        finally:
+            stop_engine(runtime)
+
     app = Starlette(
         routes=[
             Route("/healthz", _healthz, methods=["GET"]),
             Route("/", runtime.endpoint, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
-        ]
+        ],
+        lifespan=lifespan,
     )
     app.state.runtime = runtime
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,16 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise SystemExit(f"{name} must be a number, got {raw!r}") from None
 
 
+def _datetime(env: Mapping[str, str], name: str) -> datetime | None:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return datetime.strptime(raw.strip(), "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        raise SystemExit(f"{name} must be formatted yyyy-MM-dd HH:mm:ss (UTC), got {raw!r}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path = field(default_factory=lambda: Path.home() / ".wedata")
@@ -48,6 +59,18 @@ class Settings:
     # Scheduler knobs (used by the engine).
     scheduler_enabled: bool = True
     default_slots: int = 4
+    # Instances are planned through the end of the day this many days after today.
+    plan_horizon_days: int = 1
+    # First plan of a task: "day" = from 00:00 today (past fires run at once), "now" = from now.
+    plan_catch_up: str = "day"
+    plan_interval: float = 1.0  # seconds between checks for submitted/changed tasks
+    sweep_interval: float = 30.0  # seconds between safety sweeps of waiting instances
+    heartbeat_interval: float = 2.0  # seconds between scheduler-node heartbeats
+    node_lease: float = 15.0  # seconds without heartbeat after which a node is dead
+    kill_grace: float = 3.0  # seconds between SIGTERM and SIGKILL of an attempt
+    # Scaled clock for tests: start time (naive UTC) and speed factor (1.0 = real time).
+    clock_start: datetime | None = None
+    clock_factor: float = 1.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -80,4 +103,13 @@ class Settings:
             access_log=env.get("WEDATA_ACCESS_LOG", "1") not in ("0", "false", "no"),
             scheduler_enabled=env.get("WEDATA_SCHEDULER", "1") not in ("0", "false", "no"),
             default_slots=_int(env, "WEDATA_DEFAULT_SLOTS", 4),
+            plan_horizon_days=_int(env, "WEDATA_PLAN_HORIZON_DAYS", 1),
+            plan_catch_up=env.get("WEDATA_PLAN_CATCH_UP", "day"),
+            plan_interval=_float(env, "WEDATA_PLAN_INTERVAL", 1.0),
+            sweep_interval=_float(env, "WEDATA_SWEEP_INTERVAL", 30.0),
+            heartbeat_interval=_float(env, "WEDATA_HEARTBEAT_INTERVAL", 2.0),
+            node_lease=_float(env, "WEDATA_NODE_LEASE", 15.0),
+            kill_grace=_float(env, "WEDATA_KILL_GRACE", 3.0),
+            clock_start=_datetime(env, "WEDATA_CLOCK_START"),
+            clock_factor=_float(env, "WEDATA_CLOCK_FACTOR", 1.0),
         )

@@ -12,7 +12,7 @@ from tests.conftest import require_postgres
 from tests.support import PG_URL, create_pg_database, drop_pg_database
 from wedata.storage.db import Database
 from wedata.storage.migrate import downgrade, upgrade
-from wedata.storage.tables import metadata
+from wedata.storage.schema import metadata
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

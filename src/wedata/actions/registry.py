@@ -9,7 +9,7 @@ mapping of domain errors onto Tencent Cloud codes.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ ACTION_MODULES = (
     "wedata.actions.tasks",
     "wedata.actions.task_folders",
     "wedata.actions.task_dependencies",
+    "wedata.actions.instances",
 )
 
 
@@ -48,10 +49,15 @@ class ActionDef:
 _REGISTRY: dict[str, dict[str, ActionDef]] = {}
 # Further API versions served on the same endpoint: version -> (known action names, request types).
 _EXTRA_VERSIONS: dict[str, dict[str, type]] = {}
+# Every action such a version defines (those without a handler answer UnsupportedOperation).
+_EXTRA_KNOWN: dict[str, frozenset[str]] = {}
 
 
-def register_version(version: str, request_types: dict[str, type]) -> None:
+def register_version(version: str, request_types: dict[str, type], known: Iterable[str] = ()) -> None:
+    """Serve another API version; call it before ``build_routes`` (e.g. when the module that
+    holds the version's handlers is imported, before their decorators run)."""
     _EXTRA_VERSIONS[version] = request_types
+    _EXTRA_KNOWN[version] = frozenset(known) | frozenset(request_types)
 
 
 def action(
@@ -66,7 +72,10 @@ def action(
                 raise ValueError(f"{name} is not an action of WeData {version}")
             request_type: type = op.request
         else:
-            request_type = _EXTRA_VERSIONS[version][name]
+            types = _EXTRA_VERSIONS.get(version, {})
+            if name not in types:
+                raise ValueError(f"{name} has no request type registered for API version {version}")
+            request_type = types[name]
         defs = _REGISTRY.setdefault(version, {})
         if name in defs:
             raise ValueError(f"{name} registered twice")
@@ -139,8 +148,8 @@ def build_routes(services: Services) -> dict[str, VersionRoutes]:
     registry = load_actions()
     versions: dict[str, VersionRoutes] = {}
     known_by_version: dict[str, frozenset[str]] = {SPEC_VERSION: frozenset(OPERATIONS)}
-    for version, types in _EXTRA_VERSIONS.items():
-        known_by_version[version] = frozenset(types)
+    for version in _EXTRA_VERSIONS:
+        known_by_version[version] = _EXTRA_KNOWN[version]
     for version, known in known_by_version.items():
         defs = registry.get(version, {})
         versions[version] = VersionRoutes(

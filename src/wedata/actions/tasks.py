@@ -1,1 +1,99 @@
-"""Actions of this group (being written)."""
+"""Dev-side task actions (spec §1 D): tasks, their versions and their code.
+
+Handlers turn the request Structs into plain wire-named dicts (msgspec.to_builtins) for the
+service, and the service's wire dicts back into response Structs (msgspec.convert).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from wedata.actions.registry import action
+from wedata.protocol.context import RequestContext
+from wedata.spec import models as M
+
+if TYPE_CHECKING:
+    from wedata.services.container import Services
+
+
+def _dict(struct: Any) -> dict[str, Any]:
+    return msgspec.to_builtins(struct) if struct is not None else {}
+
+
+@action("CreateTask")
+def create_task(services: Services, ctx: RequestContext, req: M.CreateTaskRequest) -> M.CreateTaskResponse:
+    task_id = services.tasks.create_task(
+        req.project_id,
+        ctx.caller,
+        _dict(req.task_base_attribute),
+        _dict(req.task_configuration),
+        _dict(req.task_scheduler_configuration),
+    )
+    return M.CreateTaskResponse(data=M.CreateTaskResult(task_id=task_id))
+
+
+@action("GetTask")
+def get_task(services: Services, ctx: RequestContext, req: M.GetTaskRequest) -> M.GetTaskResponse:
+    task = services.tasks.get_task(req.project_id, req.task_id)
+    return M.GetTaskResponse(data=msgspec.convert(task, M.Task))
+
+
+@action("ListTasks")
+def list_tasks(services: Services, ctx: RequestContext, req: M.ListTasksRequest) -> M.ListTasksResponse:
+    return M.ListTasksResponse(data=msgspec.convert(services.tasks.list_tasks(req), M.ListTaskInfo))
+
+
+@action("UpdateTask")
+def update_task(services: Services, ctx: RequestContext, req: M.UpdateTaskRequest) -> M.UpdateTaskResponse:
+    services.tasks.update_task(
+        req.project_id,
+        req.task_id,
+        ctx.caller,
+        _dict(req.task.task_base_attribute),
+        _dict(req.task.task_configuration),
+        _dict(req.task.task_scheduler_configuration),
+    )
+    return M.UpdateTaskResponse(data=M.UpdateTaskResult(status=True))
+
+
+@action("UpdateTaskPartially")
+def update_task_partially(
+    services: Services, ctx: RequestContext, req: M.UpdateTaskPartiallyRequest
+) -> M.UpdateTaskPartiallyResponse:
+    services.tasks.update_task_partially(
+        req.project_id, req.task_id, ctx.caller, _dict(req.new_setting), req.field_to_remove_list
+    )
+    return M.UpdateTaskPartiallyResponse(data=M.UpdateTaskResult(status=True))
+
+
+@action("DeleteTask")
+def delete_task(services: Services, ctx: RequestContext, req: M.DeleteTaskRequest) -> M.DeleteTaskResponse:
+    services.tasks.delete_task(req.project_id, req.task_id, ctx.caller, req.delete_mode)
+    return M.DeleteTaskResponse(data=M.DeleteTaskResult(status=True))
+
+
+@action("SubmitTask")
+def submit_task(services: Services, ctx: RequestContext, req: M.SubmitTaskRequest) -> M.SubmitTaskResponse:
+    version_id = services.tasks.submit_task(req.project_id, req.task_id, ctx.caller, req.version_remark)
+    return M.SubmitTaskResponse(data=M.SubmitTaskResult(version_id=version_id, status=True))
+
+
+@action("GetTaskCode")
+def get_task_code(services: Services, ctx: RequestContext, req: M.GetTaskCodeRequest) -> M.GetTaskCodeResponse:
+    code, size = services.tasks.get_task_code(req.project_id, req.task_id)
+    return M.GetTaskCodeResponse(data=M.TaskCodeResult(code_info=code, code_file_size=size))
+
+
+@action("ListTaskVersions")
+def list_task_versions(
+    services: Services, ctx: RequestContext, req: M.ListTaskVersionsRequest
+) -> M.ListTaskVersionsResponse:
+    return M.ListTaskVersionsResponse(data=msgspec.convert(services.tasks.list_versions(req), M.ListTaskVersions))
+
+
+@action("GetTaskVersion")
+def get_task_version(services: Services, ctx: RequestContext, req: M.GetTaskVersionRequest) -> M.GetTaskVersionResponse:
+    detail = services.tasks.get_version(req.project_id, req.task_id, req.version_id)
+    return M.GetTaskVersionResponse(data=msgspec.convert(detail, M.TaskVersionDetail))

@@ -97,6 +97,29 @@ def server(host: str | None, port: int | None, home: str | None, database_url: s
     )
 
 
+@main.command()
+@click.option("--home", default=None, help="Data directory (default $WEDATA_HOME or ~/.wedata).")
+@click.option("--database-url", default=None, help="SQLAlchemy URL; default SQLite under --home.")
+@click.option("--slots", default=None, type=int, help="Default slots per resource group (default 4).")
+def scheduler(home: str | None, database_url: str | None, slots: int | None) -> None:
+    """Run the scheduler engine alone (no API) against the same database."""
+    import signal
+    import threading
+
+    from wedata.app import build_runtime, start_engine, stop_engine
+
+    settings = _settings(home, database_url).with_overrides(default_slots=slots)
+    _configure_logging(settings.log_level)
+    runtime = build_runtime(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    start_engine(runtime, kind="scheduler")
+    click.echo(f"wedata scheduler running (home {settings.home}); Ctrl-C to stop", err=True)
+    stop.wait()
+    stop_engine(runtime)
+
+
 def _has(module: str) -> bool:
     import importlib.util
 

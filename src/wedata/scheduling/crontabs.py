@@ -50,7 +50,9 @@ class CrontabCycleError(ValueError):
     """A CrontabExpression that is not valid Quartz or does not fit its CycleType."""
 
     def __init__(self, cycle_type: CycleType, expression: str, reason: str) -> None:
-        super().__init__(f"CrontabExpression {expression!r} does not fit CycleType {cycle_type.value}: {reason}")
+        super().__init__(
+            f"CrontabExpression {expression!r} does not fit CycleType {cycle_type.value}: {reason}"
+        )
         self.cycle_type = cycle_type
         self.expression = expression
         self.reason = reason
@@ -124,7 +126,9 @@ def derive_crontab(
     if cycle is CycleType.MINUTE_CYCLE:
         n = 5 if minute_interval is None else int(minute_interval)
         if n not in CONSOLE_MINUTE_INTERVALS:
-            raise ValueError(f"minute interval must be one of {CONSOLE_MINUTE_INTERVALS}, got {minute_interval!r}")
+            raise ValueError(
+                f"minute interval must be one of {CONSOLE_MINUTE_INTERVALS}, got {minute_interval!r}"
+            )
         expr = f"0 */{n} * * * ? *"
     elif cycle is CycleType.HOUR_CYCLE:
         if not 0 <= minute <= 59:
@@ -217,7 +221,9 @@ def validate_crontab_for_cycle(cycle_type: CycleType | str, expression: str) -> 
     every_day = dom in _ANY and dow in _ANY and month == "*"
     if cycle is CycleType.MINUTE_CYCLE:
         if not _minute_step_ok(minute):
-            raise fail("a minute task fires every n minutes: the minute field must be */n or a/n with n dividing 60")
+            raise fail(
+                "a minute task fires every n minutes: the minute field must be */n or a/n with n dividing 60"
+            )
         if not every_day:
             raise fail("a minute task runs every day: day-of-month, month and day-of-week must be * or ?")
     elif cycle is CycleType.HOUR_CYCLE:

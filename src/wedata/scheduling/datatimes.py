@@ -257,7 +257,9 @@ def data_times_between(
         return list(schedule_wall_times(schedule, after, until))
     out: list[datetime] = []
     last: datetime | None = None
-    for fire in schedule_wall_times(schedule, _fire_lower(schedule, start) - _EPS, _fire_upper(schedule, end) - _EPS):
+    for fire in schedule_wall_times(
+        schedule, _fire_lower(schedule, start) - _EPS, _fire_upper(schedule, end) - _EPS
+    ):
         d = schedule_data_time(schedule, fire)
         if d == last:
             continue

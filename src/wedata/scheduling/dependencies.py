@@ -24,9 +24,12 @@ from wedata.scheduling.cycles import CycleType, Schedule
 from wedata.scheduling.datatimes import add_months, data_times_between, latest_data_time
 
 __all__ = [
+    "REFERENCE_TABLE",
     "DataTimeWindow",
     "LatestAtOrBefore",
     "MainCyclicConfig",
+    "Pair",
+    "Selector",
     "SubordinateCyclicConfig",
     "custom_modes",
     "default_dependency",
@@ -215,7 +218,9 @@ def _validated(
     sub = SubordinateCyclicConfig.parse(subordinate)
     if sub not in _SUBS_OF_MAIN[mode]:
         allowed = ", ".join(s.value for s in _SUBS_OF_MAIN[mode])
-        raise ValueError(f"SubordinateCyclicConfig {sub.value} does not belong to {mode.value} (allowed: {allowed})")
+        raise ValueError(
+            f"SubordinateCyclicConfig {sub.value} does not belong to {mode.value} (allowed: {allowed})"
+        )
     return mode, sub
 
 
@@ -255,9 +260,11 @@ def dependency_selector(
         unit = _CUSTOM_UNIT[mode][0]
         anchor = _floor_minute(t) if unit == _MINUTE else _floor_hour(t) if unit == _HOUR else _floor_day(t)
         values = parse_offset(mode, offset)
+        # Offsets select whole unit slots [anchor + k*unit, anchor + (k+1)*unit): for upstream data
+        # times aligned to the unit (the table's pairings) that is exactly T+k, and a range a..b
+        # is [T+a, T+b] inclusive. Adjacent slots merge into one window.
         if mode.value.startswith("RANGE_"):
-            return (DataTimeWindow(anchor + values[0] * unit, anchor + values[-1] * unit, True, True),)
-        # Each listed offset selects its unit slot; adjacent slots merge into one window.
+            return (DataTimeWindow(anchor + values[0] * unit, anchor + (values[-1] + 1) * unit),)
         windows: list[DataTimeWindow] = []
         run_start = prev = values[0]
         for v in [*values[1:], None]:
@@ -361,7 +368,9 @@ def upstream_data_times(
     out: list[datetime] = []
     for w in selector:
         out.extend(
-            data_times_between(upstream_schedule, w.start, w.end, start_closed=w.start_closed, end_closed=w.end_closed)
+            data_times_between(
+                upstream_schedule, w.start, w.end, start_closed=w.start_closed, end_closed=w.end_closed
+            )
         )
     return out
 
@@ -440,13 +449,17 @@ def _load_table() -> dict[tuple[CycleType, CycleType], tuple[tuple[Pair, ...], t
 REFERENCE_TABLE = _load_table()
 
 
-def recommended_dependencies(downstream_cycle: CycleType | str, upstream_cycle: CycleType | str) -> tuple[Pair, ...]:
+def recommended_dependencies(
+    downstream_cycle: CycleType | str, upstream_cycle: CycleType | str
+) -> tuple[Pair, ...]:
     """The table's recommended (main, subordinate) pairs, in the SDK's order (may be empty)."""
     row = REFERENCE_TABLE.get((CycleType.parse(downstream_cycle), CycleType.parse(upstream_cycle)))
     return () if row is None else row[0]
 
 
-def custom_modes(downstream_cycle: CycleType | str, upstream_cycle: CycleType | str) -> tuple[MainCyclicConfig, ...]:
+def custom_modes(
+    downstream_cycle: CycleType | str, upstream_cycle: CycleType | str
+) -> tuple[MainCyclicConfig, ...]:
     """The RANGE_*/LIST_* modes the table allows for the two cycles."""
     row = REFERENCE_TABLE.get((CycleType.parse(downstream_cycle), CycleType.parse(upstream_cycle)))
     return () if row is None else row[1]

@@ -138,8 +138,9 @@ def _parse_time_expr(text: str) -> _TimeExpr | None:
         head, tail = body[:i], body[i:]
         if not head or _TERMS.fullmatch(tail) is None:
             continue
+        tokens: tuple[str, ...] = ()
         if head in ("timestamp", "timestamp_ms"):
-            kind, tokens = head, ()
+            kind = head
         else:
             parsed = _tokenize_format(head)
             if parsed is None:
@@ -245,7 +246,7 @@ def _evaluate(expr: _TimeExpr, base: datetime, zone: str) -> str:
 def evaluate_time_expression(text: str, base: datetime, zone: str = DEFAULT_ZONE) -> str | None:
     """Render one time expression (the text inside ``${}``) against ``base``; None if ``text``
     is not a time expression."""
-    expr = _parse_time_expr(text)
+    expr = _parse_time_expr(text.strip())
     return None if expr is None else _evaluate(expr, base, zone)
 
 
@@ -348,14 +349,14 @@ class _Renderer:
             value = self.lookup(name) if name else None
             if value is not None:
                 return value
-            expr = _parse_time_expr(inner)
+            expr = _parse_time_expr(name)
             if expr is not None:
                 return _evaluate(expr, ctx.data_time, ctx.zone)
             if name not in self.unknown:
                 self.unknown.append(name)
             return whole
         if whole.startswith("$("):
-            expr = _parse_time_expr(m.group(2))
+            expr = _parse_time_expr(m.group(2).strip())
             return whole if expr is None else _evaluate(expr, ctx.planned_time, ctx.zone)
         if ctx.result is not None and _SELECTOR.fullmatch(whole):
             return select_result(whole, ctx.result)
@@ -378,8 +379,9 @@ def referenced_names(text: str) -> list[str]:
         inner = m.group(1)
         if inner is None:
             continue
-        if _parse_time_expr(inner) is None and inner.strip() not in names:
-            names.append(inner.strip())
+        name = inner.strip()
+        if _parse_time_expr(name) is None and name not in names:
+            names.append(name)
     return names
 
 

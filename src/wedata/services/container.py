@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from wedata.config import Settings
 from wedata.services.common import Clock, SystemClock
+from wedata.services.instances import InstanceService
 from wedata.services.projects import ProjectService
 from wedata.services.resource_groups import ResourceGroupService
 from wedata.services.task_dependencies import TaskDependencyService
@@ -26,5 +27,8 @@ class Services:
         self.resource_groups = ResourceGroupService(self.db, self.clock, self.settings)
         self.workflows = WorkflowService(self.db, self.clock, self.settings)
         self.tasks = TaskService(self.db, self.clock, self.settings)
+        # A workflow's unified schedule overwrites its tasks' schedules (spec §6.32).
+        self.workflows.add_schedule_listener(self.tasks.apply_workflow_schedule)
         self.task_folders = TaskFolderService(self.db, self.clock, self.settings)
         self.task_dependencies = TaskDependencyService(self.db, self.clock, self.settings)
+        self.instances = InstanceService(self.db, self.clock, self.settings)

@@ -17,8 +17,10 @@ Invariants kept by the member actions (each refusal is ``FailedOperation``, noth
 - the project owner cannot be removed (transfer ownership with UpdateProject first);
 - every member holds at least one role (remove the member instead of its last role).
 
-Names: ``ProjectName`` and ``DisplayName`` are both unique among the live projects of the tenant
-(``InvalidParameter.WorkspaceNameDuplication``); a deleted project frees both.
+Names (``InvalidParameter.WorkspaceNameDuplication`` on a clash): ``ProjectName`` is unique among
+the live projects of the tenant; ``UpdateProject`` refuses a ``DisplayName`` another live project
+shows (the spec states that rule for UpdateProject only, so CreateProject does not check it). A
+deleted project frees its name.
 Deletion is soft: the row stays, every action on it answers ``ResourceNotFound``, and its
 resource-group bindings are dropped so that the groups can be deleted.
 """
@@ -26,54 +28,27 @@ resource-group bindings are dropped so that the groups can be deleted.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, exists, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Row, delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from wedata.config import Settings
 from wedata.protocol.context import Caller
 from wedata.services.common import Clock, as_int, fmt_iso, new_project_id, page
 from wedata.services.errors import Duplicate, Forbidden, InvalidValue, NotFound, NotMember, OperationFailed
+from wedata.services.project_roles import (
+    PROJECT_MANAGER,
+    PROJECT_ROLES,
+    PROJECT_ROLES_BY_ID,
+    TENANT_ROLES,
+    check_role_ids,
+    filter_roles,
+)
 from wedata.spec import models as M
 from wedata.storage import tables as T
 from wedata.storage.db import Database
-
-# ----------------------------------------------------------------------------------------------
-# Built-in roles. Ids, names and descriptions are WeData's own (API docs of 2025-08-06 and the
-# DescribeRoleList example of 2021-08-20); they are fixed, not stored.
-
-
-@dataclass(frozen=True, slots=True)
-class Role:
-    role_id: str
-    role_name: str
-    display_name: str
-    description: str
-
-    def wire(self) -> M.SystemRole:
-        return M.SystemRole(
-            role_id=self.role_id,
-            role_name=self.role_name,
-            role_display_name=self.display_name,
-            description=self.description,
-        )
-
-
-PROJECT_MANAGER = "308335260274237440"
-PROJECT_ROLES: tuple[Role, ...] = (
-    Role(PROJECT_MANAGER, "ProjectManager", "项目管理员", "项目管理员主要负责项目日常管理，具有项目内的所有权限。"),
-    Role("308335260676890624", "DataEngineer", "数据工程师", "负责数据集成、数据开发和服务开发"),
-    Role("308335260844662784", "OperationEngineer", "运维工程师", "运维中心，负责平台和业务运维工作"),
-    Role("308335260945326080", "Visitor", "普通成员", "只读账号"),
-)
-PROJECT_ROLES_BY_ID: dict[str, Role] = {r.role_id: r for r in PROJECT_ROLES}
-
-TENANT_ROLES: tuple[Role, ...] = (
-    Role("2004", "BusinessManager", "业务管理员角色", "拥有指标管理和维度管理模块的全部读写功能权限"),
-)
 
 PROJECT_MODELS = ("SIMPLE", "STANDARD")
 SCHEDULE_MODES = ("task", "workflow")
@@ -95,27 +70,10 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _filter_roles(roles: Iterable[Role], text: str | None) -> list[Role]:
-    if not text:
-        return list(roles)
-    needle = text.lower()
-    return [r for r in roles if needle in r.display_name.lower() or needle in r.role_name.lower()]
-
-
 def _check_uin(uin: str, field: str) -> str:
     if not _UIN.fullmatch(uin or ""):
         raise InvalidValue(f"{field} must be a numeric user id, got {uin!r}")
     return uin
-
-
-def _check_role_ids(role_ids: Sequence[str]) -> list[str]:
-    if not role_ids:
-        raise InvalidValue("RoleIds must name at least one role")
-    unknown = [r for r in role_ids if r not in PROJECT_ROLES_BY_ID]
-    if unknown:
-        known = ", ".join(f"{r.role_id} ({r.role_name})" for r in PROJECT_ROLES)
-        raise InvalidValue(f"Unknown project role id(s) {', '.join(unknown)}; the project roles are {known}")
-    return list(dict.fromkeys(role_ids))
 
 
 def _check_display_name(name: str) -> str:
@@ -268,7 +226,8 @@ class ProjectService:
         project_id = new_project_id()
         try:
             with self.db.write() as conn:
-                self._check_names_free(conn, name, display)
+                # DisplayName uniqueness is UpdateProject's rule only (spec §2.1); creation checks the name.
+                self._check_names_free(conn, name, None)
                 if group_ids:
                     rg = T.resource_groups
                     found = set(conn.execute(select(rg.c.id).where(rg.c.id.in_(group_ids))).scalars())
@@ -293,7 +252,11 @@ class ProjectService:
                 )
                 conn.execute(
                     insert(T.project_members).values(
-                        project_id=project_id, user_uin=caller.uin, user_name=caller.uin, is_creator=True, created_at=now
+                        project_id=project_id,
+                        user_uin=caller.uin,
+                        user_name=caller.uin,
+                        is_creator=True,
+                        created_at=now,
                     )
                 )
                 conn.execute(
@@ -304,23 +267,29 @@ class ProjectService:
                 if group_ids:
                     conn.execute(
                         insert(T.resource_group_projects),
-                        [{"resource_group_id": g, "project_id": project_id, "created_at": now} for g in group_ids],
+                        [
+                            {"resource_group_id": g, "project_id": project_id, "created_at": now}
+                            for g in group_ids
+                        ],
                     )
         except IntegrityError:
             # A concurrent CreateProject took the name between our check and the insert.
-            raise WorkspaceNameDuplication(f"A project named {name!r} or displayed as {display!r} exists.") from None
+            raise WorkspaceNameDuplication(f"A project named {name!r} already exists.") from None
         return project_id
 
     def _check_names_free(
         self, conn: Connection, name: str | None, display: str | None, exclude: str | None = None
     ) -> None:
         p = T.projects
-        live = p.c.deleted_at.is_(None)
+        live: ColumnElement[bool] = p.c.deleted_at.is_(None)
         if exclude is not None:
             live = live & (p.c.id != exclude)
         if name is not None and conn.execute(select(p.c.id).where(live, p.c.name == name)).first():
             raise WorkspaceNameDuplication(f"A project named {name!r} already exists.")
-        if display is not None and conn.execute(select(p.c.id).where(live, p.c.display_name == display)).first():
+        if (
+            display is not None
+            and conn.execute(select(p.c.id).where(live, p.c.display_name == display)).first()
+        ):
             raise WorkspaceNameDuplication(f"A project displayed as {display!r} already exists.")
 
     def get_project(self, project_id: str) -> M.Project:
@@ -334,13 +303,14 @@ class ProjectService:
     def list_projects(self, req: M.ListProjectsRequest) -> M.ProjectBrief:
         pg = page(req.page_number, req.page_size)
         p = T.projects
-        cond = [p.c.deleted_at.is_(None)]
+        cond: list[ColumnElement[bool]] = [p.c.deleted_at.is_(None)]
         if req.project_ids:
             cond.append(p.c.id.in_(req.project_ids))
         if req.project_name:
             pattern = like_pattern(req.project_name)
             cond.append(
-                func.lower(p.c.name).like(pattern, escape="\\") | func.lower(p.c.display_name).like(pattern, escape="\\")
+                func.lower(p.c.name).like(pattern, escape="\\")
+                | func.lower(p.c.display_name).like(pattern, escape="\\")
             )
         status = as_int(req.status, "Status")
         if status is not None:
@@ -354,7 +324,11 @@ class ProjectService:
         with self.db.read() as conn:
             total = conn.execute(select(func.count()).select_from(p).where(*cond)).scalar_one()
             rows = conn.execute(
-                select(p).where(*cond).order_by(p.c.created_at.desc(), p.c.id.desc()).limit(pg.size).offset(pg.offset)
+                select(p)
+                .where(*cond)
+                .order_by(p.c.created_at.desc(), p.c.id.desc())
+                .limit(pg.size)
+                .offset(pg.offset)
             ).all()
         return M.ProjectBrief(
             page_number=pg.number,
@@ -381,7 +355,9 @@ class ProjectService:
             if "owner_uin" in values:
                 m = T.project_members
                 member = conn.execute(
-                    select(m.c.user_uin).where(m.c.project_id == req.project_id, m.c.user_uin == values["owner_uin"])
+                    select(m.c.user_uin).where(
+                        m.c.project_id == req.project_id, m.c.user_uin == values["owner_uin"]
+                    )
                 ).first()
                 if member is None:
                     raise InvalidValue(
@@ -392,7 +368,9 @@ class ProjectService:
             try:
                 conn.execute(update(T.projects).where(T.projects.c.id == req.project_id).values(**values))
             except IntegrityError:
-                raise WorkspaceNameDuplication(f"A project displayed as {req.display_name!r} already exists.") from None
+                raise WorkspaceNameDuplication(
+                    f"A project displayed as {req.display_name!r} already exists."
+                ) from None
 
     def set_status(self, caller: Caller, project_id: str, status: int) -> None:
         with self.db.write() as conn:
@@ -411,34 +389,48 @@ class ProjectService:
                 update(T.projects).where(T.projects.c.id == project_id).values(deleted_at=now, updated_at=now)
             )
             # A deleted project holds no execution resources: the groups become deletable.
-            conn.execute(delete(T.resource_group_projects).where(T.resource_group_projects.c.project_id == project_id))
+            conn.execute(
+                delete(T.resource_group_projects).where(T.resource_group_projects.c.project_id == project_id)
+            )
 
     # ------------------------------------------------------------------------------------------
     # Members.
 
-    def add_members(self, caller: Caller, project_id: str, user_uins: Sequence[str], role_ids: Sequence[str]) -> None:
+    def add_members(
+        self, caller: Caller, project_id: str, user_uins: Sequence[str], role_ids: Sequence[str]
+    ) -> None:
         """Add users with roles. A user who is already a member gets the roles added."""
         uins = self._check_uins(user_uins)
-        roles = _check_role_ids(role_ids)
+        roles = check_role_ids(role_ids)
         m, r = T.project_members, T.project_member_roles
         with self.db.write() as conn:
             self.require_admin(conn, project_id, caller)
             now = self.clock.now()
             existing = set(
-                conn.execute(select(m.c.user_uin).where(m.c.project_id == project_id, m.c.user_uin.in_(uins))).scalars()
+                conn.execute(
+                    select(m.c.user_uin).where(m.c.project_id == project_id, m.c.user_uin.in_(uins))
+                ).scalars()
             )
             new = [u for u in uins if u not in existing]
             if new:
                 conn.execute(
                     insert(m),
                     [
-                        {"project_id": project_id, "user_uin": u, "user_name": u, "is_creator": False, "created_at": now}
+                        {
+                            "project_id": project_id,
+                            "user_uin": u,
+                            "user_name": u,
+                            "is_creator": False,
+                            "created_at": now,
+                        }
                         for u in new
                     ],
                 )
             held = set(
                 conn.execute(
-                    select(r.c.user_uin, r.c.role_id).where(r.c.project_id == project_id, r.c.user_uin.in_(uins))
+                    select(r.c.user_uin, r.c.role_id).where(
+                        r.c.project_id == project_id, r.c.user_uin.in_(uins)
+                    )
                 ).tuples()
             )
             grants = [
@@ -456,11 +448,15 @@ class ProjectService:
         with self.db.write() as conn:
             project = self.require_admin(conn, project_id, caller)
             found = set(
-                conn.execute(select(m.c.user_uin).where(m.c.project_id == project_id, m.c.user_uin.in_(uins))).scalars()
+                conn.execute(
+                    select(m.c.user_uin).where(m.c.project_id == project_id, m.c.user_uin.in_(uins))
+                ).scalars()
             )
             missing = [u for u in uins if u not in found]
             if missing:
-                raise NotFound(f"The user(s) {', '.join(missing)} are not members of the project {project_id}.")
+                raise NotFound(
+                    f"The user(s) {', '.join(missing)} are not members of the project {project_id}."
+                )
             if project.owner_uin in found:
                 raise OperationFailed(
                     f"The user {project.owner_uin} owns the project; transfer ownership (UpdateProject "
@@ -472,18 +468,20 @@ class ProjectService:
 
     def grant_roles(self, caller: Caller, project_id: str, user_uin: str, role_ids: Sequence[str]) -> None:
         _check_uin(user_uin, "UserUin")
-        roles = _check_role_ids(role_ids)
+        roles = check_role_ids(role_ids)
         r = T.project_member_roles
         with self.db.write() as conn:
             self.require_admin(conn, project_id, caller)
             held = self._member_roles(conn, project_id, user_uin)
-            grants = [{"project_id": project_id, "user_uin": user_uin, "role_id": x} for x in roles if x not in held]
+            grants = [
+                {"project_id": project_id, "user_uin": user_uin, "role_id": x} for x in roles if x not in held
+            ]
             if grants:
                 conn.execute(insert(r), grants)
 
     def revoke_roles(self, caller: Caller, project_id: str, user_uin: str, role_ids: Sequence[str]) -> None:
         _check_uin(user_uin, "UserUin")
-        roles = _check_role_ids(role_ids)
+        roles = check_role_ids(role_ids)
         r = T.project_member_roles
         with self.db.write() as conn:
             self.require_admin(conn, project_id, caller)
@@ -496,7 +494,9 @@ class ProjectService:
             if PROJECT_MANAGER in roles and PROJECT_MANAGER in held:
                 self._keep_a_manager(conn, project_id, removed_uins=[user_uin])
             conn.execute(
-                delete(r).where(r.c.project_id == project_id, r.c.user_uin == user_uin, r.c.role_id.in_(roles))
+                delete(r).where(
+                    r.c.project_id == project_id, r.c.user_uin == user_uin, r.c.role_id.in_(roles)
+                )
             )
 
     def _check_uins(self, user_uins: Sequence[str]) -> list[str]:
@@ -519,7 +519,11 @@ class ProjectService:
         r = T.project_member_roles
         remaining = conn.execute(
             select(r.c.user_uin)
-            .where(r.c.project_id == project_id, r.c.role_id == PROJECT_MANAGER, r.c.user_uin.not_in(removed_uins))
+            .where(
+                r.c.project_id == project_id,
+                r.c.role_id == PROJECT_MANAGER,
+                r.c.user_uin.not_in(removed_uins),
+            )
             .limit(1)
         ).first()
         if remaining is None:
@@ -530,7 +534,7 @@ class ProjectService:
     def list_members(self, req: M.ListProjectMembersRequest) -> M.ProjectUsersBrief:
         pg = page(req.page_number, req.page_size)
         m, p, r = T.project_members, T.projects, T.project_member_roles
-        cond = [m.c.project_id == req.project_id]
+        cond: list[ColumnElement[bool]] = [m.c.project_id == req.project_id]
         if req.user_name:
             cond.append(func.lower(m.c.user_name).like(like_pattern(req.user_name), escape="\\"))
         if req.user_uin:
@@ -587,7 +591,7 @@ class ProjectService:
 
     def list_project_roles(self, req: M.ListProjectRolesRequest) -> M.PageRoles:
         pg = page(req.page_number, req.page_size)
-        roles = _filter_roles(PROJECT_ROLES, req.role_display_name)
+        roles = filter_roles(PROJECT_ROLES, req.role_display_name)
         return M.PageRoles(
             items=[r.wire() for r in roles[pg.offset : pg.offset + pg.size]],
             page_number=pg.number,
@@ -597,4 +601,4 @@ class ProjectService:
         )
 
     def list_tenant_roles(self, role_display_name: str | None) -> list[M.SystemRole]:
-        return [r.wire() for r in _filter_roles(TENANT_ROLES, role_display_name)]
+        return [r.wire() for r in filter_roles(TENANT_ROLES, role_display_name)]

@@ -17,16 +17,18 @@ from sqlalchemy.exc import IntegrityError
 from wedata.config import Settings
 from wedata.services.common import Clock, Page, new_uuid
 from wedata.services.errors import Duplicate, InvalidValue, NotFound, OperationFailed
-from wedata.services.task_types import FOLDER_TYPES, task_type_ids
+from wedata.services.task_types import FOLDER_TYPES, node_category, task_type_ids
 from wedata.storage import tables as T
 from wedata.storage.db import Database
 
 __all__ = [
+    "FOLDER_TYPES",
     "MAX_NAME_LENGTH",
     "ROOT",
     "TaskFolderRow",
     "TaskFolderService",
     "folder_exists",
+    "node_category",
     "normalize_folder_path",
     "validate_folder_name",
 ]

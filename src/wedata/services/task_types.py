@@ -19,6 +19,8 @@ from wedata.services.errors import InvalidValue
 __all__ = [
     "FOLDER_TYPES",
     "NODE_CATEGORIES",
+    "NODE_TYPES",
+    "TASK_TYPE_NAMES",
     "TaskType",
     "known_task_type",
     "node_category",
@@ -133,3 +135,9 @@ def task_type_desc(task_type_id: int | None) -> str | None:
 def task_type_ids(category: str) -> frozenset[int]:
     """The type ids of a node category; empty for DATA_QUALITY and INDICATOR (not tasks here)."""
     return _IDS_BY_CATEGORY.get(category, frozenset())
+
+
+# Names other modules import: TaskTypeId -> display name (``TaskTypeDesc``), and the
+# TaskNodeTypeList values under the name ListTasks uses.
+TASK_TYPE_NAMES: dict[int, str] = {t.id: t.desc for t in _TYPES.values()}
+NODE_TYPES: tuple[str, ...] = NODE_CATEGORIES

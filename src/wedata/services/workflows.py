@@ -29,8 +29,11 @@ from sqlalchemy import Connection, Row, and_, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from wedata.config import Settings
+from wedata.scheduling.crontabs import validate_crontab_for_cycle
+from wedata.scheduling.cycles import format_hhmm, parse_hhmm
 from wedata.scheduling.cycletypes import CycleType
-from wedata.services.common import WALL_FORMAT, Clock, Page, fmt_time, new_uuid, page, parse_time_range, zone_of
+from wedata.scheduling.dependencies import MainCyclicConfig, SubordinateCyclicConfig, validate_dependency
+from wedata.services.common import WALL_FORMAT, Clock, Page, new_uuid, page, parse_time_range, zone_of
 from wedata.services.errors import Duplicate, InUse, InvalidValue, NotFound, OperationFailed
 from wedata.storage import tables as T
 from wedata.storage.db import Database
@@ -302,6 +305,8 @@ class WorkflowService:
                 config = _check_config(row.workflow_type, scheduler_config)
                 if config is not None:
                     values["scheduler_config"] = config
+                if not values:
+                    return  # nothing sent: not an edit, the modification time stays
                 if "name" in values:
                     self._check_name_free(conn, project_id, values["name"], workflow_id)
                 values.update(update_user_uin=caller_uin, updated_at=self.clock.now())
@@ -510,10 +515,6 @@ def _check_config(workflow_type: str, config: dict[str, Any] | None) -> dict[str
     return canonical_schedule(config)
 
 
-def row_times(row: Row[Any]) -> tuple[str | None, str | None]:
-    return fmt_time(row.created_at), fmt_time(row.updated_at)
-
-
 # ----------------------------------------------------------------------------------------------
 # The unified schedule (WorkflowSchedulerConfigurationInfo), validated and stored in canonical
 # form under its wire names so that the tasks service can apply it to each task as it is.
@@ -553,14 +554,11 @@ def _config_wall(raw: dict[str, Any], key: str) -> datetime:
 
 def canonical_schedule(raw: dict[str, Any]) -> dict[str, Any]:
     """Validate a unified schedule given under its wire names; return the stored form."""
-    # Imported here: the scheduling package pulls in the Quartz evaluator, which only saving a
-    # schedule needs.
-    from wedata.scheduling.crontabs import validate_crontab_for_cycle
-    from wedata.scheduling.cycles import format_hhmm, parse_hhmm
-    from wedata.scheduling.dependencies import MainCyclicConfig, SubordinateCyclicConfig, validate_dependency
-
     zone = _config_text(raw, "ScheduleTimeZone", required=True)
-    zone_of(zone)  # InvalidValue for an unknown zone
+    try:
+        zone_of(zone)
+    except InvalidValue as exc:
+        raise InvalidValue(f"{_CONFIG}.ScheduleTimeZone: {exc.message}") from None
     cycle_value = raw.get("CycleType")
     try:
         cycle = CycleType.parse(cycle_value)  # type: ignore[arg-type]
@@ -572,9 +570,11 @@ def canonical_schedule(raw: dict[str, Any]) -> dict[str, Any]:
         raise InvalidValue(f"{_CONFIG}: StartTime {raw['StartTime']} is after EndTime {raw['EndTime']}")
     cron = " ".join((_config_text(raw, "CrontabExpression", required=True) or "").split())
     try:
+        # Valid Quartz (wedata.scheduling.cron.validate_cron) that also fits the CycleType, the
+        # rule every task's schedule obeys: the schedule is copied onto the workflow's tasks.
         validate_crontab_for_cycle(cycle, cron)
     except ValueError as exc:
-        raise InvalidValue(f"{_CONFIG}.CrontabExpression: {exc}") from None
+        raise InvalidValue(f"{_CONFIG}.{exc}") from None
 
     modify = _config_choice(raw, "ModifyCycleValue", ("0", "1"), "0")
     main = _config_text(raw, "MainCyclicConfig")

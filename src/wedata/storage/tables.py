@@ -13,6 +13,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -84,6 +85,10 @@ project_member_roles = Table(
     Column("user_uin", String(32), nullable=False),
     Column("role_id", String(64), nullable=False),
     PrimaryKeyConstraint("project_id", "user_uin", "role_id"),
+    # Roles go with the membership.
+    ForeignKeyConstraint(
+        ["project_id", "user_uin"], ["project_members.project_id", "project_members.user_uin"], ondelete="CASCADE"
+    ),
 )
 
 resource_groups = Table(
@@ -117,6 +122,8 @@ resource_group_projects = Table(
     Column("created_at", DateTime, nullable=False),
     PrimaryKeyConstraint("resource_group_id", "project_id"),
 )
+# ListResourceGroups(ProjectIds) and the per-project lookups go from the project side.
+Index("ix_resource_group_projects_project_id", resource_group_projects.c.project_id)
 
 workflow_folders = Table(
     "workflow_folders",
@@ -130,6 +137,8 @@ workflow_folders = Table(
     Column("created_at", DateTime, nullable=False),
     UniqueConstraint("project_id", "path"),
 )
+# ListWorkflowFolders lists the direct children of one path.
+Index("ix_workflow_folders_project_parent", workflow_folders.c.project_id, workflow_folders.c.parent_path)
 
 workflows = Table(
     "workflows",
@@ -167,6 +176,8 @@ task_folders = Table(
     Column("created_at", DateTime, nullable=False),
     UniqueConstraint("workflow_id", "folder_type", "path"),
 )
+# ListTaskFolders lists the direct children of one folder of one tree.
+Index("ix_task_folders_tree_parent", task_folders.c.workflow_id, task_folders.c.folder_type, task_folders.c.parent_path)
 
 tasks = Table(
     "tasks",
@@ -202,6 +213,8 @@ tasks = Table(
 )
 Index("ix_tasks_project_workflow", tasks.c.project_id, tasks.c.workflow_id)
 Index("ix_tasks_project_status", tasks.c.project_id, tasks.c.status)
+# ListTasks pages a project's tasks newest first.
+Index("ix_tasks_project_created", tasks.c.project_id, tasks.c.created_at)
 
 task_versions = Table(
     "task_versions",

@@ -5,6 +5,11 @@ import java.io.OutputStreamWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.Date;
 import java.util.TimeZone;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import org.quartz.CronExpression;
 
@@ -16,6 +21,10 @@ import org.quartz.CronExpression;
  * chained results of CronExpression.getNextValidTimeAfter, stopping early on null), or
  * "ERR TAB message" when the expression does not parse or evaluation throws. One JVM run
  * serves thousands of cases, which keeps the differential test fast.
+ *
+ * Quartz 2.3.2 loops forever on some expressions it accepts (e.g. "0 0 0 L-30W * ?" once it
+ * reaches February), so each case runs on a worker thread with a time limit (system property
+ * quartzref.timeoutMillis, default 5000) and answers "ERR TAB Timeout" when it is exceeded.
  */
 public final class QuartzRef {
     private QuartzRef() {
@@ -24,15 +33,39 @@ public final class QuartzRef {
     public static void main(String[] args) throws Exception {
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         BufferedWriter out = new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8));
+        long timeoutMillis = Long.getLong("quartzref.timeoutMillis", 5000L);
+        ExecutorService worker = newWorker();
         String line;
         while ((line = in.readLine()) != null) {
             if (line.isEmpty()) {
                 continue;
             }
-            out.write(answer(line));
+            final String request = line;
+            Future<String> result = worker.submit(() -> answer(request));
+            String reply;
+            try {
+                reply = result.get(timeoutMillis, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                reply = "ERR\tTimeout";
+                // A spinning getTimeAfter cannot be interrupted: drop the thread (a daemon) and
+                // carry on with a fresh one.
+                worker.shutdownNow();
+                worker = newWorker();
+            }
+            out.write(reply);
             out.write('\n');
         }
         out.flush();
+        worker.shutdownNow();
+        System.exit(0);
+    }
+
+    private static ExecutorService newWorker() {
+        return Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "quartz-ref-worker");
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     private static String answer(String line) {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from wedata.storage.tables import metadata
+from wedata.storage.schema import metadata
 
 config = context.config
 engine = config.attributes.get("engine")

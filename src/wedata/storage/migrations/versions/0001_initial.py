@@ -26,12 +26,6 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('secret_id', name=op.f('pk_credentials'))
     )
-    op.create_table('project_member_roles',
-    sa.Column('project_id', sa.String(length=19), nullable=False),
-    sa.Column('user_uin', sa.String(length=32), nullable=False),
-    sa.Column('role_id', sa.String(length=64), nullable=False),
-    sa.PrimaryKeyConstraint('project_id', 'user_uin', 'role_id', name=op.f('pk_project_member_roles'))
-    )
     op.create_table('projects',
     sa.Column('id', sa.String(length=19), nullable=False),
     sa.Column('name', sa.String(length=64), nullable=False),
@@ -94,6 +88,13 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_project_members_project_id_projects'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('project_id', 'user_uin', name=op.f('pk_project_members'))
     )
+    op.create_table('project_member_roles',
+    sa.Column('project_id', sa.String(length=19), nullable=False),
+    sa.Column('user_uin', sa.String(length=32), nullable=False),
+    sa.Column('role_id', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['project_id', 'user_uin'], ['project_members.project_id', 'project_members.user_uin'], name=op.f('fk_project_member_roles_project_id_project_members'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('project_id', 'user_uin', 'role_id', name=op.f('pk_project_member_roles'))
+    )
     op.create_table('resource_group_projects',
     sa.Column('resource_group_id', sa.String(length=20), nullable=False),
     sa.Column('project_id', sa.String(length=19), nullable=False),
@@ -102,6 +103,9 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['resource_group_id'], ['resource_groups.id'], name=op.f('fk_resource_group_projects_resource_group_id_resource_groups'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('resource_group_id', 'project_id', name=op.f('pk_resource_group_projects'))
     )
+    with op.batch_alter_table('resource_group_projects', schema=None) as batch_op:
+        batch_op.create_index('ix_resource_group_projects_project_id', ['project_id'], unique=False)
+
     op.create_table('workflow_folders',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('project_id', sa.String(length=19), nullable=False),
@@ -114,6 +118,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_workflow_folders')),
     sa.UniqueConstraint('project_id', 'path', name=op.f('uq_workflow_folders_project_id_path'))
     )
+    with op.batch_alter_table('workflow_folders', schema=None) as batch_op:
+        batch_op.create_index('ix_workflow_folders_project_parent', ['project_id', 'parent_path'], unique=False)
+
     op.create_table('workflows',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('project_id', sa.String(length=19), nullable=False),
@@ -151,6 +158,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_task_folders')),
     sa.UniqueConstraint('workflow_id', 'folder_type', 'path', name=op.f('uq_task_folders_workflow_id_folder_type_path'))
     )
+    with op.batch_alter_table('task_folders', schema=None) as batch_op:
+        batch_op.create_index('ix_task_folders_tree_parent', ['workflow_id', 'folder_type', 'parent_path'], unique=False)
+
     op.create_table('tasks',
     sa.Column('id', sa.String(length=24), nullable=False),
     sa.Column('project_id', sa.String(length=19), nullable=False),
@@ -180,6 +190,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('project_id', 'name', name=op.f('uq_tasks_project_id_name'))
     )
     with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.create_index('ix_tasks_project_created', ['project_id', 'created_at'], unique=False)
         batch_op.create_index('ix_tasks_project_status', ['project_id', 'status'], unique=False)
         batch_op.create_index('ix_tasks_project_workflow', ['project_id', 'workflow_id'], unique=False)
 
@@ -214,15 +225,26 @@ def downgrade() -> None:
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index('ix_tasks_project_workflow')
         batch_op.drop_index('ix_tasks_project_status')
+        batch_op.drop_index('ix_tasks_project_created')
 
     op.drop_table('tasks')
+    with op.batch_alter_table('task_folders', schema=None) as batch_op:
+        batch_op.drop_index('ix_task_folders_tree_parent')
+
     op.drop_table('task_folders')
     with op.batch_alter_table('workflows', schema=None) as batch_op:
         batch_op.drop_index('ix_workflows_project_folder')
 
     op.drop_table('workflows')
+    with op.batch_alter_table('workflow_folders', schema=None) as batch_op:
+        batch_op.drop_index('ix_workflow_folders_project_parent')
+
     op.drop_table('workflow_folders')
+    with op.batch_alter_table('resource_group_projects', schema=None) as batch_op:
+        batch_op.drop_index('ix_resource_group_projects_project_id')
+
     op.drop_table('resource_group_projects')
+    op.drop_table('project_member_roles')
     op.drop_table('project_members')
     with op.batch_alter_table('task_dependencies', schema=None) as batch_op:
         batch_op.drop_index('ix_task_dependencies_upstream')
@@ -233,6 +255,5 @@ def downgrade() -> None:
         batch_op.drop_index('ix_projects_name_live', sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
 
     op.drop_table('projects')
-    op.drop_table('project_member_roles')
     op.drop_table('credentials')
     # ### end Alembic commands ###

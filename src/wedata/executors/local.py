@@ -1,0 +1,228 @@
+"""The local executor: each attempt is a subprocess of this host, in its own process group.
+
+Why it looks the way it does:
+
+- The command runs under a tiny ``/bin/sh`` wrapper that writes its pid to ``run_dir/pid``
+  first and the command's exit code to ``run_dir/exit`` last. If the scheduler is killed
+  (even with SIGKILL) the attempt keeps running, because it is in its own session and writes
+  its output to the log file, not to a pipe of ours. A restarted scheduler finds the process by
+  that pid (checking that its command line names the same ``run_dir``, so a recycled pid is
+  never mistaken for it), watches it to the end, and reads the exit code from the file.
+- Exits are noticed without polling: one thread waits on Linux pidfds (``os.pidfd_open``) with
+  epoll, for our own children and for re-attached processes alike; a child is reaped at once
+  (no zombies) and its status is reported through the engine's callback within a millisecond.
+  Where pidfds are missing the same thread polls every 50 ms instead.
+- A kill signals the whole process group (SIGTERM, then SIGKILL after a grace period), so a
+  shell script's children go too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from wedata.executors.base import ExitCallback, Handle, RunSpec, RunState
+
+log = logging.getLogger("wedata.executor")
+
+SHELL = "/bin/sh"
+# $0 is the run directory; the command follows as "$@".
+WRAPPER = 'echo $$ > "$0/pid"; "$@"; rc=$?; echo $rc > "$0/exit"; exit $rc'
+_HAS_PIDFD = hasattr(os, "pidfd_open")
+
+
+def read_exit_code(run_dir: str) -> int | None:
+    try:
+        text = Path(run_dir, "exit").read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.lstrip("-").isdigit() else None
+
+
+def _process_matches(pid: int, run_dir: str) -> bool:
+    """Whether ``pid`` is alive and is the wrapper of ``run_dir`` (not a recycled pid)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read()
+    except OSError:
+        return False
+    return run_dir.encode() in cmdline  # empty for a zombie: not running any more
+
+
+def _pid_of(handle: Handle) -> int | None:
+    pid = handle.get("pid")
+    if isinstance(pid, int) and pid > 0:
+        return pid
+    # Started but crashed before the handle was stored: the wrapper wrote its pid.
+    try:
+        text = Path(handle["run_dir"], "pid").read_text().strip()
+    except (OSError, KeyError):
+        return None
+    return int(text) if text.isdigit() else None
+
+
+@dataclass
+class _Watched:
+    execution_id: int
+    run_dir: str
+    proc: subprocess.Popen[bytes] | None  # None: re-attached, not our child
+    pid: int
+    fd: int | None = None
+
+    def collect(self) -> int | None:
+        if self.proc is not None:
+            rc = self.proc.wait()
+            return 128 - rc if rc < 0 else rc  # killed by signal n -> 128 + n, as shells do
+        return read_exit_code(self.run_dir)
+
+    def finished(self) -> bool:
+        if self.proc is not None:
+            return self.proc.poll() is not None
+        return not _process_matches(self.pid, self.run_dir)
+
+
+class LocalExecutor:
+    name = "local"
+
+    def __init__(self) -> None:
+        self.host = socket.gethostname()
+        self._on_exit: ExitCallback | None = None
+        self._lock = threading.Lock()
+        self._polled: dict[int, _Watched] = {}  # execution_id -> watched without a pidfd
+        self._sel = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        self._sel.register(self._wake_r, selectors.EVENT_READ, None)
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self, on_exit: ExitCallback) -> None:
+        self._on_exit = on_exit
+        self._thread = threading.Thread(target=self._loop, name="wedata-reaper", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._closed = True
+        self._wake()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"x")
+
+    # -- the protocol ---------------------------------------------------------------------------
+
+    def submit(self, spec: RunSpec) -> Handle:
+        os.makedirs(spec.run_dir, exist_ok=True)
+        env = dict(spec.env) if spec.env else None
+        log_fd = os.open(spec.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            proc = subprocess.Popen(
+                [SHELL, "-c", WRAPPER, spec.run_dir, *spec.argv],
+                stdin=subprocess.DEVNULL,
+                stdout=log_fd,
+                stderr=log_fd,
+                cwd=spec.cwd,
+                env=env,
+                start_new_session=True,  # own session and process group: killpg reaches the tree
+                close_fds=True,
+            )
+        finally:
+            os.close(log_fd)
+        self._watch(_Watched(spec.execution_id, spec.run_dir, proc, proc.pid))
+        return {"executor": self.name, "host": self.host, "pid": proc.pid, "run_dir": spec.run_dir}
+
+    def attach(self, execution_id: int, handle: Handle) -> bool:
+        if handle.get("host") not in (None, self.host) or "run_dir" not in handle:
+            return False
+        pid = _pid_of(handle)
+        run_dir = str(handle["run_dir"])
+        if pid is not None and _process_matches(pid, run_dir):
+            self._watch(_Watched(execution_id, run_dir, None, pid))
+        else:
+            self._report(execution_id, read_exit_code(run_dir))
+        return True
+
+    def poll(self, handle: Handle) -> RunState:
+        run_dir = str(handle.get("run_dir", ""))
+        pid = _pid_of(handle)
+        if pid is not None and run_dir and _process_matches(pid, run_dir):
+            return RunState(True)
+        return RunState(False, read_exit_code(run_dir) if run_dir else None)
+
+    def kill(self, handle: Handle, grace_seconds: float = 3.0) -> None:
+        pid = _pid_of(handle)
+        run_dir = str(handle.get("run_dir", ""))
+        if pid is None or not _process_matches(pid, run_dir):
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGTERM)
+
+        def escalate() -> None:
+            if _process_matches(pid, run_dir):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)
+
+        timer = threading.Timer(grace_seconds, escalate)
+        timer.daemon = True
+        timer.start()
+
+    # -- watching -------------------------------------------------------------------------------
+
+    def _watch(self, w: _Watched) -> None:
+        if _HAS_PIDFD:
+            try:
+                w.fd = os.pidfd_open(w.pid)
+            except ProcessLookupError:
+                self._report(w.execution_id, w.collect())
+                return
+            except OSError:
+                w.fd = None
+        if w.fd is not None:
+            with self._lock:
+                self._sel.register(w.fd, selectors.EVENT_READ, w)
+        else:
+            with self._lock:
+                self._polled[w.execution_id] = w
+            self._wake()
+
+    def _report(self, execution_id: int, code: int | None) -> None:
+        if self._on_exit is None:
+            return
+        try:
+            self._on_exit(execution_id, code)
+        except Exception:  # the engine must never kill the reaper thread
+            log.exception("exit callback failed for execution %s", execution_id)
+
+    def _loop(self) -> None:
+        while not self._closed:
+            with self._lock:
+                timeout = 0.05 if self._polled else None
+            for key, _ in self._sel.select(timeout):
+                if key.data is None:
+                    with contextlib.suppress(BlockingIOError):
+                        os.read(self._wake_r, 4096)
+                    continue
+                w: _Watched = key.data
+                with self._lock:
+                    self._sel.unregister(key.fd)
+                os.close(key.fd)
+                self._report(w.execution_id, w.collect())
+            if self._polled:
+                with self._lock:
+                    done = [w for w in self._polled.values() if w.finished()]
+                    for w in done:
+                        del self._polled[w.execution_id]
+                for w in done:
+                    self._report(w.execution_id, w.collect())

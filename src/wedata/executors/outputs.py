@@ -1,0 +1,72 @@
+"""Output parameters of a Shell or Python attempt (``ParamTaskOutList``), read from its output.
+
+Convention (docs/engine.md):
+
+- A line ``${setValue(key=value)}`` (alone on its line, surrounding blanks ignored) publishes
+  ``key`` = ``value``; the last one printed for a key wins.
+- The task's **result** (what ``$[n][m]`` selectors read) is its last non-empty output line
+  that is not a setValue line, split into cells on tabs, or on commas when there is no tab
+  (``scheduling.parameters.parse_text_result``).
+- A declared output whose definition is a selector takes the selected cell(s); a constant
+  definition is rendered with the instance's parameters; a setValue for the same key wins over
+  both. An output that cannot be produced is simply absent: a downstream instance that
+  references it fails with a log line naming it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from wedata.scheduling.parameters import (
+    ParameterError,
+    RenderContext,
+    output_parameter_value,
+    parse_text_result,
+)
+
+SET_VALUE = re.compile(r"^\s*\$\{setValue\(\s*([^=()\s][^=()]*?)\s*=(.*)\)\}\s*$")
+# Only this much of an attempt's output is examined (the tail holds the result line).
+MAX_SCAN = 64 * 1024 * 1024
+
+
+@dataclass
+class Outputs:
+    values: dict[str, str] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)  # declared key -> why it is absent
+
+
+def _lines(path: str, offset: int) -> Iterator[str]:
+    with open(path, "rb") as f:
+        f.seek(offset)
+        remaining = MAX_SCAN
+        for raw in f:
+            remaining -= len(raw)
+            if remaining < 0:
+                break
+            yield raw.decode("utf-8", "replace").rstrip("\r\n")
+
+
+def collect(path: str, offset: int, declared: Mapping[str, str], context: RenderContext | None) -> Outputs:
+    set_values: dict[str, str] = {}
+    last_result = ""
+    try:
+        for line in _lines(path, offset):
+            m = SET_VALUE.match(line)
+            if m:
+                set_values[m.group(1)] = m.group(2)
+            elif line.strip():
+                last_result = line
+    except OSError:
+        pass
+    rows = parse_text_result(last_result) if last_result else None
+    out = Outputs(values=dict(set_values))
+    for key, definition in declared.items():
+        if key in set_values:
+            continue
+        try:
+            out.values[key] = output_parameter_value(definition, rows, context)
+        except ParameterError as exc:
+            out.missing[key] = str(exc)
+    return out

@@ -1,0 +1,57 @@
+"""Task types the engine can run, and how their (already rendered) code becomes a command.
+
+- Shell (35): the code is written to ``task.sh`` and run by ``/bin/bash``.
+- Python (30): the code is written to ``task.py`` and run unbuffered (``-u``, so the log streams)
+  by the interpreter the ext keys name: ``python_sub_version`` (e.g. ``python3.11``) or else
+  ``python_type`` (``python3``, ``python2``). ``python3`` and the exact version of the server's
+  own interpreter use that interpreter (its base, outside the server's virtualenv); anything
+  else is looked up on PATH. A missing interpreter fails the attempt with a clear message.
+
+Other task types are not runnable here; :data:`SUPPORTED_TASK_TYPES` lets SubmitTask refuse
+them up front.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from wedata.executors.base import ExecutorError
+
+SHELL_TYPE = 35
+PYTHON_TYPE = 30
+SUPPORTED_TASK_TYPES: frozenset[int] = frozenset({SHELL_TYPE, PYTHON_TYPE})
+
+
+def _own_python() -> str:
+    base = getattr(sys, "_base_executable", None) or sys.executable
+    return base if base and os.path.exists(base) else sys.executable
+
+
+def python_interpreter(ext: Mapping[str, str]) -> str:
+    wanted = (ext.get("python_sub_version") or ext.get("python_type") or "python3").strip() or "python3"
+    own = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    if wanted in ("python3", own, "python"):
+        return _own_python()
+    found = shutil.which(wanted)
+    if found is None:
+        raise ExecutorError(f"Python interpreter {wanted!r} (ext key python_sub_version/python_type) was not found")
+    return found
+
+
+def build_command(task_type_id: int, code: str, ext: Mapping[str, str], run_dir: str) -> list[str]:
+    """Write the code into ``run_dir`` and return the argv that runs it."""
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
+    if task_type_id == SHELL_TYPE:
+        path = Path(run_dir, "task.sh")
+        path.write_text(code if code.endswith("\n") else code + "\n")
+        return ["/bin/bash", str(path)]
+    if task_type_id == PYTHON_TYPE:
+        interpreter = python_interpreter(ext)
+        path = Path(run_dir, "task.py")
+        path.write_text(code if code.endswith("\n") else code + "\n")
+        return [interpreter, "-u", str(path)]
+    raise ExecutorError(f"task type {task_type_id} cannot be run by this server (supported: Shell 35, Python 30)")

@@ -1,0 +1,362 @@
+"""Planning: instances for the data times of each scheduling (Status Y) task, up to a horizon.
+
+The planner notices work by comparing ``tasks`` with its own ``task_plans`` rows (one cheap
+join: a new ``prod_version_id`` or a new ``status``) and by ``task_plans.next_plan_at`` (the
+horizon moves once a day per task). Everything it does is idempotent: instances are inserted
+with ON CONFLICT DO NOTHING on (task_id, data_time), so a crash half-way, or two schedulers
+planning the same task, never duplicate an instance.
+
+Rules (docs/engine.md):
+
+- The window of a first plan starts at 00:00 of the current day in the task's zone (T+0: "the
+  task of today is scheduled today"; fires already past run at once) or, with
+  ``plan_catch_up = "now"``, at the current time. It ends with the last fire of the day
+  ``horizon_days`` after today. The horizon is extended when the next day starts.
+- A one-off task gets its single instance once, whatever the window; resubmitting it adds none.
+- A new submitted version replaces the instances that have not started yet (from today on) with
+  ones planned from the new definition.
+- Paused tasks (O) keep their instances, which the dispatcher holds back; no new ones are made.
+- Offline tasks (F, T, INVALID) and deleted tasks lose their not-yet-started instances; a
+  pending retry ends EXPIRED; a running attempt finishes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from wedata.scheduler import states as S
+from wedata.scheduler.definitions import TaskDef
+from wedata.scheduler.deps import (
+    NewInstance,
+    clear_edges,
+    compute_edges,
+    flush_edges,
+    insert_edges,
+    pending_instances,
+)
+from wedata.scheduler.readiness import evaluate, target_state
+from wedata.scheduler.transitions import Tx, record_created, transition
+from wedata.scheduling.cycles import CycleType
+from wedata.scheduling.datatimes import event_dimension, planned_instances
+from wedata.scheduling.timezones import parse_zone, utc_to_wall, wall_to_utc
+from wedata.storage.engine_tables import instance_event_waits, task_instances, task_plans
+from wedata.storage.tables import task_versions, tasks, workflows
+
+log = logging.getLogger("wedata.scheduler.planner")
+
+TI = task_instances
+P = task_plans
+_EPS = timedelta(microseconds=1)
+_DAY = timedelta(days=1)
+_EPOCH = datetime(1970, 1, 1)
+OFFLINE = ("F", "T", "INVALID")
+# Safety valve: a schedule that fires every second must not plan millions of rows at once.
+MAX_PER_TASK = 20_000
+
+
+def to_utc(wall: datetime, zone: str) -> datetime:
+    return wall_to_utc(wall, parse_zone(zone)).replace(tzinfo=None)
+
+
+def to_wall(utc: datetime, zone: str) -> datetime:
+    from datetime import UTC
+
+    return utc_to_wall(utc.replace(tzinfo=UTC), parse_zone(zone)).replace(tzinfo=None)
+
+
+@dataclass
+class PlanOutcome:
+    created: int = 0
+    removed: int = 0
+    tasks: int = 0
+    wake: set[int] = field(default_factory=set)
+
+
+class Planner:
+    def __init__(
+        self,
+        load_def: Callable[[str], TaskDef],
+        *,
+        horizon_days: int = 1,
+        catch_up: str = "day",
+        batch: int = 200,
+    ) -> None:
+        self.load_def = load_def
+        self.horizon_days = max(0, horizon_days)
+        self.catch_up = catch_up
+        self.batch = batch
+
+    # -- what needs planning --------------------------------------------------------------------
+
+    def changed(self, conn: Connection) -> list[Mapping[str, Any]]:
+        """Tasks whose submitted version or status differs from what was planned."""
+        q = (
+            select(tasks.c.id, tasks.c.status, tasks.c.prod_version_id, P.c.version_id, P.c.task_status,
+                   P.c.planned_through)
+            .select_from(tasks.outerjoin(P, P.c.task_id == tasks.c.id))
+            .where(
+                or_(
+                    and_(P.c.task_id.is_(None), tasks.c.prod_version_id.is_not(None)),
+                    and_(
+                        P.c.task_id.is_not(None),
+                        or_(
+                            P.c.version_id.is_distinct_from(tasks.c.prod_version_id),
+                            P.c.task_status != tasks.c.status,
+                        ),
+                    ),
+                )
+            )
+            .limit(self.batch)
+        )
+        return list(conn.execute(q).mappings())
+
+    def due(self, conn: Connection, now: datetime) -> list[Mapping[str, Any]]:
+        """Plans whose horizon must move (the day rolled over in the task's zone)."""
+        q = (
+            select(tasks.c.id, tasks.c.status, tasks.c.prod_version_id, P.c.version_id, P.c.task_status,
+                   P.c.planned_through)
+            .select_from(P.join(tasks, tasks.c.id == P.c.task_id))
+            .where(P.c.next_plan_at <= now)
+            .limit(self.batch)
+        )
+        return list(conn.execute(q).mappings())
+
+    def vanished(self, conn: Connection) -> list[str]:
+        """Plans of tasks that no longer exist (deleted)."""
+        q = select(P.c.task_id).select_from(P.outerjoin(tasks, tasks.c.id == P.c.task_id)).where(tasks.c.id.is_(None))
+        return [r[0] for r in conn.execute(q.limit(self.batch))]
+
+    # -- planning one task ----------------------------------------------------------------------
+
+    def plan(self, tx: Tx, row: Mapping[str, Any], out: PlanOutcome) -> None:
+        task_id, status, version = row["id"], row["status"], row["prod_version_id"]
+        out.tasks += 1
+        if status == "Y" and version:
+            try:
+                tdef = self.load_def(version)
+            except ValueError as exc:
+                log.warning("task %s: %s", task_id, exc)
+                self._save(tx, task_id, version, status, None, None, str(exc))
+                return
+            if row["version_id"] != version or row["task_status"] in OFFLINE or row["planned_through"] is None:
+                self._replan(tx, tdef, row, out)
+            else:
+                self._extend(tx, tdef, row["planned_through"], out)
+        elif status == "O":
+            # Paused: keep what exists (held back by the dispatcher), plan nothing new.
+            self._save(tx, task_id, row["version_id"], status, row["planned_through"], None, None)
+        else:
+            if row["task_status"] is not None and row["task_status"] not in OFFLINE and row["version_id"]:
+                out.removed += self.take_down(tx, task_id, f"task status {status}: taken offline")
+            self._save(tx, task_id, version if status in OFFLINE else None, status, None, None, None)
+
+    def forget(self, tx: Tx, task_id: str, out: PlanOutcome) -> None:
+        """The task was deleted."""
+        out.removed += self.take_down(tx, task_id, "task deleted")
+        tx.conn.execute(delete(P).where(P.c.task_id == task_id))
+
+    def take_down(self, tx: Tx, task_id: str, reason: str, since: datetime | None = None) -> int:
+        """Remove instances that never started; end pending retries. Returns the number removed."""
+        q = select(TI.c.id).where(
+            TI.c.task_id == task_id, TI.c.state.in_(S.WAITING), TI.c.total_run_num == 0, TI.c.life_round_num == 0
+        )
+        if since is not None:
+            q = q.where(TI.c.scheduled_at >= since)
+        ids = [r[0] for r in tx.conn.execute(q)]
+        for i in range(0, len(ids), 500):
+            tx.conn.execute(delete(TI).where(TI.c.id.in_(ids[i : i + 500])))
+        if since is None:
+            rows = tx.conn.execute(
+                select(TI).where(TI.c.task_id == task_id, TI.c.state.in_(S.PENDING))
+            ).mappings().all()
+            for r in rows:
+                transition(tx, r, S.EXPIRED, reason, {"retry_at": None, "deadline_at": None, "error_msg": reason})
+        return len(ids)
+
+    def _window(self, tdef: TaskDef, now: datetime) -> tuple[datetime, datetime, datetime]:
+        """(plan after this wall time, until this wall time, next extension at UTC)."""
+        wall_now = to_wall(now, tdef.zone)
+        day = wall_now.replace(hour=0, minute=0, second=0, microsecond=0)
+        start = (day if self.catch_up == "day" else wall_now) - _EPS
+        until = day + (1 + self.horizon_days) * _DAY - _EPS
+        return start, until, to_utc(day + _DAY, tdef.zone)
+
+    def _replan(self, tx: Tx, tdef: TaskDef, row: Mapping[str, Any], out: PlanOutcome) -> None:
+        start, until, next_at = self._window(tdef, tx.now)
+        if row["version_id"] and row["version_id"] != tdef.version_id:
+            # A new definition: what has not started from today on is planned again.
+            out.removed += self.take_down(tx, tdef.task_id, "replaced by a new version", since=to_utc(start + _EPS, tdef.zone))
+        if tdef.schedule.cycle_type is CycleType.ONEOFF_CYCLE:
+            exists = tx.conn.execute(select(TI.c.id).where(TI.c.task_id == tdef.task_id).limit(1)).first()
+            fires = [] if exists else list(planned_instances(tdef.schedule, _EPOCH))[:1]
+        else:
+            fires = self._fires(tdef, start, until)
+        self._create(tx, tdef, fires, out)
+        self._save(tx, tdef.task_id, tdef.version_id, "Y", to_utc(until, tdef.zone), next_at, None)
+        self._refresh_downstream(tx, tdef.task_id, out)
+
+    def _extend(self, tx: Tx, tdef: TaskDef, planned_through: datetime, out: PlanOutcome) -> None:
+        _, until, next_at = self._window(tdef, tx.now)
+        after = to_wall(planned_through, tdef.zone)
+        if tdef.schedule.cycle_type is not CycleType.ONEOFF_CYCLE and until > after:
+            self._create(tx, tdef, self._fires(tdef, after, until), out)
+        self._save(tx, tdef.task_id, tdef.version_id, "Y", max(planned_through, to_utc(until, tdef.zone)), next_at, None)
+
+    def _fires(self, tdef: TaskDef, after: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
+        fires: list[tuple[datetime, datetime]] = []
+        for pair in planned_instances(tdef.schedule, after, until):
+            fires.append(pair)
+            if len(fires) >= MAX_PER_TASK:
+                log.warning("task %s: planning stopped at %d instances", tdef.task_id, MAX_PER_TASK)
+                break
+        return fires
+
+    def _save(self, tx: Tx, task_id: str, version: str | None, status: str, through: datetime | None,
+              next_at: datetime | None, error: str | None) -> None:
+        values = {"version_id": version, "task_status": status, "planned_through": through,
+                  "next_plan_at": next_at, "error": error, "updated_at": tx.now}
+        done = tx.conn.execute(update(P).where(P.c.task_id == task_id).values(**values)).rowcount
+        if not done:
+            tx.conn.execute(_insert_ignore(tx.conn, P).values(task_id=task_id, **values))
+
+    # -- creating instances ---------------------------------------------------------------------
+
+    def _create(self, tx: Tx, tdef: TaskDef, fires: Sequence[tuple[datetime, datetime]], out: PlanOutcome) -> None:
+        if not fires:
+            return
+        meta = tx.conn.execute(
+            select(tasks.c.project_id, tasks.c.workflow_id).where(tasks.c.id == tdef.task_id)
+        ).first()
+        if meta is None:
+            return
+        existing = {
+            r[0]
+            for r in tx.conn.execute(
+                select(TI.c.data_time).where(
+                    TI.c.task_id == tdef.task_id, TI.c.data_time >= fires[0][1], TI.c.data_time <= fires[-1][1]
+                )
+            )
+        }
+        fresh = [(f, d) for f, d in fires if d not in existing]
+        if not fresh:
+            return
+        items = [NewInstance(tdef, d) for _, d in fresh]
+        edges = compute_edges(tx.conn, items, self.load_def, {tdef.task_id: {d for _, d in fresh}})
+        rows = [
+            instance_row(tx.now, tdef, meta.project_id, meta.workflow_id, fire, dt, e)
+            for (fire, dt), e in zip(fresh, edges, strict=True)
+        ]
+        stmt = _insert_ignore(tx.conn, TI).returning(TI.c.id, TI.c.data_time, TI.c.state)
+        created: list[dict[str, Any]] = []
+        edge_by_time = {dt: e for (_, dt), e in zip(fresh, edges, strict=True)}
+        edge_buf: list[dict[str, Any]] = []
+        event_buf: list[dict[str, Any]] = []
+        for i in range(0, len(rows), 500):
+            for iid, dt, state in tx.conn.execute(stmt, rows[i : i + 500]):
+                created.append({"id": iid, "state": state})
+                insert_edges(tx.conn, iid, edge_by_time[dt], edge_buf)
+                for ev in tdef.events:
+                    event_buf.append({"instance_id": iid, "event_name": ev.name,
+                                      "dimension": event_dimension(ev.sub_type, dt),
+                                      "broadcast_type": ev.broadcast, "met": False})
+        flush_edges(tx.conn, edge_buf)
+        if event_buf:
+            tx.conn.execute(insert(instance_event_waits), event_buf)
+        record_created(tx, created, "planned")
+        out.created += len(created)
+        out.wake.update(c["id"] for c in created if c["state"] == S.WAIT_RUN)
+
+    def _refresh_downstream(self, tx: Tx, task_id: str, out: PlanOutcome) -> None:
+        """Re-resolve the edges of not-yet-started downstream instances on this (re)planned task."""
+        ids = pending_instances(tx.conn, task_id)
+        if not ids:
+            return
+        rows = []
+        for i in range(0, len(ids), 500):
+            rows.extend(
+                tx.conn.execute(
+                    select(TI.c.id, TI.c.data_time, TI.c.task_id, tasks.c.prod_version_id)
+                    .join(tasks, tasks.c.id == TI.c.task_id)
+                    .where(TI.c.id.in_(ids[i : i + 500]))
+                ).all()
+            )
+        items, keep = [], []
+        for iid, dt, _tid, version in rows:
+            if not version:
+                continue
+            try:
+                items.append(NewInstance(self.load_def(version), dt))
+                keep.append(iid)
+            except ValueError:
+                continue
+        edges = compute_edges(tx.conn, items, self.load_def)
+        clear_edges(tx.conn, keep)
+        buf: list[dict[str, Any]] = []
+        for iid, e in zip(keep, edges, strict=True):
+            insert_edges(tx.conn, iid, e, buf)
+        flush_edges(tx.conn, buf)
+        evaluate(tx, keep)
+        out.wake.update(keep)
+
+
+def instance_row(now: datetime, tdef: TaskDef, project_id: str, workflow_id: str, fire: datetime,
+                 data_time: datetime, edges: Sequence[Mapping[str, Any]], *, instance_type: int | None = None,
+                 run_type: str | None = None) -> dict[str, Any]:
+    scheduled_at = to_utc(fire, tdef.zone)
+    unmet = sum(1 for e in edges if not e["met"])
+    oneoff = tdef.schedule.cycle_type is CycleType.ONEOFF_CYCLE
+    return {
+        "task_id": tdef.task_id,
+        "data_time": data_time,
+        "project_id": project_id,
+        "workflow_id": workflow_id,
+        "version_id": tdef.version_id,
+        "instance_type": instance_type if instance_type is not None else (2 if oneoff else 1),
+        "state": target_state(len(tdef.events), unmet, False),
+        "scheduled_at": scheduled_at,
+        "priority": tdef.priority,
+        "resource_group_id": tdef.resource_group,
+        "self_depend": tdef.self_depend.value,
+        "dry_run": tdef.dry_run,
+        "cycle_type": tdef.cycle_type,
+        "task_type_id": tdef.task_type_id,
+        "life_round_num": 0,
+        "tries": 0,
+        "try_limit": tdef.try_limit,
+        "total_run_num": 0,
+        "run_type": run_type or ("APERIODIC" if oneoff else "PERIODIC"),
+        "wait_since": max(scheduled_at, now),
+        "deadline_at": (max(scheduled_at, now) + timedelta(minutes=tdef.wait_ttl_minutes))
+        if tdef.wait_ttl_minutes >= 0 and tdef.wait_ttl_strategy == "fail" else None,
+        "skip_events": False,
+        "row_version": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _insert_ignore(conn: Connection, table: Any) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
+def load_snapshot(conn: Connection, version_id: str) -> dict[str, Any] | None:
+    row = conn.execute(select(task_versions.c.snapshot).where(task_versions.c.version_id == version_id)).first()
+    return None if row is None else row[0]
+
+
+def workflow_params(conn: Connection, workflow_id: str) -> dict[str, str]:
+    row = conn.execute(select(workflows.c.params).where(workflows.c.id == workflow_id)).first()
+    out: dict[str, str] = {}
+    for p in (row[0] if row else None) or []:
+        if isinstance(p, Mapping) and p.get("ParamKey"):
+            out[str(p["ParamKey"])] = str(p.get("ParamValue") or "")
+    return out

@@ -1,0 +1,103 @@
+"""Readiness: which waiting state an instance belongs in, re-evaluated only where something changed.
+
+WAIT_EVENT (an unmet event listener) -> WAIT_UPSTREAM (an unmet dependency edge) -> WAIT_RUN
+(everything met; the dispatcher then waits for the scheduled time and a free slot). The inputs
+are the ``met`` flags of ``instance_event_waits`` and ``instance_deps``, so evaluating N instances
+is three indexed queries, whatever the number of tasks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+
+from wedata.scheduler import states as S
+from wedata.scheduler.deps import bypassable, unmet_counts
+from wedata.scheduler.transitions import Tx, transition
+from wedata.storage.engine_tables import instance_deps, instance_event_waits, task_instances
+
+TI = task_instances
+_COLS = (
+    TI.c.id, TI.c.state, TI.c.row_version, TI.c.task_id, TI.c.data_time, TI.c.life_round_num,
+    TI.c.tries, TI.c.skip_events, TI.c.scheduled_at,
+)
+
+
+def unmet_events(tx: Tx, ids: list[int]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    W = instance_event_waits
+    for i in range(0, len(ids), 500):
+        for iid, n in tx.conn.execute(
+            select(W.c.instance_id, func.count())
+            .where(W.c.instance_id.in_(ids[i : i + 500]), W.c.met.is_(False))
+            .group_by(W.c.instance_id)
+        ):
+            out[iid] = n
+    return out
+
+
+def target_state(events_unmet: int, deps_unmet: int, skip_events: bool) -> str:
+    if events_unmet and not skip_events:
+        return S.WAIT_EVENT
+    if deps_unmet:
+        return S.WAIT_UPSTREAM
+    return S.WAIT_RUN
+
+
+def evaluate(tx: Tx, instance_ids: Iterable[int], *, with_bypass: bool = False) -> int:
+    """Move each given waiting instance to the waiting state its edges call for.
+
+    ``with_bypass`` also applies PollingNullStrategy EXECUTING conditions that depend on time or
+    on absence (NOT_EXIST, PARENT_TIMEOUT) to instances whose scheduled time has come; the
+    periodic sweep asks for it, the event path does not need it. Returns the number moved.
+    """
+    ids = sorted(set(instance_ids))
+    if not ids:
+        return 0
+    rows = []
+    for i in range(0, len(ids), 500):
+        rows.extend(
+            tx.conn.execute(
+                select(*_COLS).where(TI.c.id.in_(ids[i : i + 500]), TI.c.state.in_(S.WAITING))
+            ).mappings().all()
+        )
+    if not rows:
+        return 0
+    live = [r["id"] for r in rows]
+    if with_bypass:
+        due = [r["id"] for r in rows if r["scheduled_at"] <= tx.now and r["state"] == S.WAIT_UPSTREAM]
+        passing = bypassable(tx.conn, due, tx.now) if due else set()
+        for iid, utid, udt in passing:
+            tx.conn.execute(
+                update(instance_deps)
+                .where(
+                    instance_deps.c.instance_id == iid,
+                    instance_deps.c.upstream_task_id == utid,
+                    instance_deps.c.upstream_data_time == udt,
+                )
+                .values(met=True)
+            )
+    deps = unmet_counts(tx.conn, live)
+    events = unmet_events(tx, live)
+    moved = 0
+    for r in rows:
+        want = target_state(events.get(r["id"], 0), deps.get(r["id"], 0), bool(r["skip_events"]))
+        if want != r["state"]:
+            reason = {
+                S.WAIT_RUN: "dependencies met",
+                S.WAIT_UPSTREAM: "waiting for upstream instances",
+                S.WAIT_EVENT: "waiting for events",
+            }[want]
+            if transition(tx, r, want, reason):
+                moved += 1
+    return moved
+
+
+def waiting_ids(tx: Tx, *, due_before: datetime | None = None, limit: int = 5000, after_id: int = 0) -> list[int]:
+    """A page of WAIT_EVENT / WAIT_UPSTREAM instances for the safety sweep (by id)."""
+    q = select(TI.c.id).where(TI.c.state.in_((S.WAIT_EVENT, S.WAIT_UPSTREAM)), TI.c.id > after_id)
+    if due_before is not None:
+        q = q.where(TI.c.scheduled_at <= due_before)
+    return [r[0] for r in tx.conn.execute(q.order_by(TI.c.id).limit(limit))]

@@ -1,0 +1,130 @@
+"""Crash safety: scheduler nodes, heartbeats, and adopting the attempts of dead nodes.
+
+Every engine registers a node row and refreshes its heartbeat every ``heartbeat_interval``
+seconds (real time). A node is dead when it stopped, when its heartbeat is older than
+``node_lease`` seconds, or at once when it ran on this host and its pid is gone (a ``kill -9``
+of the server is noticed by the restarted server immediately, not after a lease).
+
+The RUNNING attempts of a dead node are adopted: the executor is asked to re-attach through the
+stored handle. A local process that still runs is watched to its end and its exit code read from
+the wrapper's exit file, so the attempt completes exactly once, as if nothing had happened. One
+that ended while nobody watched reports the code it left behind; one that vanished without a
+code (killed with SIGKILL, machine rebooted) is a failed attempt handled by the retry policy.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, insert, or_, select, update
+
+from wedata.scheduler import states as S
+from wedata.services.common import utcnow
+from wedata.storage.db import Database
+from wedata.storage.engine_tables import instance_executions, scheduler_nodes, task_instances
+
+if TYPE_CHECKING:
+    from wedata.scheduler.engine import Engine
+
+log = logging.getLogger("wedata.scheduler.recovery")
+E = instance_executions
+N = scheduler_nodes
+TI = task_instances
+
+
+def register_node(db: Database, node_id: str, host: str, kind: str) -> None:
+    now = utcnow()
+    with db.write() as conn:
+        conn.execute(insert(N).values(node_id=node_id, host=host, pid=os.getpid(), kind=kind,
+                                      started_at=now, heartbeat_at=now))
+
+
+def unregister_node(db: Database, node_id: str) -> None:
+    with db.write() as conn:
+        conn.execute(update(N).where(N.c.node_id == node_id).values(stopped_at=utcnow()))
+
+
+def heartbeat(db: Database, node_id: str) -> None:
+    with db.write() as conn:
+        conn.execute(update(N).where(N.c.node_id == node_id).values(heartbeat_at=utcnow()))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def dead_nodes(engine: Engine) -> list[str]:
+    now = utcnow()
+    lease = engine.settings.node_lease
+    dead: list[str] = []
+    with engine.db.read() as conn:
+        rows = conn.execute(select(N).where(N.c.node_id != engine.node_id)).mappings().all()
+    for r in rows:
+        if r["stopped_at"] is not None:
+            dead.append(r["node_id"])
+        elif r["host"] == engine.host and not _pid_alive(r["pid"]):
+            dead.append(r["node_id"])
+        elif (now - r["heartbeat_at"]).total_seconds() > lease:
+            dead.append(r["node_id"])
+    return dead
+
+
+def adopt_orphans(engine: Engine, *, startup: bool = False) -> int:
+    """Take over the RUNNING attempts of dead nodes (and of none). Returns how many."""
+    dead = dead_nodes(engine)
+    with engine.db.read() as conn:
+        known = {r[0] for r in conn.execute(select(N.c.node_id))}
+        q = select(E.c.id, E.c.instance_id, E.c.handle, E.c.node_id).where(E.c.state == S.RUNNING)
+        conds = [E.c.node_id.is_(None)]
+        if dead:
+            conds.append(E.c.node_id.in_(dead))
+        rows = [r for r in conn.execute(q.where(or_(*conds))).all()]
+        rows += [r for r in conn.execute(q.where(E.c.node_id.is_not(None))).all()
+                 if r.node_id not in known and r not in rows]
+    adopted = 0
+    for eid, iid, handle, _node in rows:
+        with engine.db.write() as conn:
+            # Claim it first, so two engines never adopt the same attempt.
+            won = conn.execute(
+                update(E).where(E.c.id == eid, E.c.state == S.RUNNING,
+                                or_(E.c.node_id.is_(None), E.c.node_id.in_(dead), E.c.node_id.not_in(known)))
+                .values(node_id=engine.node_id)
+            ).rowcount
+            if won:
+                conn.execute(update(TI).where(TI.c.id == iid).values(claimed_by=engine.node_id))
+        if not won:
+            continue
+        adopted += 1
+        h: dict[str, Any] = dict(handle or {})
+        h.setdefault("run_dir", str(engine.run_root / str(eid)))
+        if not engine.executor.attach(eid, h):
+            engine.fail_before_run(eid, "its executor cannot be reached from this scheduler")
+    if dead:
+        with engine.db.write() as conn:
+            conn.execute(delete(N).where(N.c.node_id.in_(dead)))
+    if adopted:
+        log.info("adopted %d running attempt(s) from dead scheduler(s)%s", adopted, " at start-up" if startup else "")
+    return adopted
+
+
+def check_lost(engine: Engine) -> None:
+    """Safety net: our own RUNNING attempts whose process is gone but never reported."""
+    with engine.db.read() as conn:
+        rows = conn.execute(
+            select(E.c.id, E.c.handle).where(E.c.state == S.RUNNING, E.c.node_id == engine.node_id,
+                                             E.c.handle.is_not(None))
+        ).all()
+    for eid, handle in rows:
+        state = engine.executor.poll(handle)
+        if not state.running:
+            # The reaper normally reports first; reporting twice is harmless (the second
+            # report finds the attempt already ended).
+            engine._on_exit(eid, state.exit_code)

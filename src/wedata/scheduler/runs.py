@@ -1,0 +1,168 @@
+"""Turning a claimed instance into a RunSpec, and an ended attempt into outputs and log lines.
+
+Files of one instance: ``logs/<TaskId>/<yyyyMMddHHmmss data time>/<LifeRoundNum>.log`` holds
+every try of that life round (each try starts with a header line, so the log of a round reads
+as one story); ``run/<execution id>/`` holds the rendered code and the wrapper's pid and exit
+files while the attempt runs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, and_, select
+
+from wedata.executors.base import ExecutorError, RunSpec
+from wedata.executors.tasktypes import build_command
+from wedata.scheduler.definitions import TaskDef
+from wedata.scheduling.datatimes import instance_key
+from wedata.scheduling.parameters import ParameterError, RenderContext, render
+from wedata.services.common import fmt_time
+from wedata.storage.engine_tables import instance_deps, task_instances
+
+TI = task_instances
+# Never hand the server's own secrets to user code.
+_SECRET_ENV = ("WEDATA_SECRET_ID", "WEDATA_SECRET_KEY", "WEDATA_DATABASE_URL")
+
+
+def log_path(logs_dir: Path, task_id: str, data_time: datetime, life_round: int) -> Path:
+    return logs_dir / task_id / data_time.strftime("%Y%m%d%H%M%S") / f"{life_round}.log"
+
+
+def log_line(now: datetime, level: str, message: str) -> str:
+    return f"{fmt_time(now)} {level} {message}\n"
+
+
+def append_log(path: str | Path, text: str) -> int:
+    """Append and return the file size afterwards (the next writer's offset)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(text)
+        return f.tell()
+
+
+def remove_run_dir(run_dir: str) -> None:
+    shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def render_context(tdef: TaskDef, inst: Mapping[str, Any], scheduled_wall: datetime,
+                   workflow_params: Mapping[str, str], inputs: Mapping[str, str]) -> RenderContext:
+    return RenderContext(
+        data_time=inst["data_time"],
+        scheduled_time=scheduled_wall,
+        zone=tdef.zone,
+        task_params=tdef.params,
+        workflow_params=workflow_params,
+        inputs=inputs,
+        strict=False,  # ${HOME} and friends are shell, not ours: leave unknown names alone
+    )
+
+
+def input_values(conn: Connection, tdef: TaskDef, inst: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """ParamTaskInList values from the depended-upon upstream instances, and what is missing."""
+    values: dict[str, str] = {}
+    problems: list[str] = []
+    if not tdef.in_params:
+        return values, problems
+    from_ids = list({p.from_task_id for p in tdef.in_params})
+    # The upstream instance an input comes from: the latest one this instance depends on.
+    dep_times: dict[str, datetime] = {}
+    for tid, dt in conn.execute(
+        select(instance_deps.c.upstream_task_id, instance_deps.c.upstream_data_time).where(
+            instance_deps.c.instance_id == inst["id"],
+            instance_deps.c.upstream_task_id.in_(from_ids),
+            instance_deps.c.kind == "task",
+        )
+    ):
+        if tid not in dep_times or dt > dep_times[tid]:
+            dep_times[tid] = dt
+    outputs: dict[str, dict[str, Any]] = {}
+    for tid in from_ids:
+        if tid in dep_times:
+            q = select(TI.c.data_time, TI.c.outputs).where(TI.c.task_id == tid, TI.c.data_time == dep_times[tid])
+        else:
+            # Not linked by a dependency edge: the latest success at or before our data time.
+            q = (
+                select(TI.c.data_time, TI.c.outputs)
+                .where(and_(TI.c.task_id == tid, TI.c.data_time <= inst["data_time"], TI.c.state == "COMPLETED"))
+                .order_by(TI.c.data_time.desc())
+                .limit(1)
+            )
+        row = conn.execute(q).first()
+        if row is not None:
+            outputs[tid] = {"data_time": row[0], "values": row[1] or {}}
+    for p in tdef.in_params:
+        got = outputs.get(p.from_task_id)
+        if got is not None and p.from_key in got["values"]:
+            values[p.key] = str(got["values"][p.from_key])
+        elif got is None:
+            problems.append(
+                f"input parameter {p.key}: no instance of upstream task {p.from_task_id} to take {p.from_key} from"
+            )
+        else:
+            problems.append(
+                f"input parameter {p.key}: upstream instance {instance_key(p.from_task_id, got['data_time'])} "
+                f"produced no output parameter {p.from_key}"
+            )
+    return values, problems
+
+
+@dataclass
+class Prepared:
+    spec: RunSpec | None
+    code: str
+    error: str | None = None
+
+
+def prepare(
+    conn: Connection,
+    tdef: TaskDef,
+    inst: Mapping[str, Any],
+    execution_id: int,
+    *,
+    scheduled_wall: datetime,
+    workflow_params: Mapping[str, str],
+    log_file: Path,
+    run_root: Path,
+    cwd: Path,
+) -> Prepared:
+    inputs, problems = input_values(conn, tdef, inst)
+    ctx = render_context(tdef, inst, scheduled_wall, workflow_params, inputs)
+    try:
+        code = render(tdef.code, ctx)
+    except ParameterError as exc:
+        return Prepared(None, tdef.code, f"cannot render the task's code: {exc}")
+    if problems:
+        return Prepared(None, code, "; ".join(problems))
+    run_dir = str(run_root / str(execution_id))
+    try:
+        argv = build_command(tdef.task_type_id, code, tdef.ext, run_dir)
+    except (ExecutorError, OSError) as exc:
+        return Prepared(None, code, str(exc))
+    env = {k: v for k, v in os.environ.items() if k not in _SECRET_ENV}
+    env.update(
+        PYTHONUNBUFFERED="1",
+        WEDATA_INSTANCE_KEY=instance_key(tdef.task_id, inst["data_time"]),
+        WEDATA_TASK_ID=tdef.task_id,
+        WEDATA_DATA_TIME=inst["data_time"].strftime("%Y-%m-%d %H:%M:%S"),
+        WEDATA_PROJECT_ID=str(inst["project_id"]),
+        WEDATA_WORKFLOW_ID=str(inst["workflow_id"]),
+        WEDATA_LIFE_ROUND_NUM=str(inst["life_round_num"]),
+    )
+    cwd.mkdir(parents=True, exist_ok=True)
+    spec = RunSpec(
+        execution_id=execution_id,
+        argv=argv,
+        cwd=str(cwd),
+        log_path=str(log_file),
+        run_dir=run_dir,
+        env=env,
+        resource_group=inst.get("resource_group_id"),
+    )
+    return Prepared(spec, code)

@@ -1,0 +1,12 @@
+"""The complete schema: importing this module registers every table module on ``metadata``.
+
+Alembic's environment and the schema tests use it, so a table module that is not listed here is
+caught by ``tests/storage/test_migrations.py``.
+"""
+
+from __future__ import annotations
+
+from wedata.storage import engine_tables, tables  # noqa: F401  (imported for their tables)
+from wedata.storage.tables import metadata
+
+__all__ = ["metadata"]

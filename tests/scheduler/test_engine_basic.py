@@ -1,0 +1,94 @@
+"""Engine mechanics on a real database (SQLite and PostgreSQL), tasks written directly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.scheduler.helpers import World, fast_clock, running_engine, settings_for, utc
+from wedata.storage.db import Database
+
+
+def test_oneoff_runs_once(db: Database, tmp_path: Path) -> None:
+    clock = fast_clock(utc("2025-03-01 02:00:00"))
+    w = World(db, clock.now())
+    tid = w.task("echo hello-$WEDATA_TASK_ID")
+    with running_engine(db, settings_for(tmp_path), clock):
+        inst = w.wait_states(tid, {"COMPLETED"})[0]
+    assert (inst["tries"], inst["total_run_num"], inst["life_round_num"], inst["instance_type"]) == (1, 1, 0, 2)
+    (ex,) = w.executions(tid)
+    assert ex["state"] == "COMPLETE" and ex["exit_code"] == 0
+    assert f"hello-{tid}" in Path(ex["log_path"]).read_text()
+
+
+def test_retries_with_wait_then_expires(db: Database, tmp_path: Path) -> None:
+    clock = fast_clock(utc("2025-03-01 02:00:00"), factor=60)  # one minute per second
+    w = World(db, clock.now())
+    tid = w.task("echo boom; exit 3", MaxRetryNumber=2, RetryWaitMinute=1)
+    with running_engine(db, settings_for(tmp_path), clock):
+        inst = w.wait_states(tid, {"EXPIRED"}, timeout=30)[0]
+    assert (inst["tries"], inst["try_limit"], inst["total_run_num"]) == (3, 3, 3)
+    assert "exit code 3" in inst["error_msg"]
+    execs = w.executions(tid)
+    assert [(e["try_no"], e["state"], e["exit_code"]) for e in execs] == [
+        (1, "FAILED", 3), (2, "FAILED", 3), (3, "EXPIRED", 3)]
+    gaps = [(b["started_at"] - a["ended_at"]).total_seconds() for a, b in zip(execs, execs[1:], strict=False)]
+    assert all(g >= 60 for g in gaps), gaps  # RetryWait is honoured (clock minutes)
+    assert all(g < 120 for g in gaps), gaps
+    log = Path(execs[0]["log_path"]).read_text()
+    assert log.count("boom") == 3 and "retry 2 of 3" in log and "instance EXPIRED" in log
+
+
+def test_execution_ttl_kills_a_sleeper(db: Database, tmp_path: Path) -> None:
+    clock = fast_clock(utc("2025-03-01 02:00:00"), factor=60)
+    w = World(db, clock.now())
+    marker = tmp_path / "child-alive"
+    tid = w.task(f"(sleep 30; touch {marker}) & sleep 30", ExecutionTTLMinute=1, MaxRetryNumber=3)
+    with running_engine(db, settings_for(tmp_path), clock):
+        inst = w.wait_states(tid, {"EXPIRED"}, timeout=15)[0]
+    (ex,) = w.executions(tid)  # a timeout is not retried
+    assert ex["state"] == "EXPIRED" and ex["exit_code"] in (143, 137)
+    assert "ExecutionTTL" in inst["error_msg"]
+    assert 55 <= (ex["ended_at"] - ex["started_at"]).total_seconds() < 150
+    assert not marker.exists()  # the whole process group went
+
+
+def test_dry_run_completes_without_executing(db: Database, tmp_path: Path) -> None:
+    clock = fast_clock(utc("2025-03-01 02:00:00"))
+    w = World(db, clock.now())
+    marker = tmp_path / "ran"
+    tid = w.task(f"touch {marker}; exit 1", ScheduleType=1)
+    with running_engine(db, settings_for(tmp_path), clock):
+        inst = w.wait_states(tid, {"COMPLETED"})[0]
+    assert inst["run_type"] == "APERIODIC_SKIP_RUN" and not marker.exists()
+    assert [e["state"] for e in w.executions(tid)] == ["COMPLETE"]
+
+
+def test_python_task_and_parameters(db: Database, tmp_path: Path) -> None:
+    clock = fast_clock(utc("2025-03-01 02:00:00"))
+    w = World(db, clock.now())
+    up = w.task(
+        "echo '${setValue(greeting=hello ${yyyyMMdd})}'\nprintf 'a\\tb\\tc\\n'",
+        ParamTaskOutList=[{"ParamKey": "greeting", "ParamValue": ""}, {"ParamKey": "second", "ParamValue": "$[0][1]"}],
+        start="2025-03-01 00:00:00",  # a one-off's data time: its first fire from StartTime
+    )
+    down = w.task(
+        'import sys\nprint("got ${v} and ${w} on ${yyyy-MM-dd}", sys.version_info[0])',
+        type_id=30,
+        upstream=[(up, "DAY", "CURRENT_DAY")],
+        ParamTaskInList=[{"ParamKey": "v", "FromTaskId": up, "FromParamKey": "greeting"},
+                         {"ParamKey": "w", "FromTaskId": up, "FromParamKey": "second"}],
+        ext=[{"ParamKey": "python_sub_version", "ParamValue": "python3"}],
+        start="2025-03-01 00:00:00",
+    )
+    broken = w.task("echo ${x}", upstream=[(up, "DAY", "CURRENT_DAY")], MaxRetryNumber=0, start="2025-03-01 00:00:00",
+                    ParamTaskInList=[{"ParamKey": "x", "FromTaskId": up, "FromParamKey": "nope"}])
+    with running_engine(db, settings_for(tmp_path), clock):
+        w.wait_states(down, {"COMPLETED"})
+        w.wait_states(broken, {"EXPIRED"})
+    (u,) = w.instances(up)
+    assert u["outputs"] == {"greeting": "hello 20250301", "second": "b"}
+    (ex,) = w.executions(down)
+    assert "got hello 20250301 and b on 2025-03-01 3" in Path(ex["log_path"]).read_text()
+    assert "got hello 20250301" in ex["code_content"]
+    (bad,) = w.executions(broken)
+    assert "produced no output parameter nope" in Path(bad["log_path"]).read_text()
