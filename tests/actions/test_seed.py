@@ -17,7 +17,8 @@ import pytest
 
 from tests.support import ADMIN_UIN, Api, unique
 
-SEED_PATH = Path("/work/shared/spec/seed-GetTask-example.json")
+# A copy of ../shared/spec/seed-GetTask-example.json, so the suite does not depend on where shared/ is.
+SEED_PATH = Path(__file__).resolve().parents[1] / "data" / "seed-GetTask-example.json"
 SEED_UPSTREAM = "20241204111252781"
 SEED_GROUP = "20240416215649571819"
 
@@ -78,42 +79,16 @@ def resource_group(api: Api) -> str:
     )
 
 
-@pytest.fixture(scope="module")
-def seeded(api: Api) -> dict[str, Any]:
-    """Project, workflow, resource group, the upstream task and the seed task; GetTask of it."""
+def seed_task_request(project: str, workflow: str, group: str, upstream: str, name: str) -> dict[str, Any]:
+    """The CreateTask request that rebuilds the seed task (ids the server allocates substituted)."""
     example = seed()["Data"]
     base, conf, sched = (
         example[k] for k in ("TaskBaseAttribute", "TaskConfiguration", "TaskSchedulerConfiguration")
     )
-    group = resource_group(api)
-    project = api.data("CreateProject", {"Project": {"ProjectName": unique("seed"), "DisplayName": "seed"}})[
-        "ProjectId"
-    ]
-    workflow_name = unique(base["WorkflowName"])
-    workflow = api.data(
-        "CreateWorkflow", {"ProjectId": project, "WorkflowName": workflow_name, "ParentFolderPath": "/"}
-    )["WorkflowId"]
-    upstream = api.data(
-        "CreateTask",
-        {
-            "ProjectId": project,
-            "TaskBaseAttribute": {
-                "TaskName": unique("sh_241204_111248"),
-                "TaskTypeId": "35",
-                "WorkflowId": workflow,
-            },
-            "TaskConfiguration": {"CodeContent": "ZWNobyAx", "ResourceGroup": group},
-            "TaskSchedulerConfiguration": {
-                "StartTime": "2024-12-04 00:00:00",
-                "ParamTaskOutList": [{"ParamKey": "taskout_v1", "ParamValue": "$[0][0]"}],
-            },
-        },
-    )["TaskId"]
     dependency = copy.deepcopy(sched["UpstreamDependencyConfigList"][0])
     dependency["TaskId"] = upstream
     in_param = copy.deepcopy(sched["ParamTaskInList"][0])
     in_param["FromTaskId"] = upstream
-    name = unique(base["TaskName"])
     request = {
         "ProjectId": project,
         "TaskBaseAttribute": {
@@ -157,6 +132,42 @@ def seeded(api: Api) -> dict[str, Any]:
             "WaitExecutionTotalTTL": sched["WaitExecutionTotalTTL"],
         },
     }
+    return request
+
+
+@pytest.fixture(scope="module")
+def seeded(api: Api) -> dict[str, Any]:
+    """Project, workflow, resource group, the upstream task and the seed task; GetTask of it."""
+    example = seed()["Data"]
+    base, conf, sched = (
+        example[k] for k in ("TaskBaseAttribute", "TaskConfiguration", "TaskSchedulerConfiguration")
+    )
+    group = resource_group(api)
+    project = api.data("CreateProject", {"Project": {"ProjectName": unique("seed"), "DisplayName": "seed"}})[
+        "ProjectId"
+    ]
+    workflow_name = unique(base["WorkflowName"])
+    workflow = api.data(
+        "CreateWorkflow", {"ProjectId": project, "WorkflowName": workflow_name, "ParentFolderPath": "/"}
+    )["WorkflowId"]
+    upstream = api.data(
+        "CreateTask",
+        {
+            "ProjectId": project,
+            "TaskBaseAttribute": {
+                "TaskName": unique("sh_241204_111248"),
+                "TaskTypeId": "35",
+                "WorkflowId": workflow,
+            },
+            "TaskConfiguration": {"CodeContent": "ZWNobyAx", "ResourceGroup": group},
+            "TaskSchedulerConfiguration": {
+                "StartTime": "2024-12-04 00:00:00",
+                "ParamTaskOutList": [{"ParamKey": "taskout_v1", "ParamValue": "$[0][0]"}],
+            },
+        },
+    )["TaskId"]
+    name = unique(base["TaskName"])
+    request = seed_task_request(project, workflow, group, upstream, name)
     task_id = api.data("CreateTask", request)["TaskId"]
     return {
         "project": project,

@@ -52,7 +52,7 @@ class Edge:
     timeout_minutes: int | None
 
 
-def _edge(row: Mapping[str, Any]) -> Edge:
+def _edge(row: Mapping[Any, Any]) -> Edge:
     strategy = row["dependency_strategy"] or {}
     executing = str(strategy.get("PollingNullStrategy") or "WAITING").upper() == "EXECUTING"
     listed = {str(s).upper() for s in strategy.get("TaskDependencyExecutingStrategies") or []}
@@ -200,7 +200,7 @@ def upstream_states(conn: Connection, wanted: Mapping[str, set[datetime]]) -> di
     return out
 
 
-def insert_edges(conn: Connection, instance_id: int, rows: Sequence[Mapping[str, Any]], buf: list[dict[str, Any]]) -> None:
+def insert_edges(conn: Connection, instance_id: int, rows: Sequence[Mapping[Any, Any]], buf: list[dict[str, Any]]) -> None:
     seen: set[tuple[str, datetime]] = set()
     for r in rows:
         key = (r["upstream_task_id"], r["upstream_data_time"])

@@ -282,7 +282,7 @@ class Engine:
         for _eid, handle in kills:
             self.executor.kill(handle, self.settings.kill_grace)
 
-    def _deadline_kill(self, tx: Tx, inst: Mapping[str, Any]) -> list[tuple[int, Handle]]:
+    def _deadline_kill(self, tx: Tx, inst: Mapping[Any, Any]) -> list[tuple[int, Handle]]:
         ex = tx.conn.execute(
             select(E.c.id, E.c.handle, E.c.error_msg).where(E.c.instance_id == inst["id"], E.c.state == S.RUNNING)
         ).first()
@@ -357,7 +357,7 @@ class Engine:
             self._spawn(launch)
         self.stats.dispatched += len(launches)
 
-    def _def_for(self, inst: Mapping[str, Any]) -> TaskDef | None:
+    def _def_for(self, inst: Mapping[Any, Any]) -> TaskDef | None:
         # The current submitted version runs (WeData runs what is in production now).
         for version in (inst.get("prod_version"), inst["version_id"]):
             if version:
@@ -367,7 +367,7 @@ class Engine:
                     continue
         return None
 
-    def _dry_run(self, tx: Tx, inst: Mapping[str, Any]) -> None:
+    def _dry_run(self, tx: Tx, inst: Mapping[Any, Any]) -> None:
         run_type = inst["run_type"] + "_SKIP_RUN" if not inst["run_type"].endswith("_SKIP_RUN") else inst["run_type"]
         tries = inst["tries"] + 1
         if not transition(tx, inst, S.COMPLETED, "dry run (ScheduleType 1): not executed", {
@@ -383,7 +383,7 @@ class Engine:
             node_id=self.node_id,
         ))
 
-    def _claim(self, tx: Tx, inst: Mapping[str, Any], tdef: TaskDef, wf_params: dict[str, dict[str, str]]) -> _Launch | None:
+    def _claim(self, tx: Tx, inst: Mapping[Any, Any], tdef: TaskDef, wf_params: dict[str, dict[str, str]]) -> _Launch | None:
         now = tx.now
         tries = inst["tries"] + 1
         ttl = tdef.execution_ttl_minutes
@@ -456,7 +456,7 @@ class Engine:
             now = self.clock.now()
             tx = Tx(conn, now, self.actor)
             ids = list(codes)
-            rows = []
+            rows: list[Any] = []
             for i in range(0, len(ids), 500):
                 rows.extend(conn.execute(
                     select(TI, tasks.c.prod_version_id.label("prod_version"), E.c.id.label("eid"),
@@ -483,7 +483,7 @@ class Engine:
             remove_run_dir(d)
         self.stats.finished += len(footers)
 
-    def _end_attempt(self, tx: Tx, r: Mapping[str, Any], code: int | None) -> str:
+    def _end_attempt(self, tx: Tx, r: Mapping[Any, Any], code: int | None) -> str:
         now = tx.now
         pre_failure = self._fail_reasons.pop(r["eid"], None)
         killed = r["e_error"] if r["e_error"] and r["e_error"].startswith(KILL_PREFIX) else None

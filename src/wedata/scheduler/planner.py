@@ -95,7 +95,7 @@ class Planner:
 
     # -- what needs planning --------------------------------------------------------------------
 
-    def changed(self, conn: Connection) -> list[Mapping[str, Any]]:
+    def changed(self, conn: Connection) -> list[Mapping[Any, Any]]:
         """Tasks whose submitted version or status differs from what was planned."""
         q = (
             select(tasks.c.id, tasks.c.status, tasks.c.prod_version_id, P.c.version_id, P.c.task_status,
@@ -117,7 +117,7 @@ class Planner:
         )
         return list(conn.execute(q).mappings())
 
-    def due(self, conn: Connection, now: datetime) -> list[Mapping[str, Any]]:
+    def due(self, conn: Connection, now: datetime) -> list[Mapping[Any, Any]]:
         """Plans whose horizon must move (the day rolled over in the task's zone)."""
         q = (
             select(tasks.c.id, tasks.c.status, tasks.c.prod_version_id, P.c.version_id, P.c.task_status,
@@ -135,7 +135,7 @@ class Planner:
 
     # -- planning one task ----------------------------------------------------------------------
 
-    def plan(self, tx: Tx, row: Mapping[str, Any], out: PlanOutcome) -> None:
+    def plan(self, tx: Tx, row: Mapping[Any, Any], out: PlanOutcome) -> None:
         task_id, status, version = row["id"], row["status"], row["prod_version_id"]
         out.tasks += 1
         if status == "Y" and version:
@@ -188,7 +188,7 @@ class Planner:
         until = day + (1 + self.horizon_days) * _DAY - _EPS
         return start, until, to_utc(day + _DAY, tdef.zone)
 
-    def _replan(self, tx: Tx, tdef: TaskDef, row: Mapping[str, Any], out: PlanOutcome) -> None:
+    def _replan(self, tx: Tx, tdef: TaskDef, row: Mapping[Any, Any], out: PlanOutcome) -> None:
         start, until, next_at = self._window(tdef, tx.now)
         if row["version_id"] and row["version_id"] != tdef.version_id:
             # A new definition: what has not started from today on is planned again.
@@ -271,6 +271,8 @@ class Planner:
             tx.conn.execute(insert(instance_event_waits), event_buf)
         record_created(tx, created, "planned")
         out.created += len(created)
+        if tdef.events:  # an event fired before the instance existed may already be waiting
+            evaluate(tx, [c["id"] for c in created if c["state"] == S.WAIT_EVENT])
         out.wake.update(c["id"] for c in created if c["state"] == S.WAIT_RUN)
 
     def _refresh_downstream(self, tx: Tx, task_id: str, out: PlanOutcome) -> None:
@@ -278,7 +280,7 @@ class Planner:
         ids = pending_instances(tx.conn, task_id)
         if not ids:
             return
-        rows = []
+        rows: list[Any] = []
         for i in range(0, len(ids), 500):
             rows.extend(
                 tx.conn.execute(
@@ -307,7 +309,7 @@ class Planner:
 
 
 def instance_row(now: datetime, tdef: TaskDef, project_id: str, workflow_id: str, fire: datetime,
-                 data_time: datetime, edges: Sequence[Mapping[str, Any]], *, instance_type: int | None = None,
+                 data_time: datetime, edges: Sequence[Mapping[Any, Any]], *, instance_type: int | None = None,
                  run_type: str | None = None) -> dict[str, Any]:
     scheduled_at = to_utc(fire, tdef.zone)
     unmet = sum(1 for e in edges if not e["met"])

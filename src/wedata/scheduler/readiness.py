@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 
 from wedata.scheduler import states as S
 from wedata.scheduler.deps import bypassable, unmet_counts
 from wedata.scheduler.transitions import Tx, transition
+from wedata.services.event_consume import consume_waiting
 from wedata.storage.engine_tables import instance_deps, instance_event_waits, task_instances
 
 TI = task_instances
@@ -56,7 +58,7 @@ def evaluate(tx: Tx, instance_ids: Iterable[int], *, with_bypass: bool = False) 
     ids = sorted(set(instance_ids))
     if not ids:
         return 0
-    rows = []
+    rows: list[Any] = []
     for i in range(0, len(ids), 500):
         rows.extend(
             tx.conn.execute(
@@ -80,6 +82,10 @@ def evaluate(tx: Tx, instance_ids: Iterable[int], *, with_bypass: bool = False) 
                 .values(met=True)
             )
     deps = unmet_counts(tx.conn, live)
+    # Instances waiting for events take the open event cases fired for them (docs/events.md).
+    on_events = [r["id"] for r in rows if r["state"] == S.WAIT_EVENT and not r["skip_events"]]
+    if on_events:
+        consume_waiting(tx.conn, on_events, tx.now)
     events = unmet_events(tx, live)
     moved = 0
     for r in rows:

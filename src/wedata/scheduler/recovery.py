@@ -68,11 +68,7 @@ def dead_nodes(engine: Engine) -> list[str]:
     with engine.db.read() as conn:
         rows = conn.execute(select(N).where(N.c.node_id != engine.node_id)).mappings().all()
     for r in rows:
-        if r["stopped_at"] is not None:
-            dead.append(r["node_id"])
-        elif r["host"] == engine.host and not _pid_alive(r["pid"]):
-            dead.append(r["node_id"])
-        elif (now - r["heartbeat_at"]).total_seconds() > lease:
+        if r["stopped_at"] is not None or r["host"] == engine.host and not _pid_alive(r["pid"]) or (now - r["heartbeat_at"]).total_seconds() > lease:
             dead.append(r["node_id"])
     return dead
 

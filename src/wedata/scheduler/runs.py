@@ -51,7 +51,7 @@ def remove_run_dir(run_dir: str) -> None:
     shutil.rmtree(run_dir, ignore_errors=True)
 
 
-def render_context(tdef: TaskDef, inst: Mapping[str, Any], scheduled_wall: datetime,
+def render_context(tdef: TaskDef, inst: Mapping[Any, Any], scheduled_wall: datetime,
                    workflow_params: Mapping[str, str], inputs: Mapping[str, str]) -> RenderContext:
     return RenderContext(
         data_time=inst["data_time"],
@@ -64,7 +64,7 @@ def render_context(tdef: TaskDef, inst: Mapping[str, Any], scheduled_wall: datet
     )
 
 
-def input_values(conn: Connection, tdef: TaskDef, inst: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
+def input_values(conn: Connection, tdef: TaskDef, inst: Mapping[Any, Any]) -> tuple[dict[str, str], list[str]]:
     """ParamTaskInList values from the depended-upon upstream instances, and what is missing."""
     values: dict[str, str] = {}
     problems: list[str] = []
@@ -123,7 +123,7 @@ class Prepared:
 def prepare(
     conn: Connection,
     tdef: TaskDef,
-    inst: Mapping[str, Any],
+    inst: Mapping[Any, Any],
     execution_id: int,
     *,
     scheduled_wall: datetime,

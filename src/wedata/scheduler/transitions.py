@@ -97,10 +97,10 @@ def _unsatisfy(tx: Tx, task_id: str, data_time: datetime) -> None:
 
 def transition(
     tx: Tx,
-    inst: Mapping[str, Any],
+    inst: Mapping[Any, Any],
     to_state: str,
     reason: str,
-    values: Mapping[str, Any] | None = None,
+    values: Mapping[Any, Any] | None = None,
     *,
     actor: str | None = None,
 ) -> bool:
@@ -143,7 +143,7 @@ def transition(
     return True
 
 
-def record_created(tx: Tx, rows: Iterable[Mapping[str, Any]], reason: str) -> None:
+def record_created(tx: Tx, rows: Iterable[Mapping[Any, Any]], reason: str) -> None:
     """History for freshly inserted instances (the move from nothing to their first state)."""
     for row in rows:
         if not S.is_allowed(None, row["state"]):

@@ -282,7 +282,12 @@ class QuartzCron:
     # ------------------------------------------------------------------ zone-aware search
 
     def next_after(self, t: datetime, tz: tzinfo) -> datetime | None:
-        """The first fire instant strictly after aware ``t``, in ``tz`` (our DST rule)."""
+        """The first fire instant strictly after aware ``t``, in ``tz`` (our DST rule).
+
+        Several wall times can share an instant (a nonexistent 02:30 runs with 03:30); this
+        returns the instant once. Compare results in UTC: PEP 495 makes ``==`` between an
+        ambiguous local time and another zone's datetime always False.
+        """
         u = _as_utc_naive(t)
         while True:
             local = local_transition(tz, u, _SPAN)
@@ -317,7 +322,7 @@ class QuartzCron:
         return None if found is None else found.replace(tzinfo=UTC).astimezone(tz)
 
     def previous_before(self, t: datetime, tz: tzinfo) -> datetime | None:
-        """The last fire instant strictly before aware ``t``, in ``tz`` (our DST rule)."""
+        """The last fire instant strictly before aware ``t``, in ``tz`` (our DST rule; see next_after)."""
         u = _as_utc_naive(t)
         while True:
             local = local_transition(tz, u, _SPAN)

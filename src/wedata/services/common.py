@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Protocol
 
@@ -36,6 +36,7 @@ def utcnow() -> datetime:
 # ----------------------------------------------------------------------------------------------
 # Ids in WeData's formats.
 
+_ID_ZONE = timezone(timedelta(hours=8))
 _id_lock = threading.Lock()
 _last_task_ms = 0
 
@@ -51,7 +52,7 @@ def new_project_id() -> str:
 
 def new_resource_group_id() -> str:
     """20 digits, e.g. 20240401132517098618: a timestamp with milliseconds plus 3 random digits."""
-    return datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")[:17] + f"{secrets.randbelow(1000):03d}"
+    return datetime.now(_ID_ZONE).strftime("%Y%m%d%H%M%S%f")[:17] + f"{secrets.randbelow(1000):03d}"
 
 
 def new_millis_id(now: datetime | None = None) -> str:
@@ -64,7 +65,8 @@ def new_millis_id(now: datetime | None = None) -> str:
         ms = int((now or utcnow()).replace(tzinfo=UTC).timestamp() * 1000)
         ms = max(ms, _last_task_ms + 1)
         _last_task_ms = ms
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y%m%d%H%M%S%f")[:17]
+    # WeData's ids read as Beijing time (UTC+8), like the CreateTime shown next to them.
+    return datetime.fromtimestamp(ms / 1000, _ID_ZONE).strftime("%Y%m%d%H%M%S%f")[:17]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -94,7 +94,7 @@ def filter_level(lines: Sequence[str], level: str | None) -> list[str]:
     return out
 
 
-def instance_log(conn: Any, inst: Mapping[str, Any], life_round: int | None, level_text: str | None,
+def instance_log(conn: Any, inst: Mapping[Any, Any], life_round: int | None, level_text: str | None,
                  cursor_text: str | None) -> M.InstanceLog:
     level = parse_level(level_text)
     cursor = parse_cursor(cursor_text)
@@ -120,7 +120,7 @@ def instance_log(conn: Any, inst: Mapping[str, Any], life_round: int | None, lev
     )
 
 
-def _phases(transitions: Sequence[Mapping[str, Any]], zone: str | None) -> list[M.InstanceExecutionPhase]:
+def _phases(transitions: Sequence[Mapping[Any, Any]], zone: str | None) -> list[M.InstanceExecutionPhase]:
     phases: list[M.InstanceExecutionPhase] = []
     last: str | None = None
     for i, t in enumerate(transitions):
@@ -136,7 +136,7 @@ def _phases(transitions: Sequence[Mapping[str, Any]], zone: str | None) -> list[
     return phases
 
 
-def _belongs(t: Mapping[str, Any], rnd: int, try_no: int) -> bool:
+def _belongs(t: Mapping[Any, Any], rnd: int, try_no: int) -> bool:
     """Waiting before try n is recorded with tries n-1; the try's own moves with tries n."""
     if t["life_round_num"] != rnd:
         return False
@@ -145,7 +145,7 @@ def _belongs(t: Mapping[str, Any], rnd: int, try_no: int) -> bool:
     return t["tries"] == try_no
 
 
-def executions(conn: Any, inst: Mapping[str, Any], zone: str | None, number: Any, size: Any,
+def executions(conn: Any, inst: Mapping[Any, Any], zone: str | None, number: Any, size: Any,
                clock: Clock) -> M.TaskInstanceExecutions:
     pg = page(number, size, default_size=10, min_size=1, max_size=200)
     execs = conn.execute(

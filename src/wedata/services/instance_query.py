@@ -60,7 +60,7 @@ def parse_key(key: str) -> tuple[str, Any]:
         raise InvalidValue(f"InstanceKey: {exc}") from None
 
 
-def load_instance(conn: Any, project_id: str, key: str) -> Mapping[str, Any]:
+def load_instance(conn: Any, project_id: str, key: str) -> Mapping[Any, Any]:
     task_id, data_time = parse_key(key)
     row = conn.execute(
         base_query().where(TI.c.project_id == project_id, TI.c.task_id == task_id, TI.c.data_time == data_time)
@@ -78,7 +78,7 @@ def check_zone(zone: str | None) -> str | None:
     return zone
 
 
-def _common(row: Mapping[str, Any], zone: str | None) -> dict[str, Any]:
+def _common(row: Mapping[Any, Any], zone: str | None) -> dict[str, Any]:
     started, ended = row["started_at"], row["ended_at"]
     return {
         "project_id": row["project_id"],
@@ -109,11 +109,11 @@ def _common(row: Mapping[str, Any], zone: str | None) -> dict[str, Any]:
     }
 
 
-def to_item(row: Mapping[str, Any], zone: str | None) -> M.TaskInstance:
+def to_item(row: Mapping[Any, Any], zone: str | None) -> M.TaskInstance:
     return M.TaskInstance(**_common(row, zone))
 
 
-def to_detail(row: Mapping[str, Any], zone: str | None) -> M.TaskInstanceDetail:
+def to_detail(row: Mapping[Any, Any], zone: str | None) -> M.TaskInstanceDetail:
     return M.TaskInstanceDetail(**_common(row, zone), job_error_msg=row["error_msg"] or "")
 
 

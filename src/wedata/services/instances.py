@@ -40,6 +40,20 @@ class InstanceService:
         if self._engine is not None:
             self._engine.wake(plan=plan)
 
+    def reevaluate(self, conn: Any, instance_ids: list[int], actor: str) -> None:
+        """Re-evaluate the readiness of these instances inside the caller's transaction (e.g.
+        after an event case met their waits), then wake an in-process engine."""
+        from wedata.scheduler.readiness import evaluate
+        from wedata.scheduler.transitions import Tx
+
+        tx = Tx(conn, self.clock.now(), actor)
+        evaluate(tx, instance_ids)
+        tx.flush()
+        if tx.wake:
+            evaluate(tx, tx.wake)
+            tx.flush()
+        self.notify_changed(plan=False)
+
     # -- reads ----------------------------------------------------------------------------------
 
     def get_instance(self, project_id: str, key: str, zone: str | None) -> M.TaskInstanceDetail:

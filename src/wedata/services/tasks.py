@@ -410,6 +410,11 @@ class TaskService:
         up_now, down_now = E.load_edges(conn, me) if me is not None else ({}, {})
         down_final = draft.downstream if draft.downstream is not None else down_now
         targets = E.load_targets(conn, [*draft.upstream, *down_final], project_id, caller)
+        linked = sorted((draft.upstream.keys() - up_now.keys()) | (down_final.keys() - down_now.keys()))
+        if linked:
+            # Two concurrent edits adding opposite edges (A<-B, B<-A) would each pass the cycle
+            # check on PostgreSQL; locking the newly linked tasks serialises them.
+            conn.execute(select(t.c.id).where(t.c.id.in_(linked)).with_for_update()).all()
         if me is not None:
             E.assert_acyclic(conn, me, draft.upstream, down_final)
         for upstream_id in draft.upstream.keys() - up_now.keys():
