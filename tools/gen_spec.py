@@ -98,7 +98,7 @@ def annotation(member: dict, disputed: set[str]) -> str:
     return base
 
 
-def struct_source(name: str, obj: dict, disputed: set[str]) -> str:
+def struct_source(name: str, obj: dict, disputed: set[str], *, output_only: bool = False) -> str:
     doc = (obj.get("document") or name).strip().splitlines()[0].replace('"""', "'")
     lines = [
         f"class {name}(",
@@ -112,7 +112,7 @@ def struct_source(name: str, obj: dict, disputed: set[str]) -> str:
     for m in members:
         attr = snake(m["name"])
         ann = annotation(m, disputed)
-        required = bool(m.get("required")) and not is_response
+        required = bool(m.get("required")) and not is_response and not output_only
         if required:
             lines.append(f"    {attr}: {ann}")
         else:
@@ -248,8 +248,11 @@ def generate_v2021() -> str:
     out.append("}\n")
     out.append("# Field names typed both as int and str: either is accepted on input.")
     out.append(f"DISPUTED_FIELDS: frozenset[str] = frozenset({sorted(disputed)!r})\n\n")
+    # Required flags mean nothing on output (spec conventions): objects only answers use are
+    # all-optional, so that a null field (as WeData's examples show) is a valid value.
+    inputs = reachable(all_objects, [actions[a]["input"] for a in V2021_ACTIONS])
     for name, obj in objects.items():
-        out.append(struct_source(name, obj, disputed))
+        out.append(struct_source(name, obj, disputed, output_only=name not in inputs))
         out.append("")
     out.append("STRUCTS: dict[str, type[msgspec.Struct]] = {")
     out += [f"    {n!r}: {n}," for n in objects]

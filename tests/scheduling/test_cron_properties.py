@@ -194,12 +194,20 @@ def test_zone_functions_agree(case: tuple[QuartzCron, str, datetime], split: int
     )
     instants = sorted({i for _, i in fires})
     nxt = cron.next_after(start, tz)
+    after_end = end + timedelta(microseconds=1)
+    prev = cron.previous_before(after_end, tz)
     if instants:
         assert nxt is not None and nxt.astimezone(UTC) == instants[0]
-        prev = cron.previous_before(end + timedelta(microseconds=1), tz)
         assert prev is not None and prev.astimezone(UTC) == instants[-1]
     else:
         assert nxt is None or nxt.astimezone(UTC) > end
+        assert prev is None or prev.astimezone(UTC) <= start
+    # The scanning fallback (used only where a zone changes offset twice within a day) agrees.
+    naive = start.replace(tzinfo=None)
+    scanned = cron._scan_next(naive, tz)
+    assert (None if nxt is None else nxt.astimezone(UTC).replace(tzinfo=None)) == scanned
+    scanned = cron._scan_prev(after_end.replace(tzinfo=None), tz)
+    assert (None if prev is None else prev.astimezone(UTC).replace(tzinfo=None)) == scanned
 
 
 @SETTINGS

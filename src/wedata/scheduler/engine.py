@@ -353,8 +353,10 @@ class Engine:
                 running_groups[group] = running_groups.get(group, 0) + 1
                 busy_tasks.add(c["task_id"])
             tx.flush()
+        t0 = time.perf_counter()
         for launch in launches:
             self._spawn(launch)
+        self.stats.add("spawn", time.perf_counter() - t0)
         self.stats.dispatched += len(launches)
 
     def _def_for(self, inst: Mapping[Any, Any]) -> TaskDef | None:

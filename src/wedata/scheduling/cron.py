@@ -272,12 +272,10 @@ class QuartzCron:
 
     def iter_wall(self, start: datetime, end: datetime | None = None) -> Iterator[datetime]:
         """Fire times after ``start`` (exclusive) up to ``end`` (inclusive), lazily, naive."""
-        wall: datetime | None = start
-        while True:
-            wall = self.next_wall_after(wall)
-            if wall is None or (end is not None and wall > end):
-                return
+        wall = self.next_wall_after(start)
+        while wall is not None and (end is None or wall <= end):
             yield wall
+            wall = self.next_wall_after(wall)
 
     # ------------------------------------------------------------------ zone-aware search
 
@@ -354,29 +352,30 @@ class QuartzCron:
         """next_after by scanning walls; only for zones changing offset twice within a day."""
         lo, hi = _offset_range(tz, t_utc)
         best: datetime | None = None  # naive UTC
-        wall: datetime | None = t_utc + lo  # instant(w) > t implies w > t + (its offset) >= t + lo
-        while True:
-            wall = self.next_wall_after(wall)
-            if wall is None or (best is not None and wall >= best + hi):
-                return best  # any later wall runs at or after best
+        # instant(w) > t implies w > t + (its offset) >= t + lo
+        wall = self.next_wall_after(t_utc + lo)
+        # Stop once no later wall can run before best.
+        while wall is not None and (best is None or wall < best + hi):
             instant = _wall_to_utc_naive(wall, tz)
             if instant > t_utc and (best is None or instant < best):
                 best = instant
                 lo, hi = _offset_range(tz, best)
+            wall = self.next_wall_after(wall)
+        return best
 
     def _scan_prev(self, t_utc: datetime, tz: tzinfo) -> datetime | None:
         """previous_before by scanning walls (see :meth:`_scan_next`)."""
         lo, hi = _offset_range(tz, t_utc)
         best: datetime | None = None
-        wall: datetime | None = t_utc + hi  # instant(w) < t implies w < t + hi
-        while True:
-            wall = self.prev_wall_before(wall)
-            if wall is None or (best is not None and wall <= best + lo):
-                return best  # any earlier wall runs at or before best
+        wall = self.prev_wall_before(t_utc + hi)  # instant(w) < t implies w < t + hi
+        # Stop once no earlier wall can run after best.
+        while wall is not None and (best is None or wall > best + lo):
             instant = _wall_to_utc_naive(wall, tz)
             if instant < t_utc and (best is None or instant > best):
                 best = instant
                 lo, hi = _offset_range(tz, best)
+            wall = self.prev_wall_before(wall)
+        return best
 
     def fire_times(self, tz: tzinfo, start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
         """(naive wall time, aware UTC instant) of every fire with instant in (start, end].
@@ -391,15 +390,14 @@ class QuartzCron:
             return
         lo, _ = _offset_range(tz, start_utc)
         _, hi = _offset_range(tz, end_utc)
+        # instant(w) in (start, end] implies start + lo < w <= end + hi.
         last_wall = end_utc + hi
-        wall: datetime | None = start_utc + lo
-        while True:
-            wall = self.next_wall_after(wall)
-            if wall is None or wall > last_wall:
-                return
+        wall = self.next_wall_after(start_utc + lo)
+        while wall is not None and wall <= last_wall:
             instant = _wall_to_utc_naive(wall, tz)
             if start_utc < instant <= end_utc:
                 yield wall, instant.replace(tzinfo=UTC)
+            wall = self.next_wall_after(wall)
 
 
 @lru_cache(maxsize=4096)

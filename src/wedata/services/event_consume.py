@@ -27,7 +27,7 @@ No import from the scheduler package here, so that the scheduler may import this
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -65,7 +65,7 @@ class _Wait:
     data_time: datetime
 
 
-def _wait(row: Mapping[str, Any]) -> _Wait:
+def _wait(row: Any) -> _Wait:
     return _Wait(
         row["instance_id"],
         row["event_name"],

@@ -161,7 +161,7 @@ class EventService:
         valid_consume_count: int | None,
     ) -> dict[str, Any]:
         """Register an event; returns its EventDsDto wire dict."""
-        values = {
+        values: dict[str, Any] = {
             "name": check_name(name),
             "sub_type": _choice(sub_type, "EventSubType", SUB_TYPES),
             "broadcast_type": _choice(broadcast_type, "EventBroadcastType", BROADCAST_TYPES, "BROADCAST"),
@@ -196,7 +196,7 @@ class EventService:
                 )
             )
             row = self._event(conn, project_id, values["name"])
-            project_name = conn.execute(select(T.projects.c.name).where(T.projects.c.id == project_id)).scalar()
+            project_name = conn.execute(select(T.projects.c.display_name).where(T.projects.c.id == project_id)).scalar()
         return self._ds_dto(row, project_name)
 
     # ------------------------------------------------------------------------------------------

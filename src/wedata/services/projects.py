@@ -31,7 +31,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, delete, exists, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Row, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from wedata.config import Settings
@@ -136,6 +136,20 @@ def _dlc_info(info: M.DLCClusterInfo | None, model: str) -> dict[str, Any] | Non
     }
 
 
+def _member_check() -> Any:
+    p, m = T.projects, T.project_members
+    return (
+        select(p.c.id, m.c.user_uin)
+        .select_from(p.outerjoin(m, (m.c.project_id == p.c.id) & (m.c.user_uin == bindparam("uin"))))
+        .where(p.c.id == bindparam("project_id"), p.c.deleted_at.is_(None))
+    )
+
+
+# Built once: this runs on every project-scoped request, and building a statement costs more
+# than executing it from SQLAlchemy's compiled cache.
+_MEMBER_CHECK = _member_check()
+
+
 class ProjectService:
     def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
         self.db = db
@@ -148,14 +162,8 @@ class ProjectService:
     def require_member(self, project_id: str, caller: Caller) -> None:
         """Every project-scoped action passes here first: the project must be live and the
         caller a member (tenant administrators are members of every project)."""
-        p, m = T.projects, T.project_members
-        stmt = (
-            select(p.c.id, m.c.user_uin)
-            .select_from(p.outerjoin(m, (m.c.project_id == p.c.id) & (m.c.user_uin == caller.uin)))
-            .where(p.c.id == project_id, p.c.deleted_at.is_(None))
-        )
         with self.db.read() as conn:
-            row = conn.execute(stmt).first()
+            row = conn.execute(_MEMBER_CHECK, {"project_id": project_id, "uin": caller.uin}).first()
         if row is None:
             raise NotFound(f"The project {project_id} does not exist.")
         if row.user_uin is None and not caller.is_admin:

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, delete, insert, or_, select, update
 
 from wedata.protocol.context import Caller
 from wedata.services.errors import InvalidValue
@@ -135,14 +135,22 @@ def _config(row: Row[Any]) -> Config:
 # Reading.
 
 
+def _edges_of_task() -> Any:
+    e = T.task_dependencies
+    task = bindparam("task_id")
+    return (
+        select(e)
+        .where(e.c.side == bindparam("side"), or_(e.c.task_id == task, e.c.upstream_task_id == task))
+        .order_by(e.c.created_at, e.c.task_id, e.c.upstream_task_id)
+    )
+
+
+_EDGES_OF_TASK = _edges_of_task()  # built once: every GetTask runs it
+
+
 def load_edges(conn: Connection, task_id: str, side: str = DEV) -> tuple[dict[str, Config], dict[str, Config]]:
     """(upstream {upstream id: config}, downstream {downstream id: config}) in one query."""
-    e = T.task_dependencies
-    rows = conn.execute(
-        select(e)
-        .where(e.c.side == side, or_(e.c.task_id == task_id, e.c.upstream_task_id == task_id))
-        .order_by(e.c.created_at, e.c.task_id, e.c.upstream_task_id)
-    ).all()
+    rows = conn.execute(_EDGES_OF_TASK, {"side": side, "task_id": task_id}).all()
     up = {r.upstream_task_id: _config(r) for r in rows if r.task_id == task_id}
     down = {r.task_id: _config(r) for r in rows if r.upstream_task_id == task_id and r.task_id != task_id}
     return up, down

@@ -12,12 +12,18 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import msgspec
 from sqlalchemy import Row, Select, select
 
 from wedata.services.common import fmt_time
 from wedata.services.task_definition import CONF, SCHED, TWINS, encode_code
 from wedata.services.task_edges import Config, brief
 from wedata.storage import tables as T
+
+
+def _copy(value: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of JSON data; a msgspec round trip is several times faster than deepcopy."""
+    return msgspec.json.decode(msgspec.json.encode(value))  # type: ignore[no-any-return]
 
 
 def task_select() -> Select[Any]:
@@ -71,11 +77,11 @@ def render_task(
     """The ``Task`` dict of a task row and its edges. ``encode=False`` keeps CodeContent as
     plain text (the form stored in version snapshots)."""
     definition = row.definition or {}
-    conf = copy.deepcopy(definition.get(CONF) or {})
+    conf = _copy(definition.get(CONF) or {})
     if encode:
         conf["CodeContent"] = encode_code(conf.get("CodeContent"))
     conf["ResourceGroupName"] = row.resource_group_name
-    sched = copy.deepcopy(definition.get(SCHED) or {})
+    sched = _copy(definition.get(SCHED) or {})
     for new, old in TWINS.items():
         value = sched.get(new)
         sched[old] = value if value is None or old != "WaitExecutionTotalTTL" else str(value)

@@ -30,7 +30,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from wedata.config import Settings
@@ -144,6 +144,10 @@ def _sched_given(raw: dict[str, Any] | None) -> tuple[dict[str, Any], list[Any] 
     return given, up, down_new if down_new is not None else down_old
 
 
+# Built once (GetTask is the hottest read): see ProjectService's _MEMBER_CHECK.
+_TASK_BY_ID = task_select().where(T.tasks.c.project_id == bindparam("project_id"), T.tasks.c.id == bindparam("task_id"))
+
+
 class TaskService:
     def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
         self.db = db
@@ -159,7 +163,7 @@ class TaskService:
         if lock:
             # Serialise concurrent writers of one task (no-op on SQLite, which has one writer).
             conn.execute(select(t.c.id).where(t.c.id == task_id).with_for_update()).first()
-        row = conn.execute(task_select().where(t.c.project_id == project_id, t.c.id == task_id)).first()
+        row = conn.execute(_TASK_BY_ID, {"project_id": project_id, "task_id": task_id}).first()
         if row is None:
             raise NotFound(f"The task {task_id} does not exist in the project {project_id}.")
         return row

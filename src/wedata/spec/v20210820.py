@@ -111,9 +111,9 @@ class BatchReturn(
 ):
     """操作结果"""
 
-    result: bool
-    error_desc: str
-    error_id: str
+    result: bool | None = None
+    error_desc: str | None = None
+    error_id: str | None = None
 
 
 class DescribeEventCasesRequest(
@@ -249,10 +249,10 @@ class EventDsDto(
 ):
     """事件管理- 事件实体"""
 
-    name: str
-    event_type: str
-    time_to_live: int | str
-    time_unit: str
+    name: str | None = None
+    event_type: str | None = None
+    time_to_live: int | str | None = None
+    time_unit: str | None = None
     event_sub_type: str | None = None
     event_broadcast_type: str | None = None
     dimension_format: str | None = None
@@ -274,13 +274,13 @@ class EventListenerDTO(
 ):
     """事件监听者信息"""
 
-    key: str
-    type: str
-    creation_ts: str
-    properties_list: list[ParamInfoDs]
-    event_name: str
-    task_info: EventListenerTaskInfo
-    event_project_id: str
+    key: str | None = None
+    type: str | None = None
+    creation_ts: str | None = None
+    properties_list: list[ParamInfoDs] | None = None
+    event_name: str | None = None
+    task_info: EventListenerTaskInfo | None = None
+    event_project_id: str | None = None
 
 
 class EventListenerOpsDto(
@@ -300,13 +300,13 @@ class EventListenerTaskInfo(
 ):
     """监听者任务信息"""
 
-    task_id: str
-    task_name: str
-    workflow_id: str
-    workflow_name: str
-    task_type_id: int
-    task_type: str
-    project_id: str
+    task_id: str | None = None
+    task_name: str | None = None
+    workflow_id: str | None = None
+    workflow_name: str | None = None
+    task_type_id: int | None = None
+    task_type: str | None = None
+    project_id: str | None = None
     cycle_type: str | None = None
     event_name: str | None = None
 
@@ -345,8 +345,8 @@ class ParamInfoDs(
 ):
     """参数参数"""
 
-    param_key: str
-    param_value: str
+    param_key: str | None = None
+    param_value: str | None = None
 
 
 class RegisterDsEventRequest(
