@@ -120,18 +120,23 @@ class Prepared:
     error: str | None = None
 
 
+def run_dir_for(run_root: Path, instance_id: int, life_round: int, try_no: int) -> str:
+    """The scratch directory of one attempt (known before the execution row exists)."""
+    return str(run_root / f"{instance_id}.{life_round}.{try_no}")
+
+
 def prepare(
     conn: Connection,
     tdef: TaskDef,
     inst: Mapping[Any, Any],
-    execution_id: int,
     *,
+    run_dir: str,
     scheduled_wall: datetime,
     workflow_params: Mapping[str, str],
     log_file: Path,
-    run_root: Path,
     cwd: Path,
 ) -> Prepared:
+    """Render the code and build the RunSpec (its execution_id is filled in by the caller)."""
     inputs, problems = input_values(conn, tdef, inst)
     ctx = render_context(tdef, inst, scheduled_wall, workflow_params, inputs)
     try:
@@ -140,7 +145,6 @@ def prepare(
         return Prepared(None, tdef.code, f"cannot render the task's code: {exc}")
     if problems:
         return Prepared(None, code, "; ".join(problems))
-    run_dir = str(run_root / str(execution_id))
     try:
         argv = build_command(tdef.task_type_id, code, tdef.ext, run_dir)
     except (ExecutorError, OSError) as exc:
@@ -157,7 +161,7 @@ def prepare(
     )
     cwd.mkdir(parents=True, exist_ok=True)
     spec = RunSpec(
-        execution_id=execution_id,
+        execution_id=0,
         argv=argv,
         cwd=str(cwd),
         log_path=str(log_file),

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, select, update
 
 from wedata.scheduler import states as S
 from wedata.storage.engine_tables import instance_deps, instance_transitions, task_instances
@@ -63,36 +63,46 @@ class Tx:
             self.history.clear()
 
 
-def _satisfy(tx: Tx, task_id: str, data_time: datetime, only_on_failed: bool) -> None:
+def _dep_key(only_on_failed: bool) -> Any:
+    D = instance_deps
     cond = [
-        instance_deps.c.upstream_task_id == task_id,
-        instance_deps.c.upstream_data_time == data_time,
-        instance_deps.c.met.is_(False),
-        instance_deps.c.kind.in_(("task", "self")),  # placeholders wait for re-resolution
+        D.c.upstream_task_id == bindparam("_task"),
+        D.c.upstream_data_time == bindparam("_time"),
+        D.c.met.is_(False),
+        D.c.kind.in_(("task", "self")),  # placeholders wait for re-resolution
     ]
     if only_on_failed:
-        cond.append(instance_deps.c.on_failed.is_(True))
-    rows = tx.conn.execute(
-        update(instance_deps).where(and_(*cond)).values(met=True).returning(instance_deps.c.instance_id)
-    ).all()
-    tx.wake.update(r[0] for r in rows)
+        cond.append(D.c.on_failed.is_(True))
+    return update(D).where(and_(*cond)).values(met=True).returning(D.c.instance_id)
 
 
-def _unsatisfy(tx: Tx, task_id: str, data_time: datetime) -> None:
-    """A rerun takes back what the earlier success gave to instances that have not started."""
-    waiting = select(TI.c.id).where(TI.c.state.in_(S.PENDING))
-    rows = tx.conn.execute(
-        update(instance_deps)
-        .where(
-            instance_deps.c.upstream_task_id == task_id,
-            instance_deps.c.upstream_data_time == data_time,
-            instance_deps.c.met.is_(True),
-            instance_deps.c.instance_id.in_(waiting),
+# Built once: statement construction is a large share of the engine's per-instance cost.
+_SATISFY = _dep_key(False)
+_SATISFY_FAILED = _dep_key(True)
+_UNSATISFY = (
+    update(instance_deps)
+    .where(
+        instance_deps.c.upstream_task_id == bindparam("_task"),
+        instance_deps.c.upstream_data_time == bindparam("_time"),
+        instance_deps.c.met.is_(True),
+        instance_deps.c.instance_id.in_(select(TI.c.id).where(TI.c.state.in_(S.PENDING))),
+    )
+    .values(met=False)
+    .returning(instance_deps.c.instance_id)
+)
+_UPDATES: dict[frozenset[str], Any] = {}
+
+
+def _update_statement(keys: frozenset[str]) -> Any:
+    stmt = _UPDATES.get(keys)
+    if stmt is None:
+        stmt = (
+            update(TI)
+            .where(TI.c.id == bindparam("_id"), TI.c.row_version == bindparam("_rv"))
+            .values({k: bindparam(k) for k in keys})
         )
-        .values(met=False)
-        .returning(instance_deps.c.instance_id)
-    ).all()
-    tx.wake.update(r[0] for r in rows)
+        _UPDATES[keys] = stmt
+    return stmt
 
 
 def transition(
@@ -115,9 +125,8 @@ def transition(
         raise IllegalTransition(inst["id"], from_state, to_state)
     vals = dict(values or {})
     vals.update(state=to_state, row_version=inst["row_version"] + 1, updated_at=tx.now)
-    result = tx.conn.execute(
-        update(TI).where(TI.c.id == inst["id"], TI.c.row_version == inst["row_version"]).values(**vals)
-    )
+    stmt = _update_statement(frozenset(vals))
+    result = tx.conn.execute(stmt, {**vals, "_id": inst["id"], "_rv": inst["row_version"]})
     if result.rowcount != 1:
         return False
     tx.changed += 1
@@ -133,13 +142,16 @@ def transition(
             "at": tx.now,
         }
     )
-    task_id, data_time = inst["task_id"], inst["data_time"]
+    key = {"_task": inst["task_id"], "_time": inst["data_time"]}
+    effect = None
     if to_state in (S.COMPLETED, S.SKIP_RUNNING):
-        _satisfy(tx, task_id, data_time, only_on_failed=False)
+        effect = _SATISFY
     elif to_state == S.EXPIRED:
-        _satisfy(tx, task_id, data_time, only_on_failed=True)
+        effect = _SATISFY_FAILED
     elif from_state in S.TERMINAL and to_state in S.WAITING:
-        _unsatisfy(tx, task_id, data_time)
+        effect = _UNSATISFY
+    if effect is not None:
+        tx.wake.update(r[0] for r in tx.conn.execute(effect, key))
     return True
 
 

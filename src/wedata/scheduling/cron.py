@@ -4,14 +4,16 @@ Pure Python, no I/O. Parsing lives in :mod:`wedata.scheduling.cron_parse`; this 
 parsed spec into fast searches. The search works field by field from the year down to the
 second with ``bisect`` over precomputed sorted value tuples, so finding the next fire time
 costs a handful of lookups whatever the gap between fires; the matching days of a month are
-computed once per (year, month) and cached on the expression.
+computed once per month shape (weekday of the 1st, length) and cached on the expression.
 
 Time zones: the wall-clock functions (``*_wall*``) know nothing of zones. The zone-aware
 functions apply our DST rule (see :mod:`wedata.scheduling.timezones` and docs/cron.md): every
 wall-clock fire time runs exactly once; a nonexistent one runs at ``wall + gap``, an ambiguous
-one at its first occurrence. That rule makes wall-to-instant mapping non-monotonic inside a
-spring-forward gap (02:30 runs at 03:30 while 03:00 runs at 03:00), which the zone-aware
-searches account for by scanning a window as wide as the zone's offset change.
+one at its first occurrence. That rule makes the wall-to-instant mapping non-monotonic after a
+spring-forward jump (02:30 runs at 03:30 while 03:00 runs at 03:00). Around one offset change
+the mapping is two monotone pieces (walls before the change plus the gap keep the old offset,
+later walls take the new one), so next_after/previous_before ask each piece for its first
+fire: a few lookups, exact.
 """
 
 from __future__ import annotations
@@ -40,9 +42,8 @@ _ONE_SECOND = timedelta(seconds=1)
 # times and instants. DST gaps are at most a few hours; the largest jump on record (Samoa,
 # 2011) skipped a whole day.
 _OFFSET_PROBE = timedelta(hours=25)
-# Window of the exact local model used by next_after/previous_before (at most one offset
-# change inside it, which holds for every zone since 1970 except where it does not, and
-# there we scan).
+# Window of the local model used by next_after/previous_before: it needs at most one offset
+# change inside; where a zone changed twice within it, those functions scan instead.
 _SPAN = timedelta(hours=25)
 
 
@@ -85,7 +86,7 @@ class QuartzCron:
         self._year_set = frozenset(spec.years)
         self._dom = spec.dom
         self._dow = spec.dow
-        # (year * 16 + month) -> sorted matching days; at most 130 * 12 entries.
+        # Month shape (see _MONTH_SHAPES) -> sorted matching days; at most 28 entries.
         self._day_cache: dict[int, tuple[int, ...]] = {}
 
     @classmethod
@@ -105,14 +106,15 @@ class QuartzCron:
     # ------------------------------------------------------------------ days of a month
 
     def _days(self, year: int, month: int) -> tuple[int, ...]:
-        key = year * 16 + month
-        days = self._day_cache.get(key)
+        """Matching days of a month (year within MIN_YEAR..MAX_YEAR)."""
+        shape = _MONTH_SHAPES[(year - MIN_YEAR) * 12 + month - 1]
+        days = self._day_cache.get(shape)
         if days is None:
-            days = self._day_cache[key] = self._compute_days(year, month)
+            days = self._day_cache[shape] = self._compute_days(shape >> 5, shape & 31)
         return days
 
-    def _compute_days(self, year: int, month: int) -> tuple[int, ...]:
-        first_wd, length = calendar.monthrange(year, month)  # Monday = 0
+    def _compute_days(self, first_wd: int, length: int) -> tuple[int, ...]:
+        """Matching days of a month whose 1st is weekday ``first_wd`` (Monday = 0)."""
         dom = self._dom
         kind = dom.kind
         if kind is DomKind.SET:
@@ -398,6 +400,20 @@ class QuartzCron:
             if start_utc < instant <= end_utc:
                 yield wall, instant.replace(tzinfo=UTC)
             wall = self.next_wall_after(wall)
+
+
+def _month_shapes() -> tuple[int, ...]:
+    # Every day rule depends only on the weekday of the 1st and the month's length, so the
+    # day cache is keyed by that shape (28 possibilities) instead of by (year, month).
+    return tuple(
+        first_wd << 5 | length
+        for year in range(MIN_YEAR, MAX_YEAR + 1)
+        for month in range(1, 13)
+        for first_wd, length in (calendar.monthrange(year, month),)
+    )
+
+
+_MONTH_SHAPES = _month_shapes()
 
 
 @lru_cache(maxsize=4096)

@@ -8,6 +8,8 @@ from wedata.config import Settings
 from wedata.services.common import Clock, SystemClock
 from wedata.services.events import EventService
 from wedata.services.instances import InstanceService
+from wedata.services.ops_tasks import OpsTaskService
+from wedata.services.ops_workflows import OpsWorkflowService
 from wedata.services.projects import ProjectService
 from wedata.services.resource_groups import ResourceGroupService
 from wedata.services.task_dependencies import TaskDependencyService
@@ -33,6 +35,8 @@ class Services:
         self.task_folders = TaskFolderService(self.db, self.clock, self.settings)
         self.task_dependencies = TaskDependencyService(self.db, self.clock, self.settings)
         self.instances = InstanceService(self.db, self.clock, self.settings)
+        self.ops_tasks = OpsTaskService(self.db, self.clock, self.settings)
+        self.ops_workflows = OpsWorkflowService(self.db, self.clock, self.settings)
         self.events = EventService(self.db, self.clock, self.settings)
         # Instances an event released can run now: wake an in-process engine.
         self.events.add_release_listener(lambda _ids: self.instances.notify_changed(plan=False))

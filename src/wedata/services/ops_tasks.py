@@ -16,6 +16,7 @@ Decisions where WeData's documentation is silent:
   ``Submit`` flag of GetOpsTask's TaskBaseAttribute (they describe the task as a whole).
 - GetOpsTask's dependency lists are the production edges now (``side = "prod"``): the upstream
   list is what was submitted, the downstream list the submitted tasks that depend on this one.
+- ``ProjectName`` is the project's display name (WeData's examples show display names there).
 - TaskOpsInfo: ``FolderId``/``FolderName`` are the workflow's folder (null for a workflow in
   ``/``); ``UpdateUserUin`` is who submitted the production version; ``LastSchedulerCommitTime``
   that submission's time and ``FirstSubmitTime`` the first submission's; ``FirstRunTime`` the

@@ -1,0 +1,275 @@
+"""Scheduler engine benchmark: how fast submitted work flows through plan -> ready -> run -> done.
+
+Workloads (every task a Shell task running ``true``, a one-off whose single data time becomes
+eligible at one instant, 4 slots):
+
+  W1  200 independent tasks
+  W2  a chain of 50 (each depends on the previous)
+  W3  10 layers x 20, each task depending on every task of the layer before (3,600 edges)
+  W4  100 workflows of 5 chained tasks
+
+The tasks are written straight into a fresh database (as SubmitTask leaves them) with their
+one-off time a few seconds ahead, an engine is started in this process, plans them, and waits
+for that instant. Measured: from the instant they become eligible (their scheduled time) to the
+last COMPLETED, from the timestamps the engine itself stored. "Where the time goes" is the
+engine's own per-phase timing for the run.
+
+Also: ``--idle`` the CPU of an idle ``wedata scheduler`` process with 10,000 tasks defined;
+``--rss`` the resident memory of ``wedata server`` with 100,000 instances in its database.
+
+Usage: ``python tools/bench/engine.py [--backend sqlite|postgres] [--only W1,W2] [--idle] [--rss]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
+
+from sqlalchemy import func, insert, select  # noqa: E402
+
+from tests.scheduler.helpers import World  # noqa: E402
+from tests.support import PG_URL, clean_env, create_pg_database, drop_pg_database, wedata_cli  # noqa: E402
+from wedata.config import Settings  # noqa: E402
+from wedata.scheduler.engine import Engine  # noqa: E402
+from wedata.services.common import SystemClock, utcnow  # noqa: E402
+from wedata.storage.db import Database  # noqa: E402
+from wedata.storage.engine_tables import task_instances as TI  # noqa: E402
+from wedata.storage.migrate import upgrade  # noqa: E402
+
+EVERY_SECOND = "* * * * * ? *"  # a one-off fires at its first cron fire from StartTime
+
+
+class Backend:
+    def __init__(self, kind: str, home: Path) -> None:
+        self.kind, self.home, self.pg_name = kind, home, None
+        if kind == "postgres":
+            self.pg_name = create_pg_database()
+            self.url = f"{PG_URL}/{self.pg_name}"
+        else:
+            self.url = f"sqlite:///{home / 'wedata.db'}"
+        self.db = Database(self.url)
+        upgrade(self.db)
+
+    def close(self) -> None:
+        self.db.dispose()
+        if self.pg_name:
+            drop_pg_database(self.pg_name)
+
+
+def wall(utc: datetime) -> str:
+    """UTC -> the tasks' UTC+8 wall time string."""
+    return (utc + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def build(db: Database, name: str, start: str) -> list[str]:
+    now = utcnow()
+    ids: list[str] = []
+
+    def task(w: World, ups: list[str]) -> str:
+        tid = w.task("true", cycle="ONEOFF_CYCLE", cron=EVERY_SECOND, start=start,
+                     upstream=[(u, "DAY", "CURRENT_DAY") for u in ups], SelfDepend="parallel")
+        ids.append(tid)
+        return tid
+
+    if name == "W1":
+        w = World(db, now)
+        for _ in range(200):
+            task(w, [])
+    elif name == "W2":
+        w = World(db, now)
+        prev: list[str] = []
+        for _ in range(50):
+            prev = [task(w, prev)]
+    elif name == "W3":
+        w = World(db, now)
+        layer: list[str] = []
+        for _ in range(10):
+            layer = [task(w, layer) for _ in range(20)]
+    elif name == "W4":
+        for _ in range(100):
+            w = World(db, now)
+            prev = []
+            for _ in range(5):
+                prev = [task(w, prev)]
+    else:
+        raise SystemExit(f"unknown workload {name}")
+    return ids
+
+
+def count(db: Database, state: str | None = None) -> int:
+    with db.read() as conn:
+        q = select(func.count()).select_from(TI)
+        if state:
+            q = q.where(TI.c.state == state)
+        return int(conn.execute(q).scalar_one())
+
+
+def run_workload(name: str, backend_kind: str, slots: int, lead: float) -> dict[str, Any]:
+    home = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
+    backend = Backend(backend_kind, home)
+    try:
+        eligible_at = (utcnow() + timedelta(seconds=lead)).replace(microsecond=0) + timedelta(seconds=1)
+        t0 = time.perf_counter()
+        ids = build(backend.db, name, wall(eligible_at))
+        built = time.perf_counter() - t0
+        settings = Settings(home=home, default_slots=slots, plan_interval=0.2, sweep_interval=30.0)
+        engine = Engine(backend.db, settings, SystemClock())
+        engine.start()
+        try:
+            t1 = time.perf_counter()
+            while count(backend.db) < len(ids):
+                if utcnow() >= eligible_at:
+                    raise SystemExit(f"{name}: planning did not finish before the eligible time; raise --lead")
+                time.sleep(0.05)
+            planned = time.perf_counter() - t1
+            while utcnow() < eligible_at - timedelta(milliseconds=200):
+                time.sleep(0.05)
+            before = dict(engine.stats.timings)
+            cpu0 = time.process_time()
+            deadline = time.monotonic() + 120
+            while count(backend.db, "COMPLETED") < len(ids):
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"{name}: not finished after 120 s")
+                time.sleep(0.05)
+            cpu = time.process_time() - cpu0
+            spent = {k: v - before.get(k, 0.0) for k, v in engine.stats.timings.items()}
+        finally:
+            engine.stop()
+        with backend.db.read() as conn:
+            sched, first, last = conn.execute(
+                select(func.min(TI.c.scheduled_at), func.min(TI.c.started_at), func.max(TI.c.ended_at))
+            ).one()
+        elapsed = (last - sched).total_seconds()
+        return {"workload": name, "tasks": len(ids), "elapsed_s": elapsed, "first_start_ms": (first - sched).total_seconds() * 1000,
+                "build_s": built, "plan_s": planned, "cpu_s": cpu, "spent": spent}
+    finally:
+        backend.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _proc_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def idle_cpu(backend_kind: str, tasks: int, seconds: float) -> dict[str, Any]:
+    """CPU share of an idle `wedata scheduler` with ``tasks`` daily tasks (instances tomorrow)."""
+    home = Path(tempfile.mkdtemp(prefix="bench-idle-"))
+    backend = Backend(backend_kind, home)
+    tomorrow = (utcnow() + timedelta(hours=8) + timedelta(days=1)).strftime("%Y-%m-%d 00:00:00")
+    w = World(backend.db, utcnow())
+    for _ in range(tasks):
+        w.task("true", cycle="DAY_CYCLE", cron="0 0 0 * * ? *", start=tomorrow)
+    env = clean_env()
+    env.update(WEDATA_HOME=str(home), WEDATA_DATABASE_URL=backend.url)
+    proc = subprocess.Popen([*wedata_cli(), "scheduler"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 300
+        while count(backend.db) < tasks and time.monotonic() < deadline:
+            time.sleep(0.5)
+        planned = count(backend.db)
+        time.sleep(3)  # let the last planning iteration settle
+        c0, t0 = _proc_cpu(proc.pid), time.monotonic()
+        time.sleep(seconds)
+        share = (_proc_cpu(proc.pid) - c0) / (time.monotonic() - t0) * 100
+        return {"tasks": tasks, "instances": planned, "idle_cpu_percent": share, "rss_mb": _rss_mb(proc.pid)}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        backend.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def server_rss(backend_kind: str, instances: int) -> dict[str, Any]:
+    """RSS of `wedata server` (API + engine) over a database holding ``instances`` instances."""
+    from tests.support import ServerProcess
+
+    home = Path(tempfile.mkdtemp(prefix="bench-rss-"))
+    backend = Backend(backend_kind, home)
+    per_task = 100
+    w = World(backend.db, utcnow())
+    now = utcnow()
+    rows = []
+    day0 = datetime(2024, 1, 1)
+    for t in range(instances // per_task):
+        tid = w.task("true", cycle="DAY_CYCLE", cron="0 0 0 * * ? *", start="2099-01-01 00:00:00", status="F")
+        for d in range(per_task):
+            dt = day0 + timedelta(days=d)
+            rows.append({"task_id": tid, "data_time": dt, "project_id": w.project_id, "workflow_id": w.workflow_id,
+                         "version_id": f"{tid}_{tid}", "instance_type": 1, "state": "COMPLETED",
+                         "scheduled_at": dt - timedelta(hours=8), "priority": 6, "self_depend": "serial",
+                         "dry_run": False, "cycle_type": "DAY_CYCLE", "task_type_id": 35, "life_round_num": 0,
+                         "tries": 1, "try_limit": 5, "total_run_num": 1, "run_type": "PERIODIC", "started_at": now,
+                         "ended_at": now, "cost_ms": 5, "skip_events": False, "row_version": 3, "created_at": now,
+                         "updated_at": now})
+        if len(rows) >= 5000 or t == instances // per_task - 1:
+            with backend.db.write() as conn:
+                conn.execute(insert(TI), rows)
+            rows = []
+    backend.db.dispose()
+    srv = ServerProcess(home, backend.url if backend_kind == "postgres" else None).start()
+    try:
+        api = srv.admin()
+        time.sleep(3)
+        listed = api.data("ListTaskInstances", {"ProjectId": w.project_id, "PageSize": 100})["TotalCount"]
+        time.sleep(2)
+        assert srv.proc is not None
+        return {"instances": count(backend.db), "listed_total": listed, "server_rss_mb": _rss_mb(srv.proc.pid)}
+    finally:
+        srv.stop()
+        backend.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    ap.add_argument("--only", default="W1,W2,W3,W4")
+    ap.add_argument("--slots", type=int, default=4)
+    ap.add_argument("--lead", type=float, default=4.0, help="seconds between start and eligibility")
+    ap.add_argument("--idle", action="store_true", help="also measure idle CPU with 10,000 tasks")
+    ap.add_argument("--idle-tasks", type=int, default=10_000)
+    ap.add_argument("--rss", action="store_true", help="also measure server RSS with 100,000 instances")
+    args = ap.parse_args()
+    targets = {"W1": 2.0, "W2": 1.0, "W3": 3.0, "W4": 5.0}
+    for name in [n.strip() for n in args.only.split(",") if n.strip()]:
+        r = run_workload(name, args.backend, args.slots, args.lead)
+        spent = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in sorted(r["spent"].items(), key=lambda kv: -kv[1]))
+        hop = f" ({r['elapsed_s'] / r['tasks'] * 1000:.1f} ms per task)"
+        ok = "ok" if r["elapsed_s"] <= targets[name] else "OVER TARGET"
+        print(f"{name} [{args.backend}] {r['tasks']} tasks: {r['elapsed_s']:.3f} s eligible->last COMPLETED{hop}, "
+              f"target {targets[name]} s: {ok}; first start after {r['first_start_ms']:.0f} ms; "
+              f"engine-process CPU {r['cpu_s']:.2f} s; planning {r['plan_s']:.2f} s")
+        print(f"    engine time: {spent}")
+    if args.idle:
+        r = idle_cpu(args.backend, args.idle_tasks, 30.0)
+        print(f"idle [{args.backend}] {r['tasks']} tasks, {r['instances']} planned instances: "
+              f"scheduler CPU {r['idle_cpu_percent']:.2f} % (target < 2 %), RSS {r['rss_mb']:.0f} MB")
+    if args.rss:
+        r = server_rss(args.backend, 100_000)
+        print(f"rss [{args.backend}] {r['instances']} instances (ListTaskInstances total {r['listed_total']}): "
+              f"server RSS {r['server_rss_mb']:.0f} MB (target <= 300 MB)")
+
+
+if __name__ == "__main__":
+    main()
