@@ -114,7 +114,7 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         self.home.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
+        log = open(self.log_path, "ab")  # noqa: SIM115 (the child process keeps writing to it)
         self.proc = subprocess.Popen(
             [*wedata_cli(), "server", "--port", str(self.port)],
             env=self.env(),

@@ -91,9 +91,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         # `wedata server` runs API + scheduler + local executor in one process by default.
         if settings.scheduler_enabled and runtime.engine is None:
             start_engine(runtime)
+        # Alarm deliveries (webhooks) and the overtime sweep run on their own thread, reading
+        # the durable outbox; every server process runs one (services/alarm_delivery.py).
+        runtime.services.alarms.start_worker()
         try:
             yield
         finally:
+            runtime.services.alarms.stop_worker()
             stop_engine(runtime)
 
     app = Starlette(

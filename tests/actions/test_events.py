@@ -306,6 +306,8 @@ def test_trigger_event_creates_a_case_and_bad_triggers_change_nothing(v21: Api21
         assert err.code == "InvalidParameterValue", dim
     assert v21.error("TriggerEvent", {"ProjectId": space.project, "Name": unique("none"),
                                       "Dimension": "2025010207"}).code == "ResourceNotFound"
+    assert v21.error("TriggerEvent", {"ProjectId": space.project, "Name": " ",
+                                      "Dimension": "2025010207"}).code == "InvalidParameterValue"
     assert cases(v21, space.project, EventName=name)["TotalCount"] == 1
     ev = v21.data("DescribeEvent", {"ProjectId": space.project, "EventName": name})
     assert [(c["CaseId"], c["Dimension"], c["Description"], c["ConsumerId"]) for c in ev["EventCases"]] == [

@@ -5,7 +5,7 @@ the 2021 event actions are served too (spec §3.14, §6.23): RegisterEvent, Regi
 TriggerEvent, TriggerDsEvent, DescribeEvent, DescribeEventCases. Every other 2021 action is
 known (``UnsupportedOperation``); names of neither version are ``InvalidAction``.
 
-Rules: services/events.py, services/event_consume.py; contract and decisions: docs/events.md.
+Rules: services/events.py, event_consume.py, event_views.py; contract and decisions: docs/events.md.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import msgspec
 
 from wedata.actions.registry import action, register_version
 from wedata.protocol.context import RequestContext
-from wedata.services.events import CaseQuery
+from wedata.services.event_views import CaseQuery
 from wedata.spec import v20210820 as V
 
 if TYPE_CHECKING:

@@ -36,6 +36,7 @@ ACTION_MODULES = (
     "wedata.actions.instances",
     "wedata.actions.ops",
     "wedata.actions.events",
+    "wedata.actions.alarms",
 )
 
 

@@ -51,6 +51,11 @@ class Executor(Protocol):
         """Begin watching; ``on_exit`` is called from the executor's own thread."""
         ...
 
+    def handle_for(self, spec: RunSpec) -> Handle:
+        """The handle as far as it is known before ``submit`` (stored with the attempt before it
+        starts, so a crash between start and bookkeeping still leaves a way to find it)."""
+        ...
+
     def submit(self, spec: RunSpec) -> Handle:
         """Start the attempt; raise OSError (or ExecutorError) if it cannot be started."""
         ...

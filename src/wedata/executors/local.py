@@ -123,6 +123,9 @@ class LocalExecutor:
 
     # -- the protocol ---------------------------------------------------------------------------
 
+    def handle_for(self, spec: RunSpec) -> Handle:
+        return {"executor": self.name, "host": self.host, "run_dir": spec.run_dir}
+
     def submit(self, spec: RunSpec) -> Handle:
         os.makedirs(spec.run_dir, exist_ok=True)
         env = dict(spec.env) if spec.env else None
@@ -141,7 +144,7 @@ class LocalExecutor:
         finally:
             os.close(log_fd)
         self._watch(_Watched(spec.execution_id, spec.run_dir, proc, proc.pid))
-        return {"executor": self.name, "host": self.host, "pid": proc.pid, "run_dir": spec.run_dir}
+        return {**self.handle_for(spec), "pid": proc.pid}
 
     def attach(self, execution_id: int, handle: Handle) -> bool:
         if handle.get("host") not in (None, self.host) or "run_dir" not in handle:

@@ -22,7 +22,15 @@ from wedata.scheduler import states as S
 from wedata.scheduler.definitions import TaskDef
 from wedata.scheduler.planner import to_wall, workflow_params
 from wedata.scheduler.readiness import evaluate
-from wedata.scheduler.runs import Prepared, append_log, log_line, log_path, prepare, render_context, run_dir_for
+from wedata.scheduler.runs import (
+    Prepared,
+    append_log,
+    log_line,
+    log_path,
+    prepare,
+    render_context,
+    run_dir_for,
+)
 from wedata.scheduler.transitions import Tx, transition
 from wedata.storage.engine_tables import instance_executions, task_instances
 from wedata.storage.tables import tasks
@@ -186,23 +194,21 @@ _CANDIDATES = (
     .order_by(TI.c.priority, TI.c.data_time, TI.c.id)
     .limit(bindparam("lim"))
 )
-_RUNNING_BY_GROUP = (
-    select(TI.c.resource_group_id, func.count()).where(TI.c.state == S.RUNNING).group_by(TI.c.resource_group_id)
-)
-_RUNNING_TASKS = select(TI.c.task_id).where(TI.c.state == S.RUNNING).distinct()
+_RUNNING = select(TI.c.task_id, TI.c.resource_group_id).where(TI.c.state == S.RUNNING)
 
 
 def dispatch(engine: Engine, tx: Tx, after: After) -> None:
     conn = tx.conn
     limits = engine.slot_limits()
     default = engine.settings.default_slots
-    running: dict[str, int] = {}
-    for group_id, n in conn.execute(_RUNNING_BY_GROUP):
-        running[group_id or ""] = running.get(group_id or "", 0) + n
     cands = conn.execute(_CANDIDATES, {"now": tx.now, "lim": 200}).mappings().all()
     if not cands:
         return
-    busy = {r[0] for r in conn.execute(_RUNNING_TASKS)}
+    running: dict[str, int] = {}
+    busy: set[str] = set()
+    for task_id, group_id in conn.execute(_RUNNING):
+        running[group_id or ""] = running.get(group_id or "", 0) + 1
+        busy.add(task_id)
     for c in cands:
         tdef = engine.def_for(c)
         if tdef is None:
@@ -270,6 +276,9 @@ def claim(engine: Engine, tx: Tx, inst: Any, tdef: TaskDef) -> Launch | None:
         "run_type": inst["run_type"], "state": S.RUNNING, "started_at": now, "log_path": str(path),
         "log_offset": offset, "executor": engine.executor.name, "host": engine.host, "node_id": engine.node_id,
         "code_content": prepared.code,
+        # As much of the handle as is known before the start: enough to find the attempt after
+        # a crash (the local executor's wrapper writes its pid into run_dir at once).
+        "handle": engine.executor.handle_for(prepared.spec) if prepared.spec is not None else None,
     }).scalar_one()
     if prepared.spec is not None:
         prepared.spec = replace(prepared.spec, execution_id=eid)

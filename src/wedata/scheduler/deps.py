@@ -184,19 +184,31 @@ def compute_edges(
 
 
 def upstream_states(conn: Connection, wanted: Mapping[str, set[datetime]]) -> dict[tuple[str, datetime], str]:
-    """Current states of the given upstream keys: one range query per upstream task."""
+    """Current states of the given upstream keys.
+
+    Tasks whose wanted times span little (the common case: a handful of data times) are read
+    together, many tasks per query; a task with a wide span gets its own range query.
+    """
     out: dict[tuple[str, datetime], str] = {}
+    narrow: dict[datetime, list[str]] = defaultdict(list)  # common lower bound -> tasks
     for task_id, times in wanted.items():
         if not times:
             continue
         lo, hi = min(times), max(times)
+        if len(times) == 1:
+            narrow[lo].append(task_id)
+            continue
         for dt, state in conn.execute(
-            select(TI.c.data_time, TI.c.state).where(
-                TI.c.task_id == task_id, TI.c.data_time >= lo, TI.c.data_time <= hi
-            )
+            select(TI.c.data_time, TI.c.state).where(TI.c.task_id == task_id, TI.c.data_time >= lo, TI.c.data_time <= hi)
         ):
             if dt in times:
                 out[(task_id, dt)] = state
+    for dt, ids in narrow.items():
+        for i in range(0, len(ids), 500):
+            for tid, state in conn.execute(
+                select(TI.c.task_id, TI.c.state).where(TI.c.task_id.in_(ids[i : i + 500]), TI.c.data_time == dt)
+            ):
+                out[(tid, dt)] = state
     return out
 
 

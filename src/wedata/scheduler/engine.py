@@ -104,6 +104,7 @@ class Engine:
         self._next_sweep = 0.0
         self._next_heartbeat = 0.0
         self._timer_due: datetime = datetime.min  # the earliest retry / deadline known
+        self._eligible: datetime | None = datetime.min  # next future WAIT_RUN time; min = unknown
         self._slots: tuple[float, dict[str, int]] = (-1e9, {})
         self._wf_params: dict[str, tuple[float, dict[str, str]]] = {}
 
@@ -135,6 +136,7 @@ class Engine:
             self._woken = True
             self._plan_now = self._plan_now or plan
             self._timer_due = datetime.min
+            self._eligible = datetime.min
             self._cv.notify_all()
 
     def _on_exit(self, execution_id: int, exit_code: int | None) -> None:
@@ -220,7 +222,11 @@ class Engine:
             busy = bool(self._exits) or self._woken
         if busy:
             return 0.0
-        for d in self._cleanup:  # idle time: remove finished attempts' scratch directories
+        # Idle time: complete the stored handles (pids) and remove finished scratch directories.
+        if self._pending_handles:
+            with self.db.write() as conn:
+                cycle.flush_handles(self, conn)
+        for d in self._cleanup:
             remove_run_dir(d)
         self._cleanup.clear()
         return self._wait_seconds(mono)
@@ -237,7 +243,6 @@ class Engine:
         now = self.clock.now()
         with self.db.write() as conn:
             tx = Tx(conn, now, self.actor)
-            cycle.flush_handles(self, conn)
             if exits:
                 cycle.finish(self, tx, exits, after)
             if now >= self._timer_due:
@@ -251,6 +256,8 @@ class Engine:
                 evaluate(tx, woken)
             cycle.dispatch(self, tx, after)
             tx.flush()
+        if tx.eligible_at is not None and (self._eligible is None or tx.eligible_at < self._eligible):
+            self._eligible = tx.eligible_at
         return after
 
     def _after(self, after: cycle.After) -> None:
@@ -269,12 +276,14 @@ class Engine:
 
     def _wait_seconds(self, mono: float) -> float:
         now = self.clock.now()
-        with self.db.read() as conn:
-            nxt = conn.execute(
-                select(func.min(TI.c.scheduled_at)).where(TI.c.state == S.WAIT_RUN, TI.c.scheduled_at > now)
-            ).scalar()
+        if self._eligible is not None and self._eligible <= now:
+            # Unknown, or passed (what was due has been dispatched): read the next one.
+            with self.db.read() as conn:
+                self._eligible = conn.execute(
+                    select(func.min(TI.c.scheduled_at)).where(TI.c.state == S.WAIT_RUN, TI.c.scheduled_at > now)
+                ).scalar()
         wait = min(self._next_plan, self._next_heartbeat, self._next_sweep) - mono
-        for t in (nxt, self._timer_due):
+        for t in (self._eligible, self._timer_due):
             if t is not None and t != _NEVER:
                 wait = min(wait, real_seconds(self.clock, (t - now).total_seconds()))
         return min(max(wait, 0.0), 5.0)
@@ -288,21 +297,33 @@ class Engine:
             if not rows:
                 return
             out = PlanOutcome()
-            for row in rows:
-                try:
-                    with self.db.write() as conn:
-                        tx = Tx(conn, self.clock.now(), self.actor)
+            try:  # the whole batch in one transaction (fast path) ...
+                with self.db.write() as conn:
+                    tx = Tx(conn, self.clock.now(), self.actor)
+                    for row in rows:
                         self.planner.plan(tx, row, out)
-                        tx.flush()
-                except Exception:
-                    log.exception("planning task %s failed", row["id"])
-                    with self.db.write() as conn:
-                        now = self.clock.now()
-                        self.planner._save(Tx(conn, now, self.actor), row["id"], row["prod_version_id"],
-                                           row["status"], row["planned_through"], now + timedelta(minutes=5),
-                                           "planning failed; see the server log")
+                    tx.flush()
+            except Exception:  # ... else task by task, so one bad definition holds up no other
+                out = PlanOutcome()
+                for row in rows:
+                    self._plan_one(row, out)
             self.stats.planned += out.created
-            self._timer_due = datetime.min  # new instances may carry deadlines
+            self._timer_due = datetime.min  # new instances may carry deadlines ...
+            self._eligible = datetime.min  # ... and future scheduled times
+
+    def _plan_one(self, row: Any, out: PlanOutcome) -> None:
+        try:
+            with self.db.write() as conn:
+                tx = Tx(conn, self.clock.now(), self.actor)
+                self.planner.plan(tx, row, out)
+                tx.flush()
+        except Exception:
+            log.exception("planning task %s failed", row["id"])
+            with self.db.write() as conn:
+                now = self.clock.now()
+                self.planner._save(Tx(conn, now, self.actor), row["id"], row["prod_version_id"],
+                                   row["status"], row["planned_through"], now + timedelta(minutes=5),
+                                   "planning failed; see the server log")
 
     # -- safety sweep ---------------------------------------------------------------------------
 
@@ -328,3 +349,4 @@ class Engine:
                 self.planner.forget(tx, task_id, PlanOutcome())
                 tx.flush()
         recovery.check_lost(self)
+        self._eligible = datetime.min  # the sweep may have readied instances due later

@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from wedata.scheduler import states as S
-from wedata.scheduler.deps import bypassable, unmet_counts
+from wedata.scheduler.deps import bypassable
 from wedata.scheduler.transitions import Tx, transition
 from wedata.services.event_consume import consume_waiting
 from wedata.storage.engine_tables import instance_deps, instance_event_waits, task_instances
@@ -48,6 +48,26 @@ def target_state(events_unmet: int, deps_unmet: int, skip_events: bool) -> str:
     return S.WAIT_RUN
 
 
+_D, _W = instance_deps, instance_event_waits
+_UNMET_DEPS = (
+    select(func.count()).where(_D.c.instance_id == TI.c.id, _D.c.met.is_(False)).correlate(TI).scalar_subquery()
+)
+_UNMET_EVENTS = (
+    select(func.count()).where(_W.c.instance_id == TI.c.id, _W.c.met.is_(False)).correlate(TI).scalar_subquery()
+)
+# The instances with their unmet edge and event counts: one query (this is on every hop's path).
+_WITH_COUNTS = select(*_COLS, _UNMET_DEPS.label("unmet_deps"), _UNMET_EVENTS.label("unmet_events")).where(
+    TI.c.id.in_(bindparam("ids", expanding=True)), TI.c.state.in_(S.WAITING)
+)
+
+
+def _load(tx: Tx, ids: list[int]) -> list[Any]:
+    rows: list[Any] = []
+    for i in range(0, len(ids), 500):
+        rows.extend(tx.conn.execute(_WITH_COUNTS, {"ids": ids[i : i + 500]}).mappings().all())
+    return rows
+
+
 def evaluate(tx: Tx, instance_ids: Iterable[int], *, with_bypass: bool = False) -> int:
     """Move each given waiting instance to the waiting state its edges call for.
 
@@ -58,18 +78,12 @@ def evaluate(tx: Tx, instance_ids: Iterable[int], *, with_bypass: bool = False) 
     ids = sorted(set(instance_ids))
     if not ids:
         return 0
-    rows: list[Any] = []
-    for i in range(0, len(ids), 500):
-        rows.extend(
-            tx.conn.execute(
-                select(*_COLS).where(TI.c.id.in_(ids[i : i + 500]), TI.c.state.in_(S.WAITING))
-            ).mappings().all()
-        )
+    rows = _load(tx, ids)
     if not rows:
         return 0
-    live = [r["id"] for r in rows]
+    reload = False
     if with_bypass:
-        due = [r["id"] for r in rows if r["scheduled_at"] <= tx.now and r["state"] == S.WAIT_UPSTREAM]
+        due = [r["id"] for r in rows if r["scheduled_at"] <= tx.now and r["unmet_deps"]]
         passing = bypassable(tx.conn, due, tx.now) if due else set()
         for iid, utid, udt in passing:
             tx.conn.execute(
@@ -81,15 +95,16 @@ def evaluate(tx: Tx, instance_ids: Iterable[int], *, with_bypass: bool = False) 
                 )
                 .values(met=True)
             )
-    deps = unmet_counts(tx.conn, live)
+        reload = bool(passing)
     # Instances waiting for events take the open event cases fired for them (docs/events.md).
-    on_events = [r["id"] for r in rows if r["state"] == S.WAIT_EVENT and not r["skip_events"]]
-    if on_events:
-        consume_waiting(tx.conn, on_events, tx.now)
-    events = unmet_events(tx, live)
+    on_events = [r["id"] for r in rows if r["unmet_events"] and not r["skip_events"]]
+    if on_events and consume_waiting(tx.conn, on_events, tx.now):
+        reload = True
+    if reload:
+        rows = _load(tx, ids)
     moved = 0
     for r in rows:
-        want = target_state(events.get(r["id"], 0), deps.get(r["id"], 0), bool(r["skip_events"]))
+        want = target_state(r["unmet_events"], r["unmet_deps"], bool(r["skip_events"]))
         if want != r["state"]:
             reason = {
                 S.WAIT_RUN: "dependencies met",

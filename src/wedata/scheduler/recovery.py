@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, insert, or_, select, update
 
 from wedata.scheduler import states as S
+from wedata.scheduler.runs import run_dir_for
 from wedata.services.common import utcnow
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import instance_executions, scheduler_nodes, task_instances
@@ -78,7 +79,9 @@ def adopt_orphans(engine: Engine, *, startup: bool = False) -> int:
     dead = dead_nodes(engine)
     with engine.db.read() as conn:
         known = {r[0] for r in conn.execute(select(N.c.node_id))}
-        q = select(E.c.id, E.c.instance_id, E.c.handle, E.c.node_id).where(E.c.state == S.RUNNING)
+        q = select(E.c.id, E.c.instance_id, E.c.handle, E.c.node_id, E.c.life_round_num, E.c.try_no).where(
+            E.c.state == S.RUNNING
+        )
         conds = [E.c.node_id.is_(None)]
         if dead:
             conds.append(E.c.node_id.in_(dead))
@@ -86,7 +89,7 @@ def adopt_orphans(engine: Engine, *, startup: bool = False) -> int:
         rows += [r for r in conn.execute(q.where(E.c.node_id.is_not(None))).all()
                  if r.node_id not in known and r not in rows]
     adopted = 0
-    for eid, iid, handle, _node in rows:
+    for eid, iid, handle, _node, life_round, try_no in rows:
         with engine.db.write() as conn:
             # Claim it first, so two engines never adopt the same attempt.
             won = conn.execute(
@@ -100,7 +103,7 @@ def adopt_orphans(engine: Engine, *, startup: bool = False) -> int:
             continue
         adopted += 1
         h: dict[str, Any] = dict(handle or {})
-        h.setdefault("run_dir", str(engine.run_root / str(eid)))
+        h.setdefault("run_dir", run_dir_for(engine.run_root, iid, life_round, try_no))
         if not engine.executor.attach(eid, h):
             engine.fail_before_run(eid, "its executor cannot be reached from this scheduler")
     if dead:

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, insert, select, update
 
+from wedata.scheduler import observers
 from wedata.scheduler import states as S
 from wedata.storage.engine_tables import instance_deps, instance_transitions, task_instances
 
@@ -56,10 +57,19 @@ class Tx:
     history: list[dict[str, Any]] = field(default_factory=list)
     wake: set[int] = field(default_factory=set)  # downstream instances to re-evaluate
     changed: int = 0
+    eligible_at: datetime | None = None  # earliest future scheduled time of a new WAIT_RUN
+
+    def note_eligible(self, scheduled_at: datetime | None) -> None:
+        if scheduled_at is not None and scheduled_at > self.now and (
+            self.eligible_at is None or scheduled_at < self.eligible_at
+        ):
+            self.eligible_at = scheduled_at
 
     def flush(self) -> None:
         if self.history:
             self.conn.execute(insert(instance_transitions), self.history)
+            # Observers (alarms) see the same batch, in the same transaction (observers.py).
+            observers.notify(self.conn, self.history)
             self.history.clear()
 
 
@@ -142,6 +152,8 @@ def transition(
             "at": tx.now,
         }
     )
+    if to_state == S.WAIT_RUN:
+        tx.note_eligible(inst.get("scheduled_at"))
     key = {"_task": inst["task_id"], "_time": inst["data_time"]}
     effect = None
     if to_state in (S.COMPLETED, S.SKIP_RUNNING):

@@ -292,11 +292,8 @@ class DeliveryWorker:
         rows = self._claim()
         if not rows:
             return 0
-        pool = self._pool
-        if pool is None:  # run_once called without start(): send in this thread
-            outcomes = [self._send(r) for r in rows]
-        else:
-            outcomes = list(pool.map(self._send, rows))
+        pool = self._pool  # None when run_once is called without start(): send in this thread
+        outcomes = [self._send(r) for r in rows] if pool is None else list(pool.map(self._send, rows))
         self._record(rows, outcomes)
         return len(rows)
 

@@ -23,18 +23,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, bindparam, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from wedata.scheduler import states as S
-from wedata.scheduling.timezones import utc_to_wall, wall_to_utc
+from wedata.scheduling.timezones import wall_to_utc
 from wedata.services import alarm_rules as AR
-from wedata.services.common import zone_of
+from wedata.services.common import to_local, zone_of
 from wedata.storage import tables as T
 from wedata.storage.alarm_tables import alarm_deliveries, alarm_messages, alarm_rule_objects, alarm_rules
 from wedata.storage.engine_tables import task_instances
 
-TI, O, R, MSG, D = task_instances, alarm_rule_objects, alarm_rules, alarm_messages, alarm_deliveries
+TI, RO, R, MSG, D = task_instances, alarm_rule_objects, alarm_rules, alarm_messages, alarm_deliveries
 
 # Executions that belong to a rerun or a backfill (InstanceExecution.RunType, spec §3.10): their
 # outcomes are the backTrackingOrRerun* alarms, everything else the plain failure/success ones.
@@ -87,7 +87,7 @@ class InstanceEvent:
 
 @dataclass(frozen=True)
 class Firing:
-    rule: Mapping[str, Any]  # an alarm_rules row
+    rule: Mapping[Any, Any]  # an alarm_rules row
     event: InstanceEvent
     alarm_type: str
     dedupe_key: str
@@ -102,11 +102,11 @@ class Firing:
 def _object_match() -> Any:
     """The join condition "this rule object watches this instance" (task, workflow or project)."""
     return and_(
-        O.c.project_id == TI.c.project_id,
+        RO.c.project_id == TI.c.project_id,
         or_(
-            and_(O.c.object_type == AR.OBJECT_TASK, O.c.object_id == TI.c.task_id),
-            and_(O.c.object_type == AR.OBJECT_WORKFLOW, O.c.object_id == TI.c.workflow_id),
-            and_(O.c.object_type == AR.OBJECT_PROJECT, O.c.object_id == TI.c.project_id),
+            and_(RO.c.object_type == AR.OBJECT_TASK, RO.c.object_id == TI.c.task_id),
+            and_(RO.c.object_type == AR.OBJECT_WORKFLOW, RO.c.object_id == TI.c.workflow_id),
+            and_(RO.c.object_type == AR.OBJECT_PROJECT, RO.c.object_id == TI.c.project_id),
         ),
     )
 
@@ -118,11 +118,11 @@ RULE_COLUMNS = (
     R.c.alarm_level,
     R.c.detail,
     R.c.groups,
-    O.c.object_id.label("matched_object"),
+    RO.c.object_id.label("matched_object"),
 )
 
 
-def _rule(row: Mapping[str, Any]) -> dict[str, Any]:
+def _rule(row: Mapping[Any, Any]) -> dict[str, Any]:
     return {k: row[k] for k in ("rule_id", "rule_name", "alarm_types", "alarm_level", "detail", "groups",
                                 "matched_object")}  # fmt: skip
 
@@ -145,7 +145,7 @@ def _key(rule_id: str, ev: InstanceEvent, what: str) -> str:
     return f"{rule_id}:{ev.task_id}:{ev.data_time:%Y%m%d%H%M%S}:{ev.life_round_num}:{what}"
 
 
-def firings_for(ev: InstanceEvent, rule: Mapping[str, Any], at: datetime) -> list[Firing]:
+def firings_for(ev: InstanceEvent, rule: Mapping[Any, Any], at: datetime) -> list[Firing]:
     """What this rule says about this success or failure (overtime is decided by the sweep)."""
     detail = rule["detail"] or {}
     matched = rule.get("matched_object")
@@ -157,10 +157,15 @@ def firings_for(ev: InstanceEvent, rule: Mapping[str, Any], at: datetime) -> lis
         kind = AR.RERUN_FAILURE if rerun else AR.FAILURE
         if kind not in types:
             return []
-        trigger = detail.get("DataBackfillOrRerunTrigger" if rerun else "Trigger") or AR.DEFAULT_TRIGGER
+        if rerun:
+            trigger = detail.get("DataBackfillOrRerunTrigger") or AR.DEFAULT_RERUN_TRIGGER
+        else:
+            trigger = detail.get("Trigger") or AR.DEFAULT_TRIGGER
         if (trigger == 1 and not ev.first_failure) or (trigger == 2 and not ev.final):
             return []
-        if ev.final:
+        if ev.final and ev.tries <= 0:
+            text = f"{kind}: {_label(ev)} failed (EXPIRED) without running"
+        elif ev.final:
             text = f"{kind}: {_label(ev)} failed (EXPIRED) after {ev.tries} of {ev.try_limit} tries"
         else:
             text = f"{kind}: attempt {ev.tries} of {ev.try_limit} of {_label(ev)} failed; a retry follows"
@@ -178,14 +183,14 @@ def firings_for(ev: InstanceEvent, rule: Mapping[str, Any], at: datetime) -> lis
 def rules_for_event(conn: Connection, ev: InstanceEvent) -> list[dict[str, Any]]:
     """The enabled rules watching the event's task, workflow or project (one query)."""
     cond = or_(
-        and_(O.c.object_type == AR.OBJECT_TASK, O.c.object_id == ev.task_id),
-        and_(O.c.object_type == AR.OBJECT_WORKFLOW, O.c.object_id == ev.workflow_id),
-        and_(O.c.object_type == AR.OBJECT_PROJECT, O.c.object_id == ev.project_id),
+        and_(RO.c.object_type == AR.OBJECT_TASK, RO.c.object_id == ev.task_id),
+        and_(RO.c.object_type == AR.OBJECT_WORKFLOW, RO.c.object_id == ev.workflow_id),
+        and_(RO.c.object_type == AR.OBJECT_PROJECT, RO.c.object_id == ev.project_id),
     )
     rows = conn.execute(
         select(*RULE_COLUMNS)
-        .select_from(O.join(R, R.c.id == O.c.rule_id))
-        .where(O.c.project_id == ev.project_id, cond, R.c.status == 1)
+        .select_from(RO.join(R, R.c.id == RO.c.rule_id))
+        .where(RO.c.project_id == ev.project_id, cond, R.c.status == 1)
     ).mappings()
     return [_rule(r) for r in rows]
 
@@ -199,7 +204,7 @@ def fire_events(conn: Connection, events: Sequence[InstanceEvent], at: datetime)
     return record(conn, firings)
 
 
-def _outcome(change: Mapping[str, Any]) -> tuple[str, bool, bool] | None:
+def outcome_of(change: Mapping[Any, Any]) -> tuple[str, bool, bool] | None:
     """(outcome, final, first_failure) of one transition-history entry, or None."""
     to_state, from_state, tries = change["to_state"], change.get("from_state"), change.get("tries") or 0
     if to_state == S.COMPLETED and from_state == S.RUNNING:
@@ -213,24 +218,28 @@ def _outcome(change: Mapping[str, Any]) -> tuple[str, bool, bool] | None:
     return None
 
 
-def events_from_transitions(conn: Connection, history: Sequence[Mapping[str, Any]]) -> list[Firing]:
+# Built once: the observer runs on the engine's hot path (one call per flush with an outcome).
+_WATCHED_INSTANCES = (
+    select(
+        TI.c.id, TI.c.project_id, TI.c.task_id, TI.c.workflow_id, TI.c.data_time, TI.c.run_type,
+        TI.c.try_limit, TI.c.started_at, TI.c.ended_at,
+        T.tasks.c.name.label("task_name"), T.tasks.c.owner_uin, *RULE_COLUMNS,
+    )
+    .select_from(TI.join(RO, _object_match()).join(R, R.c.id == RO.c.rule_id).outerjoin(T.tasks, T.tasks.c.id == TI.c.task_id))
+    .where(TI.c.id.in_(bindparam("ids", expanding=True)), R.c.status == 1)
+)
+
+
+def events_from_transitions(conn: Connection, history: Sequence[Mapping[Any, Any]]) -> list[Firing]:
     """The firings of a batch of instance_transitions rows (``Tx.history``), one query."""
-    changes = [(h, o) for h in history if (o := _outcome(h)) is not None]
+    changes = [(h, o) for h in history if (o := outcome_of(h)) is not None]
     if not changes:
         return []
     ids = sorted({h["instance_id"] for h, _ in changes})
-    rows = conn.execute(
-        select(
-            TI.c.id, TI.c.project_id, TI.c.task_id, TI.c.workflow_id, TI.c.data_time, TI.c.run_type,
-            TI.c.try_limit, TI.c.started_at, TI.c.ended_at,
-            T.tasks.c.name.label("task_name"), T.tasks.c.owner_uin, *RULE_COLUMNS,
-        )
-        .select_from(TI.join(O, _object_match()).join(R, R.c.id == O.c.rule_id).outerjoin(T.tasks, T.tasks.c.id == TI.c.task_id))
-        .where(TI.c.id.in_(ids), R.c.status == 1)
-    ).mappings().all()
-    by_instance: dict[int, list[Mapping[str, Any]]] = {}
-    for r in rows:
-        by_instance.setdefault(r["id"], []).append(r)
+    rows = conn.execute(_WATCHED_INSTANCES, {"ids": ids}).mappings().all()
+    by_instance: dict[int, list[Mapping[Any, Any]]] = {}
+    for row in rows:
+        by_instance.setdefault(row["id"], []).append(row)
     firings: list[Firing] = []
     for h, (outcome, final, first) in changes:
         for r in by_instance.get(h["instance_id"], []):
@@ -254,12 +263,13 @@ def _minutes(m: float) -> str:
     return f"{m:.0f} min" if m >= 1 else f"{m * 60:.0f} s"
 
 
-def _expected_finish(entry: Mapping[str, Any], scheduled_at: datetime) -> tuple[datetime, str]:
+def _expected_finish(entry: Mapping[Any, Any], scheduled_at: datetime) -> tuple[datetime, str]:
     """The first wall time Hour:Min (in the entry's zone, UTC+8 by default) at or after the
     instance's scheduled time, as UTC, and how to show it."""
     zone_name = entry.get("ScheduleTimeZone") or "UTC+8"
     zone = zone_of(zone_name)
-    wall = utc_to_wall(scheduled_at, zone)  # type: ignore[arg-type]
+    wall = to_local(scheduled_at, zone_name)
+    assert wall is not None
     hour, minute = entry.get("Hour") or 0, entry.get("Min") or 0
     target = wall.replace(hour=hour, minute=minute, second=0, microsecond=0)
     if target < wall:
@@ -267,7 +277,7 @@ def _expected_finish(entry: Mapping[str, Any], scheduled_at: datetime) -> tuple[
     return wall_to_utc(target, zone).replace(tzinfo=None), f"{target:%Y-%m-%d %H:%M} ({zone_name})"  # type: ignore[arg-type]
 
 
-def _overdue(entry: Mapping[str, Any], r: Mapping[str, Any], now: datetime, averages: Mapping[str, float]) -> str | None:
+def _overdue(entry: Mapping[Any, Any], r: Mapping[Any, Any], now: datetime, averages: Mapping[str, float]) -> str | None:
     """Why this instance breaks this TimeOutExtInfo entry now, or None."""
     rule_type, state = entry.get("RuleType"), r["state"]
     if rule_type == AR.RUN_DURATION:
@@ -294,9 +304,8 @@ def _overdue(entry: Mapping[str, Any], r: Mapping[str, Any], now: datetime, aver
         limit = AR.threshold_minutes_of(entry.get("Hour"), entry.get("Min"))
         if waited > limit:
             return f"waiting ({state}) for {_minutes(waited)}, more than the expected {_minutes(limit)}"
-    elif rule_type == AR.WITHIN_CYCLE:
-        if r["next_scheduled"] is not None and r["next_scheduled"] <= now:
-            return f"not finished within its cycle (the next instance was due); state {state}"
+    elif rule_type == AR.WITHIN_CYCLE and r["next_scheduled"] is not None and r["next_scheduled"] <= now:
+        return f"not finished within its cycle (the next instance was due); state {state}"
     return None
 
 
@@ -316,7 +325,7 @@ def overtime_firings(conn: Connection, now: datetime) -> list[Firing]:
             TI.c.tries, TI.c.try_limit, T.tasks.c.name.label("task_name"), T.tasks.c.owner_uin,
             next_scheduled.label("next_scheduled"), *RULE_COLUMNS,
         )
-        .select_from(TI.join(O, _object_match()).join(R, R.c.id == O.c.rule_id).outerjoin(T.tasks, T.tasks.c.id == TI.c.task_id))
+        .select_from(TI.join(RO, _object_match()).join(R, R.c.id == RO.c.rule_id).outerjoin(T.tasks, T.tasks.c.id == TI.c.task_id))
         .where(
             TI.c.state.in_(ACTIVE_STATES),
             TI.c.scheduled_at <= now,
@@ -350,7 +359,7 @@ def overtime_firings(conn: Connection, now: datetime) -> list[Firing]:
     return firings
 
 
-def _uses_average(r: Mapping[str, Any]) -> bool:
+def _uses_average(r: Mapping[Any, Any]) -> bool:
     detail = r["detail"] or {}
     entries = [*(detail.get("TimeOutExtInfo") or []), *(detail.get("DataBackfillOrRerunTimeOutExtInfo") or [])]
     return any(e.get("Type") == AR.AVERAGE for e in entries)
@@ -416,7 +425,7 @@ def not_configured(way: str) -> str:
     return f"{NOT_CONFIGURED} ({AR.WAY_NAMES.get(way, way)})"
 
 
-def plan_deliveries(message_id: int, groups: Sequence[Mapping[str, Any]], at: datetime) -> list[dict[str, Any]]:
+def plan_deliveries(message_id: int, groups: Sequence[Mapping[Any, Any]], at: datetime) -> list[dict[str, Any]]:
     """The outbox rows of one message: each webhook URL NotifyCount times, NotifyInterval apart;
     one NOT_DELIVERED row for each channel this server cannot deliver."""
     rows: list[dict[str, Any]] = []

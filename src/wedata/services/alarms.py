@@ -7,7 +7,7 @@ whole contract, with every decision, is written up in docs/alarms.md.
 How the engine reaches the alarms (the interface other code uses):
 
 - Instance outcomes: nothing to call. This service registers an observer of the transition
-  function (``scheduler.transitions.observe``); every ``Tx.flush()`` hands it the batch of state
+  function (``scheduler.observers.observe``); every ``Tx.flush()`` hands it the batch of state
   changes inside the engine's transaction, and the messages and outbox rows of the rules that
   fire are written in that same transaction (a SAVEPOINT isolates them: an alarm problem is
   logged and never rolls back a state change). Code outside the engine that learns of an
@@ -30,6 +30,7 @@ from sqlalchemy import Connection, and_, delete, func, insert, or_, select, upda
 from sqlalchemy.exc import IntegrityError
 
 from wedata.config import Settings
+from wedata.scheduler.observers import observe
 from wedata.services import alarm_firing as F
 from wedata.services import alarm_rules as AR
 from wedata.services.alarm_delivery import DeliverySettings, DeliveryWorker
@@ -42,7 +43,7 @@ from wedata.storage.db import Database
 
 log = logging.getLogger("wedata.alarms")
 
-R, O, MSG = alarm_rules, alarm_rule_objects, alarm_messages
+R, RO, MSG = alarm_rules, alarm_rule_objects, alarm_messages
 InstanceEvent = F.InstanceEvent
 
 
@@ -87,8 +88,6 @@ class AlarmService:
         self.worker = DeliveryWorker(
             db, clock, DeliverySettings.from_extra(settings.extra), periodic=self.check_overtime
         )
-        from wedata.scheduler.transitions import observe
-
         observe(db.engine, "alarms", self._on_transitions)
 
     # -- the engine-facing interface ------------------------------------------------------------
@@ -118,9 +117,9 @@ class AlarmService:
             self.worker.wake()
         return ids
 
-    def _on_transitions(self, conn: Connection, history: Sequence[Mapping[str, Any]]) -> None:
+    def _on_transitions(self, conn: Connection, history: Sequence[Mapping[Any, Any]]) -> None:
         """The transition observer: runs inside the engine's transaction; must never raise."""
-        if not any(F._outcome(h) for h in history):
+        if not any(F.outcome_of(h) for h in history):
             return
         try:
             with conn.begin_nested():
@@ -200,13 +199,13 @@ class AlarmService:
                     groups=groups, recipients_text=AR.recipients_text(groups), owner_uin=uin,
                     update_user_uin=uin, created_at=now, updated_at=now,
                 ))  # fmt: skip
-                conn.execute(insert(O), self._objects(rule_id, project_id, kind, ids))
+                conn.execute(insert(RO), self._objects(rule_id, project_id, kind, ids))
         except IntegrityError:
             # A concurrent CreateOpsAlarmRule took the name between the check and the insert.
             raise RuleNameRepeated(f"An alarm rule named {name!r} already exists in the project {project_id}.") from None
         return rule_id
 
-    def _load(self, conn: Connection, project_id: str, rule_id: str, *, for_update: bool = False) -> Mapping[str, Any]:
+    def _load(self, conn: Connection, project_id: str, rule_id: str, *, for_update: bool = False) -> Mapping[Any, Any]:
         stmt = select(R).where(R.c.project_id == project_id, R.c.id == rule_id)
         if for_update:
             stmt = stmt.with_for_update()
@@ -215,7 +214,7 @@ class AlarmService:
             raise RuleNotExist(f"The alarm rule {rule_id} does not exist in the project {project_id}.")
         return row
 
-    def get_rule(self, project_id: str, rule_id: str) -> Mapping[str, Any]:
+    def get_rule(self, project_id: str, rule_id: str) -> Mapping[Any, Any]:
         with self.db.read() as conn:
             return self._load(conn, project_id, rule_id)
 
@@ -253,8 +252,8 @@ class AlarmService:
                     update_user_uin=uin, updated_at=self.clock.now(),
                 ))  # fmt: skip
                 if kind != row["monitor_object_type"] or ids != list(row["monitor_object_ids"]):
-                    conn.execute(delete(O).where(O.c.rule_id == row["id"]))
-                    conn.execute(insert(O), self._objects(row["id"], project_id, kind, ids))
+                    conn.execute(delete(RO).where(RO.c.rule_id == row["id"]))
+                    conn.execute(insert(RO), self._objects(row["id"], project_id, kind, ids))
         except IntegrityError:
             raise RuleNameRepeated(f"An alarm rule named {req.alarm_rule_name!r} already exists.") from None
 
@@ -262,10 +261,10 @@ class AlarmService:
         """The rule goes; the messages it recorded stay (alarm history)."""
         with self.db.write() as conn:
             row = self._load(conn, project_id, rule_id, for_update=True)
-            conn.execute(delete(O).where(O.c.rule_id == row["id"]))
+            conn.execute(delete(RO).where(RO.c.rule_id == row["id"]))
             conn.execute(delete(R).where(R.c.id == row["id"]))
 
-    def list_rules(self, req: M.ListOpsAlarmRulesRequest) -> tuple[list[Mapping[str, Any]], int, Any]:
+    def list_rules(self, req: M.ListOpsAlarmRulesRequest) -> tuple[list[Mapping[Any, Any]], int, Any]:
         """(rows of the page, total count, Page): one query for the page, one for the count."""
         pg = page(req.page_number, req.page_size, default_size=20, min_size=1, max_size=200)
         cond: list[Any] = [R.c.project_id == req.project_id]
@@ -313,15 +312,15 @@ class AlarmService:
         workflow_id = conn.execute(
             select(T.tasks.c.workflow_id).where(T.tasks.c.project_id == project_id, T.tasks.c.id == task_id)
         ).scalar()
-        objects = [and_(O.c.object_type == AR.OBJECT_TASK, O.c.object_id == task_id)]
+        objects = [and_(RO.c.object_type == AR.OBJECT_TASK, RO.c.object_id == task_id)]
         if workflow_id is not None:
-            objects += [and_(O.c.object_type == AR.OBJECT_WORKFLOW, O.c.object_id == workflow_id),
-                        and_(O.c.object_type == AR.OBJECT_PROJECT, O.c.object_id == project_id)]  # fmt: skip
-        return R.c.id.in_(select(O.c.rule_id).where(O.c.project_id == project_id, or_(*objects)))
+            objects += [and_(RO.c.object_type == AR.OBJECT_WORKFLOW, RO.c.object_id == workflow_id),
+                        and_(RO.c.object_type == AR.OBJECT_PROJECT, RO.c.object_id == project_id)]  # fmt: skip
+        return R.c.id.in_(select(RO.c.rule_id).where(RO.c.project_id == project_id, or_(*objects)))
 
     # -- messages -------------------------------------------------------------------------------
 
-    def list_messages(self, req: M.ListAlarmMessagesRequest) -> tuple[list[Mapping[str, Any]], int, Any, str | None]:
+    def list_messages(self, req: M.ListAlarmMessagesRequest) -> tuple[list[Mapping[Any, Any]], int, Any, str | None]:
         pg = page(req.page_number, req.page_size, default_size=10, min_size=1, max_size=100)
         zone = req.time_zone or None
         if zone is not None:
@@ -347,7 +346,7 @@ class AlarmService:
             ).mappings().all()  # fmt: skip
         return list(rows), int(total), pg, zone
 
-    def get_message(self, project_id: str, message_id: int | str, zone: str | None) -> Mapping[str, Any]:
+    def get_message(self, project_id: str, message_id: int | str, zone: str | None) -> Mapping[Any, Any]:
         if zone:
             zone_of(zone)
         try:
@@ -364,7 +363,7 @@ class AlarmService:
             raise NotFound(f"The alarm message {message_id} does not exist in the project {project_id}.")
         return row
 
-    def deliveries(self, message_id: int) -> list[Mapping[str, Any]]:
+    def deliveries(self, message_id: int) -> list[Mapping[Any, Any]]:
         """The outbox rows of a message (for operators and tests)."""
         from wedata.storage.alarm_tables import alarm_deliveries as D
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from wedata.config import Settings
+from wedata.services.alarms import AlarmService
 from wedata.services.common import Clock, SystemClock
 from wedata.services.events import EventService
 from wedata.services.instances import InstanceService
@@ -38,5 +39,7 @@ class Services:
         self.ops_tasks = OpsTaskService(self.db, self.clock, self.settings)
         self.ops_workflows = OpsWorkflowService(self.db, self.clock, self.settings)
         self.events = EventService(self.db, self.clock, self.settings)
+        # Alarm rules; observes instance state changes (services/alarms.py).
+        self.alarms = AlarmService(self.db, self.clock, self.settings)
         # Instances an event released can run now: wake an in-process engine.
         self.events.add_release_listener(lambda _ids: self.instances.notify_changed(plan=False))

@@ -2,7 +2,8 @@
 DescribeEvent, DescribeEventCases): the only way to release instances waiting in WAIT_EVENT,
 since API 2025-08-06 can reference events but not fire them (spec §3.14, §6.23).
 
-Matching and consumption rules are in event_consume.py; the contract with the engine and every
+Matching and consumption rules are in event_consume.py, the read side (DescribeEvent listeners,
+DescribeEventCases filters) in event_views.py; the contract with the engine and every
 decision is written up in docs/events.md. In short:
 
 - An event is registered once per project (name unique: ``InvalidParameter.DuplicateName``).
@@ -31,13 +32,26 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, Text, and_, cast, func, insert, select
+from sqlalchemy import Connection, Row, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from wedata.config import Settings
 from wedata.protocol.context import Caller
 from wedata.services import event_consume
-from wedata.services.common import Clock, as_int, new_uuid, page, parse_local, zone_of
+from wedata.services.common import Clock, as_int, new_uuid, page, zone_of
 from wedata.services.errors import Duplicate, InvalidValue, NotFound, ServiceError
+from wedata.services.event_views import (
+    BROADCAST_TYPES,
+    CASE_SORTS,
+    EVENT_TYPES,
+    SUB_TYPES,
+    CaseQuery,
+    case_condition,
+    case_status,
+    choice,
+    iso_z,
+    listeners,
+)
 from wedata.storage import tables as T
 from wedata.storage.db import Database
 from wedata.storage.event_tables import event_cases, events
@@ -46,40 +60,15 @@ log = logging.getLogger(__name__)
 
 EV, C = events, event_cases
 NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
-SUB_TYPES = {"SECOND": "yyyyMMddHHmmss", "MIN": "yyyyMMddHHmm", "HOUR": "yyyyMMddHH", "DAY": "yyyyMMdd"}
 _STRPTIME = {"SECOND": "%Y%m%d%H%M%S", "MIN": "%Y%m%d%H%M", "HOUR": "%Y%m%d%H", "DAY": "%Y%m%d"}
 _STEP = {"SECOND": timedelta(seconds=1), "MIN": timedelta(minutes=1), "HOUR": timedelta(hours=1),
          "DAY": timedelta(days=1)}  # fmt: skip
 TIME_UNITS = {"SECONDS": timedelta(seconds=1), "MINUTES": timedelta(minutes=1), "HOURS": timedelta(hours=1),
               "DAYS": timedelta(days=1)}  # fmt: skip
-BROADCAST_TYPES = ("SINGLE", "BROADCAST")
-EVENT_TYPES = ("TIME_SERIES", "GENERAL")
 MAX_CASES = 1000  # per trigger request
 MAX_DESCRIBED_CASES = 100  # DescribeEvent lists the newest open cases, at most this many
-CASE_STATUSES = {"ACTIVE", "CONSUMING", "COMSUMED", "CONSUMED", "EXPIRED"}
-CASE_SORTS = {"CREATETIME": "triggered_at", "CREATIONTIME": "triggered_at", "EVENTTRIGGERTIMESTAMP": "triggered_at",
-              "TRIGGERTIME": "triggered_at", "LOGTIMESTAMP": "last_consumed_at", "LOGTIME": "last_consumed_at",
-              "DIMENSION": "dimension"}  # fmt: skip
 
 ReleaseListener = Callable[[list[int]], None]
-
-
-def iso_z(dt: datetime | None) -> str | None:
-    """``2024-04-11T06:37:20.662Z``: the 2021 API's timestamps (UTC, milliseconds)."""
-    if dt is None:
-        return None
-    return f"{dt:%Y-%m-%dT%H:%M:%S}.{dt.microsecond // 1000:03d}Z"
-
-
-def _choice(value: str | None, field: str, allowed: tuple[str, ...] | dict[str, Any], default: str | None = None) -> str:
-    text = (value or "").strip().upper()
-    if not text:
-        if default is None:
-            raise InvalidValue(f"{field} must not be empty")
-        return default
-    if text not in allowed:
-        raise InvalidValue(f"{field} must be one of {', '.join(allowed)}, got {value!r}")
-    return text
 
 
 def _text(value: str | None, field: str, max_len: int, *, required: bool = False) -> str:
@@ -163,11 +152,11 @@ class EventService:
         """Register an event; returns its EventDsDto wire dict."""
         values: dict[str, Any] = {
             "name": check_name(name),
-            "sub_type": _choice(sub_type, "EventSubType", SUB_TYPES),
-            "broadcast_type": _choice(broadcast_type, "EventBroadcastType", BROADCAST_TYPES, "BROADCAST"),
-            "time_unit": _choice(time_unit, "TimeUnit", TIME_UNITS),
+            "sub_type": choice(sub_type, "EventSubType", SUB_TYPES),
+            "broadcast_type": choice(broadcast_type, "EventBroadcastType", BROADCAST_TYPES, "BROADCAST"),
+            "time_unit": choice(time_unit, "TimeUnit", TIME_UNITS),
             "owner": _text(owner, "Owner", 64, required=True),
-            "event_type": _choice(event_type, "EventType", EVENT_TYPES, "TIME_SERIES"),
+            "event_type": choice(event_type, "EventType", EVENT_TYPES, "TIME_SERIES"),
             "description": _text(description, "Description", 1024),
         }
         expected = SUB_TYPES[values["sub_type"]]
@@ -184,19 +173,23 @@ class EventService:
             raise InvalidValue(f"ValidConsumeCount must be -1 (no limit) or at least 1, got {valid_consume_count}")
         values["valid_consume_count"] = valid_consume_count
         now = self.clock.now()
-        with self.db.write() as conn:
-            if conn.execute(
-                select(EV.c.id).where(EV.c.project_id == project_id, EV.c.name == values["name"])
-            ).first() is not None:
-                raise Duplicate(f"An event named {values['name']!r} already exists in the project.")
-            event_id = new_uuid().replace("-", "")
-            conn.execute(
-                insert(EV).values(
-                    id=event_id, project_id=project_id, create_user_uin=caller.uin, created_at=now, **values
+        duplicate = Duplicate(f"An event named {values['name']!r} already exists in the project.")
+        try:
+            with self.db.write() as conn:
+                if conn.execute(
+                    select(EV.c.id).where(EV.c.project_id == project_id, EV.c.name == values["name"])
+                ).first() is not None:
+                    raise duplicate
+                conn.execute(
+                    insert(EV).values(id=new_uuid().replace("-", ""), project_id=project_id,
+                                      create_user_uin=caller.uin, created_at=now, **values)
                 )
-            )
-            row = self._event(conn, project_id, values["name"])
-            project_name = conn.execute(select(T.projects.c.display_name).where(T.projects.c.id == project_id)).scalar()
+                row = self._event(conn, project_id, values["name"])
+                project_name = conn.execute(
+                    select(T.projects.c.display_name).where(T.projects.c.id == project_id)
+                ).scalar()
+        except IntegrityError:
+            raise duplicate from None  # registered concurrently under the same name
         return self._ds_dto(row, project_name)
 
     # ------------------------------------------------------------------------------------------
@@ -260,6 +253,8 @@ class EventService:
         }
 
     def _event(self, conn: Connection, project_id: str, name: str | None) -> Row[Any]:
+        if not (name or "").strip():
+            raise InvalidValue("The event name must not be empty")
         row = conn.execute(
             select(EV).where(EV.c.project_id == project_id, EV.c.name == (name or "").strip())
         ).first()
@@ -299,7 +294,7 @@ class EventService:
 
     def _batch_specs(self, conn: Connection, project_id: str, key: str, item: dict[str, Any]) -> list[CaseSpec]:
         event = self._event(conn, project_id, item.get("Name"))
-        sub = _choice(item.get("EventSubType"), "EventSubType", SUB_TYPES, event.sub_type)
+        sub = choice(item.get("EventSubType"), "EventSubType", SUB_TYPES, event.sub_type)
         if sub != event.sub_type:
             raise InvalidValue(f"EventSubType {sub} does not match the event's {event.sub_type}")
         _, start = parse_dimension(item.get("StartDimension"), sub, "StartDimension")
@@ -378,7 +373,7 @@ class EventService:
         now = self.clock.now()
         with self.db.read() as conn:
             ev = self._event(conn, project_id, name)
-            listeners = _listeners(conn, project_id, ev.name)
+            listening = listeners(conn, project_id, ev.name)
             cases = conn.execute(
                 select(C)
                 .where(C.c.event_id == ev.id, event_consume.case_open(now))
@@ -397,7 +392,7 @@ class EventService:
             "Owner": ev.owner,
             "Properties": None,
             "Description": ev.description,
-            "Listeners": listeners,
+            "Listeners": listening,
             "EventCases": [
                 {
                     "CaseId": c.id,
@@ -415,11 +410,11 @@ class EventService:
         """DescribeEventCases: the EventCaseAuditLogVOCollection wire dict (one page query + count)."""
         pg = page(q.page_number, q.page_size, min_size=1, max_size=200)
         now = self.clock.now()
-        cond = _case_condition(project_id, q, now)
+        cond = case_condition(project_id, q, now)
         sort = CASE_SORTS.get((q.sort_item or "CreateTime").strip().upper())
         if sort is None:
             raise InvalidValue(f"SortItem must be one of CreateTime, LogTimestamp, Dimension, got {q.sort_item!r}")
-        direction = _choice(q.sort_type, "SortType", ("ASC", "DESC"), "DESC")
+        direction = choice(q.sort_type, "SortType", ("ASC", "DESC"), "DESC")
         column = C.c[sort]
         joined = C.join(EV, EV.c.id == C.c.event_id)
         with self.db.read() as conn:
@@ -481,125 +476,3 @@ class EventService:
             "BundleId": None,
             "BundleInfo": None,
         }
-
-
-# ----------------------------------------------------------------------------------------------
-# Case status and filters.
-
-
-def case_status(row: Any, now: datetime) -> str:
-    """EXPIRED past its time-to-live; COMSUMED (WeData's spelling) when no listener may take it
-    any more; CONSUMING when taken by some and still open; ACTIVE when not consumed yet."""
-    if row.expires_at is not None and row.expires_at <= now:
-        return "EXPIRED"
-    if row.consume_limit >= 0 and row.consumed_count >= row.consume_limit:
-        return "COMSUMED"
-    return "CONSUMING" if row.consumed_count > 0 else "ACTIVE"
-
-
-@dataclass(frozen=True, slots=True)
-class CaseQuery:
-    page_number: int | None
-    page_size: int | None
-    category: str | None = None
-    event_name: str | None = None
-    event_type: str | None = None
-    event_sub_type: str | None = None
-    event_broadcast_type: str | None = None
-    status: str | None = None
-    creation_time_start: str | None = None
-    creation_time_end: str | None = None
-    triggered_time_start: str | None = None
-    triggered_time_end: str | None = None
-    log_time_start: str | None = None
-    log_time_end: str | None = None
-    dimension: str | None = None
-    time_to_live: int | str | None = None
-    sort_item: str | None = None
-    sort_type: str | None = None
-    consume_count: int | str | None = None
-
-
-def _case_condition(project_id: str, q: CaseQuery, now: datetime) -> Any:
-    expired = and_(C.c.expires_at.is_not(None), C.c.expires_at <= now)
-    exhausted = and_(C.c.consume_limit >= 0, C.c.consumed_count >= C.c.consume_limit)
-    conds: list[Any] = [C.c.project_id == project_id]
-    category = (q.category or "").strip().lower()
-    if category == "expired":
-        conds.append(expired)
-    elif category == "consuming":
-        conds.append(~expired)
-    elif category not in ("", "all"):
-        raise InvalidValue(f"Category must be expired, consuming or all, got {q.category!r}")
-    if q.event_name:
-        conds.append(C.c.event_name == q.event_name.strip())
-    if q.event_type:
-        conds.append(EV.c.event_type == _choice(q.event_type, "EventType", EVENT_TYPES))
-    if q.event_sub_type:
-        conds.append(EV.c.sub_type == _choice(q.event_sub_type, "EventSubType", SUB_TYPES))
-    if q.event_broadcast_type:
-        conds.append(EV.c.broadcast_type == _choice(q.event_broadcast_type, "EventBroadcastType", BROADCAST_TYPES))
-    if q.status:
-        status = _choice(q.status, "Status", tuple(sorted(CASE_STATUSES)))
-        conds.append({
-            "EXPIRED": expired,
-            "COMSUMED": and_(~expired, exhausted),
-            "CONSUMED": and_(~expired, exhausted),
-            "CONSUMING": and_(~expired, ~exhausted, C.c.consumed_count > 0),
-            "ACTIVE": and_(~expired, C.c.consumed_count == 0, ~exhausted),
-        }[status])
-    for column, start, end, field in (
-        (C.c.triggered_at, q.creation_time_start, q.creation_time_end, "CreationTime"),
-        (C.c.triggered_at, q.triggered_time_start, q.triggered_time_end, "EventTriggeredTime"),
-        (C.c.last_consumed_at, q.log_time_start, q.log_time_end, "LogTime"),
-    ):
-        if start:
-            conds.append(column >= parse_local(start, None, f"{field}Start"))
-        if end:
-            conds.append(column <= parse_local(end, None, f"{field}End") + timedelta(microseconds=999_999))
-    if q.dimension:
-        conds.append(C.c.dimension == q.dimension.strip())
-    ttl = as_int(q.time_to_live, "TimeToLive")
-    if ttl is not None:
-        conds.append(EV.c.time_to_live == ttl)
-    count = as_int(q.consume_count, "ConsumeCount")
-    if count is not None:
-        conds.append(C.c.consume_limit == count)
-    return and_(*conds)
-
-
-# ----------------------------------------------------------------------------------------------
-# Listeners: the production tasks whose EventListenerList names the event.
-
-
-def _java_params(items: list[Any] | None) -> str | None:
-    """``[ParamInfo(paramKey=k, paramValue=v), ...]``: the string WeData shows as Properties."""
-    pairs = [p for p in items or [] if isinstance(p, dict)]
-    if not pairs:
-        return None
-    inner = ", ".join(f"ParamInfo(paramKey={p.get('ParamKey')}, paramValue={p.get('ParamValue')})" for p in pairs)
-    return f"[{inner}]"
-
-
-def _listeners(conn: Connection, project_id: str, name: str) -> list[dict[str, Any]]:
-    t, v = T.tasks, T.task_versions
-    lists = v.c.snapshot[("TaskSchedulerConfiguration", "EventListenerList")]
-    rows = conn.execute(
-        select(t.c.id, v.c.created_at, lists.label("listeners"))
-        .select_from(t.join(v, v.c.version_id == t.c.prod_version_id))
-        # A cheap pre-filter on the serialised snapshot; the exact check is below.
-        .where(t.c.project_id == project_id, cast(v.c.snapshot, Text).contains(f'"{name}"', autoescape=True))
-        .order_by(t.c.id)
-    ).all()
-    out: list[dict[str, Any]] = []
-    for r in rows:
-        for item in r.listeners or []:
-            if isinstance(item, dict) and item.get("EventName") == name:
-                out.append({
-                    "EventName": name,
-                    "Key": r.id,
-                    "Type": "REST_API",
-                    "Properties": _java_params(item.get("PropertiesList")),
-                    "CreationTimestamp": iso_z(r.created_at),
-                })
-    return out

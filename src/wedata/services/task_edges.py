@@ -137,7 +137,7 @@ def _config(row: Row[Any]) -> Config:
 
 def _edges_of_task() -> Any:
     e = T.task_dependencies
-    task = bindparam("task_id")
+    task: Any = bindparam("task_id")
     return (
         select(e)
         .where(e.c.side == bindparam("side"), or_(e.c.task_id == task, e.c.upstream_task_id == task))
