@@ -10,9 +10,7 @@ import base64
 import json
 import re
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +22,7 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.wedata.v20210820 import models as M21
 from tencentcloud.wedata.v20210820.wedata_client import WedataClient
 
-from tests.support import PG_URL, Api, ServerProcess, create_pg_database, drop_pg_database, unique
+from tests.support import Api, ServerProcess, unique
 
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 CASE_KEYS = {
@@ -491,32 +489,12 @@ def test_a_listener_of_another_sub_type_is_not_released(api: Api, v21: Api21, sp
 
 
 # ------------------------------------------------------------------------------------------------
-# Cases fired before the instance waits: taken when it is evaluated (a server with a fast sweep)
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def swept(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    from tests.conftest import require_postgres
-
-    db_name = url = None
-    if request.param == "postgres":
-        require_postgres()
-        db_name = create_pg_database()
-        url = f"{PG_URL}/{db_name}"
-    home: Path = tmp_path_factory.mktemp(f"wedata-events-{request.param}")
-    srv = ServerProcess(home, url, env={"WEDATA_SWEEP_INTERVAL": "0.3"}).start()
-    yield srv
-    srv.stop()
-    if db_name:
-        drop_pg_database(db_name)
+# Cases fired before the instance waits: taken when the instance is planned
 
 
 def test_an_instance_takes_an_open_case_fired_before_it_existed_but_not_an_expired_one(
-    swept: ServerProcess,
+    api: Api, v21: Api21, space: Space
 ) -> None:
-    api = swept.admin()
-    v21 = Api21.of(api)
-    space = new_space(api)
     early, late = unique("early"), unique("late")
     register(v21, space.project, early, broadcast="SINGLE")
     register(v21, space.project, late, ttl="1", unit="SECONDS")

@@ -345,3 +345,12 @@ def test_workflow_scheduling_projects_have_no_production_dependency_lists(api: A
     for action in ("ListUpstreamOpsTasks", "ListDownstreamOpsTasks"):
         assert api.error(action, {"ProjectId": project, "TaskId": task}).code == "ResourceNotFound"
     assert api.data("GetOpsTask", {"ProjectId": project, "TaskId": task})["TaskBaseAttribute"]["TaskId"] == task
+
+
+def test_other_resources_show_their_current_names(api: Api, prod: Prod) -> None:
+    renamed = unique("renamed_wf")
+    api.data("UpdateWorkflow", {"ProjectId": prod.project, "WorkflowId": prod.wf2, "WorkflowName": renamed})
+    base = api.data("GetOpsTask", {"ProjectId": prod.project, "TaskId": prod.t4})["TaskBaseAttribute"]
+    assert base["WorkflowName"] == renamed
+    items = api.data("ListOpsTasks", {"ProjectId": prod.project, "WorkflowId": prod.wf2})["Items"]
+    assert prod.t4 in {i["TaskId"] for i in items} and {i["WorkflowName"] for i in items} == {renamed}

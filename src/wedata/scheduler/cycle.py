@@ -205,10 +205,10 @@ def dispatch(engine: Engine, tx: Tx, after: After) -> None:
     if not cands:
         return
     running: dict[str, int] = {}
-    busy: set[str] = set()
+    busy: dict[str, int] = {}  # task -> its running attempts
     for task_id, group_id in conn.execute(_RUNNING):
         running[group_id or ""] = running.get(group_id or "", 0) + 1
-        busy.add(task_id)
+        busy[task_id] = busy.get(task_id, 0) + 1
     for c in cands:
         tdef = engine.def_for(c)
         if tdef is None:
@@ -220,14 +220,20 @@ def dispatch(engine: Engine, tx: Tx, after: After) -> None:
         limit = limits.get(group, default) if group else default
         if running.get(group, 0) >= limit:
             continue
-        if c["self_depend"] != "parallel" and c["task_id"] in busy:
+        n = busy.get(c["task_id"], 0)
+        # A rerun's RedefineParallelNum (parallel_limit, set by services/ops_rerun.py) caps the
+        # task's concurrent attempts; otherwise SelfDepend decides (parallel: no cap, else one).
+        cap = c["parallel_limit"]
+        if cap is None:
+            cap = None if c["self_depend"] == "parallel" else 1
+        if cap is not None and n >= cap:
             continue
         launch = claim(engine, tx, c, tdef)
         if launch is None:
             continue
         after.launches.append(launch)
         running[group] = running.get(group, 0) + 1
-        busy.add(c["task_id"])
+        busy[c["task_id"]] = n + 1
 
 
 def dry_run(engine: Engine, tx: Tx, inst: Any) -> None:
@@ -296,6 +302,7 @@ def spawn(engine: Engine, launch: Launch) -> None:
     if spec is None:
         engine.fail_before_run(launch.execution_id, launch.prepared.error or "the attempt could not be prepared")
         return
+    engine.watch(launch.execution_id)  # before the start: the exit may be reported at once
     try:
         handle = engine.executor.submit(spec)
     except Exception as exc:  # OSError, ExecutorError: this attempt fails, the engine goes on

@@ -96,6 +96,7 @@ class Engine:
         self._fail_reasons: dict[int, str] = {}  # execution id -> why it failed before running
         self._pending_handles: list[dict[str, Any]] = []
         self._cleanup: list[str] = []
+        self._watched: set[int] = set()  # attempts whose exit the executor will report
         self._woken = False
         self._plan_now = True
         self._stopping = False
@@ -141,8 +142,18 @@ class Engine:
 
     def _on_exit(self, execution_id: int, exit_code: int | None) -> None:
         with self._cv:
+            self._watched.discard(execution_id)
             self._exits.append((execution_id, exit_code))
             self._cv.notify_all()
+
+    def watch(self, execution_id: int) -> None:
+        """The executor watches this attempt and will report its exit."""
+        with self._cv:
+            self._watched.add(execution_id)
+
+    def is_watched(self, execution_id: int) -> bool:
+        with self._cv:
+            return execution_id in self._watched
 
     def fail_before_run(self, execution_id: int, reason: str) -> None:
         self._fail_reasons[execution_id] = reason

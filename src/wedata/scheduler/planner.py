@@ -138,6 +138,8 @@ class Planner:
     def plan(self, tx: Tx, row: Mapping[Any, Any], out: PlanOutcome) -> None:
         task_id, status, version = row["id"], row["status"], row["prod_version_id"]
         out.tasks += 1
+        log.debug("planning task %s (status %s, version %s; planned %s/%s)", task_id, status, version,
+                  row["task_status"], row["version_id"])
         if status == "Y" and version:
             try:
                 tdef = self.load_def(version)
@@ -164,6 +166,7 @@ class Planner:
 
     def take_down(self, tx: Tx, task_id: str, reason: str, since: datetime | None = None) -> int:
         """Remove instances that never started; end pending retries. Returns the number removed."""
+        log.debug("task %s: removing not-started instances (%s)", task_id, reason)
         q = select(TI.c.id).where(
             TI.c.task_id == task_id, TI.c.state.in_(S.WAITING), TI.c.total_run_num == 0, TI.c.life_round_num == 0
         )

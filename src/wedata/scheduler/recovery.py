@@ -104,6 +104,7 @@ def adopt_orphans(engine: Engine, *, startup: bool = False) -> int:
         adopted += 1
         h: dict[str, Any] = dict(handle or {})
         h.setdefault("run_dir", run_dir_for(engine.run_root, iid, life_round, try_no))
+        engine.watch(eid)
         if not engine.executor.attach(eid, h):
             engine.fail_before_run(eid, "its executor cannot be reached from this scheduler")
     if dead:
@@ -122,8 +123,8 @@ def check_lost(engine: Engine) -> None:
                                              E.c.handle.is_not(None))
         ).all()
     for eid, handle in rows:
+        if engine.is_watched(eid):
+            continue  # the executor reports its exit; a poll here could race with that report
         state = engine.executor.poll(handle)
         if not state.running:
-            # The reaper normally reports first; reporting twice is harmless (the second
-            # report finds the attempt already ended).
             engine._on_exit(eid, state.exit_code)

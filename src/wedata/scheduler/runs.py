@@ -57,7 +57,8 @@ def render_context(tdef: TaskDef, inst: Mapping[Any, Any], scheduled_wall: datet
         data_time=inst["data_time"],
         scheduled_time=scheduled_wall,
         zone=tdef.zone,
-        task_params=tdef.params,
+        # A rerun's RedefineParamList (task_instances.params, services/ops_rerun.py) wins.
+        task_params={**tdef.params, **inst["params"]} if inst.get("params") else tdef.params,
         workflow_params=workflow_params,
         inputs=inputs,
         strict=False,  # ${HOME} and friends are shell, not ours: leave unknown names alone

@@ -13,7 +13,8 @@ Decisions where WeData's documentation is silent:
   from the snapshot; what the operators change on the production task itself comes from the
   live row: ``Status`` (Y/F/O/T/INVALID, changed by the Ops actions), ``OwnerUin`` (changed by
   UpdateOpsTasksOwner), ``LastOpsTime``/``LastOpsUserName``, and the version numbers and
-  ``Submit`` flag of GetOpsTask's TaskBaseAttribute (they describe the task as a whole).
+  ``Submit`` flag of GetOpsTask's TaskBaseAttribute (they describe the task as a whole). Names
+  of other resources (workflow, resource group) are their current names.
 - GetOpsTask's dependency lists are the production edges now (``side = "prod"``): the upstream
   list is what was submitted, the downstream list the submitted tasks that depend on this one.
 - ``ProjectName`` is the project's display name (WeData's examples show display names there).
@@ -138,14 +139,16 @@ class OpsTaskService:
         group_name = (
             select(g.c.name).where(g.c.id == prod_field(CONF, "ResourceGroup")).scalar_subquery().label("group_name")
         )
+        workflow_name = select(w.c.name).where(w.c.id == t.c.workflow_id).scalar_subquery().label("workflow_name")
         with self.db.read() as conn:
-            row = self._prod_row(conn, project_id, task_id, v.c.snapshot, group_name)
+            row = self._prod_row(conn, project_id, task_id, v.c.snapshot, group_name, workflow_name)
             up, down = load_edges(conn, task_id, PROD)
         task = encode_snapshot(row.snapshot)
         base = task.setdefault(BASE, {})
         base.update({
             "Status": row.status,
             "OwnerUin": row.owner_uin,
+            "WorkflowName": row.workflow_name,
             "LastOpsTime": fmt_time(row.last_ops_at),
             "LastOpsUserName": row.last_ops_user_name,
             "TaskLatestVersionNo": version_no(row.latest_version_no),
