@@ -108,7 +108,9 @@ def struct_source(name: str, obj: dict, disputed: set[str], *, output_only: bool
         "",
     ]
     members = [m for m in obj["members"] if m["name"] != "RequestId"]
-    is_response = name.endswith("Response")
+    # An action's response wrapper (not a data structure that happens to be named *Response,
+    # such as OpsAsyncResponse, marked usage "out"): only the wrappers carry RequestId.
+    is_response = name.endswith("Response") and obj.get("usage") != "out"
     for m in members:
         attr = snake(m["name"])
         ann = annotation(m, disputed)

@@ -94,9 +94,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         # Alarm deliveries (webhooks) and the overtime sweep run on their own thread, reading
         # the durable outbox; every server process runs one (services/alarm_delivery.py).
         runtime.services.alarms.start_worker()
+        # Async ops jobs (KillTaskInstancesAsync ...) run on their own threads, resuming the
+        # unfinished jobs found in the database (services/ops_jobs.py).
+        runtime.services.ops_jobs.start_worker()
         try:
             yield
         finally:
+            runtime.services.ops_jobs.stop_worker()
             runtime.services.alarms.stop_worker()
             stop_engine(runtime)
 

@@ -197,13 +197,13 @@ def test_list_rejects_bad_input(api: Api, space: Space, params: dict[str, Any], 
 
 def test_bad_keys_projects_and_callers(api: Api, space: Space, server: ServerProcess, done: dict[str, Any]) -> None:
     key = done["InstanceKey"]
+    other = new_space(api)
+    stranger = server.new_user()
     for action in ("GetTaskInstance", "GetTaskInstanceLog", "ListTaskInstanceExecutions"):
         assert api.error(action, {"ProjectId": space.project, "InstanceKey": "nonsense"}).code == "InvalidParameterValue"
         missing = f"{done['TaskId']}_2024-01-01 00:00:00"
         assert api.error(action, {"ProjectId": space.project, "InstanceKey": missing}).code == "ResourceNotFound"
-        other = new_space(api)
         assert api.error(action, {"ProjectId": other.project, "InstanceKey": key}).code == "ResourceNotFound"
-        stranger = server.new_user()
         err = stranger.error(action, {"ProjectId": space.project, "InstanceKey": key})
         assert err.code == "UnauthorizedOperation.UserNotInProject"
     assert api.error("GetTaskInstance", {"ProjectId": space.project, "InstanceKey": key, "Extra": 1},
@@ -254,7 +254,7 @@ def test_a_long_log_is_paged_with_next_cursor(api: Api, space: Space) -> None:
 
 def test_the_log_streams_while_running(api: Api, space: Space) -> None:
     marker = unique("go")
-    task_id = submit(api, space, f"echo first\nwhile [ ! -e /tmp/{marker} ]; do sleep 0.05; done\necho last")
+    task_id = submit(api, space, f"echo first\nfor _ in $(seq 600); do [ -e /tmp/{marker} ] && break; sleep 0.05; done\necho last")
     (item,) = wait_for(api, space, task_id, {"RUNNING"})
     deadline = time.monotonic() + 10
     while True:

@@ -38,21 +38,28 @@ def server_home(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Serv
 
 
 def test_kill_9_loses_nothing_and_duplicates_nothing(server_home: ServerProcess, tmp_path: Path) -> None:
-    srv = server_home
+    try:
+        crash_and_recover(server_home, tmp_path)
+    finally:  # whatever happened, let the test's processes end
+        for name in ("go", "go2"):
+            (tmp_path / name).touch()
+
+
+def crash_and_recover(srv: ServerProcess, tmp_path: Path) -> None:
     api = srv.admin()
     space = new_space(api)
     trace, flag, pid_file, go, go2 = (tmp_path / n for n in ("survivor.txt", "victim.flag", "victim.pid", "go", "go2"))
-    survivor = submit(api, space, f"echo start >> {trace}\nwhile [ ! -e {go} ]; do sleep 0.05; done\n"
+    survivor = submit(api, space, f"echo start >> {trace}\nfor _ in $(seq 600); do [ -e {go} ] && break; sleep 0.05; done\n"
                                   f"echo end >> {trace}\necho survivor-done")
     victim = submit(api, space, f"if [ -e {flag} ]; then echo second-attempt; exit 0; fi\ntouch {flag}\n"
                                 f"echo $$ > {pid_file}\nsleep 60",
                     sched={"MaxRetryNumber": 1, "RetryWaitMinute": 0})
-    first = submit(api, space, f"while [ ! -e {go2} ]; do sleep 0.05; done\necho first-done")
+    first = submit(api, space, f"for _ in $(seq 600); do [ -e {go2} ] && break; sleep 0.05; done\necho first-done")
     second = submit(api, space, "echo second-done", sched={"UpstreamDependencyConfigList": [
         {"TaskId": first, "MainCyclicConfig": "DAY", "SubordinateCyclicConfig": "CURRENT_DAY"}]})
     for task in (survivor, victim, first):
         wait_for(api, space, task, {"RUNNING"})
-    assert instances(api, space, second)[0]["InstanceState"] == "WAIT_UPSTREAM"
+    wait_for(api, space, second, {"WAIT_UPSTREAM"})
     deadline = time.monotonic() + 10
     while not pid_file.exists() and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -37,6 +37,8 @@ ACTION_MODULES = (
     "wedata.actions.ops",
     "wedata.actions.events",
     "wedata.actions.alarms",
+    "wedata.actions.ops_instances",
+    "wedata.actions.backfill",
 )
 
 
@@ -64,16 +66,20 @@ def register_version(version: str, request_types: dict[str, type], known: Iterab
 
 
 def action(
-    name: str, *, version: str = SPEC_VERSION, project_scoped: bool = True
+    name: str, *, version: str = SPEC_VERSION, project_scoped: bool = True, request: type | None = None
 ) -> Callable[[ActionHandler], ActionHandler]:
-    """Register a handler. ``project_scoped=False`` skips the membership check."""
+    """Register a handler. ``project_scoped=False`` skips the membership check. ``request``
+    replaces the generated request Struct by a more lenient subclass of it (e.g. a field the
+    spec types inconsistently, §6.3, that must accept both shapes)."""
 
     def decorate(fn: ActionHandler) -> ActionHandler:
         if version == SPEC_VERSION:
             op = OPERATIONS.get(name)
             if op is None:
                 raise ValueError(f"{name} is not an action of WeData {version}")
-            request_type: type = op.request
+            if request is not None and not issubclass(request, op.request):
+                raise ValueError(f"{name}: {request.__name__} must subclass {op.request.__name__}")
+            request_type: type = request or op.request
         else:
             types = _EXTRA_VERSIONS.get(version, {})
             if name not in types:

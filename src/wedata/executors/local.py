@@ -34,9 +34,11 @@ from wedata.executors.base import ExitCallback, Handle, RunSpec, RunState
 log = logging.getLogger("wedata.executor")
 
 SHELL = "/bin/sh"
-# $0 is the run directory; the command follows as "$@".
-WRAPPER = 'echo $$ > "$0/pid"; "$@"; rc=$?; echo $rc > "$0/exit"; exit $rc'
+# $0 is the run directory, $1 the working directory; the command follows as "$@" (after shift).
+WRAPPER = 'echo $$ > "$0/pid"; cd "$1" || exit 126; shift; "$@"; rc=$?; echo $rc > "$0/exit"; exit $rc'
 _HAS_PIDFD = hasattr(os, "pidfd_open")
+# posix_spawn (vfork + exec in glibc) starts a process in about half the time of fork + exec.
+_HAS_SPAWN = hasattr(os, "posix_spawn") and hasattr(os, "POSIX_SPAWN_DUP2")
 
 
 def read_exit_code(run_dir: str) -> int | None:
@@ -57,35 +59,65 @@ def _process_matches(pid: int, run_dir: str) -> bool:
     return run_dir.encode() in cmdline  # empty for a zombie: not running any more
 
 
-def _pid_of(handle: Handle) -> int | None:
+def _scan_for(run_dir: str) -> int | None:
+    """The wrapper process whose command line names ``run_dir`` (slow: recovery only)."""
+    needle = run_dir.encode()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        if cmdline.startswith(SHELL.encode()) and needle in cmdline:
+            return int(entry.name)
+    return None
+
+
+def _pid_of(handle: Handle, *, scan: bool = False) -> int | None:
     pid = handle.get("pid")
     if isinstance(pid, int) and pid > 0:
         return pid
-    # Started but crashed before the handle was stored: the wrapper wrote its pid.
+    # The handle was stored before the start: the wrapper writes its pid first thing ...
     try:
         text = Path(handle["run_dir"], "pid").read_text().strip()
     except (OSError, KeyError):
-        return None
-    return int(text) if text.isdigit() else None
+        text = ""
+    if text.isdigit():
+        return int(text)
+    # ... unless the scheduler died in the instant between the fork and that write.
+    return _scan_for(str(handle["run_dir"])) if scan and "run_dir" in handle else None
+
+
+def _exit_code(status: int) -> int:
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code  # killed by signal n -> 128 + n, as shells do
 
 
 @dataclass
 class _Watched:
     execution_id: int
     run_dir: str
-    proc: subprocess.Popen[bytes] | None  # None: re-attached, not our child
+    child: bool  # False: re-attached, not our child (its code comes from the exit file)
     pid: int
     fd: int | None = None
+    status: int | None = None  # wait status once reaped
 
     def collect(self) -> int | None:
-        if self.proc is not None:
-            rc = self.proc.wait()
-            return 128 - rc if rc < 0 else rc  # killed by signal n -> 128 + n, as shells do
+        if self.child:
+            if self.status is None:
+                _, self.status = os.waitpid(self.pid, 0)
+            return _exit_code(self.status)
         return read_exit_code(self.run_dir)
 
     def finished(self) -> bool:
-        if self.proc is not None:
-            return self.proc.poll() is not None
+        if self.child:
+            if self.status is None:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+                if pid:
+                    self.status = status
+            return self.status is not None
         return not _process_matches(self.pid, self.run_dir)
 
 
@@ -128,31 +160,33 @@ class LocalExecutor:
 
     def submit(self, spec: RunSpec) -> Handle:
         os.makedirs(spec.run_dir, exist_ok=True)
-        env = dict(spec.env) if spec.env else None
+        argv = [SHELL, "-c", WRAPPER, spec.run_dir, spec.cwd, *spec.argv]
+        env = dict(spec.env) if spec.env else dict(os.environ)
         log_fd = os.open(spec.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            proc = subprocess.Popen(
-                [SHELL, "-c", WRAPPER, spec.run_dir, *spec.argv],
-                stdin=subprocess.DEVNULL,
-                stdout=log_fd,
-                stderr=log_fd,
-                cwd=spec.cwd,
-                env=env,
-                start_new_session=True,  # own session and process group: killpg reaches the tree
-                close_fds=True,
-            )
+            if _HAS_SPAWN:
+                # Own session and process group (setsid): killpg reaches the whole tree. Our
+                # descriptors are close-on-exec (PEP 446), so only these three are inherited.
+                pid = os.posix_spawn(SHELL, argv, env, setsid=True, file_actions=[
+                    (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                    (os.POSIX_SPAWN_DUP2, log_fd, 1),
+                    (os.POSIX_SPAWN_DUP2, log_fd, 2),
+                ])
+            else:  # pragma: no cover - platforms without posix_spawn
+                pid = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log_fd, stderr=log_fd, env=env,
+                                       start_new_session=True, close_fds=True).pid
         finally:
             os.close(log_fd)
-        self._watch(_Watched(spec.execution_id, spec.run_dir, proc, proc.pid))
-        return {**self.handle_for(spec), "pid": proc.pid}
+        self._watch(_Watched(spec.execution_id, spec.run_dir, True, pid))
+        return {**self.handle_for(spec), "pid": pid}
 
     def attach(self, execution_id: int, handle: Handle) -> bool:
         if handle.get("host") not in (None, self.host) or "run_dir" not in handle:
             return False
-        pid = _pid_of(handle)
+        pid = _pid_of(handle, scan=True)
         run_dir = str(handle["run_dir"])
         if pid is not None and _process_matches(pid, run_dir):
-            self._watch(_Watched(execution_id, run_dir, None, pid))
+            self._watch(_Watched(execution_id, run_dir, False, pid))
         else:
             self._report(execution_id, read_exit_code(run_dir))
         return True
@@ -165,7 +199,7 @@ class LocalExecutor:
         return RunState(False, read_exit_code(run_dir) if run_dir else None)
 
     def kill(self, handle: Handle, grace_seconds: float = 3.0) -> None:
-        pid = _pid_of(handle)
+        pid = _pid_of(handle, scan=True)
         run_dir = str(handle.get("run_dir", ""))
         if pid is None or not _process_matches(pid, run_dir):
             return
@@ -173,9 +207,11 @@ class LocalExecutor:
             os.killpg(pid, signal.SIGTERM)
 
         def escalate() -> None:
-            if _process_matches(pid, run_dir):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(pid, signal.SIGKILL)
+            # The whole group, even when its leader (the wrapper) is gone: a child that ignores
+            # SIGTERM outlives the wrapper (ops engineer's fix, tests/actions/test_ops_async.py).
+            # ProcessLookupError: the group is empty, everything ended.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
 
         timer = threading.Timer(grace_seconds, escalate)
         timer.daemon = True

@@ -187,34 +187,41 @@ def next_timer(conn: Any) -> datetime | None:
 
 # -- dispatch -----------------------------------------------------------------------------------------
 
+# Candidates are chosen from a narrow projection (cheap even when hundreds are ready); only the
+# chosen rows are read in full.
 _CANDIDATES = (
-    select(TI, tasks.c.prod_version_id.label("prod_version"))
+    select(TI.c.id, TI.c.task_id, TI.c.resource_group_id, TI.c.self_depend, TI.c.parallel_limit,
+           TI.c.version_id, tasks.c.prod_version_id.label("prod_version"))
     .join(tasks, tasks.c.id == TI.c.task_id)
     .where(TI.c.state == S.WAIT_RUN, TI.c.scheduled_at <= bindparam("now"), tasks.c.status == "Y")
     .order_by(TI.c.priority, TI.c.data_time, TI.c.id)
     .limit(bindparam("lim"))
+)
+_FULL = select(TI, tasks.c.prod_version_id.label("prod_version")).join(tasks, tasks.c.id == TI.c.task_id).where(
+    TI.c.id.in_(bindparam("ids", expanding=True))
 )
 _RUNNING = select(TI.c.task_id, TI.c.resource_group_id).where(TI.c.state == S.RUNNING)
 
 
 def dispatch(engine: Engine, tx: Tx, after: After) -> None:
     conn = tx.conn
-    limits = engine.slot_limits()
-    default = engine.settings.default_slots
-    cands = conn.execute(_CANDIDATES, {"now": tx.now, "lim": 200}).mappings().all()
+    cands = conn.execute(_CANDIDATES, {"now": tx.now, "lim": 500}).mappings().all()
     if not cands:
         return
+    limits = engine.slot_limits()
+    default = engine.settings.default_slots
     running: dict[str, int] = {}
     busy: dict[str, int] = {}  # task -> its running attempts
     for task_id, group_id in conn.execute(_RUNNING):
         running[group_id or ""] = running.get(group_id or "", 0) + 1
         busy[task_id] = busy.get(task_id, 0) + 1
+    chosen: list[tuple[int, TaskDef]] = []
     for c in cands:
         tdef = engine.def_for(c)
         if tdef is None:
             continue
-        if tdef.dry_run:
-            dry_run(engine, tx, c)
+        if tdef.dry_run:  # needs no slot
+            chosen.append((c["id"], tdef))
             continue
         group = c["resource_group_id"] or ""
         limit = limits.get(group, default) if group else default
@@ -228,12 +235,22 @@ def dispatch(engine: Engine, tx: Tx, after: After) -> None:
             cap = None if c["self_depend"] == "parallel" else 1
         if cap is not None and n >= cap:
             continue
-        launch = claim(engine, tx, c, tdef)
-        if launch is None:
-            continue
-        after.launches.append(launch)
+        chosen.append((c["id"], tdef))
         running[group] = running.get(group, 0) + 1
         busy[c["task_id"]] = n + 1
+    if not chosen:
+        return
+    full = {r["id"]: r for r in conn.execute(_FULL, {"ids": [i for i, _ in chosen]}).mappings()}
+    for iid, tdef in chosen:
+        row = full.get(iid)
+        if row is None or row["state"] != S.WAIT_RUN:
+            continue
+        if tdef.dry_run:
+            dry_run(engine, tx, row)
+            continue
+        launch = claim(engine, tx, row, tdef)
+        if launch is not None:
+            after.launches.append(launch)
 
 
 def dry_run(engine: Engine, tx: Tx, inst: Any) -> None:

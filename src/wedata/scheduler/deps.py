@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select
+from sqlalchemy import Connection, and_, delete, exists, insert, or_, select
 
 from wedata.scheduler import states as S
 from wedata.scheduler.definitions import TaskDef
@@ -228,13 +228,19 @@ def flush_edges(conn: Connection, buf: list[dict[str, Any]]) -> None:
     buf.clear()
 
 
+_GATE = D.alias("gate")
+
+
 def pending_instances(conn: Connection, upstream_task_id: str) -> list[int]:
     """Not-yet-started instances with a placeholder or stale edge on ``upstream_task_id``."""
     rows = conn.execute(
         select(D.c.instance_id)
         .distinct()
         .join(TI, TI.c.id == D.c.instance_id)
-        .where(D.c.upstream_task_id == upstream_task_id, D.c.kind != "self", TI.c.state.in_(S.PENDING), TI.c.tries == 0)
+        .where(D.c.upstream_task_id == upstream_task_id, D.c.kind != "self", TI.c.state.in_(S.PENDING), TI.c.tries == 0,
+               # Held by a data backfill plan (a "gate" edge): its edges are the plan's, adjusted
+               # for CheckParentType (services/backfill_release.py); re-planning must not reset them.
+               ~exists().where(_GATE.c.instance_id == D.c.instance_id, _GATE.c.kind == "gate"))
     )
     return [r[0] for r in rows]
 

@@ -6,15 +6,20 @@ from dataclasses import dataclass, field
 
 from wedata.config import Settings
 from wedata.services.alarms import AlarmService
+from wedata.services.backfill import BackfillService
 from wedata.services.common import Clock, SystemClock
 from wedata.services.events import EventService
+from wedata.services.instance_ops import InstanceOpsService
 from wedata.services.instances import InstanceService
+from wedata.services.ops_jobs import OpsJobService
+from wedata.services.ops_rerun import RerunService
 from wedata.services.ops_tasks import OpsTaskService
 from wedata.services.ops_workflows import OpsWorkflowService
 from wedata.services.projects import ProjectService
 from wedata.services.resource_groups import ResourceGroupService
 from wedata.services.task_dependencies import TaskDependencyService
 from wedata.services.task_folders import TaskFolderService
+from wedata.services.task_ops import TaskOpsService
 from wedata.services.tasks import TaskService
 from wedata.services.workflows import WorkflowService
 from wedata.storage.db import Database
@@ -43,3 +48,14 @@ class Services:
         self.alarms = AlarmService(self.db, self.clock, self.settings)
         # Instances an event released can run now: wake an in-process engine.
         self.events.add_release_listener(lambda _ids: self.instances.notify_changed(plan=False))
+        # Async ops jobs (kill, rerun, set success, pause, stop) and their worker, which wakes
+        # an in-process engine after each change (services/ops_jobs.py).
+        self.ops_jobs = OpsJobService(self.db, self.clock, self.settings)
+        self.ops_jobs.on_change = lambda plan: self.instances.notify_changed(plan=plan)
+        self.instance_ops = InstanceOpsService(self.db, self.clock, self.settings, self.ops_jobs)
+        self.ops_rerun = RerunService(self.db, self.clock, self.settings, self.ops_jobs)
+        self.task_ops = TaskOpsService(self.db, self.clock, self.settings, self.ops_jobs)
+        self.task_ops.on_change = lambda: self.instances.notify_changed(plan=True)
+        # Data backfill plans; observe instance state changes to release their next instances,
+        # and delete through an async job (services/backfill.py).
+        self.backfill = BackfillService(self.db, self.clock, self.settings, self.instances, self.ops_jobs)

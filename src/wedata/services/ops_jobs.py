@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.exc import OperationalError
 
 from wedata.config import Settings
 from wedata.services.common import Clock, new_uuid, to_local, utcnow
@@ -246,9 +247,7 @@ class OpsJobService:
         pid = rest.partition(":")[0]
         # A claim of a dead process of this host is free at once (a restarted server resumes
         # its jobs without waiting for the lease), like the engine's own recovery.
-        return host == self.host and claimed_by != self.node and pid.isdigit() and (
-            int(pid) == os.getpid() or not _pid_alive(int(pid))
-        )
+        return host == self.host and pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid))
 
     def _claim(self, async_id: str) -> _Runner | None:
         now = utcnow()
@@ -322,12 +321,15 @@ class OpsJobService:
         """INIT -> RUNNING, expanding the items first (in the same transaction)."""
         job = runner.job
         with self.db.write() as conn:
+            now = self.clock.now()
+            # A write first: the transaction (SQLite: and its lock) begins here, so the savepoint
+            # below is inside it and the expansion reads a state nobody changes meanwhile.
+            conn.execute(update(J).where(J.c.async_id == job.async_id).values(updated_at=now))
             status = conn.execute(select(J.c.status).where(J.c.async_id == job.async_id)).scalar_one()
             if status != INIT:
                 return
             keys = [r[0] for r in conn.execute(
                 select(JI.c.item_key).where(JI.c.async_id == job.async_id).order_by(JI.c.seq))]
-            now = self.clock.now()
             try:
                 with conn.begin_nested():
                     expanded = kind.expand(conn, job, keys)
@@ -346,14 +348,14 @@ class OpsJobService:
             conn.execute(update(J).where(J.c.async_id == job.async_id).values(
                 status=RUNNING, total_count=len(expanded), updated_at=now))
 
-    def _item(self, job: Job, seq: int, key: str, fn: Callable[[Connection, str], Outcome | None]) -> bool:
+    def _item(self, job: Job, seq: int, key: str, fn: Callable[[Connection, str], Outcome | None],
+              *, lock_first: bool = True) -> bool:
         """Run ``fn`` for one item in one transaction with its bookkeeping. False: not settled."""
         try:
-            with self.db.write() as conn:
-                outcome = fn(conn, key)
-                if outcome is None:
-                    return False
-                self._record(conn, job, seq, outcome)
+            got = self._attempt(job, seq, key, fn, lock_first)
+            if got is None:
+                return False
+            outcome = got
         except ItemFailed as exc:
             outcome = Outcome(FAIL, exc.reason)
             with self.db.write() as conn:
@@ -369,6 +371,26 @@ class OpsJobService:
             except Exception:
                 log.exception("waking the engine failed")
         return True
+
+    def _attempt(self, job: Job, seq: int, key: str, fn: Callable[[Connection, str], Outcome | None],
+                 lock_first: bool) -> Outcome | None:
+        for attempt in range(3):
+            try:
+                with self.db.write() as conn:
+                    # Write first: on SQLite this takes the write lock before ``fn`` reads, so
+                    # what it reads cannot change before it writes (the engine commits in
+                    # between otherwise: a parent completing unseen would strand a child).
+                    if lock_first:
+                        conn.execute(update(J).where(J.c.async_id == job.async_id).values(updated_at=self.clock.now()))
+                    outcome = fn(conn, key)
+                    if outcome is not None:
+                        self._record(conn, job, seq, outcome)
+                    return outcome
+            except OperationalError:  # a deadlock or lock timeout: the item is tried again
+                if attempt == 2:
+                    raise
+                log.warning("ops job %s: item %s met a lock conflict; retrying", job.async_id, key)
+        return None
 
     def _record(self, conn: Connection, job: Job, seq: int, outcome: Outcome) -> None:
         now = self.clock.now()
@@ -401,7 +423,7 @@ class OpsJobService:
                 def settle(conn: Connection, k: str, w: float = waited) -> Outcome | None:
                     return kind.settle(conn, job, k, w)
 
-                self._item(job, seq, key, settle)
+                self._item(job, seq, key, settle, lock_first=False)  # polled: no lock for nothing
             self._stop.wait(SETTLE_PAUSE)
 
     def _finish(self, runner: _Runner) -> None:
@@ -430,17 +452,6 @@ class OpsJobService:
         with self.db.write() as conn:
             conn.execute(update(J).where(J.c.async_id == runner.job.async_id, J.c.claimed_by == runner.token)
                          .values(claimed_by=None, lease_until=None))
-
-    def wait_idle(self, timeout: float = 10.0) -> bool:
-        """For tests and shutdown: whether every job got done within ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.db.read() as conn:
-                left = conn.execute(select(func.count()).where(J.c.status.in_((INIT, RUNNING)))).scalar_one()
-            if not left:
-                return True
-            time.sleep(0.05)
-        return False
 
 
 def _same_claim(claimed_by: str | None) -> Any:

@@ -5399,7 +5399,6 @@ class OpsAsyncResponse(
     """异步操作返回结构体"""
 
     async_id: str | None = None
-    request_id: str | None = None
 
 
 class OpsTaskDepend(

@@ -6,7 +6,14 @@ caught by ``tests/storage/test_migrations.py``.
 
 from __future__ import annotations
 
-from wedata.storage import alarm_tables, engine_tables, event_tables, ops_tables, tables  # noqa: F401  (imported for their tables)
+from wedata.storage import (  # noqa: F401  (imported for their tables)
+    alarm_tables,
+    backfill_tables,
+    engine_tables,
+    event_tables,
+    ops_tables,
+    tables,
+)
 from wedata.storage.tables import metadata
 
 __all__ = ["metadata"]

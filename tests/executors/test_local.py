@@ -1,0 +1,134 @@
+"""The local executor: real processes, exit codes, kills of whole process groups, re-attaching
+after a restart, and the task-type command builders and output parsing."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from wedata.executors.base import ExecutorError, RunSpec
+from wedata.executors.local import LocalExecutor, read_exit_code
+from wedata.executors.outputs import collect
+from wedata.executors.tasktypes import SUPPORTED_TASK_TYPES, build_command, python_interpreter
+from wedata.scheduling.parameters import RenderContext
+
+
+class Exits:
+    def __init__(self) -> None:
+        self.codes: dict[int, int | None] = {}
+        self.cv = threading.Condition()
+
+    def __call__(self, execution_id: int, code: int | None) -> None:
+        with self.cv:
+            self.codes[execution_id] = code
+            self.cv.notify_all()
+
+    def wait(self, execution_id: int, timeout: float = 10.0) -> int | None:
+        with self.cv:
+            assert self.cv.wait_for(lambda: execution_id in self.codes, timeout), f"no exit for {execution_id}"
+            return self.codes[execution_id]
+
+
+@pytest.fixture
+def executor() -> Iterator[tuple[LocalExecutor, Exits]]:
+    ex, exits = LocalExecutor(), Exits()
+    ex.start(exits)
+    yield ex, exits
+    ex.close()
+
+
+def spec(tmp: Path, eid: int, script: str) -> RunSpec:
+    run_dir = tmp / f"run{eid}"
+    argv = build_command(35, script, {}, str(run_dir))
+    return RunSpec(eid, argv, str(tmp), str(tmp / f"{eid}.log"), str(run_dir))
+
+
+def test_exit_codes_and_output_are_reported(executor: tuple[LocalExecutor, Exits], tmp_path: Path) -> None:
+    ex, exits = executor
+    h0 = ex.submit(spec(tmp_path, 1, "echo out; echo err >&2"))
+    h1 = ex.submit(spec(tmp_path, 2, "exit 7"))
+    assert exits.wait(1) == 0 and exits.wait(2) == 7
+    assert (tmp_path / "1.log").read_text().split() == ["out", "err"]
+    assert h0["pid"] > 0 and h0["run_dir"] == str(tmp_path / "run1") and h0["executor"] == "local"
+    assert read_exit_code(h1["run_dir"]) == 7
+    assert ex.poll(h1).exit_code == 7 and not ex.poll(h1).running
+
+
+def test_kill_reaches_the_whole_process_group(executor: tuple[LocalExecutor, Exits], tmp_path: Path) -> None:
+    ex, exits = executor
+    marker = tmp_path / "survived"
+    h = ex.submit(spec(tmp_path, 3, f"(sleep 2; touch {marker}) &\nsleep 30"))
+    time.sleep(0.2)
+    assert ex.poll(h).running
+    ex.kill(h, grace_seconds=0.5)
+    assert exits.wait(3) == 143  # SIGTERM: 128 + 15
+    time.sleep(2.5)
+    assert not marker.exists()
+
+
+def test_a_new_executor_reattaches_a_running_attempt(tmp_path: Path) -> None:
+    first, first_exits = LocalExecutor(), Exits()
+    first.start(first_exits)
+    go = tmp_path / "go"
+    h = first.submit(spec(tmp_path, 4, f"for _ in $(seq 600); do [ -e {go} ] && break; sleep 0.02; done\nexit 5"))
+    first.close()  # the "crashed" scheduler: nobody watches the process any more
+    second, exits = LocalExecutor(), Exits()
+    second.start(exits)
+    try:
+        pid_file = Path(h["run_dir"], "pid")
+        deadline = time.monotonic() + 5
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert second.attach(4, {"run_dir": h["run_dir"], "host": h["host"]})  # pid from the pid file
+        assert 4 not in exits.codes
+        pid_file.unlink()  # even without the pid file the process is found (by its command line)
+        assert second.attach(40, {"run_dir": h["run_dir"]})
+        assert 40 not in exits.codes
+        go.touch()
+        assert exits.wait(4) == 5 and exits.wait(40) == 5  # read from the wrapper's exit file
+        # Attaching to an attempt that ended while nobody watched reports its code at once.
+        assert second.attach(5, h) and exits.wait(5) == 5
+        # An attempt of another host cannot be reached.
+        assert not second.attach(6, {**h, "host": "elsewhere"})
+    finally:
+        go.touch()
+        second.close()
+
+
+def test_a_vanished_attempt_is_lost(executor: tuple[LocalExecutor, Exits], tmp_path: Path) -> None:
+    ex, exits = executor
+    run_dir = tmp_path / "ghost"
+    run_dir.mkdir()
+    (run_dir / "pid").write_text("999999\n")
+    state = ex.poll({"run_dir": str(run_dir), "pid": 999999})
+    assert not state.running and state.lost
+    assert ex.attach(9, {"run_dir": str(run_dir)}) and exits.wait(9) is None
+
+
+def test_task_types(tmp_path: Path) -> None:
+    assert {30, 35} == SUPPORTED_TASK_TYPES
+    argv = build_command(30, "print(1)", {"python_sub_version": "python3"}, str(tmp_path / "py"))
+    assert argv[1:] == ["-u", str(tmp_path / "py" / "task.py")] and os.path.exists(argv[0])
+    with pytest.raises(ExecutorError, match="python9.9"):
+        python_interpreter({"python_sub_version": "python9.9"})
+    with pytest.raises(ExecutorError, match="task type 26"):
+        build_command(26, "{}", {}, str(tmp_path / "x"))
+
+
+def test_output_parameters_from_set_value_lines_and_the_result(tmp_path: Path) -> None:
+    log = tmp_path / "attempt.log"
+    log.write_text("header from an earlier try\n")
+    offset = log.stat().st_size
+    with open(log, "a") as f:
+        f.write("${setValue(a=1)}\n  ${setValue( b = two words )}  \nnoise\n${setValue(a=3)}\nx\ty\tz\n\n")
+    ctx = RenderContext(data_time=datetime(2025, 3, 1))
+    got = collect(str(log), offset, {"b": "ignored", "col": "$[0][2]", "day": "${yyyyMMdd}", "far": "$[4][0]"}, ctx)
+    assert got.values == {"a": "3", "b": " two words ", "col": "z", "day": "20250301"}
+    assert set(got.missing) == {"far"}
+    assert collect(str(log), 0, {}, ctx).values["a"] == "3"
