@@ -94,16 +94,29 @@ def test_edges_of_a_daily_task_on_an_hourly_one(db: Database) -> None:
     w = World(db, NOW)
     hourly = w.task(**HOURLY)
     daily = w.task(**DAILY, upstream=[(hourly, "DAY", "CURRENT_DAY")])
-    late = w.task(**DAILY, upstream=[("29990101000000000", "DAY", "CURRENT_DAY")])  # never submitted
+    unsubmitted = w.task(**HOURLY)
+    with db.write() as conn:  # as if never submitted: no production definition yet
+        conn.execute(update(T.tasks).where(T.tasks.c.id == unsubmitted).values(status="N", prod_version_id=None))
+    late = w.task(**DAILY, upstream=[(unsubmitted, "DAY", "CURRENT_DAY")])
     plan_once(db)
     first = w.instances(daily)[0]
-    with db.read() as conn:
-        ups = conn.execute(select(instance_deps.c.upstream_data_time).where(
-            instance_deps.c.instance_id == first["id"]).order_by(instance_deps.c.upstream_data_time)).scalars().all()
-        kinds = conn.execute(select(instance_deps.c.kind).where(
-            instance_deps.c.instance_id == w.instances(late)[0]["id"])).scalars().all()
-    assert [u.hour for u in ups] == list(range(24)) and {u.day for u in ups} == {1}
-    assert first["state"] == "WAIT_UPSTREAM" and kinds == ["pending"]
+
+    def edges(instance_id: int) -> list[tuple[str, int]]:
+        with db.read() as conn:
+            return [(k, t.hour) for k, t in conn.execute(
+                select(instance_deps.c.kind, instance_deps.c.upstream_data_time)
+                .where(instance_deps.c.instance_id == instance_id).order_by(instance_deps.c.upstream_data_time))]
+
+    assert edges(first["id"]) == [("task", h) for h in range(24)]
+    assert first["state"] == "WAIT_UPSTREAM"
+    late_first = w.instances(late)[0]
+    assert edges(late_first["id"]) == [("pending", 0)]  # no schedule to map with yet
+    with db.write() as conn:  # now it is submitted: the placeholder becomes the real edges
+        conn.execute(update(T.tasks).where(T.tasks.c.id == unsubmitted).values(
+            status="Y", prod_version_id=f"{unsubmitted}_{unsubmitted}"))
+    plan_once(db)
+    assert edges(late_first["id"]) == [("task", h) for h in range(24)]
+    assert w.instances(late)[0]["state"] == "WAIT_UPSTREAM"
 
 
 def test_orderly_runs_in_order_and_stops_at_a_failure(db: Database, tmp_path: Path) -> None:
@@ -142,3 +155,28 @@ def test_serial_and_slots(db: Database, tmp_path: Path) -> None:
         running += d
         peak = max(peak, running)
     assert peak <= 2  # never more than the slots
+
+
+def test_workflow_self_dependency(db: Database) -> None:
+    w = World(db, NOW)
+    with db.write() as conn:
+        conn.execute(update(T.workflows).where(T.workflows.c.id == w.workflow_id).values(
+            scheduler_config={"DependencyWorkflow": "yes"}))
+    first, second = w.task(**DAILY), w.task(**DAILY)
+    plan_once(db)
+    with db.read() as conn:
+        rows = conn.execute(select(TI.c.task_id, TI.c.data_time, TI.c.state, instance_deps.c.upstream_task_id,
+                                   instance_deps.c.upstream_data_time)
+                            .select_from(TI.outerjoin(instance_deps, instance_deps.c.instance_id == TI.c.id))).all()
+    edges: dict[tuple[str, int], set[tuple[str, int]]] = {}
+    states = {}
+    for task_id, dt, state, up, up_dt in rows:
+        edges.setdefault((task_id, dt.day), set())
+        states[(task_id, dt.day)] = state
+        if up is not None:
+            edges[(task_id, dt.day)].add((up, up_dt.day))
+    # Cycle t waits for every task of the workflow in cycle t-1; the first cycle has none before it.
+    assert edges[(first, 1)] == edges[(second, 1)] == set()
+    assert edges[(first, 2)] == edges[(second, 2)] == {(first, 1), (second, 1)}
+    assert states[(first, 2)] == states[(second, 2)] == "WAIT_UPSTREAM"
+    assert states[(first, 1)] == states[(second, 1)] == "WAIT_RUN"

@@ -85,8 +85,14 @@ def finish(engine: Engine, tx: Tx, exits: list[tuple[int, int | None]], after: A
     for i in range(0, len(ids), 500):
         rows.extend(tx.conn.execute(_FINISHED, {"ids": ids[i : i + 500]}).mappings().all())
     for r in rows:
-        if r["e_state"] != S.RUNNING or r["state"] != S.RUNNING:
-            continue  # already ended (reported twice, or set to success / killed meanwhile)
+        if r["e_state"] != S.RUNNING:
+            continue  # already ended (reported twice)
+        if r["state"] != S.RUNNING:
+            # The instance was ended by someone else meanwhile: close the attempt's record only.
+            code = codes[r["eid"]]
+            tx.conn.execute(_END_EXEC, {"eid": r["eid"], "st": "COMPLETE" if code == 0 else "EXPIRED", "at": tx.now,
+                                        "code": code, "err": None if code == 0 else f"instance already {r['state']}"})
+            continue
         footer = end_attempt(engine, tx, r, codes[r["eid"]])
         after.footers.append((r["log_path"], footer))
         after.cleanup.append(run_dir_for(engine.run_root, r["id"], r["life_round_num"], r["e_try"]))

@@ -231,13 +231,16 @@ def flush_edges(conn: Connection, buf: list[dict[str, Any]]) -> None:
 _GATE = D.alias("gate")
 
 
-def pending_instances(conn: Connection, upstream_task_id: str) -> list[int]:
-    """Not-yet-started instances with a placeholder or stale edge on ``upstream_task_id``."""
+def pending_instances(conn: Connection, upstream_task_id: str, *, placeholders_only: bool = False) -> list[int]:
+    """Not-yet-started instances with an edge on ``upstream_task_id`` that may be stale: every
+    such edge after the upstream changed its definition, only ``pending`` placeholders (mapped
+    while it had no schedule) when it is planned for the first time."""
+    kinds = D.c.kind == "pending" if placeholders_only else D.c.kind != "self"
     rows = conn.execute(
         select(D.c.instance_id)
         .distinct()
         .join(TI, TI.c.id == D.c.instance_id)
-        .where(D.c.upstream_task_id == upstream_task_id, D.c.kind != "self", TI.c.state.in_(S.PENDING), TI.c.tries == 0,
+        .where(D.c.upstream_task_id == upstream_task_id, kinds, TI.c.state.in_(S.PENDING), TI.c.tries == 0,
                # Held by a data backfill plan (a "gate" edge): its edges are the plan's, adjusted
                # for CheckParentType (services/backfill_release.py); re-planning must not reset them.
                ~exists().where(_GATE.c.instance_id == D.c.instance_id, _GATE.c.kind == "gate"))

@@ -43,6 +43,7 @@ from wedata.scheduler.deps import (
 )
 from wedata.scheduler.readiness import evaluate, target_state
 from wedata.scheduler.transitions import Tx, record_created, transition
+from wedata.scheduler.workflowdeps import dependent_workflows, link_next_cycle, previous_cycle_edges
 from wedata.scheduling.cycles import CycleType
 from wedata.scheduling.datatimes import event_dimension, planned_instances
 from wedata.scheduling.timezones import parse_zone, utc_to_wall, wall_to_utc
@@ -203,7 +204,8 @@ class Planner:
             fires = self._fires(tdef, start, until)
         self._create(tx, tdef, fires, out)
         self._save(tx, tdef.task_id, tdef.version_id, "Y", to_utc(until, tdef.zone), next_at, None)
-        self._refresh_downstream(tx, tdef.task_id, out)
+        # Downstream edges mapped with an older schedule of this task (or with none) are stale.
+        self._refresh_downstream(tx, tdef.task_id, out, placeholders_only=not row["version_id"])
 
     def _extend(self, tx: Tx, tdef: TaskDef, planned_through: datetime, out: PlanOutcome) -> None:
         _, until, next_at = self._window(tdef, tx.now)
@@ -252,18 +254,25 @@ class Planner:
             return
         items = [NewInstance(tdef, d) for _, d in fresh]
         edges = compute_edges(tx.conn, items, self.load_def, {tdef.task_id: {d for _, d in fresh}})
+        workflow_dep = meta.workflow_id in dependent_workflows(tx.conn, [meta.workflow_id])
+        if workflow_dep:  # DependencyWorkflow: also wait for the workflow's previous cycle
+            extra = previous_cycle_edges(tx.conn, meta.workflow_id, tdef, [d for _, d in fresh])
+            for e, more in zip(edges, extra, strict=True):
+                e.extend(more)
         rows = [
             instance_row(tx.now, tdef, meta.project_id, meta.workflow_id, fire, dt, e)
             for (fire, dt), e in zip(fresh, edges, strict=True)
         ]
         stmt = _insert_ignore(tx.conn, TI).returning(TI.c.id, TI.c.data_time, TI.c.state)
         created: list[dict[str, Any]] = []
+        created_times: list[tuple[int, datetime]] = []
         edge_by_time = {dt: e for (_, dt), e in zip(fresh, edges, strict=True)}
         edge_buf: list[dict[str, Any]] = []
         event_buf: list[dict[str, Any]] = []
         for i in range(0, len(rows), 500):
             for iid, dt, state in tx.conn.execute(stmt, rows[i : i + 500]):
                 created.append({"id": iid, "state": state})
+                created_times.append((iid, dt))
                 insert_edges(tx.conn, iid, edge_by_time[dt], edge_buf)
                 for ev in tdef.events:
                     event_buf.append({"instance_id": iid, "event_name": ev.name,
@@ -274,13 +283,17 @@ class Planner:
             tx.conn.execute(insert(instance_event_waits), event_buf)
         record_created(tx, created, "planned")
         out.created += len(created)
+        if workflow_dep:  # ... and make the next cycle (planned already, or in this batch) wait for these
+            linked = link_next_cycle(tx.conn, meta.workflow_id, tdef, created_times)
+            if linked:
+                evaluate(tx, linked)
         if tdef.events:  # an event fired before the instance existed may already be waiting
             evaluate(tx, [c["id"] for c in created if c["state"] == S.WAIT_EVENT])
         out.wake.update(c["id"] for c in created if c["state"] == S.WAIT_RUN)
 
-    def _refresh_downstream(self, tx: Tx, task_id: str, out: PlanOutcome) -> None:
+    def _refresh_downstream(self, tx: Tx, task_id: str, out: PlanOutcome, *, placeholders_only: bool) -> None:
         """Re-resolve the edges of not-yet-started downstream instances on this (re)planned task."""
-        ids = pending_instances(tx.conn, task_id)
+        ids = pending_instances(tx.conn, task_id, placeholders_only=placeholders_only)
         if not ids:
             return
         rows: list[Any] = []

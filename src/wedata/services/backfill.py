@@ -35,6 +35,7 @@ from wedata.scheduler import states as S
 from wedata.scheduler.definitions import DefinitionCache, TaskDef
 from wedata.scheduler.observers import observe
 from wedata.scheduler.planner import load_snapshot
+from wedata.scheduler.transitions import Tx
 from wedata.scheduling.datatimes import format_wall
 from wedata.services import backfill_build as B
 from wedata.services import backfill_create as C
@@ -151,8 +152,6 @@ class BackfillService:
             now = self.clock.now()
             tasks, members, problems = C.build_members(conn, req, self.load_def)
             row = C.plan_row(plan_id, req, tasks, members, problems, caller_uin, now)
-            from wedata.scheduler.transitions import Tx
-
             tx = Tx(conn, now, caller_uin)
             C.write_plan(tx, row, members, req, self.load_def)
             R.release_and_finish(conn, now, self._rules, self.slots, caller_uin, [plan_id])
