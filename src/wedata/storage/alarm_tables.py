@@ -35,10 +35,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from wedata.storage.tables import metadata
-
-# SQLite only auto-increments an ``INTEGER PRIMARY KEY`` (the rowid alias), not BIGINT.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+from wedata.storage.tables import BigId, metadata
 
 alarm_rules = Table(
     "alarm_rules",

@@ -28,10 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from wedata.storage.tables import metadata
-
-# SQLite only auto-increments an ``INTEGER PRIMARY KEY`` (the rowid alias), not BIGINT.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+from wedata.storage.tables import BigId, metadata
 
 # Planning state per task: what the planner last planned and until when. The planner compares
 # ``version_id``/``task_status`` with ``tasks.prod_version_id``/``tasks.status`` to notice

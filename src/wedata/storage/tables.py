@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -32,6 +33,10 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 metadata = MetaData(naming_convention=NAMING)
+
+# Surrogate keys of high-volume tables. SQLite only auto-increments an ``INTEGER PRIMARY KEY``
+# (the rowid alias), not BIGINT, so the type is INTEGER there and BIGINT elsewhere.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 credentials = Table(
     "credentials",
