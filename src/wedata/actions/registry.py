@@ -34,6 +34,7 @@ ACTION_MODULES = (
     "wedata.actions.task_folders",
     "wedata.actions.task_dependencies",
     "wedata.actions.instances",
+    "wedata.actions.instance_lineage",
     "wedata.actions.ops",
     "wedata.actions.events",
     "wedata.actions.alarms",

@@ -9,6 +9,7 @@ from wedata.services.alarms import AlarmService
 from wedata.services.backfill import BackfillService
 from wedata.services.common import Clock, SystemClock
 from wedata.services.events import EventService
+from wedata.services.instance_lineage import InstanceLineageService
 from wedata.services.instance_ops import InstanceOpsService
 from wedata.services.instances import InstanceService
 from wedata.services.ops_jobs import OpsJobService
@@ -41,6 +42,7 @@ class Services:
         self.task_folders = TaskFolderService(self.db, self.clock, self.settings)
         self.task_dependencies = TaskDependencyService(self.db, self.clock, self.settings)
         self.instances = InstanceService(self.db, self.clock, self.settings)
+        self.instance_lineage = InstanceLineageService(self.db, self.clock, self.settings)
         self.ops_tasks = OpsTaskService(self.db, self.clock, self.settings)
         self.ops_workflows = OpsWorkflowService(self.db, self.clock, self.settings)
         self.events = EventService(self.db, self.clock, self.settings)

@@ -38,7 +38,7 @@ from wedata.protocol.context import Caller
 from wedata.scheduling.cycletypes import CycleType
 from wedata.services import task_edges as E
 from wedata.services.common import Clock, new_millis_id, page
-from wedata.services.errors import Duplicate, InUse, InvalidValue, NotFound, OperationFailed
+from wedata.services.errors import Duplicate, InUse, InvalidValue, NotFound, OperationFailed, Unsupported
 from wedata.services.task_definition import (
     CONF,
     CONFIG_DEFAULTS,
@@ -55,7 +55,7 @@ from wedata.services.task_definition import (
 )
 from wedata.services.task_patch import DOWNSTREAM, UPSTREAM, apply_removals, parse_removals
 from wedata.services.task_queries import list_condition
-from wedata.services.task_types import known_task_type, node_category
+from wedata.services.task_types import known_task_type, node_category, task_type_desc
 from wedata.services.task_unified import apply_workflow_schedule
 from wedata.services.task_versions import SAVE, SUBMIT, get_version, list_versions, record_version
 from wedata.services.task_wire import base_attribute, render_task, task_select
@@ -362,6 +362,7 @@ class TaskService:
         t = T.tasks
         with self.db.write() as conn:
             row = self._row(conn, project_id, task_id, lock=True)
+            self._check_runnable(row)
             status = row.status if row.status in ("Y", "O") else "Y"
             conn.execute(
                 update(t).where(t.c.id == task_id).values(status=status, latest_submit_version_no=row.latest_version_no)
@@ -370,6 +371,21 @@ class TaskService:
             conn.execute(update(t).where(t.c.id == task_id).values(prod_version_id=version_id))
             E.publish(conn, task_id, now)
         return version_id
+
+    @staticmethod
+    def _check_runnable(row: Row[Any]) -> None:
+        """Only task types the executors can run are scheduled; a dry run (ScheduleType 1) never
+        executes, so it is accepted for any type."""
+        from wedata.executors.tasktypes import SUPPORTED_TASK_TYPES
+
+        sched = (row.definition or {}).get(SCHED) or {}
+        if row.task_type_id in SUPPORTED_TASK_TYPES or sched.get("ScheduleType") == 1:
+            return
+        raise Unsupported(
+            f"Task type {row.task_type_id} ({task_type_desc(row.task_type_id)}) cannot be scheduled by this "
+            "server yet: only Shell (35) and Python (30) tasks run. Save it, or submit it as a dry run "
+            "(ScheduleType 1)."
+        )
 
     def apply_workflow_schedule(
         self, conn: Connection, project_id: str, workflow_id: str, config: dict[str, Any], caller_uin: str
