@@ -17,7 +17,12 @@ fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null 2>&1 || { echo "install-quartz: need root to install ${packages[*]}" >&2; exit 1; }
+    if ! command -v sudo >/dev/null 2>&1; then
+        echo "install-quartz: need root to install ${packages[*]}" >&2
+        # Outside CI the reference test then skips with a message; in CI it must run.
+        [ -n "${CI:-}" ] && exit 1
+        exit 0
+    fi
     SUDO="sudo"
 fi
 
