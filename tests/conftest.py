@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from tests.support import (
     Api,
@@ -16,6 +17,12 @@ from tests.support import (
 )
 
 BACKENDS = ["sqlite", "postgres"]
+
+# CI runs the property tests on a fixed sequence of examples (reproducible: a red CI is a real
+# regression, not a new random draw); local runs keep exploring new examples.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 def require_postgres() -> None:

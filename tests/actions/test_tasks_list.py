@@ -38,7 +38,8 @@ def world(api: Api) -> dict[str, Any]:
         "python": create(api, first, f"{prefix}_Python", type_id="30", base={"TaskFolderPath": "/f1/sub"}),
         "hive": create(api, other, f"{prefix}_hive", type_id="34", conf={"BundleId": "bundle-1"},
                        base={"OwnerUin": "222"}),
-        "dlc": create(api, other, f"{prefix}_dlc", type_id="32"),
+        # A dry run (ScheduleType 1): the engine cannot run DLC SQL, but a dry run may be submitted.
+        "dlc": create(api, other, f"{prefix}_dlc", type_id="32", sched={"ScheduleType": 1}),
         "f10": create(api, first, f"{prefix}_f10", base={"TaskFolderPath": "/f10"}),
     }
     api.call("SubmitTask", {"ProjectId": project, "TaskId": tasks["python"], "VersionRemark": "go"})

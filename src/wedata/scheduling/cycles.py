@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from wedata.scheduling.calendar import Calendar, CalendarMode, DateFilter, calendar_allows
-from wedata.scheduling.cron import QuartzCron
+from wedata.scheduling.cron import MAX_YEAR, QuartzCron
 from wedata.scheduling.crontabs import derive_crontab, validate_crontab_for_cycle
 from wedata.scheduling.cycletypes import CycleType, InitStrategy
 from wedata.scheduling.timezones import parse_zone
@@ -110,8 +110,12 @@ def _daily_pattern(expression: str) -> _DailyPattern | None:
     return _DailyPattern(tuple(seconds), tuple(timedelta(seconds=x) for x in seconds))
 
 
+_LAST_WALL = datetime(MAX_YEAR, 12, 31, 23, 59, 59)
+
+
 def _pattern_asc(p: _DailyPattern, lo: datetime, hi: datetime) -> Iterator[datetime]:
-    """Fires in (lo, hi]."""
+    """Fires in (lo, hi]; like the cron evaluator, nothing after the year MAX_YEAR."""
+    hi = min(hi, _LAST_WALL)
     base = lo.replace(microsecond=0)  # fires are whole seconds: > floor(lo) means > lo
     day = datetime(base.year, base.month, base.day)
     i = bisect_right(p.seconds, (base - day).seconds)
@@ -127,7 +131,8 @@ def _pattern_asc(p: _DailyPattern, lo: datetime, hi: datetime) -> Iterator[datet
 
 
 def _pattern_desc(p: _DailyPattern, hi: datetime, lo: datetime) -> Iterator[datetime]:
-    """Fires in [lo, hi), latest first."""
+    """Fires in [lo, hi), latest first; like the cron evaluator, nothing after MAX_YEAR."""
+    hi = min(hi, _LAST_WALL + timedelta(seconds=1))
     base = hi if not hi.microsecond else hi.replace(microsecond=0) + timedelta(seconds=1)
     day = datetime(base.year, base.month, base.day)
     i = bisect_left(p.seconds, (base - day).seconds)

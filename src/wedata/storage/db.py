@@ -33,7 +33,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Connection) -> None:
     # A write transaction takes the write lock up front (BEGIN IMMEDIATE): concurrent writers
     # then queue on busy_timeout instead of failing with "database is locked" on upgrade.
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+    # Reads (``Database.read``) stay in autocommit, as pysqlite always ran SELECTs: each
+    # statement sees the latest committed state, and the hot read path saves a round trip.
+    if conn.get_execution_options().get(_WRITE):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 _WRITE = "wedata_write"

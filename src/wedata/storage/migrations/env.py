@@ -13,7 +13,11 @@ if engine is None:
 
     engine = create_engine(config.get_main_option("sqlalchemy.url"))
 
-with engine.begin() as connection:
-    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
-    with context.begin_transaction():
-        context.run_migrations()
+# "wedata_write" makes SQLite open the transaction with BEGIN IMMEDIATE (storage/db.py), so a
+# migration either applies whole or not at all.
+with engine.connect() as connection:
+    connection = connection.execution_options(wedata_write=True)
+    with connection.begin():
+        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
