@@ -14,10 +14,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from wedata.actions.registry import build_routes
+from wedata.clock import Clock, SystemClock
 from wedata.config import Settings
 from wedata.protocol.endpoint import ApiEndpoint, EndpointConfig
 from wedata.protocol.ratelimit import RateLimiter
-from wedata.services.common import Clock, SystemClock
 from wedata.services.container import Services
 from wedata.storage.credentials import CredentialStore
 from wedata.storage.db import Database
@@ -44,7 +44,7 @@ def build_runtime(settings: Settings, clock: Clock | None = None, migrate: bool 
     if migrate:
         upgrade(db)
     if clock is None:
-        from wedata.scheduler.clock import make_clock
+        from wedata.clock import make_clock
 
         clock = make_clock(settings.clock_start, settings.clock_factor)
     services = Services(db, settings, clock or SystemClock())
@@ -92,10 +92,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         if settings.scheduler_enabled and runtime.engine is None:
             start_engine(runtime)
         # Alarm deliveries (webhooks) and the overtime sweep run on their own thread, reading
-        # the durable outbox; every server process runs one (services/alarm_delivery.py).
+        # the durable outbox; every server process runs one (services/alarms/delivery.py).
         runtime.services.alarms.start_worker()
         # Async ops jobs (KillTaskInstancesAsync ...) run on their own threads, resuming the
-        # unfinished jobs found in the database (services/ops_jobs.py).
+        # unfinished jobs found in the database (services/jobs.py).
         runtime.services.ops_jobs.start_worker()
         try:
             yield

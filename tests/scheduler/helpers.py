@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from wedata.clock import ScaledClock
 from wedata.config import Settings
-from wedata.scheduler.clock import ScaledClock
 from wedata.scheduler.engine import Engine
 from wedata.scheduling.datatimes import instance_key
 from wedata.storage import tables as T

@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.actions.test_instances import instances, new_space, submit, wait_for
+from tests.actions.instances.test_instances import instances, new_space, submit, wait_for
 from tests.support import ROOT, ServerProcess, wedata_cli
 
 

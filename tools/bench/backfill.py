@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from sqlalchemy import case, func, select  # noqa: E402
 
-from tests.actions.test_instances import b64, new_space  # noqa: E402
+from tests.actions.instances.test_instances import b64, new_space  # noqa: E402
 from tests.support import PG_URL, ServerProcess, create_pg_database, drop_pg_database, unique  # noqa: E402
 from wedata.storage.backfill_tables import backfill_members  # noqa: E402
 from wedata.storage.db import Database  # noqa: E402

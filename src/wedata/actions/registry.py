@@ -27,19 +27,19 @@ ActionHandler = Callable[["Services", RequestContext, Any], Any]
 
 # Action modules, imported by ``load_actions`` so that their decorators run.
 ACTION_MODULES = (
-    "wedata.actions.projects",
-    "wedata.actions.resource_groups",
-    "wedata.actions.workflows",
-    "wedata.actions.tasks",
-    "wedata.actions.task_folders",
-    "wedata.actions.task_dependencies",
-    "wedata.actions.instances",
-    "wedata.actions.instance_lineage",
-    "wedata.actions.ops",
-    "wedata.actions.events",
-    "wedata.actions.alarms",
-    "wedata.actions.ops_instances",
-    "wedata.actions.backfill",
+    "wedata.actions.projects.projects",
+    "wedata.actions.projects.resource_groups",
+    "wedata.actions.workflows.workflows",
+    "wedata.actions.tasks.tasks",
+    "wedata.actions.tasks.folders",
+    "wedata.actions.tasks.lineage",
+    "wedata.actions.instances.instances",
+    "wedata.actions.instances.lineage",
+    "wedata.actions.ops.reads",
+    "wedata.actions.events.events",
+    "wedata.actions.alarms.alarms",
+    "wedata.actions.ops.control",
+    "wedata.actions.backfill.backfill",
 )
 
 

@@ -208,7 +208,7 @@ class LocalExecutor:
 
         def escalate() -> None:
             # The whole group, even when its leader (the wrapper) is gone: a child that ignores
-            # SIGTERM outlives the wrapper (ops engineer's fix, tests/actions/test_ops_async.py).
+            # SIGTERM outlives the wrapper (ops engineer's fix, tests/actions/ops/test_ops_async.py).
             # ProcessLookupError: the group is empty, everything ended.
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)

@@ -5,14 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-
-@dataclass(slots=True)
-class Caller:
-    """The authenticated principal: the credential used and the user (Uin) it stands for."""
-
-    secret_id: str
-    uin: str
-    is_admin: bool = False
+from wedata.principal import Caller
 
 
 @dataclass(slots=True)

@@ -17,8 +17,9 @@ from typing import Any, Protocol
 
 import msgspec
 
+from wedata.principal import Caller, Credential
 from wedata.protocol import errors as E
-from wedata.protocol.context import Caller, RequestContext
+from wedata.protocol.context import RequestContext
 from wedata.protocol.errors import ApiError
 from wedata.protocol.params import convert_flat, decode_json
 from wedata.protocol.ratelimit import RateLimiter
@@ -33,15 +34,6 @@ from wedata.protocol.signing import (
 log = logging.getLogger("wedata.api")
 
 Handler = Callable[[RequestContext, Any], Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Credential:
-    secret_id: str
-    secret_key: str
-    uin: str
-    token: str | None = None
-    is_admin: bool = False
 
 
 class CredentialLookup(Protocol):

@@ -234,7 +234,7 @@ def dispatch(engine: Engine, tx: Tx, after: After) -> None:
         if running.get(group, 0) >= limit:
             continue
         n = busy.get(c["task_id"], 0)
-        # A rerun's RedefineParallelNum (parallel_limit, set by services/ops_rerun.py) caps the
+        # A rerun's RedefineParallelNum (parallel_limit, set by services/ops/rerun.py) caps the
         # task's concurrent attempts; otherwise SelfDepend decides (parallel: no cap, else one).
         cap = c["parallel_limit"]
         if cap is None:

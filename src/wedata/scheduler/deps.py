@@ -242,7 +242,7 @@ def pending_instances(conn: Connection, upstream_task_id: str, *, placeholders_o
         .join(TI, TI.c.id == D.c.instance_id)
         .where(D.c.upstream_task_id == upstream_task_id, kinds, TI.c.state.in_(S.PENDING), TI.c.tries == 0,
                # Held by a data backfill plan (a "gate" edge): its edges are the plan's, adjusted
-               # for CheckParentType (services/backfill_release.py); re-planning must not reset them.
+               # for CheckParentType (services/backfill/release.py); re-planning must not reset them.
                ~exists().where(_GATE.c.instance_id == D.c.instance_id, _GATE.c.kind == "gate"))
     )
     return [r[0] for r in rows]

@@ -32,18 +32,17 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from wedata.clock import Clock, real_seconds
 from wedata.config import Settings
 from wedata.executors.base import Executor
 from wedata.executors.local import LocalExecutor
 from wedata.scheduler import cycle, recovery
 from wedata.scheduler import states as S
-from wedata.scheduler.clock import real_seconds
 from wedata.scheduler.definitions import DefinitionCache, TaskDef
 from wedata.scheduler.planner import Planner, PlanOutcome, load_snapshot
 from wedata.scheduler.readiness import evaluate, waiting_ids
 from wedata.scheduler.runs import append_log, remove_run_dir
 from wedata.scheduler.transitions import Tx
-from wedata.services.common import Clock
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import task_instances
 from wedata.storage.tables import resource_groups
@@ -234,7 +233,7 @@ class Engine:
             recovery.adopt_orphans(self)
             self._next_heartbeat = mono + self.settings.heartbeat_interval
             # Deadlines written by another process (a kill request of an API server without an
-            # engine, services/instance_ops.py) cannot wake() us: re-read the timers now and then.
+            # engine, services/ops/instance_control.py) cannot wake() us: re-read the timers now and then.
             self._timer_due = datetime.min
         if mono >= self._next_sweep:
             self._timed("sweep", self._sweep)
@@ -276,7 +275,7 @@ class Engine:
                 woken, tx.wake = tx.wake, set()
                 evaluate(tx, woken)
             # Observers see this cycle's endings before dispatch, so what they make ready (a
-            # backfill plan releasing its next instances, services/backfill_release.py) is
+            # backfill plan releasing its next instances, services/backfill/release.py) is
             # dispatched in this same cycle instead of one iteration later.
             tx.flush()
             cycle.dispatch(self, tx, after)

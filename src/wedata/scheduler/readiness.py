@@ -16,8 +16,8 @@ from sqlalchemy import bindparam, func, select, update
 
 from wedata.scheduler import states as S
 from wedata.scheduler.deps import bypassable
+from wedata.scheduler.event_consume import consume_waiting
 from wedata.scheduler.transitions import Tx, transition
-from wedata.services.event_consume import consume_waiting
 from wedata.storage.engine_tables import instance_deps, instance_event_waits, task_instances
 
 TI = task_instances

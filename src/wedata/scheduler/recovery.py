@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, or_, select, update
 
+from wedata.clock import utcnow
 from wedata.scheduler import states as S
 from wedata.scheduler.runs import run_dir_for
-from wedata.services.common import utcnow
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import instance_executions, scheduler_nodes, task_instances
 

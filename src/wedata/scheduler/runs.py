@@ -12,7 +12,7 @@ import os
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,9 @@ from sqlalchemy import Connection, and_, select
 from wedata.executors.base import ExecutorError, RunSpec
 from wedata.executors.tasktypes import build_command
 from wedata.scheduler.definitions import TaskDef
-from wedata.scheduling.datatimes import instance_key
+from wedata.scheduling.datatimes import format_wall, instance_key
 from wedata.scheduling.parameters import ParameterError, RenderContext, render
-from wedata.services.common import fmt_time
+from wedata.scheduling.timezones import DEFAULT_ZONE, parse_zone, utc_to_wall
 from wedata.storage.engine_tables import instance_deps, task_instances
 
 TI = task_instances
@@ -35,8 +35,12 @@ def log_path(logs_dir: Path, task_id: str, data_time: datetime, life_round: int)
     return logs_dir / task_id / data_time.strftime("%Y%m%d%H%M%S") / f"{life_round}.log"
 
 
+# Log lines read in WeData's default zone, like every time the API shows without a TimeZone.
+_LOG_ZONE = parse_zone(DEFAULT_ZONE)
+
+
 def log_line(now: datetime, level: str, message: str) -> str:
-    return f"{fmt_time(now)} {level} {message}\n"
+    return f"{format_wall(utc_to_wall(now.replace(tzinfo=UTC), _LOG_ZONE))} {level} {message}\n"
 
 
 def append_log(path: str | Path, text: str) -> int:
@@ -57,7 +61,7 @@ def render_context(tdef: TaskDef, inst: Mapping[Any, Any], scheduled_wall: datet
         data_time=inst["data_time"],
         scheduled_time=scheduled_wall,
         zone=tdef.zone,
-        # A rerun's RedefineParamList (task_instances.params, services/ops_rerun.py) wins.
+        # A rerun's RedefineParamList (task_instances.params, services/ops/rerun.py) wins.
         task_params={**tdef.params, **inst["params"]} if inst.get("params") else tdef.params,
         workflow_params=workflow_params,
         inputs=inputs,

@@ -24,6 +24,7 @@ from wedata.scheduling.cron import MAX_YEAR, QuartzCron
 from wedata.scheduling.crontabs import derive_crontab, validate_crontab_for_cycle
 from wedata.scheduling.cycletypes import CycleType, InitStrategy
 from wedata.scheduling.timezones import parse_zone
+from wedata.scheduling.walltime import parse_wall
 
 __all__ = [
     "DEFAULT_CRONTAB",
@@ -223,8 +224,6 @@ class Schedule:
         init_strategy: str | None = None,
     ) -> Schedule:
         """Build from wire-shaped values (``yyyy-MM-dd HH:mm:ss``; blanks mean defaults)."""
-        from wedata.scheduling.datatimes import parse_wall  # datatimes imports this module
-
         return cls(
             cycle_type=CycleType.parse(cycle_type or "DAY_CYCLE"),
             crontab_expression=(crontab_expression or DEFAULT_CRONTAB).strip(),

@@ -28,9 +28,11 @@ from wedata.scheduling.cycles import (
     schedule_wall_times,
     schedule_wall_times_desc,
 )
+from wedata.scheduling.walltime import WALL_FORMAT, WALL_PATTERN, format_wall, parse_wall
 
 __all__ = [
     "WALL_FORMAT",
+    "WALL_PATTERN",
     "add_months",
     "data_time",
     "data_times_between",
@@ -49,35 +51,10 @@ __all__ = [
     "truncate_to_cycle",
 ]
 
-WALL_FORMAT = "yyyy-MM-dd HH:mm:ss"
 _EPS = timedelta(microseconds=1)
 _HOUR = timedelta(hours=1)
 _DAY = timedelta(days=1)
 _UNCUT = (CycleType.MINUTE_CYCLE, CycleType.CRONTAB_CYCLE)  # data time = fire time
-
-
-def format_wall(dt: datetime) -> str:
-    """``yyyy-MM-dd HH:mm:ss`` (microseconds dropped)."""
-    return f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d} {dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}"
-
-
-def parse_wall(text: str) -> datetime:
-    """Strict ``yyyy-MM-dd HH:mm:ss`` -> naive datetime."""
-    s = text.strip()
-    if (
-        len(s) != 19
-        or s[4] != "-"
-        or s[7] != "-"
-        or s[10] != " "
-        or s[13] != ":"
-        or s[16] != ":"
-        or not (s[:4] + s[5:7] + s[8:10] + s[11:13] + s[14:16] + s[17:]).isdigit()
-    ):
-        raise ValueError(f"invalid time {text!r}, expected {WALL_FORMAT}")
-    try:
-        return datetime(int(s[:4]), int(s[5:7]), int(s[8:10]), int(s[11:13]), int(s[14:16]), int(s[17:]))
-    except ValueError as exc:
-        raise ValueError(f"invalid time {text!r}: {exc}") from exc
 
 
 def instance_key(task_id: str, data_time: datetime) -> str:
@@ -89,7 +66,7 @@ def parse_instance_key(key: str) -> tuple[str, datetime]:
     """Inverse of :func:`instance_key`; raises ValueError on anything else."""
     task_id, sep, when = key.rpartition("_")
     if not sep or not task_id:
-        raise ValueError(f"invalid InstanceKey {key!r}, expected <TaskId>_<{WALL_FORMAT}>")
+        raise ValueError(f"invalid InstanceKey {key!r}, expected <TaskId>_<{WALL_PATTERN}>")
     return task_id, parse_wall(when)
 
 

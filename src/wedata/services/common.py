@@ -1,4 +1,4 @@
-"""Helpers shared by the services: clock, id formats, time rendering and paging."""
+"""Helpers shared by the services: id formats, time rendering and paging."""
 
 from __future__ import annotations
 
@@ -10,28 +10,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Protocol
 
+from wedata.clock import utcnow
+from wedata.scheduling.timezones import DEFAULT_ZONE
+from wedata.scheduling.walltime import WALL_FORMAT
 from wedata.services.errors import InvalidValue
-
-WALL_FORMAT = "%Y-%m-%d %H:%M:%S"
-DEFAULT_ZONE = "UTC+8"
-
-
-class Clock(Protocol):
-    def now(self) -> datetime:
-        """The current time as a naive UTC datetime."""
-        ...
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC).replace(tzinfo=None)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
 
 # ----------------------------------------------------------------------------------------------
 # Ids in WeData's formats.

@@ -4,25 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from wedata.clock import Clock, SystemClock
 from wedata.config import Settings
-from wedata.services.alarms import AlarmService
-from wedata.services.backfill import BackfillService
-from wedata.services.common import Clock, SystemClock
-from wedata.services.events import EventService
-from wedata.services.instance_lineage import InstanceLineageService
-from wedata.services.instance_ops import InstanceOpsService
-from wedata.services.instances import InstanceService
-from wedata.services.ops_jobs import OpsJobService
-from wedata.services.ops_rerun import RerunService
-from wedata.services.ops_tasks import OpsTaskService
-from wedata.services.ops_workflows import OpsWorkflowService
-from wedata.services.projects import ProjectService
-from wedata.services.resource_groups import ResourceGroupService
-from wedata.services.task_dependencies import TaskDependencyService
-from wedata.services.task_folders import TaskFolderService
-from wedata.services.task_ops import TaskOpsService
-from wedata.services.tasks import TaskService
-from wedata.services.workflows import WorkflowService
+from wedata.services.alarms.alarms import AlarmService
+from wedata.services.backfill.plans import BackfillService
+from wedata.services.events.events import EventService
+from wedata.services.instances.instances import InstanceService
+from wedata.services.instances.lineage import InstanceLineageService
+from wedata.services.jobs import OpsJobService
+from wedata.services.ops.instance_control import InstanceOpsService
+from wedata.services.ops.rerun import RerunService
+from wedata.services.ops.task_reads import OpsTaskService
+from wedata.services.ops.task_status import TaskOpsService
+from wedata.services.ops.workflow_reads import OpsWorkflowService
+from wedata.services.projects.projects import ProjectService
+from wedata.services.projects.resource_groups import ResourceGroupService
+from wedata.services.tasks.folders import TaskFolderService
+from wedata.services.tasks.lineage import TaskDependencyService
+from wedata.services.tasks.tasks import TaskService
+from wedata.services.workflows.workflows import WorkflowService
 from wedata.storage.db import Database
 
 
@@ -46,12 +46,12 @@ class Services:
         self.ops_tasks = OpsTaskService(self.db, self.clock, self.settings)
         self.ops_workflows = OpsWorkflowService(self.db, self.clock, self.settings)
         self.events = EventService(self.db, self.clock, self.settings)
-        # Alarm rules; observes instance state changes (services/alarms.py).
+        # Alarm rules; observes instance state changes (services/alarms/alarms.py).
         self.alarms = AlarmService(self.db, self.clock, self.settings)
         # Instances an event released can run now: wake an in-process engine.
         self.events.add_release_listener(lambda _ids: self.instances.notify_changed(plan=False))
         # Async ops jobs (kill, rerun, set success, pause, stop) and their worker, which wakes
-        # an in-process engine after each change (services/ops_jobs.py).
+        # an in-process engine after each change (services/jobs.py).
         self.ops_jobs = OpsJobService(self.db, self.clock, self.settings)
         self.ops_jobs.on_change = lambda plan: self.instances.notify_changed(plan=plan)
         self.instance_ops = InstanceOpsService(self.db, self.clock, self.settings, self.ops_jobs)
@@ -59,5 +59,5 @@ class Services:
         self.task_ops = TaskOpsService(self.db, self.clock, self.settings, self.ops_jobs)
         self.task_ops.on_change = lambda: self.instances.notify_changed(plan=True)
         # Data backfill plans; observe instance state changes to release their next instances,
-        # and delete through an async job (services/backfill.py).
+        # and delete through an async job (services/backfill/plans.py).
         self.backfill = BackfillService(self.db, self.clock, self.settings, self.instances, self.ops_jobs)

@@ -52,7 +52,7 @@ backfill_plans = Table(
     Column("data_time_order", String(8), nullable=False),  # NORMAL | ORDER | REVERSE
     Column("redefine_cycle_type", String(16)),  # MONTH_CYCLE | null
     Column("compute_config_mappings", JSON),  # recorded as given (DLC engines are not run here)
-    # What the release logic needs, derived once at creation (services/backfill_release.py).
+    # What the release logic needs, derived once at creation (services/backfill/release.py).
     Column("config", JSON, nullable=False),
     # RUNNING (members left) | DONE (every member done) | DELETING | DELETED
     Column("status", String(16), nullable=False),

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select
 
-from wedata.protocol.endpoint import Credential
-from wedata.services.common import utcnow
+from wedata.clock import utcnow
+from wedata.principal import Credential
 from wedata.storage import tables as T
 from wedata.storage.db import Database
 

@@ -84,7 +84,7 @@ task_instances = Table(
     Column("skip_events", Boolean, nullable=False, default=False),
     Column("claimed_by", String(64)),  # scheduler node holding the instance while it runs
     Column("lease_until", DateTime),
-    # Overrides of the current life round set by a rerun (services/ops_rerun.py; added by
+    # Overrides of the current life round set by a rerun (services/ops/rerun.py; added by
     # migration 0005): RedefineParamList over the task's parameters (runs.render_context), and
     # RedefineParallelNum, how many instances of the task may run at once (cycle.dispatch).
     Column("params", JSON),

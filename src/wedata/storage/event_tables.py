@@ -9,7 +9,7 @@ Conventions as in tables.py: instants are naive UTC, every constraint is named.
   limit); ``single_taken`` whether a listener declared SINGLE has consumed it.
 - ``event_consumptions``: which instance consumed which case (at most once per instance).
 
-How cases are matched and consumed: services/event_consume.py and docs/events.md.
+How cases are matched and consumed: scheduler/event_consume.py and docs/events.md.
 """
 
 from __future__ import annotations

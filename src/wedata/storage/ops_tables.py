@@ -4,7 +4,7 @@ Conventions as in tables.py: naive UTC instants, every constraint named.
 
 An async job (RerunTaskInstancesAsync, KillTaskInstancesAsync, PauseOpsTasksAsync ...) is one
 ``ops_async_jobs`` row plus one ``ops_async_job_items`` row per sub-process (an instance or a
-task). The state lives here, not in memory: the worker (services/ops_jobs.py) claims a job with
+task). The state lives here, not in memory: the worker (services/jobs.py) claims a job with
 a lease, and a job whose worker died is resumed by the next one from its unfinished items.
 """
 

@@ -1,0 +1,86 @@
+"""Operations on instances and production tasks (spec §1 E-F, §2.6-2.7, §6.22):
+RerunTaskInstancesAsync, KillTaskInstancesAsync, SetSuccessTaskInstancesAsync,
+PauseOpsTasksAsync, StopOpsTasksAsync, StartOpsTasks, UpdateOpsTasksOwner, GetOpsAsyncJob.
+
+The ``*Async`` actions validate up front (bad values InvalidParameterValue, unknown instances or
+tasks ResourceNotFound), record a job and answer its AsyncId at once; the job worker carries it
+out (services/jobs.py) and GetOpsAsyncJob reports progress and the per-item failures.
+Rules: services/ops/instance_control.py, ops_rerun.py, task_ops.py; docs/operations.md.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from wedata.actions.registry import action
+from wedata.protocol.context import RequestContext
+from wedata.spec import models as M
+
+if TYPE_CHECKING:
+    from wedata.services.container import Services
+
+
+class RerunRequest(M.RerunTaskInstancesAsyncRequest):
+    """RedefineParamList is a single KVMap in this action but a KVPair list in
+    CreateDataBackfillPlan; both shapes are accepted (spec §6.3)."""
+
+    redefine_param_list: M.KVMap | list[M.KVPair] | None = None  # type: ignore[assignment]  # widened on purpose
+
+
+@action("RerunTaskInstancesAsync", request=RerunRequest)
+def rerun_task_instances_async(
+    services: Services, ctx: RequestContext, req: RerunRequest
+) -> M.RerunTaskInstancesAsyncResponse:
+    async_id = services.ops_rerun.rerun(req, ctx.caller.uin)
+    return M.RerunTaskInstancesAsyncResponse(data=M.OpsAsyncResponse(async_id=async_id))
+
+
+@action("KillTaskInstancesAsync")
+def kill_task_instances_async(
+    services: Services, ctx: RequestContext, req: M.KillTaskInstancesAsyncRequest
+) -> M.KillTaskInstancesAsyncResponse:
+    async_id = services.instance_ops.kill(req.project_id, req.instance_key_list, ctx.caller.uin)
+    return M.KillTaskInstancesAsyncResponse(data=M.OpsAsyncResponse(async_id=async_id))
+
+
+@action("SetSuccessTaskInstancesAsync")
+def set_success_task_instances_async(
+    services: Services, ctx: RequestContext, req: M.SetSuccessTaskInstancesAsyncRequest
+) -> M.SetSuccessTaskInstancesAsyncResponse:
+    async_id = services.instance_ops.set_success(req.project_id, req.instance_key_list, ctx.caller.uin)
+    return M.SetSuccessTaskInstancesAsyncResponse(data=M.OpsAsyncResponse(async_id=async_id))
+
+
+@action("PauseOpsTasksAsync")
+def pause_ops_tasks_async(
+    services: Services, ctx: RequestContext, req: M.PauseOpsTasksAsyncRequest
+) -> M.PauseOpsTasksAsyncResponse:
+    async_id = services.task_ops.pause(req.project_id, req.task_ids, req.kill_instance, ctx.caller.uin)
+    return M.PauseOpsTasksAsyncResponse(data=M.OpsAsyncResponse(async_id=async_id))
+
+
+@action("StopOpsTasksAsync")
+def stop_ops_tasks_async(
+    services: Services, ctx: RequestContext, req: M.StopOpsTasksAsyncRequest
+) -> M.StopOpsTasksAsyncResponse:
+    async_id = services.task_ops.stop(req.project_id, req.task_ids, req.kill_instance, ctx.caller.uin)
+    return M.StopOpsTasksAsyncResponse(data=M.OpsAsyncResponse(async_id=async_id))
+
+
+@action("StartOpsTasks")
+def start_ops_tasks(services: Services, ctx: RequestContext, req: M.StartOpsTasksRequest) -> M.StartOpsTasksResponse:
+    ok = services.task_ops.start(req.project_id, req.task_ids, req.enable_data_backfill, ctx.caller.uin)
+    return M.StartOpsTasksResponse(data=M.StartTasks(status=ok))
+
+
+@action("UpdateOpsTasksOwner")
+def update_ops_tasks_owner(
+    services: Services, ctx: RequestContext, req: M.UpdateOpsTasksOwnerRequest
+) -> M.UpdateOpsTasksOwnerResponse:
+    ok = services.task_ops.update_owner(req.project_id, req.task_ids, req.owner_uin, ctx.caller.uin)
+    return M.UpdateOpsTasksOwnerResponse(data=M.UpdateTasksOwner(status=ok))
+
+
+@action("GetOpsAsyncJob")
+def get_ops_async_job(services: Services, ctx: RequestContext, req: M.GetOpsAsyncJobRequest) -> M.GetOpsAsyncJobResponse:
+    return M.GetOpsAsyncJobResponse(data=services.ops_jobs.get(req.project_id, req.async_id))

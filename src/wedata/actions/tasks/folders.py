@@ -1,0 +1,90 @@
+"""Task folders (spec §2.4 "Task folders"): CreateTaskFolder, GetTaskFolder, ListTaskFolders,
+UpdateTaskFolder, DeleteTaskFolder."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from wedata.actions.registry import action
+from wedata.protocol.context import RequestContext
+from wedata.services.common import page
+from wedata.services.tasks.folders import ROOT, TaskFolderRow
+from wedata.spec import models as M
+
+if TYPE_CHECKING:
+    from wedata.services.container import Services
+
+
+def _detail(row: TaskFolderRow) -> M.TaskFolderDetail:
+    return M.TaskFolderDetail(
+        project_id=row.project_id,
+        task_folder_id=row.id,
+        task_folder_path=row.path,
+        create_user_uin=row.creator_uin,
+        # WeData shows the parent of a root child as "" (the GetTaskFolder example).
+        parent_task_folder_path="" if row.parent_path == ROOT else row.parent_path,
+        task_folder_name=row.name,
+        workflow_id=row.workflow_id,
+        task_folder_type=row.folder_type,
+    )
+
+
+@action("CreateTaskFolder")
+def create_task_folder(
+    services: Services, ctx: RequestContext, req: M.CreateTaskFolderRequest
+) -> M.CreateTaskFolderResponse:
+    folder_id = services.task_folders.create(
+        req.project_id,
+        req.workflow_id,
+        req.task_folder_type,
+        req.parent_task_folder_path,
+        req.task_folder_name,
+        ctx.caller.uin,
+    )
+    return M.CreateTaskFolderResponse(data=M.CreateTaskFolderResult(task_folder_id=folder_id))
+
+
+@action("GetTaskFolder")
+def get_task_folder(services: Services, ctx: RequestContext, req: M.GetTaskFolderRequest) -> M.GetTaskFolderResponse:
+    row = services.task_folders.get(req.project_id, req.workflow_id, req.task_folder_id)
+    return M.GetTaskFolderResponse(data=_detail(row))
+
+
+@action("ListTaskFolders")
+def list_task_folders(
+    services: Services, ctx: RequestContext, req: M.ListTaskFoldersRequest
+) -> M.ListTaskFoldersResponse:
+    # Folder lists page like the other dev-side lists: 10..200 per page (spec §3.22).
+    pg = page(req.page_number, req.page_size, min_size=10)
+    rows, total = services.task_folders.list_children(
+        req.project_id, req.workflow_id, req.task_folder_type, req.parent_task_folder_path, pg
+    )
+    items = [
+        M.TaskFolder(project_id=r.project_id, task_folder_id=r.id, task_folder_path=r.path, create_user_uin=r.creator_uin)
+        for r in rows
+    ]
+    return M.ListTaskFoldersResponse(
+        data=M.TaskFolderPage(
+            page_number=pg.number,
+            page_size=pg.size,
+            total_count=total,
+            total_page_number=pg.total_pages(total),
+            items=items,
+        )
+    )
+
+
+@action("UpdateTaskFolder")
+def update_task_folder(
+    services: Services, ctx: RequestContext, req: M.UpdateTaskFolderRequest
+) -> M.UpdateTaskFolderResponse:
+    services.task_folders.rename(req.project_id, req.workflow_id, req.task_folder_id, req.task_folder_name)
+    return M.UpdateTaskFolderResponse(data=M.UpdateTaskFolderResult(status=True))
+
+
+@action("DeleteTaskFolder")
+def delete_task_folder(
+    services: Services, ctx: RequestContext, req: M.DeleteTaskFolderRequest
+) -> M.DeleteTaskFolderResponse:
+    services.task_folders.delete(req.project_id, req.workflow_id, req.task_folder_id)
+    return M.DeleteTaskFolderResponse(data=M.DeleteTaskFolderResult(status=True))

@@ -1,0 +1,340 @@
+"""Data backfill plans (补录, spec §1 G, §2.8, §3.12): CreateDataBackfillPlan, GetDataBackfillPlan,
+ListDataBackfillInstances, DeleteDataBackfillPlanAsync.
+
+A plan re-executes (or creates) THE instances of its tasks' data times inside the ranges and lets
+the engine run them under the plan's rules. The parts:
+
+- backfill_build.py: request validation, tasks, data times, release order (reads only);
+- backfill_create.py: the plan written in one transaction (instances, edges, members);
+- backfill_release.py: the gate that holds members, and the release pass (parallelism, order,
+  dependencies, a slot kept for the periodic schedule);
+- backfill_delete.py: DeleteDataBackfillPlanAsync's job.
+
+How the engine drives plans: this service observes the transition function
+(``scheduler.observers``). When a member instance ends, inside the engine's transaction, the
+member is marked done and a release pass lets the next ones go; the in-process engine is woken
+so it dispatches them at once. A watchdog thread (in processes that run an engine) repeats the
+pass every few seconds and reconciles anything missed. The full contract, with the decisions
+where the spec is silent, is docs/backfill.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.exc import IntegrityError
+
+from wedata.clock import Clock
+from wedata.config import Settings
+from wedata.scheduler import states as S
+from wedata.scheduler.definitions import DefinitionCache, TaskDef
+from wedata.scheduler.observers import observe
+from wedata.scheduler.planner import load_snapshot
+from wedata.scheduler.transitions import Tx
+from wedata.scheduling.datatimes import format_wall
+from wedata.services.backfill import build as B
+from wedata.services.backfill import create as C
+from wedata.services.backfill import release as R
+from wedata.services.backfill.delete import ASYNC_TYPE, DeletePlanKind, stop_plan
+from wedata.services.common import fmt_time, new_uuid, page
+from wedata.services.errors import NotFound, OperationFailed, Unsupported
+from wedata.spec import models as M
+from wedata.storage import tables as T
+from wedata.storage.backfill_tables import backfill_members, backfill_plans
+from wedata.storage.db import Database
+from wedata.storage.engine_tables import task_instances
+
+log = logging.getLogger("wedata.backfill")
+
+BM, BP, TI = backfill_members, backfill_plans, task_instances
+WATCHDOG_SECONDS = 3.0
+_ACTIVE_TTL = 1.0  # seconds the "no plan is running" answer is trusted by the observer
+
+
+class _Engine(Protocol):
+    def notify_changed(self, *, plan: bool = True) -> None: ...
+
+
+class _Jobs(Protocol):
+    def register(self, async_type: str, kind: Any) -> None: ...
+
+    def create(self, project_id: str, async_type: str, caller_uin: str, keys: Sequence[str],
+               params: dict[str, Any] | None = None) -> str: ...
+
+
+def cost_text(ms: int | None) -> str | None:
+    """BackfillInstance.CostTime: ``HH:mm:ss.SSS`` (hours may pass 24)."""
+    if ms is None:
+        return None
+    seconds, millis = divmod(max(0, int(ms)), 1000)
+    minutes, sec = divmod(seconds, 60)
+    hours, minute = divmod(minutes, 60)
+    return f"{hours:02d}:{minute:02d}:{sec:02d}.{millis:03d}"
+
+
+class BackfillService:
+    def __init__(self, db: Database, clock: Clock, settings: Settings, instances: Any = None,
+                 jobs: _Jobs | None = None) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self.instances: _Engine | None = instances
+        self.defs = DefinitionCache()
+        self._rules: dict[str, R.PlanRules] = {}
+        self._slots: tuple[float, dict[str, int]] = (-1e9, {})
+        self._active: tuple[float, bool] = (-1e9, True)
+        self._watchdog: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.jobs = jobs
+        if jobs is not None:
+            jobs.register(ASYNC_TYPE, DeletePlanKind(clock, self.load_def))
+        observe(db.engine, "backfill", self._on_transitions)
+
+    # -- shared helpers -------------------------------------------------------------------------
+
+    def load_def(self, version_id: str) -> TaskDef:
+        def load(v: str) -> Any:
+            with self.db.read() as conn:
+                return load_snapshot(conn, v)
+
+        return self.defs.get(version_id, load)
+
+    def slots(self, group: str) -> int:
+        """The engine's concurrency of a resource group ("" = the default group), as dispatch
+        computes it (cached for a few seconds like the engine's own copy)."""
+        at, limits = self._slots
+        if time.monotonic() - at > 5.0:
+            with self.db.read() as conn:
+                limits = {rid: int(n) for rid, n in conn.execute(
+                    select(T.resource_groups.c.id, T.resource_groups.c.max_concurrency))}
+            self._slots = (time.monotonic(), limits)
+        default = self.settings.default_slots
+        return limits.get(group, default) if group else default
+
+    def _wake_engine(self) -> None:
+        engine = getattr(self.instances, "_engine", None)
+        if engine is not None and threading.current_thread() is getattr(engine, "_thread", None):
+            # Released inside the engine's own cycle (before its dispatch, which takes them at
+            # once); a poke covers releases after the dispatch, without re-reading the timers.
+            engine.poke()
+        elif self.instances is not None:
+            self.instances.notify_changed(plan=False)
+
+    def _engine_here(self) -> bool:
+        # An engine runs in this process when the instance service has one attached.
+        return getattr(self.instances, "_engine", None) is not None
+
+    # -- CreateDataBackfillPlan ----------------------------------------------------------------
+
+    def create_plan(self, req: Any, caller_uin: str) -> str:
+        parsed = B.parse_request(req)
+        self._require_task_mode(parsed.project_id)
+        for attempt in range(3):
+            try:
+                plan_id = self._create_once(parsed, caller_uin)
+                break
+            except (C.Conflict, IntegrityError):
+                if attempt == 2:
+                    raise OperationFailed("The instances changed while the plan was being created; retry.") from None
+        self._active = (time.monotonic(), True)
+        self._wake_engine()
+        self._ensure_watchdog()
+        return plan_id
+
+    def _create_once(self, req: B.PlanRequest, caller_uin: str) -> str:
+        plan_id = new_uuid()
+        with self.db.write() as conn:
+            now = self.clock.now()
+            tasks, members, problems = C.build_members(conn, req, self.load_def)
+            row = C.plan_row(plan_id, req, tasks, members, problems, caller_uin, now)
+            tx = Tx(conn, now, caller_uin)
+            C.write_plan(tx, row, members, req, self.load_def)
+            R.release_and_finish(conn, now, self._rules, self.slots, caller_uin, [plan_id])
+        return plan_id
+
+    def _require_task_mode(self, project_id: str) -> None:
+        with self.db.read() as conn:
+            mode = conn.execute(select(T.projects.c.schedule_mode).where(T.projects.c.id == project_id)).scalar()
+        if mode == "workflow":
+            raise Unsupported(f"The project {project_id} schedules workflows: it has no data backfill (use a "
+                              "manual workflow run instead).")
+
+    # -- GetDataBackfillPlan -------------------------------------------------------------------
+
+    def _plan(self, conn: Connection, project_id: str, plan_id: str) -> Any:
+        row = conn.execute(
+            select(BP).where(BP.c.id == plan_id, BP.c.project_id == project_id, BP.c.status.in_(("RUNNING", "DONE")))
+        ).mappings().first()
+        if row is None:
+            raise NotFound(f"The data backfill plan {plan_id} does not exist in the project {project_id}.")
+        return row
+
+    def get_plan(self, project_id: str, plan_id: str, zone: str | None) -> M.DataBackfill:
+        from wedata.services.instances.query import check_zone
+
+        zone = check_zone(zone)
+        with self.db.read() as conn:
+            plan = self._plan(conn, project_id, plan_id)
+            # Members done carry the plan's progress (kept as they end); the ones running now
+            # (at most the parallelism) may have started before any of them.
+            running_since = conn.execute(
+                select(func.min(TI.c.started_at))
+                .select_from(BM.join(TI, TI.c.id == BM.c.instance_id))
+                .where(BM.c.plan_id == plan_id, BM.c.status == R.RELEASED, TI.c.life_round_num == BM.c.life_round_num)
+            ).scalar()
+        starts = [t for t in (plan["started_at"], running_since) if t is not None]
+        first = min(starts) if starts else None
+        total, finished, succeeded = plan["total_count"], plan["done_count"], plan["success_count"]
+        return M.DataBackfill(
+            project_id=plan["project_id"],
+            data_backfill_plan_id=plan["id"],
+            data_backfill_plan_name=plan["name"],
+            task_ids=list(plan["task_ids"]),
+            data_backfill_range_list=[M.DataBackfillRange(
+                start_date=r["StartDate"], end_date=r["EndDate"], execution_start_time=r["ExecutionStartTime"],
+                execution_end_time=r["ExecutionEndTime"]) for r in plan["ranges"]],
+            check_parent_type=plan["check_parent_type"],
+            skip_event_listening=plan["skip_event_listening"],
+            redefine_parallel_num=plan["redefine_parallel_num"],
+            redefine_self_workflow_dependency=plan["redefine_self_workflow_dependency"] or "no",
+            scheduler_resource_group_id=plan["scheduler_resource_group_id"],
+            integration_resource_group_id=plan["integration_resource_group_id"],
+            redefine_cycle_type=plan["redefine_cycle_type"],
+            redefine_param_list=[M.KVPair(k=p["K"], v=p["V"]) for p in plan["redefine_param_list"]]
+            if plan["redefine_param_list"] else None,
+            start_time=fmt_time(first, zone),
+            end_time=fmt_time(plan["ended_at"], zone),
+            create_user_uin=plan["create_user_uin"],
+            complete_percent=int(finished) * 100 // total if total else 100,
+            success_percent=int(succeeded) * 100 // total if total else 100,
+            data_time_order=plan["data_time_order"],
+        )
+
+    # -- ListDataBackfillInstances -------------------------------------------------------------
+
+    def list_instances(self, req: M.ListDataBackfillInstancesRequest) -> M.BackfillInstanceCollection:
+        pg = page(req.page_number, req.page_size, default_size=10, min_size=1, max_size=200)
+        with self.db.read() as conn:
+            plan = self._plan(conn, req.project_id, req.data_backfill_plan_id)
+            if req.task_id not in plan["task_ids"]:
+                raise NotFound(f"The task {req.task_id} is not part of the data backfill plan {plan['id']}.")
+            rule = (plan["config"].get("tasks") or {}).get(req.task_id) or {}
+            order = BM.c.data_time.asc() if rule.get("asc", True) else BM.c.data_time.desc()
+            cond = (BM.c.plan_id == plan["id"], BM.c.task_id == req.task_id)
+            rows = conn.execute(
+                select(BM.c.data_time, BM.c.status, BM.c.final_state, BM.c.started_at, BM.c.ended_at, BM.c.cost_ms,
+                       BM.c.life_round_num.label("m_round"), TI.c.state, TI.c.life_round_num, TI.c.started_at.label(
+                           "i_started"), TI.c.ended_at.label("i_ended"), TI.c.cost_ms.label("i_cost"),
+                       T.tasks.c.name)
+                .select_from(BM.outerjoin(TI, TI.c.id == BM.c.instance_id).outerjoin(T.tasks, T.tasks.c.id == BM.c.task_id))
+                .where(*cond).order_by(order).limit(pg.size).offset(pg.offset)
+            ).mappings().all()
+            total = conn.execute(select(func.count()).select_from(BM).where(*cond)).scalar_one()
+        return M.BackfillInstanceCollection(
+            page_number=pg.number, page_size=pg.size, total_page_number=pg.total_pages(total), total_count=total,
+            items=[self._item(req.task_id, r) for r in rows],
+        )
+
+    @staticmethod
+    def _item(task_id: str, r: Mapping[Any, Any]) -> M.BackfillInstance:
+        if r["status"] == R.DONE:  # the outcome of the plan's round, as copied when it ended
+            state, started, ended, cost = r["final_state"], r["started_at"], r["ended_at"], r["cost_ms"]
+        elif r["state"] is None:  # the instance was removed (e.g. its task taken offline)
+            state, started, ended, cost = S.EXPIRED, None, None, None
+        elif r["life_round_num"] == r["m_round"]:
+            state, started = r["state"], r["i_started"]
+            ended_ = state in S.TERMINAL or state == S.FAILED_RETRY
+            ended, cost = (r["i_ended"], r["i_cost"]) if ended_ else (None, None)
+        else:  # moved on to a later round before the plan saw the end of its own
+            state, started, ended, cost = r["state"], None, None, None
+        return M.BackfillInstance(
+            task_name=r["name"], task_id=task_id, cur_run_date=format_wall(r["data_time"]), state=state,
+            start_time=fmt_time(started), end_time=fmt_time(ended), cost_time=cost_text(cost),
+        )
+
+    # -- DeleteDataBackfillPlanAsync -----------------------------------------------------------
+
+    def delete_plan(self, project_id: str, plan_id: str, caller_uin: str) -> str:
+        if self.jobs is None:
+            raise Unsupported("Asynchronous operations are not available in this process.")
+        with self.db.write() as conn:
+            plan = self._plan(conn, project_id, plan_id)
+            if conn.dialect.name == "postgresql":  # serialise with releases of this plan
+                conn.execute(select(BP.c.id).where(BP.c.id == plan["id"]).with_for_update())
+            keys = stop_plan(conn, plan["id"], self.clock.now(), caller_uin)
+        self._rules.pop(plan_id, None)
+        return self.jobs.create(project_id, ASYNC_TYPE, caller_uin, keys, {"DataBackfillPlanId": plan_id})
+
+    # -- driving the engine --------------------------------------------------------------------
+
+    def _maybe_active(self, conn: Connection) -> bool:
+        at, active = self._active
+        if time.monotonic() - at < _ACTIVE_TTL:
+            return active
+        active = R.any_running(conn)
+        self._active = (time.monotonic(), active)
+        return active
+
+    def _on_transitions(self, conn: Connection, changes: Sequence[Mapping[str, Any]]) -> None:
+        """The transition observer: inside the transaction of whoever changed the instances."""
+        ended = [c["instance_id"] for c in changes if c["to_state"] in S.TERMINAL]
+        if not ended:
+            return
+        released: list[int] = []
+        try:
+            if not self._maybe_active(conn):
+                return
+            with conn.begin_nested():
+                R.mark_done(conn, ended)
+                released = R.release_and_finish(conn, self.clock.now(), self._rules, self.slots, "backfill")
+        except Exception:
+            log.exception("backfill: releasing after %d ended instance(s) failed; the watchdog retries", len(ended))
+        self._ensure_watchdog()
+        if released:
+            self._wake_engine()
+
+    def tick(self) -> int:
+        """The watchdog's pass: reconcile, release, finish. Returns the number released."""
+        with self.db.write() as conn:
+            if not self._maybe_active(conn):
+                return 0
+            R.reconcile(conn)
+            released = R.release_and_finish(conn, self.clock.now(), self._rules, self.slots, "backfill")
+        if released:
+            self._wake_engine()
+        return len(released)
+
+    def _ensure_watchdog(self) -> None:
+        if self._watchdog is not None and self._watchdog.is_alive():
+            return
+        if not self._engine_here():
+            return
+        with self._lock:
+            if self._watchdog is not None and self._watchdog.is_alive():
+                return
+            ref = weakref.ref(self)
+            self._watchdog = threading.Thread(target=_watch, args=(ref,), name="wedata-backfill", daemon=True)
+            self._watchdog.start()
+
+
+def _watch(ref: weakref.ref[BackfillService]) -> None:
+    """Runs while an engine is attached in this process and the service is alive."""
+    while True:
+        time.sleep(WATCHDOG_SECONDS)
+        svc = ref()
+        if svc is None or not svc._engine_here():
+            return
+        try:
+            svc.tick()
+        except Exception:
+            log.exception("backfill watchdog pass failed")
+        del svc
+
+
+__all__ = ["BackfillService", "cost_text"]

@@ -1,0 +1,188 @@
+"""GetTaskInstanceLog and ListTaskInstanceExecutions over the engine's files and history.
+
+Logs: one file per life round (every try of the round appends to it, each try opening with a
+header line). ``NextCursor`` is the byte offset to continue from; a page holds at most
+``PAGE_BYTES`` and always ends on a line boundary. While the round can still write (the instance
+is not in a terminal state) the cursor is returned even at the end of the file, so a client
+polls for more; once the round is over and everything was read it is null. Lines are joined with
+``<br>`` as in WeData's example. ``LogLevel`` keeps the scheduler's lines of that level
+(``yyyy-MM-dd HH:mm:ss LEVEL ...``); the task's own output counts as Info.
+
+Executions: one item per attempt (life round, try), oldest first, with its phases rebuilt from
+the transition history; a round that has not started an attempt yet (waiting) or ended without
+one (expired while waiting) shows as an item with ``Tries`` 0 of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from wedata.clock import Clock
+from wedata.scheduler import states as S
+from wedata.scheduling.datatimes import instance_key
+from wedata.services.common import fmt_time, page
+from wedata.services.errors import InvalidValue, NotFound
+from wedata.spec import models as M
+from wedata.storage.engine_tables import instance_executions, instance_transitions
+
+E = instance_executions
+H = instance_transitions
+PAGE_BYTES = 256 * 1024
+LEVELS = {"ALL": None, "INFO": "INFO", "DEBUG": "DEBUG", "WARN": "WARN", "ERROR": "ERROR"}
+_LEVELED = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} (INFO|DEBUG|WARN|ERROR) ")
+EXEC_STATE = {"RUNNING": S.RUNNING, "COMPLETE": S.COMPLETED, "FAILED": S.FAILED_RETRY, "EXPIRED": S.EXPIRED,
+              "SKIP_RUNNING": S.SKIP_RUNNING}
+
+
+def parse_level(value: str | None) -> str | None:
+    text = (value or "All").strip().upper()
+    if text not in LEVELS:
+        raise InvalidValue(f"LogLevel must be Info, Debug, Warn, Error or All, got {value!r}")
+    return LEVELS[text]
+
+
+def parse_cursor(value: str | None) -> int:
+    if value is None or value == "":
+        return 0
+    text = value.strip()
+    if not text.isdigit():
+        raise InvalidValue(f"NextCursor {value!r} is not a cursor returned by GetTaskInstanceLog")
+    return int(text)
+
+
+def read_page(path: str | None, offset: int) -> tuple[list[str], int, bool]:
+    """Lines from ``offset`` (at most PAGE_BYTES, whole lines), the next offset, and EOF."""
+    if not path:
+        return [], offset, True
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            if offset > size:
+                raise InvalidValue(f"NextCursor {offset} is beyond the end of the log")
+            f.seek(offset)
+            data = f.read(PAGE_BYTES)
+    except FileNotFoundError:
+        return [], offset, True
+    if not data:
+        return [], offset, True
+    end = len(data)
+    if offset + end < size or not data.endswith(b"\n"):
+        cut = data.rfind(b"\n")
+        if cut >= 0:
+            end = cut + 1
+        elif offset + end < size:
+            end = len(data)  # one line longer than a page: hand it out in pieces
+    chunk = data[:end]
+    next_offset = offset + end
+    lines = chunk.decode("utf-8", "replace").splitlines()
+    return lines, next_offset, next_offset >= size
+
+
+def filter_level(lines: Sequence[str], level: str | None) -> list[str]:
+    if level is None:
+        return list(lines)
+    out = []
+    for line in lines:
+        m = _LEVELED.match(line)
+        if (m.group(1) if m else "INFO") == level:
+            out.append(line)
+    return out
+
+
+def instance_log(conn: Any, inst: Mapping[Any, Any], life_round: int | None, level_text: str | None,
+                 cursor_text: str | None) -> M.InstanceLog:
+    level = parse_level(level_text)
+    cursor = parse_cursor(cursor_text)
+    current = inst["life_round_num"]
+    rnd = current if life_round is None else life_round
+    if rnd < 0 or rnd > current:
+        raise NotFound(f"The task instance has no execution with LifeRoundNum {rnd} (latest is {current}).")
+    rows = conn.execute(
+        select(E.c.log_path, E.c.code_content)
+        .where(E.c.instance_id == inst["id"], E.c.life_round_num == rnd)
+        .order_by(E.c.try_no.desc())
+    ).all()
+    path = next((r[0] for r in rows if r[0]), None)
+    code = next((r[1] for r in rows if r[1] is not None), None)
+    lines, next_offset, eof = read_page(path, cursor)
+    open_round = rnd == current and inst["state"] not in S.TERMINAL
+    return M.InstanceLog(
+        instance_key=instance_key(inst["task_id"], inst["data_time"]),
+        project_id=inst["project_id"],
+        code_content="<br>".join(code.splitlines()) if code is not None else None,
+        log_info="<br>".join(filter_level(lines, level)),
+        next_cursor=None if eof and not open_round else str(next_offset),
+    )
+
+
+def _phases(transitions: Sequence[Mapping[Any, Any]], zone: str | None) -> list[M.InstanceExecutionPhase]:
+    phases: list[M.InstanceExecutionPhase] = []
+    last: str | None = None
+    for i, t in enumerate(transitions):
+        detail = S.DETAIL_STATE[t["to_state"]]
+        end = transitions[i + 1]["at"] if i + 1 < len(transitions) else (
+            t["at"] if t["to_state"] in S.TERMINAL or t["to_state"] == S.FAILED_RETRY else None)
+        if detail == last and phases:
+            phases[-1].end_time = fmt_time(end, zone)
+            continue
+        phases.append(M.InstanceExecutionPhase(start_time=fmt_time(t["at"], zone), detail_state=detail,
+                                               end_time=fmt_time(end, zone)))
+        last = detail
+    return phases
+
+
+def _belongs(t: Mapping[Any, Any], rnd: int, try_no: int) -> bool:
+    """Waiting before try n is recorded with tries n-1; the try's own moves with tries n."""
+    if t["life_round_num"] != rnd:
+        return False
+    if t["to_state"] in S.WAITING:
+        return t["tries"] == try_no - 1
+    return t["tries"] == try_no
+
+
+def executions(conn: Any, inst: Mapping[Any, Any], zone: str | None, number: Any, size: Any,
+               clock: Clock) -> M.TaskInstanceExecutions:
+    pg = page(number, size, default_size=10, min_size=1, max_size=200)
+    execs = conn.execute(
+        select(E).where(E.c.instance_id == inst["id"]).order_by(E.c.life_round_num, E.c.try_no)
+    ).mappings().all()
+    history = conn.execute(select(H).where(H.c.instance_id == inst["id"]).order_by(H.c.id)).mappings().all()
+    key = instance_key(inst["task_id"], inst["data_time"])
+    now: datetime = clock.now()
+    items: list[M.InstanceExecution] = []
+    for e in execs:
+        own = [t for t in history if _belongs(t, e["life_round_num"], e["try_no"])]
+        end = e["ended_at"] or (now if e["state"] == "RUNNING" else None)
+        cost = int((end - e["started_at"]).total_seconds() * 1000) if end and e["started_at"] else None
+        is_current = (e["life_round_num"], e["try_no"]) == (inst["life_round_num"], inst["tries"])
+        state = inst["state"] if is_current and e["state"] != "FAILED" else EXEC_STATE.get(e["state"], e["state"])
+        items.append(M.InstanceExecution(
+            instance_key=key, life_round_num=e["life_round_num"], instance_state=state, run_type=e["run_type"],
+            tries=e["try_no"], execution_phase_list=_phases(own, zone), cost_time=cost,
+        ))
+    rnd, tries = inst["life_round_num"], inst["tries"]
+    has_current = any(e["life_round_num"] == rnd for e in execs)
+    if inst["state"] in S.WAITING or not has_current:
+        # The attempt to come (or a round that ended without one).
+        own = [t for t in history if t["life_round_num"] == rnd and t["tries"] == tries
+               and (t["to_state"] in S.WAITING or t["to_state"] in (S.EXPIRED, S.COMPLETED, S.SKIP_RUNNING))
+               and not any(e["life_round_num"] == rnd and e["try_no"] == tries and t["to_state"] not in S.WAITING
+                           for e in execs)]
+        items.append(M.InstanceExecution(
+            instance_key=key, life_round_num=rnd, instance_state=inst["state"], run_type=inst["run_type"],
+            tries=tries, execution_phase_list=_phases(own, zone), cost_time=None,
+        ))
+    total = len(items)
+    return M.TaskInstanceExecutions(
+        total_count=total,
+        total_page_number=pg.total_pages(total),
+        items=items[pg.offset : pg.offset + pg.size],
+        page_number=pg.number,
+        page_size=pg.size,
+    )

@@ -1,0 +1,196 @@
+"""Reading task instances: the joined row, ListTaskInstances filters, and the wire shapes.
+
+One query per page: ``task_instances`` joined with the task, its workflow, the workflow's
+folder and the resource group; plus one COUNT. Times are stored in UTC and rendered in the
+request's ``TimeZone`` (default UTC+8); ``CurRunDate`` and ``InstanceKey`` stay in the task's
+own zone, as WeData shows them (spec §6.5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+
+from wedata.scheduler import states as S
+from wedata.scheduling.cycletypes import CycleType
+from wedata.scheduling.datatimes import format_wall, instance_key, parse_instance_key
+from wedata.services.common import as_int, fmt_time, page, parse_local, zone_of
+from wedata.services.errors import InvalidValue, NotFound
+from wedata.services.tasks.types import TASK_TYPE_NAMES
+from wedata.spec import models as M
+from wedata.storage import tables as T
+from wedata.storage.engine_tables import task_instances
+
+TI = task_instances
+SORT_COLUMNS = {
+    "SCHEDULE_DATE": TI.c.scheduled_at,
+    "START_TIME": TI.c.started_at,
+    "END_TIME": TI.c.ended_at,
+    "COST_TIME": TI.c.cost_ms,
+}
+
+
+def base_query() -> Select[Any]:
+    wf, fo, rg = T.workflows, T.workflow_folders, T.resource_groups
+    return (
+        select(
+            TI,
+            T.tasks.c.name.label("task_name"),
+            T.tasks.c.owner_uin.label("owner_uin"),
+            wf.c.name.label("workflow_name"),
+            fo.c.id.label("folder_id"),
+            fo.c.name.label("folder_name"),
+            rg.c.name.label("group_name"),
+        )
+        .select_from(
+            TI.outerjoin(T.tasks, T.tasks.c.id == TI.c.task_id)
+            .outerjoin(wf, wf.c.id == TI.c.workflow_id)
+            .outerjoin(fo, and_(fo.c.project_id == TI.c.project_id, fo.c.path == wf.c.folder_path))
+            .outerjoin(rg, rg.c.id == TI.c.resource_group_id)
+        )
+    )
+
+
+def parse_key(key: str) -> tuple[str, Any]:
+    try:
+        return parse_instance_key(key)
+    except ValueError as exc:
+        raise InvalidValue(f"InstanceKey: {exc}") from None
+
+
+def load_instance(conn: Any, project_id: str, key: str) -> Mapping[Any, Any]:
+    task_id, data_time = parse_key(key)
+    row = conn.execute(
+        base_query().where(TI.c.project_id == project_id, TI.c.task_id == task_id, TI.c.data_time == data_time)
+    ).mappings().first()
+    if row is None:
+        raise NotFound(f"The task instance {key} does not exist in the project {project_id}.")
+    return row
+
+
+def check_zone(zone: str | None) -> str | None:
+    if zone is not None and zone.strip() == "":
+        return None
+    if zone is not None:
+        zone_of(zone)  # raises InvalidValue for an unknown zone
+    return zone
+
+
+def _common(row: Mapping[Any, Any], zone: str | None) -> dict[str, Any]:
+    started, ended = row["started_at"], row["ended_at"]
+    return {
+        "project_id": row["project_id"],
+        "instance_key": instance_key(row["task_id"], row["data_time"]),
+        "folder_id": row["folder_id"],
+        "folder_name": row["folder_name"],
+        "workflow_id": row["workflow_id"],
+        "workflow_name": row["workflow_name"],
+        "task_id": row["task_id"],
+        "task_name": row["task_name"],
+        "cur_run_date": format_wall(row["data_time"]),
+        "instance_state": row["state"],
+        "instance_type": row["instance_type"],
+        "owner_uin_list": [row["owner_uin"]] if row["owner_uin"] else [],
+        "total_run_num": row["total_run_num"],
+        "task_type": TASK_TYPE_NAMES.get(row["task_type_id"]),
+        "task_type_id": row["task_type_id"],
+        "cycle_type": row["cycle_type"],
+        "try_limit": row["try_limit"],
+        "tries": row["tries"],
+        "start_time": fmt_time(started, zone),
+        "end_time": fmt_time(ended, zone) if row["state"] != S.RUNNING else None,
+        "cost_time": row["cost_ms"],
+        "scheduler_time": fmt_time(row["scheduled_at"], zone),
+        "last_update_time": fmt_time(row["updated_at"], zone),
+        "executor_group_id": row["resource_group_id"],
+        "executor_group_name": row["group_name"],
+    }
+
+
+def to_item(row: Mapping[Any, Any], zone: str | None) -> M.TaskInstance:
+    return M.TaskInstance(**_common(row, zone))
+
+
+def to_detail(row: Mapping[Any, Any], zone: str | None) -> M.TaskInstanceDetail:
+    return M.TaskInstanceDetail(**_common(row, zone), job_error_msg=row["error_msg"] or "")
+
+
+def _time_range(cond: list[Any], column: Any, lo: str | None, hi: str | None, zone: str | None, name: str) -> None:
+    start = parse_local(lo, zone, f"{name}From") if lo else None
+    end = parse_local(hi, zone, f"{name}To") if hi else None
+    if start is not None and end is not None and start > end:
+        raise InvalidValue(f"{name}From {lo} is after {name}To {hi}")
+    if start is not None:
+        cond.append(column >= start)
+    if end is not None:
+        from datetime import timedelta
+
+        cond.append(column < end + timedelta(seconds=1))
+
+
+def list_filters(req: M.ListTaskInstancesRequest, zone: str | None) -> list[Any]:
+    cond: list[Any] = [TI.c.project_id == req.project_id]
+    if req.keyword:
+        words = [w.strip() for w in req.keyword.split(",") if w.strip()]
+        if words:
+            cond.append(or_(*[
+                or_(T.tasks.c.name.contains(w, autoescape=True), TI.c.task_id.contains(w, autoescape=True))
+                for w in words
+            ]))
+    if req.instance_type is not None:
+        if req.instance_type not in (0, 1, 2):
+            raise InvalidValue(f"InstanceType must be 0, 1 or 2, got {req.instance_type}")
+        cond.append(TI.c.instance_type == req.instance_type)
+    if req.instance_state:
+        try:
+            cond.append(TI.c.state == S.parse_state(req.instance_state))
+        except ValueError as exc:
+            raise InvalidValue(str(exc)) from None
+    type_id = as_int(req.task_type_id, "TaskTypeId")
+    if type_id is not None:
+        cond.append(TI.c.task_type_id == type_id)
+    if req.cycle_type is not None and str(req.cycle_type).strip():
+        try:
+            cond.append(TI.c.cycle_type == CycleType.parse(req.cycle_type).value)
+        except ValueError as exc:
+            raise InvalidValue(str(exc)) from None
+    if req.owner_uin:
+        cond.append(T.tasks.c.owner_uin == req.owner_uin)
+    if req.folder_id:
+        cond.append(T.workflow_folders.c.id == req.folder_id)
+    if req.workflow_id:
+        cond.append(TI.c.workflow_id == req.workflow_id)
+    if req.executor_group_id:
+        cond.append(TI.c.resource_group_id == req.executor_group_id)
+    _time_range(cond, TI.c.scheduled_at, req.schedule_time_from, req.schedule_time_to, zone, "ScheduleTime")
+    _time_range(cond, TI.c.started_at, req.start_time_from, req.start_time_to, zone, "StartTime")
+    _time_range(cond, TI.c.updated_at, req.last_update_time_from, req.last_update_time_to, zone, "LastUpdateTime")
+    return cond
+
+
+def list_instances(conn: Any, req: M.ListTaskInstancesRequest) -> M.TaskInstancePage:
+    zone = check_zone(req.time_zone)
+    pg = page(req.page_number, req.page_size, default_size=10, min_size=1, max_size=100)
+    column = SORT_COLUMNS.get((req.sort_column or "SCHEDULE_DATE").strip().upper())
+    if column is None:
+        raise InvalidValue(f"SortColumn must be one of {', '.join(SORT_COLUMNS)}, got {req.sort_column!r}")
+    direction = (req.sort_type or "DESC").strip().upper()
+    if direction not in ("ASC", "DESC"):
+        raise InvalidValue(f"SortType must be ASC or DESC, got {req.sort_type!r}")
+    cond = list_filters(req, zone)
+    order = [column.asc() if direction == "ASC" else column.desc(),
+             TI.c.id.asc() if direction == "ASC" else TI.c.id.desc()]
+    rows = conn.execute(
+        base_query().where(*cond).order_by(*order).limit(pg.size).offset(pg.offset)
+    ).mappings().all()
+    count_q = select(func.count()).select_from(base_query().where(*cond).subquery())
+    total = conn.execute(count_q).scalar_one()
+    return M.TaskInstancePage(
+        total_count=total,
+        total_page_number=pg.total_pages(total),
+        page_number=pg.number,
+        page_size=pg.size,
+        items=[to_item(r, zone) for r in rows],
+    )

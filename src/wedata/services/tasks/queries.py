@@ -1,0 +1,91 @@
+"""ListTasks: the filters of ListTasksRequest as one SQL condition (one page query + one count).
+
+- ``TaskName`` matches a case-insensitive substring (the console's search box);
+- ``TaskFolderPathList`` / ``WorkflowFolderPathList``: a folder includes all its sub-folders;
+  ``/`` is the root and therefore matches every task; several paths are OR-ed;
+- ``TaskNodeTypeList`` maps node categories to their TaskTypeIds (services.task_types);
+- ``Submit`` true = the latest saved version is the submitted one;
+- ``BundleId`` lives in the stored definition (TaskConfiguration.BundleId).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, func, or_, true
+
+from wedata.services.common import as_int, parse_time_range
+from wedata.services.errors import InvalidValue
+from wedata.services.tasks.types import NODE_TYPES, task_type_ids
+from wedata.spec import models as M
+from wedata.storage import tables as T
+
+STATUSES = ("N", "Y", "F", "O", "T", "INVALID")
+
+
+def _path(value: str, field: str) -> str:
+    text = (value or "").strip()
+    if not text.startswith("/"):
+        raise InvalidValue(f"{field}: {value!r} must be an absolute path starting with /")
+    if text != "/" and text.endswith("/"):
+        text = text.rstrip("/") or "/"
+    if "//" in text:
+        raise InvalidValue(f"{field}: {value!r} has an empty path segment")
+    return text
+
+
+def _under(column: Any, paths: list[str], field: str) -> ColumnElement[bool]:
+    conds: list[ColumnElement[bool]] = []
+    for raw in paths:
+        p = _path(raw, field)
+        if p == "/":
+            return true()
+        conds.append(or_(column == p, column.startswith(p + "/", autoescape=True)))
+    return or_(*conds)
+
+
+def list_condition(req: M.ListTasksRequest) -> ColumnElement[bool]:
+    t, w = T.tasks, T.workflows
+    conds: list[ColumnElement[bool]] = [t.c.project_id == req.project_id]
+    if req.task_name:
+        conds.append(func.lower(t.c.name).contains(req.task_name.lower(), autoescape=True))
+    if req.workflow_id:
+        conds.append(t.c.workflow_id == req.workflow_id)
+    if req.owner_uin:
+        conds.append(t.c.owner_uin == req.owner_uin)
+    if req.task_type_id not in (None, ""):
+        conds.append(t.c.task_type_id == as_int(req.task_type_id, "TaskTypeId"))
+    if req.status not in (None, ""):
+        status = str(req.status).strip().upper()
+        if status not in STATUSES:
+            raise InvalidValue(f"Status must be one of {', '.join(STATUSES)}, got {req.status!r}")
+        conds.append(t.c.status == status)
+    if req.submit is not None:
+        submitted = and_(
+            t.c.latest_submit_version_no.is_not(None), t.c.latest_submit_version_no == t.c.latest_version_no
+        )
+        conds.append(submitted if req.submit else ~submitted)
+    if req.bundle_id:
+        conds.append(t.c.definition["TaskConfiguration"]["BundleId"].as_string() == req.bundle_id)
+    if req.create_user_uin:
+        conds.append(t.c.create_user_uin == req.create_user_uin)
+    modified = parse_time_range(req.modify_time, None, "ModifyTime")
+    if modified:
+        conds.append(t.c.updated_at.between(*modified))
+    created = parse_time_range(req.create_time, None, "CreateTime")
+    if created:
+        conds.append(t.c.created_at.between(*created))
+    if req.task_folder_path_list:
+        # A task in the root has no folder path: it only matches the root filter "/".
+        conds.append(_under(t.c.folder_path, req.task_folder_path_list, "TaskFolderPathList"))
+    if req.workflow_folder_path_list:
+        conds.append(_under(w.c.folder_path, req.workflow_folder_path_list, "WorkflowFolderPathList"))
+    if req.task_node_type_list:
+        ids: set[int] = set()
+        for raw in req.task_node_type_list:
+            name = (raw or "").strip().upper()
+            if name not in NODE_TYPES:
+                raise InvalidValue(f"TaskNodeTypeList: unknown node type {raw!r} (allowed: {', '.join(NODE_TYPES)})")
+            ids |= task_type_ids(name)
+        conds.append(t.c.task_type_id.in_(sorted(ids)) if ids else false())
+    return and_(*conds)

@@ -1,0 +1,544 @@
+"""Dev-side tasks: create, read, list, update (full and partial), delete, submit, versions, code.
+
+The stored definition and its validation are in task_definition.py, dependency edges in
+task_edges.py, versions in task_versions.py, output shapes in task_wire.py. Every write runs in
+one transaction that first locks the task row, validates everything, then writes: a request
+that fails validation changes nothing.
+
+Decisions where WeData's documentation is silent (the rest are in the helper modules):
+
+- Unknown ``WorkflowId``, ``TaskFolderPath`` or ``ResourceGroup`` is ``ResourceNotFound`` (an
+  unknown resource); an unknown dependency task is ``InvalidParameterValue`` (a bad value in a
+  list). ``ResourceGroup`` must name an existing resource group (the scheduler queues by it);
+  binding the group to the project is not required.
+- Task names are unique per project (``InvalidParameter.DuplicateName``).
+- UpdateTask replaces the three sections: a field left out takes its CreateTask default,
+  except ``StartTime`` (which keeps its value: "today" would silently move the schedule) and
+  the downstream list (it belongs to other tasks' definitions: left out = unchanged, ``[]``
+  removes every downstream edge).
+- DeleteTask refuses a task that other tasks depend on (dev or prod edges): ``ResourceInUse``
+  (spec §5). Hence no downstream instance can be waiting on it, and ``DeleteMode`` (whether to
+  force-fail such instances, §6.15) has nothing to act on; it is validated and logged. A deleted
+  task loses its dev and prod definitions, its versions and its edges.
+- SubmitTask moves N, F, T and INVALID to Y, keeps O (paused) and Y (spec §4 decision 3).
+- ``LastUpdateUserName`` is the updater's member name in the project, else their Uin.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from wedata.clock import Clock
+from wedata.config import Settings
+from wedata.principal import Caller
+from wedata.scheduling.cycletypes import CycleType
+from wedata.services.common import new_millis_id, page
+from wedata.services.errors import Duplicate, InUse, InvalidValue, NotFound, OperationFailed, Unsupported
+from wedata.services.tasks import edges as E
+from wedata.services.tasks.definition import (
+    CONF,
+    CONFIG_DEFAULTS,
+    SCHED,
+    SCHEDULER_DEFAULTS,
+    decode_code,
+    encode_code,
+    given_fields,
+    merge_section,
+    resolve_twins,
+    today_start,
+    validate_configuration,
+    validate_scheduler,
+)
+from wedata.services.tasks.patch import DOWNSTREAM, UPSTREAM, apply_removals, parse_removals
+from wedata.services.tasks.queries import list_condition
+from wedata.services.tasks.types import known_task_type, node_category, task_type_desc
+from wedata.services.tasks.unified import apply_workflow_schedule
+from wedata.services.tasks.versions import SAVE, SUBMIT, get_version, list_versions, record_version
+from wedata.services.tasks.wire import base_attribute, render_task, task_select
+from wedata.spec import models as M
+from wedata.storage import tables as T
+from wedata.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+MAX_NAME = 256
+_DOWN_OLD = "DownStreamDependencyConfigList"
+
+
+@dataclass
+class Draft:
+    """The complete, validated state a write will store."""
+
+    name: str
+    owner: str
+    description: str
+    folder_path: str | None
+    conf: dict[str, Any]
+    sched: dict[str, Any]
+    upstream: dict[str, E.Config]
+    downstream: dict[str, E.Config] | None  # None: the downstream edges stay as they are
+
+
+def _name(value: Any, field: str = "TaskName") -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidValue(f"{field} must not be empty")
+    if value != value.strip():
+        raise InvalidValue(f"{field} must not start or end with blanks: {value!r}")
+    if len(value) > MAX_NAME:
+        raise InvalidValue(f"{field} must be at most {MAX_NAME} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value) or "/" in value:
+        raise InvalidValue(f"{field} must not contain '/' or control characters")
+    return value
+
+
+def _owner(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 32:
+        raise InvalidValue(f"OwnerUin must be a user id of at most 32 characters, got {value!r}")
+    return value.strip()
+
+
+def _description(value: Any) -> str:
+    if value is None:
+        return ""
+    if len(value) > 4096:
+        raise InvalidValue("TaskDescription must be at most 4096 characters")
+    return str(value)
+
+
+def _folder(value: Any) -> str | None:
+    """The stored folder path: None for the workflow's root."""
+    from wedata.services.tasks.folders import normalize_folder_path
+
+    path = normalize_folder_path(value, "TaskFolderPath")
+    return None if path == "/" else path
+
+
+def _task_type(value: Any) -> int:
+    try:
+        tid = int(str(value).strip())
+    except ValueError:
+        raise InvalidValue(f"TaskTypeId must be an integer, got {value!r}") from None
+    # -1 is the 2021 API's cross-workflow placeholder node, not a task one can create.
+    if tid < 0 or not known_task_type(tid):
+        raise InvalidValue(f"TaskTypeId {tid} is not a known task type")
+    return tid
+
+
+def _conf_given(raw: dict[str, Any] | None) -> dict[str, Any]:
+    given = given_fields(raw)
+    given.pop("ResourceGroupName", None)  # output only: derived from ResourceGroup
+    if "CodeContent" in given:
+        given["CodeContent"] = decode_code(given["CodeContent"], f"{CONF}.CodeContent")
+    return given
+
+
+def _sched_given(raw: dict[str, Any] | None) -> tuple[dict[str, Any], list[Any] | None, list[Any] | None]:
+    """(scheduler fields under new names, upstream items, downstream items)."""
+    given = resolve_twins(given_fields(raw))
+    up = given.pop(UPSTREAM, None)
+    down_new, down_old = given.pop(DOWNSTREAM, None), given.pop(_DOWN_OLD, None)
+    return given, up, down_new if down_new is not None else down_old
+
+
+# Built once (GetTask is the hottest read): see ProjectService's _MEMBER_CHECK.
+_TASK_BY_ID = task_select().where(T.tasks.c.project_id == bindparam("project_id"), T.tasks.c.id == bindparam("task_id"))
+
+
+class TaskService:
+    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+
+    # ------------------------------------------------------------------------------------------
+    # Reads.
+
+    @staticmethod
+    def _row(conn: Connection, project_id: str, task_id: str, *, lock: bool = False) -> Row[Any]:
+        t = T.tasks
+        if lock:
+            # Serialise concurrent writers of one task (no-op on SQLite, which has one writer).
+            conn.execute(select(t.c.id).where(t.c.id == task_id).with_for_update()).first()
+        row = conn.execute(_TASK_BY_ID, {"project_id": project_id, "task_id": task_id}).first()
+        if row is None:
+            raise NotFound(f"The task {task_id} does not exist in the project {project_id}.")
+        return row
+
+    def get_task(self, project_id: str, task_id: str) -> dict[str, Any]:
+        with self.db.read() as conn:
+            row = self._row(conn, project_id, task_id)
+            up, down = E.load_edges(conn, task_id)
+        return render_task(row, up, down)
+
+    def list_tasks(self, req: M.ListTasksRequest) -> dict[str, Any]:
+        pg = page(req.page_number, req.page_size, min_size=10)
+        cond = list_condition(req)
+        t, w = T.tasks, T.workflows
+        with self.db.read() as conn:
+            total = conn.execute(
+                select(func.count()).select_from(t.join(w, w.c.id == t.c.workflow_id)).where(cond)
+            ).scalar_one()
+            rows = conn.execute(
+                task_select().where(cond).order_by(t.c.created_at.desc(), t.c.id.desc()).limit(pg.size).offset(pg.offset)
+            ).all()
+        return {
+            "Items": [base_attribute(r) for r in rows],
+            "PageNumber": pg.number,
+            "PageSize": pg.size,
+            "TotalCount": total,
+            "TotalPageNumber": pg.total_pages(total),
+        }
+
+    def get_task_code(self, project_id: str, task_id: str) -> tuple[str, str]:
+        """(CodeInfo, CodeFileSize): the Base64 code and, as WeData's example shows, its length."""
+        with self.db.read() as conn:
+            row = self._row(conn, project_id, task_id)
+        code = encode_code(((row.definition or {}).get(CONF) or {}).get("CodeContent"))
+        return code, str(len(code))
+
+    def list_versions(self, req: M.ListTaskVersionsRequest) -> dict[str, Any]:
+        pg = page(req.page_number, req.page_size, min_size=10)
+        with self.db.read() as conn:
+            row = self._row(conn, req.project_id, req.task_id)
+            return list_versions(conn, row, req.task_version_type, req.used_version, pg)
+
+    def get_version(self, project_id: str, task_id: str, version_id: str | None) -> dict[str, Any]:
+        with self.db.read() as conn:
+            row = self._row(conn, project_id, task_id)
+            return get_version(conn, row, version_id)
+
+    # ------------------------------------------------------------------------------------------
+    # Writes.
+
+    def create_task(
+        self, project_id: str, caller: Caller, base: dict[str, Any], conf: dict[str, Any], sched: dict[str, Any]
+    ) -> str:
+        from wedata.services.workflows.workflows import load_workflow
+
+        now = self.clock.now()
+        name = _name(base.get("TaskName"))
+        type_id = _task_type(base.get("TaskTypeId"))
+        owner = _owner(base.get("OwnerUin") or caller.uin)
+        sched_given, up_items, _ = _sched_given(sched)
+        draft = Draft(
+            name=name,
+            owner=owner,
+            description=_description(base.get("TaskDescription")),
+            folder_path=_folder(base.get("TaskFolderPath")),
+            conf=validate_configuration({**CONFIG_DEFAULTS, **_conf_given(conf)}),
+            sched=validate_scheduler({**SCHEDULER_DEFAULTS, **sched_given}, today_in_zone=today_start(now)),
+            upstream=E.normalize_dependencies(up_items, f"{SCHED}.{UPSTREAM}"),
+            downstream=None,
+        )
+        with self.db.write() as conn:
+            workflow = load_workflow(conn, project_id, str(base.get("WorkflowId") or ""))
+            self._check(conn, project_id, caller, None, workflow.id, type_id, draft)
+            user_name = self._user_name(conn, project_id, caller.uin)
+            values = {
+                "project_id": project_id,
+                "workflow_id": workflow.id,
+                "task_type_id": type_id,
+                "status": "N",
+                "latest_version_no": 1,
+                "create_user_uin": caller.uin,
+                "created_at": now,
+                **self._row_values(draft, caller.uin, user_name, now),
+            }
+            task_id = self._insert(conn, values, now)
+            E.write_upstream(conn, task_id, {}, draft.upstream, now)
+            record_version(conn, task_id, SAVE, user_uin=caller.uin, now=now)
+        return task_id
+
+    def update_task(
+        self,
+        project_id: str,
+        task_id: str,
+        caller: Caller,
+        base: dict[str, Any],
+        conf: dict[str, Any],
+        sched: dict[str, Any],
+    ) -> None:
+        now = self.clock.now()
+        sched_given, up_items, down_items = _sched_given(sched)
+        conf_full = validate_configuration({**CONFIG_DEFAULTS, **_conf_given(conf)})
+        with self.db.write() as conn:
+            row = self._row(conn, project_id, task_id, lock=True)
+            current_sched = (row.definition or {}).get(SCHED) or {}
+            merged = {**SCHEDULER_DEFAULTS, "StartTime": current_sched.get("StartTime"), **sched_given}
+            draft = Draft(
+                name=_name(base.get("TaskName")),
+                owner=_owner(base.get("OwnerUin")),
+                description=_description(base.get("TaskDescription")),
+                folder_path=_folder(base.get("TaskFolderPath")),
+                conf=conf_full,
+                sched=validate_scheduler(merged, today_in_zone=today_start(now)),
+                upstream=E.normalize_dependencies(up_items, f"{SCHED}.{UPSTREAM}"),
+                downstream=None
+                if down_items is None
+                else E.normalize_dependencies(down_items, f"{SCHED}.{DOWNSTREAM}"),
+            )
+            self._save(conn, project_id, caller, row, draft, now)
+
+    def update_task_partially(
+        self,
+        project_id: str,
+        task_id: str,
+        caller: Caller,
+        new_setting: dict[str, Any] | None,
+        field_to_remove: list[str] | None,
+    ) -> None:
+        now = self.clock.now()
+        removals = parse_removals(field_to_remove)
+        setting = new_setting or {}
+        base = given_fields(setting.get("TaskBaseAttribute"))
+        conf_given = _conf_given(setting.get(CONF))
+        sched_given, up_items, down_items = _sched_given(setting.get(SCHED))
+        up_new = E.normalize_dependencies(up_items, f"{SCHED}.{UPSTREAM}")
+        down_new = E.normalize_dependencies(down_items, f"{SCHED}.{DOWNSTREAM}")
+        with self.db.write() as conn:
+            row = self._row(conn, project_id, task_id, lock=True)
+            definition = row.definition or {}
+            conf = dict(definition.get(CONF) or {})
+            sched = dict(definition.get(SCHED) or {})
+            upstream, downstream = E.load_edges(conn, task_id)
+            _, down_changed = apply_removals(removals, conf, sched, upstream, downstream)
+            conf = merge_section(conf, conf_given, CONF, upsert_lists=True)
+            old_cycle, old_start = sched.get("CycleType"), sched.get("StartTime")
+            sched = merge_section(sched, sched_given, SCHED, upsert_lists=True)
+            if not (sched_given.get("CrontabExpression") or "").strip():
+                try:
+                    cycle: CycleType | None = CycleType.parse(sched.get("CycleType") or "DAY_CYCLE")
+                except (ValueError, TypeError):
+                    cycle = None  # validate_scheduler reports it
+                if cycle is not None and (
+                    cycle.value != old_cycle
+                    or (cycle is CycleType.ONEOFF_CYCLE and sched.get("StartTime") != old_start)
+                ):
+                    sched["CrontabExpression"] = None  # derive it for the new cycle / run time
+            upstream.update(up_new)
+            downstream.update(down_new)
+            draft = Draft(
+                name=_name(base.get("TaskName", row.name)),
+                owner=_owner(base.get("OwnerUin", row.owner_uin)),
+                description=_description(base.get("TaskDescription", row.description)),
+                folder_path=_folder(base["TaskFolderPath"]) if "TaskFolderPath" in base else row.folder_path,
+                conf=validate_configuration(conf),
+                sched=validate_scheduler(sched, today_in_zone=today_start(now)),
+                upstream=upstream,
+                downstream=downstream if (down_changed or down_new) else None,
+            )
+            self._save(conn, project_id, caller, row, draft, now)
+
+    def delete_task(self, project_id: str, task_id: str, caller: Caller, delete_mode: bool | None) -> None:
+        t, v = T.tasks, T.task_versions
+        with self.db.write() as conn:
+            self._row(conn, project_id, task_id, lock=True)
+            users = E.dependents(conn, task_id)
+            if users:
+                raise InUse(
+                    f"The task {task_id} cannot be deleted: the task(s) {', '.join(users[:10])} depend on it. "
+                    "Remove those dependencies first."
+                )
+            E.delete_edges(conn, task_id)
+            conn.execute(delete(v).where(v.c.task_id == task_id))
+            try:
+                with conn.begin_nested():
+                    conn.execute(delete(t).where(t.c.id == task_id))
+            except IntegrityError:
+                raise InUse(f"The task {task_id} is still referenced (e.g. by its instances).") from None
+        log.info(
+            "task %s of project %s deleted by %s (DeleteMode=%s: no downstream task, nothing to force-fail)",
+            task_id, project_id, caller.uin, bool(delete_mode),
+        )
+
+    def submit_task(self, project_id: str, task_id: str, caller: Caller, remark: str) -> str:
+        if len(remark) > 1024:
+            raise InvalidValue("VersionRemark must be at most 1024 characters")
+        now = self.clock.now()
+        t = T.tasks
+        with self.db.write() as conn:
+            row = self._row(conn, project_id, task_id, lock=True)
+            self._check_runnable(row)
+            status = row.status if row.status in ("Y", "O") else "Y"
+            conn.execute(
+                update(t).where(t.c.id == task_id).values(status=status, latest_submit_version_no=row.latest_version_no)
+            )
+            version_id = record_version(conn, task_id, SUBMIT, user_uin=caller.uin, now=now, remark=remark)
+            conn.execute(update(t).where(t.c.id == task_id).values(prod_version_id=version_id))
+            E.publish(conn, task_id, now)
+        return version_id
+
+    @staticmethod
+    def _check_runnable(row: Row[Any]) -> None:
+        """Only task types the executors can run are scheduled; a dry run (ScheduleType 1) never
+        executes, so it is accepted for any type."""
+        from wedata.executors.tasktypes import SUPPORTED_TASK_TYPES
+
+        sched = (row.definition or {}).get(SCHED) or {}
+        if row.task_type_id in SUPPORTED_TASK_TYPES or sched.get("ScheduleType") == 1:
+            return
+        raise Unsupported(
+            f"Task type {row.task_type_id} ({task_type_desc(row.task_type_id)}) cannot be scheduled by this "
+            "server yet: only Shell (35) and Python (30) tasks run. Save it, or submit it as a dry run "
+            "(ScheduleType 1)."
+        )
+
+    def apply_workflow_schedule(
+        self, conn: Connection, project_id: str, workflow_id: str, config: dict[str, Any], caller_uin: str
+    ) -> None:
+        """WorkflowService schedule listener: apply a unified schedule to the workflow's tasks."""
+        user_name = self._user_name(conn, project_id, caller_uin)
+        apply_workflow_schedule(conn, self.clock.now(), workflow_id, config, caller_uin, user_name)
+
+    # ------------------------------------------------------------------------------------------
+    # Shared write steps.
+
+    def _check(
+        self,
+        conn: Connection,
+        project_id: str,
+        caller: Caller,
+        current: Row[Any] | None,
+        workflow_id: str,
+        type_id: int,
+        draft: Draft,
+    ) -> tuple[dict[str, E.Config], dict[str, E.Config]]:
+        """Every rule that needs the database; returns the stored (upstream, downstream) edges."""
+        from wedata.services.tasks.folders import folder_exists
+
+        t = T.tasks
+        me = current.id if current is not None else None
+        clash = select(t.c.id).where(t.c.project_id == project_id, t.c.name == draft.name)
+        if me is not None:
+            clash = clash.where(t.c.id != me)
+        if conn.execute(clash.limit(1)).first() is not None:
+            raise Duplicate(f"A task named {draft.name!r} already exists in the project.")
+        if draft.folder_path is not None and not folder_exists(
+            conn, workflow_id, node_category(type_id), draft.folder_path
+        ):
+            raise NotFound(f"The task folder {draft.folder_path} does not exist in the workflow {workflow_id}.")
+        group = draft.conf.get("ResourceGroup")
+        if group is not None and conn.execute(
+            select(T.resource_groups.c.id).where(T.resource_groups.c.id == group)
+        ).first() is None:
+            raise NotFound(f"The resource group {group} does not exist.")
+
+        up_now, down_now = E.load_edges(conn, me) if me is not None else ({}, {})
+        down_final = draft.downstream if draft.downstream is not None else down_now
+        targets = E.load_targets(conn, [*draft.upstream, *down_final], project_id, caller)
+        linked = sorted((draft.upstream.keys() - up_now.keys()) | (down_final.keys() - down_now.keys()))
+        if linked:
+            # Two concurrent edits adding opposite edges (A<-B, B<-A) would each pass the cycle
+            # check on PostgreSQL; locking the newly linked tasks serialises them.
+            conn.execute(select(t.c.id).where(t.c.id.in_(linked)).with_for_update()).all()
+        if me is not None:
+            E.assert_acyclic(conn, me, draft.upstream, down_final)
+        for upstream_id in draft.upstream.keys() - up_now.keys():
+            upstream_sched = (targets[upstream_id].definition or {}).get(SCHED) or {}
+            if upstream_sched.get("AllowDownstreamDependency") == 0:
+                raise InvalidValue(f"The task {upstream_id} does not allow other tasks to depend on it.")
+        if down_final and draft.sched["AllowDownstreamDependency"] == 0:
+            raise InvalidValue("AllowDownstreamDependency is 0 but the task has downstream dependencies.")
+        E.check_in_params(
+            me or "(new task)",
+            draft.sched["ParamTaskInList"],
+            {u: E.param_sources(targets[u].definition) for u in draft.upstream},
+        )
+        if me is not None:
+            self._check_readers(conn, me, draft, down_now, down_final)
+        return up_now, down_now
+
+    @staticmethod
+    def _check_readers(
+        conn: Connection, me: str, draft: Draft, down_now: dict[str, E.Config], down_final: dict[str, E.Config]
+    ) -> None:
+        """Downstream tasks that read ``me``'s output parameters keep a valid source."""
+        readers = sorted(set(down_now) | set(down_final))
+        if not readers:
+            return
+        outputs = {p["ParamKey"] for p in draft.sched["ParamTaskOutList"] or []}
+        rows = conn.execute(select(T.tasks.c.id, T.tasks.c.definition).where(T.tasks.c.id.in_(readers))).all()
+        for r in rows:
+            for p in ((r.definition or {}).get(SCHED) or {}).get("ParamTaskInList") or []:
+                if p["FromTaskId"] != me:
+                    continue
+                if r.id not in down_final:
+                    raise InvalidValue(
+                        f"The task {r.id} reads the parameter {p['FromParamKey']!r} of {me}: "
+                        "its dependency cannot be removed."
+                    )
+                if p["FromParamKey"] not in outputs:
+                    raise InvalidValue(
+                        f"The task {r.id} reads the output parameter {p['FromParamKey']!r}: it cannot be removed."
+                    )
+
+    def _save(self, conn: Connection, project_id: str, caller: Caller, row: Row[Any], draft: Draft, now: Any) -> None:
+        up_now, down_now = self._check(conn, project_id, caller, row, row.workflow_id, row.task_type_id, draft)
+        t = T.tasks
+        user_name = self._user_name(conn, project_id, caller.uin)
+        conn.execute(
+            update(t)
+            .where(t.c.id == row.id)
+            .values(latest_version_no=t.c.latest_version_no + 1, **self._row_values(draft, caller.uin, user_name, now))
+        )
+        E.write_upstream(conn, row.id, up_now, draft.upstream, now)
+        record_version(conn, row.id, SAVE, user_uin=caller.uin, now=now)
+        if draft.downstream is None:
+            return
+        for other in sorted(E.write_downstream(conn, row.id, down_now, draft.downstream, now)):
+            # The other task's upstream list changed: that is a new saved version of it.
+            conn.execute(
+                update(t)
+                .where(t.c.id == other)
+                .values(
+                    latest_version_no=t.c.latest_version_no + 1,
+                    updated_at=now,
+                    update_user_uin=caller.uin,
+                    update_user_name=user_name,
+                )
+            )
+            record_version(conn, other, SAVE, user_uin=caller.uin, now=now)
+
+    @staticmethod
+    def _row_values(draft: Draft, uin: str, user_name: str | None, now: Any) -> dict[str, Any]:
+        return {
+            "name": draft.name,
+            "owner_uin": draft.owner,
+            "description": draft.description,
+            "folder_path": draft.folder_path,
+            "definition": {CONF: draft.conf, SCHED: draft.sched},
+            "cycle_type": draft.sched["CycleType"],
+            "resource_group_id": draft.conf.get("ResourceGroup"),
+            "update_user_uin": uin,
+            "update_user_name": user_name,
+            "updated_at": now,
+        }
+
+    @staticmethod
+    def _insert(conn: Connection, values: dict[str, Any], now: Any) -> str:
+        """Insert a task under a fresh TaskId, retrying when another process took the same id."""
+        t = T.tasks
+        for _ in range(5):
+            task_id = new_millis_id(now)
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(t).values(id=task_id, **values))
+                return task_id
+            except IntegrityError:
+                taken = select(t.c.id).where(t.c.project_id == values["project_id"], t.c.name == values["name"])
+                if conn.execute(taken).first() is not None:
+                    raise Duplicate(f"A task named {values['name']!r} already exists in the project.") from None
+        raise OperationFailed("Could not allocate a TaskId; retry the request.")
+
+    @staticmethod
+    def _user_name(conn: Connection, project_id: str, uin: str) -> str:
+        m = T.project_members
+        name = conn.execute(
+            select(m.c.user_name).where(m.c.project_id == project_id, m.c.user_uin == uin)
+        ).scalar_one_or_none()
+        return name or uin

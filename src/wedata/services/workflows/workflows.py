@@ -1,0 +1,631 @@
+"""Workflows and workflow folders (the dev-side tree of a task-scheduling project).
+
+Folders form a tree of absolute paths (``/`` is the root, which has no row); a workflow lives in
+one folder (or directly in ``/``) and its ``Path`` is the folder path plus ``/`` plus its name.
+Decisions where WeData's documentation is silent:
+
+- A project starts with no folder: WeData's console shows ``/默认文件夹``, but nothing in the API
+  needs it, and a workflow may sit directly in ``/``.
+- A parent folder that does not exist is ``ResourceNotFound`` (it is an unknown resource, not a
+  malformed value); a malformed path (``a/b``, ``/a//b``, ``/a/``) is ``InvalidParameterValue``.
+- Folder names are unique among the sub-folders of one parent; workflow names are unique in the
+  project (tasks refer to workflows by name in the console).
+- Renaming a folder rewrites the paths of every folder and workflow below it, in one
+  transaction. Task folders are relative to their workflow (spec §6.17) and are unaffected.
+- A folder that still holds sub-folders or workflows cannot be deleted (``FailedOperation``).
+- A workflow that still holds tasks cannot be deleted (``ResourceInUse``): deleting tasks has
+  its own rules (downstream instances, production versions) that DeleteTask owns, and a silent
+  cascade would destroy production schedules.
+- A manual workflow has no unified schedule (it is only ever run by hand).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, func, literal, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from wedata.clock import Clock
+from wedata.config import Settings
+from wedata.scheduling.crontabs import validate_crontab_for_cycle
+from wedata.scheduling.cycles import format_hhmm, parse_hhmm
+from wedata.scheduling.cycletypes import CycleType
+from wedata.scheduling.dependencies import MainCyclicConfig, SubordinateCyclicConfig, validate_dependency
+from wedata.scheduling.walltime import WALL_FORMAT
+from wedata.services.common import Page, new_uuid, page, parse_time_range, zone_of
+from wedata.services.errors import Duplicate, InUse, InvalidValue, NotFound, OperationFailed
+from wedata.storage import tables as T
+from wedata.storage.db import Database
+
+ROOT = "/"
+MAX_NAME = 256
+MAX_PATH = 1024
+WORKFLOW_TYPES = ("cycle", "manual")
+
+# Called inside the UpdateWorkflow/CreateWorkflow transaction when a unified schedule is saved:
+# (conn, project_id, workflow_id, canonical config dict, caller uin). The tasks service applies
+# the schedule to the workflow's tasks (spec §6.32) by registering one with add_schedule_listener.
+ScheduleListener = Callable[[Connection, str, str, dict[str, Any], str], None]
+
+
+# ----------------------------------------------------------------------------------------------
+# Names and paths.
+
+
+def check_name(name: str | None, field: str) -> str:
+    """A folder or workflow name: one path segment, no surrounding blanks."""
+    if name is None or not name.strip():
+        raise InvalidValue(f"{field} must not be empty")
+    if "/" in name:
+        raise InvalidValue(f"{field} must not contain '/': {name!r}")
+    if name != name.strip():
+        raise InvalidValue(f"{field} must not start or end with blanks: {name!r}")
+    if name in (".", ".."):
+        raise InvalidValue(f"{field} must not be {name!r}")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise InvalidValue(f"{field} must not contain control characters")
+    if len(name) > MAX_NAME:
+        raise InvalidValue(f"{field} must be at most {MAX_NAME} characters")
+    return name
+
+
+def check_path(path: str | None, field: str) -> str:
+    """An absolute folder path: ``/`` or ``/a/b`` (no empty segment, no trailing ``/``)."""
+    if path is None or path == "":
+        raise InvalidValue(f"{field} must not be empty (use / for the root)")
+    if path == ROOT:
+        return ROOT
+    if not path.startswith("/"):
+        raise InvalidValue(f"{field} must be an absolute path starting with /, got {path!r}")
+    if path.endswith("/"):
+        raise InvalidValue(f"{field} must not end with /, got {path!r}")
+    for segment in path[1:].split("/"):
+        if segment == "":
+            raise InvalidValue(f"{field} has an empty segment: {path!r}")
+        check_name(segment, f"{field} segment")
+    if len(path) > MAX_PATH:
+        raise InvalidValue(f"{field} must be at most {MAX_PATH} characters")
+    return path
+
+
+def join_path(parent: str, name: str) -> str:
+    return ("" if parent == ROOT else parent) + "/" + name
+
+
+def workflow_path(row: Row[Any]) -> str:
+    """``Path`` of WorkflowDetail: folder path + "/" + name (``/wf`` for a root workflow)."""
+    return join_path(row.folder_path, row.name)
+
+
+# ----------------------------------------------------------------------------------------------
+# Look-ups shared with other services (tasks validate WorkflowId through these).
+
+
+def load_workflow(conn: Connection, project_id: str, workflow_id: str, *, for_update: bool = False) -> Row[Any]:
+    """The workflows row of a workflow of the project, or NotFound."""
+    stmt = select(T.workflows).where(T.workflows.c.project_id == project_id, T.workflows.c.id == workflow_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    if row is None:
+        raise NotFound(f"The workflow {workflow_id} does not exist in the project {project_id}.")
+    return row
+
+
+def _load_folder(conn: Connection, project_id: str, folder_id: str, *, for_update: bool = False) -> Row[Any]:
+    f = T.workflow_folders
+    stmt = select(f).where(f.c.project_id == project_id, f.c.id == folder_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    if row is None:
+        raise NotFound(f"The workflow folder {folder_id} does not exist in the project {project_id}.")
+    return row
+
+
+def _require_folder_path(conn: Connection, project_id: str, path: str, field: str) -> None:
+    """The folder at ``path`` must exist (the root always does). Locks it on PostgreSQL so that
+    a concurrent delete or rename cannot leave the new child under a vanished folder."""
+    if path == ROOT:
+        return
+    f = T.workflow_folders
+    stmt = select(f.c.id).where(f.c.project_id == project_id, f.c.path == path).with_for_update()
+    if conn.execute(stmt).first() is None:
+        raise NotFound(f"{field} {path} does not exist in the project {project_id}.")
+
+
+def _is_unique_violation(exc: IntegrityError) -> bool:
+    text = str(exc.orig).lower()
+    return "unique" in text or "duplicate" in text
+
+
+class WorkflowService:
+    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self._schedule_listeners: list[ScheduleListener] = []
+
+    def add_schedule_listener(self, listener: ScheduleListener) -> None:
+        """Run ``listener`` in the same transaction whenever a workflow's unified schedule is saved."""
+        self._schedule_listeners.append(listener)
+
+    # ------------------------------------------------------------------------------------------
+    # Workflows: look-ups for other services.
+
+    def get_row(self, conn: Connection | None, project_id: str, workflow_id: str) -> Row[Any]:
+        """The workflows row (id, name, folder_path, workflow_type, owner_uin, scheduler_config,
+        ...) or NotFound. Pass the caller's connection to read inside its transaction."""
+        if conn is not None:
+            return load_workflow(conn, project_id, workflow_id)
+        with self.db.read() as own:
+            return load_workflow(own, project_id, workflow_id)
+
+    def scheduler_config(self, conn: Connection | None, project_id: str, workflow_id: str) -> dict[str, Any] | None:
+        """The stored unified schedule (WorkflowSchedulerConfigurationInfo wire names, validated
+        and canonical: full CycleType name, defaults filled), or None when the workflow has none."""
+        config = self.get_row(conn, project_id, workflow_id).scheduler_config
+        return dict(config) if config else None
+
+    # ------------------------------------------------------------------------------------------
+    # Workflows.
+
+    def create_workflow(
+        self,
+        project_id: str,
+        caller_uin: str,
+        *,
+        name: str,
+        parent_folder_path: str,
+        workflow_type: str | None,
+        description: str | None,
+        owner_uin: str | None,
+        params: Sequence[tuple[str, str]] | None,
+        scheduler_config: dict[str, Any] | None,
+        bundle_id: str | None,
+        bundle_info: str | None,
+    ) -> str:
+        name = check_name(name, "WorkflowName")
+        folder = check_path(parent_folder_path, "ParentFolderPath")
+        kind = _check_type(workflow_type)
+        owner = _check_owner(owner_uin) if owner_uin is not None else caller_uin
+        stored_params = _check_params(params) if params is not None else []
+        config = _check_config(kind, scheduler_config)
+        now = self.clock.now()
+        workflow_id = new_uuid()
+        try:
+            with self.db.write() as conn:
+                _require_folder_path(conn, project_id, folder, "ParentFolderPath")
+                self._check_name_free(conn, project_id, name, None)
+                conn.execute(
+                    T.workflows.insert().values(
+                        id=workflow_id,
+                        project_id=project_id,
+                        name=name,
+                        folder_path=folder,
+                        workflow_type=kind,
+                        description=description or "",
+                        owner_uin=owner,
+                        create_user_uin=caller_uin,
+                        update_user_uin=caller_uin,
+                        params=stored_params,
+                        scheduler_config=config,
+                        bundle_id=bundle_id,
+                        bundle_info=bundle_info,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+                if config is not None:
+                    self._notify_schedule(conn, project_id, workflow_id, config, caller_uin)
+        except IntegrityError as exc:
+            if _is_unique_violation(exc):
+                raise Duplicate(f"A workflow named {name!r} already exists in the project.") from None
+            raise
+        return workflow_id
+
+    def get_workflow(self, project_id: str, workflow_id: str) -> Row[Any]:
+        return self.get_row(None, project_id, workflow_id)
+
+    def list_workflows(
+        self,
+        project_id: str,
+        *,
+        page_number: int | str | None,
+        page_size: int | str | None,
+        keyword: str | None = None,
+        parent_folder_path: str | None = None,
+        workflow_type: str | None = None,
+        bundle_id: str | None = None,
+        owner_uin: str | None = None,
+        create_user_uin: str | None = None,
+        modify_time: list[str] | None = None,
+        create_time: list[str] | None = None,
+    ) -> tuple[list[Row[Any]], int, Page]:
+        pg = page(page_number, page_size, min_size=10, max_size=200)
+        w = T.workflows
+        conds = [w.c.project_id == project_id]
+        if keyword:
+            # The console's search box: a part of the name (any case), or the exact id.
+            conds.append(or_(func.lower(w.c.name).contains(keyword.lower(), autoescape=True), w.c.id == keyword))
+        if parent_folder_path is not None and parent_folder_path != "":
+            conds.append(w.c.folder_path == check_path(parent_folder_path, "ParentFolderPath"))
+        if workflow_type:
+            conds.append(w.c.workflow_type == _check_type(workflow_type))
+        if bundle_id:
+            conds.append(w.c.bundle_id == bundle_id)
+        if owner_uin:
+            conds.append(w.c.owner_uin == owner_uin)
+        if create_user_uin:
+            conds.append(w.c.create_user_uin == create_user_uin)
+        for column, values, field in ((w.c.updated_at, modify_time, "ModifyTime"), (w.c.created_at, create_time, "CreateTime")):
+            rng = parse_time_range(values, None, field)
+            if rng:
+                conds.append(column.between(*rng))
+        where = and_(*conds)
+        with self.db.read() as conn:
+            total = conn.execute(select(func.count()).select_from(w).where(where)).scalar_one()
+            rows = conn.execute(
+                select(w).where(where).order_by(w.c.updated_at.desc(), w.c.id).limit(pg.size).offset(pg.offset)
+            ).all()
+        return list(rows), int(total), pg
+
+    def update_workflow(
+        self,
+        project_id: str,
+        workflow_id: str,
+        caller_uin: str,
+        *,
+        name: str | None,
+        owner_uin: str | None,
+        description: str | None,
+        params: Sequence[tuple[str, str]] | None,
+        scheduler_config: dict[str, Any] | None,
+        bundle_id: str | None,
+        bundle_info: str | None,
+    ) -> None:
+        """Change only the fields given (None = not sent)."""
+        values: dict[str, Any] = {}
+        if name is not None:
+            values["name"] = check_name(name, "WorkflowName")
+        if owner_uin is not None:
+            values["owner_uin"] = _check_owner(owner_uin)
+        if description is not None:
+            values["description"] = description
+        if params is not None:
+            values["params"] = _check_params(params)
+        if bundle_id is not None:
+            values["bundle_id"] = bundle_id
+        if bundle_info is not None:
+            values["bundle_info"] = bundle_info
+        try:
+            with self.db.write() as conn:
+                row = load_workflow(conn, project_id, workflow_id, for_update=True)
+                config = _check_config(row.workflow_type, scheduler_config)
+                if config is not None:
+                    values["scheduler_config"] = config
+                if not values:
+                    return  # nothing sent: not an edit, the modification time stays
+                if "name" in values:
+                    self._check_name_free(conn, project_id, values["name"], workflow_id)
+                values.update(update_user_uin=caller_uin, updated_at=self.clock.now())
+                conn.execute(T.workflows.update().where(T.workflows.c.id == workflow_id).values(**values))
+                if config is not None:
+                    self._notify_schedule(conn, project_id, workflow_id, config, caller_uin)
+        except IntegrityError as exc:
+            if _is_unique_violation(exc):
+                raise Duplicate(f"A workflow named {name!r} already exists in the project.") from None
+            raise
+
+    def delete_workflow(self, project_id: str, workflow_id: str) -> None:
+        try:
+            with self.db.write() as conn:
+                load_workflow(conn, project_id, workflow_id, for_update=True)
+                tasks = conn.execute(
+                    select(func.count()).select_from(T.tasks).where(T.tasks.c.workflow_id == workflow_id)
+                ).scalar_one()
+                if tasks:
+                    raise InUse(
+                        f"The workflow {workflow_id} still holds {tasks} task(s): delete them "
+                        "(DeleteTask) before deleting the workflow."
+                    )
+                conn.execute(T.workflows.delete().where(T.workflows.c.id == workflow_id))
+        except IntegrityError:
+            # A task was created in the workflow between the count and the delete.
+            raise InUse(f"The workflow {workflow_id} still holds tasks: delete them first.") from None
+
+    def _check_name_free(self, conn: Connection, project_id: str, name: str, own_id: str | None) -> None:
+        w = T.workflows
+        stmt = select(w.c.id).where(w.c.project_id == project_id, w.c.name == name)
+        if own_id is not None:
+            stmt = stmt.where(w.c.id != own_id)
+        if conn.execute(stmt).first() is not None:
+            raise Duplicate(f"A workflow named {name!r} already exists in the project.")
+
+    def _notify_schedule(
+        self, conn: Connection, project_id: str, workflow_id: str, config: dict[str, Any], caller_uin: str
+    ) -> None:
+        for listener in self._schedule_listeners:
+            listener(conn, project_id, workflow_id, dict(config), caller_uin)
+
+    # ------------------------------------------------------------------------------------------
+    # Folders.
+
+    def create_folder(self, project_id: str, caller_uin: str, parent_folder_path: str, name: str) -> str:
+        parent = check_path(parent_folder_path, "ParentFolderPath")
+        name = check_name(name, "FolderName")
+        path = join_path(parent, name)
+        if len(path) > MAX_PATH:
+            raise InvalidValue(f"The folder path would exceed {MAX_PATH} characters")
+        folder_id = new_uuid()
+        try:
+            with self.db.write() as conn:
+                _require_folder_path(conn, project_id, parent, "ParentFolderPath")
+                self._check_folder_free(conn, project_id, path)
+                conn.execute(
+                    T.workflow_folders.insert().values(
+                        id=folder_id,
+                        project_id=project_id,
+                        path=path,
+                        parent_path=parent,
+                        name=name,
+                        creator_uin=caller_uin,
+                        created_at=self.clock.now(),
+                    )
+                )
+        except IntegrityError as exc:
+            if _is_unique_violation(exc):
+                raise Duplicate(f"A folder named {name!r} already exists in {parent}.") from None
+            raise
+        return folder_id
+
+    def get_folder(self, project_id: str, folder_id: str) -> Row[Any]:
+        with self.db.read() as conn:
+            return _load_folder(conn, project_id, folder_id)
+
+    def list_folders(
+        self, project_id: str, parent_folder_path: str, page_number: int | str | None, page_size: int | str | None
+    ) -> tuple[list[Row[Any]], int, Page]:
+        """Direct sub-folders of a folder, by name."""
+        parent = check_path(parent_folder_path, "ParentFolderPath")
+        pg = page(page_number, page_size, min_size=10, max_size=200)
+        f = T.workflow_folders
+        where = and_(f.c.project_id == project_id, f.c.parent_path == parent)
+        with self.db.read() as conn:
+            if parent != ROOT and conn.execute(
+                select(f.c.id).where(f.c.project_id == project_id, f.c.path == parent)
+            ).first() is None:
+                raise NotFound(f"ParentFolderPath {parent} does not exist in the project {project_id}.")
+            total = conn.execute(select(func.count()).select_from(f).where(where)).scalar_one()
+            rows = conn.execute(
+                select(f).where(where).order_by(f.c.name, f.c.id).limit(pg.size).offset(pg.offset)
+            ).all()
+        return list(rows), int(total), pg
+
+    def rename_folder(self, project_id: str, folder_id: str, name: str) -> None:
+        """Rename a folder; every folder and workflow below it follows (their paths change)."""
+        name = check_name(name, "FolderName")
+        f, w = T.workflow_folders, T.workflows
+        try:
+            with self.db.write() as conn:
+                row = _load_folder(conn, project_id, folder_id, for_update=True)
+                if row.name == name:
+                    return
+                old, new = row.path, join_path(row.parent_path, name)
+                self._check_folder_free(conn, project_id, new)
+                longest = conn.execute(
+                    select(func.max(func.length(f.c.path))).where(
+                        f.c.project_id == project_id, f.c.path.startswith(old + "/", autoescape=True)
+                    )
+                ).scalar()
+                if longest is not None and longest - len(old) + len(new) > MAX_PATH:
+                    raise InvalidValue(f"A sub-folder path would exceed {MAX_PATH} characters")
+                conn.execute(f.update().where(f.c.id == folder_id).values(name=name, path=new))
+                # Descendants: swap the old prefix for the new one in SQL (one statement per
+                # column, whatever the size of the subtree).
+                cut = len(old) + 1  # 1-based position just after the old prefix
+
+                def moved(column: Any) -> Any:
+                    return literal(new) + func.substr(column, cut)
+
+                under = f.c.path.startswith(old + "/", autoescape=True)
+                conn.execute(
+                    f.update()
+                    .where(f.c.project_id == project_id, under)
+                    .values(
+                        path=moved(f.c.path),
+                        parent_path=moved(f.c.parent_path),
+                    )
+                )
+                conn.execute(
+                    w.update()
+                    .where(
+                        w.c.project_id == project_id,
+                        or_(w.c.folder_path == old, w.c.folder_path.startswith(old + "/", autoescape=True)),
+                    )
+                    .values(folder_path=moved(w.c.folder_path))
+                )
+        except IntegrityError as exc:
+            if _is_unique_violation(exc):
+                raise Duplicate(f"A folder named {name!r} already exists there.") from None
+            raise
+
+    def delete_folder(self, project_id: str, folder_id: str) -> None:
+        f, w = T.workflow_folders, T.workflows
+        with self.db.write() as conn:
+            row = _load_folder(conn, project_id, folder_id, for_update=True)
+            subfolders = conn.execute(
+                select(func.count()).select_from(f).where(f.c.project_id == project_id, f.c.parent_path == row.path)
+            ).scalar_one()
+            workflows = conn.execute(
+                select(func.count()).select_from(w).where(w.c.project_id == project_id, w.c.folder_path == row.path)
+            ).scalar_one()
+            if subfolders or workflows:
+                raise OperationFailed(
+                    f"The folder {row.path} is not empty: it holds {subfolders} sub-folder(s) and "
+                    f"{workflows} workflow(s). Delete or move them first."
+                )
+            conn.execute(f.delete().where(f.c.id == folder_id))
+
+    def _check_folder_free(self, conn: Connection, project_id: str, path: str) -> None:
+        f = T.workflow_folders
+        if conn.execute(select(f.c.id).where(f.c.project_id == project_id, f.c.path == path)).first() is not None:
+            raise Duplicate(f"The folder {path} already exists.")
+
+
+# ----------------------------------------------------------------------------------------------
+# Field checks.
+
+
+def _check_type(value: str | None) -> str:
+    if value is None or value == "":
+        return "cycle"
+    if value not in WORKFLOW_TYPES:
+        raise InvalidValue(f"WorkflowType must be cycle or manual, got {value!r}")
+    return value
+
+
+def _check_owner(value: str) -> str:
+    # Uins are numeric strings; several owners are written ";"-joined elsewhere in WeData.
+    parts = [p for p in value.split(";") if p]
+    if not parts or not all(p.isdigit() for p in parts):
+        raise InvalidValue(f"OwnerUin must be a user id (digits), got {value!r}")
+    return value
+
+
+def _check_params(params: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
+    seen: set[str] = set()
+    out: list[dict[str, str]] = []
+    for key, value in params:
+        if not key or not key.strip():
+            raise InvalidValue("WorkflowParams: ParamKey must not be empty")
+        if key in seen:
+            raise InvalidValue(f"WorkflowParams: the ParamKey {key!r} is given twice")
+        seen.add(key)
+        out.append({"ParamKey": key, "ParamValue": value})
+    return out
+
+
+def _check_config(workflow_type: str, config: dict[str, Any] | None) -> dict[str, Any] | None:
+    if config is None:
+        return None
+    if workflow_type == "manual":
+        raise InvalidValue("A manual workflow has no unified schedule: WorkflowSchedulerConfiguration is not allowed")
+    return canonical_schedule(config)
+
+
+# ----------------------------------------------------------------------------------------------
+# The unified schedule (WorkflowSchedulerConfigurationInfo), validated and stored in canonical
+# form under its wire names so that the tasks service can apply it to each task as it is.
+
+SELF_DEPEND = ("parallel", "serial", "orderly")
+_CONFIG = "WorkflowSchedulerConfiguration"
+
+
+def _config_text(raw: dict[str, Any], key: str, *, required: bool = False) -> str | None:
+    value = raw.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise InvalidValue(f"{_CONFIG}.{key} must not be empty")
+        return None
+    if not isinstance(value, str):
+        raise InvalidValue(f"{_CONFIG}.{key} must be a string, got {value!r}")
+    return value.strip()
+
+
+def _config_choice(raw: dict[str, Any], key: str, choices: tuple[str, ...], default: str) -> str:
+    value = _config_text(raw, key)
+    if value is None:
+        return default
+    if value.lower() not in choices:
+        raise InvalidValue(f"{_CONFIG}.{key} must be one of {' | '.join(choices)}, got {value!r}")
+    return value.lower()
+
+
+def _config_wall(raw: dict[str, Any], key: str) -> datetime:
+    text = _config_text(raw, key, required=True)
+    assert text is not None
+    try:
+        return datetime.strptime(text, WALL_FORMAT)
+    except ValueError:
+        raise InvalidValue(f"{_CONFIG}.{key} must be formatted yyyy-MM-dd HH:mm:ss, got {text!r}") from None
+
+
+def canonical_schedule(raw: dict[str, Any]) -> dict[str, Any]:
+    """Validate a unified schedule given under its wire names; return the stored form."""
+    zone = _config_text(raw, "ScheduleTimeZone", required=True)
+    try:
+        zone_of(zone)
+    except InvalidValue as exc:
+        raise InvalidValue(f"{_CONFIG}.ScheduleTimeZone: {exc.message}") from None
+    cycle_value = raw.get("CycleType")
+    try:
+        cycle = CycleType.parse(cycle_value)  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        raise InvalidValue(f"{_CONFIG}.CycleType is not a cycle type: {cycle_value!r}") from None
+    self_depend = _config_choice(raw, "SelfDepend", SELF_DEPEND, "serial")
+    start, end = _config_wall(raw, "StartTime"), _config_wall(raw, "EndTime")
+    if start > end:
+        raise InvalidValue(f"{_CONFIG}: StartTime {raw['StartTime']} is after EndTime {raw['EndTime']}")
+    cron = " ".join((_config_text(raw, "CrontabExpression", required=True) or "").split())
+    try:
+        # Valid Quartz (wedata.scheduling.cron.validate_cron) that also fits the CycleType, the
+        # rule every task's schedule obeys: the schedule is copied onto the workflow's tasks.
+        validate_crontab_for_cycle(cycle, cron)
+    except ValueError as exc:
+        raise InvalidValue(f"{_CONFIG}.{exc}") from None
+
+    modify = _config_choice(raw, "ModifyCycleValue", ("0", "1"), "0")
+    main = _config_text(raw, "MainCyclicConfig")
+    sub = _config_text(raw, "SubordinateCyclicConfig")
+    if modify == "1" and main is None:
+        raise InvalidValue(f"{_CONFIG}.MainCyclicConfig is required when ModifyCycleValue is 1")
+    if main is not None:
+        try:
+            validate_dependency(main, sub)
+            main = MainCyclicConfig(main.upper()).value
+            sub = SubordinateCyclicConfig.parse(sub).value if sub else None
+        except ValueError as exc:
+            raise InvalidValue(f"{_CONFIG}: {exc}") from None
+    elif sub is not None:
+        raise InvalidValue(f"{_CONFIG}.SubordinateCyclicConfig needs a MainCyclicConfig")
+
+    window = []
+    for key, default in (("ExecutionStartTime", "00:00"), ("ExecutionEndTime", "23:59")):
+        text = _config_text(raw, key) or default
+        try:
+            window.append(format_hhmm(parse_hhmm(text)))
+        except ValueError:
+            raise InvalidValue(f"{_CONFIG}.{key} must be formatted HH:mm, got {text!r}") from None
+
+    calendar_open = _config_choice(raw, "CalendarOpen", ("0", "1"), "0")
+    calendar_id = _config_text(raw, "CalendarId")
+    if calendar_open == "1" and calendar_id is None:
+        raise InvalidValue(f"{_CONFIG}.CalendarId is required when CalendarOpen is 1")
+    minute_offset = raw.get("MinuteOffset")
+    if minute_offset is not None and (
+        isinstance(minute_offset, bool) or not isinstance(minute_offset, int) or not 0 <= minute_offset < 60
+    ):
+        raise InvalidValue(f"{_CONFIG}.MinuteOffset must be an integer from 0 to 59, got {minute_offset!r}")
+    clear_link = raw.get("ClearLink")
+    return {
+        "ScheduleTimeZone": zone,
+        "CycleType": cycle.value,
+        "SelfDepend": self_depend,
+        "StartTime": start.strftime(WALL_FORMAT),
+        "EndTime": end.strftime(WALL_FORMAT),
+        "CrontabExpression": cron,
+        "DependencyWorkflow": _config_choice(raw, "DependencyWorkflow", ("yes", "no"), "no"),
+        "ModifyCycleValue": modify,
+        "ClearLink": bool(clear_link),
+        "MainCyclicConfig": main,
+        "SubordinateCyclicConfig": sub,
+        "ExecutionStartTime": window[0],
+        "ExecutionEndTime": window[1],
+        "CalendarOpen": calendar_open,
+        "CalendarId": calendar_id,
+        "MinuteOffset": minute_offset,
+    }
