@@ -69,8 +69,9 @@ def start_engine(runtime: Runtime, kind: str = "server") -> Any:
     """Start the scheduler engine (planning, dispatch, local executor) in this process."""
     from wedata.scheduler.engine import Engine
 
-    engine = Engine(runtime.db, runtime.settings, runtime.services.clock, kind=kind)
-    runtime.services.instances.attach_engine(engine)
+    scheduler = runtime.services.scheduler
+    engine = Engine(runtime.db, runtime.settings, runtime.services.clock, kind=kind, defs=scheduler.defs)
+    scheduler.attach(engine)
     engine.start()
     runtime.engine = engine
     return engine
@@ -78,7 +79,7 @@ def start_engine(runtime: Runtime, kind: str = "server") -> Any:
 
 def stop_engine(runtime: Runtime) -> None:
     if runtime.engine is not None:
-        runtime.services.instances.attach_engine(None)
+        runtime.services.scheduler.attach(None)
         runtime.engine.stop()
         runtime.engine = None
 

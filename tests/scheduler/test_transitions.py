@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from tests.scheduler.helpers import World
-from wedata.scheduler import states as S
+from wedata.scheduler import states
 from wedata.scheduler.transitions import IllegalTransition, Tx, record_created, transition
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import instance_deps, instance_transitions, task_instances
@@ -56,40 +56,40 @@ def move(db: Database, inst: dict[str, Any], to: str, values: dict[str, Any] | N
 
 
 def test_the_state_table() -> None:
-    assert S.is_allowed(None, S.WAIT_UPSTREAM) and not S.is_allowed(None, S.RUNNING)
-    assert S.is_allowed(S.WAIT_RUN, S.RUNNING) and S.is_allowed(S.RUNNING, S.FAILED_RETRY)
-    assert not S.is_allowed(S.COMPLETED, S.RUNNING) and not S.is_allowed(S.RUNNING, S.WAIT_RUN)
-    assert not S.is_allowed(S.FAILED_RETRY, S.RUNNING) and S.is_allowed(S.EXPIRED, S.WAIT_UPSTREAM)
-    assert S.parse_state("8") == S.EXPIRED and S.parse_state("wait_run") == S.WAIT_RUN
+    assert states.is_allowed(None, states.WAIT_UPSTREAM) and not states.is_allowed(None, states.RUNNING)
+    assert states.is_allowed(states.WAIT_RUN, states.RUNNING) and states.is_allowed(states.RUNNING, states.FAILED_RETRY)
+    assert not states.is_allowed(states.COMPLETED, states.RUNNING) and not states.is_allowed(states.RUNNING, states.WAIT_RUN)
+    assert not states.is_allowed(states.FAILED_RETRY, states.RUNNING) and states.is_allowed(states.EXPIRED, states.WAIT_UPSTREAM)
+    assert states.parse_state("8") == states.EXPIRED and states.parse_state("wait_run") == states.WAIT_RUN
     with pytest.raises(ValueError):
-        S.parse_state("DONE")
+        states.parse_state("DONE")
 
 
 def test_moves_are_checked_recorded_and_optimistic(db: Database) -> None:
     w = World(db, NOW)
     tid = w.task("true")
-    inst = make(db, w, tid, S.WAIT_RUN)
+    inst = make(db, w, tid, states.WAIT_RUN)
     with pytest.raises(IllegalTransition):
-        move(db, inst, S.FAILED_RETRY)
-    ok, _ = move(db, inst, S.RUNNING, {"tries": 1}, actor="scheduler:n1")
+        move(db, inst, states.FAILED_RETRY)
+    ok, _ = move(db, inst, states.RUNNING, {"tries": 1}, actor="scheduler:n1")
     assert ok
     after = load(db, inst["id"])
-    assert (after["state"], after["tries"], after["row_version"]) == (S.RUNNING, 1, 1)
+    assert (after["state"], after["tries"], after["row_version"]) == (states.RUNNING, 1, 1)
     # A second actor that read the row before the change loses, and writes nothing.
-    ok, _ = move(db, inst, S.EXPIRED, actor="100000000001")
-    assert not ok and load(db, inst["id"])["state"] == S.RUNNING
-    assert history(db, inst["id"]) == [(None, S.WAIT_RUN, "tester", "made by the test"),
-                                      (S.WAIT_RUN, S.RUNNING, "scheduler:n1", "to RUNNING")]
+    ok, _ = move(db, inst, states.EXPIRED, actor="100000000001")
+    assert not ok and load(db, inst["id"])["state"] == states.RUNNING
+    assert history(db, inst["id"]) == [(None, states.WAIT_RUN, "tester", "made by the test"),
+                                      (states.WAIT_RUN, states.RUNNING, "scheduler:n1", "to RUNNING")]
 
 
 def test_edges_follow_the_upstream(db: Database) -> None:
     w = World(db, NOW)
     up, down, tolerant = w.task("true"), w.task("true"), w.task("true")
-    u = make(db, w, up, S.WAIT_RUN)
-    move(db, u, S.RUNNING)
+    u = make(db, w, up, states.WAIT_RUN)
+    move(db, u, states.RUNNING)
     u = load(db, u["id"])
-    d = make(db, w, down, S.WAIT_UPSTREAM)
-    t = make(db, w, tolerant, S.WAIT_UPSTREAM)
+    d = make(db, w, down, states.WAIT_UPSTREAM)
+    t = make(db, w, tolerant, states.WAIT_UPSTREAM)
     with db.write() as conn:
         conn.execute(insert(instance_deps), [
             {"instance_id": d["id"], "upstream_task_id": up, "upstream_data_time": DT, "kind": "task", "met": False,
@@ -102,11 +102,11 @@ def test_edges_follow_the_upstream(db: Database) -> None:
         with db.read() as conn:
             return dict(conn.execute(select(instance_deps.c.instance_id, instance_deps.c.met)).all())
 
-    ok, wake = move(db, u, S.EXPIRED)  # a failure satisfies only the PARENT_EXPIRED edge
+    ok, wake = move(db, u, states.EXPIRED)  # a failure satisfies only the PARENT_EXPIRED edge
     assert ok and wake == {t["id"]} and met() == {d["id"]: False, t["id"]: True}
     u = load(db, u["id"])
-    ok, wake = move(db, u, S.COMPLETED)  # set to success: the other edge too
+    ok, wake = move(db, u, states.COMPLETED)  # set to success: the other edge too
     assert ok and wake == {d["id"]} and met() == {d["id"]: True, t["id"]: True}
     u = load(db, u["id"])
-    ok, wake = move(db, u, S.WAIT_RUN, {"life_round_num": 1, "tries": 0})  # a rerun takes it back
+    ok, wake = move(db, u, states.WAIT_RUN, {"life_round_num": 1, "tries": 0})  # a rerun takes it back
     assert ok and wake == {d["id"], t["id"]} and met() == {d["id"]: False, t["id"]: False}

@@ -128,8 +128,8 @@ def run_workload(name: str, backend_kind: str, slots: int, lead: float) -> dict[
         settings = Settings(home=home, default_slots=slots, plan_interval=0.2, sweep_interval=30.0)
         # The services register their transition observers (alarms, backfill) as in the server.
         services = Services(backend.db, settings, SystemClock())
-        engine = Engine(backend.db, settings, SystemClock())
-        services.instances.attach_engine(engine)
+        engine = Engine(backend.db, settings, SystemClock(), defs=services.scheduler.defs)
+        services.scheduler.attach(engine)
         engine.start()
         try:
             t1 = time.perf_counter()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from wedata.protocol.context import RequestContext
 from wedata.protocol.endpoint import Route, VersionRoutes
 from wedata.protocol.errors import ApiError
-from wedata.services import errors as S
+from wedata.services import errors as service_errors
 from wedata.spec import OPERATIONS
 from wedata.spec import VERSION as SPEC_VERSION
 
@@ -106,19 +106,19 @@ def implemented(version: str = SPEC_VERSION) -> set[str]:
 
 
 # Domain error -> (default code). A ServiceError may carry a more specific ``code`` attribute.
-ERROR_CODES: dict[type[S.ServiceError], str] = {
-    S.NotFound: "ResourceNotFound",
-    S.InvalidValue: "InvalidParameterValue",
-    S.Duplicate: "InvalidParameter.DuplicateName",
-    S.InUse: "ResourceInUse",
-    S.NotMember: "UnauthorizedOperation.UserNotInProject",
-    S.Forbidden: "UnauthorizedOperation",
-    S.OperationFailed: "FailedOperation",
-    S.Unsupported: "UnsupportedOperation",
+ERROR_CODES: dict[type[service_errors.ServiceError], str] = {
+    service_errors.NotFound: "ResourceNotFound",
+    service_errors.InvalidValue: "InvalidParameterValue",
+    service_errors.Duplicate: "InvalidParameter.DuplicateName",
+    service_errors.InUse: "ResourceInUse",
+    service_errors.NotMember: "UnauthorizedOperation.UserNotInProject",
+    service_errors.Forbidden: "UnauthorizedOperation",
+    service_errors.OperationFailed: "FailedOperation",
+    service_errors.Unsupported: "UnsupportedOperation",
 }
 
 
-def to_api_error(err: S.ServiceError) -> ApiError:
+def to_api_error(err: service_errors.ServiceError) -> ApiError:
     code = getattr(err, "code", None)
     if not code:
         for cls in type(err).__mro__:
@@ -140,7 +140,7 @@ def _bind(defn: ActionDef, services: Services) -> Route:
                 if project_id is not None:
                     check_member(project_id, ctx.caller)
                 return handler(services, ctx, request)
-            except S.ServiceError as err:
+            except service_errors.ServiceError as err:
                 raise to_api_error(err) from None
 
     else:
@@ -148,7 +148,7 @@ def _bind(defn: ActionDef, services: Services) -> Route:
         def call(ctx: RequestContext, request: Any) -> Any:
             try:
                 return handler(services, ctx, request)
-            except S.ServiceError as err:
+            except service_errors.ServiceError as err:
                 raise to_api_error(err) from None
 
     return Route(defn.request_type, call)

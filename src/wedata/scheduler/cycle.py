@@ -9,18 +9,18 @@ collected in :class:`After` and done once the transaction has committed.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 
 from wedata.executors.base import Handle
 from wedata.executors.outputs import collect
-from wedata.scheduler import states as S
+from wedata.scheduler import states
 from wedata.scheduler.definitions import TaskDef
-from wedata.scheduler.planner import to_wall, workflow_params
+from wedata.scheduler.node import EngineNode
+from wedata.scheduler.planner import to_wall
 from wedata.scheduler.readiness import evaluate
 from wedata.scheduler.runs import (
     Prepared,
@@ -34,9 +34,6 @@ from wedata.scheduler.runs import (
 from wedata.scheduler.transitions import Tx, transition
 from wedata.storage.engine_tables import instance_executions, task_instances
 from wedata.storage.tables import tasks
-
-if TYPE_CHECKING:
-    from wedata.scheduler.engine import Engine
 
 TI = task_instances
 E = instance_executions
@@ -78,32 +75,32 @@ class After:
 # -- ending attempts --------------------------------------------------------------------------------
 
 
-def finish(engine: Engine, tx: Tx, exits: list[tuple[int, int | None]], after: After) -> None:
+def finish(node: EngineNode, tx: Tx, exits: list[tuple[int, int | None]], after: After) -> None:
     codes = dict(exits)
     ids = list(codes)
     rows: list[Any] = []
     for i in range(0, len(ids), 500):
         rows.extend(tx.conn.execute(_FINISHED, {"ids": ids[i : i + 500]}).mappings().all())
     for r in rows:
-        if r["e_state"] != S.RUNNING:
+        if r["e_state"] != states.RUNNING:
             continue  # already ended (reported twice)
-        if r["state"] != S.RUNNING:
+        if r["state"] != states.RUNNING:
             # The instance was ended by someone else meanwhile: close the attempt's record only.
             code = codes[r["eid"]]
             tx.conn.execute(_END_EXEC, {"eid": r["eid"], "st": "COMPLETE" if code == 0 else "EXPIRED", "at": tx.now,
                                         "code": code, "err": None if code == 0 else f"instance already {r['state']}"})
             continue
-        footer = end_attempt(engine, tx, r, codes[r["eid"]])
+        footer = end_attempt(node, tx, r, codes[r["eid"]])
         after.footers.append((r["log_path"], footer))
-        after.cleanup.append(run_dir_for(engine.run_root, r["id"], r["life_round_num"], r["e_try"]))
+        after.cleanup.append(run_dir_for(node.run_root, r["id"], r["life_round_num"], r["e_try"]))
         after.finished += 1
 
 
-def end_attempt(engine: Engine, tx: Tx, r: Any, code: int | None) -> str:
+def end_attempt(node: EngineNode, tx: Tx, r: Any, code: int | None) -> str:
     now = tx.now
-    pre_failure = engine._fail_reasons.pop(r["eid"], None)
+    pre_failure = node.take_fail_reason(r["eid"])
     killed = r["e_error"] if r["e_error"] and r["e_error"].startswith(KILL_PREFIX) else None
-    tdef = engine.def_for(r)
+    tdef = node.def_for(r)
     cost = int((now - (r["e_started"] or now)).total_seconds() * 1000)
     common = {"ended_at": now, "cost_ms": cost, "deadline_at": None, "claimed_by": None}
     if code == 0 and not killed and not pre_failure:
@@ -114,7 +111,7 @@ def end_attempt(engine: Engine, tx: Tx, r: Any, code: int | None) -> str:
             got = collect(r["log_path"], r["log_offset"] or 0, tdef.out_params, ctx)
             outputs, missing = got.values, got.missing
         tx.conn.execute(_END_EXEC, {"eid": r["eid"], "st": "COMPLETE", "at": now, "code": 0, "err": None})
-        transition(tx, r, S.COMPLETED, "attempt succeeded", {**common, "outputs": outputs or None})
+        transition(tx, r, states.COMPLETED, "attempt succeeded", {**common, "outputs": outputs or None})
         lines = [log_line(now, "WARN", f"output parameter {k} not produced: {why}") for k, why in missing.items()]
         return "".join(lines) + log_line(now, "INFO", f"exit code 0; instance COMPLETED after {cost} ms")
     if pre_failure:
@@ -129,13 +126,13 @@ def end_attempt(engine: Engine, tx: Tx, r: Any, code: int | None) -> str:
     wait_min = tdef.retry_wait_minutes if tdef else 5
     msg = "the user code or execution environment raised an exception: " + reason
     if retry_left:
-        state, detail = S.FAILED_RETRY, "FAILED"
+        state, detail = states.FAILED_RETRY, "FAILED"
         retry_at = now + timedelta(minutes=wait_min)
         values = {**common, "retry_at": retry_at, "error_msg": msg}
-        engine.timer_at(retry_at)
+        node.timer_at(retry_at)
         tail = f"instance FAILED_RETRY, retry {r['tries'] + 1} of {r['try_limit']} in {wait_min} minute(s)"
     else:
-        state, detail = S.EXPIRED, "EXPIRED"
+        state, detail = states.EXPIRED, "EXPIRED"
         values = {**common, "retry_at": None, "error_msg": msg}
         tail = "instance EXPIRED" + ("" if killed else f" (no retry left of {r['try_limit']} tries)")
     tx.conn.execute(_END_EXEC, {"eid": r["eid"], "st": detail, "at": now, "code": code,
@@ -147,31 +144,31 @@ def end_attempt(engine: Engine, tx: Tx, r: Any, code: int | None) -> str:
 # -- timers -------------------------------------------------------------------------------------------
 
 
-def timers(engine: Engine, tx: Tx, after: After) -> None:
+def timers(node: EngineNode, tx: Tx, after: After) -> None:
     """Retries whose wait is over; deadlines (ExecutionTTL, WaitExecutionTotalTTL, kill requests)."""
     now, conn = tx.now, tx.conn
     retry = conn.execute(
-        select(TI).where(TI.c.state == S.FAILED_RETRY, TI.c.retry_at <= now).limit(500)
+        select(TI).where(TI.c.state == states.FAILED_RETRY, TI.c.retry_at <= now).limit(500)
     ).mappings().all()
     for r in retry:
-        transition(tx, r, S.WAIT_RUN, "retry wait over", {"retry_at": None, "wait_since": now})
+        transition(tx, r, states.WAIT_RUN, "retry wait over", {"retry_at": None, "wait_since": now})
     if retry:
         evaluate(tx, [r["id"] for r in retry])
     due = conn.execute(select(TI).where(TI.c.deadline_at <= now).limit(500)).mappings().all()
     for r in due:
-        if r["state"] == S.RUNNING:
-            after.kills.extend(deadline_kill(engine, tx, r))
-        elif r["state"] in S.PENDING:
+        if r["state"] == states.RUNNING:
+            after.kills.extend(deadline_kill(node, tx, r))
+        elif r["state"] in states.PENDING:
             msg = "waited longer than WaitExecutionTotalTTL"
-            transition(tx, r, S.EXPIRED, msg, {"deadline_at": None, "retry_at": None, "error_msg": msg,
+            transition(tx, r, states.EXPIRED, msg, {"deadline_at": None, "retry_at": None, "error_msg": msg,
                                                "ended_at": now})
         else:
             conn.execute(update(TI).where(TI.c.id == r["id"]).values(deadline_at=None))
 
 
-def deadline_kill(engine: Engine, tx: Tx, inst: Any) -> list[Handle]:
+def deadline_kill(node: EngineNode, tx: Tx, inst: Any) -> list[Handle]:
     ex = tx.conn.execute(
-        select(E.c.id, E.c.handle, E.c.error_msg, E.c.try_no).where(E.c.instance_id == inst["id"], E.c.state == S.RUNNING)
+        select(E.c.id, E.c.handle, E.c.error_msg, E.c.try_no).where(E.c.instance_id == inst["id"], E.c.state == states.RUNNING)
     ).first()
     tx.conn.execute(
         update(TI).where(TI.c.id == inst["id"]).values(deadline_at=None, row_version=TI.c.row_version + 1)
@@ -181,11 +178,11 @@ def deadline_kill(engine: Engine, tx: Tx, inst: Any) -> list[Handle]:
     reason = ex.error_msg if ex.error_msg and ex.error_msg.startswith(KILL_PREFIX) else \
         f"{KILL_PREFIX} execution timeout (ExecutionTTL)"
     tx.conn.execute(update(E).where(E.c.id == ex.id).values(error_msg=reason))
-    return [ex.handle or {"run_dir": run_dir_for(engine.run_root, inst["id"], inst["life_round_num"], ex.try_no)}]
+    return [ex.handle or {"run_dir": run_dir_for(node.run_root, inst["id"], inst["life_round_num"], ex.try_no)}]
 
 
 def next_timer(conn: Any) -> datetime | None:
-    a = conn.execute(select(func.min(TI.c.retry_at)).where(TI.c.state == S.FAILED_RETRY)).scalar()
+    a = conn.execute(select(func.min(TI.c.retry_at)).where(TI.c.state == states.FAILED_RETRY)).scalar()
     b = conn.execute(select(func.min(TI.c.deadline_at)).where(TI.c.deadline_at.is_not(None))).scalar()
     present = [t for t in (a, b) if t is not None]
     return min(present) if present else None
@@ -199,23 +196,23 @@ _CANDIDATES = (
     select(TI.c.id, TI.c.task_id, TI.c.resource_group_id, TI.c.self_depend, TI.c.parallel_limit,
            TI.c.version_id, tasks.c.prod_version_id.label("prod_version"))
     .join(tasks, tasks.c.id == TI.c.task_id)
-    .where(TI.c.state == S.WAIT_RUN, TI.c.scheduled_at <= bindparam("now"), tasks.c.status == "Y")
+    .where(TI.c.state == states.WAIT_RUN, TI.c.scheduled_at <= bindparam("now"), tasks.c.status == "Y")
     .order_by(TI.c.priority, TI.c.data_time, TI.c.id)
     .limit(bindparam("lim"))
 )
 _FULL = select(TI, tasks.c.prod_version_id.label("prod_version")).join(tasks, tasks.c.id == TI.c.task_id).where(
     TI.c.id.in_(bindparam("ids", expanding=True))
 )
-_RUNNING = select(TI.c.task_id, TI.c.resource_group_id).where(TI.c.state == S.RUNNING)
+_RUNNING = select(TI.c.task_id, TI.c.resource_group_id).where(TI.c.state == states.RUNNING)
 
 
-def dispatch(engine: Engine, tx: Tx, after: After) -> None:
+def dispatch(node: EngineNode, tx: Tx, after: After) -> None:
     conn = tx.conn
     cands = conn.execute(_CANDIDATES, {"now": tx.now, "lim": 500}).mappings().all()
     if not cands:
         return
-    limits = engine.slot_limits()
-    default = engine.settings.default_slots
+    limits = node.slot_limits()
+    default = node.settings.default_slots
     running: dict[str, int] = {}
     busy: dict[str, int] = {}  # task -> its running attempts
     for task_id, group_id in conn.execute(_RUNNING):
@@ -223,7 +220,7 @@ def dispatch(engine: Engine, tx: Tx, after: After) -> None:
         busy[task_id] = busy.get(task_id, 0) + 1
     chosen: list[tuple[int, TaskDef]] = []
     for c in cands:
-        tdef = engine.def_for(c)
+        tdef = node.def_for(c)
         if tdef is None:
             continue
         if tdef.dry_run:  # needs no slot
@@ -249,95 +246,87 @@ def dispatch(engine: Engine, tx: Tx, after: After) -> None:
     full = {r["id"]: r for r in conn.execute(_FULL, {"ids": [i for i, _ in chosen]}).mappings()}
     for iid, tdef in chosen:
         row = full.get(iid)
-        if row is None or row["state"] != S.WAIT_RUN:
+        if row is None or row["state"] != states.WAIT_RUN:
             continue
         if tdef.dry_run:
-            dry_run(engine, tx, row)
+            dry_run(node, tx, row)
             continue
-        launch = claim(engine, tx, row, tdef)
+        launch = claim(node, tx, row, tdef)
         if launch is not None:
             after.launches.append(launch)
 
 
-def dry_run(engine: Engine, tx: Tx, inst: Any) -> None:
+def dry_run(node: EngineNode, tx: Tx, inst: Any) -> None:
     run_type = inst["run_type"] if inst["run_type"].endswith("_SKIP_RUN") else inst["run_type"] + "_SKIP_RUN"
     tries = inst["tries"] + 1
-    if not transition(tx, inst, S.COMPLETED, "dry run (ScheduleType 1): not executed", {
+    if not transition(tx, inst, states.COMPLETED, "dry run (ScheduleType 1): not executed", {
         "tries": tries, "total_run_num": inst["total_run_num"] + 1, "started_at": tx.now, "ended_at": tx.now,
         "cost_ms": 0, "deadline_at": None, "run_type": run_type,
     }):
         return
-    path = log_path(engine.logs_dir, inst["task_id"], inst["data_time"], inst["life_round_num"])
+    path = log_path(node.logs_dir, inst["task_id"], inst["data_time"], inst["life_round_num"])
     append_log(path, log_line(tx.now, "INFO", "dry run (ScheduleType 1): the task is set to success without executing"))
     tx.conn.execute(insert(E).values(
         instance_id=inst["id"], life_round_num=inst["life_round_num"], try_no=tries, run_type=run_type,
         state="COMPLETE", started_at=tx.now, ended_at=tx.now, log_path=str(path), log_offset=0,
-        node_id=engine.node_id,
+        node_id=node.node_id,
     ))
 
 
-def claim(engine: Engine, tx: Tx, inst: Any, tdef: TaskDef) -> Launch | None:
+def claim(node: EngineNode, tx: Tx, inst: Any, tdef: TaskDef) -> Launch | None:
     now = tx.now
     tries = inst["tries"] + 1
     ttl = tdef.execution_ttl_minutes
     deadline = now + timedelta(minutes=ttl) if ttl > 0 else None
     values = {
         "tries": tries, "total_run_num": inst["total_run_num"] + 1, "started_at": now, "ended_at": None,
-        "cost_ms": None, "error_msg": None, "retry_at": None, "claimed_by": engine.node_id,
+        "cost_ms": None, "error_msg": None, "retry_at": None, "claimed_by": node.node_id,
         "deadline_at": deadline, "try_limit": tdef.try_limit,
     }
-    if not transition(tx, inst, S.RUNNING, f"attempt {tries} started", values):
+    if not transition(tx, inst, states.RUNNING, f"attempt {tries} started", values):
         return None
     if deadline is not None:
-        engine.timer_at(deadline)
-    path = log_path(engine.logs_dir, inst["task_id"], inst["data_time"], inst["life_round_num"])
+        node.timer_at(deadline)
+    path = log_path(node.logs_dir, inst["task_id"], inst["data_time"], inst["life_round_num"])
     offset = append_log(path, log_line(now, "INFO", f"attempt {tries} of {tdef.try_limit} "
-                                                   f"(life round {inst['life_round_num']}) on {engine.host}"))
+                                                   f"(life round {inst['life_round_num']}) on {node.host}"))
     prepared = prepare(
         tx.conn, tdef, inst,
-        run_dir=run_dir_for(engine.run_root, inst["id"], inst["life_round_num"], tries),
+        run_dir=run_dir_for(node.run_root, inst["id"], inst["life_round_num"], tries),
         scheduled_wall=to_wall(inst["scheduled_at"], tdef.zone),
-        workflow_params=engine.workflow_params(tx.conn, inst["workflow_id"]),
-        log_file=path, cwd=engine.work_dir,
+        workflow_params=node.workflow_params(tx.conn, inst["workflow_id"]),
+        log_file=path, cwd=node.work_dir,
     )
     eid = tx.conn.execute(_NEW_EXEC, {
         "instance_id": inst["id"], "life_round_num": inst["life_round_num"], "try_no": tries,
-        "run_type": inst["run_type"], "state": S.RUNNING, "started_at": now, "log_path": str(path),
-        "log_offset": offset, "executor": engine.executor.name, "host": engine.host, "node_id": engine.node_id,
+        "run_type": inst["run_type"], "state": states.RUNNING, "started_at": now, "log_path": str(path),
+        "log_offset": offset, "executor": node.executor.name, "host": node.host, "node_id": node.node_id,
         "code_content": prepared.code,
         # As much of the handle as is known before the start: enough to find the attempt after
         # a crash (the local executor's wrapper writes its pid into run_dir at once).
-        "handle": engine.executor.handle_for(prepared.spec) if prepared.spec is not None else None,
+        "handle": node.executor.handle_for(prepared.spec) if prepared.spec is not None else None,
     }).scalar_one()
     if prepared.spec is not None:
         prepared.spec = replace(prepared.spec, execution_id=eid)
     return Launch(eid, prepared)
 
 
-def flush_handles(engine: Engine, conn: Any) -> None:
-    if engine._pending_handles:
-        conn.execute(_SET_HANDLE, engine._pending_handles)
-        engine._pending_handles = []
+def flush_handles(node: EngineNode, conn: Any) -> None:
+    handles = node.take_handles()
+    if handles:
+        conn.execute(_SET_HANDLE, handles)
 
 
-def spawn(engine: Engine, launch: Launch) -> None:
+def spawn(node: EngineNode, launch: Launch) -> None:
     spec = launch.prepared.spec
     if spec is None:
-        engine.fail_before_run(launch.execution_id, launch.prepared.error or "the attempt could not be prepared")
+        node.fail_before_run(launch.execution_id, launch.prepared.error or "the attempt could not be prepared")
         return
-    engine.watch(launch.execution_id)  # before the start: the exit may be reported at once
+    node.watch(launch.execution_id)  # before the start: the exit may be reported at once
     try:
-        handle = engine.executor.submit(spec)
+        handle = node.executor.submit(spec)
     except Exception as exc:  # OSError, ExecutorError: this attempt fails, the engine goes on
-        engine.fail_before_run(launch.execution_id, f"could not start the process: {exc}")
+        node.fail_before_run(launch.execution_id, f"could not start the process: {exc}")
         return
-    engine._pending_handles.append({"eid": launch.execution_id, "handle": handle, "pid": handle.get("pid")})
+    node.add_handle(launch.execution_id, handle)
 
-
-def workflow_params_cached(cache: dict[str, tuple[float, dict[str, str]]], conn: Any, workflow_id: str) -> dict[str, str]:
-    hit = cache.get(workflow_id)
-    if hit is not None and time.monotonic() - hit[0] < 5.0:
-        return hit[1]
-    params = workflow_params(conn, workflow_id)
-    cache[workflow_id] = (time.monotonic(), params)
-    return params

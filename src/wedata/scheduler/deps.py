@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, exists, insert, or_, select
 
-from wedata.scheduler import states as S
+from wedata.scheduler import states as instance_states
 from wedata.scheduler.definitions import TaskDef
 from wedata.scheduling.dependencies import upstream_data_times
 from wedata.scheduling.selfdepend import self_dependency
@@ -37,7 +37,7 @@ from wedata.storage.tables import task_dependencies, tasks
 TI = task_instances
 D = instance_deps
 # Upstream states that satisfy an edge (a skipped upstream does not block its children).
-SATISFYING = (S.COMPLETED, S.SKIP_RUNNING)
+SATISFYING = (instance_states.COMPLETED, instance_states.SKIP_RUNNING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +177,7 @@ def compute_edges(
                 continue
             if r["kind"] in ("task", "self"):
                 st = states.get(key)
-                r["met"] = st in SATISFYING or (st == S.EXPIRED and r["on_failed"])
+                r["met"] = st in SATISFYING or (st == instance_states.EXPIRED and r["on_failed"])
             keep.append(r)
         rows[:] = keep
     return result
@@ -240,7 +240,7 @@ def pending_instances(conn: Connection, upstream_task_id: str, *, placeholders_o
         select(D.c.instance_id)
         .distinct()
         .join(TI, TI.c.id == D.c.instance_id)
-        .where(D.c.upstream_task_id == upstream_task_id, kinds, TI.c.state.in_(S.PENDING), TI.c.tries == 0,
+        .where(D.c.upstream_task_id == upstream_task_id, kinds, TI.c.state.in_(instance_states.PENDING), TI.c.tries == 0,
                # Held by a data backfill plan (a "gate" edge): its edges are the plan's, adjusted
                # for CheckParentType (services/backfill/release.py); re-planning must not reset them.
                ~exists().where(_GATE.c.instance_id == D.c.instance_id, _GATE.c.kind == "gate"))

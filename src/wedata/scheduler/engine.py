@@ -21,11 +21,8 @@ One iteration:
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,16 +33,15 @@ from wedata.clock import Clock, real_seconds
 from wedata.config import Settings
 from wedata.executors.base import Executor
 from wedata.executors.local import LocalExecutor
-from wedata.scheduler import cycle, recovery
-from wedata.scheduler import states as S
-from wedata.scheduler.definitions import DefinitionCache, TaskDef
-from wedata.scheduler.planner import Planner, PlanOutcome, load_snapshot
+from wedata.scheduler import cycle, recovery, states
+from wedata.scheduler.definitions import DefinitionCache
+from wedata.scheduler.node import EngineNode
+from wedata.scheduler.planner import Planner, PlanOutcome
 from wedata.scheduler.readiness import evaluate, waiting_ids
 from wedata.scheduler.runs import append_log, remove_run_dir
 from wedata.scheduler.transitions import Tx
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import task_instances
-from wedata.storage.tables import resource_groups
 
 log = logging.getLogger("wedata.scheduler")
 
@@ -75,27 +71,18 @@ class Engine:
         executor: Executor | None = None,
         *,
         kind: str = "server",
+        defs: DefinitionCache | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
-        self.executor: Executor = executor or LocalExecutor()
-        self.kind = kind
-        self.host = socket.gethostname()
-        self.node_id = f"{self.host[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.actor = f"scheduler:{self.node_id}"[:64]
-        self.defs = DefinitionCache()
-        self.planner = Planner(self.load_def, horizon_days=settings.plan_horizon_days, catch_up=settings.plan_catch_up)
-        self.logs_dir = settings.logs_dir
-        self.run_root = settings.home / "run"
-        self.work_dir = settings.home / "work"
+        self.node = EngineNode(db, settings, clock, executor or LocalExecutor(), kind, defs)
+        self.executor: Executor = self.node.executor
+        self.node_id = self.node.node_id
+        self.planner = Planner(self.node.load_def, horizon_days=settings.plan_horizon_days, catch_up=settings.plan_catch_up)
         self.stats = EngineStats()
-        self._cv = threading.Condition()
-        self._exits: list[tuple[int, int | None]] = []
-        self._fail_reasons: dict[int, str] = {}  # execution id -> why it failed before running
-        self._pending_handles: list[dict[str, Any]] = []
+        self._cv = self.node.cv
         self._cleanup: list[str] = []
-        self._watched: set[int] = set()  # attempts whose exit the executor will report
         self._woken = False
         self._plan_now = True
         self._stopping = False
@@ -103,19 +90,17 @@ class Engine:
         self._next_plan = 0.0
         self._next_sweep = 0.0
         self._next_heartbeat = 0.0
-        self._timer_due: datetime = datetime.min  # the earliest retry / deadline known
         self._eligible: datetime | None = datetime.min  # next future WAIT_RUN time; min = unknown
-        self._slots: tuple[float, dict[str, int]] = (-1e9, {})
-        self._wf_params: dict[str, tuple[float, dict[str, str]]] = {}
 
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.logs_dir.mkdir(parents=True, exist_ok=True)
-        self.run_root.mkdir(parents=True, exist_ok=True)
-        recovery.register_node(self.db, self.node_id, self.host, self.kind)
-        self.executor.start(self._on_exit)
-        recovery.adopt_orphans(self, startup=True)
+        node = self.node
+        node.logs_dir.mkdir(parents=True, exist_ok=True)
+        node.run_root.mkdir(parents=True, exist_ok=True)
+        recovery.register_node(self.db, node.node_id, node.host, node.kind)
+        self.executor.start(node.report_exit)
+        recovery.adopt_orphans(node, startup=True)
         self._thread = threading.Thread(target=self._run, name="wedata-engine", daemon=True)
         self._thread.start()
         log.info("scheduler engine %s started", self.node_id)
@@ -135,9 +120,12 @@ class Engine:
         with self._cv:
             self._woken = True
             self._plan_now = self._plan_now or plan
-            self._timer_due = datetime.min
+            self.node.timer_due = datetime.min
             self._eligible = datetime.min
             self._cv.notify_all()
+
+    def is_engine_thread(self) -> bool:
+        return threading.current_thread() is self._thread
 
     def poke(self) -> None:
         """Run one more iteration at once, without re-reading timers (cheaper than wake(): for
@@ -145,60 +133,6 @@ class Engine:
         with self._cv:
             self._woken = True
             self._cv.notify_all()
-
-    def _on_exit(self, execution_id: int, exit_code: int | None) -> None:
-        with self._cv:
-            self._watched.discard(execution_id)
-            self._exits.append((execution_id, exit_code))
-            self._cv.notify_all()
-
-    def watch(self, execution_id: int) -> None:
-        """The executor watches this attempt and will report its exit."""
-        with self._cv:
-            self._watched.add(execution_id)
-
-    def is_watched(self, execution_id: int) -> bool:
-        with self._cv:
-            return execution_id in self._watched
-
-    def fail_before_run(self, execution_id: int, reason: str) -> None:
-        self._fail_reasons[execution_id] = reason
-        self._on_exit(execution_id, None)
-
-    def timer_at(self, when: datetime) -> None:
-        if when < self._timer_due:
-            self._timer_due = when
-
-    # -- lookups shared with cycle.py -----------------------------------------------------------
-
-    def load_def(self, version_id: str) -> TaskDef:
-        def load(v: str) -> Any:
-            with self.db.read() as conn:
-                return load_snapshot(conn, v)
-
-        return self.defs.get(version_id, load)
-
-    def def_for(self, inst: Any) -> TaskDef | None:
-        # The current submitted version runs (WeData runs what is in production now).
-        for version in (inst.get("prod_version"), inst["version_id"]):
-            if version:
-                try:
-                    return self.load_def(version)
-                except ValueError:
-                    continue
-        return None
-
-    def slot_limits(self) -> dict[str, int]:
-        at, cached = self._slots
-        if time.monotonic() - at < 5.0:
-            return cached
-        with self.db.read() as conn:
-            limits = {rid: int(n) for rid, n in conn.execute(select(resource_groups.c.id, resource_groups.c.max_concurrency))}
-        self._slots = (time.monotonic(), limits)
-        return limits
-
-    def workflow_params(self, conn: Any, workflow_id: str) -> dict[str, str]:
-        return cycle.workflow_params_cached(self._wf_params, conn, workflow_id)
 
     # -- the loop -------------------------------------------------------------------------------
 
@@ -214,14 +148,14 @@ class Engine:
                 log.exception("engine iteration failed")
                 wait = 1.0
             with self._cv:
-                if not self._exits and not self._woken and not self._stopping and wait > 0:
+                if not self.node.has_exits() and not self._woken and not self._stopping and wait > 0:
                     self._cv.wait(wait)
 
     def _iterate(self) -> float:
         self.stats.iterations += 1
         mono = time.monotonic()
+        exits = self.node.take_exits()
         with self._cv:
-            exits, self._exits = self._exits, []
             plan_now, self._plan_now = self._plan_now, False
         if plan_now or mono >= self._next_plan:
             self._timed("plan", self._plan)
@@ -230,22 +164,22 @@ class Engine:
         self._timed("after", self._after, after)
         if mono >= self._next_heartbeat:
             recovery.heartbeat(self.db, self.node_id)
-            recovery.adopt_orphans(self)
+            recovery.adopt_orphans(self.node)
             self._next_heartbeat = mono + self.settings.heartbeat_interval
             # Deadlines written by another process (a kill request of an API server without an
             # engine, services/ops/instance_control.py) cannot wake() us: re-read the timers now and then.
-            self._timer_due = datetime.min
+            self.node.timer_due = datetime.min
         if mono >= self._next_sweep:
             self._timed("sweep", self._sweep)
             self._next_sweep = mono + self.settings.sweep_interval
         with self._cv:
-            busy = bool(self._exits) or self._woken
+            busy = self.node.has_exits() or self._woken
         if busy:
             return 0.0
         # Idle time: complete the stored handles (pids) and remove finished scratch directories.
-        if self._pending_handles:
+        if self.node.has_handles():
             with self.db.write() as conn:
-                cycle.flush_handles(self, conn)
+                cycle.flush_handles(self.node, conn)
         for d in self._cleanup:
             remove_run_dir(d)
         self._cleanup.clear()
@@ -261,14 +195,15 @@ class Engine:
     def _cycle(self, exits: list[tuple[int, int | None]]) -> cycle.After:
         after = cycle.After()
         now = self.clock.now()
+        node = self.node
         with self.db.write() as conn:
-            tx = Tx(conn, now, self.actor)
+            tx = Tx(conn, now, node.actor)
             if exits:
-                cycle.finish(self, tx, exits, after)
-            if now >= self._timer_due:
-                self._timer_due = _NEVER
-                cycle.timers(self, tx, after)
-                self.timer_at(cycle.next_timer(conn) or _NEVER)
+                cycle.finish(node, tx, exits, after)
+            if now >= node.timer_due:
+                node.timer_due = _NEVER
+                cycle.timers(node, tx, after)
+                node.timer_at(cycle.next_timer(conn) or _NEVER)
             for _ in range(10):  # readiness settles in a step or two; bounded all the same
                 if not tx.wake:
                     break
@@ -278,7 +213,7 @@ class Engine:
             # backfill plan releasing its next instances, services/backfill/release.py) is
             # dispatched in this same cycle instead of one iteration later.
             tx.flush()
-            cycle.dispatch(self, tx, after)
+            cycle.dispatch(node, tx, after)
             tx.flush()
         if tx.eligible_at is not None and (self._eligible is None or tx.eligible_at < self._eligible):
             self._eligible = tx.eligible_at
@@ -287,7 +222,7 @@ class Engine:
     def _after(self, after: cycle.After) -> None:
         t0 = time.perf_counter()
         for launch in after.launches:
-            cycle.spawn(self, launch)
+            cycle.spawn(self.node, launch)
         self.stats.add("spawn", time.perf_counter() - t0)
         self.stats.dispatched += len(after.launches)
         self.stats.finished += after.finished
@@ -304,10 +239,10 @@ class Engine:
             # Unknown, or passed (what was due has been dispatched): read the next one.
             with self.db.read() as conn:
                 self._eligible = conn.execute(
-                    select(func.min(TI.c.scheduled_at)).where(TI.c.state == S.WAIT_RUN, TI.c.scheduled_at > now)
+                    select(func.min(TI.c.scheduled_at)).where(TI.c.state == states.WAIT_RUN, TI.c.scheduled_at > now)
                 ).scalar()
         wait = min(self._next_plan, self._next_heartbeat, self._next_sweep) - mono
-        for t in (self._eligible, self._timer_due):
+        for t in (self._eligible, self.node.timer_due):
             if t is not None and t != _NEVER:
                 wait = min(wait, real_seconds(self.clock, (t - now).total_seconds()))
         return min(max(wait, 0.0), 5.0)
@@ -323,7 +258,7 @@ class Engine:
             out = PlanOutcome()
             try:  # the whole batch in one transaction (fast path) ...
                 with self.db.write() as conn:
-                    tx = Tx(conn, self.clock.now(), self.actor)
+                    tx = Tx(conn, self.clock.now(), self.node.actor)
                     for row in rows:
                         self.planner.plan(tx, row, out)
                     tx.flush()
@@ -332,22 +267,21 @@ class Engine:
                 for row in rows:
                     self._plan_one(row, out)
             self.stats.planned += out.created
-            self._timer_due = datetime.min  # new instances may carry deadlines ...
+            self.node.timer_due = datetime.min  # new instances may carry deadlines ...
             self._eligible = datetime.min  # ... and future scheduled times
 
     def _plan_one(self, row: Any, out: PlanOutcome) -> None:
         try:
             with self.db.write() as conn:
-                tx = Tx(conn, self.clock.now(), self.actor)
+                tx = Tx(conn, self.clock.now(), self.node.actor)
                 self.planner.plan(tx, row, out)
                 tx.flush()
         except Exception:
             log.exception("planning task %s failed", row["id"])
             with self.db.write() as conn:
                 now = self.clock.now()
-                self.planner._save(Tx(conn, now, self.actor), row["id"], row["prod_version_id"],
-                                   row["status"], row["planned_through"], now + timedelta(minutes=5),
-                                   "planning failed; see the server log")
+                tx = Tx(conn, now, self.node.actor)
+                self.planner.postpone(tx, row, now + timedelta(minutes=5), "planning failed; see the server log")
 
     # -- safety sweep ---------------------------------------------------------------------------
 
@@ -356,7 +290,7 @@ class Engine:
         after_id = 0
         while True:
             with self.db.write() as conn:
-                tx = Tx(conn, now, self.actor)
+                tx = Tx(conn, now, self.node.actor)
                 ids = waiting_ids(tx, due_before=now, after_id=after_id, limit=2000)
                 if not ids:
                     break
@@ -369,8 +303,8 @@ class Engine:
             gone = self.planner.vanished(conn)
         for task_id in gone:
             with self.db.write() as conn:
-                tx = Tx(conn, now, self.actor)
+                tx = Tx(conn, now, self.node.actor)
                 self.planner.forget(tx, task_id, PlanOutcome())
                 tx.flush()
-        recovery.check_lost(self)
+        recovery.check_lost(self.node)
         self._eligible = datetime.min  # the sweep may have readied instances due later

@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from wedata.scheduler import states as S
+from wedata.scheduler import states
 from wedata.scheduler.definitions import TaskDef
 from wedata.scheduler.deps import (
     NewInstance,
@@ -160,6 +160,10 @@ class Planner:
                 out.removed += self.take_down(tx, task_id, f"task status {status}: taken offline")
             self._save(tx, task_id, version if status in OFFLINE else None, status, None, None, None)
 
+    def postpone(self, tx: Tx, row: Mapping[Any, Any], retry_at: datetime, reason: str) -> None:
+        """Planning this task failed: keep what it had and try again at ``retry_at``."""
+        self._save(tx, row["id"], row["prod_version_id"], row["status"], row["planned_through"], retry_at, reason)
+
     def forget(self, tx: Tx, task_id: str, out: PlanOutcome) -> None:
         """The task was deleted."""
         out.removed += self.take_down(tx, task_id, "task deleted")
@@ -169,7 +173,7 @@ class Planner:
         """Remove instances that never started; end pending retries. Returns the number removed."""
         log.debug("task %s: removing not-started instances (%s)", task_id, reason)
         q = select(TI.c.id).where(
-            TI.c.task_id == task_id, TI.c.state.in_(S.WAITING), TI.c.total_run_num == 0, TI.c.life_round_num == 0
+            TI.c.task_id == task_id, TI.c.state.in_(states.WAITING), TI.c.total_run_num == 0, TI.c.life_round_num == 0
         )
         if since is not None:
             q = q.where(TI.c.scheduled_at >= since)
@@ -178,10 +182,10 @@ class Planner:
             tx.conn.execute(delete(TI).where(TI.c.id.in_(ids[i : i + 500])))
         if since is None:
             rows = tx.conn.execute(
-                select(TI).where(TI.c.task_id == task_id, TI.c.state.in_(S.PENDING))
+                select(TI).where(TI.c.task_id == task_id, TI.c.state.in_(states.PENDING))
             ).mappings().all()
             for r in rows:
-                transition(tx, r, S.EXPIRED, reason, {"retry_at": None, "deadline_at": None, "error_msg": reason})
+                transition(tx, r, states.EXPIRED, reason, {"retry_at": None, "deadline_at": None, "error_msg": reason})
         return len(ids)
 
     def _window(self, tdef: TaskDef, now: datetime) -> tuple[datetime, datetime, datetime]:
@@ -288,8 +292,8 @@ class Planner:
             if linked:
                 evaluate(tx, linked)
         if tdef.events:  # an event fired before the instance existed may already be waiting
-            evaluate(tx, [c["id"] for c in created if c["state"] == S.WAIT_EVENT])
-        out.wake.update(c["id"] for c in created if c["state"] == S.WAIT_RUN)
+            evaluate(tx, [c["id"] for c in created if c["state"] == states.WAIT_EVENT])
+        out.wake.update(c["id"] for c in created if c["state"] == states.WAIT_RUN)
 
     def _refresh_downstream(self, tx: Tx, task_id: str, out: PlanOutcome, *, placeholders_only: bool) -> None:
         """Re-resolve the edges of not-yet-started downstream instances on this (re)planned task."""

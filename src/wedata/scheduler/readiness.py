@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 
-from wedata.scheduler import states as S
+from wedata.scheduler import states
 from wedata.scheduler.deps import bypassable
 from wedata.scheduler.event_consume import consume_waiting
 from wedata.scheduler.transitions import Tx, transition
@@ -42,10 +42,10 @@ def unmet_events(tx: Tx, ids: list[int]) -> dict[int, int]:
 
 def target_state(events_unmet: int, deps_unmet: int, skip_events: bool) -> str:
     if events_unmet and not skip_events:
-        return S.WAIT_EVENT
+        return states.WAIT_EVENT
     if deps_unmet:
-        return S.WAIT_UPSTREAM
-    return S.WAIT_RUN
+        return states.WAIT_UPSTREAM
+    return states.WAIT_RUN
 
 
 _D, _W = instance_deps, instance_event_waits
@@ -57,7 +57,7 @@ _UNMET_EVENTS = (
 )
 # The instances with their unmet edge and event counts: one query (this is on every hop's path).
 _WITH_COUNTS = select(*_COLS, _UNMET_DEPS.label("unmet_deps"), _UNMET_EVENTS.label("unmet_events")).where(
-    TI.c.id.in_(bindparam("ids", expanding=True)), TI.c.state.in_(S.WAITING)
+    TI.c.id.in_(bindparam("ids", expanding=True)), TI.c.state.in_(states.WAITING)
 )
 
 
@@ -107,9 +107,9 @@ def evaluate(tx: Tx, instance_ids: Iterable[int], *, with_bypass: bool = False) 
         want = target_state(r["unmet_events"], r["unmet_deps"], bool(r["skip_events"]))
         if want != r["state"]:
             reason = {
-                S.WAIT_RUN: "dependencies met",
-                S.WAIT_UPSTREAM: "waiting for upstream instances",
-                S.WAIT_EVENT: "waiting for events",
+                states.WAIT_RUN: "dependencies met",
+                states.WAIT_UPSTREAM: "waiting for upstream instances",
+                states.WAIT_EVENT: "waiting for events",
             }[want]
             if transition(tx, r, want, reason):
                 moved += 1
@@ -118,7 +118,7 @@ def evaluate(tx: Tx, instance_ids: Iterable[int], *, with_bypass: bool = False) 
 
 def waiting_ids(tx: Tx, *, due_before: datetime | None = None, limit: int = 5000, after_id: int = 0) -> list[int]:
     """A page of WAIT_EVENT / WAIT_UPSTREAM instances for the safety sweep (by id)."""
-    q = select(TI.c.id).where(TI.c.state.in_((S.WAIT_EVENT, S.WAIT_UPSTREAM)), TI.c.id > after_id)
+    q = select(TI.c.id).where(TI.c.state.in_((states.WAIT_EVENT, states.WAIT_UPSTREAM)), TI.c.id > after_id)
     if due_before is not None:
         q = q.where(TI.c.scheduled_at <= due_before)
     return [r[0] for r in tx.conn.execute(q.order_by(TI.c.id).limit(limit))]

@@ -16,18 +16,17 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import delete, insert, or_, select, update
 
 from wedata.clock import utcnow
-from wedata.scheduler import states as S
+from wedata.executors.processes import pid_alive
+from wedata.scheduler import states
+from wedata.scheduler.node import EngineNode
 from wedata.scheduler.runs import run_dir_for
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import instance_executions, scheduler_nodes, task_instances
-
-if TYPE_CHECKING:
-    from wedata.scheduler.engine import Engine
 
 log = logging.getLogger("wedata.scheduler.recovery")
 E = instance_executions
@@ -52,35 +51,26 @@ def heartbeat(db: Database, node_id: str) -> None:
         conn.execute(update(N).where(N.c.node_id == node_id).values(heartbeat_at=utcnow()))
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
-
-def dead_nodes(engine: Engine) -> list[str]:
+def dead_nodes(node: EngineNode) -> list[str]:
     now = utcnow()
-    lease = engine.settings.node_lease
+    lease = node.settings.node_lease
     dead: list[str] = []
-    with engine.db.read() as conn:
-        rows = conn.execute(select(N).where(N.c.node_id != engine.node_id)).mappings().all()
+    with node.db.read() as conn:
+        rows = conn.execute(select(N).where(N.c.node_id != node.node_id)).mappings().all()
     for r in rows:
-        if r["stopped_at"] is not None or r["host"] == engine.host and not _pid_alive(r["pid"]) or (now - r["heartbeat_at"]).total_seconds() > lease:
+        if r["stopped_at"] is not None or r["host"] == node.host and not pid_alive(r["pid"]) or (now - r["heartbeat_at"]).total_seconds() > lease:
             dead.append(r["node_id"])
     return dead
 
 
-def adopt_orphans(engine: Engine, *, startup: bool = False) -> int:
+def adopt_orphans(node: EngineNode, *, startup: bool = False) -> int:
     """Take over the RUNNING attempts of dead nodes (and of none). Returns how many."""
-    dead = dead_nodes(engine)
-    with engine.db.read() as conn:
+    dead = dead_nodes(node)
+    with node.db.read() as conn:
         known = {r[0] for r in conn.execute(select(N.c.node_id))}
         q = select(E.c.id, E.c.instance_id, E.c.handle, E.c.node_id, E.c.life_round_num, E.c.try_no).where(
-            E.c.state == S.RUNNING
+            E.c.state == states.RUNNING
         )
         conds = [E.c.node_id.is_(None)]
         if dead:
@@ -90,41 +80,41 @@ def adopt_orphans(engine: Engine, *, startup: bool = False) -> int:
                  if r.node_id not in known and r not in rows]
     adopted = 0
     for eid, iid, handle, _node, life_round, try_no in rows:
-        with engine.db.write() as conn:
+        with node.db.write() as conn:
             # Claim it first, so two engines never adopt the same attempt.
             won = conn.execute(
-                update(E).where(E.c.id == eid, E.c.state == S.RUNNING,
+                update(E).where(E.c.id == eid, E.c.state == states.RUNNING,
                                 or_(E.c.node_id.is_(None), E.c.node_id.in_(dead), E.c.node_id.not_in(known)))
-                .values(node_id=engine.node_id)
+                .values(node_id=node.node_id)
             ).rowcount
             if won:
-                conn.execute(update(TI).where(TI.c.id == iid).values(claimed_by=engine.node_id))
+                conn.execute(update(TI).where(TI.c.id == iid).values(claimed_by=node.node_id))
         if not won:
             continue
         adopted += 1
         h: dict[str, Any] = dict(handle or {})
-        h.setdefault("run_dir", run_dir_for(engine.run_root, iid, life_round, try_no))
-        engine.watch(eid)
-        if not engine.executor.attach(eid, h):
-            engine.fail_before_run(eid, "its executor cannot be reached from this scheduler")
+        h.setdefault("run_dir", run_dir_for(node.run_root, iid, life_round, try_no))
+        node.watch(eid)
+        if not node.executor.attach(eid, h):
+            node.fail_before_run(eid, "its executor cannot be reached from this scheduler")
     if dead:
-        with engine.db.write() as conn:
+        with node.db.write() as conn:
             conn.execute(delete(N).where(N.c.node_id.in_(dead)))
     if adopted:
         log.info("adopted %d running attempt(s) from dead scheduler(s)%s", adopted, " at start-up" if startup else "")
     return adopted
 
 
-def check_lost(engine: Engine) -> None:
+def check_lost(node: EngineNode) -> None:
     """Safety net: our own RUNNING attempts whose process is gone but never reported."""
-    with engine.db.read() as conn:
+    with node.db.read() as conn:
         rows = conn.execute(
-            select(E.c.id, E.c.handle).where(E.c.state == S.RUNNING, E.c.node_id == engine.node_id,
+            select(E.c.id, E.c.handle).where(E.c.state == states.RUNNING, E.c.node_id == node.node_id,
                                              E.c.handle.is_not(None))
         ).all()
     for eid, handle in rows:
-        if engine.is_watched(eid):
+        if node.is_watched(eid):
             continue  # the executor reports its exit; a poll here could race with that report
-        state = engine.executor.poll(handle)
+        state = node.executor.poll(handle)
         if not state.running:
-            engine._on_exit(eid, state.exit_code)
+            node.report_exit(eid, state.exit_code)

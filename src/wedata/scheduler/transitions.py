@@ -17,15 +17,15 @@ direct dependents, never the number of tasks).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, insert, select, update
 
-from wedata.scheduler import observers
-from wedata.scheduler import states as S
+from wedata.scheduler import observers, states
 from wedata.storage.engine_tables import instance_deps, instance_transitions, task_instances
 
 __all__ = ["IllegalTransition", "Tx", "record_created", "transition"]
@@ -41,6 +41,12 @@ class IllegalTransition(Exception):
         self.instance_id = instance_id
         self.from_state = from_state
         self.to_state = to_state
+
+
+@dataclass
+class SavepointResult:
+    committed: bool = False
+    error: BaseException | None = None
 
 
 @dataclass
@@ -64,6 +70,21 @@ class Tx:
             self.eligible_at is None or scheduled_at < self.eligible_at
         ):
             self.eligible_at = scheduled_at
+
+    @contextmanager
+    def savepoint(self) -> Iterator[SavepointResult]:
+        """Run a block in a nested transaction; if it raises, undo its writes AND what it
+        buffered here (history rows, wakes), and swallow the error into the result."""
+        result = SavepointResult()
+        mark, wake, changed = len(self.history), set(self.wake), self.changed
+        try:
+            with self.conn.begin_nested():
+                yield result
+            result.committed = True
+        except Exception as exc:
+            del self.history[mark:]
+            self.wake, self.changed = wake, changed
+            result.error = exc
 
     def flush(self) -> None:
         if self.history:
@@ -95,7 +116,7 @@ _UNSATISFY = (
         instance_deps.c.upstream_task_id == bindparam("_task"),
         instance_deps.c.upstream_data_time == bindparam("_time"),
         instance_deps.c.met.is_(True),
-        instance_deps.c.instance_id.in_(select(TI.c.id).where(TI.c.state.in_(S.PENDING))),
+        instance_deps.c.instance_id.in_(select(TI.c.id).where(TI.c.state.in_(states.PENDING))),
     )
     .values(met=False)
     .returning(instance_deps.c.instance_id)
@@ -131,7 +152,7 @@ def transition(
     Raises IllegalTransition for a move the state table forbids.
     """
     from_state = inst["state"]
-    if not S.is_allowed(from_state, to_state):
+    if not states.is_allowed(from_state, to_state):
         raise IllegalTransition(inst["id"], from_state, to_state)
     vals = dict(values or {})
     vals.update(state=to_state, row_version=inst["row_version"] + 1, updated_at=tx.now)
@@ -152,15 +173,15 @@ def transition(
             "at": tx.now,
         }
     )
-    if to_state == S.WAIT_RUN:
+    if to_state == states.WAIT_RUN:
         tx.note_eligible(inst.get("scheduled_at"))
     key = {"_task": inst["task_id"], "_time": inst["data_time"]}
     effect = None
-    if to_state in (S.COMPLETED, S.SKIP_RUNNING):
+    if to_state in (states.COMPLETED, states.SKIP_RUNNING):
         effect = _SATISFY
-    elif to_state == S.EXPIRED:
+    elif to_state == states.EXPIRED:
         effect = _SATISFY_FAILED
-    elif from_state in S.TERMINAL and to_state in S.WAITING:
+    elif from_state in states.TERMINAL and to_state in states.WAITING:
         effect = _UNSATISFY
     if effect is not None:
         tx.wake.update(r[0] for r in tx.conn.execute(effect, key))
@@ -170,7 +191,7 @@ def transition(
 def record_created(tx: Tx, rows: Iterable[Mapping[Any, Any]], reason: str) -> None:
     """History for freshly inserted instances (the move from nothing to their first state)."""
     for row in rows:
-        if not S.is_allowed(None, row["state"]):
+        if not states.is_allowed(None, row["state"]):
             raise IllegalTransition(row["id"], None, row["state"])
         tx.history.append(
             {

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, insert, select
 
-from wedata.scheduler import states as S
+from wedata.scheduler import states as instance_states
 from wedata.scheduler.definitions import TaskDef
 from wedata.scheduling.datatimes import next_data_time, previous_data_time
 from wedata.storage.engine_tables import instance_deps, task_instances
@@ -27,7 +27,7 @@ from wedata.storage.tables import workflows
 
 TI = task_instances
 D = instance_deps
-SATISFYING = (S.COMPLETED, S.SKIP_RUNNING)
+SATISFYING = (instance_states.COMPLETED, instance_states.SKIP_RUNNING)
 
 
 def dependent_workflows(conn: Connection, workflow_ids: Iterable[str]) -> set[str]:
@@ -83,7 +83,7 @@ def link_next_cycle(conn: Connection, workflow_id: str, tdef: TaskDef, created: 
         chunk = keys[i : i + 500]
         for iid, dt in conn.execute(
             select(TI.c.id, TI.c.data_time).where(
-                and_(TI.c.workflow_id == workflow_id, TI.c.data_time.in_(chunk), TI.c.state.in_(S.PENDING),
+                and_(TI.c.workflow_id == workflow_id, TI.c.data_time.in_(chunk), TI.c.state.in_(instance_states.PENDING),
                      TI.c.tries == 0)
             )
         ):

@@ -113,7 +113,14 @@ def parse_time_range(values: list[str] | None, zone: str | None, field: str) -> 
 
 
 # ----------------------------------------------------------------------------------------------
-# Paging.
+# Filters and paging.
+
+
+def like_pattern(text: str) -> str:
+    """A case-insensitive ``contains`` pattern for ``lower(col) LIKE ... ESCAPE '\\'``."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
 
 
 def as_int(value: int | str | None, field: str, default: int | None = None) -> int | None:

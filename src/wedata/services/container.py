@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from wedata.clock import Clock, SystemClock
 from wedata.config import Settings
+from wedata.scheduler.api import SchedulerApi
 from wedata.services.alarms.alarms import AlarmService
 from wedata.services.backfill.plans import BackfillService
 from wedata.services.events.events import EventService
@@ -33,10 +34,12 @@ class Services:
     clock: Clock = field(default_factory=SystemClock)
 
     def __post_init__(self) -> None:
+        # The one door into the engine (scheduler/api.py): notifications, the shared cache.
+        self.scheduler = SchedulerApi(self.db, self.settings)
         self.projects = ProjectService(self.db, self.clock, self.settings)
         self.resource_groups = ResourceGroupService(self.db, self.clock, self.settings)
         self.workflows = WorkflowService(self.db, self.clock, self.settings)
-        self.tasks = TaskService(self.db, self.clock, self.settings)
+        self.tasks = TaskService(self.db, self.clock, self.settings, self.scheduler)
         # A workflow's unified schedule overwrites its tasks' schedules (spec §6.32).
         self.workflows.add_schedule_listener(self.tasks.apply_workflow_schedule)
         self.task_folders = TaskFolderService(self.db, self.clock, self.settings)
@@ -45,19 +48,15 @@ class Services:
         self.instance_lineage = InstanceLineageService(self.db, self.clock, self.settings)
         self.ops_tasks = OpsTaskService(self.db, self.clock, self.settings)
         self.ops_workflows = OpsWorkflowService(self.db, self.clock, self.settings)
-        self.events = EventService(self.db, self.clock, self.settings)
+        self.events = EventService(self.db, self.clock, self.settings, self.scheduler)
         # Alarm rules; observes instance state changes (services/alarms/alarms.py).
         self.alarms = AlarmService(self.db, self.clock, self.settings)
-        # Instances an event released can run now: wake an in-process engine.
-        self.events.add_release_listener(lambda _ids: self.instances.notify_changed(plan=False))
         # Async ops jobs (kill, rerun, set success, pause, stop) and their worker, which wakes
         # an in-process engine after each change (services/jobs.py).
-        self.ops_jobs = OpsJobService(self.db, self.clock, self.settings)
-        self.ops_jobs.on_change = lambda plan: self.instances.notify_changed(plan=plan)
+        self.ops_jobs = OpsJobService(self.db, self.clock, self.settings, self.scheduler)
         self.instance_ops = InstanceOpsService(self.db, self.clock, self.settings, self.ops_jobs)
-        self.ops_rerun = RerunService(self.db, self.clock, self.settings, self.ops_jobs)
-        self.task_ops = TaskOpsService(self.db, self.clock, self.settings, self.ops_jobs)
-        self.task_ops.on_change = lambda: self.instances.notify_changed(plan=True)
+        self.ops_rerun = RerunService(self.db, self.clock, self.settings, self.ops_jobs, self.scheduler)
+        self.task_ops = TaskOpsService(self.db, self.clock, self.settings, self.ops_jobs, self.scheduler)
         # Data backfill plans; observe instance state changes to release their next instances,
         # and delete through an async job (services/backfill/plans.py).
-        self.backfill = BackfillService(self.db, self.clock, self.settings, self.instances, self.ops_jobs)
+        self.backfill = BackfillService(self.db, self.clock, self.settings, self.scheduler, self.ops_jobs)

@@ -30,7 +30,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,8 +39,11 @@ from sqlalchemy.exc import OperationalError
 
 from wedata.clock import Clock, utcnow
 from wedata.config import Settings
+from wedata.executors.processes import pid_alive
+from wedata.scheduler.api import Change, SchedulerApi
 from wedata.services.common import new_uuid, to_local
 from wedata.services.errors import NotFound
+from wedata.services.workers import BackgroundWorker
 from wedata.spec import models as M
 from wedata.storage.db import Database
 from wedata.storage.ops_tables import ops_async_job_items, ops_async_jobs
@@ -106,15 +108,6 @@ def _fmt(dt: datetime | None) -> str | None:
     return local.strftime("%Y-%m-%dT%H:%M:%S") if local else None
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
 
 @dataclass
 class _Runner:
@@ -126,20 +119,17 @@ class _Runner:
     lost: bool = False
 
 
-class OpsJobService:
-    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
+class OpsJobService(BackgroundWorker):
+    def __init__(self, db: Database, clock: Clock, settings: Settings, scheduler: SchedulerApi) -> None:
+        # Jobs run on a pool; stopping lets each finish its current item (drained).
+        super().__init__("wedata-ops-jobs", POLL_SECONDS, pool_size=4, drain_pool_on_stop=True)
         self.db = db
         self.clock = clock
         self.settings = settings
+        self.scheduler = scheduler
         self.kinds: dict[str, JobKind] = {}
-        # Called after an item's transaction committed with Outcome.wake (the engine's wake()).
-        self.on_change: Callable[[bool], None] = lambda plan: None
         self.host = socket.gethostname()[:40]
         self.node = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._pool: ThreadPoolExecutor | None = None
         self._busy: set[str] = set()
         self._lock = threading.Lock()
 
@@ -162,7 +152,7 @@ class OpsJobService:
                 create_user_uin=caller_uin, created_at=now, updated_at=now,
             ))
             _insert_items(conn, async_id, keys, now)
-        self._wake.set()
+        self.wake()
         return async_id
 
     def get(self, project_id: str, async_id: str) -> M.OpsAsyncJobDetail:
@@ -182,34 +172,17 @@ class OpsJobService:
 
     # -- the worker -----------------------------------------------------------------------------
 
-    def start_worker(self, threads: int = 4) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wedata-ops-job")
-        self._thread = threading.Thread(target=self._loop, name="wedata-ops-jobs", daemon=True)
-        self._thread.start()
+    def start_worker(self) -> None:
+        self.start()
 
     def stop_worker(self, timeout: float = 10.0) -> None:
         """Stop claiming. Jobs being worked on stop after their current item; the rest of each
         is resumed by the next worker (their claim is released, so at once)."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        self.stop(timeout)
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:
-                log.exception("ops job poll failed")
-            if self._wake.wait(POLL_SECONDS):
-                self._wake.clear()
+    def poll(self) -> bool:
+        self.run_once()
+        return False
 
     def run_once(self) -> int:
         """Claim what is due and hand it to the pool (or run it here without a pool)."""
@@ -224,10 +197,11 @@ class OpsJobService:
             started += 1
             with self._lock:
                 self._busy.add(async_id)
-            if self._pool is None:
+            pool = self.pool
+            if pool is None:
                 self._run_job(runner)
             else:
-                self._pool.submit(self._run_job, runner)
+                pool.submit(self._run_job, runner)
         return started
 
     def _claimable(self) -> list[str]:
@@ -248,7 +222,7 @@ class OpsJobService:
         pid = rest.partition(":")[0]
         # A claim of a dead process of this host is free at once (a restarted server resumes
         # its jobs without waiting for the lease), like the engine's own recovery.
-        return host == self.host and pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid))
+        return host == self.host and pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid))
 
     def _claim(self, async_id: str) -> _Runner | None:
         now = utcnow()
@@ -298,7 +272,7 @@ class OpsJobService:
                       job.async_id, job.async_type)
             return
         self._start(kind, runner)
-        while not self._stop.is_set():
+        while not self.stopping:
             with self.db.read() as conn:
                 todo = conn.execute(
                     select(JI.c.seq, JI.c.item_key).where(JI.c.async_id == job.async_id, JI.c.status == INIT)
@@ -307,13 +281,13 @@ class OpsJobService:
             if not todo:
                 break
             for seq, key in todo:
-                if self._stop.is_set() or not self._renew(runner):
+                if self.stopping or not self._renew(runner):
                     self._release(runner)
                     return
                 self._item(job, seq, key, lambda conn, k: kind.act(conn, job, k))
-        if not self._stop.is_set():
+        if not self.stopping:
             self._settle_all(kind, runner)
-        if self._stop.is_set() or runner.lost:
+        if self.stopping or runner.lost:
             self._release(runner)
             return
         self._finish(runner)
@@ -368,7 +342,7 @@ class OpsJobService:
                 self._record(conn, job, seq, outcome)
         if outcome.wake:
             try:
-                self.on_change(outcome.plan)
+                self.scheduler.notify(Change.TASKS if outcome.plan else Change.INSTANCES)
             except Exception:
                 log.exception("waking the engine failed")
         return True
@@ -408,7 +382,7 @@ class OpsJobService:
 
     def _settle_all(self, kind: JobKind, runner: _Runner) -> None:
         job = runner.job
-        while not self._stop.is_set():
+        while not self.stopping:
             with self.db.read() as conn:
                 acting = conn.execute(
                     select(JI.c.seq, JI.c.item_key, JI.c.acted_at)
@@ -425,7 +399,7 @@ class OpsJobService:
                     return kind.settle(conn, job, k, w)
 
                 self._item(job, seq, key, settle, lock_first=False)  # polled: no lock for nothing
-            self._stop.wait(SETTLE_PAUSE)
+            self.sleep(SETTLE_PAUSE)
 
     def _finish(self, runner: _Runner) -> None:
         job = runner.job

@@ -513,7 +513,7 @@ def test_metrics_source_supplies_load(tmp_path: Path) -> None:
     from wedata.config import Settings
     from wedata.principal import Caller
     from wedata.services.container import Services
-    from wedata.services.projects.resource_groups import GroupLoad
+    from wedata.services.projects.group_specs import GroupLoad
     from wedata.spec import models as M
     from wedata.storage.db import Database
     from wedata.storage.migrate import upgrade

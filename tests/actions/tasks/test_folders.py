@@ -215,6 +215,10 @@ def test_create_duplicate_name(api: Api, space: tuple[str, str]) -> None:
         ("TaskFolderName", " padded"),
         ("TaskFolderName", "x" * 129),
         ("TaskFolderName", "tab\there"),
+        # One name rule with workflow folders (services/folders.py): no "." or "..".
+        ("TaskFolderName", "."),
+        ("TaskFolderName", ".."),
+        ("ParentTaskFolderPath", "/.."),
         ("TaskFolderType", "general"),
         ("TaskFolderType", "DATA_QUALITY"),
         ("TaskFolderType", ""),

@@ -179,7 +179,7 @@ def test_bad_folder_input_changes_nothing(api: Api) -> None:
     for parent in ("a", "a/b", "/a//b", "/a/", "//", "", " /a", "/a/./b"):
         params = {"ProjectId": project, "ParentFolderPath": parent, "FolderName": "x"}
         assert code(api, "CreateWorkflowFolder", params) == "InvalidParameterValue", parent
-    for name in ("", " ", "x/y", "/", ".", "..", " x", "x ", "a\tb", "n" * 257):
+    for name in ("", " ", "x/y", "/", ".", "..", " x", "x ", "a\tb", "n" * 129):
         params = {"ProjectId": project, "ParentFolderPath": "/a", "FolderName": name}
         assert code(api, "CreateWorkflowFolder", params) == "InvalidParameterValue", name
     # The parent must exist; the name must be free among its siblings.

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from tests.scheduler.helpers import World
 from tests.services.alarms.support import FakeClock, event, fire, instance, messages, rule, service
-from wedata.scheduler import states as S
+from wedata.scheduler import states
 from wedata.scheduler.transitions import Tx, transition
 from wedata.services.alarms import firing as alarm_firing
 from wedata.storage.db import Database
@@ -134,7 +134,7 @@ def test_recipients_of_a_message(db: Database, tmp_path: Path) -> None:
 
 
 def _running(db: Database, w: World, task: str, day: datetime, **values: Any) -> dict[str, Any]:
-    iid = instance(db, w, task, S.RUNNING, data_time=day, scheduled_at=START, started_at=START, tries=1,
+    iid = instance(db, w, task, states.RUNNING, data_time=day, scheduled_at=START, started_at=START, tries=1,
                    try_limit=1, **values)  # fmt: skip
     with db.read() as conn:
         return dict(conn.execute(select(task_instances).where(task_instances.c.id == iid)).mappings().one())
@@ -149,7 +149,7 @@ def test_a_transition_records_its_alarm_in_the_same_transaction(db: Database, tm
     inst = _running(db, w, task, datetime(2025, 3, 1))
     with db.write() as conn:
         tx = Tx(conn, START, "scheduler:test")
-        transition(tx, inst, S.EXPIRED, "exit code 4", {"ended_at": START, "error_msg": "exit code 4"})
+        transition(tx, inst, states.EXPIRED, "exit code 4", {"ended_at": START, "error_msg": "exit code 4"})
         tx.flush()
     (m,) = messages(db)
     assert (m["rule_id"], m["alarm_type"], m["instance_id"], m["task_id"]) == (rule_id, "failure", inst["id"], task)
@@ -159,7 +159,7 @@ def test_a_transition_records_its_alarm_in_the_same_transaction(db: Database, tm
     other = _running(db, w, task, datetime(2025, 3, 2))
     with pytest.raises(RuntimeError), db.write() as conn:
         tx = Tx(conn, START, "scheduler:test")
-        transition(tx, other, S.COMPLETED, "attempt succeeded", {"ended_at": START})
+        transition(tx, other, states.COMPLETED, "attempt succeeded", {"ended_at": START})
         tx.flush()
         raise RuntimeError("the engine's transaction fails later")
     assert len(messages(db)) == 1
@@ -173,13 +173,13 @@ def test_a_transition_records_its_alarm_in_the_same_transaction(db: Database, tm
     try:
         with caplog.at_level(logging.ERROR, "wedata.alarms"), db.write() as conn:
             tx = Tx(conn, START, "scheduler:test")
-            assert transition(tx, other, S.COMPLETED, "attempt succeeded", {"ended_at": START})
+            assert transition(tx, other, states.COMPLETED, "attempt succeeded", {"ended_at": START})
             tx.flush()
     finally:
         alarm_firing.record = original  # type: ignore[assignment]
     assert "alarm matching failed" in caplog.text
     with db.read() as conn:
-        assert conn.execute(select(task_instances.c.state).where(task_instances.c.id == other["id"])).scalar() == S.COMPLETED
+        assert conn.execute(select(task_instances.c.state).where(task_instances.c.id == other["id"])).scalar() == states.COMPLETED
     assert len(messages(db)) == 1
 
 
@@ -188,12 +188,12 @@ def test_the_observer_ignores_changes_that_are_not_outcomes(db: Database, tmp_pa
     w = World(db, START)
     task = w.task()
     rule(svc, w, [task], types=("failure", "success"))
-    iid = instance(db, w, task, S.WAIT_RUN, data_time=datetime(2025, 3, 1), scheduled_at=START)
+    iid = instance(db, w, task, states.WAIT_RUN, data_time=datetime(2025, 3, 1), scheduled_at=START)
     with db.read() as conn:
         inst = dict(conn.execute(select(task_instances).where(task_instances.c.id == iid)).mappings().one())
     with db.write() as conn:
         tx = Tx(conn, START, "1")
-        transition(tx, inst, S.COMPLETED, "set to success by hand")  # not an executed success
+        transition(tx, inst, states.COMPLETED, "set to success by hand")  # not an executed success
         tx.flush()
     assert messages(db) == []
 
@@ -204,12 +204,12 @@ def test_an_instance_that_expires_without_running_is_a_failure(db: Database, tmp
     task = w.task()
     first = rule(svc, w, [task], AlarmRuleDetail={"Trigger": 1})
     final = rule(svc, w, [task])
-    iid = instance(db, w, task, S.WAIT_UPSTREAM, data_time=datetime(2025, 3, 1), scheduled_at=START)
+    iid = instance(db, w, task, states.WAIT_UPSTREAM, data_time=datetime(2025, 3, 1), scheduled_at=START)
     with db.read() as conn:
         inst = dict(conn.execute(select(task_instances).where(task_instances.c.id == iid)).mappings().one())
     with db.write() as conn:
         tx = Tx(conn, START, "scheduler:test")
-        transition(tx, inst, S.EXPIRED, "waited longer than WaitExecutionTotalTTL")
+        transition(tx, inst, states.EXPIRED, "waited longer than WaitExecutionTotalTTL")
         tx.flush()
     assert fired(db) == {(first, "failure"), (final, "failure")}
     assert {m["reason"] for m in messages(db)} == {
@@ -233,30 +233,30 @@ def test_overtime_sweep(db: Database, tmp_path: Path) -> None:
 
     day = datetime(2025, 3, 3)
     ago = now - timedelta(minutes=20)
-    instance(db, w, runner, S.RUNNING, data_time=day, scheduled_at=ago, started_at=ago)
+    instance(db, w, runner, states.RUNNING, data_time=day, scheduled_at=ago, started_at=ago)
     r_run = timeout_rule(runner, {"RuleType": 1, "Min": 10})
     timeout_rule(runner, {"RuleType": 1, "Min": 30})  # not yet
-    instance(db, w, waiter, S.WAIT_UPSTREAM, data_time=day, scheduled_at=now - timedelta(minutes=40),
+    instance(db, w, waiter, states.WAIT_UPSTREAM, data_time=day, scheduled_at=now - timedelta(minutes=40),
              wait_since=now - timedelta(minutes=45))
     r_wait = timeout_rule(waiter, {"RuleType": 3, "Min": 30})
     # Expected to finish by 09:30 (UTC+8) on the day it was scheduled (01:00 UTC+8 = 17:00 UTC).
-    instance(db, w, late, S.WAIT_RUN, data_time=day, scheduled_at=datetime(2025, 3, 2, 17, 0))
+    instance(db, w, late, states.WAIT_RUN, data_time=day, scheduled_at=datetime(2025, 3, 2, 17, 0))
     r_late = timeout_rule(late, {"RuleType": 2, "Hour": 9, "Min": 30})
     timeout_rule(late, {"RuleType": 2, "Hour": 11, "Min": 0})  # not yet
     timeout_rule(late, {"RuleType": 2, "Hour": 10, "Min": 30, "ScheduleTimeZone": "UTC+7"})  # 11:30 in UTC+8: not yet
     # Still running when the next instance of its cycle was due.
-    instance(db, w, cyclic, S.RUNNING, data_time=day - timedelta(days=1), scheduled_at=now - timedelta(days=1),
+    instance(db, w, cyclic, states.RUNNING, data_time=day - timedelta(days=1), scheduled_at=now - timedelta(days=1),
              started_at=now - timedelta(hours=1))
-    instance(db, w, cyclic, S.WAIT_RUN, data_time=day, scheduled_at=now - timedelta(minutes=1))
+    instance(db, w, cyclic, states.WAIT_RUN, data_time=day, scheduled_at=now - timedelta(minutes=1))
     r_cycle = timeout_rule(cyclic, {"RuleType": 4})
     # Average run time: earlier runs took 60 s, this one has run 5 minutes.
     for d in (1, 2):
-        instance(db, w, averaged, S.COMPLETED, data_time=day - timedelta(days=d), scheduled_at=now - timedelta(days=d),
+        instance(db, w, averaged, states.COMPLETED, data_time=day - timedelta(days=d), scheduled_at=now - timedelta(days=d),
                  cost_ms=60_000)
-    instance(db, w, averaged, S.RUNNING, data_time=day, scheduled_at=now, started_at=now - timedelta(minutes=5))
+    instance(db, w, averaged, states.RUNNING, data_time=day, scheduled_at=now, started_at=now - timedelta(minutes=5))
     r_avg = timeout_rule(averaged, {"RuleType": 1, "Type": 2})
     # A rerun is judged by the rerun limits only.
-    instance(db, w, fine, S.RUNNING, data_time=day, scheduled_at=ago, started_at=ago, run_type="RERUN",
+    instance(db, w, fine, states.RUNNING, data_time=day, scheduled_at=ago, started_at=ago, run_type="RERUN",
              life_round_num=1)
     timeout_rule(fine, {"RuleType": 1, "Min": 10})
     r_rerun = timeout_rule(fine, {"RuleType": 1, "Min": 15}, rerun=True)

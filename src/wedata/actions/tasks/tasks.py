@@ -77,7 +77,6 @@ def delete_task(services: Services, ctx: RequestContext, req: M.DeleteTaskReques
 @action("SubmitTask")
 def submit_task(services: Services, ctx: RequestContext, req: M.SubmitTaskRequest) -> M.SubmitTaskResponse:
     version_id = services.tasks.submit_task(req.project_id, req.task_id, ctx.caller, req.version_remark)
-    services.instances.notify_changed()  # an in-process engine plans the task now, not at its next poll
     return M.SubmitTaskResponse(data=M.SubmitTaskResult(version_id=version_id, status=True))
 
 

@@ -31,9 +31,9 @@ from sqlalchemy.exc import IntegrityError
 
 from wedata.clock import Clock
 from wedata.config import Settings
-from wedata.scheduler.observers import observe
-from wedata.services.alarms import firing as F
-from wedata.services.alarms import rules as AR
+from wedata.scheduler.api import observe
+from wedata.services.alarms import firing
+from wedata.services.alarms import rules as rule_config
 from wedata.services.alarms.delivery import DeliverySettings, DeliveryWorker
 from wedata.services.common import as_int, new_uuid, page, parse_local, zone_of
 from wedata.services.errors import Duplicate, InvalidValue, NotFound
@@ -45,7 +45,7 @@ from wedata.storage.db import Database
 log = logging.getLogger("wedata.alarms")
 
 R, RO, MSG = alarm_rules, alarm_rule_objects, alarm_messages
-InstanceEvent = F.InstanceEvent
+InstanceEvent = firing.InstanceEvent
 
 
 class RuleNameRepeated(Duplicate):
@@ -99,7 +99,7 @@ class AlarmService:
         return self.on_instance_events(conn, [event])
 
     def on_instance_events(self, conn: Connection, events: Sequence[InstanceEvent]) -> list[int]:
-        ids = F.fire_events(conn, events, self.clock.now())
+        ids = firing.fire_events(conn, events, self.clock.now())
         if ids:
             self.worker.wake()
         return ids
@@ -108,11 +108,11 @@ class AlarmService:
         """Record overtime alarms of the unfinished instances that are late now (idempotent)."""
         now = now or self.clock.now()
         with self.db.write() as conn:
-            firings = F.overtime_firings(conn, now)
+            firings = firing.overtime_firings(conn, now)
             if not firings:
                 return []
-            known = F.known_keys(conn, (f.dedupe_key for f in firings))
-            ids = F.record(conn, [f for f in firings if f.dedupe_key not in known])
+            known = firing.known_keys(conn, (f.dedupe_key for f in firings))
+            ids = firing.record(conn, [f for f in firings if f.dedupe_key not in known])
         if ids:
             log.info("overtime alarm messages recorded: %s", ids)
             self.worker.wake()
@@ -120,11 +120,11 @@ class AlarmService:
 
     def _on_transitions(self, conn: Connection, history: Sequence[Mapping[Any, Any]]) -> None:
         """The transition observer: runs inside the engine's transaction; must never raise."""
-        if not any(F.outcome_of(h) for h in history):
+        if not any(firing.outcome_of(h) for h in history):
             return
         try:
             with conn.begin_nested():
-                ids = F.record(conn, F.events_from_transitions(conn, history))
+                ids = firing.record(conn, firing.events_from_transitions(conn, history))
         except Exception:
             log.exception("alarm matching failed; the state changes stand, no alarm was recorded")
             return
@@ -143,16 +143,16 @@ class AlarmService:
     def _check_objects(self, conn: Connection, project_id: str, kind: int, ids: list[str],
                        detail: dict[str, Any]) -> None:  # fmt: skip
         """Every monitored object (and every whitelisted task) exists in the project."""
-        if kind == AR.OBJECT_PROJECT:
+        if kind == rule_config.OBJECT_PROJECT:
             if ids != [project_id]:
                 raise InvalidValue(f"MonitorObjectIds: a project rule monitors its own project {project_id}")
         else:
-            table = T.tasks if kind == AR.OBJECT_TASK else T.workflows
+            table = T.tasks if kind == rule_config.OBJECT_TASK else T.workflows
             found = set(conn.execute(select(table.c.id).where(table.c.project_id == project_id,
                                                               table.c.id.in_(ids))).scalars())  # fmt: skip
             missing = [i for i in ids if i not in found]
             if missing:
-                what = "task" if kind == AR.OBJECT_TASK else "workflow"
+                what = "task" if kind == rule_config.OBJECT_TASK else "workflow"
                 raise NotFound(f"MonitorObjectIds: the {what} {missing[0]} does not exist in the project {project_id}")
         white = detail.get("MonitorWhiteTasks") or []
         task_ids: set[str] = set()
@@ -179,14 +179,14 @@ class AlarmService:
         return [{"rule_id": rule_id, "project_id": project_id, "object_type": kind, "object_id": i} for i in ids]
 
     def create_rule(self, project_id: str, uin: str, req: M.CreateOpsAlarmRuleRequest) -> str:
-        name = AR.check_rule_name(req.alarm_rule_name)
-        kind = AR.check_object_type(req.monitor_object_type)
-        ids = AR.check_object_ids(req.monitor_object_ids)
-        types = AR.check_alarm_types(req.alarm_types)
-        detail = AR.check_detail(req.alarm_rule_detail, types)
-        groups = AR.check_groups(req.alarm_groups)
-        level = AR.check_level(req.alarm_level)
-        description = AR.check_description(req.description)
+        name = rule_config.check_rule_name(req.alarm_rule_name)
+        kind = rule_config.check_object_type(req.monitor_object_type)
+        ids = rule_config.check_object_ids(req.monitor_object_ids)
+        types = rule_config.check_alarm_types(req.alarm_types)
+        detail = rule_config.check_detail(req.alarm_rule_detail, types)
+        groups = rule_config.check_groups(req.alarm_groups)
+        level = rule_config.check_level(req.alarm_level)
+        description = rule_config.check_description(req.description)
         rule_id = new_uuid()
         now = self.clock.now()
         try:
@@ -196,8 +196,8 @@ class AlarmService:
                 conn.execute(insert(R).values(
                     id=rule_id, project_id=project_id, name=name, description=description,
                     monitor_object_type=kind, monitor_object_ids=ids, alarm_types=types,
-                    alarm_types_text=AR.types_text(types), alarm_level=level, status=1, detail=detail,
-                    groups=groups, recipients_text=AR.recipients_text(groups), owner_uin=uin,
+                    alarm_types_text=rule_config.types_text(types), alarm_level=level, status=1, detail=detail,
+                    groups=groups, recipients_text=rule_config.recipients_text(groups), owner_uin=uin,
                     update_user_uin=uin, created_at=now, updated_at=now,
                 ))  # fmt: skip
                 conn.execute(insert(RO), self._objects(rule_id, project_id, kind, ids))
@@ -224,32 +224,32 @@ class AlarmService:
         try:
             with self.db.write() as conn:
                 row = self._load(conn, project_id, req.alarm_rule_id, for_update=True)
-                name = AR.check_rule_name(req.alarm_rule_name) if req.alarm_rule_name is not None else row["name"]
-                kind = (AR.check_object_type(req.monitor_object_type) if req.monitor_object_type is not None
+                name = rule_config.check_rule_name(req.alarm_rule_name) if req.alarm_rule_name is not None else row["name"]
+                kind = (rule_config.check_object_type(req.monitor_object_type) if req.monitor_object_type is not None
                         else row["monitor_object_type"])  # fmt: skip
-                ids = (AR.check_object_ids(req.monitor_object_ids) if req.monitor_object_ids is not None
+                ids = (rule_config.check_object_ids(req.monitor_object_ids) if req.monitor_object_ids is not None
                        else list(row["monitor_object_ids"]))  # fmt: skip
-                types = AR.check_alarm_types(req.alarm_types) if req.alarm_types is not None else list(row["alarm_types"])
+                types = rule_config.check_alarm_types(req.alarm_types) if req.alarm_types is not None else list(row["alarm_types"])
                 if req.alarm_rule_detail is not None:
-                    detail = AR.check_detail(req.alarm_rule_detail, types)
+                    detail = rule_config.check_detail(req.alarm_rule_detail, types)
                 else:
                     detail = dict(row["detail"])
-                    if AR.OVERTIME in types and not (detail.get("TimeOutExtInfo")
+                    if rule_config.OVERTIME in types and not (detail.get("TimeOutExtInfo")
                                                      or detail.get("DataBackfillOrRerunTimeOutExtInfo")):  # fmt: skip
                         raise InvalidValue("an overtime alarm needs AlarmRuleDetail.TimeOutExtInfo or "
                                            "DataBackfillOrRerunTimeOutExtInfo")  # fmt: skip
-                groups = AR.check_groups(req.alarm_groups) if req.alarm_groups is not None else list(row["groups"])
-                level = AR.check_level(req.alarm_level, row["alarm_level"])
-                status = AR.check_status(req.status) if req.status is not None else row["status"]
-                description = (AR.check_description(req.description) if req.description is not None
+                groups = rule_config.check_groups(req.alarm_groups) if req.alarm_groups is not None else list(row["groups"])
+                level = rule_config.check_level(req.alarm_level, row["alarm_level"])
+                status = rule_config.check_status(req.status) if req.status is not None else row["status"]
+                description = (rule_config.check_description(req.description) if req.description is not None
                                else row["description"])  # fmt: skip
                 self._check_objects(conn, project_id, kind, ids, detail)
                 if name != row["name"]:
                     self._check_name_free(conn, project_id, name, exclude=row["id"])
                 conn.execute(update(R).where(R.c.id == row["id"]).values(
                     name=name, description=description, monitor_object_type=kind, monitor_object_ids=ids,
-                    alarm_types=types, alarm_types_text=AR.types_text(types), alarm_level=level, status=status,
-                    detail=detail, groups=groups, recipients_text=AR.recipients_text(groups),
+                    alarm_types=types, alarm_types_text=rule_config.types_text(types), alarm_level=level, status=status,
+                    detail=detail, groups=groups, recipients_text=rule_config.recipients_text(groups),
                     update_user_uin=uin, updated_at=self.clock.now(),
                 ))  # fmt: skip
                 if kind != row["monitor_object_type"] or ids != list(row["monitor_object_ids"]):
@@ -270,15 +270,15 @@ class AlarmService:
         pg = page(req.page_number, req.page_size, default_size=20, min_size=1, max_size=200)
         cond: list[Any] = [R.c.project_id == req.project_id]
         if req.monitor_object_type is not None:
-            if req.monitor_object_type not in (*AR.OBJECT_TYPES, 7):
+            if req.monitor_object_type not in (*rule_config.OBJECT_TYPES, 7):
                 raise InvalidValue(f"MonitorObjectType must be 1, 2, 3 or 7, got {req.monitor_object_type}")
             cond.append(R.c.monitor_object_type == req.monitor_object_type)
         if req.alarm_type not in (None, ""):
-            if req.alarm_type.strip() not in AR.ALL_TYPES:
+            if req.alarm_type.strip() not in rule_config.ALL_TYPES:
                 raise InvalidValue(f"AlarmType: unknown alarm type {req.alarm_type!r}")
             cond.append(R.c.alarm_types_text.contains("," + req.alarm_type.strip() + ",", autoescape=True))
         if req.alarm_level is not None:
-            cond.append(R.c.alarm_level == AR.check_level(req.alarm_level))
+            cond.append(R.c.alarm_level == rule_config.check_level(req.alarm_level))
         if req.alarm_recipient_id not in (None, ""):
             cond.append(R.c.recipients_text.contains("," + req.alarm_recipient_id.strip() + ",", autoescape=True))
         if req.keyword not in (None, ""):
@@ -313,10 +313,10 @@ class AlarmService:
         workflow_id = conn.execute(
             select(T.tasks.c.workflow_id).where(T.tasks.c.project_id == project_id, T.tasks.c.id == task_id)
         ).scalar()
-        objects = [and_(RO.c.object_type == AR.OBJECT_TASK, RO.c.object_id == task_id)]
+        objects = [and_(RO.c.object_type == rule_config.OBJECT_TASK, RO.c.object_id == task_id)]
         if workflow_id is not None:
-            objects += [and_(RO.c.object_type == AR.OBJECT_WORKFLOW, RO.c.object_id == workflow_id),
-                        and_(RO.c.object_type == AR.OBJECT_PROJECT, RO.c.object_id == project_id)]  # fmt: skip
+            objects += [and_(RO.c.object_type == rule_config.OBJECT_WORKFLOW, RO.c.object_id == workflow_id),
+                        and_(RO.c.object_type == rule_config.OBJECT_PROJECT, RO.c.object_id == project_id)]  # fmt: skip
         return R.c.id.in_(select(RO.c.rule_id).where(RO.c.project_id == project_id, or_(*objects)))
 
     # -- messages -------------------------------------------------------------------------------
@@ -335,7 +335,7 @@ class AlarmService:
         if hi is not None:
             cond.append(MSG.c.alarm_time <= hi + timedelta(microseconds=999_999))
         if req.alarm_level is not None:
-            cond.append(MSG.c.alarm_level == AR.check_level(req.alarm_level))
+            cond.append(MSG.c.alarm_level == rule_config.check_level(req.alarm_level))
         if req.alarm_recipient_id not in (None, ""):
             cond.append(MSG.c.recipients_text.contains("," + req.alarm_recipient_id.strip() + ",", autoescape=True))
         where = and_(*cond)

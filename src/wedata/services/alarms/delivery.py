@@ -27,13 +27,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,8 +41,9 @@ from sqlalchemy import bindparam, or_, select, update
 
 from wedata.clock import Clock
 from wedata.scheduling.datatimes import format_wall, instance_key
-from wedata.services.alarms import rules as AR
+from wedata.services.alarms import rules
 from wedata.services.common import fmt_time, to_local
+from wedata.services.workers import BackgroundWorker
 from wedata.storage.alarm_tables import alarm_deliveries, alarm_messages
 from wedata.storage.db import Database
 
@@ -126,7 +125,7 @@ def text_for(row: Mapping[str, Any]) -> str:
 
 def body_for(row: Mapping[str, Any]) -> dict[str, Any]:
     way = row["alarm_way"]
-    if way == AR.HTTP_WAY:
+    if way == rules.HTTP_WAY:
         return payload_for(row)
     text = text_for(row)
     if way in ("7", "9"):  # WeCom and DingTalk group robots
@@ -213,7 +212,7 @@ def in_quiet_hours(quiet: list[Mapping[str, Any]] | None, now_utc: datetime) -> 
 # The worker.
 
 
-class DeliveryWorker:
+class DeliveryWorker(BackgroundWorker):
     def __init__(
         self,
         db: Database,
@@ -226,64 +225,37 @@ class DeliveryWorker:
         self.db = db
         self.clock = clock
         self.settings = settings or DeliverySettings()
+        super().__init__("wedata-alarm-delivery", self.settings.poll_interval,
+                         pool_size=max(1, self.settings.concurrency))
         self.periodic = periodic
         self.sender = sender
         self.node = f"alarms:{uuid.uuid4().hex[:12]}"
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._pool: ThreadPoolExecutor | None = None
         self._next_periodic = 0.0
 
-    # -- lifecycle ------------------------------------------------------------------------------
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self) -> None:
-        if self.running:
-            return
-        self._stop.clear()
-        self._pool = ThreadPoolExecutor(max_workers=max(1, self.settings.concurrency),
-                                        thread_name_prefix="wedata-alarm-http")
-        self._thread = threading.Thread(target=self._run, name="wedata-alarm-delivery", daemon=True)
-        self._thread.start()
+    # -- the loop (BackgroundWorker) -----------------------------------------------------------------
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop polling. Rows being sent finish (bounded by the HTTP timeout); rows not yet sent
         stay in the outbox for the next start."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        super().stop(timeout)
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            claimed = 0
+    def poll(self) -> bool:
+        claimed = 0
+        try:
+            claimed = self.run_once()
+        except Exception:
+            log.exception("alarm delivery poll failed")
+        if self.periodic is not None and time.monotonic() >= self._next_periodic:
+            self._next_periodic = time.monotonic() + self.settings.periodic_interval
             try:
-                claimed = self.run_once()
+                self.periodic()
             except Exception:
-                log.exception("alarm delivery poll failed")
-            if self.periodic is not None and time.monotonic() >= self._next_periodic:
-                self._next_periodic = time.monotonic() + self.settings.periodic_interval
-                try:
-                    self.periodic()
-                except Exception:
-                    log.exception("alarm periodic check failed")
-            if claimed >= self.settings.batch:
-                continue  # more is due: no pause
-            if self._wake.wait(self.settings.poll_interval):
-                self._wake.clear()
-                # Woken by a firing inside a transaction that may not have committed yet.
-                self._stop.wait(0.05)
+                log.exception("alarm periodic check failed")
+        return claimed >= self.settings.batch  # more is due: no pause
+
+    def after_wake(self) -> None:
+        # Woken by a firing inside a transaction that may not have committed yet.
+        self.sleep(0.05)
 
     # -- one poll -------------------------------------------------------------------------------
 
@@ -293,7 +265,7 @@ class DeliveryWorker:
         rows = self._claim()
         if not rows:
             return 0
-        pool = self._pool  # None when run_once is called without start(): send in this thread
+        pool = self.pool  # None when run_once is called without start(): send in this thread
         outcomes = [self._send(r) for r in rows] if pool is None else list(pool.map(self._send, rows))
         self._record(rows, outcomes)
         return len(rows)

@@ -26,9 +26,9 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from wedata.scheduler import states as S
+from wedata.scheduler.api import states
 from wedata.scheduling.timezones import wall_to_utc
-from wedata.services.alarms import rules as AR
+from wedata.services.alarms import rules as rule_config
 from wedata.services.common import to_local, zone_of
 from wedata.storage import tables as T
 from wedata.storage.alarm_tables import alarm_deliveries, alarm_messages, alarm_rule_objects, alarm_rules
@@ -40,7 +40,7 @@ TI, RO, R, MSG, D = task_instances, alarm_rule_objects, alarm_rules, alarm_messa
 # outcomes are the backTrackingOrRerun* alarms, everything else the plain failure/success ones.
 RERUN_RUN_TYPES = frozenset({"RERUN", "ADDITION", "RERUN_MANUAL_TRIGGER", "RERUN_SKIP_RUN", "ADDITION_SKIP_RUN"})
 OUTCOMES = ("success", "failure", "overtime")
-ACTIVE_STATES = (S.WAIT_EVENT, S.WAIT_UPSTREAM, S.WAIT_RUN, S.RUNNING, S.FAILED_RETRY)
+ACTIVE_STATES = (states.WAIT_EVENT, states.WAIT_UPSTREAM, states.WAIT_RUN, states.RUNNING, states.FAILED_RETRY)
 NOT_CONFIGURED = "not delivered: channel not configured"
 MAX_REASON = 2000
 
@@ -104,9 +104,9 @@ def _object_match() -> Any:
     return and_(
         RO.c.project_id == TI.c.project_id,
         or_(
-            and_(RO.c.object_type == AR.OBJECT_TASK, RO.c.object_id == TI.c.task_id),
-            and_(RO.c.object_type == AR.OBJECT_WORKFLOW, RO.c.object_id == TI.c.workflow_id),
-            and_(RO.c.object_type == AR.OBJECT_PROJECT, RO.c.object_id == TI.c.project_id),
+            and_(RO.c.object_type == rule_config.OBJECT_TASK, RO.c.object_id == TI.c.task_id),
+            and_(RO.c.object_type == rule_config.OBJECT_WORKFLOW, RO.c.object_id == TI.c.workflow_id),
+            and_(RO.c.object_type == rule_config.OBJECT_PROJECT, RO.c.object_id == TI.c.project_id),
         ),
     )
 
@@ -149,18 +149,18 @@ def firings_for(ev: InstanceEvent, rule: Mapping[Any, Any], at: datetime) -> lis
     """What this rule says about this success or failure (overtime is decided by the sweep)."""
     detail = rule["detail"] or {}
     matched = rule.get("matched_object")
-    if matched != ev.task_id and (matched, ev.task_id) in AR.white_task_ids(detail):
+    if matched != ev.task_id and (matched, ev.task_id) in rule_config.white_task_ids(detail):
         return []  # MonitorWhiteTasks: the task is exempt from this workflow/project rule
     types = rule["alarm_types"] or []
     rerun = ev.rerun_or_backfill
     if ev.outcome == "failure":
-        kind = AR.RERUN_FAILURE if rerun else AR.FAILURE
+        kind = rule_config.RERUN_FAILURE if rerun else rule_config.FAILURE
         if kind not in types:
             return []
         if rerun:
-            trigger = detail.get("DataBackfillOrRerunTrigger") or AR.DEFAULT_RERUN_TRIGGER
+            trigger = detail.get("DataBackfillOrRerunTrigger") or rule_config.DEFAULT_RERUN_TRIGGER
         else:
-            trigger = detail.get("Trigger") or AR.DEFAULT_TRIGGER
+            trigger = detail.get("Trigger") or rule_config.DEFAULT_TRIGGER
         if (trigger == 1 and not ev.first_failure) or (trigger == 2 and not ev.final):
             return []
         if ev.final and ev.tries <= 0:
@@ -171,7 +171,7 @@ def firings_for(ev: InstanceEvent, rule: Mapping[Any, Any], at: datetime) -> lis
             text = f"{kind}: attempt {ev.tries} of {ev.try_limit} of {_label(ev)} failed; a retry follows"
         reason = text + (f": {ev.reason}" if ev.reason else "")
     elif ev.outcome == "success":
-        kind = AR.RERUN_SUCCESS if rerun else AR.SUCCESS
+        kind = rule_config.RERUN_SUCCESS if rerun else rule_config.SUCCESS
         if kind not in types:
             return []
         reason = f"{kind}: {_label(ev)} succeeded{_seconds(ev)}"
@@ -183,9 +183,9 @@ def firings_for(ev: InstanceEvent, rule: Mapping[Any, Any], at: datetime) -> lis
 def rules_for_event(conn: Connection, ev: InstanceEvent) -> list[dict[str, Any]]:
     """The enabled rules watching the event's task, workflow or project (one query)."""
     cond = or_(
-        and_(RO.c.object_type == AR.OBJECT_TASK, RO.c.object_id == ev.task_id),
-        and_(RO.c.object_type == AR.OBJECT_WORKFLOW, RO.c.object_id == ev.workflow_id),
-        and_(RO.c.object_type == AR.OBJECT_PROJECT, RO.c.object_id == ev.project_id),
+        and_(RO.c.object_type == rule_config.OBJECT_TASK, RO.c.object_id == ev.task_id),
+        and_(RO.c.object_type == rule_config.OBJECT_WORKFLOW, RO.c.object_id == ev.workflow_id),
+        and_(RO.c.object_type == rule_config.OBJECT_PROJECT, RO.c.object_id == ev.project_id),
     )
     rows = conn.execute(
         select(*RULE_COLUMNS)
@@ -207,14 +207,14 @@ def fire_events(conn: Connection, events: Sequence[InstanceEvent], at: datetime)
 def outcome_of(change: Mapping[Any, Any]) -> tuple[str, bool, bool] | None:
     """(outcome, final, first_failure) of one transition-history entry, or None."""
     to_state, from_state, tries = change["to_state"], change.get("from_state"), change.get("tries") or 0
-    if to_state == S.COMPLETED and from_state == S.RUNNING:
+    if to_state == states.COMPLETED and from_state == states.RUNNING:
         return "success", True, False  # an attempt ran and succeeded (not set-success, not a dry run)
-    if to_state == S.FAILED_RETRY:
+    if to_state == states.FAILED_RETRY:
         return "failure", False, tries <= 1
-    if to_state == S.EXPIRED:
+    if to_state == states.EXPIRED:
         # Earlier failures in this round exist iff an attempt failed before (tries > 1 means a
         # retry happened) or the instance sat in FAILED_RETRY.
-        return "failure", True, tries <= 1 and from_state != S.FAILED_RETRY
+        return "failure", True, tries <= 1 and from_state != states.FAILED_RETRY
     return None
 
 
@@ -280,31 +280,31 @@ def _expected_finish(entry: Mapping[Any, Any], scheduled_at: datetime) -> tuple[
 def _overdue(entry: Mapping[Any, Any], r: Mapping[Any, Any], now: datetime, averages: Mapping[str, float]) -> str | None:
     """Why this instance breaks this TimeOutExtInfo entry now, or None."""
     rule_type, state = entry.get("RuleType"), r["state"]
-    if rule_type == AR.RUN_DURATION:
-        if state != S.RUNNING or r["started_at"] is None:
+    if rule_type == rule_config.RUN_DURATION:
+        if state != states.RUNNING or r["started_at"] is None:
             return None
-        if entry.get("Type") == AR.AVERAGE:
+        if entry.get("Type") == rule_config.AVERAGE:
             if r["task_id"] not in averages:
                 return None  # no completed run to average yet
             limit = averages[r["task_id"]] / 60.0
         else:
-            limit = AR.threshold_minutes_of(entry.get("Hour"), entry.get("Min"))
+            limit = rule_config.threshold_minutes_of(entry.get("Hour"), entry.get("Min"))
         ran = (now - r["started_at"]).total_seconds() / 60.0
         if ran > limit:
             return f"running for {_minutes(ran)}, more than the expected {_minutes(limit)}"
-    elif rule_type == AR.FINISH_TIME:
+    elif rule_type == rule_config.FINISH_TIME:
         due, shown = _expected_finish(entry, r["scheduled_at"])
         if now >= due:
             return f"not finished by the expected time {shown}; state {state}"
-    elif rule_type == AR.WAIT_TIME:
-        if state not in S.WAITING:
+    elif rule_type == rule_config.WAIT_TIME:
+        if state not in states.WAITING:
             return None
         since = max(r["scheduled_at"], r["wait_since"] or r["scheduled_at"])
         waited = (now - since).total_seconds() / 60.0
-        limit = AR.threshold_minutes_of(entry.get("Hour"), entry.get("Min"))
+        limit = rule_config.threshold_minutes_of(entry.get("Hour"), entry.get("Min"))
         if waited > limit:
             return f"waiting ({state}) for {_minutes(waited)}, more than the expected {_minutes(limit)}"
-    elif rule_type == AR.WITHIN_CYCLE and r["next_scheduled"] is not None and r["next_scheduled"] <= now:
+    elif rule_type == rule_config.WITHIN_CYCLE and r["next_scheduled"] is not None and r["next_scheduled"] <= now:
         return f"not finished within its cycle (the next instance was due); state {state}"
     return None
 
@@ -330,7 +330,7 @@ def overtime_firings(conn: Connection, now: datetime) -> list[Firing]:
             TI.c.state.in_(ACTIVE_STATES),
             TI.c.scheduled_at <= now,
             R.c.status == 1,
-            R.c.alarm_types_text.contains("," + AR.OVERTIME + ","),
+            R.c.alarm_types_text.contains("," + rule_config.OVERTIME + ","),
         )
     ).mappings().all()
     if not rows:
@@ -340,7 +340,7 @@ def overtime_firings(conn: Connection, now: datetime) -> list[Firing]:
     for r in rows:
         rule = _rule(r)
         detail = rule["detail"] or {}
-        if (r["matched_object"], r["task_id"]) in AR.white_task_ids(detail) and r["matched_object"] != r["task_id"]:
+        if (r["matched_object"], r["task_id"]) in rule_config.white_task_ids(detail) and r["matched_object"] != r["task_id"]:
             continue
         ev = InstanceEvent(
             project_id=r["project_id"], task_id=r["task_id"], workflow_id=r["workflow_id"],
@@ -352,9 +352,9 @@ def overtime_firings(conn: Connection, now: datetime) -> list[Firing]:
         for entry in detail.get(key) or []:
             why = _overdue(entry, r, now, averages)
             if why:
-                what = f"{AR.OVERTIME}{entry.get('RuleType')}"
-                reason = f"{AR.OVERTIME}: {_label(ev)} is {why}"
-                firings.append(Firing(rule, replace(ev, reason=why), AR.OVERTIME, _key(rule["rule_id"], ev, what),
+                what = f"{rule_config.OVERTIME}{entry.get('RuleType')}"
+                reason = f"{rule_config.OVERTIME}: {_label(ev)} is {why}"
+                firings.append(Firing(rule, replace(ev, reason=why), rule_config.OVERTIME, _key(rule["rule_id"], ev, what),
                                       reason[:MAX_REASON], now))
     return firings
 
@@ -362,7 +362,7 @@ def overtime_firings(conn: Connection, now: datetime) -> list[Firing]:
 def _uses_average(r: Mapping[Any, Any]) -> bool:
     detail = r["detail"] or {}
     entries = [*(detail.get("TimeOutExtInfo") or []), *(detail.get("DataBackfillOrRerunTimeOutExtInfo") or [])]
-    return any(e.get("Type") == AR.AVERAGE for e in entries)
+    return any(e.get("Type") == rule_config.AVERAGE for e in entries)
 
 
 def _average_seconds(conn: Connection, task_ids: set[str]) -> dict[str, float]:
@@ -371,7 +371,7 @@ def _average_seconds(conn: Connection, task_ids: set[str]) -> dict[str, float]:
         return {}
     rows = conn.execute(
         select(TI.c.task_id, func.avg(TI.c.cost_ms))
-        .where(TI.c.task_id.in_(sorted(task_ids)), TI.c.state == S.COMPLETED, TI.c.dry_run.is_(False),
+        .where(TI.c.task_id.in_(sorted(task_ids)), TI.c.state == states.COMPLETED, TI.c.dry_run.is_(False),
                TI.c.cost_ms.is_not(None))
         .group_by(TI.c.task_id)
     ).all()
@@ -420,9 +420,9 @@ def _message_row(f: Firing) -> dict[str, Any]:
 
 
 def not_configured(way: str) -> str:
-    if way == AR.HTTP_WAY:
+    if way == rule_config.HTTP_WAY:
         return f"{NOT_CONFIGURED} (http: the rule gives no WebHooks URL for AlarmWay 6)"
-    return f"{NOT_CONFIGURED} ({AR.WAY_NAMES.get(way, way)})"
+    return f"{NOT_CONFIGURED} ({rule_config.WAY_NAMES.get(way, way)})"
 
 
 def plan_deliveries(message_id: int, groups: Sequence[Mapping[Any, Any]], at: datetime) -> list[dict[str, Any]]:
@@ -440,12 +440,12 @@ def plan_deliveries(message_id: int, groups: Sequence[Mapping[Any, Any]], at: da
 
     for g in groups:
         fatigue = g.get("NotificationFatigue") or {}
-        count = fatigue.get("NotifyCount") or AR.DEFAULT_NOTIFY_COUNT
-        interval = fatigue.get("NotifyInterval") or AR.DEFAULT_NOTIFY_INTERVAL
+        count = fatigue.get("NotifyCount") or rule_config.DEFAULT_NOTIFY_COUNT
+        interval = fatigue.get("NotifyInterval") or rule_config.DEFAULT_NOTIFY_INTERVAL
         quiet = fatigue.get("QuietIntervals") or None
         hooks = {h["AlarmWay"]: h.get("WebHooks") or [] for h in g.get("WebHooks") or []}
         for way in g.get("AlarmWays") or []:
-            urls = hooks.get(way) if way in AR.WEBHOOK_WAYS else None
+            urls = hooks.get(way) if way in rule_config.WEBHOOK_WAYS else None
             if not urls:
                 add(way, "", 1, status="NOT_DELIVERED", last_error=not_configured(way))
                 continue

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from wedata.scheduler.definitions import TaskDef
+from wedata.scheduler.api import TaskDef
 from wedata.scheduling.cycles import CycleType, parse_hhmm
 from wedata.scheduling.datatimes import add_months, data_times_between, format_wall
 from wedata.scheduling.selfdepend import SelfDepend

@@ -24,18 +24,27 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from wedata.scheduler import states as S
-from wedata.scheduler.definitions import TaskDef
-from wedata.scheduler.deps import NewInstance, clear_edges, compute_edges, flush_edges, insert_edges
-from wedata.scheduler.planner import instance_row
-from wedata.scheduler.readiness import evaluate
-from wedata.scheduler.transitions import Tx, record_created, transition
+from wedata.scheduler.api import (
+    NewInstance,
+    TaskDef,
+    Tx,
+    clear_edges,
+    compute_edges,
+    evaluate,
+    fenced_update,
+    flush_edges,
+    insert_edges,
+    instance_row,
+    record_created,
+    states,
+    transition,
+)
 from wedata.scheduling.datatimes import event_dimension, scheduled_time_for
-from wedata.services.backfill import build as B
-from wedata.services.backfill import release as R
+from wedata.services.backfill import build
+from wedata.services.backfill import release as plan_release
 from wedata.services.errors import InvalidValue, NotFound, OperationFailed
 from wedata.storage import tables as T
 from wedata.storage.backfill_tables import backfill_members, backfill_plans
@@ -55,7 +64,7 @@ class Conflict(Exception):
 
 @dataclass
 class Member:
-    want: B.Wanted
+    want: build.Wanted
     row: Any | None  # the existing instance row (None: new)
     kind: str  # new | redo | adopt
     instance_id: int = 0
@@ -71,7 +80,7 @@ def prior_of(row: Any) -> dict[str, Any]:
     return {k: _jsonable(row[k]) for k in _PRIOR_FIELDS}
 
 
-def check_groups(conn: Connection, req: B.PlanRequest) -> None:
+def check_groups(conn: Connection, req: build.PlanRequest) -> None:
     rg, link = T.resource_groups, T.resource_group_projects
     for gid, kind, name in ((req.scheduler_group, "Schedule", "SchedulerResourceGroupId"),
                             (req.integration_group, "Integration", "IntegrationResourceGroupId")):
@@ -90,9 +99,9 @@ def check_groups(conn: Connection, req: B.PlanRequest) -> None:
             raise InvalidValue(f"{name}: the resource group {gid} is a {row.group_type} group, not a {kind} group.")
 
 
-def classify(conn: Connection, wanted: Sequence[B.Wanted], problems: B.Problems) -> list[Member]:
+def classify(conn: Connection, wanted: Sequence[build.Wanted], problems: build.Problems) -> list[Member]:
     """Look up the existing instance of every wanted key and decide what the plan does with it."""
-    by_task: dict[str, list[B.Wanted]] = {}
+    by_task: dict[str, list[build.Wanted]] = {}
     for w in wanted:
         by_task.setdefault(w.task.task_id, []).append(w)
     rows: dict[tuple[str, datetime], Any] = {}
@@ -109,26 +118,26 @@ def classify(conn: Connection, wanted: Sequence[B.Wanted], problems: B.Problems)
             members.append(Member(w, None, "new"))
             continue
         state = row["state"]
-        if state in S.TERMINAL:
+        if state in states.TERMINAL:
             allow = w.task.allow_redo
-            if allow == "NONE" or (allow == "FAILURE" and state != S.EXPIRED):
+            if allow == "NONE" or (allow == "FAILURE" and state != states.EXPIRED):
                 problems.skipped += 1
                 continue
             members.append(Member(w, row, "redo", row["id"], row["life_round_num"] + 1, prior_of(row)))
-        elif state in S.WAITING and row["tries"] == 0:
+        elif state in states.WAITING and row["tries"] == 0:
             members.append(Member(w, row, "adopt", row["id"], row["life_round_num"], prior_of(row)))
         else:
-            problems.busy.append(B.key_text(w.task.task_id, w.data_time))
+            problems.busy.append(build.key_text(w.task.task_id, w.data_time))
     ids = [m.instance_id for m in members if m.row is not None]
     for i in range(0, len(ids), 500):
         for task_id, dt in conn.execute(
-            select(BM.c.task_id, BM.c.data_time).where(BM.c.instance_id.in_(ids[i : i + 500]), BM.c.status.in_(R.LIVE))
+            select(BM.c.task_id, BM.c.data_time).where(BM.c.instance_id.in_(ids[i : i + 500]), BM.c.status.in_(plan_release.LIVE))
         ):
-            problems.in_plan.append(B.key_text(task_id, dt))
+            problems.in_plan.append(build.key_text(task_id, dt))
     return members
 
 
-def _round_values(m: Member, req: B.PlanRequest, tdef: TaskDef, now: datetime) -> dict[str, Any]:
+def _round_values(m: Member, req: build.PlanRequest, tdef: TaskDef, now: datetime) -> dict[str, Any]:
     """The fields an existing instance takes for the plan's round."""
     row = m.row
     assert row is not None
@@ -152,7 +161,7 @@ def _round_values(m: Member, req: B.PlanRequest, tdef: TaskDef, now: datetime) -
     return values
 
 
-def _new_rows(tx: Tx, members: Sequence[Member], req: B.PlanRequest, project_id: str) -> list[dict[str, Any]]:
+def _new_rows(tx: Tx, members: Sequence[Member], req: build.PlanRequest, project_id: str) -> list[dict[str, Any]]:
     out = []
     for m in members:
         tdef = m.want.task.tdef
@@ -160,7 +169,7 @@ def _new_rows(tx: Tx, members: Sequence[Member], req: B.PlanRequest, project_id:
         row = instance_row(tx.now, tdef, project_id, m.want.task.workflow_id, fire, m.want.data_time, [],
                            instance_type=0, run_type="ADDITION")
         row.update(
-            state=S.WAIT_EVENT if tdef.events and not req.skip_event_listening else S.WAIT_UPSTREAM,
+            state=states.WAIT_EVENT if tdef.events and not req.skip_event_listening else states.WAIT_UPSTREAM,
             scheduled_at=min(row["scheduled_at"], tx.now),
             skip_events=req.skip_event_listening,
             resource_group_id=req.scheduler_group or tdef.resource_group,
@@ -179,7 +188,7 @@ def _insert_ignore(conn: Connection) -> Any:
     return sqlite.insert(TI).on_conflict_do_nothing()
 
 
-def write_plan(tx: Tx, plan: dict[str, Any], members: list[Member], req: B.PlanRequest,
+def write_plan(tx: Tx, plan: dict[str, Any], members: list[Member], req: build.PlanRequest,
                load_def: Callable[[str], TaskDef]) -> None:
     """Everything of CreateDataBackfillPlan that writes, in the caller's transaction."""
     conn, now = tx.conn, tx.now
@@ -192,14 +201,11 @@ def write_plan(tx: Tx, plan: dict[str, Any], members: list[Member], req: B.PlanR
             continue
         values = _round_values(m, req, m.want.task.tdef, now)
         if m.kind == "redo":
-            if not transition(tx, m.row, S.WAIT_UPSTREAM, reason, values):
+            if not transition(tx, m.row, states.WAIT_UPSTREAM, reason, values):
                 raise Conflict
         else:
-            values.update(row_version=m.row["row_version"] + 1, updated_at=now)
-            done = conn.execute(
-                update(TI).where(TI.c.id == m.instance_id, TI.c.row_version == m.row["row_version"]).values(**values)
-            ).rowcount
-            if done != 1:
+            values.update(updated_at=now)
+            if not fenced_update(conn, {"id": m.instance_id, "row_version": m.row["row_version"]}, values):
                 raise Conflict
     # New instances (InstanceType 0).
     fresh = [m for m in members if m.row is None]
@@ -225,18 +231,18 @@ def write_plan(tx: Tx, plan: dict[str, Any], members: list[Member], req: B.PlanR
     conn.execute(insert(BM), [
         {"plan_id": plan_id, "seq": seq, "task_id": m.want.task.task_id, "data_time": m.want.data_time,
          "workflow_id": m.want.task.workflow_id, "instance_id": m.instance_id, "life_round_num": m.life_round_num,
-         "status": R.HELD, "prior": m.prior or {"created": True}}
+         "status": plan_release.HELD, "prior": m.prior or {"created": True}}
         for seq, m in enumerate(members)
     ])
     # Settle the waiting state of the taken instances (e.g. WAIT_RUN -> WAIT_UPSTREAM behind the
     # gate) and let instances waiting for events take cases fired before they existed.
     settle = [m.instance_id for m in members if m.kind != "new"]
-    settle += [iid for iid, st in ids.values() if st == S.WAIT_EVENT]
+    settle += [iid for iid, st in ids.values() if st == states.WAIT_EVENT]
     evaluate(tx, settle)
     tx.flush()
 
 
-def _write_edges(conn: Connection, members: Sequence[Member], req: B.PlanRequest,
+def _write_edges(conn: Connection, members: Sequence[Member], req: build.PlanRequest,
                  load_def: Callable[[str], TaskDef]) -> None:
     items = [NewInstance(m.want.task.tdef, m.want.data_time) for m in members]
     batch: dict[str, set[datetime]] = {}
@@ -247,30 +253,30 @@ def _write_edges(conn: Connection, members: Sequence[Member], req: B.PlanRequest
     clear_edges(conn, [m.instance_id for m in members if m.row is not None])
     buf: list[dict[str, Any]] = []
     for m, rows in zip(members, edges, strict=True):
-        R.adjust_edges(rows, keys, req.check_parent_type, req.parallel_num is not None)
-        rows.append(R.gate_row(m.want.data_time))
+        plan_release.adjust_edges(rows, keys, req.check_parent_type, req.parallel_num is not None)
+        rows.append(plan_release.gate_row(m.want.data_time))
         insert_edges(conn, m.instance_id, rows, buf)
     flush_edges(conn, buf)
 
 
-def build_members(conn: Connection, req: B.PlanRequest, load_def: Callable[[str], TaskDef]
-                  ) -> tuple[list[B.TaskInfo], list[Member], B.Problems]:
+def build_members(conn: Connection, req: build.PlanRequest, load_def: Callable[[str], TaskDef]
+                  ) -> tuple[list[build.TaskInfo], list[Member], build.Problems]:
     """Resolve the tasks, list the data times, classify the instances; refuse if needed."""
-    tasks = B.load_tasks(conn, req.project_id, req.task_ids, load_def)
+    tasks = build.load_tasks(conn, req.project_id, req.task_ids, load_def)
     if req.self_workflow_dependency is not None:
         for x in tasks:
             x.workflow_dependency = req.self_workflow_dependency == "yes"
-    B.dependency_levels(conn, tasks)
-    B.decide_directions(tasks, req.order, req.parallel_num)
+    build.dependency_levels(conn, tasks)
+    build.decide_directions(tasks, req.order, req.parallel_num)
     check_groups(conn, req)
-    wanted: list[B.Wanted] = []
+    wanted: list[build.Wanted] = []
     for x in tasks:
-        times = B.data_times(x, req.ranges, req.redefine_cycle, B.MAX_MEMBERS - len(wanted))
-        wanted.extend(B.Wanted(x, dt) for dt in times)
+        times = build.data_times(x, req.ranges, req.redefine_cycle, build.MAX_MEMBERS - len(wanted))
+        wanted.extend(build.Wanted(x, dt) for dt in times)
     if not wanted:
         raise InvalidValue("No instance of the tasks' schedules has a data time inside DataBackfillRangeList.")
-    problems = B.Problems()
-    members = classify(conn, B.order_members(wanted), problems)
+    problems = build.Problems()
+    members = classify(conn, build.order_members(wanted), problems)
     problems.refuse()
     if not members:
         raise OperationFailed(
@@ -280,8 +286,8 @@ def build_members(conn: Connection, req: B.PlanRequest, load_def: Callable[[str]
     return tasks, members, problems
 
 
-def plan_row(plan_id: str, req: B.PlanRequest, tasks: Sequence[B.TaskInfo], members: Sequence[Member],
-             problems: B.Problems, caller_uin: str, now: datetime) -> dict[str, Any]:
+def plan_row(plan_id: str, req: build.PlanRequest, tasks: Sequence[build.TaskInfo], members: Sequence[Member],
+             problems: build.Problems, caller_uin: str, now: datetime) -> dict[str, Any]:
     return {
         "id": plan_id,
         "project_id": req.project_id,
@@ -299,8 +305,8 @@ def plan_row(plan_id: str, req: B.PlanRequest, tasks: Sequence[B.TaskInfo], memb
         "data_time_order": req.order,
         "redefine_cycle_type": req.redefine_cycle,
         "compute_config_mappings": req.compute_mappings,
-        "config": R.rules_config(req.parallel_num, req.order, tasks),
-        "status": R.RUNNING_PLAN,
+        "config": plan_release.rules_config(req.parallel_num, req.order, tasks),
+        "status": plan_release.RUNNING_PLAN,
         "total_count": len(members),
         "skipped_count": problems.skipped,
         "create_user_uin": caller_uin,

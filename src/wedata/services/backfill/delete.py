@@ -23,13 +23,21 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from wedata.scheduler import states as S
-from wedata.scheduler.definitions import TaskDef
-from wedata.scheduler.deps import NewInstance, clear_edges, compute_edges, flush_edges, insert_edges
-from wedata.scheduler.readiness import evaluate
-from wedata.scheduler.transitions import Tx, transition
+from wedata.scheduler.api import (
+    NewInstance,
+    TaskDef,
+    Tx,
+    clear_edges,
+    compute_edges,
+    evaluate,
+    fenced_update,
+    flush_edges,
+    insert_edges,
+    states,
+    transition,
+)
 from wedata.scheduling.datatimes import instance_key, parse_instance_key
-from wedata.services.backfill import release as R
+from wedata.services.backfill import release
 from wedata.services.jobs import SUCCESS, ItemFailed, Job, JobKind, Outcome
 from wedata.storage import tables as T
 from wedata.storage.backfill_tables import backfill_members, backfill_plans
@@ -41,7 +49,7 @@ _TIMES = ("started_at", "ended_at", "scheduled_at", "wait_since", "deadline_at",
 
 
 def _not_started(inst: Any, member: Any) -> bool:
-    return inst["state"] in S.WAITING and inst["tries"] == 0 and inst["life_round_num"] == member["life_round_num"]
+    return inst["state"] in states.WAITING and inst["tries"] == 0 and inst["life_round_num"] == member["life_round_num"]
 
 
 def stop_plan(conn: Connection, plan_id: str, now: datetime, actor: str) -> list[str]:
@@ -51,19 +59,19 @@ def stop_plan(conn: Connection, plan_id: str, now: datetime, actor: str) -> list
     released = conn.execute(
         select(TI, BM.c.life_round_num.label("m_round"))
         .select_from(BM.join(TI, TI.c.id == BM.c.instance_id))
-        .where(BM.c.plan_id == plan_id, BM.c.status == R.RELEASED)
+        .where(BM.c.plan_id == plan_id, BM.c.status == release.RELEASED)
     ).mappings().all()
-    back = [r for r in released if r["state"] in S.WAITING and r["tries"] == 0
+    back = [r for r in released if r["state"] in states.WAITING and r["tries"] == 0
             and r["life_round_num"] == r["m_round"]]
     if back:
         ids = [r["id"] for r in back]
-        conn.execute(insert(D), [{**R.gate_row(r["data_time"]), "instance_id": r["id"]} for r in back])
-        conn.execute(update(BM).where(BM.c.plan_id == plan_id, BM.c.instance_id.in_(ids)).values(status=R.HELD))
+        conn.execute(insert(D), [{**release.gate_row(r["data_time"]), "instance_id": r["id"]} for r in back])
+        conn.execute(update(BM).where(BM.c.plan_id == plan_id, BM.c.instance_id.in_(ids)).values(status=release.HELD))
         tx = Tx(conn, now, actor)
         evaluate(tx, ids)  # WAIT_RUN -> WAIT_UPSTREAM: behind the gate again
         tx.flush()
     keys = conn.execute(
-        select(BM.c.task_id, BM.c.data_time).where(BM.c.plan_id == plan_id, BM.c.status.in_(R.LIVE)).order_by(BM.c.seq)
+        select(BM.c.task_id, BM.c.data_time).where(BM.c.plan_id == plan_id, BM.c.status.in_(release.LIVE)).order_by(BM.c.seq)
     ).all()
     return [instance_key(t, dt) for t, dt in keys]
 
@@ -112,9 +120,9 @@ def undo(conn: Connection, plan_id: str, key: str, now: datetime, actor: str,
     member = conn.execute(
         select(BM).where(BM.c.plan_id == plan_id, BM.c.task_id == task_id, BM.c.data_time == data_time)
     ).mappings().first()
-    if member is None or member["status"] not in R.LIVE:
+    if member is None or member["status"] not in release.LIVE:
         return Outcome(SUCCESS, "already finished")
-    cancel = update(BM).where(BM.c.id == member["id"]).values(status=R.CANCELLED, note="plan deleted before it ran")
+    cancel = update(BM).where(BM.c.id == member["id"]).values(status=release.CANCELLED, note="plan deleted before it ran")
     inst = None
     if member["instance_id"] is not None:
         inst = conn.execute(select(TI).where(TI.c.id == member["instance_id"])).mappings().first()
@@ -133,7 +141,7 @@ def undo(conn: Connection, plan_id: str, key: str, now: datetime, actor: str,
         if gone != 1:
             raise ItemFailed("the instance changed meanwhile; its state was left as it is")
         return Outcome(SUCCESS, "removed (the plan had created it)", wake=True)
-    if prior.get("state") in S.TERMINAL:
+    if prior.get("state") in states.TERMINAL:
         values = {**_restore(prior, _ROUND), **_restore(prior, _SCHEDULE)}
         if not transition(tx, inst, prior["state"], f"backfill plan {plan_id} deleted before it ran: previous "
                           "execution restored", values):
@@ -142,11 +150,8 @@ def undo(conn: Connection, plan_id: str, key: str, now: datetime, actor: str,
         tx.flush()
         return Outcome(SUCCESS, f"restored to {prior['state']}", wake=True)
     values = _restore(prior, _SCHEDULE)
-    values.update(row_version=inst["row_version"] + 1, updated_at=now)
-    done = conn.execute(
-        update(TI).where(TI.c.id == inst["id"], TI.c.row_version == inst["row_version"]).values(**values)
-    ).rowcount
-    if done != 1:
+    values.update(updated_at=now)
+    if not fenced_update(conn, inst, values):
         raise ItemFailed("the instance changed meanwhile; its state was left as it is")
     _normal_edges(conn, inst, load_def)
     evaluate(tx, [inst["id"]])

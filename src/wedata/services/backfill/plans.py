@@ -32,15 +32,11 @@ from sqlalchemy.exc import IntegrityError
 
 from wedata.clock import Clock
 from wedata.config import Settings
-from wedata.scheduler import states as S
-from wedata.scheduler.definitions import DefinitionCache, TaskDef
-from wedata.scheduler.observers import observe
-from wedata.scheduler.planner import load_snapshot
-from wedata.scheduler.transitions import Tx
+from wedata.scheduler.api import Change, SchedulerApi, TaskDef, Tx, observe, states
 from wedata.scheduling.datatimes import format_wall
-from wedata.services.backfill import build as B
-from wedata.services.backfill import create as C
-from wedata.services.backfill import release as R
+from wedata.services.backfill import build
+from wedata.services.backfill import create as plan_writes
+from wedata.services.backfill import release as plan_release
 from wedata.services.backfill.delete import ASYNC_TYPE, DeletePlanKind, stop_plan
 from wedata.services.common import fmt_time, new_uuid, page
 from wedata.services.errors import NotFound, OperationFailed, Unsupported
@@ -55,10 +51,6 @@ log = logging.getLogger("wedata.backfill")
 BM, BP, TI = backfill_members, backfill_plans, task_instances
 WATCHDOG_SECONDS = 3.0
 _ACTIVE_TTL = 1.0  # seconds the "no plan is running" answer is trusted by the observer
-
-
-class _Engine(Protocol):
-    def notify_changed(self, *, plan: bool = True) -> None: ...
 
 
 class _Jobs(Protocol):
@@ -79,14 +71,13 @@ def cost_text(ms: int | None) -> str | None:
 
 
 class BackfillService:
-    def __init__(self, db: Database, clock: Clock, settings: Settings, instances: Any = None,
+    def __init__(self, db: Database, clock: Clock, settings: Settings, scheduler: SchedulerApi,
                  jobs: _Jobs | None = None) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings
-        self.instances: _Engine | None = instances
-        self.defs = DefinitionCache()
-        self._rules: dict[str, R.PlanRules] = {}
+        self.scheduler = scheduler
+        self._rules: dict[str, plan_release.PlanRules] = {}
         self._slots: tuple[float, dict[str, int]] = (-1e9, {})
         self._active: tuple[float, bool] = (-1e9, True)
         self._watchdog: threading.Thread | None = None
@@ -99,11 +90,7 @@ class BackfillService:
     # -- shared helpers -------------------------------------------------------------------------
 
     def load_def(self, version_id: str) -> TaskDef:
-        def load(v: str) -> Any:
-            with self.db.read() as conn:
-                return load_snapshot(conn, v)
-
-        return self.defs.get(version_id, load)
+        return self.scheduler.load_def(version_id)
 
     def slots(self, group: str) -> int:
         """The engine's concurrency of a resource group ("" = the default group), as dispatch
@@ -118,28 +105,21 @@ class BackfillService:
         return limits.get(group, default) if group else default
 
     def _wake_engine(self) -> None:
-        engine = getattr(self.instances, "_engine", None)
-        if engine is not None and threading.current_thread() is getattr(engine, "_thread", None):
-            # Released inside the engine's own cycle (before its dispatch, which takes them at
-            # once); a poke covers releases after the dispatch, without re-reading the timers.
-            engine.poke()
-        elif self.instances is not None:
-            self.instances.notify_changed(plan=False)
+        self.scheduler.notify(Change.INSTANCES)
 
     def _engine_here(self) -> bool:
-        # An engine runs in this process when the instance service has one attached.
-        return getattr(self.instances, "_engine", None) is not None
+        return self.scheduler.engine_here
 
     # -- CreateDataBackfillPlan ----------------------------------------------------------------
 
     def create_plan(self, req: Any, caller_uin: str) -> str:
-        parsed = B.parse_request(req)
+        parsed = build.parse_request(req)
         self._require_task_mode(parsed.project_id)
         for attempt in range(3):
             try:
                 plan_id = self._create_once(parsed, caller_uin)
                 break
-            except (C.Conflict, IntegrityError):
+            except (plan_writes.Conflict, IntegrityError):
                 if attempt == 2:
                     raise OperationFailed("The instances changed while the plan was being created; retry.") from None
         self._active = (time.monotonic(), True)
@@ -147,15 +127,15 @@ class BackfillService:
         self._ensure_watchdog()
         return plan_id
 
-    def _create_once(self, req: B.PlanRequest, caller_uin: str) -> str:
+    def _create_once(self, req: build.PlanRequest, caller_uin: str) -> str:
         plan_id = new_uuid()
         with self.db.write() as conn:
             now = self.clock.now()
-            tasks, members, problems = C.build_members(conn, req, self.load_def)
-            row = C.plan_row(plan_id, req, tasks, members, problems, caller_uin, now)
+            tasks, members, problems = plan_writes.build_members(conn, req, self.load_def)
+            row = plan_writes.plan_row(plan_id, req, tasks, members, problems, caller_uin, now)
             tx = Tx(conn, now, caller_uin)
-            C.write_plan(tx, row, members, req, self.load_def)
-            R.release_and_finish(conn, now, self._rules, self.slots, caller_uin, [plan_id])
+            plan_writes.write_plan(tx, row, members, req, self.load_def)
+            plan_release.release_and_finish(conn, now, self._rules, self.slots, caller_uin, [plan_id])
         return plan_id
 
     def _require_task_mode(self, project_id: str) -> None:
@@ -186,7 +166,7 @@ class BackfillService:
             running_since = conn.execute(
                 select(func.min(TI.c.started_at))
                 .select_from(BM.join(TI, TI.c.id == BM.c.instance_id))
-                .where(BM.c.plan_id == plan_id, BM.c.status == R.RELEASED, TI.c.life_round_num == BM.c.life_round_num)
+                .where(BM.c.plan_id == plan_id, BM.c.status == plan_release.RELEASED, TI.c.life_round_num == BM.c.life_round_num)
             ).scalar()
         starts = [t for t in (plan["started_at"], running_since) if t is not None]
         first = min(starts) if starts else None
@@ -243,13 +223,13 @@ class BackfillService:
 
     @staticmethod
     def _item(task_id: str, r: Mapping[Any, Any]) -> M.BackfillInstance:
-        if r["status"] == R.DONE:  # the outcome of the plan's round, as copied when it ended
+        if r["status"] == plan_release.DONE:  # the outcome of the plan's round, as copied when it ended
             state, started, ended, cost = r["final_state"], r["started_at"], r["ended_at"], r["cost_ms"]
         elif r["state"] is None:  # the instance was removed (e.g. its task taken offline)
-            state, started, ended, cost = S.EXPIRED, None, None, None
+            state, started, ended, cost = states.EXPIRED, None, None, None
         elif r["life_round_num"] == r["m_round"]:
             state, started = r["state"], r["i_started"]
-            ended_ = state in S.TERMINAL or state == S.FAILED_RETRY
+            ended_ = state in states.TERMINAL or state == states.FAILED_RETRY
             ended, cost = (r["i_ended"], r["i_cost"]) if ended_ else (None, None)
         else:  # moved on to a later round before the plan saw the end of its own
             state, started, ended, cost = r["state"], None, None, None
@@ -277,13 +257,13 @@ class BackfillService:
         at, active = self._active
         if time.monotonic() - at < _ACTIVE_TTL:
             return active
-        active = R.any_running(conn)
+        active = plan_release.any_running(conn)
         self._active = (time.monotonic(), active)
         return active
 
     def _on_transitions(self, conn: Connection, changes: Sequence[Mapping[str, Any]]) -> None:
         """The transition observer: inside the transaction of whoever changed the instances."""
-        ended = [c["instance_id"] for c in changes if c["to_state"] in S.TERMINAL]
+        ended = [c["instance_id"] for c in changes if c["to_state"] in states.TERMINAL]
         if not ended:
             return
         released: list[int] = []
@@ -291,8 +271,8 @@ class BackfillService:
             if not self._maybe_active(conn):
                 return
             with conn.begin_nested():
-                R.mark_done(conn, ended)
-                released = R.release_and_finish(conn, self.clock.now(), self._rules, self.slots, "backfill")
+                plan_release.mark_done(conn, ended)
+                released = plan_release.release_and_finish(conn, self.clock.now(), self._rules, self.slots, "backfill")
         except Exception:
             log.exception("backfill: releasing after %d ended instance(s) failed; the watchdog retries", len(ended))
         self._ensure_watchdog()
@@ -304,8 +284,8 @@ class BackfillService:
         with self.db.write() as conn:
             if not self._maybe_active(conn):
                 return 0
-            R.reconcile(conn)
-            released = R.release_and_finish(conn, self.clock.now(), self._rules, self.slots, "backfill")
+            plan_release.reconcile(conn)
+            released = plan_release.release_and_finish(conn, self.clock.now(), self._rules, self.slots, "backfill")
         if released:
             self._wake_engine()
         return len(released)

@@ -34,9 +34,7 @@ from typing import Any
 
 from sqlalchemy import Connection, DateTime, bindparam, case, delete, exists, func, or_, select, update
 
-from wedata.scheduler import states as S
-from wedata.scheduler.readiness import evaluate
-from wedata.scheduler.transitions import Tx, transition
+from wedata.scheduler.api import Tx, evaluate, states, transition
 from wedata.storage.backfill_tables import backfill_members, backfill_plans
 from wedata.storage.engine_tables import instance_deps, instance_event_waits, task_instances
 
@@ -156,7 +154,7 @@ def _count_done(conn: Connection, rows: Iterable[Any]) -> set[str]:
     for plan_id, state, started in rows:
         a = agg.setdefault(plan_id, [0, 0, None])
         a[0] += 1
-        a[1] += state == S.COMPLETED
+        a[1] += state == states.COMPLETED
         if started is not None and (a[2] is None or started < a[2]):
             a[2] = started
     for plan_id, (n, ok, first) in agg.items():
@@ -177,14 +175,14 @@ def mark_done(conn: Connection, instance_ids: Sequence[int]) -> set[str]:
 def reconcile(conn: Connection) -> None:
     """What the observer may have missed: members of live plans whose instance is terminal, and
     members whose instance was removed (e.g. its task taken offline)."""
-    terminal = exists().where(TI.c.id == BM.c.instance_id, TI.c.state.in_(S.TERMINAL))
+    terminal = exists().where(TI.c.id == BM.c.instance_id, TI.c.state.in_(states.TERMINAL))
     rows: list[Any] = list(conn.execute(
         update(BM).where(BM.c.status.in_(LIVE), terminal).values(status=DONE, **_COPY).returning(*_DONE_RETURNING)
     ))
     rows += conn.execute(
         update(BM)
         .where(BM.c.status.in_(LIVE), BM.c.instance_id.is_(None))
-        .values(status=DONE, final_state=S.EXPIRED, note="the instance was removed before it ran")
+        .values(status=DONE, final_state=states.EXPIRED, note="the instance was removed before it ran")
         .returning(*_DONE_RETURNING)
     ).all()
     _count_done(conn, rows)
@@ -235,7 +233,7 @@ _IN_FLIGHT = (
 )
 _PERIODIC_WAITING = {
     grouped: select(TI.c.id).where(
-        TI.c.state == S.WAIT_RUN, TI.c.scheduled_at <= bindparam("now"), TI.c.run_type != "ADDITION",
+        TI.c.state == states.WAIT_RUN, TI.c.scheduled_at <= bindparam("now"), TI.c.run_type != "ADDITION",
         TI.c.resource_group_id == bindparam("group") if grouped else TI.c.resource_group_id.is_(None),
     ).limit(1)
     for grouped in (False, True)
@@ -350,8 +348,8 @@ class Releaser:
             # The candidate query checked that the gate was its only unmet edge: straight to
             # WAIT_RUN, unless it still waits for events (readiness decides those).
             r = c.row
-            direct = r["state"] == S.WAIT_UPSTREAM and not (r["events_unmet"] and not r["skip_events"])
-            if not (direct and transition(tx, r, S.WAIT_RUN, reason, self._wait_values(rules, c))):
+            direct = r["state"] == states.WAIT_UPSTREAM and not (r["events_unmet"] and not r["skip_events"])
+            if not (direct and transition(tx, r, states.WAIT_RUN, reason, self._wait_values(rules, c))):
                 slow.append(c)
         for c in slow:
             # WaitExecutionTotalTTL counts from the release: waiting behind the plan's own queue

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,7 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from wedata.clock import Clock
 from wedata.config import Settings
 from wedata.principal import Caller
-from wedata.scheduler import event_consume
+from wedata.scheduler.api import Change, SchedulerApi, event_consume
 from wedata.services.common import as_int, new_uuid, page, zone_of
 from wedata.services.errors import Duplicate, InvalidValue, NotFound, ServiceError
 from wedata.services.events.views import (
@@ -69,7 +68,6 @@ TIME_UNITS = {"SECONDS": timedelta(seconds=1), "MINUTES": timedelta(minutes=1), 
 MAX_CASES = 1000  # per trigger request
 MAX_DESCRIBED_CASES = 100  # DescribeEvent lists the newest open cases, at most this many
 
-ReleaseListener = Callable[[list[int]], None]
 
 
 def _text(value: str | None, field: str, max_len: int, *, required: bool = False) -> str:
@@ -116,16 +114,11 @@ class CaseSpec:
 
 
 class EventService:
-    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
+    def __init__(self, db: Database, clock: Clock, settings: Settings, scheduler: SchedulerApi) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings
-        self._release_listeners: list[ReleaseListener] = []
-
-    def add_release_listener(self, listener: ReleaseListener) -> None:
-        """Call ``listener(instance_ids)`` after a trigger released waiting instances (committed):
-        the composition root passes the in-process engine's wake-up here."""
-        self._release_listeners.append(listener)
+        self.scheduler = scheduler
 
     # The engine's side of the contract (docs/events.md): satisfy waits from open cases.
     consume_waiting = staticmethod(event_consume.consume_waiting)
@@ -347,8 +340,7 @@ class EventService:
             released.extend(event_consume.release_for_case(conn, case_id, now))
         if released:
             # Imported here: only a release needs the engine's readiness rules.
-            from wedata.scheduler.readiness import evaluate
-            from wedata.scheduler.transitions import Tx
+            from wedata.scheduler.api import Tx, evaluate
 
             tx = Tx(conn, now, caller.uin[:64])
             evaluate(tx, released)
@@ -358,13 +350,8 @@ class EventService:
         return released
 
     def _notify(self, released: list[int]) -> None:
-        if not released:
-            return
-        for listener in self._release_listeners:
-            try:
-                listener(released)
-            except Exception:  # a wake-up is an optimisation: the engine polls anyway
-                log.exception("event release listener failed")
+        if released:
+            self.scheduler.notify(Change.INSTANCES)
 
     # ------------------------------------------------------------------------------------------
     # Reads.

@@ -1,16 +1,13 @@
-"""Task instances: the read actions over the engine, and the engine's in-process hooks.
+"""Task instances: the read actions over the engine's rows.
 
 The engine (scheduler/) writes instances; this service reads them for GetTaskInstance,
-ListTaskInstances, GetTaskInstanceLog and ListTaskInstanceExecutions (rules in
-instance_query.py and instance_logs.py), and gives other services a way to poke the engine:
-``notify_changed()`` after a submission or an ops change makes the engine look now instead of at
-its next poll (it polls anyway, so this is only about latency, and it is a no-op when the engine
-runs in another process).
+ListTaskInstances, GetTaskInstanceLog and ListTaskInstanceExecutions (rules in query.py and
+logs.py). Services that change instances reach the engine through ``scheduler/api.py``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from wedata.clock import Clock
 from wedata.config import Settings
@@ -20,40 +17,11 @@ from wedata.spec import models as M
 from wedata.storage.db import Database
 
 
-class _Wakeable(Protocol):
-    def wake(self, *, plan: bool = False) -> None: ...
-
-
 class InstanceService:
     def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings
-        self._engine: _Wakeable | None = None
-
-    # -- engine hooks ---------------------------------------------------------------------------
-
-    def attach_engine(self, engine: _Wakeable | None) -> None:
-        self._engine = engine
-
-    def notify_changed(self, *, plan: bool = True) -> None:
-        """Tell an in-process engine that tasks or instances changed (e.g. after SubmitTask)."""
-        if self._engine is not None:
-            self._engine.wake(plan=plan)
-
-    def reevaluate(self, conn: Any, instance_ids: list[int], actor: str) -> None:
-        """Re-evaluate the readiness of these instances inside the caller's transaction (e.g.
-        after an event case met their waits), then wake an in-process engine."""
-        from wedata.scheduler.readiness import evaluate
-        from wedata.scheduler.transitions import Tx
-
-        tx = Tx(conn, self.clock.now(), actor)
-        evaluate(tx, instance_ids)
-        tx.flush()
-        if tx.wake:
-            evaluate(tx, tx.wake)
-            tx.flush()
-        self.notify_changed(plan=False)
 
     # -- reads ----------------------------------------------------------------------------------
 

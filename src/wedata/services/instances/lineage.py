@@ -22,7 +22,7 @@ from sqlalchemy import and_, func, select
 from wedata.clock import Clock
 from wedata.config import Settings
 from wedata.services.common import page
-from wedata.services.instances import query as Q
+from wedata.services.instances import query as instance_query
 from wedata.spec import models as M
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import instance_deps, task_instances
@@ -53,10 +53,10 @@ class InstanceLineageService:
         *, upstream: bool,
     ) -> M.TaskInstancePage:
         # Validate everything before touching the database, as the other instance reads do.
-        zone = Q.check_zone(zone)
+        zone = instance_query.check_zone(zone)
         pg = page(number, size, default_size=10, min_size=1, max_size=100)
         with self.db.read() as conn:
-            me = Q.load_instance(conn, project_id, key)
+            me = instance_query.load_instance(conn, project_id, key)
             if upstream:
                 # Edges leaving this instance, joined to the instance each one names.
                 edge = and_(D.c.instance_id == me["id"], D.c.kind.in_(REAL_EDGES),
@@ -67,7 +67,7 @@ class InstanceLineageService:
                             D.c.kind.in_(REAL_EDGES), D.c.instance_id == TI.c.id)
             # (task, data time) is unique per instance and per edge, so the join adds no duplicates.
             rows = conn.execute(
-                Q.base_query().join(D, edge)
+                instance_query.base_query().join(D, edge)
                 .order_by(TI.c.data_time.asc(), TI.c.task_id.asc(), TI.c.id.asc())
                 .limit(pg.size).offset(pg.offset)
             ).mappings().all()
@@ -77,5 +77,5 @@ class InstanceLineageService:
             total_page_number=pg.total_pages(total),
             page_number=pg.number,
             page_size=pg.size,
-            items=[Q.to_item(r, zone) for r in rows],
+            items=[instance_query.to_item(r, zone) for r in rows],
         )

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 
 from wedata.clock import Clock
-from wedata.scheduler import states as S
+from wedata.scheduler.api import states
 from wedata.scheduling.datatimes import instance_key
 from wedata.services.common import fmt_time, page
 from wedata.services.errors import InvalidValue, NotFound
@@ -35,8 +35,8 @@ H = instance_transitions
 PAGE_BYTES = 256 * 1024
 LEVELS = {"ALL": None, "INFO": "INFO", "DEBUG": "DEBUG", "WARN": "WARN", "ERROR": "ERROR"}
 _LEVELED = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} (INFO|DEBUG|WARN|ERROR) ")
-EXEC_STATE = {"RUNNING": S.RUNNING, "COMPLETE": S.COMPLETED, "FAILED": S.FAILED_RETRY, "EXPIRED": S.EXPIRED,
-              "SKIP_RUNNING": S.SKIP_RUNNING}
+EXEC_STATE = {"RUNNING": states.RUNNING, "COMPLETE": states.COMPLETED, "FAILED": states.FAILED_RETRY, "EXPIRED": states.EXPIRED,
+              "SKIP_RUNNING": states.SKIP_RUNNING}
 
 
 def parse_level(value: str | None) -> str | None:
@@ -111,7 +111,7 @@ def instance_log(conn: Any, inst: Mapping[Any, Any], life_round: int | None, lev
     path = next((r[0] for r in rows if r[0]), None)
     code = next((r[1] for r in rows if r[1] is not None), None)
     lines, next_offset, eof = read_page(path, cursor)
-    open_round = rnd == current and inst["state"] not in S.TERMINAL
+    open_round = rnd == current and inst["state"] not in states.TERMINAL
     return M.InstanceLog(
         instance_key=instance_key(inst["task_id"], inst["data_time"]),
         project_id=inst["project_id"],
@@ -125,9 +125,9 @@ def _phases(transitions: Sequence[Mapping[Any, Any]], zone: str | None) -> list[
     phases: list[M.InstanceExecutionPhase] = []
     last: str | None = None
     for i, t in enumerate(transitions):
-        detail = S.DETAIL_STATE[t["to_state"]]
+        detail = states.DETAIL_STATE[t["to_state"]]
         end = transitions[i + 1]["at"] if i + 1 < len(transitions) else (
-            t["at"] if t["to_state"] in S.TERMINAL or t["to_state"] == S.FAILED_RETRY else None)
+            t["at"] if t["to_state"] in states.TERMINAL or t["to_state"] == states.FAILED_RETRY else None)
         if detail == last and phases:
             phases[-1].end_time = fmt_time(end, zone)
             continue
@@ -141,7 +141,7 @@ def _belongs(t: Mapping[Any, Any], rnd: int, try_no: int) -> bool:
     """Waiting before try n is recorded with tries n-1; the try's own moves with tries n."""
     if t["life_round_num"] != rnd:
         return False
-    if t["to_state"] in S.WAITING:
+    if t["to_state"] in states.WAITING:
         return t["tries"] == try_no - 1
     return t["tries"] == try_no
 
@@ -168,11 +168,11 @@ def executions(conn: Any, inst: Mapping[Any, Any], zone: str | None, number: Any
         ))
     rnd, tries = inst["life_round_num"], inst["tries"]
     has_current = any(e["life_round_num"] == rnd for e in execs)
-    if inst["state"] in S.WAITING or not has_current:
+    if inst["state"] in states.WAITING or not has_current:
         # The attempt to come (or a round that ended without one).
         own = [t for t in history if t["life_round_num"] == rnd and t["tries"] == tries
-               and (t["to_state"] in S.WAITING or t["to_state"] in (S.EXPIRED, S.COMPLETED, S.SKIP_RUNNING))
-               and not any(e["life_round_num"] == rnd and e["try_no"] == tries and t["to_state"] not in S.WAITING
+               and (t["to_state"] in states.WAITING or t["to_state"] in (states.EXPIRED, states.COMPLETED, states.SKIP_RUNNING))
+               and not any(e["life_round_num"] == rnd and e["try_no"] == tries and t["to_state"] not in states.WAITING
                            for e in execs)]
         items.append(M.InstanceExecution(
             instance_key=key, life_round_num=rnd, instance_state=inst["state"], run_type=inst["run_type"],

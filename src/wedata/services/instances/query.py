@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
 
-from wedata.scheduler import states as S
+from wedata.scheduler.api import states
 from wedata.scheduling.cycletypes import CycleType
 from wedata.scheduling.datatimes import format_wall, instance_key, parse_instance_key
 from wedata.services.common import as_int, fmt_time, page, parse_local, zone_of
@@ -100,7 +100,7 @@ def _common(row: Mapping[Any, Any], zone: str | None) -> dict[str, Any]:
         "try_limit": row["try_limit"],
         "tries": row["tries"],
         "start_time": fmt_time(started, zone),
-        "end_time": fmt_time(ended, zone) if row["state"] != S.RUNNING else None,
+        "end_time": fmt_time(ended, zone) if row["state"] != states.RUNNING else None,
         "cost_time": row["cost_ms"],
         "scheduler_time": fmt_time(row["scheduled_at"], zone),
         "last_update_time": fmt_time(row["updated_at"], zone),
@@ -145,7 +145,7 @@ def list_filters(req: M.ListTaskInstancesRequest, zone: str | None) -> list[Any]
         cond.append(TI.c.instance_type == req.instance_type)
     if req.instance_state:
         try:
-            cond.append(TI.c.state == S.parse_state(req.instance_state))
+            cond.append(TI.c.state == states.parse_state(req.instance_state))
         except ValueError as exc:
             raise InvalidValue(str(exc)) from None
     type_id = as_int(req.task_type_id, "TaskTypeId")

@@ -32,11 +32,7 @@ from sqlalchemy import Connection, and_, or_, select, update
 
 from wedata.clock import Clock, utcnow
 from wedata.config import Settings
-from wedata.scheduler import states as S
-from wedata.scheduler.cycle import KILL_PREFIX
-from wedata.scheduler.readiness import evaluate
-from wedata.scheduler.runs import append_log, log_line
-from wedata.scheduler.transitions import Tx, transition
+from wedata.scheduler.api import KILL_PREFIX, Tx, append_log, evaluate, log_line, states, transition
 from wedata.scheduling.datatimes import instance_key, parse_instance_key
 from wedata.services.errors import InvalidValue, NotFound
 from wedata.services.jobs import ACTING, FAIL, SUCCESS, ItemFailed, Job, JobKind, OpsJobService, Outcome
@@ -132,7 +128,7 @@ def note(conn: Connection, inst: Mapping[Any, Any], now: datetime, text: str) ->
 
 def expire_waiting(tx: Tx, inst: Mapping[Any, Any], reason: str) -> bool:
     """End a waiting instance (or one waiting for a retry) EXPIRED without running it."""
-    ok = transition(tx, inst, S.EXPIRED, reason, {
+    ok = transition(tx, inst, states.EXPIRED, reason, {
         "retry_at": None, "deadline_at": None, "error_msg": reason, "ended_at": tx.now, "claimed_by": None,
     })
     if ok:
@@ -148,10 +144,10 @@ def request_kill(conn: Connection, inst: Mapping[Any, Any], reason: str, now: da
     """
     conn.execute(
         update(E).where(E.c.instance_id == inst["id"], E.c.life_round_num == inst["life_round_num"],
-                        E.c.state == S.RUNNING).values(error_msg=f"{KILL_PREFIX} {reason}")
+                        E.c.state == states.RUNNING).values(error_msg=f"{KILL_PREFIX} {reason}")
     )
     return conn.execute(
-        update(TI).where(TI.c.id == inst["id"], TI.c.state == S.RUNNING).values(deadline_at=now)
+        update(TI).where(TI.c.id == inst["id"], TI.c.state == states.RUNNING).values(deadline_at=now)
     ).rowcount == 1
 
 
@@ -159,9 +155,9 @@ def kill_one(tx: Tx, inst: Mapping[Any, Any], reason: str) -> str:
     """Kill ``inst``: "expired" (it was waiting: done), "requested" (running: the engine kills
     it), "ended" (already finished: nothing to do) or "changed" (moved meanwhile: read again)."""
     state = inst["state"]
-    if state == S.RUNNING:
+    if state == states.RUNNING:
         return "requested" if request_kill(tx.conn, inst, reason, tx.now) else "changed"
-    if state in S.PENDING:
+    if state in states.PENDING:
         return "expired" if expire_waiting(tx, inst, reason) else "changed"
     return "ended"
 
@@ -171,10 +167,10 @@ def kill_task_instances(tx: Tx, task_id: str, reason: str, *, running_too: bool 
     KillInstance): the waiting ones end EXPIRED, and with ``running_too`` the engine is asked to
     kill the running ones. Returns the ids of those it was asked to kill."""
     requested: list[int] = []
-    states = (*S.PENDING, S.RUNNING) if running_too else tuple(S.PENDING)
+    wanted = (*states.PENDING, states.RUNNING) if running_too else tuple(states.PENDING)
     for _ in range(3):  # rows that moved meanwhile are read again
         rows = tx.conn.execute(
-            select(TI).where(TI.c.task_id == task_id, TI.c.state.in_(states))
+            select(TI).where(TI.c.task_id == task_id, TI.c.state.in_(wanted))
         ).mappings().all()
         changed = False
         for r in rows:
@@ -254,13 +250,13 @@ class KillKind(JobKind):
         if inst is None:
             return Outcome(FAIL, "the instance no longer exists")
         state = inst["state"]
-        if state != S.RUNNING:
+        if state != states.RUNNING:
             self.watch.forget(inst["id"])
-        if state == S.EXPIRED:
+        if state == states.EXPIRED:
             return Outcome(SUCCESS)
-        if state in (S.COMPLETED, S.SKIP_RUNNING):
+        if state in (states.COMPLETED, states.SKIP_RUNNING):
             return Outcome(FAIL, f"the instance ended {state} before the kill took effect")
-        if state in S.PENDING:  # the attempt ended on its own meanwhile: end the retry too
+        if state in states.PENDING:  # the attempt ended on its own meanwhile: end the retry too
             tx = Tx(conn, self.clock.now(), job.caller)
             if expire_waiting(tx, inst, self.reason(job)):
                 settle_readiness(tx)
@@ -282,14 +278,14 @@ class SetSuccessKind(JobKind):
             if inst is None:
                 raise ItemFailed("the instance no longer exists")
             state = inst["state"]
-            if state == S.RUNNING:
+            if state == states.RUNNING:
                 raise ItemFailed("the instance is RUNNING: kill it or let it finish before setting it to success")
-            if state == S.COMPLETED:
+            if state == states.COMPLETED:
                 raise ItemFailed("the instance is already COMPLETED")
             now = self.clock.now()
             tx = Tx(conn, now, job.caller)
             reason = f"set to success by user {job.caller} (SetSuccessTaskInstancesAsync)"
-            if transition(tx, inst, S.COMPLETED, reason, {
+            if transition(tx, inst, states.COMPLETED, reason, {
                 "ended_at": now, "retry_at": None, "deadline_at": None, "error_msg": None, "claimed_by": None,
             }):
                 note(conn, inst, now, reason)

@@ -48,12 +48,7 @@ from sqlalchemy import Connection, func, insert, select, tuple_, update
 
 from wedata.clock import Clock
 from wedata.config import Settings
-from wedata.scheduler import states as S
-from wedata.scheduler.definitions import DefinitionCache, TaskDef
-from wedata.scheduler.deps import SATISFYING
-from wedata.scheduler.planner import load_snapshot
-from wedata.scheduler.readiness import target_state
-from wedata.scheduler.transitions import Tx, transition
+from wedata.scheduler.api import SATISFYING, SchedulerApi, TaskDef, Tx, states, target_state, transition
 from wedata.scheduling.datatimes import instance_key, parse_instance_key, previous_data_time
 from wedata.services.errors import InvalidValue
 from wedata.services.jobs import SUCCESS, ItemFailed, Job, JobKind, OpsJobService, Outcome
@@ -195,15 +190,15 @@ def scope(conn: Connection, project_id: str, named: list[str], rerun_type: str, 
 
 
 class RerunKind(JobKind):
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, scheduler: SchedulerApi) -> None:
         self.clock = clock
-        self.defs = DefinitionCache(512)
+        self.scheduler = scheduler
 
     def _def(self, conn: Connection, version: str | None) -> TaskDef | None:
         if not version:
             return None
         try:
-            return self.defs.get(version, lambda v: load_snapshot(conn, v))
+            return self.scheduler.load_def(version, conn)
         except ValueError:
             return None
 
@@ -223,9 +218,9 @@ class RerunKind(JobKind):
 
     def _rerun(self, conn: Connection, job: Job, key: str, inst: Mapping[Any, Any]) -> Outcome | None:
         state = inst["state"]
-        if state == S.RUNNING:
+        if state == states.RUNNING:
             raise ItemFailed("the instance is RUNNING: kill it or wait for it to end before rerunning it")
-        if state not in S.TERMINAL:
+        if state not in states.TERMINAL:
             if key in job.params["named"]:
                 raise ItemFailed(f"the instance is {state}: only finished instances can be rerun")
             return Outcome(SUCCESS, "already waiting: it runs after its rerun upstream")
@@ -245,7 +240,7 @@ class RerunKind(JobKind):
         allow = (task.allow or "ALL").upper()
         if allow == "NONE":
             raise ItemFailed("the task's AllowRedoType is NONE: its instances may not be rerun")
-        if allow == "FAILURE" and state != S.EXPIRED:
+        if allow == "FAILURE" and state != states.EXPIRED:
             raise ItemFailed(f"the task's AllowRedoType is FAILURE: only failed instances may be rerun, this one is {state}")
         now = self.clock.now()
         p = job.params
@@ -285,7 +280,7 @@ class RerunKind(JobKind):
         if not edges:
             return 0
         real = [(e.upstream_task_id, e.upstream_data_time) for e in edges if e.kind in ("task", "self")]
-        states: dict[tuple[str, datetime], str] = {}
+        parent_states: dict[tuple[str, datetime], str] = {}
         for i in range(0, len(real), 300):
             # Locked (PostgreSQL; SQLite holds the write lock already, ops_jobs._item): a parent
             # cannot complete between this read and the edge written from it, unseen.
@@ -294,7 +289,7 @@ class RerunKind(JobKind):
                 .where(tuple_(TI.c.task_id, TI.c.data_time).in_(real[i : i + 300]))
                 .order_by(TI.c.id).with_for_update()
             ):
-                states[(t, d)] = st
+                parent_states[(t, d)] = st
         keys = [instance_key(t, d) for t, d in real]
         in_scope = {
             k for (k,) in conn.execute(
@@ -306,8 +301,8 @@ class RerunKind(JobKind):
         unmet = 0
         for e in edges:
             up = (e.upstream_task_id, e.upstream_data_time)
-            st = states.get(up)
-            by_state = st in SATISFYING or (st == S.EXPIRED and bool(e.on_failed))
+            st = parent_states.get(up)
+            by_state = st in SATISFYING or (st == states.EXPIRED and bool(e.on_failed))
             if e.kind not in ("task", "self"):
                 met = bool(e.met) if check_all else True  # placeholders: nothing to check with NONE
             elif instance_key(*up) in in_scope or check_all:
@@ -341,10 +336,11 @@ class RerunKind(JobKind):
 
 
 class RerunService:
-    def __init__(self, db: Database, clock: Clock, settings: Settings, jobs: OpsJobService) -> None:
+    def __init__(self, db: Database, clock: Clock, settings: Settings, jobs: OpsJobService,
+                 scheduler: SchedulerApi) -> None:
         self.db = db
         self.jobs = jobs
-        jobs.register(RERUN, RerunKind(clock))
+        jobs.register(RERUN, RerunKind(clock, scheduler))
 
     def rerun(self, req: M.RerunTaskInstancesAsyncRequest, caller: str) -> str:
         keys = check_keys(req.instance_key_list)

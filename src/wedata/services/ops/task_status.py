@@ -35,10 +35,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from wedata.clock import Clock
 from wedata.config import Settings
-from wedata.scheduler import states as S
-from wedata.scheduler.definitions import DefinitionCache, TaskDef
-from wedata.scheduler.planner import Planner, PlanOutcome, load_snapshot
-from wedata.scheduler.transitions import Tx, transition
+from wedata.scheduler.api import Change, SchedulerApi, Tx, states, transition
 from wedata.services.errors import InvalidValue, NotFound
 from wedata.services.jobs import ACTING, FAIL, SUCCESS, ItemFailed, Job, JobKind, OpsJobService, Outcome
 from wedata.services.ops.instance_control import KillWatch, kill_task_instances, settle_readiness
@@ -138,7 +135,7 @@ class _StatusKind(JobKind):
             return []
         # A retry that appeared meanwhile (an attempt that failed on its own) ends too.
         self.kill_all(conn, job, task_id, running_too=False)
-        rows = conn.execute(select(TI).where(TI.c.task_id == task_id, TI.c.state == S.RUNNING)).mappings().all()
+        rows = conn.execute(select(TI).where(TI.c.task_id == task_id, TI.c.state == states.RUNNING)).mappings().all()
         for r in rows:
             self.watch.remind(conn, r, self.reason(job))
         return list(rows)
@@ -194,14 +191,13 @@ class StopKind(_StatusKind):
 
 
 class TaskOpsService:
-    def __init__(self, db: Database, clock: Clock, settings: Settings, jobs: OpsJobService) -> None:
+    def __init__(self, db: Database, clock: Clock, settings: Settings, jobs: OpsJobService,
+                 scheduler: SchedulerApi) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings
         self.jobs = jobs
-        self.defs = DefinitionCache(256)
-        # Called after a synchronous change committed (the engine's wake(plan=True)).
-        self.on_change: Any = lambda: None
+        self.scheduler = scheduler
         jobs.register(PAUSE, PauseKind(clock, settings))
         jobs.register(STOP, StopKind(clock, settings))
 
@@ -227,7 +223,7 @@ class TaskOpsService:
             for task_id in checked:
                 self._start_one(tx, project_id, task_id, bool(backfill), caller)
             settle_readiness(tx)
-        self.on_change()
+        self.scheduler.notify(Change.TASKS)
         return True
 
     def _start_one(self, tx: Tx, project_id: str, task_id: str, backfill: bool, caller: str) -> None:
@@ -242,38 +238,19 @@ class TaskOpsService:
             return  # the engine plans (and catches up) as for any task back in scheduling
         self._plan_now(tx, task_id)
         skipped = conn.execute(
-            select(TI).where(TI.c.task_id == task_id, TI.c.state.in_(S.WAITING), TI.c.total_run_num == 0,
+            select(TI).where(TI.c.task_id == task_id, TI.c.state.in_(states.WAITING), TI.c.total_run_num == 0,
                              TI.c.life_round_num == 0, TI.c.scheduled_at >= pause["paused_at"],
                              TI.c.scheduled_at <= now)
         ).mappings().all()
         reason = f"scheduled while the task was {_WORDS[pause['status']]}; started by user {caller} without " \
                  "EnableDataBackfill"
         for r in skipped:
-            transition(tx, r, S.SKIP_RUNNING, reason, {"ended_at": now, "deadline_at": None, "error_msg": None})
+            transition(tx, r, states.SKIP_RUNNING, reason, {"ended_at": now, "deadline_at": None, "error_msg": None})
 
     def _plan_now(self, tx: Tx, task_id: str) -> None:
         """Extend the task's plan up to now in this transaction (the engine's planner), so the
         data times of the pause have their instances before they are marked skipped."""
-        conn = tx.conn
-
-        def load_def(version: str) -> TaskDef:
-            return self.defs.get(version, lambda v: load_snapshot(conn, v))
-
-        row = conn.execute(
-            select(t.c.id, t.c.status, t.c.prod_version_id, P.c.version_id, P.c.task_status, P.c.planned_through)
-            .select_from(t.outerjoin(P, P.c.task_id == t.c.id)).where(t.c.id == task_id)
-        ).mappings().first()
-        if row is None:
-            return
-        planner = Planner(load_def, horizon_days=self.settings.plan_horizon_days,
-                          catch_up=self.settings.plan_catch_up)
-        mark = len(tx.history)
-        try:
-            with conn.begin_nested():  # a definition that cannot be planned must not undo the start
-                planner.plan(tx, row, PlanOutcome())
-        except Exception:
-            del tx.history[mark:]  # the history of what was rolled back
-            log.exception("planning task %s while starting it failed; the engine plans it later", task_id)
+        self.scheduler.plan_task_now(tx, task_id)
 
     def update_owner(self, project_id: str, ids: Sequence[str] | None, owner: str | None, caller: str) -> bool:
         checked = check_task_ids(ids)

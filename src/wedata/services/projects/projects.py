@@ -37,8 +37,9 @@ from sqlalchemy.exc import IntegrityError
 from wedata.clock import Clock
 from wedata.config import Settings
 from wedata.principal import Caller
-from wedata.services.common import as_int, fmt_iso, new_project_id, page
+from wedata.services.common import as_int, fmt_iso, like_pattern, new_project_id, page
 from wedata.services.errors import Duplicate, Forbidden, InvalidValue, NotFound, NotMember, OperationFailed
+from wedata.services.projects.checks import check_description, check_display_name, check_uin
 from wedata.services.projects.roles import (
     PROJECT_MANAGER,
     PROJECT_ROLES,
@@ -57,40 +58,10 @@ DLC_ENV_TAGS = ("Prod", "Dev")
 DLC_ACCESS_ACCOUNTS = ("TASK_RUNNER", "OWNER", "SUB")
 
 _PROJECT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
-_UIN = re.compile(r"[0-9]{1,32}")
-MAX_DESCRIPTION = 1024
 
 
 class WorkspaceNameDuplication(Duplicate):
     code = "InvalidParameter.WorkspaceNameDuplication"
-
-
-def like_pattern(text: str) -> str:
-    """A case-insensitive ``contains`` pattern for ``lower(col) LIKE ... ESCAPE '\\'``."""
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _check_uin(uin: str, field: str) -> str:
-    if not _UIN.fullmatch(uin or ""):
-        raise InvalidValue(f"{field} must be a numeric user id, got {uin!r}")
-    return uin
-
-
-def _check_display_name(name: str) -> str:
-    if not name or not name.strip():
-        raise InvalidValue("DisplayName must not be empty")
-    if len(name) > 32:
-        raise InvalidValue(f"DisplayName must be at most 32 characters, got {len(name)}")
-    if any(ord(c) < 32 for c in name):
-        raise InvalidValue("DisplayName must not contain control characters")
-    return name
-
-
-def _check_description(text: str) -> str:
-    if len(text) > MAX_DESCRIPTION:
-        raise InvalidValue(f"Description must be at most {MAX_DESCRIPTION} characters")
-    return text
 
 
 def project_wire(row: Any) -> M.Project:
@@ -126,7 +97,7 @@ def _dlc_info(info: M.DLCClusterInfo | None, model: str) -> dict[str, Any] | Non
     if model == "STANDARD" and (info.standard_mode_env_tag is None or info.access_account is None):
         raise InvalidValue("A STANDARD project's DLCInfo needs StandardModeEnvTag and AccessAccount")
     if info.access_account == "SUB":
-        _check_uin(info.sub_account_uin or "", "DLCInfo.SubAccountUin")
+        check_uin(info.sub_account_uin or "", "DLCInfo.SubAccountUin")
     return {
         "ComputeResources": list(info.compute_resources),
         "Region": info.region,
@@ -222,7 +193,7 @@ class ProjectService:
                 "ProjectName must start with a letter and hold only letters, digits and _ (at most 32 "
                 f"characters), got {name!r}"
             )
-        display = _check_display_name(project.display_name)
+        display = check_display_name(project.display_name)
         model = project.project_model or "SIMPLE"
         if model not in PROJECT_MODELS:
             raise InvalidValue(f"ProjectModel must be one of {', '.join(PROJECT_MODELS)}, got {model!r}")
@@ -350,11 +321,11 @@ class ProjectService:
     def update_project(self, caller: Caller, req: M.UpdateProjectRequest) -> None:
         values: dict[str, Any] = {}
         if req.display_name is not None:
-            values["display_name"] = _check_display_name(req.display_name)
+            values["display_name"] = check_display_name(req.display_name)
         if req.description is not None:
-            values["description"] = _check_description(req.description)
+            values["description"] = check_description(req.description)
         if req.project_owner_uin is not None:
-            values["owner_uin"] = _check_uin(req.project_owner_uin, "ProjectOwnerUin")
+            values["owner_uin"] = check_uin(req.project_owner_uin, "ProjectOwnerUin")
         with self.db.write() as conn:
             self.require_admin(conn, req.project_id, caller)
             if not values:
@@ -476,7 +447,7 @@ class ProjectService:
             conn.execute(delete(m).where(m.c.project_id == project_id, m.c.user_uin.in_(uins)))
 
     def grant_roles(self, caller: Caller, project_id: str, user_uin: str, role_ids: Sequence[str]) -> None:
-        _check_uin(user_uin, "UserUin")
+        check_uin(user_uin, "UserUin")
         roles = check_role_ids(role_ids)
         r = T.project_member_roles
         with self.db.write() as conn:
@@ -489,7 +460,7 @@ class ProjectService:
                 conn.execute(insert(r), grants)
 
     def revoke_roles(self, caller: Caller, project_id: str, user_uin: str, role_ids: Sequence[str]) -> None:
-        _check_uin(user_uin, "UserUin")
+        check_uin(user_uin, "UserUin")
         roles = check_role_ids(role_ids)
         r = T.project_member_roles
         with self.db.write() as conn:
@@ -511,7 +482,7 @@ class ProjectService:
     def _check_uins(self, user_uins: Sequence[str]) -> list[str]:
         if not user_uins:
             raise InvalidValue("UserUins must name at least one user")
-        return list(dict.fromkeys(_check_uin(u, "UserUins") for u in user_uins))
+        return list(dict.fromkeys(check_uin(u, "UserUins") for u in user_uins))
 
     def _member_roles(self, conn: Connection, project_id: str, user_uin: str) -> set[str]:
         m, r = T.project_members, T.project_member_roles

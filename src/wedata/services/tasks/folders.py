@@ -18,6 +18,15 @@ from wedata.clock import Clock
 from wedata.config import Settings
 from wedata.services.common import Page, new_uuid
 from wedata.services.errors import Duplicate, InvalidValue, NotFound, OperationFailed
+from wedata.services.folders import (
+    MAX_NAME_LENGTH,
+    MAX_PATH_LENGTH,
+    ROOT,
+    check_name,
+    check_path,
+    join_path,
+    path_too_long,
+)
 from wedata.services.tasks.types import FOLDER_TYPES, node_category, task_type_ids
 from wedata.storage import tables as T
 from wedata.storage.db import Database
@@ -30,13 +39,8 @@ __all__ = [
     "TaskFolderService",
     "folder_exists",
     "node_category",
-    "normalize_folder_path",
-    "validate_folder_name",
 ]
 
-ROOT = "/"
-MAX_NAME_LENGTH = 128
-_MAX_PATH_LENGTH = 1024  # the width of task_folders.path and tasks.folder_path
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,52 +56,10 @@ class TaskFolderRow:
     created_at: datetime
 
 
-def validate_folder_name(name: str, field: str = "TaskFolderName") -> str:
-    """A folder name is one path segment: non-blank, no ``/``, no control characters."""
-    if not name or not name.strip():
-        raise InvalidValue(f"{field} must not be empty.")
-    if name != name.strip():
-        raise InvalidValue(f"{field} must not start or end with spaces: {name!r}.")
-    if "/" in name:
-        raise InvalidValue(f"{field} must not contain '/': {name!r}.")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
-        raise InvalidValue(f"{field} must not contain control characters.")
-    if len(name) > MAX_NAME_LENGTH:
-        raise InvalidValue(f"{field} must be at most {MAX_NAME_LENGTH} characters long.")
-    return name
-
-
-def normalize_folder_path(path: str | None, field: str = "ParentTaskFolderPath") -> str:
-    """``/a/b`` as given, ``/`` for the root.
-
-    ``""`` also means the root (GetTaskFolder shows a root child's parent as ``""``, so a client
-    may send it back) and one trailing ``/`` is dropped; anything else that is not an absolute
-    path of valid names is an error.
-    """
-    text = (path or "").strip()
-    if text in ("", ROOT):
-        return ROOT
-    if not text.startswith("/"):
-        raise InvalidValue(f"{field} must be an absolute path starting with '/', got {path!r}.")
-    if text.endswith("/"):
-        text = text[:-1]
-    for segment in text[1:].split("/"):
-        if not segment:
-            raise InvalidValue(f"{field} has an empty path segment: {path!r}.")
-        validate_folder_name(segment, field)
-    if len(text) > _MAX_PATH_LENGTH:
-        raise InvalidValue(f"{field} is longer than {_MAX_PATH_LENGTH} characters.")
-    return text
-
-
 def validate_folder_type(folder_type: str) -> str:
     if folder_type not in FOLDER_TYPES:
         raise InvalidValue(f"TaskFolderType must be one of {', '.join(FOLDER_TYPES)}, got {folder_type!r}.")
     return folder_type
-
-
-def join_path(parent: str, name: str) -> str:
-    return f"/{name}" if parent == ROOT else f"{parent}/{name}"
 
 
 def folder_exists(conn: Connection, workflow_id: str, category: str, path: str | None) -> bool:
@@ -106,7 +68,7 @@ def folder_exists(conn: Connection, workflow_id: str, category: str, path: str |
     For the tasks service: a task's TaskFolderPath must name an existing folder of its category.
     ``path`` is normalised like a request path; an invalid one raises InvalidValue.
     """
-    norm = normalize_folder_path(path, "TaskFolderPath")
+    norm = check_path(path, "TaskFolderPath", lenient=True)
     if norm == ROOT:
         return True
     f = T.task_folders
@@ -163,11 +125,11 @@ class TaskFolderService:
         self, project_id: str, workflow_id: str, folder_type: str, parent_path: str, name: str, creator_uin: str
     ) -> str:
         folder_type = validate_folder_type(folder_type)
-        parent = normalize_folder_path(parent_path)
-        name = validate_folder_name(name)
+        parent = check_path(parent_path, "ParentTaskFolderPath", lenient=True)
+        name = check_name(name, "TaskFolderName")
         path = join_path(parent, name)
-        if len(path) > _MAX_PATH_LENGTH:
-            raise InvalidValue(f"The folder path would be longer than {_MAX_PATH_LENGTH} characters.")
+        if len(path) > MAX_PATH_LENGTH:
+            raise path_too_long()
         folder_id = new_uuid()
         try:
             with self.db.write() as conn:
@@ -204,7 +166,7 @@ class TaskFolderService:
     ) -> tuple[list[TaskFolderRow], int]:
         """Direct children of ``parent_path``, by name; one query for the page plus a count."""
         folder_type = validate_folder_type(folder_type)
-        parent = normalize_folder_path(parent_path)
+        parent = check_path(parent_path, "ParentTaskFolderPath", lenient=True)
         f = T.task_folders
         where = and_(f.c.workflow_id == workflow_id, f.c.folder_type == folder_type, f.c.parent_path == parent)
         with self.db.read() as conn:
@@ -219,7 +181,7 @@ class TaskFolderService:
 
     def rename(self, project_id: str, workflow_id: str, folder_id: str, new_name: str) -> None:
         """Rename a folder; the paths of its sub-folders and of the tasks filed below follow."""
-        new_name = validate_folder_name(new_name)
+        new_name = check_name(new_name, "TaskFolderName")
         f, t = T.task_folders, T.tasks
         try:
             with self.db.write() as conn:
@@ -228,8 +190,8 @@ class TaskFolderService:
                 if new_name == row.name:
                     return
                 old, new = row.path, join_path(row.parent_path, new_name)
-                if len(new) - len(old) + self._deepest(conn, row) > _MAX_PATH_LENGTH:
-                    raise InvalidValue(f"A folder path would be longer than {_MAX_PATH_LENGTH} characters.")
+                if len(new) - len(old) + self._deepest(conn, row) > MAX_PATH_LENGTH:
+                    raise path_too_long("A sub-folder path")
                 if self._sibling_exists(conn, workflow_id, row.folder_type, new):
                     raise Duplicate(f"A task folder named {new_name!r} already exists in {row.parent_path}.")
                 conn.execute(update(f).where(f.c.id == folder_id).values(name=new_name, path=new))

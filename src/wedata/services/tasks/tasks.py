@@ -36,10 +36,11 @@ from sqlalchemy.exc import IntegrityError
 from wedata.clock import Clock
 from wedata.config import Settings
 from wedata.principal import Caller
+from wedata.scheduler.api import Change, SchedulerApi
 from wedata.scheduling.cycletypes import CycleType
 from wedata.services.common import new_millis_id, page
 from wedata.services.errors import Duplicate, InUse, InvalidValue, NotFound, OperationFailed, Unsupported
-from wedata.services.tasks import edges as E
+from wedata.services.tasks import edges as task_edges
 from wedata.services.tasks.definition import (
     CONF,
     CONFIG_DEFAULTS,
@@ -80,8 +81,8 @@ class Draft:
     folder_path: str | None
     conf: dict[str, Any]
     sched: dict[str, Any]
-    upstream: dict[str, E.Config]
-    downstream: dict[str, E.Config] | None  # None: the downstream edges stay as they are
+    upstream: dict[str, task_edges.Config]
+    downstream: dict[str, task_edges.Config] | None  # None: the downstream edges stay as they are
 
 
 def _name(value: Any, field: str = "TaskName") -> str:
@@ -112,9 +113,9 @@ def _description(value: Any) -> str:
 
 def _folder(value: Any) -> str | None:
     """The stored folder path: None for the workflow's root."""
-    from wedata.services.tasks.folders import normalize_folder_path
+    from wedata.services.folders import check_path
 
-    path = normalize_folder_path(value, "TaskFolderPath")
+    path = check_path(value, "TaskFolderPath", lenient=True)
     return None if path == "/" else path
 
 
@@ -150,10 +151,11 @@ _TASK_BY_ID = task_select().where(T.tasks.c.project_id == bindparam("project_id"
 
 
 class TaskService:
-    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
+    def __init__(self, db: Database, clock: Clock, settings: Settings, scheduler: SchedulerApi) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings
+        self.scheduler = scheduler
 
     # ------------------------------------------------------------------------------------------
     # Reads.
@@ -172,7 +174,7 @@ class TaskService:
     def get_task(self, project_id: str, task_id: str) -> dict[str, Any]:
         with self.db.read() as conn:
             row = self._row(conn, project_id, task_id)
-            up, down = E.load_edges(conn, task_id)
+            up, down = task_edges.load_edges(conn, task_id)
         return render_task(row, up, down)
 
     def list_tasks(self, req: M.ListTasksRequest) -> dict[str, Any]:
@@ -232,7 +234,7 @@ class TaskService:
             folder_path=_folder(base.get("TaskFolderPath")),
             conf=validate_configuration({**CONFIG_DEFAULTS, **_conf_given(conf)}),
             sched=validate_scheduler({**SCHEDULER_DEFAULTS, **sched_given}, today_in_zone=today_start(now)),
-            upstream=E.normalize_dependencies(up_items, f"{SCHED}.{UPSTREAM}"),
+            upstream=task_edges.normalize_dependencies(up_items, f"{SCHED}.{UPSTREAM}"),
             downstream=None,
         )
         with self.db.write() as conn:
@@ -250,7 +252,7 @@ class TaskService:
                 **self._row_values(draft, caller.uin, user_name, now),
             }
             task_id = self._insert(conn, values, now)
-            E.write_upstream(conn, task_id, {}, draft.upstream, now)
+            task_edges.write_upstream(conn, task_id, {}, draft.upstream, now)
             record_version(conn, task_id, SAVE, user_uin=caller.uin, now=now)
         return task_id
 
@@ -277,10 +279,10 @@ class TaskService:
                 folder_path=_folder(base.get("TaskFolderPath")),
                 conf=conf_full,
                 sched=validate_scheduler(merged, today_in_zone=today_start(now)),
-                upstream=E.normalize_dependencies(up_items, f"{SCHED}.{UPSTREAM}"),
+                upstream=task_edges.normalize_dependencies(up_items, f"{SCHED}.{UPSTREAM}"),
                 downstream=None
                 if down_items is None
-                else E.normalize_dependencies(down_items, f"{SCHED}.{DOWNSTREAM}"),
+                else task_edges.normalize_dependencies(down_items, f"{SCHED}.{DOWNSTREAM}"),
             )
             self._save(conn, project_id, caller, row, draft, now)
 
@@ -298,14 +300,14 @@ class TaskService:
         base = given_fields(setting.get("TaskBaseAttribute"))
         conf_given = _conf_given(setting.get(CONF))
         sched_given, up_items, down_items = _sched_given(setting.get(SCHED))
-        up_new = E.normalize_dependencies(up_items, f"{SCHED}.{UPSTREAM}")
-        down_new = E.normalize_dependencies(down_items, f"{SCHED}.{DOWNSTREAM}")
+        up_new = task_edges.normalize_dependencies(up_items, f"{SCHED}.{UPSTREAM}")
+        down_new = task_edges.normalize_dependencies(down_items, f"{SCHED}.{DOWNSTREAM}")
         with self.db.write() as conn:
             row = self._row(conn, project_id, task_id, lock=True)
             definition = row.definition or {}
             conf = dict(definition.get(CONF) or {})
             sched = dict(definition.get(SCHED) or {})
-            upstream, downstream = E.load_edges(conn, task_id)
+            upstream, downstream = task_edges.load_edges(conn, task_id)
             _, down_changed = apply_removals(removals, conf, sched, upstream, downstream)
             conf = merge_section(conf, conf_given, CONF, upsert_lists=True)
             old_cycle, old_start = sched.get("CycleType"), sched.get("StartTime")
@@ -338,13 +340,13 @@ class TaskService:
         t, v = T.tasks, T.task_versions
         with self.db.write() as conn:
             self._row(conn, project_id, task_id, lock=True)
-            users = E.dependents(conn, task_id)
+            users = task_edges.dependents(conn, task_id)
             if users:
                 raise InUse(
                     f"The task {task_id} cannot be deleted: the task(s) {', '.join(users[:10])} depend on it. "
                     "Remove those dependencies first."
                 )
-            E.delete_edges(conn, task_id)
+            task_edges.delete_edges(conn, task_id)
             conn.execute(delete(v).where(v.c.task_id == task_id))
             try:
                 with conn.begin_nested():
@@ -370,7 +372,9 @@ class TaskService:
             )
             version_id = record_version(conn, task_id, SUBMIT, user_uin=caller.uin, now=now, remark=remark)
             conn.execute(update(t).where(t.c.id == task_id).values(prod_version_id=version_id))
-            E.publish(conn, task_id, now)
+            task_edges.publish(conn, task_id, now)
+        # An in-process engine plans the task now, not at its next poll.
+        self.scheduler.notify(Change.TASKS)
         return version_id
 
     @staticmethod
@@ -407,7 +411,7 @@ class TaskService:
         workflow_id: str,
         type_id: int,
         draft: Draft,
-    ) -> tuple[dict[str, E.Config], dict[str, E.Config]]:
+    ) -> tuple[dict[str, task_edges.Config], dict[str, task_edges.Config]]:
         """Every rule that needs the database; returns the stored (upstream, downstream) edges."""
         from wedata.services.tasks.folders import folder_exists
 
@@ -428,26 +432,26 @@ class TaskService:
         ).first() is None:
             raise NotFound(f"The resource group {group} does not exist.")
 
-        up_now, down_now = E.load_edges(conn, me) if me is not None else ({}, {})
+        up_now, down_now = task_edges.load_edges(conn, me) if me is not None else ({}, {})
         down_final = draft.downstream if draft.downstream is not None else down_now
-        targets = E.load_targets(conn, [*draft.upstream, *down_final], project_id, caller)
+        targets = task_edges.load_targets(conn, [*draft.upstream, *down_final], project_id, caller)
         linked = sorted((draft.upstream.keys() - up_now.keys()) | (down_final.keys() - down_now.keys()))
         if linked:
             # Two concurrent edits adding opposite edges (A<-B, B<-A) would each pass the cycle
             # check on PostgreSQL; locking the newly linked tasks serialises them.
             conn.execute(select(t.c.id).where(t.c.id.in_(linked)).with_for_update()).all()
         if me is not None:
-            E.assert_acyclic(conn, me, draft.upstream, down_final)
+            task_edges.assert_acyclic(conn, me, draft.upstream, down_final)
         for upstream_id in draft.upstream.keys() - up_now.keys():
             upstream_sched = (targets[upstream_id].definition or {}).get(SCHED) or {}
             if upstream_sched.get("AllowDownstreamDependency") == 0:
                 raise InvalidValue(f"The task {upstream_id} does not allow other tasks to depend on it.")
         if down_final and draft.sched["AllowDownstreamDependency"] == 0:
             raise InvalidValue("AllowDownstreamDependency is 0 but the task has downstream dependencies.")
-        E.check_in_params(
+        task_edges.check_in_params(
             me or "(new task)",
             draft.sched["ParamTaskInList"],
-            {u: E.param_sources(targets[u].definition) for u in draft.upstream},
+            {u: task_edges.param_sources(targets[u].definition) for u in draft.upstream},
         )
         if me is not None:
             self._check_readers(conn, me, draft, down_now, down_final)
@@ -455,7 +459,7 @@ class TaskService:
 
     @staticmethod
     def _check_readers(
-        conn: Connection, me: str, draft: Draft, down_now: dict[str, E.Config], down_final: dict[str, E.Config]
+        conn: Connection, me: str, draft: Draft, down_now: dict[str, task_edges.Config], down_final: dict[str, task_edges.Config]
     ) -> None:
         """Downstream tasks that read ``me``'s output parameters keep a valid source."""
         readers = sorted(set(down_now) | set(down_final))
@@ -486,11 +490,11 @@ class TaskService:
             .where(t.c.id == row.id)
             .values(latest_version_no=t.c.latest_version_no + 1, **self._row_values(draft, caller.uin, user_name, now))
         )
-        E.write_upstream(conn, row.id, up_now, draft.upstream, now)
+        task_edges.write_upstream(conn, row.id, up_now, draft.upstream, now)
         record_version(conn, row.id, SAVE, user_uin=caller.uin, now=now)
         if draft.downstream is None:
             return
-        for other in sorted(E.write_downstream(conn, row.id, down_now, draft.downstream, now)):
+        for other in sorted(task_edges.write_downstream(conn, row.id, down_now, draft.downstream, now)):
             # The other task's upstream list changed: that is a new saved version of it.
             conn.execute(
                 update(t)

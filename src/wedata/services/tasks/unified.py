@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from wedata.services.errors import InvalidValue
-from wedata.services.tasks import edges as E
+from wedata.services.tasks import edges as task_edges
 from wedata.services.tasks.definition import CONF, SCHED, today_start, validate_scheduler
 from wedata.services.tasks.versions import SAVE, record_version
 from wedata.storage import tables as T
@@ -48,7 +48,7 @@ def apply_workflow_schedule(
         return []
     ids = [r.id for r in rows]
     e = T.task_dependencies
-    edges = conn.execute(select(e).where(e.c.side == E.DEV, e.c.task_id.in_(ids))).all()
+    edges = conn.execute(select(e).where(e.c.side == task_edges.DEV, e.c.task_id.in_(ids))).all()
     foreign: set[tuple[str, str]] = set()
     if config.get("ClearLink") and config.get("CycleType") == "CRONTAB_CYCLE":
         local = set(ids)
@@ -101,7 +101,7 @@ def _rewrite_edges(conn: Connection, task_id: str, edges: Sequence[Any], dropped
     modify = config.get("ModifyCycleValue") == "1" and config.get("MainCyclicConfig")
     changed = False
     for upstream_id, r in current.items():
-        where = (e.c.side == E.DEV) & (e.c.task_id == task_id) & (e.c.upstream_task_id == upstream_id)
+        where = (e.c.side == task_edges.DEV) & (e.c.task_id == task_id) & (e.c.upstream_task_id == upstream_id)
         if upstream_id in dropped:
             conn.execute(e.delete().where(where))
             changed = True

@@ -37,12 +37,19 @@ from wedata.scheduling.dependencies import MainCyclicConfig, SubordinateCyclicCo
 from wedata.scheduling.walltime import WALL_FORMAT
 from wedata.services.common import Page, new_uuid, page, parse_time_range, zone_of
 from wedata.services.errors import Duplicate, InUse, InvalidValue, NotFound, OperationFailed
+from wedata.services.folders import (
+    MAX_PATH_LENGTH,
+    ROOT,
+    check_name,
+    check_path,
+    join_path,
+    path_too_long,
+)
 from wedata.storage import tables as T
 from wedata.storage.db import Database
 
-ROOT = "/"
-MAX_NAME = 256
-MAX_PATH = 1024
+# Workflow names are one path segment (their Path is folder path + name), longer than folders'.
+MAX_WORKFLOW_NAME = 256
 WORKFLOW_TYPES = ("cycle", "manual")
 
 # Called inside the UpdateWorkflow/CreateWorkflow transaction when a unified schedule is saved:
@@ -52,47 +59,7 @@ ScheduleListener = Callable[[Connection, str, str, dict[str, Any], str], None]
 
 
 # ----------------------------------------------------------------------------------------------
-# Names and paths.
-
-
-def check_name(name: str | None, field: str) -> str:
-    """A folder or workflow name: one path segment, no surrounding blanks."""
-    if name is None or not name.strip():
-        raise InvalidValue(f"{field} must not be empty")
-    if "/" in name:
-        raise InvalidValue(f"{field} must not contain '/': {name!r}")
-    if name != name.strip():
-        raise InvalidValue(f"{field} must not start or end with blanks: {name!r}")
-    if name in (".", ".."):
-        raise InvalidValue(f"{field} must not be {name!r}")
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise InvalidValue(f"{field} must not contain control characters")
-    if len(name) > MAX_NAME:
-        raise InvalidValue(f"{field} must be at most {MAX_NAME} characters")
-    return name
-
-
-def check_path(path: str | None, field: str) -> str:
-    """An absolute folder path: ``/`` or ``/a/b`` (no empty segment, no trailing ``/``)."""
-    if path is None or path == "":
-        raise InvalidValue(f"{field} must not be empty (use / for the root)")
-    if path == ROOT:
-        return ROOT
-    if not path.startswith("/"):
-        raise InvalidValue(f"{field} must be an absolute path starting with /, got {path!r}")
-    if path.endswith("/"):
-        raise InvalidValue(f"{field} must not end with /, got {path!r}")
-    for segment in path[1:].split("/"):
-        if segment == "":
-            raise InvalidValue(f"{field} has an empty segment: {path!r}")
-        check_name(segment, f"{field} segment")
-    if len(path) > MAX_PATH:
-        raise InvalidValue(f"{field} must be at most {MAX_PATH} characters")
-    return path
-
-
-def join_path(parent: str, name: str) -> str:
-    return ("" if parent == ROOT else parent) + "/" + name
+# Paths (the name rules are services/folders.py).
 
 
 def workflow_path(row: Row[Any]) -> str:
@@ -188,7 +155,7 @@ class WorkflowService:
         bundle_id: str | None,
         bundle_info: str | None,
     ) -> str:
-        name = check_name(name, "WorkflowName")
+        name = check_name(name, "WorkflowName", max_length=MAX_WORKFLOW_NAME)
         folder = check_path(parent_folder_path, "ParentFolderPath")
         kind = _check_type(workflow_type)
         owner = _check_owner(owner_uin) if owner_uin is not None else caller_uin
@@ -290,7 +257,7 @@ class WorkflowService:
         """Change only the fields given (None = not sent)."""
         values: dict[str, Any] = {}
         if name is not None:
-            values["name"] = check_name(name, "WorkflowName")
+            values["name"] = check_name(name, "WorkflowName", max_length=MAX_WORKFLOW_NAME)
         if owner_uin is not None:
             values["owner_uin"] = _check_owner(owner_uin)
         if description is not None:
@@ -358,8 +325,8 @@ class WorkflowService:
         parent = check_path(parent_folder_path, "ParentFolderPath")
         name = check_name(name, "FolderName")
         path = join_path(parent, name)
-        if len(path) > MAX_PATH:
-            raise InvalidValue(f"The folder path would exceed {MAX_PATH} characters")
+        if len(path) > MAX_PATH_LENGTH:
+            raise path_too_long()
         folder_id = new_uuid()
         try:
             with self.db.write() as conn:
@@ -421,8 +388,8 @@ class WorkflowService:
                         f.c.project_id == project_id, f.c.path.startswith(old + "/", autoescape=True)
                     )
                 ).scalar()
-                if longest is not None and longest - len(old) + len(new) > MAX_PATH:
-                    raise InvalidValue(f"A sub-folder path would exceed {MAX_PATH} characters")
+                if longest is not None and longest - len(old) + len(new) > MAX_PATH_LENGTH:
+                    raise path_too_long("A sub-folder path")
                 conn.execute(f.update().where(f.c.id == folder_id).values(name=name, path=new))
                 # Descendants: swap the old prefix for the new one in SQL (one statement per
                 # column, whatever the size of the subtree).

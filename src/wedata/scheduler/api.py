@@ -1,0 +1,182 @@
+"""The one door from the services into the engine.
+
+Services never import the engine's loop, its cycle or a private name; what they need of the
+scheduler is here, on one object built once per process (``services.scheduler``):
+
+- :meth:`SchedulerApi.notify` — the one typed notifier. The service that changed something
+  (not the action) says what: ``Change.TASKS`` (definitions or task status changed: plan them
+  now) or ``Change.INSTANCES`` (instances may have become ready: look now). With no engine in
+  this process it does nothing (an engine elsewhere polls; this is only about latency). Called
+  from the engine's own thread (an observer inside its cycle) it pokes the loop without
+  re-reading timers.
+- :meth:`SchedulerApi.load_def` — task definitions through ONE cache shared with the engine.
+- :meth:`SchedulerApi.plan_task_now` — "re-plan this task", inside the caller's transaction.
+- :meth:`SchedulerApi.reevaluate` — re-evaluate readiness inside the caller's transaction.
+- :func:`fenced_update` — the optimistic ``row_version``-checked write of one instance row
+  that is not a state change (a state change goes through ``transitions.transition``).
+
+It also re-exports, by name, the engine's public vocabulary that rules written in the services
+share with it (instance ``states``, the one ``transition`` function and its ``Tx``, readiness,
+dependency edges, task definitions, transition observers): services import them from here and
+from nowhere else in ``scheduler/`` (an import-linter contract), so this module's ``__all__`` is
+the whole surface the engine offers to the rest of the house.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+from typing import Any, Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
+
+from wedata.config import Settings
+from wedata.scheduler import event_consume, states
+from wedata.scheduler.cycle import KILL_PREFIX
+from wedata.scheduler.definitions import DefinitionCache, TaskDef
+from wedata.scheduler.deps import (
+    SATISFYING,
+    NewInstance,
+    clear_edges,
+    compute_edges,
+    flush_edges,
+    insert_edges,
+)
+from wedata.scheduler.observers import observe
+from wedata.scheduler.planner import Planner, PlanOutcome, instance_row, load_snapshot
+from wedata.scheduler.readiness import evaluate, target_state
+from wedata.scheduler.runs import append_log, log_line
+from wedata.scheduler.transitions import Tx, record_created, transition
+from wedata.storage.db import Database
+from wedata.storage.engine_tables import task_instances, task_plans
+from wedata.storage.tables import tasks
+
+__all__ = [
+    "KILL_PREFIX",
+    "SATISFYING",
+    "Change",
+    "NewInstance",
+    "SchedulerApi",
+    "TaskDef",
+    "Tx",
+    "append_log",
+    "clear_edges",
+    "compute_edges",
+    "evaluate",
+    "event_consume",
+    "fenced_update",
+    "flush_edges",
+    "insert_edges",
+    "instance_row",
+    "log_line",
+    "observe",
+    "record_created",
+    "states",
+    "target_state",
+    "transition",
+]
+
+log = logging.getLogger("wedata.scheduler")
+TI = task_instances
+
+
+class Change(enum.Enum):
+    TASKS = "tasks"  # definitions, submissions or task status changed: plan now
+    INSTANCES = "instances"  # instances may be ready (released, rerun, set success): look now
+
+
+class _Engine(Protocol):
+    def wake(self, *, plan: bool = False) -> None: ...
+
+    def poke(self) -> None: ...
+
+    def is_engine_thread(self) -> bool: ...
+
+
+class SchedulerApi:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.defs = DefinitionCache()
+        self._engine: _Engine | None = None
+        self._lock = threading.Lock()
+
+    # -- the engine of this process, if any -------------------------------------------------------
+
+    def attach(self, engine: _Engine | None) -> None:
+        with self._lock:
+            self._engine = engine
+
+    @property
+    def engine_here(self) -> bool:
+        """An engine runs in this process (so in-process observers see its transitions)."""
+        return self._engine is not None
+
+    def notify(self, change: Change) -> None:
+        engine = self._engine
+        if engine is None:
+            return
+        if change is Change.INSTANCES and engine.is_engine_thread():
+            # Inside the engine's own cycle (an observer): its dispatch comes next; a poke
+            # covers what was released after it, without re-reading the timers.
+            engine.poke()
+        else:
+            engine.wake(plan=change is Change.TASKS)
+
+    # -- definitions -----------------------------------------------------------------------------
+
+    def load_def(self, version_id: str, conn: Connection | None = None) -> TaskDef:
+        """The parsed definition of a submitted version (ValueError if it cannot be planned).
+        Pass ``conn`` to read inside the caller's transaction."""
+        if conn is not None:
+            return self.defs.get(version_id, lambda v: load_snapshot(conn, v))
+
+        def load(v: str) -> Any:
+            with self.db.read() as c:
+                return load_snapshot(c, v)
+
+        return self.defs.get(version_id, load)
+
+    # -- planning and readiness inside the caller's transaction ------------------------------------
+
+    def plan_task_now(self, tx: Tx, task_id: str) -> None:
+        """Extend one task's plan up to now in the caller's transaction (what the engine's
+        planner would do at its next poll). A definition that cannot be planned is logged and
+        left to the engine; it never undoes the caller's change."""
+        conn = tx.conn
+        row = conn.execute(
+            select(tasks.c.id, tasks.c.status, tasks.c.prod_version_id, task_plans.c.version_id,
+                   task_plans.c.task_status, task_plans.c.planned_through)
+            .select_from(tasks.outerjoin(task_plans, task_plans.c.task_id == tasks.c.id))
+            .where(tasks.c.id == task_id)
+        ).mappings().first()
+        if row is None:
+            return
+        planner = Planner(lambda v: self.load_def(v, conn), horizon_days=self.settings.plan_horizon_days,
+                          catch_up=self.settings.plan_catch_up)
+        with tx.savepoint() as ok:
+            planner.plan(tx, row, PlanOutcome())
+        if not ok.committed:
+            log.error("planning task %s in a request failed; the engine plans it later", task_id,
+                      exc_info=ok.error)
+
+    def reevaluate(self, tx: Tx, instance_ids: list[int]) -> None:
+        """Re-evaluate the readiness of these instances (and what that wakes) in ``tx``."""
+        evaluate(tx, instance_ids)
+        tx.flush()
+        if tx.wake:
+            woken, tx.wake = tx.wake, set()
+            evaluate(tx, woken)
+            tx.flush()
+
+
+def fenced_update(conn: Connection, inst: Any, values: dict[str, Any]) -> bool:
+    """Write ``values`` to one instance row if nobody changed it since ``inst`` was read (its
+    ``row_version``), bumping the version. False when another writer came first."""
+    done = conn.execute(
+        update(TI).where(TI.c.id == inst["id"], TI.c.row_version == inst["row_version"])
+        .values(**values, row_version=inst["row_version"] + 1)
+    ).rowcount
+    return bool(done)
