@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from tests.waiting import wait_until
 from wedata.clock import ScaledClock
 from wedata.config import Settings
 from wedata.scheduler.engine import Engine
@@ -143,9 +144,12 @@ class World:
         raise AssertionError(f"timed out waiting for {what}")
 
     def wait_states(self, task_id: str, states: set[str], count: int = 1, timeout: float = 20.0) -> list[dict[str, Any]]:
-        self.wait(lambda: sum(1 for i in self.instances(task_id) if i["state"] in states) >= count, timeout,
-                  f"{count} instance(s) of {task_id} in {states}: {[i['state'] for i in self.instances(task_id)]}")
-        return self.instances(task_id)
+        """Until ``count`` instances are in ``states``; ``timeout``: how long nothing may move."""
+        return wait_until(
+            lambda: self.instances(task_id),
+            lambda items: sum(1 for i in items if i["state"] in states) >= count,
+            what=f"{count} instance(s) of {task_id} in {sorted(states)}", patience=timeout, interval=0.02,
+            progress=lambda items: [(i["data_time"], i["state"], i["total_run_num"]) for i in items])
 
     def key(self, task_id: str, data_time: datetime) -> str:
         return instance_key(task_id, data_time)

@@ -10,7 +10,6 @@ Matching details, overtime and delivery retries are tested in tests/services/tes
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +19,7 @@ import pytest
 from tests.actions.instances.test_instances import Space, b64, new_space, submit, wait_for
 from tests.services.alarms.webhook import Receiver
 from tests.support import ADMIN_UIN, Api, ServerProcess, unique
+from tests.waiting import wait_until
 
 WALL = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -496,14 +496,9 @@ def _messages(api: Api, space: Space, **filters: Any) -> list[dict[str, Any]]:
 
 
 def _wait_messages(api: Api, space: Space, count: int, timeout: float = 20.0, **filters: Any) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    items: list[dict[str, Any]] = []
-    while time.monotonic() < deadline:
-        items = _messages(api, space, **filters)
-        if len(items) >= count:
-            return items
-        time.sleep(0.1)
-    raise AssertionError(f"expected {count} alarm messages, got {items}")
+    return wait_until(lambda: _messages(api, space, **filters), lambda items: len(items) >= count,
+                      what=f"{count} alarm message(s) {filters or ''}", patience=timeout, interval=0.1,
+                      progress=len)
 
 
 def test_a_failing_task_fires_its_rules_and_the_webhook_gets_the_json(api: Api, receiver: Receiver) -> None:

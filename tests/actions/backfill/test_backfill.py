@@ -14,6 +14,7 @@ import pytest
 
 from tests.actions.instances.test_instances import Space, b64, new_space
 from tests.support import Api, ServerProcess, unique
+from tests.waiting import wait_until
 
 WALL = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 COST = re.compile(r"^\d{2,}:\d{2}:\d{2}\.\d{3}$")
@@ -56,14 +57,10 @@ def get(api: Api, space: Space, plan: str, **kw: Any) -> dict[str, Any]:
 
 
 def wait_plan(api: Api, space: Space, plan: str, timeout: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        data = get(api, space, plan)
-        if data["CompletePercent"] == 100:
-            return data
-        if time.monotonic() > deadline:
-            raise AssertionError(f"plan {plan} not done: {data}")
-        time.sleep(0.1)
+    """Until the plan is complete; ``timeout``: how long it may show no progress at all."""
+    return wait_until(lambda: get(api, space, plan), lambda d: d["CompletePercent"] == 100,
+                      what=f"backfill plan {plan} to complete", patience=timeout, interval=0.1,
+                      progress=lambda d: (d["CompletePercent"], d["SuccessPercent"]))
 
 
 def members(api: Api, space: Space, plan: str, task_id: str, size: int = 200) -> list[dict[str, Any]]:
@@ -98,13 +95,11 @@ def past(api: Api, space: Space, task_id: str) -> dict[str, dict[str, Any]]:
 
 
 def job(api: Api, space: Space, async_id: str, timeout: float = 30.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        data = api.data("GetOpsAsyncJob", {"ProjectId": space.project, "AsyncId": async_id})
-        if data["Status"] in ("SUCCESS", "FAIL", "PART_SUCCESS"):
-            return dict(data)
-        assert time.monotonic() < deadline, data
-        time.sleep(0.1)
+    return dict(wait_until(
+        lambda: api.data("GetOpsAsyncJob", {"ProjectId": space.project, "AsyncId": async_id}),
+        lambda d: d["Status"] in ("SUCCESS", "FAIL", "PART_SUCCESS"),
+        what=f"async job {async_id} to end", patience=timeout, interval=0.1,
+        progress=lambda d: (d["Status"], d["FinishedSubProcessCount"])))
 
 
 @pytest.fixture(scope="module")
@@ -271,8 +266,10 @@ def test_delete_stops_what_has_not_started_and_lets_the_running_one_finish(api: 
     assert result["TotalSubProcessCount"] == result["SuccessSubProcessCount"] >= 5
     assert api.error("GetDataBackfillPlan", {"ProjectId": space.project, "DataBackfillPlanId": plan}).code == (
         "ResourceNotFound")
-    time.sleep(2.5)  # the running one ends
-    left = instances(api, space, slow)
+    left = wait_until(lambda: instances(api, space, slow),  # the running one ends
+                      lambda got: all(i["InstanceState"] != "RUNNING" for d, i in got.items() if d.startswith("2024")),
+                      what="the 2024 instance that was running to end",
+                      progress=lambda got: sorted((d, i["InstanceState"]) for d, i in got.items()))
     ran_2024 = {d: i for d, i in left.items() if d.startswith("2024")}
     assert len(ran_2024) == 1 and next(iter(ran_2024.values()))["InstanceState"] == "COMPLETED"
     # The plan's re-execution of `done` (its 08-01 instance had run) was undone: COMPLETED, one run.

@@ -23,6 +23,7 @@ from tencentcloud.wedata.v20210820 import models as M21
 from tencentcloud.wedata.v20210820.wedata_client import WedataClient
 
 from tests.support import Api, ServerProcess, unique
+from tests.waiting import wait_until
 
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 CASE_KEYS = {
@@ -127,14 +128,8 @@ def state(api: Api, space: Space, task_id: str) -> str | None:
 
 
 def wait_state(api: Api, space: Space, task_id: str, wanted: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    seen = None
-    while time.monotonic() < deadline:
-        seen = state(api, space, task_id)
-        if seen == wanted:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{task_id}: expected {wanted}, still {seen}")
+    wait_until(lambda: state(api, space, task_id), lambda seen: seen == wanted,
+               what=f"{task_id} in {wanted}", patience=timeout, interval=0.1)
 
 
 def stays(api: Api, space: Space, task_id: str, wanted: str, seconds: float = 1.5) -> None:
@@ -419,10 +414,9 @@ def test_a_single_case_releases_exactly_one_waiting_instance(api: Api, v21: Api2
     v21.call("TriggerEvent", {"ProjectId": space.project, "Name": name, "Dimension": "20250102"})  # another day
     stays(api, space, first, "WAIT_EVENT", 0.5)
     v21.call("TriggerEvent", {"ProjectId": space.project, "Name": name, "Dimension": "20250101"})
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and "COMPLETED" not in {state(api, space, first), state(api, space, second)}:
-        time.sleep(0.1)
-    states = {first: state(api, space, first), second: state(api, space, second)}
+    states = wait_until(lambda: {first: state(api, space, first), second: state(api, space, second)},
+                        lambda seen: "COMPLETED" in seen.values(), what="one of the two listeners released",
+                        interval=0.1)
     assert sorted(states.values()) == ["COMPLETED", "WAIT_EVENT"], states
     waiting = first if states[first] == "WAIT_EVENT" else second
     stays(api, space, waiting, "WAIT_EVENT")
@@ -472,9 +466,8 @@ def test_single_listeners_share_a_broadcast_case_once_and_consumer_id_targets_on
     stays(api, space, single_a, "WAIT_EVENT", 0.5)
     assert state(api, space, single_b) == "WAIT_EVENT"
     v21.call("TriggerEvent", {"ProjectId": space.project, "Name": name, "Dimension": "20250101"})
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and "COMPLETED" not in {state(api, space, single_a), state(api, space, single_b)}:
-        time.sleep(0.1)
+    wait_until(lambda: {state(api, space, single_a), state(api, space, single_b)}, lambda seen: "COMPLETED" in seen,
+               what="one of the two single listeners released", interval=0.1)
     assert sorted([state(api, space, single_a), state(api, space, single_b)]) == ["COMPLETED", "WAIT_EVENT"]
 
 

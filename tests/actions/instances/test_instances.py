@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.support import Api, ServerProcess, unique
+from tests.waiting import wait_until
 
 WALL = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 ITEM_KEYS = {
@@ -66,14 +67,13 @@ def instances(api: Api, space: Space, task_id: str, **filters: Any) -> list[dict
 
 def wait_for(api: Api, space: Space, task_id: str, states: set[str], count: int = 1,
              timeout: float = 30.0) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    items: list[dict[str, Any]] = []
-    while time.monotonic() < deadline:
-        items = instances(api, space, task_id)
-        if sum(1 for i in items if i["InstanceState"] in states) >= count:
-            return items
-        time.sleep(0.1)
-    raise AssertionError(f"{task_id}: expected {count} in {states}, got {[i['InstanceState'] for i in items]}")
+    """Until ``count`` instances of the task are in ``states``; ``timeout``: how long their
+    states may stay unchanged (the wait goes on while they move)."""
+    return wait_until(
+        lambda: instances(api, space, task_id),
+        lambda items: sum(1 for i in items if i["InstanceState"] in states) >= count,
+        what=f"{count} instance(s) of {task_id} in {sorted(states)}", patience=timeout, interval=0.1,
+        progress=lambda items: sorted((i["CurRunDate"], i["InstanceState"], i["TotalRunNum"]) for i in items))
 
 
 def full_log(api: Api, space: Space, key: str, **kw: Any) -> tuple[str, int]:

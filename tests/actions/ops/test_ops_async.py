@@ -28,6 +28,7 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 from tests.actions.instances.test_instances import Space, new_space, submit, wait_for
 from tests.conftest import require_postgres
 from tests.support import PG_URL, Api, ServerProcess, create_pg_database, drop_pg_database, unique
+from tests.waiting import wait_until
 
 CLOCK_START = "2025-03-01 04:00:00"  # UTC: 12:00 in UTC+8
 ONEOFF_TIME = "2025-01-01 00:00:00"
@@ -128,15 +129,13 @@ def key(task_id: str, when: str = ONEOFF_TIME) -> str:
 
 def job(api: Api, project: str, async_id: str, timeout: float = 30.0) -> dict[str, Any]:
     """GetOpsAsyncJob until the job has ended."""
-    deadline = time.monotonic() + timeout
-    data: dict[str, Any] = {}
-    while time.monotonic() < deadline:
+    def observe() -> dict[str, Any]:
         data = api.data("GetOpsAsyncJob", {"ProjectId": project, "AsyncId": async_id})
         assert set(data) == JOB_KEYS
-        if data["Status"] not in ("INIT", "RUNNING"):
-            return data
-        time.sleep(0.05)
-    raise AssertionError(f"job {async_id} did not end: {data}")
+        return dict(data)
+
+    return wait_until(observe, lambda d: d["Status"] not in ("INIT", "RUNNING"), what=f"job {async_id} to end",
+                      patience=timeout, progress=lambda d: (d["Status"], d["FinishedSubProcessCount"]))
 
 
 def run_op(api: Api, action: str, space: Space, keys: list[str], *, raw: bool = False, **extra: Any) -> dict[str, Any]:
