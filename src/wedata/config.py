@@ -53,6 +53,9 @@ class Settings:
     max_clock_skew: int = 300
     secret_id: str | None = None
     secret_key: str | None = None
+    # The Fernet key that encrypts the secrets stored in the database (storage/secrets.py);
+    # None: WEDATA_HOME/keys/secret.key.
+    key_file: Path | None = None
     admin_uin: str = "100000000001"
     log_level: str = "INFO"
     access_log: bool = True
@@ -78,6 +81,10 @@ class Settings:
         return self.database_url or f"sqlite:///{self.home / 'wedata.db'}"
 
     @property
+    def key_path(self) -> Path:
+        return self.key_file or self.home / "keys" / "secret.key"
+
+    @property
     def logs_dir(self) -> Path:
         return self.home / "logs"
 
@@ -98,6 +105,7 @@ class Settings:
             max_clock_skew=_int(env, "WEDATA_MAX_CLOCK_SKEW", 300),
             secret_id=env.get("WEDATA_SECRET_ID") or None,
             secret_key=env.get("WEDATA_SECRET_KEY") or None,
+            key_file=Path(env["WEDATA_KEY_FILE"]).expanduser() if env.get("WEDATA_KEY_FILE") else None,
             admin_uin=env.get("WEDATA_ADMIN_UIN", "100000000001"),
             log_level=env.get("WEDATA_LOG_LEVEL", "INFO"),
             access_log=env.get("WEDATA_ACCESS_LOG", "1") not in ("0", "false", "no"),

@@ -42,9 +42,10 @@ credentials = Table(
     "credentials",
     metadata,
     Column("secret_id", String(64), primary_key=True),
-    Column("secret_key", String(128), nullable=False),
+    # Encrypted (storage/secrets.py): "wdenc1:" + Fernet token of at most 128 / 256 plain characters.
+    Column("secret_key", String(512), nullable=False),
     Column("uin", String(32), nullable=False),
-    Column("token", String(256)),
+    Column("token", String(1024)),
     Column("is_admin", Boolean, nullable=False, default=False),
     Column("description", String(256), nullable=False, default=""),
     Column("created_at", DateTime, nullable=False),
