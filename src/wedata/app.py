@@ -1,11 +1,19 @@
-"""The composition root: builds the database, services, API endpoint (and later the scheduler)."""
+"""The composition root: builds the database, services, API endpoint (and later the scheduler).
+
+Files: ``WEDATA_HOME`` is made (or put back to) 0700 here, and the SQLite files under it 0600,
+so nothing the server keeps is readable by other local users; the CLI also sets the umask to
+0o077 so every file created later (logs, run directories, the database's -wal/-shm) is private.
+The key file that encrypts the stored secrets is loaded before the migrations (0007 needs it).
+"""
 
 from __future__ import annotations
 
 import logging
+import stat
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -22,6 +30,7 @@ from wedata.services.container import Services
 from wedata.storage.credentials import CredentialStore
 from wedata.storage.db import Database
 from wedata.storage.migrate import upgrade
+from wedata.storage.secrets import SecretBox
 
 log = logging.getLogger("wedata")
 
@@ -36,19 +45,43 @@ class Runtime:
     credentials: CredentialStore
     endpoint: ApiEndpoint
     engine: Any = None  # scheduler.engine.Engine while the app runs with the scheduler
+    secrets: SecretBox | None = None  # encrypts what the services store (credentials use it now)
+
+
+def _make_private(path: Path, mode: int, what: str) -> None:
+    current = stat.S_IMODE(path.stat().st_mode)
+    if current & 0o077:
+        path.chmod(mode)
+        log.warning("%s %s had mode %04o (open to other users); set it to %04o", what, path, current, mode)
+
+
+def prepare_home(settings: Settings) -> None:
+    """Create WEDATA_HOME 0700, or tighten an existing one (and its SQLite files) with a log line."""
+    home = settings.home
+    if not home.exists():
+        home.mkdir(parents=True, mode=0o700)
+        home.chmod(0o700)  # mkdir's mode is filtered by the umask
+        return
+    _make_private(home, 0o700, "WEDATA_HOME")
+    if settings.database_url is None:
+        for name in ("wedata.db", "wedata.db-wal", "wedata.db-shm"):
+            if (home / name).exists():
+                _make_private(home / name, 0o600, "The database file")
 
 
 def build_runtime(settings: Settings, clock: Clock | None = None, migrate: bool = True) -> Runtime:
-    settings.home.mkdir(parents=True, exist_ok=True)
+    prepare_home(settings)
+    box = SecretBox.from_key_file(settings.key_path)
     db = Database(settings.db_url)
     if migrate:
-        upgrade(db)
+        upgrade(db, box=box)
     if clock is None:
         from wedata.clock import make_clock
 
         clock = make_clock(settings.clock_start, settings.clock_factor)
     services = Services(db, settings, clock or SystemClock())
-    credentials = CredentialStore(db)
+    credentials = CredentialStore(db, box)
+    credentials.check_key()
     endpoint = ApiEndpoint(
         build_routes(services),
         credentials,
@@ -58,7 +91,7 @@ def build_runtime(settings: Settings, clock: Clock | None = None, migrate: bool 
             rate_limiter=RateLimiter(settings.rate_limit),
         ),
     )
-    return Runtime(settings, db, services, credentials, endpoint)
+    return Runtime(settings, db, services, credentials, endpoint, secrets=box)
 
 
 async def _healthz(_request: Request) -> Response:

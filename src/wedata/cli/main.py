@@ -34,6 +34,9 @@ def _configure_logging(level: str) -> None:
 @click.version_option(package_name="wedata-server")
 def main() -> None:
     """wedata-server: a self-hosted WeData (API 2025-08-06) scheduler."""
+    # Every command writes only under WEDATA_HOME (database, key file, logs, run directories):
+    # whatever it creates is for the server's own user alone (files 0600, directories 0700).
+    os.umask(0o077)
 
 
 def ensure_first_credential(runtime) -> None:  # type: ignore[no-untyped-def]
@@ -79,6 +82,10 @@ def server(host: str | None, port: int | None, home: str | None, database_url: s
     from wedata.app import build_runtime, create_app
 
     settings = _settings(home, database_url).with_overrides(host=host, port=port, rate_limit=rate_limit)
+    # Take the port before anything else (home, key file, migrations, engine): a second server
+    # on a used port must fail without touching the database. The bound socket is handed to
+    # uvicorn, so nothing can take the port in between.
+    sock = _bind(settings.host, settings.port)
     _configure_logging(settings.log_level)
     if not settings.access_log:
         logging.getLogger("wedata.api").setLevel(logging.WARNING)
@@ -86,7 +93,7 @@ def server(host: str | None, port: int | None, home: str | None, database_url: s
     ensure_first_credential(runtime)
     app = create_app(settings, runtime)
     click.echo(f"wedata-server listening on http://{settings.host}:{settings.port} (home {settings.home})", err=True)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -95,6 +102,34 @@ def server(host: str | None, port: int | None, home: str | None, database_url: s
         http="httptools",
         loop="uvloop" if _has("uvloop") else "asyncio",
     )
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
+    if not server.started:
+        sys.exit(3)  # uvicorn's STARTUP_FAILURE, as uvicorn.run exits
+
+
+def _bind(host: str, port: int):  # type: ignore[no-untyped-def]
+    """A listening-ready TCP socket on (host, port), or a clear error if the port is taken."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
+    family, _, _, _, address = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    # As uvicorn does: a port left in TIME_WAIT by a previous server can be reused, a port
+    # another process listens on cannot.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc} (another wedata server or program "
+            "uses it?); nothing was started"
+        ) from None
+    return sock
 
 
 @main.command()
@@ -144,9 +179,12 @@ def credentials_create(uin: str, admin: bool, secret_id: str | None, secret_key:
     from wedata.app import build_runtime
 
     runtime = build_runtime(_settings(home))
-    cred = runtime.credentials.create(
-        uin, secret_id=secret_id, secret_key=secret_key, token=token, is_admin=admin, description=description
-    )
+    try:
+        cred = runtime.credentials.create(
+            uin, secret_id=secret_id, secret_key=secret_key, token=token, is_admin=admin, description=description
+        )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"SecretId:  {cred.secret_id}\nSecretKey: {cred.secret_key}\nUin:       {cred.uin}")
 
 
@@ -183,12 +221,18 @@ def db() -> None:
 @click.option("--database-url", default=None)
 def db_upgrade(home: str | None, database_url: str | None) -> None:
     """Apply the migrations (the server also does this on start)."""
+    from wedata.app import prepare_home
+    from wedata.storage.credentials import CredentialStore
     from wedata.storage.db import Database
     from wedata.storage.migrate import upgrade
+    from wedata.storage.secrets import SecretBox
 
     settings = _settings(home, database_url)
-    settings.home.mkdir(parents=True, exist_ok=True)
-    upgrade(Database(settings.db_url))
+    prepare_home(settings)
+    box = SecretBox.from_key_file(settings.key_path)
+    database = Database(settings.db_url)
+    upgrade(database, box=box)
+    CredentialStore(database, box).check_key()
     click.echo("database is up to date")
 
 
