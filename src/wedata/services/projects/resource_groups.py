@@ -39,6 +39,12 @@ Rules:
   ``UnauthorizedOperation``). Binding a group to a project (CreateResourceGroup
   ``AssociatedProjectId``, Associate/Dissociate) changes the project's settings, so it needs a
   project administrator (see ``services/projects/projects.py``).
+- Binding (AssociateResourceGroupToProject, CreateProject ``ResourceIds``) also hands the
+  project the group's slots, so it needs rights on the group: its creator or a tenant
+  administrator (``UnauthorizedOperation`` naming the group, nothing bound). WeData grants
+  resource-group rights through CAM, and the 2025-08-06 API has no action to grant them, so the
+  tenant administrator is the grant: they bind a group for a project they do not own. Dissociating
+  needs only the project administrator (a project may always stop using a group).
 - A group bound to any project cannot be deleted (``ResourceInUse``); a group that tasks of a
   project use cannot be dissociated from that project (``ResourceInUse``). Binding twice is a
   no-op; dissociating an unbound group is ``ResourceNotFound``.
@@ -315,7 +321,7 @@ class ResourceGroupService:
         link = T.resource_group_projects
         with self.db.write() as conn:
             self.projects.require_admin(conn, project_id, caller)
-            self._require_group(conn, group_id)
+            self.projects.require_group_use(conn, [group_id], caller)
             bound = conn.execute(
                 select(link.c.project_id).where(
                     link.c.resource_group_id == group_id, link.c.project_id == project_id
