@@ -169,9 +169,7 @@ def test_get_project_errors(api: Api, user: Api) -> None:
     project_id, _ = new_project(api)
     assert api.error("GetProject", {}, raw=True).code == "MissingParameter"
     assert api.error("GetProject", {"ProjectId": "1234567890123456789"}).code == "ResourceNotFound"
-    assert (
-        user.error("GetProject", {"ProjectId": project_id}).code == "UnauthorizedOperation.UserNotInProject"
-    )
+    assert user.error("GetProject", {"ProjectId": "1234567890123456789"}).code == "ResourceNotFound"
     assert api.error("GetProject", {"ProjectId": project_id, "Extra": 1}, raw=True).code == "UnknownParameter"
 
 
@@ -245,10 +243,26 @@ def test_list_projects_filters_and_paging(api: Api) -> None:
     assert api.data("ListProjects", {"ProjectName": tag, "Status": 1})["TotalCount"] == 2
 
 
-def test_list_projects_is_tenant_wide(api: Api, user: Api) -> None:
+def test_a_non_member_sees_the_project_record_in_list_and_get_alike_and_nothing_inside(
+    api: Api, user: Api
+) -> None:
+    """WeData: ListProjects is the tenant-wide list, whatever the caller may view; GetProject
+    answers a non-member the same record (services/projects/projects.py); what is inside the
+    project needs membership."""
     project_id, name = new_project(api)
+    api.call("UpdateProject", {"ProjectId": project_id, "Description": "inside"})
     listed = user.data("ListProjects", {"ProjectIds": [project_id]})
     assert [p["ProjectName"] for p in listed["Items"]] == [name]
+    assert listed["TotalCount"] == 1
+    got = user.data("GetProject", {"ProjectId": project_id})
+    assert got == listed["Items"][0] == api.data("GetProject", {"ProjectId": project_id})
+    assert got["ProjectOwnerUin"] == ADMIN_UIN and got["Description"] == "inside"
+    for action in ("ListProjectMembers", "ListProjectRoles", "ListTasks"):
+        assert user.error(action, {"ProjectId": project_id}).code == "UnauthorizedOperation.UserNotInProject"
+    # A deleted project is gone for everyone.
+    api.call("DeleteProject", {"ProjectId": project_id})
+    assert user.data("ListProjects", {"ProjectIds": [project_id]})["TotalCount"] == 0
+    assert user.error("GetProject", {"ProjectId": project_id}).code == "ResourceNotFound"
 
 
 @pytest.mark.parametrize(
@@ -459,7 +473,9 @@ def test_project_members_lifecycle(api: Api, server: ServerProcess) -> None:
     resp = api.call("DeleteProjectMember", {"ProjectId": project_id, "UserUins": [uin(b)]})
     assert set(resp) == {"RequestId"}
     assert {m["UserUin"] for m in members(api, project_id)["Items"]} == {ADMIN_UIN, uin(a)}
-    assert b.error("GetProject", {"ProjectId": project_id}).code == "UnauthorizedOperation.UserNotInProject"
+    assert (
+        b.error("ListProjectMembers", {"ProjectId": project_id}).code == "UnauthorizedOperation.UserNotInProject"
+    )
     # Re-adding b starts from the new roles only.
     api.call("CreateProjectMember", {"ProjectId": project_id, "UserUins": [uin(b)], "RoleIds": [OPS]})
     assert roles_of(api, project_id, uin(b)) == {OPS}

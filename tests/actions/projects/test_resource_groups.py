@@ -423,11 +423,51 @@ def test_associate_errors(api: Api, server: ServerProcess, user: Api) -> None:
     assert member.error("AssociateResourceGroupToProject", params).code == "UnauthorizedOperation"
     assert get_group(api, group_id)["AssociateProjects"] == []
     api.call("GrantMemberProjectRole", {"ProjectId": project_id, "UserUin": uin(member), "RoleIds": [PM]})
-    member.call("AssociateResourceGroupToProject", params)
+    # A project manager still needs rights on the group, which is the tenant admin's.
+    err = member.error("AssociateResourceGroupToProject", params)
+    assert err.code == "UnauthorizedOperation" and group_id in err.message
+    assert get_group(api, group_id)["AssociateProjects"] == []
+    own = new_group(member)
+    member.call("AssociateResourceGroupToProject", {"ResourceGroupId": own, "ProjectId": project_id})
+    member.call("DissociateResourceGroupFromProject", {"ResourceGroupId": own, "ProjectId": project_id})
+    # The tenant admin binds the group; the project manager may stop using it.
+    api.call("AssociateResourceGroupToProject", params)
     member.call("DissociateResourceGroupFromProject", params)
     # Deleted projects are gone.
     api.call("DeleteProject", {"ProjectId": project_id})
     assert api.error("AssociateResourceGroupToProject", params).code == "ResourceNotFound"
+
+
+def test_binding_someone_elses_group_needs_rights_on_it(api: Api, server: ServerProcess) -> None:
+    """Issue 15: a user could bind another user's group to their own project and run on its slots."""
+    owner, other = server.new_user(), server.new_user()
+    group_id = new_group(owner)
+    owners_project, others_project = new_project(owner), new_project(other)
+    params = {"ResourceGroupId": group_id, "ProjectId": others_project}
+    # ``other`` administers its project but has no right on the group: refused, nothing bound.
+    err = other.error("AssociateResourceGroupToProject", params)
+    assert err.code == "UnauthorizedOperation"
+    assert group_id in err.message and "creator" in err.message
+    assert get_group(api, group_id)["AssociateProjects"] == []
+    assert api.data("ListResourceGroups", {"ProjectIds": [others_project]})["TotalCount"] == 0
+    # Nor through CreateProject.ResourceIds: no project is created.
+    name = unique("p")
+    err = other.error(
+        "CreateProject", {"Project": {"ProjectName": name, "DisplayName": name}, "ResourceIds": [group_id]}
+    )
+    assert err.code == "UnauthorizedOperation" and group_id in err.message
+    assert api.data("ListProjects", {"ProjectName": name})["TotalCount"] == 0
+    assert get_group(api, group_id)["AssociateProjects"] == []
+    # The creator binds it to its own project; a tenant admin may bind it to anyone's.
+    assert owner.data(
+        "AssociateResourceGroupToProject", {"ResourceGroupId": group_id, "ProjectId": owners_project}
+    ) == {"Status": True}
+    api.call("AssociateResourceGroupToProject", params)
+    bound = {p["ProjectId"] for p in get_group(api, group_id)["AssociateProjects"]}
+    assert bound == {owners_project, others_project}
+    # Once bound, the project's administrator may stop using it.
+    other.call("DissociateResourceGroupFromProject", params)
+    assert [p["ProjectId"] for p in get_group(api, group_id)["AssociateProjects"]] == [owners_project]
 
 
 def test_delete_errors(api: Api, user: Api) -> None:

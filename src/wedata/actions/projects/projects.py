@@ -20,7 +20,8 @@ def create_project(
     return M.CreateProjectResponse(data=M.CreateProjectResult(project_id=project_id))
 
 
-@action("GetProject")
+# The Project record is tenant-visible, as in ListProjects (services/projects/projects.py).
+@action("GetProject", project_scoped=False)
 def get_project(services: Services, ctx: RequestContext, req: M.GetProjectRequest) -> M.GetProjectResponse:
     return M.GetProjectResponse(data=services.projects.get_project(req.project_id))
 

@@ -5,7 +5,14 @@ management"):
 
 - Any authenticated caller may create a project (and becomes its creator, owner and a member
   with the ProjectManager role), list projects tenant-wide and list the tenant roles.
-- Any member (or tenant administrator) may read a project, its members and its roles.
+- The project record itself (``Project``: name, display name, description, creator, owner,
+  status, model) is visible to every caller of the tenant, through ListProjects and GetProject
+  alike. Decision: WeData documents ListProjects as "租户全局范围的项目列表，与用户查看范围无关"
+  (the tenant-wide list, whatever the caller may view; spec §1 A), which is how a user finds a
+  project to ask to join; GetProject answers the same record for the same caller, because
+  refusing it while ListProjects(ProjectIds=[id]) shows it would protect nothing. Everything
+  inside a project (members, roles, workflows, tasks, instances, bindings) needs membership.
+- Any member (or tenant administrator) may read a project's members and its roles.
 - Project administrators may change the project (UpdateProject, Enable/Disable/DeleteProject)
   and its members and their roles. A project administrator is a tenant administrator, the
   project owner (``ProjectOwnerUin``) or a member holding the ProjectManager role
@@ -169,7 +176,9 @@ class ProjectService:
         """The resource groups exist and the caller may bind them to a project: each group's
         creator or a tenant administrator (``services/resource_groups.py``)."""
         rg = T.resource_groups
-        creators = dict(conn.execute(select(rg.c.id, rg.c.creator_uin).where(rg.c.id.in_(group_ids))).tuples())
+        creators = {
+            r.id: r.creator_uin for r in conn.execute(select(rg.c.id, rg.c.creator_uin).where(rg.c.id.in_(group_ids)))
+        }
         missing = [g for g in group_ids if g not in creators]
         if missing:
             raise NotFound(f"The resource group(s) {', '.join(missing)} do not exist.")
