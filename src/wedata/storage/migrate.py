@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -9,6 +10,8 @@ from alembic.config import Config
 
 from wedata.storage.db import Database
 from wedata.storage.secrets import SecretBox
+
+log = logging.getLogger("wedata.migrate")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -25,7 +28,31 @@ def alembic_config(db: Database, box: SecretBox | None = None) -> Config:
 
 
 def upgrade(db: Database, revision: str = "head", box: SecretBox | None = None) -> None:
-    command.upgrade(alembic_config(db, box), revision)
+    cfg = alembic_config(db, box)
+    command.upgrade(cfg, revision)
+    tables = cfg.attributes.get("scrub_tables")
+    if tables:
+        scrub(db, tables)
+
+
+def scrub(db: Database, tables: list[str]) -> None:
+    """Rewrite the storage after a migration replaced secrets, so that the old plain values do
+    not linger: SQLite keeps them in free pages and WAL frames, PostgreSQL in dead row versions.
+
+    Neither VACUUM may run inside a transaction, hence here and not in the migration. What the
+    database engine cannot reach is out of scope (PostgreSQL WAL segments, backups, replicas):
+    docs/security.md tells operators to rotate credentials that were ever stored in plain text.
+    """
+    if db.is_sqlite:
+        with db.engine.connect() as conn:  # autocommit on SQLite (storage/db.py)
+            conn.exec_driver_sql("VACUUM")
+            busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+        if busy and busy[0]:
+            log.warning("the database's write-ahead log could not be truncated now (another process reads it)")
+        return
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in tables:
+            conn.exec_driver_sql(f'VACUUM FULL "{table}"')
 
 
 def downgrade(db: Database, revision: str, box: SecretBox | None = None) -> None:

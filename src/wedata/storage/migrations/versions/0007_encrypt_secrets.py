@@ -8,6 +8,8 @@ attributes (``secret_box``), i.e. from the server's key file. Rows are encrypted
 transaction as the column change, so a database is either wholly before or wholly after this
 revision. A row already carrying the prefix is left alone. Without a box the migration runs
 only if there is nothing to encrypt (an empty database); otherwise it stops with a message.
+After encrypting, ``storage/migrate.py`` rewrites the storage (VACUUM) so that the plain values
+do not linger in the database files.
 """
 
 from alembic import context, op
@@ -47,6 +49,9 @@ def _rewrite(convert, purpose: str, needs) -> None:  # type: ignore[no-untyped-d
     if not todo:
         return
     box = _box(purpose)
+    # The replaced values stay in free pages (SQLite) or dead row versions (PostgreSQL) until the
+    # storage is rewritten, which cannot happen inside this transaction: migrate.py does it after.
+    context.config.attributes["scrub_tables"] = ["credentials"]
     for r in todo:
         conn.execute(
             _credentials.update()
