@@ -112,17 +112,12 @@ def _bind(host: str, port: int):  # type: ignore[no-untyped-def]
     """A listening-ready TCP socket on (host, port), or a clear error if the port is taken."""
     import socket
 
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
-    family, _, _, _, address = infos[0]
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    # As uvicorn does: a port left in TIME_WAIT by a previous server can be reused, a port
-    # another process listens on cannot.
+    # As uvicorn binds for its workers (Config.bind_socket): IPv6 when the host has a colon;
+    # a port left in TIME_WAIT by a previous server can be reused, one in use cannot.
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind(address)
+        sock.bind((host, port))
     except OSError as exc:
         sock.close()
         raise click.ClickException(
