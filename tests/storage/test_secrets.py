@@ -159,10 +159,10 @@ def test_a_plain_text_database_is_upgraded_and_its_credentials_still_work(
         srv.stop()
 
 
-def test_migration_0007_encrypts_and_decrypts_only_with_the_key(tmp_path: Path) -> None:
+def test_migration_0007_encrypts_and_decrypts_only_with_the_key(tmp_path: Path, database_url: str | None) -> None:
     from wedata.storage.migrate import downgrade
 
-    db = Database(f"sqlite:///{tmp_path / 'w.db'}")
+    db = Database(database_url or f"sqlite:///{tmp_path / 'w.db'}")
     upgrade(db, "0006")
     with db.write() as conn:
         conn.execute(insert(T.credentials).values(secret_id="AKIDX", secret_key="plain", uin="1", token=None,
