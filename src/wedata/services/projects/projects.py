@@ -47,6 +47,7 @@ from wedata.principal import Caller
 from wedata.services.common import as_int, fmt_iso, like_pattern, new_project_id, page
 from wedata.services.errors import Duplicate, Forbidden, InvalidValue, NotFound, NotMember, OperationFailed
 from wedata.services.projects.checks import check_description, check_display_name, check_uin
+from wedata.services.projects.group_rights import require_group_use
 from wedata.services.projects.roles import (
     PROJECT_MANAGER,
     PROJECT_ROLES,
@@ -172,25 +173,6 @@ class ProjectService:
             )
         return row
 
-    def require_group_use(self, conn: Connection, group_ids: Sequence[str], caller: Caller) -> None:
-        """The resource groups exist and the caller may bind them to a project: each group's
-        creator or a tenant administrator (``services/resource_groups.py``)."""
-        rg = T.resource_groups
-        creators = {
-            r.id: r.creator_uin for r in conn.execute(select(rg.c.id, rg.c.creator_uin).where(rg.c.id.in_(group_ids)))
-        }
-        missing = [g for g in group_ids if g not in creators]
-        if missing:
-            raise NotFound(f"The resource group(s) {', '.join(missing)} do not exist.")
-        if caller.is_admin:
-            return
-        refused = [g for g in group_ids if creators[g] != caller.uin]
-        if refused:
-            raise Forbidden(
-                f"The user {caller.uin} has no right to use the resource group(s) {', '.join(refused)}: only a "
-                "group's creator or a tenant administrator may bind it to a project."
-            )
-
     def schedule_mode(self, project_id: str) -> str:
         """``task`` or ``workflow`` (fixed at creation), for services that act by mode."""
         with self.db.read() as conn:
@@ -235,7 +217,7 @@ class ProjectService:
                 # DisplayName uniqueness is UpdateProject's rule only (spec §2.1); creation checks the name.
                 self._check_names_free(conn, name, None)
                 if group_ids:
-                    self.require_group_use(conn, group_ids, caller)
+                    require_group_use(conn, group_ids, caller)
                 conn.execute(
                     insert(T.projects).values(
                         id=project_id,

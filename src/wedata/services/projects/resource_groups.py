@@ -72,6 +72,7 @@ from wedata.principal import Caller
 from wedata.scheduling.datatimes import add_months
 from wedata.services.common import as_int, like_pattern, new_resource_group_id, page
 from wedata.services.errors import Duplicate, Forbidden, InUse, InvalidValue, NotFound
+from wedata.services.projects.group_rights import require_group_use
 from wedata.services.projects.group_specs import (
     GROUP_TYPES,
     MAX_PACKAGES,
@@ -321,7 +322,7 @@ class ResourceGroupService:
         link = T.resource_group_projects
         with self.db.write() as conn:
             self.projects.require_admin(conn, project_id, caller)
-            self.projects.require_group_use(conn, [group_id], caller)
+            require_group_use(conn, [group_id], caller)
             bound = conn.execute(
                 select(link.c.project_id).where(
                     link.c.resource_group_id == group_id, link.c.project_id == project_id
