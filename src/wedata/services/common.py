@@ -10,11 +10,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
+from typing import Generic, TypeVar
 
 from wedata.clock import utcnow
 from wedata.scheduling.timezones import DEFAULT_ZONE
 from wedata.scheduling.walltime import WALL_FORMAT
 from wedata.services.errors import InvalidValue
+
+T = TypeVar("T")
 
 # ----------------------------------------------------------------------------------------------
 # Ids in WeData's formats.
@@ -148,6 +151,19 @@ class Page:
 
     def total_pages(self, total: int) -> int:
         return math.ceil(total / self.size) if total else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Paged(Generic[T]):
+    """One page of domain records and the total they were cut from (actions render it)."""
+
+    items: list[T]
+    page: Page
+    total: int
+
+    @property
+    def total_pages(self) -> int:
+        return self.page.total_pages(self.total)
 
 
 def page(

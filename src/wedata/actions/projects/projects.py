@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from wedata.actions.projects import wire
 from wedata.actions.registry import action
 from wedata.protocol.context import RequestContext
 from wedata.spec import models as M
@@ -23,14 +24,14 @@ def create_project(
 # The Project record is tenant-visible, as in ListProjects (services/projects/projects.py).
 @action("GetProject", project_scoped=False)
 def get_project(services: Services, ctx: RequestContext, req: M.GetProjectRequest) -> M.GetProjectResponse:
-    return M.GetProjectResponse(data=services.projects.get_project(req.project_id))
+    return M.GetProjectResponse(data=wire.project(services.projects.get_project(req.project_id)))
 
 
 @action("ListProjects", project_scoped=False)
 def list_projects(
     services: Services, ctx: RequestContext, req: M.ListProjectsRequest
 ) -> M.ListProjectsResponse:
-    return M.ListProjectsResponse(data=services.projects.list_projects(req))
+    return M.ListProjectsResponse(data=wire.project_page(services.projects.list_projects(req)))
 
 
 @action("UpdateProject")
@@ -85,7 +86,7 @@ def delete_project_member(
 def list_project_members(
     services: Services, ctx: RequestContext, req: M.ListProjectMembersRequest
 ) -> M.ListProjectMembersResponse:
-    return M.ListProjectMembersResponse(data=services.projects.list_members(req))
+    return M.ListProjectMembersResponse(data=wire.member_page(services.projects.list_members(req)))
 
 
 @action("GrantMemberProjectRole")
@@ -108,11 +109,11 @@ def remove_member_project_role(
 def list_project_roles(
     services: Services, ctx: RequestContext, req: M.ListProjectRolesRequest
 ) -> M.ListProjectRolesResponse:
-    return M.ListProjectRolesResponse(data=services.projects.list_project_roles(req))
+    return M.ListProjectRolesResponse(data=wire.role_page(services.projects.list_project_roles(req)))
 
 
 @action("ListTenantRoles", project_scoped=False)
 def list_tenant_roles(
     services: Services, ctx: RequestContext, req: M.ListTenantRolesRequest
 ) -> M.ListTenantRolesResponse:
-    return M.ListTenantRolesResponse(data=services.projects.list_tenant_roles(req.role_display_name))
+    return M.ListTenantRolesResponse(data=[wire.role(r) for r in services.projects.list_tenant_roles(req.role_display_name)])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from wedata.actions.projects import wire
 from wedata.actions.registry import action
 from wedata.protocol.context import RequestContext
 from wedata.spec import models as M
@@ -45,14 +46,14 @@ def delete_resource_group(
 def list_resource_groups(
     services: Services, ctx: RequestContext, req: M.ListResourceGroupsRequest
 ) -> M.ListResourceGroupsResponse:
-    return M.ListResourceGroupsResponse(data=services.resource_groups.list(req))
+    return M.ListResourceGroupsResponse(data=wire.resource_group_page(services.resource_groups.list(req)))
 
 
 @action("GetResourceGroupMetrics", project_scoped=False)
 def get_resource_group_metrics(
     services: Services, ctx: RequestContext, req: M.GetResourceGroupMetricsRequest
 ) -> M.GetResourceGroupMetricsResponse:
-    return M.GetResourceGroupMetricsResponse(data=services.resource_groups.metrics(req))
+    return M.GetResourceGroupMetricsResponse(data=wire.group_metrics(services.resource_groups.metrics(req)))
 
 
 @action("AssociateResourceGroupToProject")

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Row, bindparam, delete, exists, func, insert, select, update
@@ -44,7 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from wedata.clock import Clock
 from wedata.config import Settings
 from wedata.principal import Caller
-from wedata.services.common import as_int, fmt_iso, like_pattern, new_project_id, page
+from wedata.services.common import Paged, as_int, like_pattern, new_project_id, page
 from wedata.services.errors import Duplicate, Forbidden, InvalidValue, NotFound, NotMember, OperationFailed
 from wedata.services.projects.checks import check_description, check_display_name, check_uin
 from wedata.services.projects.group_rights import require_group_use
@@ -53,6 +54,7 @@ from wedata.services.projects.roles import (
     PROJECT_ROLES,
     PROJECT_ROLES_BY_ID,
     TENANT_ROLES,
+    Role,
     check_role_ids,
     filter_roles,
 )
@@ -68,24 +70,16 @@ DLC_ACCESS_ACCOUNTS = ("TASK_RUNNER", "OWNER", "SUB")
 _PROJECT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
 
 
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A project member's row (joined with the project's owner) and their roles, in order."""
+
+    row: Row[Any]
+    roles: tuple[Role, ...]
+
+
 class WorkspaceNameDuplication(Duplicate):
     code = "InvalidParameter.WorkspaceNameDuplication"
-
-
-def project_wire(row: Any) -> M.Project:
-    return M.Project(
-        project_id=row.id,
-        project_name=row.name,
-        display_name=row.display_name,
-        description=row.description or None,
-        create_time=fmt_iso(row.created_at),
-        creator_uin=row.creator_uin,
-        project_owner_uin=row.owner_uin,
-        status=row.status,
-        display_status="ENABLED" if row.status == 1 else "UNABLED",
-        project_model=row.project_model,
-        workspace_ext=[M.WorkspaceExt(key="scheduleMode", value=row.schedule_mode)],
-    )
 
 
 def _dlc_info(info: M.DLCClusterInfo | None, model: str) -> dict[str, Any] | None:
@@ -276,15 +270,15 @@ class ProjectService:
         ):
             raise WorkspaceNameDuplication(f"A project displayed as {display!r} already exists.")
 
-    def get_project(self, project_id: str) -> M.Project:
+    def get_project(self, project_id: str) -> Row[Any]:
         p = T.projects
         with self.db.read() as conn:
             row = conn.execute(select(p).where(p.c.id == project_id, p.c.deleted_at.is_(None))).first()
         if row is None:
             raise NotFound(f"The project {project_id} does not exist.")
-        return project_wire(row)
+        return row
 
-    def list_projects(self, req: M.ListProjectsRequest) -> M.ProjectBrief:
+    def list_projects(self, req: M.ListProjectsRequest) -> Paged[Row[Any]]:
         pg = page(req.page_number, req.page_size)
         p = T.projects
         cond: list[ColumnElement[bool]] = [p.c.deleted_at.is_(None)]
@@ -314,13 +308,7 @@ class ProjectService:
                 .limit(pg.size)
                 .offset(pg.offset)
             ).all()
-        return M.ProjectBrief(
-            page_number=pg.number,
-            page_size=pg.size,
-            items=[project_wire(r) for r in rows],
-            total_count=total,
-            total_page_number=pg.total_pages(total),
-        )
+        return Paged(list(rows), pg, total)
 
     def update_project(self, caller: Caller, req: M.UpdateProjectRequest) -> None:
         values: dict[str, Any] = {}
@@ -515,7 +503,7 @@ class ProjectService:
                 f"The project {project_id} must keep at least one member with the ProjectManager role."
             )
 
-    def list_members(self, req: M.ListProjectMembersRequest) -> M.ProjectUsersBrief:
+    def list_members(self, req: M.ListProjectMembersRequest) -> Paged[Member]:
         pg = page(req.page_number, req.page_size)
         m, p, r = T.project_members, T.projects, T.project_member_roles
         cond: list[ColumnElement[bool]] = [m.c.project_id == req.project_id]
@@ -543,46 +531,22 @@ class ProjectService:
                     roles.setdefault(uin, []).append(role_id)
         order = {role.role_id: i for i, role in enumerate(PROJECT_ROLES)}
         items = [
-            M.ProjectUserRole(
-                app_id=None,
-                root_account_id=None,
-                user_uin=row.user_uin,
-                user_name=row.user_name or row.user_uin,
-                display_name=row.user_name or row.user_uin,
-                roles=[
-                    PROJECT_ROLES_BY_ID[x].wire()
-                    for x in sorted(roles.get(row.user_uin, []), key=lambda x: order.get(x, 99))
-                    if x in PROJECT_ROLES_BY_ID
-                ],
-                is_creator=bool(row.is_creator),
-                create_time=fmt_iso(row.created_at),
-                is_project_owner=row.user_uin == row.owner_uin,
-                phone_num=None,
-                email=None,
-            )
+            Member(row, tuple(
+                PROJECT_ROLES_BY_ID[x]
+                for x in sorted(roles.get(row.user_uin, []), key=lambda x: order.get(x, 99))
+                if x in PROJECT_ROLES_BY_ID
+            ))
             for row in rows
         ]
-        return M.ProjectUsersBrief(
-            items=items,
-            page_size=pg.size,
-            page_number=pg.number,
-            total_count=total,
-            total_page_number=pg.total_pages(total),
-        )
+        return Paged(items, pg, total)
 
     # ------------------------------------------------------------------------------------------
     # Roles (built in, see the module constants).
 
-    def list_project_roles(self, req: M.ListProjectRolesRequest) -> M.PageRoles:
+    def list_project_roles(self, req: M.ListProjectRolesRequest) -> Paged[Role]:
         pg = page(req.page_number, req.page_size)
         roles = filter_roles(PROJECT_ROLES, req.role_display_name)
-        return M.PageRoles(
-            items=[r.wire() for r in roles[pg.offset : pg.offset + pg.size]],
-            page_number=pg.number,
-            page_size=pg.size,
-            total_count=len(roles),
-            total_page_number=pg.total_pages(len(roles)),
-        )
+        return Paged(roles[pg.offset : pg.offset + pg.size], pg, len(roles))
 
-    def list_tenant_roles(self, role_display_name: str | None) -> list[M.SystemRole]:
-        return [r.wire() for r in filter_roles(TENANT_ROLES, role_display_name)]
+    def list_tenant_roles(self, role_display_name: str | None) -> list[Role]:
+        return filter_roles(TENANT_ROLES, role_display_name)

@@ -60,17 +60,18 @@ there; until then they are zeros). There is no machine monitoring, so the system
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Row, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from wedata.clock import Clock
 from wedata.config import Settings
 from wedata.principal import Caller
 from wedata.scheduling.datatimes import add_months
-from wedata.services.common import as_int, like_pattern, new_resource_group_id, page
+from wedata.services.common import Paged, as_int, like_pattern, new_resource_group_id, page
 from wedata.services.errors import Duplicate, Forbidden, InUse, InvalidValue, NotFound
 from wedata.services.projects.group_rights import require_group_use
 from wedata.services.projects.group_specs import (
@@ -111,6 +112,32 @@ def _str_enum(value: int | str | None, field: str, allowed: Sequence[str]) -> st
     if not isinstance(value, str) or value not in allowed:
         raise InvalidValue(f"{field} must be one of {', '.join(allowed)}, got {value!r}")
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRecord:
+    """A resource group's row and the live projects it is bound to (rows: id, name, display_name)."""
+
+    row: Row[Any]
+    projects: tuple[Row[Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    name: str
+    value: int | None
+    trend: tuple[tuple[int, int], ...]  # (epoch ms, value)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMetrics:
+    cpu: int
+    memory_gb: int
+    disk_gb: int
+    days_left: int
+    slots: int
+    status: int
+    snapshots: list[Metric]
 
 
 class ResourceGroupService:
@@ -370,7 +397,7 @@ class ResourceGroupService:
     # ------------------------------------------------------------------------------------------
     # Reads.
 
-    def list(self, req: M.ListResourceGroupsRequest) -> M.ExecutorResourceGroupData:
+    def list(self, req: M.ListResourceGroupsRequest) -> Paged[GroupRecord]:
         pg = page(req.page_number, req.page_size)
         rg, link, p = T.resource_groups, T.resource_group_projects, T.projects
         cond: list[ColumnElement[bool]] = []
@@ -394,7 +421,7 @@ class ResourceGroupService:
                 .limit(pg.size)
                 .offset(pg.offset)
             ).all()
-            bindings: dict[str, list[M.BindProject]] = {}
+            bindings: dict[str, list[Any]] = {}
             if rows:
                 for b in conn.execute(
                     select(link.c.resource_group_id, p.c.id, p.c.name, p.c.display_name)
@@ -402,34 +429,10 @@ class ResourceGroupService:
                     .where(link.c.resource_group_id.in_([r.id for r in rows]), p.c.deleted_at.is_(None))
                     .order_by(link.c.created_at, p.c.id)
                 ):
-                    bindings.setdefault(b.resource_group_id, []).append(
-                        M.BindProject(
-                            project_id=b.id, project_name=b.name, project_display_name=b.display_name
-                        )
-                    )
-        items = [
-            M.ExecutorResourceGroupInfo(
-                id=r.id,
-                name=r.name,
-                description=r.description or None,
-                resource_group_type=r.group_type,
-                associate_projects=bindings.get(r.id, []),
-                region=r.region,
-                vpc_id=r.vpc_id,
-                sub_net=r.subnet,
-                auto_renew_enabled=bool(r.auto_renew),
-            )
-            for r in rows
-        ]
-        return M.ExecutorResourceGroupData(
-            items=items,
-            total_count=total,
-            page_number=pg.number,
-            page_size=pg.size,
-            total_page_number=pg.total_pages(total),
-        )
+                    bindings.setdefault(b.resource_group_id, []).append(b)
+        return Paged([GroupRecord(r, tuple(bindings.get(r.id, []))) for r in rows], pg, total)
 
-    def metrics(self, req: M.GetResourceGroupMetricsRequest) -> M.ResourceGroupMetrics:
+    def metrics(self, req: M.GetResourceGroupMetricsRequest) -> GroupMetrics:
         group_id = _id(req.resource_group_id, "ResourceGroupId")
         metric_type = req.metric_type or "all"
         if metric_type not in METRIC_TYPES:
@@ -462,7 +465,7 @@ class ResourceGroupService:
         days_left = max(0, (expires - now) // timedelta(days=1))
         status = STATUS_EXPIRED if now >= expires and not row.auto_renew else row.status
         load = self.metrics_source(group_id, start_ms, end_ms, step_ms)
-        snapshots: list[M.MetricData] = []
+        snapshots: list[Metric] = []
         if metric_type in ("all", "task"):
             values = {
                 "ConcurrencyUsage": (load.running * 100) // slots if slots else 0,
@@ -474,21 +477,10 @@ class ResourceGroupService:
             snapshots += [self._metric(name, values[name], load, start_ms, end_ms) for name in TASK_METRICS]
         if metric_type in ("all", "system"):
             snapshots += [self._metric(name, None, load, start_ms, end_ms) for name in SYSTEM_METRICS]
-        return M.ResourceGroupMetrics(
-            cpu_num=cpu,
-            disk_volume=disk,
-            mem_size=mem,
-            life_cycle=days_left,
-            maximum_concurrency=slots,
-            status=status,
-            metric_snapshots=snapshots,
-        )
+        return GroupMetrics(cpu=cpu, memory_gb=mem, disk_gb=disk, days_left=days_left, slots=slots,
+                            status=status, snapshots=snapshots)
 
     @staticmethod
-    def _metric(name: str, value: int | None, load: GroupLoad, start_ms: int, end_ms: int) -> M.MetricData:
-        trend = [
-            M.TrendData(timestamp=ts, value=v)
-            for ts, v in load.trends.get(name, [])
-            if start_ms <= ts <= end_ms
-        ]
-        return M.MetricData(metric_name=name, snapshot_value=value, trend_list=trend)
+    def _metric(name: str, value: int | None, load: GroupLoad, start_ms: int, end_ms: int) -> Metric:
+        trend = tuple((ts, v) for ts, v in load.trends.get(name, []) if start_ms <= ts <= end_ms)
+        return Metric(name, value, trend)

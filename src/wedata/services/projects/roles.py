@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from wedata.services.errors import InvalidValue
-from wedata.spec import models as M
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,14 +20,6 @@ class Role:
     role_name: str
     display_name: str
     description: str
-
-    def wire(self) -> M.SystemRole:
-        return M.SystemRole(
-            role_id=self.role_id,
-            role_name=self.role_name,
-            role_display_name=self.display_name,
-            description=self.description,
-        )
 
 
 PROJECT_MANAGER = "308335260274237440"
