@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -61,8 +62,13 @@ def build_runtime(settings: Settings, clock: Clock | None = None, migrate: bool 
     return Runtime(settings, db, services, credentials, endpoint)
 
 
-async def _healthz(_request: Request) -> Response:
-    return Response(b'{"status":"ok"}', media_type="application/json")
+async def _healthz(request: Request) -> Response:
+    # "isolation": how this process's engine sandboxes tasks (executors/sandbox.py); null when
+    # the process runs no engine.
+    engine = request.app.state.runtime.engine
+    isolation = getattr(engine.executor, "isolation", None) if engine is not None else None
+    body = {"status": "ok", **(isolation or {"isolation": None})}
+    return Response(json.dumps(body, separators=(",", ":")).encode(), media_type="application/json")
 
 
 def start_engine(runtime: Runtime, kind: str = "server") -> Any:

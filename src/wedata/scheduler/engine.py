@@ -35,6 +35,7 @@ from sqlalchemy import func, select
 from wedata.config import Settings
 from wedata.executors.base import Executor
 from wedata.executors.local import LocalExecutor
+from wedata.executors.sandbox import SandboxSettings
 from wedata.scheduler import cycle, recovery
 from wedata.scheduler import states as S
 from wedata.scheduler.clock import real_seconds
@@ -80,7 +81,7 @@ class Engine:
         self.db = db
         self.settings = settings
         self.clock = clock
-        self.executor: Executor = executor or LocalExecutor()
+        self.executor: Executor = executor or LocalExecutor(SandboxSettings.from_settings(settings))
         self.kind = kind
         self.host = socket.gethostname()
         self.node_id = f"{self.host[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -89,7 +90,6 @@ class Engine:
         self.planner = Planner(self.load_def, horizon_days=settings.plan_horizon_days, catch_up=settings.plan_catch_up)
         self.logs_dir = settings.logs_dir
         self.run_root = settings.home / "run"
-        self.work_dir = settings.home / "work"
         self.stats = EngineStats()
         self._cv = threading.Condition()
         self._exits: list[tuple[int, int | None]] = []
