@@ -192,3 +192,22 @@ def test_run_as_user_lookup() -> None:
     assert RunAs.lookup("no-such-user-here") is None
     root = RunAs.lookup("root")
     assert root is not None and root.uid == 0
+
+
+def test_user_mode_alone_runs_as_the_run_as_user(home: Path, executors: list[LocalExecutor]) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("user mode needs a root server")
+    sandbox_module.create_user("wedata-run")
+    home.chmod(0o755)
+    (home / "wedata.db").chmod(0o644)  # even world-readable: the home itself becomes 0700
+    ex, exits = started(SandboxSettings(mode="user", home=str(home)))
+    executors.append(ex)
+    assert ex.isolation == {"isolation": "user", "run_as_user": "wedata-run"}
+    assert home.stat().st_mode & 0o777 == 0o700
+    s = spec(home, 1, f"id -un; echo mine > mine.txt && cat mine.txt; cat {home}/wedata.db; "
+                      f"cat /proc/{os.getpid()}/environ; echo code >> ../task.sh; echo done")
+    ex.submit(s)
+    assert exits.wait(1) == 0
+    out = Path(s.log_path).read_text()
+    assert out.splitlines()[:2] == ["wedata-run", "mine"], out
+    assert "SERVER-DATABASE" not in out and out.count("Permission denied") == 3 and out.endswith("done\n"), out
