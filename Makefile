@@ -21,6 +21,7 @@ run: $(STAMP)
 ## Set up and run the whole suite.
 test: $(STAMP)
 	bash tools/ci/install-quartz.sh
+	bash tools/ci/install-sandbox.sh
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -43,6 +45,24 @@ def clean_env() -> dict[str, str]:
 
 def wedata_cli() -> list[str]:
     return [sys.executable, "-m", "wedata.cli.main"]
+
+
+@functools.cache
+def bwrap_works() -> bool:
+    if shutil.which("bwrap") is None:
+        return False
+    out = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid",
+                          *([] if os.geteuid() == 0 else ["--unshare-user"]), "true"], capture_output=True)
+    return out.returncode == 0
+
+
+def harness_sandbox() -> dict[str, str]:
+    """The isolation of the suite's ordinary servers and engines: none, unisolated runs allowed.
+    The engine and ops tests talk to their tasks through the host: files under tmp_path and
+    /tmp, and pids the tasks write with ``echo $$`` that the test then signals; inside a PID
+    namespace ``$$`` is not a host pid (signalling it would hit an unrelated process).
+    tests/executors/test_isolation.py tests the real modes end to end."""
+    return {"WEDATA_SANDBOX": "none", "WEDATA_ALLOW_UNISOLATED": "1"}
 
 
 @dataclass
@@ -106,6 +126,7 @@ class ServerProcess:
             WEDATA_ADMIN_UIN=ADMIN_UIN,
             WEDATA_RATE_LIMIT="0",
             PYTHONUNBUFFERED="1",
+            **harness_sandbox(),
         )
         if self.database_url:
             env["WEDATA_DATABASE_URL"] = self.database_url
@@ -116,12 +137,13 @@ class ServerProcess:
         self.home.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 (the child process keeps writing to it)
         self.proc = subprocess.Popen(
-            [*wedata_cli(), "server", "--port", str(self.port)],
+            [*self.command(), "server", "--port", str(self.port)],
             env=self.env(),
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=ROOT,
             start_new_session=True,
+            **self.popen_kwargs(),
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -144,9 +166,18 @@ class ServerProcess:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(10)
 
+    def command(self) -> list[str]:
+        """How to run `wedata` (a subclass may run it with another interpreter)."""
+        return wedata_cli()
+
+    def popen_kwargs(self) -> dict[str, Any]:
+        """Extra subprocess arguments for the server and CLI (e.g. another OS user)."""
+        return {}
+
     def cli(self, *args: str) -> str:
         out = subprocess.run(
-            [*wedata_cli(), *args], env=self.env(), capture_output=True, text=True, cwd=ROOT, timeout=60
+            [*self.command(), *args], env=self.env(), capture_output=True, text=True, cwd=ROOT, timeout=60,
+            **self.popen_kwargs(),
         )
         if out.returncode != 0:
             raise RuntimeError(f"wedata {' '.join(args)} failed: {out.stderr}")

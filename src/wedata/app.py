@@ -8,6 +8,7 @@ The key file that encrypts the stored secrets is loaded before the migrations (0
 
 from __future__ import annotations
 
+import json
 import logging
 import stat
 from collections.abc import AsyncIterator
@@ -94,8 +95,13 @@ def build_runtime(settings: Settings, clock: Clock | None = None, migrate: bool 
     return Runtime(settings, db, services, credentials, endpoint, secrets=box)
 
 
-async def _healthz(_request: Request) -> Response:
-    return Response(b'{"status":"ok"}', media_type="application/json")
+async def _healthz(request: Request) -> Response:
+    # "isolation": how this process's engine sandboxes tasks (executors/sandbox.py); null when
+    # the process runs no engine.
+    engine = request.app.state.runtime.engine
+    isolation = getattr(engine.executor, "isolation", None) if engine is not None else None
+    body = {"status": "ok", **(isolation or {"isolation": None})}
+    return Response(json.dumps(body, separators=(",", ":")).encode(), media_type="application/json")
 
 
 def start_engine(runtime: Runtime, kind: str = "server") -> Any:

@@ -30,6 +30,17 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise SystemExit(f"{name} must be a number, got {raw!r}") from None
 
 
+def _paths(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(p for p in env.get(name, "").split(os.pathsep) if p.strip())
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = (env.get(name) or default).strip()
+    if raw not in choices:
+        raise SystemExit(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 def _datetime(env: Mapping[str, str], name: str) -> datetime | None:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -74,6 +85,12 @@ class Settings:
     # Scaled clock for tests: start time (naive UTC) and speed factor (1.0 = real time).
     clock_start: datetime | None = None
     clock_factor: float = 1.0
+    # Task isolation (executors/sandbox.py, docs/security.md): auto | bwrap | bwrap+user | user | none.
+    sandbox: str = "auto"
+    run_as_user: str = "wedata-run"
+    allow_unisolated: bool = False  # run non-admins' tasks even when there is no isolation
+    sandbox_bind: tuple[str, ...] = ()  # extra host paths tasks may read and write
+    sandbox_ro_bind: tuple[str, ...] = ()  # extra host paths tasks may read
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -120,4 +137,9 @@ class Settings:
             kill_grace=_float(env, "WEDATA_KILL_GRACE", 3.0),
             clock_start=_datetime(env, "WEDATA_CLOCK_START"),
             clock_factor=_float(env, "WEDATA_CLOCK_FACTOR", 1.0),
+            sandbox=_choice(env, "WEDATA_SANDBOX", "auto", ("auto", "bwrap", "bwrap+user", "user", "none")),
+            run_as_user=env.get("WEDATA_RUN_AS_USER") or "wedata-run",
+            allow_unisolated=env.get("WEDATA_ALLOW_UNISOLATED", "0") in ("1", "true", "yes"),
+            sandbox_bind=_paths(env, "WEDATA_SANDBOX_BIND"),
+            sandbox_ro_bind=_paths(env, "WEDATA_SANDBOX_RO_BIND"),
         )

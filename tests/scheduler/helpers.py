@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from tests.support import harness_sandbox
 from tests.waiting import wait_until
 from wedata.clock import ScaledClock
 from wedata.config import Settings
@@ -158,6 +159,9 @@ class World:
 def settings_for(home: Path, **kw: Any) -> Settings:
     base = {"home": home, "plan_interval": 0.2, "sweep_interval": 2.0, "heartbeat_interval": 0.5,
             "kill_grace": 0.5, "default_slots": 4}
+    # The suite's isolation (tests/support.py: bubblewrap sharing /tmp with the test).
+    harness = Settings.from_env({"WEDATA_HOME": str(home), **harness_sandbox()})
+    base.update(sandbox=harness.sandbox, sandbox_bind=harness.sandbox_bind, allow_unisolated=harness.allow_unisolated)
     base.update(kw)
     return Settings(**base)
 

@@ -17,7 +17,8 @@ engine's own per-phase timing for the run.
 Also: ``--idle`` the CPU of an idle ``wedata scheduler`` process with 10,000 tasks defined;
 ``--rss`` the resident memory of ``wedata server`` with 100,000 instances in its database.
 
-Usage: ``python tools/bench/engine.py [--backend sqlite|postgres] [--only W1,W2] [--idle] [--rss]``
+Usage: ``python tools/bench/engine.py [--backend sqlite|postgres] [--only W1,W2] [--sandbox none|bwrap|auto]
+[--idle] [--rss]``
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ def count(db: Database, state: str | None = None) -> int:
         return int(conn.execute(q).scalar_one())
 
 
-def run_workload(name: str, backend_kind: str, slots: int, lead: float) -> dict[str, Any]:
+def run_workload(name: str, backend_kind: str, slots: int, lead: float, sandbox: str = "auto") -> dict[str, Any]:
     home = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
     backend = Backend(backend_kind, home)
     try:
@@ -125,7 +126,9 @@ def run_workload(name: str, backend_kind: str, slots: int, lead: float) -> dict[
         t0 = time.perf_counter()
         ids = build(backend.db, name, wall(eligible_at))
         built = time.perf_counter() - t0
-        settings = Settings(home=home, default_slots=slots, plan_interval=0.2, sweep_interval=30.0)
+        # The tasks are written without credentials (no admin owner): unisolated runs allowed.
+        settings = Settings(home=home, default_slots=slots, plan_interval=0.2, sweep_interval=30.0,
+                            sandbox=sandbox, allow_unisolated=True)
         # The services register their transition observers (alarms, backfill) as in the server.
         services = Services(backend.db, settings, SystemClock())
         engine = Engine(backend.db, settings, SystemClock(), defs=services.scheduler.defs)
@@ -251,6 +254,7 @@ def main() -> None:
     ap.add_argument("--only", default="W1,W2,W3,W4")
     ap.add_argument("--slots", type=int, default=4)
     ap.add_argument("--lead", type=float, default=4.0, help="seconds between start and eligibility")
+    ap.add_argument("--sandbox", default="auto", help="task isolation (WEDATA_SANDBOX), e.g. none or bwrap")
     ap.add_argument("--repeat", type=int, default=1, help="runs per workload; the median is reported")
     ap.add_argument("--idle", action="store_true", help="also measure idle CPU with 10,000 tasks")
     ap.add_argument("--idle-tasks", type=int, default=10_000)
@@ -258,7 +262,7 @@ def main() -> None:
     args = ap.parse_args()
     targets = {"W1": 2.0, "W2": 1.0, "W3": 3.0, "W4": 5.0}
     for name in [n.strip() for n in args.only.split(",") if n.strip()]:
-        runs = sorted((run_workload(name, args.backend, args.slots, args.lead) for _ in range(args.repeat)),
+        runs = sorted((run_workload(name, args.backend, args.slots, args.lead, args.sandbox) for _ in range(args.repeat)),
                       key=lambda x: x["elapsed_s"])
         r = runs[len(runs) // 2]
         if len(runs) > 1:

@@ -206,6 +206,20 @@ def credentials_delete(secret_id: str, home: str | None) -> None:
     click.echo(f"deleted {secret_id}")
 
 
+@main.command("setup-sandbox")
+@click.option("--user", default=None, help="Run-as user to create (default $WEDATA_RUN_AS_USER or wedata-run).")
+@click.option("--home", default=None)
+def setup_sandbox(user: str | None, home: str | None) -> None:
+    """Prepare task isolation: create the run-as user (as root) and report what auto mode gets."""
+    from wedata.executors.sandbox import SandboxError, setup
+
+    try:
+        for line in setup(_settings(home), user):
+            click.echo(line)
+    except SandboxError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @main.group()
 def db() -> None:
     """Database commands."""

@@ -28,8 +28,13 @@ class RunSpec:
     cwd: str
     log_path: str  # stdout and stderr are appended here, so they are streamed and survive us
     run_dir: str  # private scratch directory of this attempt (code file, pid and exit files)
+    # The task's own variables (WEDATA_INSTANCE_KEY ...); the executor adds PATH, HOME, LANG ...
+    # from scratch (executors/sandbox.py), never the server's environment.
     env: Mapping[str, str] = field(default_factory=dict)
     resource_group: str | None = None
+    # Whether every user whose input makes up this task is a tenant admin (None: not looked up).
+    # A server without task isolation runs only trusted attempts (executors/sandbox.py).
+    trusted: bool | None = None
 
 
 @dataclass(frozen=True)

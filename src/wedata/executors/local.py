@@ -14,6 +14,10 @@ Why it looks the way it does:
   Where pidfds are missing the same thread polls every 50 ms instead.
 - A kill signals the whole process group (SIGTERM, then SIGKILL after a grace period), so a
   shell script's children go too.
+- The command runs inside the isolation decided once at :meth:`LocalExecutor.start`
+  (executors/sandbox.py: bubblewrap and/or a run-as user, or none); the wrapper stays outside
+  it, so the pid and exit files are written where the task cannot tamper with them. The
+  environment is built from scratch, never inherited from the server.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from wedata.executors.base import ExitCallback, Handle, RunSpec, RunState
+from wedata.executors.base import ExecutorError, ExitCallback, Handle, RunSpec, RunState
+from wedata.executors.sandbox import Sandbox, SandboxSettings, secure_home
 
 log = logging.getLogger("wedata.executor")
 
@@ -124,7 +129,11 @@ class _Watched:
 class LocalExecutor:
     name = "local"
 
-    def __init__(self) -> None:
+    def __init__(self, sandbox: SandboxSettings | None = None) -> None:
+        """``sandbox`` None: no isolation and no refusal (unit tests, tools); the engine always
+        passes the server's settings."""
+        self._sandbox_settings = sandbox
+        self.sandbox: Sandbox | None = None
         self.host = socket.gethostname()
         self._on_exit: ExitCallback | None = None
         self._lock = threading.Lock()
@@ -139,9 +148,31 @@ class LocalExecutor:
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self, on_exit: ExitCallback) -> None:
+        self._resolve_sandbox()
         self._on_exit = on_exit
         self._thread = threading.Thread(target=self._loop, name="wedata-reaper", daemon=True)
         self._thread.start()
+
+    def _resolve_sandbox(self) -> Sandbox:
+        """Decide the isolation once (probing bubblewrap); SandboxError if the configured mode
+        cannot be provided here."""
+        if self.sandbox is None:
+            settings = self._sandbox_settings
+            self.sandbox = Sandbox.unsandboxed() if settings is None else Sandbox.resolve(settings)
+            if settings is not None:
+                if self.sandbox.run_as is not None and settings.home:
+                    secure_home(settings.home)
+                self.sandbox.announce()
+        return self.sandbox
+
+    @property
+    def isolation(self) -> dict[str, object]:
+        return self._resolve_sandbox().describe()
+
+    @property
+    def admin_only(self) -> bool:
+        """Attempts need ``RunSpec.trusted`` (no isolation here and unisolated runs not allowed)."""
+        return self._resolve_sandbox().refuse_untrusted
 
     def close(self) -> None:
         self._closed = True
@@ -159,9 +190,14 @@ class LocalExecutor:
         return {"executor": self.name, "host": self.host, "run_dir": spec.run_dir}
 
     def submit(self, spec: RunSpec) -> Handle:
+        sandbox = self._resolve_sandbox()
+        refusal = sandbox.refusal(spec)
+        if refusal is not None:
+            raise ExecutorError(refusal)
         os.makedirs(spec.run_dir, exist_ok=True)
-        argv = [SHELL, "-c", WRAPPER, spec.run_dir, spec.cwd, *spec.argv]
-        env = dict(spec.env) if spec.env else dict(os.environ)
+        sandbox.prepare(spec)
+        argv = [SHELL, "-c", WRAPPER, spec.run_dir, spec.cwd, *sandbox.command(spec)]
+        env = sandbox.environment(spec)
         log_fd = os.open(spec.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             if _HAS_SPAWN:

@@ -295,7 +295,7 @@ def claim(node: EngineNode, tx: Tx, inst: Any, tdef: TaskDef) -> Launch | None:
         run_dir=run_dir_for(node.run_root, inst["id"], inst["life_round_num"], tries),
         scheduled_wall=to_wall(inst["scheduled_at"], tdef.zone),
         workflow_params=node.workflow_params(tx.conn, inst["workflow_id"]),
-        log_file=path, cwd=node.work_dir,
+        log_file=path, check_users=getattr(node.executor, "admin_only", False),
     )
     eid = tx.conn.execute(_NEW_EXEC, {
         "instance_id": inst["id"], "life_round_num": inst["life_round_num"], "try_no": tries,

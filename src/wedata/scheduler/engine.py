@@ -33,6 +33,7 @@ from wedata.clock import Clock, real_seconds
 from wedata.config import Settings
 from wedata.executors.base import Executor
 from wedata.executors.local import LocalExecutor
+from wedata.executors.sandbox import SandboxSettings
 from wedata.scheduler import cycle, recovery, states
 from wedata.scheduler.definitions import DefinitionCache
 from wedata.scheduler.node import EngineNode
@@ -76,7 +77,7 @@ class Engine:
         self.db = db
         self.settings = settings
         self.clock = clock
-        self.node = EngineNode(db, settings, clock, executor or LocalExecutor(), kind, defs)
+        self.node = EngineNode(db, settings, clock, executor or LocalExecutor(SandboxSettings.from_settings(settings)), kind, defs)
         self.executor: Executor = self.node.executor
         self.node_id = self.node.node_id
         self.planner = Planner(self.node.load_def, horizon_days=settings.plan_horizon_days, catch_up=settings.plan_catch_up)

@@ -6,7 +6,7 @@ the loop. So the three modules form no import circle, and the state they share i
 rather than reached through another module's private attributes:
 
 - identity: ``node_id`` (the claims' owner), ``host``, ``actor`` (who transitions are by);
-- paths: ``logs_dir``, ``run_root`` (per-attempt run directories), ``work_dir``;
+- paths: ``logs_dir`` and ``run_root`` (per-attempt run directories, each with its ``work/``);
 - the exit inbox: the executor's callback (:meth:`report_exit`) appends, the loop takes
   (:meth:`take_exits`), all under one condition variable the loop also waits on;
 - reasons an attempt failed before it ran, handles waiting to be stored, watched attempts;
@@ -58,7 +58,6 @@ class EngineNode:
         self.actor = f"scheduler:{self.node_id}"[:64]
         self.logs_dir = settings.logs_dir
         self.run_root = settings.home / "run"
-        self.work_dir = settings.home / "work"
         self.defs = defs if defs is not None else DefinitionCache()
         # The loop waits on this condition; everything below that threads share is guarded by it.
         self.cv = threading.Condition()

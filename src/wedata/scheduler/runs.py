@@ -2,13 +2,14 @@
 
 Files of one instance: ``logs/<TaskId>/<yyyyMMddHHmmss data time>/<LifeRoundNum>.log`` holds
 every try of that life round (each try starts with a header line, so the log of a round reads
-as one story); ``run/<execution id>/`` holds the rendered code and the wrapper's pid and exit
-files while the attempt runs.
+as one story); ``run/<instance id>.<life round>.<try>/`` holds the rendered code and the
+wrapper's pid and exit files while the attempt runs, and ``work/`` in it is the task's own
+writable directory (its HOME and working directory; executors/sandbox.py).
 """
 
 from __future__ import annotations
 
-import os
+import re
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,10 +26,9 @@ from wedata.scheduling.datatimes import format_wall, instance_key
 from wedata.scheduling.parameters import ParameterError, RenderContext, render
 from wedata.scheduling.timezones import DEFAULT_ZONE, parse_zone, utc_to_wall
 from wedata.storage.engine_tables import instance_deps, task_instances
+from wedata.storage.tables import credentials, task_versions, tasks
 
 TI = task_instances
-# Never hand the server's own secrets to user code.
-_SECRET_ENV = ("WEDATA_SECRET_ID", "WEDATA_SECRET_KEY", "WEDATA_DATABASE_URL")
 
 
 def log_path(logs_dir: Path, task_id: str, data_time: datetime, life_round: int) -> Path:
@@ -118,6 +118,28 @@ def input_values(conn: Connection, tdef: TaskDef, inst: Mapping[Any, Any]) -> tu
     return values, problems
 
 
+def users_are_admins(conn: Connection, tdef: TaskDef) -> bool:
+    """Whether every user whose input makes up what runs is a tenant admin: the task's OwnerUin
+    (which a caller may set to anyone, so it is not enough alone), its creator and last editor,
+    and the submitter of the running version. A Uin is an admin when it has credentials and
+    every one of them is an admin credential."""
+    uins = {u for u in re.split(r"[;,\s]+", tdef.owner_uin or "") if u}
+    row = conn.execute(select(tasks.c.create_user_uin, tasks.c.update_user_uin).where(tasks.c.id == tdef.task_id)).first()
+    if row is not None:
+        uins.update(u for u in row if u)
+    submitter = conn.execute(
+        select(task_versions.c.create_user_uin).where(task_versions.c.version_id == tdef.version_id)
+    ).scalar()
+    if submitter:
+        uins.add(submitter)
+    if not uins:
+        return False
+    admin: dict[str, bool] = {}
+    for uin, is_admin in conn.execute(select(credentials.c.uin, credentials.c.is_admin).where(credentials.c.uin.in_(uins))):
+        admin[uin] = admin.get(uin, True) and bool(is_admin)
+    return all(admin.get(u, False) for u in uins)
+
+
 @dataclass
 class Prepared:
     spec: RunSpec | None
@@ -139,9 +161,11 @@ def prepare(
     scheduled_wall: datetime,
     workflow_params: Mapping[str, str],
     log_file: Path,
-    cwd: Path,
+    check_users: bool = False,
 ) -> Prepared:
-    """Render the code and build the RunSpec (its execution_id is filled in by the caller)."""
+    """Render the code and build the RunSpec (its execution_id is filled in by the caller).
+    ``check_users``: look up whether the task's users are all admins (``RunSpec.trusted``), for
+    an executor without isolation."""
     inputs, problems = input_values(conn, tdef, inst)
     ctx = render_context(tdef, inst, scheduled_wall, workflow_params, inputs)
     try:
@@ -154,8 +178,8 @@ def prepare(
         argv = build_command(tdef.task_type_id, code, tdef.ext, run_dir)
     except (ExecutorError, OSError) as exc:
         return Prepared(None, code, str(exc))
-    env = {k: v for k, v in os.environ.items() if k not in _SECRET_ENV}
-    env.update(
+    # Only the task's own variables: the executor builds PATH, HOME ... from scratch.
+    env = dict(
         PYTHONUNBUFFERED="1",
         WEDATA_INSTANCE_KEY=instance_key(tdef.task_id, inst["data_time"]),
         WEDATA_TASK_ID=tdef.task_id,
@@ -164,6 +188,7 @@ def prepare(
         WEDATA_WORKFLOW_ID=str(inst["workflow_id"]),
         WEDATA_LIFE_ROUND_NUM=str(inst["life_round_num"]),
     )
+    cwd = Path(run_dir, "work")  # the task's own writable directory, its HOME
     cwd.mkdir(parents=True, exist_ok=True)
     spec = RunSpec(
         execution_id=0,
@@ -173,5 +198,6 @@ def prepare(
         run_dir=run_dir,
         env=env,
         resource_group=inst.get("resource_group_id"),
+        trusted=users_are_admins(conn, tdef) if check_users else None,
     )
     return Prepared(spec, code)

@@ -11,7 +11,10 @@ engine = config.attributes.get("engine")
 if engine is None:
     from sqlalchemy import create_engine
 
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise SystemExit("no database: run migrations through `wedata db upgrade` or set sqlalchemy.url")
+    engine = create_engine(url)
 
 # "wedata_write" makes SQLite open the transaction with BEGIN IMMEDIATE (storage/db.py), so a
 # migration either applies whole or not at all.
