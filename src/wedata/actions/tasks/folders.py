@@ -6,27 +6,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from wedata.actions.registry import action
+from wedata.actions.tasks import wire
 from wedata.protocol.context import RequestContext
 from wedata.services.common import page
-from wedata.services.tasks.folders import ROOT, TaskFolderRow
 from wedata.spec import models as M
 
 if TYPE_CHECKING:
     from wedata.services.container import Services
-
-
-def _detail(row: TaskFolderRow) -> M.TaskFolderDetail:
-    return M.TaskFolderDetail(
-        project_id=row.project_id,
-        task_folder_id=row.id,
-        task_folder_path=row.path,
-        create_user_uin=row.creator_uin,
-        # WeData shows the parent of a root child as "" (the GetTaskFolder example).
-        parent_task_folder_path="" if row.parent_path == ROOT else row.parent_path,
-        task_folder_name=row.name,
-        workflow_id=row.workflow_id,
-        task_folder_type=row.folder_type,
-    )
 
 
 @action("CreateTaskFolder")
@@ -47,7 +33,7 @@ def create_task_folder(
 @action("GetTaskFolder")
 def get_task_folder(services: Services, ctx: RequestContext, req: M.GetTaskFolderRequest) -> M.GetTaskFolderResponse:
     row = services.task_folders.get(req.project_id, req.workflow_id, req.task_folder_id)
-    return M.GetTaskFolderResponse(data=_detail(row))
+    return M.GetTaskFolderResponse(data=wire.folder_detail(row))
 
 
 @action("ListTaskFolders")
@@ -59,19 +45,7 @@ def list_task_folders(
     rows, total = services.task_folders.list_children(
         req.project_id, req.workflow_id, req.task_folder_type, req.parent_task_folder_path, pg
     )
-    items = [
-        M.TaskFolder(project_id=r.project_id, task_folder_id=r.id, task_folder_path=r.path, create_user_uin=r.creator_uin)
-        for r in rows
-    ]
-    return M.ListTaskFoldersResponse(
-        data=M.TaskFolderPage(
-            page_number=pg.number,
-            page_size=pg.size,
-            total_count=total,
-            total_page_number=pg.total_pages(total),
-            items=items,
-        )
-    )
+    return M.ListTaskFoldersResponse(data=wire.folder_page(rows, total, pg))
 
 
 @action("UpdateTaskFolder")

@@ -1,7 +1,8 @@
 """Dev-side task actions (spec §1 D): tasks, their versions and their code.
 
 Handlers turn the request Structs into plain wire-named dicts (msgspec.to_builtins) for the
-service, and the service's wire dicts back into response Structs (msgspec.convert).
+service (a task's definition is stored under its wire names), and hand the service's records to
+wire.py for the response Structs.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from wedata.actions.registry import action
+from wedata.actions.tasks import wire
 from wedata.protocol.context import RequestContext
 from wedata.spec import models as M
 
@@ -36,13 +38,13 @@ def create_task(services: Services, ctx: RequestContext, req: M.CreateTaskReques
 
 @action("GetTask")
 def get_task(services: Services, ctx: RequestContext, req: M.GetTaskRequest) -> M.GetTaskResponse:
-    task = services.tasks.get_task(req.project_id, req.task_id)
-    return M.GetTaskResponse(data=msgspec.convert(task, M.Task))
+    return M.GetTaskResponse(data=wire.task(services.tasks.get_task(req.project_id, req.task_id)))
 
 
 @action("ListTasks")
 def list_tasks(services: Services, ctx: RequestContext, req: M.ListTasksRequest) -> M.ListTasksResponse:
-    return M.ListTasksResponse(data=msgspec.convert(services.tasks.list_tasks(req), M.ListTaskInfo))
+    rows, total, pg = services.tasks.list_tasks(req)
+    return M.ListTasksResponse(data=wire.task_page(rows, total, pg))
 
 
 @action("UpdateTask")
@@ -83,17 +85,18 @@ def submit_task(services: Services, ctx: RequestContext, req: M.SubmitTaskReques
 @action("GetTaskCode")
 def get_task_code(services: Services, ctx: RequestContext, req: M.GetTaskCodeRequest) -> M.GetTaskCodeResponse:
     code, size = services.tasks.get_task_code(req.project_id, req.task_id)
-    return M.GetTaskCodeResponse(data=M.TaskCodeResult(code_info=code, code_file_size=size))
+    return M.GetTaskCodeResponse(data=wire.task_code(code, size))
 
 
 @action("ListTaskVersions")
 def list_task_versions(
     services: Services, ctx: RequestContext, req: M.ListTaskVersionsRequest
 ) -> M.ListTaskVersionsResponse:
-    return M.ListTaskVersionsResponse(data=msgspec.convert(services.tasks.list_versions(req), M.ListTaskVersions))
+    items, total, pg = services.tasks.list_versions(req)
+    return M.ListTaskVersionsResponse(data=wire.version_page(items, total, pg))
 
 
 @action("GetTaskVersion")
 def get_task_version(services: Services, ctx: RequestContext, req: M.GetTaskVersionRequest) -> M.GetTaskVersionResponse:
     detail = services.tasks.get_version(req.project_id, req.task_id, req.version_id)
-    return M.GetTaskVersionResponse(data=msgspec.convert(detail, M.TaskVersionDetail))
+    return M.GetTaskVersionResponse(data=wire.version_detail(detail))

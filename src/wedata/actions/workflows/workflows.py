@@ -1,4 +1,7 @@
-"""Workflows and workflow folders (spec §1 C, §2.3): wire shapes <-> services.workflows."""
+"""Workflows and workflow folders (spec §1 C, §2.3).
+
+Rules: services/workflows/workflows.py; answers: wire.py.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from wedata.actions.registry import action
+from wedata.actions.workflows import wire
 from wedata.protocol.context import RequestContext
-from wedata.services.common import fmt_time
-from wedata.services.workflows.workflows import workflow_path
 from wedata.spec import models as M
 
 if TYPE_CHECKING:
@@ -23,27 +25,6 @@ def _params(items: list[M.ParamInfo] | None) -> list[tuple[str, str]] | None:
 def _config(info: M.WorkflowSchedulerConfigurationInfo | None) -> dict[str, Any] | None:
     # Wire names (the stored form); the service validates every field.
     return None if info is None else msgspec.to_builtins(info)
-
-
-def _config_out(stored: dict[str, Any] | None) -> M.WorkflowSchedulerConfiguration | None:
-    if not stored:
-        return None
-    return M.WorkflowSchedulerConfiguration(
-        schedule_time_zone=stored.get("ScheduleTimeZone"),
-        cycle_type=stored.get("CycleType"),
-        self_depend=stored.get("SelfDepend"),
-        start_time=stored.get("StartTime"),
-        end_time=stored.get("EndTime"),
-        dependency_workflow=stored.get("DependencyWorkflow"),
-        execution_start_time=stored.get("ExecutionStartTime"),
-        execution_end_time=stored.get("ExecutionEndTime"),
-        crontab_expression=stored.get("CrontabExpression"),
-        calendar_open=stored.get("CalendarOpen"),
-        # Calendars are kept outside this API (spec §3.17); no name is known for an id.
-        calendar_name=None,
-        calendar_id=stored.get("CalendarId"),
-        minute_offset=stored.get("MinuteOffset"),
-    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -71,20 +52,7 @@ def create_workflow(services: Services, ctx: RequestContext, req: M.CreateWorkfl
 @action("GetWorkflow")
 def get_workflow(services: Services, ctx: RequestContext, req: M.GetWorkflowRequest) -> M.GetWorkflowResponse:
     row = services.workflows.get_workflow(req.project_id, req.workflow_id)
-    return M.GetWorkflowResponse(
-        data=M.WorkflowDetail(
-            workflow_name=row.name,
-            owner_uin=row.owner_uin,
-            create_user_uin=row.create_user_uin,
-            workflow_type=row.workflow_type,
-            workflow_params=[M.ParamInfo(param_key=p["ParamKey"], param_value=p["ParamValue"]) for p in row.params or []],
-            workflow_scheduler_configuration=_config_out(row.scheduler_config),
-            workflow_desc=row.description,
-            path=workflow_path(row),
-            bundle_id=row.bundle_id,
-            bundle_info=row.bundle_info,
-        )
-    )
+    return M.GetWorkflowResponse(data=wire.workflow_detail(row))
 
 
 @action("ListWorkflows")
@@ -102,29 +70,7 @@ def list_workflows(services: Services, ctx: RequestContext, req: M.ListWorkflows
         modify_time=req.modify_time,
         create_time=req.create_time,
     )
-    items = [
-        M.WorkflowInfo(
-            workflow_id=r.id,
-            workflow_name=r.name,
-            workflow_type=r.workflow_type,
-            owner_uin=r.owner_uin,
-            create_time=fmt_time(r.created_at),
-            modify_time=fmt_time(r.updated_at),
-            update_user_uin=r.update_user_uin,
-            workflow_desc=r.description,
-            create_user_uin=r.create_user_uin,
-        )
-        for r in rows
-    ]
-    return M.ListWorkflowsResponse(
-        data=M.ListWorkflowInfo(
-            items=items,
-            total_page_number=pg.total_pages(total),
-            page_number=pg.number,
-            page_size=pg.size,
-            total_count=total,
-        )
-    )
+    return M.ListWorkflowsResponse(data=wire.workflow_page(rows, total, pg))
 
 
 @action("UpdateWorkflow")
@@ -167,16 +113,7 @@ def get_workflow_folder(
     services: Services, ctx: RequestContext, req: M.GetWorkflowFolderRequest
 ) -> M.GetWorkflowFolderResponse:
     row = services.workflows.get_folder(req.project_id, req.folder_id)
-    return M.GetWorkflowFolderResponse(
-        data=M.WorkflowFolderDetail(
-            project_id=row.project_id,
-            folder_id=row.id,
-            folder_path=row.path,
-            create_user_uin=row.creator_uin,
-            parent_folder_path=row.parent_path,
-            folder_name=row.name,
-        )
-    )
+    return M.GetWorkflowFolderResponse(data=wire.folder_detail(row))
 
 
 @action("ListWorkflowFolders")
@@ -186,19 +123,7 @@ def list_workflow_folders(
     rows, total, pg = services.workflows.list_folders(
         req.project_id, req.parent_folder_path, req.page_number, req.page_size
     )
-    items = [
-        M.WorkflowFolder(project_id=r.project_id, folder_id=r.id, folder_path=r.path, create_user_uin=r.creator_uin)
-        for r in rows
-    ]
-    return M.ListWorkflowFoldersResponse(
-        data=M.WorkflowFolderPage(
-            page_number=pg.number,
-            page_size=pg.size,
-            total_count=total,
-            total_page_number=pg.total_pages(total),
-            items=items,
-        )
-    )
+    return M.ListWorkflowFoldersResponse(data=wire.folder_page(rows, total, pg))
 
 
 @action("UpdateWorkflowFolder")

@@ -45,6 +45,8 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class TaskFolderRow:
+    """A task_folders row; actions/tasks/wire.py makes it a TaskFolderDetail or TaskFolder."""
+
     id: str
     project_id: str
     workflow_id: str

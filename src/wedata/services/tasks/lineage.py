@@ -40,7 +40,8 @@ _SCHEDULE_FIELDS = (
 
 @dataclass(frozen=True, slots=True)
 class DependencyView:
-    """One row of ListUpstreamTasks / ListDownstreamTasks (TaskDependDto), domain-side."""
+    """One row of ListUpstreamTasks / ListDownstreamTasks; actions/tasks/wire.py makes it a
+    TaskDependDto."""
 
     task_id: str
     task_name: str

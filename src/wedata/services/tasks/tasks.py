@@ -1,9 +1,13 @@
 """Dev-side tasks: create, read, list, update (full and partial), delete, submit, versions, code.
 
-The stored definition and its validation are in task_definition.py, dependency edges in
-task_edges.py, versions in task_versions.py, output shapes in task_wire.py. Every write runs in
-one transaction that first locks the task row, validates everything, then writes: a request
-that fails validation changes nothing.
+The stored definition and its validation are in definition.py, dependency edges in edges.py,
+versions in versions.py, the wire-shaped task record in wire.py. Every write runs in one
+transaction that first locks the task row, validates everything, then writes: a request that
+fails validation changes nothing.
+
+Reads return domain records: task rows (ListTasks), version records (versions.py), the code, and
+for GetTask the wire-shaped task record (the documented exception, see wire.py). The response
+Structs are built in actions/tasks/wire.py.
 
 Decisions where WeData's documentation is silent (the rest are in the helper modules):
 
@@ -38,7 +42,7 @@ from wedata.config import Settings
 from wedata.principal import Caller
 from wedata.scheduler.api import Change, SchedulerApi
 from wedata.scheduling.cycletypes import CycleType
-from wedata.services.common import new_millis_id, page
+from wedata.services.common import Page, new_millis_id, page
 from wedata.services.errors import Duplicate, InUse, InvalidValue, NotFound, OperationFailed, Unsupported
 from wedata.services.tasks import edges as task_edges
 from wedata.services.tasks.definition import (
@@ -59,8 +63,16 @@ from wedata.services.tasks.patch import DOWNSTREAM, UPSTREAM, apply_removals, pa
 from wedata.services.tasks.queries import list_condition
 from wedata.services.tasks.types import known_task_type, node_category, task_type_desc
 from wedata.services.tasks.unified import apply_workflow_schedule
-from wedata.services.tasks.versions import SAVE, SUBMIT, get_version, list_versions, record_version
-from wedata.services.tasks.wire import base_attribute, render_task, task_select
+from wedata.services.tasks.versions import (
+    SAVE,
+    SUBMIT,
+    VersionDetail,
+    VersionItem,
+    get_version,
+    list_versions,
+    record_version,
+)
+from wedata.services.tasks.wire import render_task, task_select
 from wedata.spec import models as M
 from wedata.storage import tables as T
 from wedata.storage.db import Database
@@ -172,12 +184,15 @@ class TaskService:
         return row
 
     def get_task(self, project_id: str, task_id: str) -> dict[str, Any]:
+        """The wire-shaped task record (``Task`` under its wire names, Base64 code)."""
         with self.db.read() as conn:
             row = self._row(conn, project_id, task_id)
             up, down = task_edges.load_edges(conn, task_id)
         return render_task(row, up, down)
 
-    def list_tasks(self, req: M.ListTasksRequest) -> dict[str, Any]:
+    def list_tasks(self, req: M.ListTasksRequest) -> tuple[list[Row[Any]], int, Page]:
+        """One page of task rows (task_select: with workflow and resource group names), newest
+        first, the total count and the page."""
         pg = page(req.page_number, req.page_size, min_size=10)
         cond = list_condition(req)
         t, w = T.tasks, T.workflows
@@ -188,13 +203,7 @@ class TaskService:
             rows = conn.execute(
                 task_select().where(cond).order_by(t.c.created_at.desc(), t.c.id.desc()).limit(pg.size).offset(pg.offset)
             ).all()
-        return {
-            "Items": [base_attribute(r) for r in rows],
-            "PageNumber": pg.number,
-            "PageSize": pg.size,
-            "TotalCount": total,
-            "TotalPageNumber": pg.total_pages(total),
-        }
+        return list(rows), int(total), pg
 
     def get_task_code(self, project_id: str, task_id: str) -> tuple[str, str]:
         """(CodeInfo, CodeFileSize): the Base64 code and, as WeData's example shows, its length."""
@@ -203,13 +212,14 @@ class TaskService:
         code = encode_code(((row.definition or {}).get(CONF) or {}).get("CodeContent"))
         return code, str(len(code))
 
-    def list_versions(self, req: M.ListTaskVersionsRequest) -> dict[str, Any]:
+    def list_versions(self, req: M.ListTaskVersionsRequest) -> tuple[list[VersionItem], int, Page]:
         pg = page(req.page_number, req.page_size, min_size=10)
         with self.db.read() as conn:
             row = self._row(conn, req.project_id, req.task_id)
-            return list_versions(conn, row, req.task_version_type, req.used_version, pg)
+            items, total = list_versions(conn, row, req.task_version_type, req.used_version, pg)
+        return items, total, pg
 
-    def get_version(self, project_id: str, task_id: str, version_id: str | None) -> dict[str, Any]:
+    def get_version(self, project_id: str, task_id: str, version_id: str | None) -> VersionDetail:
         with self.db.read() as conn:
             row = self._row(conn, project_id, task_id)
             return get_version(conn, row, version_id)

@@ -13,22 +13,58 @@ that ``TaskConfiguration.CodeContent`` is plain text. The dependencies the sched
 the ``side = "prod"`` edges written at the same time (task_edges.publish).
 GetTaskVersion shows a snapshot with Base64 code and, as WeData does, with the version-number
 fields of its TaskBaseAttribute nulled.
+
+Reads return domain records (``VersionItem``, ``VersionDetail``); actions/tasks/wire.py turns
+them into TaskVersion / TaskVersionDetail. The snapshot inside a ``VersionDetail`` is the
+wire-shaped task record (services/tasks/wire.py explains that exception).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, func, insert, not_, select
 
-from wedata.services.common import Page, fmt_time, new_millis_id
+from wedata.services.common import Page, new_millis_id
 from wedata.services.errors import InvalidValue, NotFound
 from wedata.services.tasks.edges import load_edges
-from wedata.services.tasks.wire import encode_snapshot, render_task, task_select, version_no
+from wedata.services.tasks.wire import encode_snapshot, render_task, task_select
 from wedata.storage import tables as T
 
 SAVE, SUBMIT = "SAVE", "SUBMIT"
+
+
+@dataclass(frozen=True, slots=True)
+class VersionItem:
+    """One version in a list (ListTaskVersions): its row, and whether it is in production."""
+
+    version_id: str
+    version_no: int
+    remark: str
+    create_user_uin: str
+    created_at: datetime
+    approve_status: str | None
+    approve_user_uin: str | None
+    status: str | None  # a SUBMIT version's task status (the task's own when in use); None for SAVE
+    used: bool
+
+
+@dataclass(frozen=True, slots=True)
+class VersionDetail:
+    """One version with its snapshot (GetTaskVersion). ``task`` is the wire-shaped task record
+    with Base64 code and the version-number fields of its TaskBaseAttribute nulled."""
+
+    version_id: str
+    version_no: int
+    remark: str
+    create_user_uin: str
+    created_at: datetime
+    approve_status: str | None
+    approve_user_uin: str | None
+    approved_at: datetime | None
+    task: dict[str, Any]
 
 
 def record_version(
@@ -66,29 +102,30 @@ def _used(task: Row[Any]) -> Any:
     )
 
 
-def _item(row: Any, task: Row[Any]) -> dict[str, Any]:
+def _item(row: Any, task: Row[Any]) -> VersionItem:
     if row.kind == SUBMIT:
         used = row.version_id == task.prod_version_id
         status = task.status if used else row.status
     else:
         used = task.prod_version_id is not None and row.version_no == task.latest_submit_version_no
         status = None
-    return {
-        "CreateTime": fmt_time(row.created_at),
-        "VersionNum": version_no(row.version_no),
-        "CreateUserUin": row.create_user_uin,
-        "VersionId": row.version_id,
-        "VersionRemark": row.remark,
-        "ApproveStatus": row.approve_status,
-        "Status": status,
-        "ApproveUserUin": row.approve_user_uin,
-        "UsedVersion": used,
-    }
+    return VersionItem(
+        version_id=row.version_id,
+        version_no=row.version_no,
+        remark=row.remark,
+        create_user_uin=row.create_user_uin,
+        created_at=row.created_at,
+        approve_status=row.approve_status,
+        approve_user_uin=row.approve_user_uin,
+        status=status,
+        used=used,
+    )
 
 
 def list_versions(
     conn: Connection, task: Row[Any], kind: str | None, used: bool | None, pg: Page
-) -> dict[str, Any]:
+) -> tuple[list[VersionItem], int]:
+    """One page of the task's versions of ``kind`` (newest first) and their total count."""
     kind = (kind or SAVE).strip().upper()
     if kind not in (SAVE, SUBMIT):
         raise InvalidValue(f"TaskVersionType must be SAVE or SUBMIT, got {kind!r}")
@@ -112,19 +149,11 @@ def list_versions(
         .limit(pg.size)
         .offset(pg.offset)
     ).all()
-    items = [_item(r, task) for r in rows]
-    return {
-        "Items": items,
-        "TotalCount": total,
-        "TotalPageNumber": pg.total_pages(total),
-        "PageCount": len(items),
-        "PageSize": pg.size,
-        "PageNumber": pg.number,
-    }
+    return [_item(r, task) for r in rows], int(total)
 
 
-def get_version(conn: Connection, task: Row[Any], version_id: str | None) -> dict[str, Any]:
-    """TaskVersionDetail: the named version, or the latest SUBMIT version when none is named."""
+def get_version(conn: Connection, task: Row[Any], version_id: str | None) -> VersionDetail:
+    """The named version, or the latest SUBMIT version when none is named."""
     v = T.task_versions
     stmt = select(v).where(v.c.task_id == task.id)
     if version_id:
@@ -141,14 +170,14 @@ def get_version(conn: Connection, task: Row[Any], version_id: str | None) -> dic
     base = snapshot.get("TaskBaseAttribute") or {}
     base["TaskLatestVersionNo"] = None
     base["TaskLatestSubmitVersionNo"] = None
-    return {
-        "CreateTime": fmt_time(row.created_at),
-        "VersionNum": version_no(row.version_no),
-        "CreateUserUin": row.create_user_uin,
-        "VersionId": row.version_id,
-        "VersionRemark": row.remark,
-        "ApproveStatus": row.approve_status,
-        "ApproveTime": fmt_time(row.approved_at),
-        "Task": snapshot,
-        "ApproveUserUin": row.approve_user_uin,
-    }
+    return VersionDetail(
+        version_id=row.version_id,
+        version_no=row.version_no,
+        remark=row.remark,
+        create_user_uin=row.create_user_uin,
+        created_at=row.created_at,
+        approve_status=row.approve_status,
+        approve_user_uin=row.approve_user_uin,
+        approved_at=row.approved_at,
+        task=snapshot,
+    )

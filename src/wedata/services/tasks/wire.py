@@ -1,5 +1,16 @@
-"""Output shapes of a task: the ``Task`` wire dict (GetTask, version snapshots) and the
-``TaskBaseAttribute`` items of ListTasks.
+"""The wire-shaped task record: the ``Task`` dict (GetTask, version snapshots) and its
+``TaskBaseAttribute`` section (also the items of ListTasks).
+
+This module is the documented exception to "services return domain records, actions/<domain>/
+wire.py builds the Structs". The task model is itself wire-shaped: a task's definition is
+stored as a plain dict under its wire names (definition.py), and a version's snapshot (SAVE and
+SUBMIT, versions.py) is the full ``Task`` dict rendered here, which is what GetTaskVersion and
+GetOpsTask show and what the scheduler reads to run a submitted task. A second, "domain" form
+of the same fields would only be converted back to these names, field by field, in two places
+that would have to agree forever. So the dict built here *is* the domain record; it is never a
+``spec.models`` Struct: the one step from this dict to the response Struct (``msgspec.convert``)
+happens in actions/tasks/wire.py (GetOpsTask takes the same step for the production snapshot
+in the ops action package).
 
 Every key of the generated Structs is present (``None`` where unset); the deprecated scheduler
 twins are emitted next to the new names (``WaitExecutionTotalTTL`` as a string, spec §6.1), and
