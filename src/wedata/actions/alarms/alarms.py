@@ -46,7 +46,7 @@ def delete_rule(services: Services, ctx: RequestContext, req: M.DeleteOpsAlarmRu
 
 @action("ListAlarmMessages")
 def list_messages(services: Services, ctx: RequestContext, req: M.ListAlarmMessagesRequest) -> M.ListAlarmMessagesResponse:
-    return M.ListAlarmMessagesResponse(data=wire.message_page(services.alarms.list_messages(req)))
+    return M.ListAlarmMessagesResponse(data=wire.message_page(services.alarms.list_messages(req), req.time_zone or None))
 
 
 @action("GetAlarmMessage")

@@ -16,9 +16,8 @@ from typing import Any
 import msgspec
 
 from wedata.scheduling.datatimes import format_wall
-from wedata.services.alarms.alarms import MessagePage, RulePage
 from wedata.services.alarms.rules import WAY_NAMES
-from wedata.services.common import fmt_time
+from wedata.services.common import Paged, fmt_time
 from wedata.spec import models as M
 
 
@@ -34,7 +33,7 @@ def deleted() -> M.DeleteAlarmRuleResult:
     return M.DeleteAlarmRuleResult(status=True)
 
 
-def rule(row: Mapping[str, Any]) -> M.AlarmRuleData:
+def rule(row: Mapping[Any, Any]) -> M.AlarmRuleData:
     return M.AlarmRuleData(
         alarm_rule_id=row["id"],
         alarm_rule_name=row["name"],
@@ -52,18 +51,17 @@ def rule(row: Mapping[str, Any]) -> M.AlarmRuleData:
     )
 
 
-def rule_page(result: RulePage) -> M.ListAlarmRulesResult:
-    pg, total = result.page, result.total
+def rule_page(paged: Paged[Mapping[Any, Any]]) -> M.ListAlarmRulesResult:
     return M.ListAlarmRulesResult(
-        page_number=pg.number,
-        page_size=pg.size,
-        total_page_number=pg.total_pages(total),
-        total_count=total,
-        items=[rule(r) for r in result.rows],
+        page_number=paged.page.number,
+        page_size=paged.page.size,
+        total_page_number=paged.total_pages,
+        total_count=paged.total,
+        items=[rule(r) for r in paged.items],
     )
 
 
-def message(row: Mapping[str, Any], zone: str | None) -> M.AlarmMessage:
+def message(row: Mapping[Any, Any], zone: str | None) -> M.AlarmMessage:
     return M.AlarmMessage(
         alarm_message_id=row["id"],
         alarm_time=fmt_time(row["alarm_time"], zone),
@@ -79,12 +77,11 @@ def message(row: Mapping[str, Any], zone: str | None) -> M.AlarmMessage:
     )
 
 
-def message_page(result: MessagePage) -> M.ListAlarmMessages:
-    pg, total = result.page, result.total
+def message_page(paged: Paged[Mapping[Any, Any]], zone: str | None) -> M.ListAlarmMessages:
     return M.ListAlarmMessages(
-        page_number=pg.number,
-        page_size=pg.size,
-        total_count=total,
-        total_page_number=pg.total_pages(total),
-        items=[message(r, result.zone) for r in result.rows],
+        page_number=paged.page.number,
+        page_size=paged.page.size,
+        total_count=paged.total,
+        total_page_number=paged.total_pages,
+        items=[message(r, zone) for r in paged.items],
     )

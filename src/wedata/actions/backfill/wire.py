@@ -8,8 +8,8 @@ in the task's own zone); CostTime ``HH:mm:ss.SSS``.
 from __future__ import annotations
 
 from wedata.scheduling.datatimes import format_wall
-from wedata.services.backfill.plans import MemberPage, MemberRun, PlanDetail
-from wedata.services.common import fmt_time
+from wedata.services.backfill.plans import MemberRun, PlanDetail
+from wedata.services.common import Paged, fmt_time
 from wedata.spec import models as M
 
 
@@ -70,9 +70,8 @@ def member(run: MemberRun) -> M.BackfillInstance:
     )
 
 
-def member_page(result: MemberPage) -> M.BackfillInstanceCollection:
-    pg, total = result.page, result.total
+def member_page(paged: Paged[MemberRun]) -> M.BackfillInstanceCollection:
     return M.BackfillInstanceCollection(
-        page_number=pg.number, page_size=pg.size, total_page_number=pg.total_pages(total), total_count=total,
-        items=[member(r) for r in result.items],
+        page_number=paged.page.number, page_size=paged.page.size, total_page_number=paged.total_pages,
+        total_count=paged.total, items=[member(r) for r in paged.items],
     )

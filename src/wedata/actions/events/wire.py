@@ -12,8 +12,9 @@ from typing import Any
 
 import msgspec
 
+from wedata.services.common import Paged
 from wedata.services.events.events import BatchOutcome, RegisteredEvent
-from wedata.services.events.views import CaseItem, CasePage, CaseQuery, EventDetail, Listener
+from wedata.services.events.views import CaseItem, CaseQuery, EventDetail, Listener
 from wedata.spec import v20210820 as V
 
 
@@ -166,13 +167,12 @@ def case(item: CaseItem) -> V.EventCaseAuditLogOptDto:
     )
 
 
-def case_page(result: CasePage) -> V.EventCaseAuditLogVOCollection:
-    pg, total = result.page, result.total
+def case_page(paged: Paged[CaseItem]) -> V.EventCaseAuditLogVOCollection:
     return V.EventCaseAuditLogVOCollection(
-        total_count=total,
-        total_page=pg.total_pages(total),
-        page_count=len(result.items),
-        page_number=pg.number,
-        page_size=pg.size,
-        items=[case(i) for i in result.items],
+        total_count=paged.total,
+        total_page=paged.total_pages,
+        page_count=len(paged.items),
+        page_number=paged.page.number,
+        page_size=paged.page.size,
+        items=[case(i) for i in paged.items],
     )

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,7 +36,7 @@ from wedata.scheduler.api import observe
 from wedata.services.alarms import firing
 from wedata.services.alarms import rules as rule_config
 from wedata.services.alarms.delivery import DeliverySettings, DeliveryWorker
-from wedata.services.common import Page, as_int, new_uuid, page, parse_local, zone_of
+from wedata.services.common import Paged, as_int, new_uuid, page, parse_local, zone_of
 from wedata.services.errors import Duplicate, InvalidValue, NotFound
 from wedata.spec import models as M
 from wedata.storage import tables as T
@@ -48,26 +47,6 @@ log = logging.getLogger("wedata.alarms")
 
 R, RO, MSG = alarm_rules, alarm_rule_objects, alarm_messages
 InstanceEvent = firing.InstanceEvent
-
-
-@dataclass(frozen=True, slots=True)
-class RulePage:
-    """ListOpsAlarmRules: the ``alarm_rules`` rows of the page and the total count."""
-
-    rows: list[Mapping[Any, Any]]
-    total: int
-    page: Page
-
-
-@dataclass(frozen=True, slots=True)
-class MessagePage:
-    """ListAlarmMessages: the ``alarm_messages`` rows of the page, the total count and the
-    caller's zone as checked (AlarmTime is shown in it)."""
-
-    rows: list[Mapping[Any, Any]]
-    total: int
-    page: Page
-    zone: str | None
 
 
 class RuleNameRepeated(Duplicate):
@@ -287,8 +266,8 @@ class AlarmService:
             conn.execute(delete(RO).where(RO.c.rule_id == row["id"]))
             conn.execute(delete(R).where(R.c.id == row["id"]))
 
-    def list_rules(self, req: M.ListOpsAlarmRulesRequest) -> RulePage:
-        """One query for the page, one for the count."""
+    def list_rules(self, req: M.ListOpsAlarmRulesRequest) -> Paged[Mapping[Any, Any]]:
+        """The ``alarm_rules`` rows of the page: one query for the page, one for the count."""
         pg = page(req.page_number, req.page_size, default_size=20, min_size=1, max_size=200)
         cond: list[Any] = [R.c.project_id == req.project_id]
         if req.monitor_object_type is not None:
@@ -327,7 +306,7 @@ class AlarmService:
             rows = conn.execute(
                 select(R).where(where).order_by(R.c.created_at.desc(), R.c.id.desc()).limit(pg.size).offset(pg.offset)
             ).mappings().all()
-        return RulePage(list(rows), int(total), pg)
+        return Paged(list(rows), pg, int(total))
 
     @staticmethod
     def _watches_task(conn: Connection, project_id: str, task_id: str) -> Any:
@@ -343,7 +322,8 @@ class AlarmService:
 
     # -- messages -------------------------------------------------------------------------------
 
-    def list_messages(self, req: M.ListAlarmMessagesRequest) -> MessagePage:
+    def list_messages(self, req: M.ListAlarmMessagesRequest) -> Paged[Mapping[Any, Any]]:
+        """The ``alarm_messages`` rows of the page (StartTime/EndTime read in TimeZone)."""
         pg = page(req.page_number, req.page_size, default_size=10, min_size=1, max_size=100)
         zone = req.time_zone or None
         if zone is not None:
@@ -367,7 +347,7 @@ class AlarmService:
                 select(MSG).where(where).order_by(MSG.c.alarm_time.desc(), MSG.c.id.desc())
                 .limit(pg.size).offset(pg.offset)
             ).mappings().all()  # fmt: skip
-        return MessagePage(list(rows), int(total), pg, zone)
+        return Paged(list(rows), pg, int(total))
 
     def get_message(self, project_id: str, message_id: int | str, zone: str | None) -> Mapping[Any, Any]:
         if zone:

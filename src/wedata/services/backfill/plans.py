@@ -10,7 +10,7 @@ the engine run them under the plan's rules. The parts:
   dependencies, a slot kept for the periodic schedule);
 - delete.py: DeleteDataBackfillPlanAsync's job.
 
-Reads return domain records (:class:`PlanDetail`, :class:`MemberPage`); actions/backfill/wire.py
+Reads return domain records (:class:`PlanDetail`, ``Paged[MemberRun]``); actions/backfill/wire.py
 renders them.
 
 How the engine drives plans: this service observes the transition function
@@ -42,7 +42,7 @@ from wedata.services.backfill import build
 from wedata.services.backfill import create as plan_writes
 from wedata.services.backfill import release as plan_release
 from wedata.services.backfill.delete import ASYNC_TYPE, DeletePlanKind, stop_plan
-from wedata.services.common import Page, new_uuid, page
+from wedata.services.common import Paged, new_uuid, page
 from wedata.services.errors import NotFound, OperationFailed, Unsupported
 from wedata.spec import models as M
 from wedata.storage import tables as T
@@ -96,13 +96,6 @@ class MemberRun:
     started_at: datetime | None
     ended_at: datetime | None
     cost_ms: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class MemberPage:
-    items: list[MemberRun]
-    total: int
-    page: Page
 
 
 class BackfillService:
@@ -208,7 +201,7 @@ class BackfillService:
 
     # -- ListDataBackfillInstances -------------------------------------------------------------
 
-    def list_instances(self, req: M.ListDataBackfillInstancesRequest) -> MemberPage:
+    def list_instances(self, req: M.ListDataBackfillInstancesRequest) -> Paged[MemberRun]:
         pg = page(req.page_number, req.page_size, default_size=10, min_size=1, max_size=200)
         with self.db.read() as conn:
             plan = self._plan(conn, req.project_id, req.data_backfill_plan_id)
@@ -226,7 +219,7 @@ class BackfillService:
                 .where(*cond).order_by(order).limit(pg.size).offset(pg.offset)
             ).mappings().all()
             total = conn.execute(select(func.count()).select_from(BM).where(*cond)).scalar_one()
-        return MemberPage([self._run(req.task_id, r) for r in rows], int(total), pg)
+        return Paged([self._run(req.task_id, r) for r in rows], pg, int(total))
 
     @staticmethod
     def _run(task_id: str, r: Mapping[Any, Any]) -> MemberRun:
@@ -321,4 +314,4 @@ def _watch(ref: weakref.ref[BackfillService]) -> None:
         del svc
 
 
-__all__ = ["BackfillService", "MemberPage", "MemberRun", "PlanDetail"]
+__all__ = ["BackfillService", "MemberRun", "PlanDetail"]

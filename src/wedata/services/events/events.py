@@ -39,7 +39,7 @@ from wedata.clock import Clock
 from wedata.config import Settings
 from wedata.principal import Caller
 from wedata.scheduler.api import Change, SchedulerApi, event_consume
-from wedata.services.common import as_int, new_uuid, page, zone_of
+from wedata.services.common import Paged, as_int, new_uuid, page, zone_of
 from wedata.services.errors import Duplicate, InvalidValue, NotFound, ServiceError
 from wedata.services.events.views import (
     BROADCAST_TYPES,
@@ -47,7 +47,6 @@ from wedata.services.events.views import (
     EVENT_TYPES,
     SUB_TYPES,
     CaseItem,
-    CasePage,
     CaseQuery,
     EventDetail,
     case_condition,
@@ -389,7 +388,7 @@ class EventService:
             ).all()
         return EventDetail(ev, listening, list(cases))
 
-    def list_cases(self, project_id: str, q: CaseQuery) -> CasePage:
+    def list_cases(self, project_id: str, q: CaseQuery) -> Paged[CaseItem]:
         """DescribeEventCases: one page query + count."""
         pg = page(q.page_number, q.page_size, min_size=1, max_size=200)
         now = self.clock.now()
@@ -410,4 +409,4 @@ class EventService:
                 .limit(pg.size)
                 .offset(pg.offset)
             ).all()
-        return CasePage([CaseItem(r, case_status(r, now)) for r in rows], int(total), pg)
+        return Paged([CaseItem(r, case_status(r, now)) for r in rows], pg, int(total))

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Text, and_, cast, select
 
-from wedata.services.common import Page, as_int, parse_local
+from wedata.services.common import as_int, parse_local
 from wedata.services.errors import InvalidValue
 from wedata.storage import tables as T
 from wedata.storage.event_tables import event_cases, events
@@ -174,10 +174,3 @@ class CaseItem:
 
     row: Row[Any]
     status: str
-
-
-@dataclass(frozen=True, slots=True)
-class CasePage:
-    items: list[CaseItem]
-    total: int
-    page: Page
