@@ -5,18 +5,17 @@ the 2021 event actions are served too (spec §3.14, §6.23): RegisterEvent, Regi
 TriggerEvent, TriggerDsEvent, DescribeEvent, DescribeEventCases. Every other 2021 action is
 known (``UnsupportedOperation``); names of neither version are ``InvalidAction``.
 
-Rules: services/events/events.py, event_consume.py, event_views.py; contract and decisions: docs/events.md.
+Rules: services/events/ (events.py, views.py) and scheduler/event_consume.py; answers are rendered
+by ``wire.py``; contract and decisions: docs/events.md.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import msgspec
-
+from wedata.actions.events import wire
 from wedata.actions.registry import action, register_version
 from wedata.protocol.context import RequestContext
-from wedata.services.events.views import CaseQuery
 from wedata.spec import v20210820 as V
 
 if TYPE_CHECKING:
@@ -26,10 +25,6 @@ VERSION = V.VERSION
 
 # Before the decorators below run: they look the request Structs up in the registry.
 register_version(VERSION, {name: op.request for name, op in V.OPERATIONS.items()}, known=V.ALL_ACTIONS)
-
-
-def _items(structs: list[Any] | None) -> list[dict[str, Any]]:
-    return [msgspec.to_builtins(s) for s in structs or []]
 
 
 @action("RegisterEvent", version=VERSION)
@@ -49,14 +44,14 @@ def register_event(services: Services, ctx: RequestContext, req: V.RegisterEvent
         description=req.description,
         valid_consume_count=None,
     )
-    return V.RegisterEventResponse(data=V.BatchReturn(result=True, error_desc=None, error_id=None))
+    return V.RegisterEventResponse(data=wire.ok())
 
 
 @action("RegisterDsEvent", version=VERSION)
 def register_ds_event(
     services: Services, ctx: RequestContext, req: V.RegisterDsEventRequest
 ) -> V.RegisterDsEventResponse:
-    dto = services.events.register(
+    registered = services.events.register(
         req.project_id,
         ctx.caller,
         name=req.name,
@@ -71,59 +66,35 @@ def register_ds_event(
         description=req.description,
         valid_consume_count=req.valid_consume_count,
     )
-    return V.RegisterDsEventResponse(data=msgspec.convert(dto, V.EventDsDto))
+    return V.RegisterDsEventResponse(data=wire.registered(registered))
 
 
 @action("TriggerEvent", version=VERSION)
 def trigger_event(services: Services, ctx: RequestContext, req: V.TriggerEventRequest) -> V.TriggerEventResponse:
     services.events.trigger_one(req.project_id, ctx.caller, req.name, req.dimension, req.description)
-    return V.TriggerEventResponse(data=V.BatchReturn(result=True, error_desc=None, error_id=None))
+    return V.TriggerEventResponse(data=wire.ok())
 
 
 @action("TriggerDsEvent", version=VERSION)
 def trigger_ds_event(services: Services, ctx: RequestContext, req: V.TriggerDsEventRequest) -> V.TriggerDsEventResponse:
-    result = services.events.trigger_batch(
+    outcome = services.events.trigger_batch(
         req.project_id,
         ctx.caller,
-        _items(req.event_case_list),
-        _items(req.event_batch_case_list),
+        wire.case_items(req.event_case_list),
+        wire.case_items(req.event_batch_case_list),
         req.schedule_time_zone,
     )
-    return V.TriggerDsEventResponse(data=msgspec.convert(result, V.BatchOpsDTO))
+    return V.TriggerDsEventResponse(data=wire.batch(outcome))
 
 
 @action("DescribeEvent", version=VERSION)
 def describe_event(services: Services, ctx: RequestContext, req: V.DescribeEventRequest) -> V.DescribeEventResponse:
-    return V.DescribeEventResponse(
-        data=msgspec.convert(services.events.describe(req.project_id, req.event_name), V.EventOpsDto)
-    )
+    return V.DescribeEventResponse(data=wire.event(services.events.describe(req.project_id, req.event_name)))
 
 
 @action("DescribeEventCases", version=VERSION)
 def describe_event_cases(
     services: Services, ctx: RequestContext, req: V.DescribeEventCasesRequest
 ) -> V.DescribeEventCasesResponse:
-    query = CaseQuery(
-        page_number=req.page_number,
-        page_size=req.page_size,
-        category=req.category,
-        event_name=req.event_name,
-        event_type=req.event_type,
-        event_sub_type=req.event_sub_type,
-        event_broadcast_type=req.event_broadcast_type,
-        status=req.status,
-        creation_time_start=req.creation_time_start,
-        creation_time_end=req.creation_time_end,
-        triggered_time_start=req.event_triggered_time_start,
-        triggered_time_end=req.event_triggered_time_end,
-        log_time_start=req.log_time_start,
-        log_time_end=req.log_time_end,
-        dimension=req.dimension,
-        time_to_live=req.time_to_live,
-        sort_item=req.sort_item,
-        sort_type=req.sort_type,
-        consume_count=req.consume_count,
-    )
-    return V.DescribeEventCasesResponse(
-        data=msgspec.convert(services.events.list_cases(req.project_id, query), V.EventCaseAuditLogVOCollection)
-    )
+    cases = services.events.list_cases(req.project_id, wire.case_query(req))
+    return V.DescribeEventCasesResponse(data=wire.case_page(cases))

@@ -1,8 +1,9 @@
 """Alarms (spec §1 H): rules, the messages they record when they fire, and their delivery.
 
-CRUD and listing of rules and messages are here; validation of the rule configuration is in
-alarm_rules.py, matching and recording in alarm_firing.py, delivery in alarm_delivery.py. The
-whole contract, with every decision, is written up in docs/alarms.md.
+CRUD and listing of rules and messages are here (answers are ``alarm_rules`` / ``alarm_messages``
+rows, rendered by actions/alarms/wire.py); validation of the rule configuration is in rules.py,
+matching and recording in firing.py, delivery in delivery.py. The whole contract, with every
+decision, is written up in docs/alarms.md.
 
 How the engine reaches the alarms (the interface other code uses):
 
@@ -35,7 +36,7 @@ from wedata.scheduler.api import observe
 from wedata.services.alarms import firing
 from wedata.services.alarms import rules as rule_config
 from wedata.services.alarms.delivery import DeliverySettings, DeliveryWorker
-from wedata.services.common import as_int, new_uuid, page, parse_local, zone_of
+from wedata.services.common import Paged, as_int, new_uuid, page, parse_local, zone_of
 from wedata.services.errors import Duplicate, InvalidValue, NotFound
 from wedata.spec import models as M
 from wedata.storage import tables as T
@@ -265,8 +266,8 @@ class AlarmService:
             conn.execute(delete(RO).where(RO.c.rule_id == row["id"]))
             conn.execute(delete(R).where(R.c.id == row["id"]))
 
-    def list_rules(self, req: M.ListOpsAlarmRulesRequest) -> tuple[list[Mapping[Any, Any]], int, Any]:
-        """(rows of the page, total count, Page): one query for the page, one for the count."""
+    def list_rules(self, req: M.ListOpsAlarmRulesRequest) -> Paged[Mapping[Any, Any]]:
+        """The ``alarm_rules`` rows of the page: one query for the page, one for the count."""
         pg = page(req.page_number, req.page_size, default_size=20, min_size=1, max_size=200)
         cond: list[Any] = [R.c.project_id == req.project_id]
         if req.monitor_object_type is not None:
@@ -305,7 +306,7 @@ class AlarmService:
             rows = conn.execute(
                 select(R).where(where).order_by(R.c.created_at.desc(), R.c.id.desc()).limit(pg.size).offset(pg.offset)
             ).mappings().all()
-        return list(rows), int(total), pg
+        return Paged(list(rows), pg, int(total))
 
     @staticmethod
     def _watches_task(conn: Connection, project_id: str, task_id: str) -> Any:
@@ -321,7 +322,8 @@ class AlarmService:
 
     # -- messages -------------------------------------------------------------------------------
 
-    def list_messages(self, req: M.ListAlarmMessagesRequest) -> tuple[list[Mapping[Any, Any]], int, Any, str | None]:
+    def list_messages(self, req: M.ListAlarmMessagesRequest) -> Paged[Mapping[Any, Any]]:
+        """The ``alarm_messages`` rows of the page (StartTime/EndTime read in TimeZone)."""
         pg = page(req.page_number, req.page_size, default_size=10, min_size=1, max_size=100)
         zone = req.time_zone or None
         if zone is not None:
@@ -345,7 +347,7 @@ class AlarmService:
                 select(MSG).where(where).order_by(MSG.c.alarm_time.desc(), MSG.c.id.desc())
                 .limit(pg.size).offset(pg.offset)
             ).mappings().all()  # fmt: skip
-        return list(rows), int(total), pg, zone
+        return Paged(list(rows), pg, int(total))
 
     def get_message(self, project_id: str, message_id: int | str, zone: str | None) -> Mapping[Any, Any]:
         if zone:

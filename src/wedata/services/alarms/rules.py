@@ -1,10 +1,11 @@
 """Validation and normalisation of alarm rule configuration (pure; no database).
 
-The wire structures (``AlarmRuleDetail``, ``AlarmGroup``) are validated here and turned into the
-wire dicts that ``alarm_rules.detail`` / ``alarm_rules.groups`` store. What is stored is what
-GetOpsAlarmRule returns: the values as given, plus the defaults WeData's own GetOpsAlarmRule
-example shows (``Trigger`` 2, ``DataBackfillOrRerunTrigger`` 1, a ``NotificationFatigue`` of one
-notification every 5 minutes, empty lists). Decisions are written up in docs/alarms.md.
+The request structures (``AlarmRuleDetail``, ``AlarmGroup``) are validated here and turned into the
+plain dicts (wire field names) that ``alarm_rules.detail`` / ``alarm_rules.groups`` store. What is
+stored is what GetOpsAlarmRule returns: the values as given, plus the defaults WeData's own
+GetOpsAlarmRule example shows (``Trigger`` 2, ``DataBackfillOrRerunTrigger`` 1, a
+``NotificationFatigue`` of one notification every 5 minutes, empty lists); turning them back into
+Structs is actions/alarms/wire.py's part. Decisions are written up in docs/alarms.md.
 """
 
 from __future__ import annotations
@@ -196,30 +197,42 @@ def threshold_minutes_of(hour: int | None, minute: int | None) -> int:
     return (hour or 0) * 60 + (1 if minute is None else minute)
 
 
+# Every field of AlarmRuleDetail by its wire name: a rule created without a detail stores them all (null).
+_DETAIL_FIELDS = tuple(f.encode_name for f in msgspec.structs.fields(M.AlarmRuleDetail))
+
+
 def check_detail(detail: M.AlarmRuleDetail | None, alarm_types: list[str]) -> dict[str, Any]:
-    d = detail or M.AlarmRuleDetail()
-    for name, value in (("Trigger", d.trigger), ("DataBackfillOrRerunTrigger", d.data_backfill_or_rerun_trigger)):
+    """The detail as stored in ``alarm_rules.detail``: every field as given (wire names), the
+    triggers defaulted, the overtime entries checked."""
+    trigger = detail.trigger if detail is not None else None
+    rerun_trigger = detail.data_backfill_or_rerun_trigger if detail is not None else None
+    for name, value in (("Trigger", trigger), ("DataBackfillOrRerunTrigger", rerun_trigger)):
         if value is not None and value not in (1, 2):
             raise InvalidValue(f"AlarmRuleDetail.{name} must be 1 (first failure) or 2 (after all retries)")
-    out: dict[str, Any] = dict(msgspec.to_builtins(d))
-    out["Trigger"] = DEFAULT_TRIGGER if d.trigger is None else d.trigger
-    out["DataBackfillOrRerunTrigger"] = (
-        DEFAULT_RERUN_TRIGGER if d.data_backfill_or_rerun_trigger is None else d.data_backfill_or_rerun_trigger
-    )
+    out: dict[str, Any] = dict(msgspec.to_builtins(detail)) if detail is not None else dict.fromkeys(_DETAIL_FIELDS)
+    out["Trigger"] = DEFAULT_TRIGGER if trigger is None else trigger
+    out["DataBackfillOrRerunTrigger"] = DEFAULT_RERUN_TRIGGER if rerun_trigger is None else rerun_trigger
+    if detail is None:
+        return _check_overtime(out, alarm_types)
     for key, items in (
-        ("TimeOutExtInfo", d.time_out_ext_info),
-        ("DataBackfillOrRerunTimeOutExtInfo", d.data_backfill_or_rerun_time_out_ext_info),
+        ("TimeOutExtInfo", detail.time_out_ext_info),
+        ("DataBackfillOrRerunTimeOutExtInfo", detail.data_backfill_or_rerun_time_out_ext_info),
     ):
         if items is not None:
             out[key] = [_timeout_entry(i, f"AlarmRuleDetail.{key}") for i in items]
+    _check_overtime(out, alarm_types)
+    for white in detail.monitor_white_tasks or []:
+        if not white.monitor_object_id:
+            raise InvalidValue("AlarmRuleDetail.MonitorWhiteTasks.MonitorObjectId is required")
+        _unique_strings(white.task_ids, "AlarmRuleDetail.MonitorWhiteTasks.TaskIds", max_len=64)
+    return out
+
+
+def _check_overtime(out: dict[str, Any], alarm_types: list[str]) -> dict[str, Any]:
     if OVERTIME in alarm_types and not (out.get("TimeOutExtInfo") or out.get("DataBackfillOrRerunTimeOutExtInfo")):
         raise InvalidValue(
             "an overtime alarm needs AlarmRuleDetail.TimeOutExtInfo or DataBackfillOrRerunTimeOutExtInfo"
         )
-    for white in d.monitor_white_tasks or []:
-        if not white.monitor_object_id:
-            raise InvalidValue("AlarmRuleDetail.MonitorWhiteTasks.MonitorObjectId is required")
-        _unique_strings(white.task_ids, "AlarmRuleDetail.MonitorWhiteTasks.TaskIds", max_len=64)
     return out
 
 
@@ -257,15 +270,14 @@ def parse_clock(text: str | int | None, field: str) -> time:
 
 
 def _fatigue(f: M.NotificationFatigue | None, field: str) -> dict[str, Any]:
-    f = f or M.NotificationFatigue()
-    count = DEFAULT_NOTIFY_COUNT if f.notify_count is None else f.notify_count
-    interval = DEFAULT_NOTIFY_INTERVAL if f.notify_interval is None else f.notify_interval
+    count = f.notify_count if f is not None and f.notify_count is not None else DEFAULT_NOTIFY_COUNT
+    interval = f.notify_interval if f is not None and f.notify_interval is not None else DEFAULT_NOTIFY_INTERVAL
     if not 1 <= count <= 100:
         raise InvalidValue(f"{field}.NotifyCount must be between 1 and 100, got {count}")
     if not 1 <= interval <= 1440:
         raise InvalidValue(f"{field}.NotifyInterval must be between 1 and 1440 minutes, got {interval}")
     quiet: list[dict[str, Any]] = []
-    for q in f.quiet_intervals or []:
+    for q in (f.quiet_intervals if f is not None else None) or []:
         days = sorted(set(q.days_of_week or []))
         if not days or any(d < 1 or d > 7 for d in days):
             raise InvalidValue(f"{field}.QuietIntervals.DaysOfWeek must hold days 1 (Monday) to 7 (Sunday)")

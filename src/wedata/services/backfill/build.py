@@ -61,7 +61,8 @@ class Range:
     end: date
     window: tuple[int, int]  # minutes after midnight, both ends inclusive
 
-    def wire(self) -> dict[str, str]:
+    def stored(self) -> dict[str, str]:
+        """The range as ``backfill_plans.ranges`` keeps it (the request's own field names)."""
         return {
             "StartDate": self.start.isoformat(),
             "EndDate": self.end.isoformat(),

@@ -293,7 +293,7 @@ def plan_row(plan_id: str, req: build.PlanRequest, tasks: Sequence[build.TaskInf
         "project_id": req.project_id,
         "name": req.name or plan_id,
         "task_ids": list(req.task_ids),
-        "ranges": [r.wire() for r in req.ranges],
+        "ranges": [r.stored() for r in req.ranges],
         "time_zone": req.time_zone,
         "check_parent_type": req.check_parent_type,
         "skip_event_listening": req.skip_event_listening,

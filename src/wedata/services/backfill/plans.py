@@ -4,11 +4,14 @@ ListDataBackfillInstances, DeleteDataBackfillPlanAsync.
 A plan re-executes (or creates) THE instances of its tasks' data times inside the ranges and lets
 the engine run them under the plan's rules. The parts:
 
-- backfill_build.py: request validation, tasks, data times, release order (reads only);
-- backfill_create.py: the plan written in one transaction (instances, edges, members);
-- backfill_release.py: the gate that holds members, and the release pass (parallelism, order,
+- build.py: request validation, tasks, data times, release order (reads only);
+- create.py: the plan written in one transaction (instances, edges, members);
+- release.py: the gate that holds members, and the release pass (parallelism, order,
   dependencies, a slot kept for the periodic schedule);
-- backfill_delete.py: DeleteDataBackfillPlanAsync's job.
+- delete.py: DeleteDataBackfillPlanAsync's job.
+
+Reads return domain records (:class:`PlanDetail`, ``Paged[MemberRun]``); actions/backfill/wire.py
+renders them.
 
 How the engine drives plans: this service observes the transition function
 (``scheduler.observers``). When a member instance ends, inside the engine's transaction, the
@@ -25,6 +28,8 @@ import threading
 import time
 import weakref
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, func, select
@@ -33,12 +38,11 @@ from sqlalchemy.exc import IntegrityError
 from wedata.clock import Clock
 from wedata.config import Settings
 from wedata.scheduler.api import Change, SchedulerApi, TaskDef, Tx, observe, states
-from wedata.scheduling.datatimes import format_wall
 from wedata.services.backfill import build
 from wedata.services.backfill import create as plan_writes
 from wedata.services.backfill import release as plan_release
 from wedata.services.backfill.delete import ASYNC_TYPE, DeletePlanKind, stop_plan
-from wedata.services.common import fmt_time, new_uuid, page
+from wedata.services.common import Paged, new_uuid, page
 from wedata.services.errors import NotFound, OperationFailed, Unsupported
 from wedata.spec import models as M
 from wedata.storage import tables as T
@@ -60,14 +64,38 @@ class _Jobs(Protocol):
                params: dict[str, Any] | None = None) -> str: ...
 
 
-def cost_text(ms: int | None) -> str | None:
-    """BackfillInstance.CostTime: ``HH:mm:ss.SSS`` (hours may pass 24)."""
-    if ms is None:
-        return None
-    seconds, millis = divmod(max(0, int(ms)), 1000)
-    minutes, sec = divmod(seconds, 60)
-    hours, minute = divmod(minutes, 60)
-    return f"{hours:02d}:{minute:02d}:{sec:02d}.{millis:03d}"
+@dataclass(frozen=True, slots=True)
+class PlanDetail:
+    """GetDataBackfillPlan: the stored plan (``backfill_plans`` row), when its first member
+    started (done or running now), and the caller's zone as checked."""
+
+    plan: Mapping[str, Any]
+    first_started: datetime | None
+    zone: str | None
+
+    @property
+    def complete_percent(self) -> int:
+        total = self.plan["total_count"]
+        return int(self.plan["done_count"]) * 100 // total if total else 100
+
+    @property
+    def success_percent(self) -> int:
+        total = self.plan["total_count"]
+        return int(self.plan["success_count"]) * 100 // total if total else 100
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRun:
+    """One (task, data time) of a plan as ListDataBackfillInstances shows it: the outcome of the
+    plan's own round (times are UTC, ``cost_ms`` milliseconds)."""
+
+    task_name: str | None
+    task_id: str
+    data_time: datetime
+    state: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    cost_ms: int | None
 
 
 class BackfillService:
@@ -155,7 +183,7 @@ class BackfillService:
             raise NotFound(f"The data backfill plan {plan_id} does not exist in the project {project_id}.")
         return row
 
-    def get_plan(self, project_id: str, plan_id: str, zone: str | None) -> M.DataBackfill:
+    def get_plan(self, project_id: str, plan_id: str, zone: str | None) -> PlanDetail:
         from wedata.services.instances.query import check_zone
 
         zone = check_zone(zone)
@@ -169,36 +197,11 @@ class BackfillService:
                 .where(BM.c.plan_id == plan_id, BM.c.status == plan_release.RELEASED, TI.c.life_round_num == BM.c.life_round_num)
             ).scalar()
         starts = [t for t in (plan["started_at"], running_since) if t is not None]
-        first = min(starts) if starts else None
-        total, finished, succeeded = plan["total_count"], plan["done_count"], plan["success_count"]
-        return M.DataBackfill(
-            project_id=plan["project_id"],
-            data_backfill_plan_id=plan["id"],
-            data_backfill_plan_name=plan["name"],
-            task_ids=list(plan["task_ids"]),
-            data_backfill_range_list=[M.DataBackfillRange(
-                start_date=r["StartDate"], end_date=r["EndDate"], execution_start_time=r["ExecutionStartTime"],
-                execution_end_time=r["ExecutionEndTime"]) for r in plan["ranges"]],
-            check_parent_type=plan["check_parent_type"],
-            skip_event_listening=plan["skip_event_listening"],
-            redefine_parallel_num=plan["redefine_parallel_num"],
-            redefine_self_workflow_dependency=plan["redefine_self_workflow_dependency"] or "no",
-            scheduler_resource_group_id=plan["scheduler_resource_group_id"],
-            integration_resource_group_id=plan["integration_resource_group_id"],
-            redefine_cycle_type=plan["redefine_cycle_type"],
-            redefine_param_list=[M.KVPair(k=p["K"], v=p["V"]) for p in plan["redefine_param_list"]]
-            if plan["redefine_param_list"] else None,
-            start_time=fmt_time(first, zone),
-            end_time=fmt_time(plan["ended_at"], zone),
-            create_user_uin=plan["create_user_uin"],
-            complete_percent=int(finished) * 100 // total if total else 100,
-            success_percent=int(succeeded) * 100 // total if total else 100,
-            data_time_order=plan["data_time_order"],
-        )
+        return PlanDetail(plan, min(starts) if starts else None, zone)
 
     # -- ListDataBackfillInstances -------------------------------------------------------------
 
-    def list_instances(self, req: M.ListDataBackfillInstancesRequest) -> M.BackfillInstanceCollection:
+    def list_instances(self, req: M.ListDataBackfillInstancesRequest) -> Paged[MemberRun]:
         pg = page(req.page_number, req.page_size, default_size=10, min_size=1, max_size=200)
         with self.db.read() as conn:
             plan = self._plan(conn, req.project_id, req.data_backfill_plan_id)
@@ -216,13 +219,10 @@ class BackfillService:
                 .where(*cond).order_by(order).limit(pg.size).offset(pg.offset)
             ).mappings().all()
             total = conn.execute(select(func.count()).select_from(BM).where(*cond)).scalar_one()
-        return M.BackfillInstanceCollection(
-            page_number=pg.number, page_size=pg.size, total_page_number=pg.total_pages(total), total_count=total,
-            items=[self._item(req.task_id, r) for r in rows],
-        )
+        return Paged([self._run(req.task_id, r) for r in rows], pg, int(total))
 
     @staticmethod
-    def _item(task_id: str, r: Mapping[Any, Any]) -> M.BackfillInstance:
+    def _run(task_id: str, r: Mapping[Any, Any]) -> MemberRun:
         if r["status"] == plan_release.DONE:  # the outcome of the plan's round, as copied when it ended
             state, started, ended, cost = r["final_state"], r["started_at"], r["ended_at"], r["cost_ms"]
         elif r["state"] is None:  # the instance was removed (e.g. its task taken offline)
@@ -233,10 +233,7 @@ class BackfillService:
             ended, cost = (r["i_ended"], r["i_cost"]) if ended_ else (None, None)
         else:  # moved on to a later round before the plan saw the end of its own
             state, started, ended, cost = r["state"], None, None, None
-        return M.BackfillInstance(
-            task_name=r["name"], task_id=task_id, cur_run_date=format_wall(r["data_time"]), state=state,
-            start_time=fmt_time(started), end_time=fmt_time(ended), cost_time=cost_text(cost),
-        )
+        return MemberRun(r["name"], task_id, r["data_time"], state, started, ended, cost)
 
     # -- DeleteDataBackfillPlanAsync -----------------------------------------------------------
 
@@ -317,4 +314,4 @@ def _watch(ref: weakref.ref[BackfillService]) -> None:
         del svc
 
 
-__all__ = ["BackfillService", "cost_text"]
+__all__ = ["BackfillService", "MemberRun", "PlanDetail"]

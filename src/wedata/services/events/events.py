@@ -2,9 +2,10 @@
 DescribeEvent, DescribeEventCases): the only way to release instances waiting in WAIT_EVENT,
 since API 2025-08-06 can reference events but not fire them (spec §3.14, §6.23).
 
-Matching and consumption rules are in event_consume.py, the read side (DescribeEvent listeners,
-DescribeEventCases filters) in event_views.py; the contract with the engine and every
-decision is written up in docs/events.md. In short:
+Matching and consumption rules are in scheduler/event_consume.py, the read side (DescribeEvent
+listeners, DescribeEventCases filters) in views.py; answers are records (rows and the small
+dataclasses here and in views.py) that actions/events/wire.py renders. The contract with the
+engine and every decision is written up in docs/events.md. In short:
 
 - An event is registered once per project (name unique: ``InvalidParameter.DuplicateName``).
   Names are letters, digits and ``_``, starting with a letter, at most 64 characters (WeData's
@@ -38,18 +39,19 @@ from wedata.clock import Clock
 from wedata.config import Settings
 from wedata.principal import Caller
 from wedata.scheduler.api import Change, SchedulerApi, event_consume
-from wedata.services.common import as_int, new_uuid, page, zone_of
+from wedata.services.common import Paged, as_int, new_uuid, page, zone_of
 from wedata.services.errors import Duplicate, InvalidValue, NotFound, ServiceError
 from wedata.services.events.views import (
     BROADCAST_TYPES,
     CASE_SORTS,
     EVENT_TYPES,
     SUB_TYPES,
+    CaseItem,
     CaseQuery,
+    EventDetail,
     case_condition,
     case_status,
     choice,
-    iso_z,
     listeners,
 )
 from wedata.storage import tables as T
@@ -102,6 +104,28 @@ def parse_dimension(value: str | None, sub_type: str, field: str = "Dimension") 
 
 
 @dataclass(frozen=True, slots=True)
+class RegisteredEvent:
+    """RegisterDsEvent: the new ``events`` row and the name of its project."""
+
+    event: Row[Any]
+    project_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    key: str  # ``<EventName>:<Dimension>`` (or ``:<Start>-<End>`` for a batch item)
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    """TriggerDsEvent: how many items were given and the ones that failed (each on its own)."""
+
+    total: int
+    failures: list[Failure]
+
+
+@dataclass(frozen=True, slots=True)
 class CaseSpec:
     """One validated case to fire."""
 
@@ -142,8 +166,8 @@ class EventService:
         ttl_required: bool,
         description: str | None,
         valid_consume_count: int | None,
-    ) -> dict[str, Any]:
-        """Register an event; returns its EventDsDto wire dict."""
+    ) -> RegisteredEvent:
+        """Register an event; returns it (RegisterDsEvent shows it)."""
         values: dict[str, Any] = {
             "name": check_name(name),
             "sub_type": choice(sub_type, "EventSubType", SUB_TYPES),
@@ -184,7 +208,7 @@ class EventService:
                 ).scalar()
         except IntegrityError:
             raise duplicate from None  # registered concurrently under the same name
-        return self._ds_dto(row, project_name)
+        return RegisteredEvent(row, project_name)
 
     # ------------------------------------------------------------------------------------------
     # Triggering.
@@ -204,14 +228,14 @@ class EventService:
         cases: list[dict[str, Any]],
         batches: list[dict[str, Any]],
         zone: str | None,
-    ) -> dict[str, Any]:
-        """TriggerDsEvent: every item on its own; returns the BatchOpsDTO wire dict."""
+    ) -> BatchOutcome:
+        """TriggerDsEvent: every item on its own."""
         if zone:
             zone_of(zone)  # dimensions are data times in the listeners' own zones: only validated
         if not cases and not batches:
             raise InvalidValue("EventCaseList or EventBatchCaseList must hold at least one case")
         now = self.clock.now()
-        failures: list[dict[str, str]] = []
+        failures: list[Failure] = []
         with self.db.write() as conn:
             specs: list[CaseSpec] = []
             seen_ids: set[str] = set()
@@ -226,25 +250,19 @@ class EventService:
                         seen_ids.add(spec.case_id)
                     specs.append(spec)
                 except ServiceError as err:
-                    failures.append({"Key": key, "ErrorMessage": err.message})
+                    failures.append(Failure(key, err.message))
             for item in batches:
                 key = f"{item.get('Name') or ''}:{(item.get('StartDimension') or '').strip()}-" \
                       f"{(item.get('EndDimension') or '').strip()}"
                 try:
                     specs.extend(self._batch_specs(conn, project_id, key, item))
                 except ServiceError as err:
-                    failures.append({"Key": key, "ErrorMessage": err.message})
+                    failures.append(Failure(key, err.message))
             if len(specs) > MAX_CASES:
                 raise InvalidValue(f"At most {MAX_CASES} event cases can be triggered in one request")
             released = self._fire(conn, project_id, caller, specs, now)
         self._notify(released)
-        total = len(cases) + len(batches)
-        return {
-            "TotalCount": total,
-            "SuccessCount": total - len(failures),
-            "FailCount": len(failures),
-            "FailMessageList": failures,
-        }
+        return BatchOutcome(len(cases) + len(batches), failures)
 
     def _event(self, conn: Connection, project_id: str, name: str | None) -> Row[Any]:
         if not (name or "").strip():
@@ -356,8 +374,8 @@ class EventService:
     # ------------------------------------------------------------------------------------------
     # Reads.
 
-    def describe(self, project_id: str, name: str) -> dict[str, Any]:
-        """DescribeEvent: the EventOpsDto wire dict."""
+    def describe(self, project_id: str, name: str) -> EventDetail:
+        """DescribeEvent: the event, its listeners and its newest open cases."""
         now = self.clock.now()
         with self.db.read() as conn:
             ev = self._event(conn, project_id, name)
@@ -368,34 +386,10 @@ class EventService:
                 .order_by(C.c.triggered_at.desc(), C.c.id)
                 .limit(MAX_DESCRIBED_CASES)
             ).all()
-        return {
-            "Name": ev.name,
-            "EventType": ev.event_type,
-            "EventSubType": ev.sub_type,
-            "EventBroadcastType": ev.broadcast_type,
-            "DimensionFormat": ev.dimension_format,
-            "TimeToLive": ev.time_to_live,
-            "TimeUnit": ev.time_unit,
-            "CreationTimestamp": iso_z(ev.created_at),
-            "Owner": ev.owner,
-            "Properties": None,
-            "Description": ev.description,
-            "Listeners": listening,
-            "EventCases": [
-                {
-                    "CaseId": c.id,
-                    "Name": ev.name,
-                    "Dimension": c.dimension,
-                    "CreationTimestamp": iso_z(c.triggered_at),
-                    "ConsumerId": c.consumer_id,
-                    "Description": c.description,
-                }
-                for c in cases
-            ],
-        }
+        return EventDetail(ev, listening, list(cases))
 
-    def list_cases(self, project_id: str, q: CaseQuery) -> dict[str, Any]:
-        """DescribeEventCases: the EventCaseAuditLogVOCollection wire dict (one page query + count)."""
+    def list_cases(self, project_id: str, q: CaseQuery) -> Paged[CaseItem]:
+        """DescribeEventCases: one page query + count."""
         pg = page(q.page_number, q.page_size, min_size=1, max_size=200)
         now = self.clock.now()
         cond = case_condition(project_id, q, now)
@@ -415,52 +409,4 @@ class EventService:
                 .limit(pg.size)
                 .offset(pg.offset)
             ).all()
-        items = [
-            {
-                "CaseId": r.id,
-                "EventName": r.event_name,
-                "EventType": r.event_type,
-                "EventSubType": r.sub_type,
-                "EventBroadcastType": r.broadcast_type,
-                "TTL": r.time_to_live,
-                "TimeUnit": r.time_unit,
-                "Dimension": r.dimension,
-                "Status": case_status(r, now),
-                "EventTriggerTimestamp": iso_z(r.triggered_at),
-                "LogTimestamp": iso_z(r.last_consumed_at),
-                "Description": r.description,
-                "ConsumeCount": r.consume_limit,
-            }
-            for r in rows
-        ]
-        return {
-            "TotalCount": total,
-            "TotalPage": pg.total_pages(total),
-            "PageCount": len(items),
-            "PageNumber": pg.number,
-            "PageSize": pg.size,
-            "Items": items,
-        }
-
-    @staticmethod
-    def _ds_dto(ev: Row[Any], project_name: str | None) -> dict[str, Any]:
-        return {
-            "Name": ev.name,
-            "EventType": ev.event_type,
-            "TimeToLive": ev.time_to_live,
-            "TimeUnit": ev.time_unit,
-            "EventSubType": ev.sub_type,
-            "EventBroadcastType": ev.broadcast_type,
-            "DimensionFormat": ev.dimension_format,
-            "CreationTs": iso_z(ev.created_at),
-            "Owner": ev.owner,
-            "Properties": None,
-            "Description": ev.description,
-            "Listeners": None,
-            "ProjectId": ev.project_id,
-            "ProjectName": project_name,
-            "ValidConsumeCount": ev.valid_consume_count,
-            "EventId": ev.id,
-            "BundleId": None,
-            "BundleInfo": None,
-        }
+        return Paged([CaseItem(r, case_status(r, now)) for r in rows], pg, int(total))

@@ -1,5 +1,6 @@
-"""Events: the read side (DescribeEvent listeners, DescribeEventCases filters and case status)
-and the enums and formats shared with services/events/events.py, which holds the rules.
+"""Events: the read side (DescribeEvent listeners, DescribeEventCases filters and case status),
+the records the reads return, and the enums and formats shared with services/events/events.py,
+which holds the rules. actions/events/wire.py renders the records.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Text, and_, cast, select
+from sqlalchemy import Connection, Row, Text, and_, cast, select
 
 from wedata.services.common import as_int, parse_local
 from wedata.services.errors import InvalidValue
@@ -23,13 +24,6 @@ CASE_STATUSES = {"ACTIVE", "CONSUMING", "COMSUMED", "CONSUMED", "EXPIRED"}
 CASE_SORTS = {"CREATETIME": "triggered_at", "CREATIONTIME": "triggered_at", "EVENTTRIGGERTIMESTAMP": "triggered_at",
               "TRIGGERTIME": "triggered_at", "LOGTIMESTAMP": "last_consumed_at", "LOGTIME": "last_consumed_at",
               "DIMENSION": "dimension"}  # fmt: skip
-
-
-def iso_z(dt: datetime | None) -> str | None:
-    """``2024-04-11T06:37:20.662Z``: the 2021 API's timestamps (UTC, milliseconds)."""
-    if dt is None:
-        return None
-    return f"{dt:%Y-%m-%dT%H:%M:%S}.{dt.microsecond // 1000:03d}Z"
 
 
 def choice(value: str | None, field: str, allowed: tuple[str, ...] | dict[str, Any], default: str | None = None) -> str:
@@ -132,16 +126,17 @@ def case_condition(project_id: str, q: CaseQuery, now: datetime) -> Any:
 # Listeners: the production tasks whose EventListenerList names the event.
 
 
-def java_params(items: list[Any] | None) -> str | None:
-    """``[ParamInfo(paramKey=k, paramValue=v), ...]``: the string WeData shows as Properties."""
-    pairs = [p for p in items or [] if isinstance(p, dict)]
-    if not pairs:
-        return None
-    inner = ", ".join(f"ParamInfo(paramKey={p.get('ParamKey')}, paramValue={p.get('ParamValue')})" for p in pairs)
-    return f"[{inner}]"
+@dataclass(frozen=True, slots=True)
+class Listener:
+    """A production task whose EventListenerList names the event (DescribeEvent Listeners)."""
+
+    event_name: str
+    task_id: str
+    since: datetime | None  # when the task's production version was created (UTC)
+    params: Any  # the listener's PropertiesList as the task stores it (a list of ParamKey/ParamValue)
 
 
-def listeners(conn: Connection, project_id: str, name: str) -> list[dict[str, Any]]:
+def listeners(conn: Connection, project_id: str, name: str) -> list[Listener]:
     t, v = T.tasks, T.task_versions
     lists = v.c.snapshot[("TaskSchedulerConfiguration", "EventListenerList")]
     rows = conn.execute(
@@ -151,15 +146,31 @@ def listeners(conn: Connection, project_id: str, name: str) -> list[dict[str, An
         .where(t.c.project_id == project_id, cast(v.c.snapshot, Text).contains(f'"{name}"', autoescape=True))
         .order_by(t.c.id)
     ).all()
-    out: list[dict[str, Any]] = []
+    out: list[Listener] = []
     for r in rows:
         for item in r.listeners or []:
             if isinstance(item, dict) and item.get("EventName") == name:
-                out.append({
-                    "EventName": name,
-                    "Key": r.id,
-                    "Type": "REST_API",
-                    "Properties": java_params(item.get("PropertiesList")),
-                    "CreationTimestamp": iso_z(r.created_at),
-                })
+                out.append(Listener(name, r.id, r.created_at, item.get("PropertiesList")))
     return out
+
+
+# ----------------------------------------------------------------------------------------------
+# What the reads return.
+
+
+@dataclass(frozen=True, slots=True)
+class EventDetail:
+    """DescribeEvent: the ``events`` row, its listeners and its newest open ``event_cases`` rows."""
+
+    event: Row[Any]
+    listeners: list[Listener]
+    cases: list[Row[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseItem:
+    """A DescribeEventCases item: the ``event_cases`` row (joined with its event's type, sub-type,
+    broadcast type, time to live and unit) and its status now."""
+
+    row: Row[Any]
+    status: str
