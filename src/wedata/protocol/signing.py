@@ -50,6 +50,14 @@ def parse_tc3_authorization(value: str) -> Tc3Authorization:
     return Tc3Authorization(parts[0], parts[1], parts[2], signed, m.group("sig").lower())
 
 
+def format_tc3_authorization(secret_id: str, date: str, signed_headers: list[str], signature: str,
+                             service: str = SERVICE) -> str:
+    """The Authorization header that :func:`parse_tc3_authorization` reads (the CLI's client signs
+    with this and :func:`tc3_signature`, the functions the server verifies with)."""
+    return (f"TC3-HMAC-SHA256 Credential={secret_id}/{date}/{service}/tc3_request, "
+            f"SignedHeaders={';'.join(sorted(signed_headers))}, Signature={signature}")
+
+
 def _hmac(key: bytes, msg: str) -> bytes:
     return hmac.new(key, msg.encode("utf-8"), hashlib.sha256).digest()
 
