@@ -124,4 +124,4 @@ def main(ctx: click.Context, debug: bool, tz: str | None) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    sys.exit(main())
+    sys.exit(main(prog_name="wedata"))

@@ -45,8 +45,8 @@ def load_file(path: Path | None = None) -> dict[str, Any]:
         data = json.loads(text)
     except ValueError as exc:
         raise CliError(f"the profile {path} is not valid JSON ({exc}); fix it or run `wedata login` again") from None
-    if not isinstance(data, dict):
-        raise CliError(f"the profile {path} is not a JSON object; run `wedata login` again")
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise CliError(f"the profile {path} is not a JSON object of strings; run `wedata login` again")
     return data
 
 

@@ -155,6 +155,7 @@ def run(task: str, project: str | None, date: str | None, show_log: bool, detach
     from wedata.cli import render
     from wedata.cli.commands.instances import latest_round, stream_log
 
+    wanted = parse_date(date) if date else None
     r = remote()
     project_id = r.project(project)
     task_id = r.task_id(project_id, task)
@@ -165,7 +166,7 @@ def run(task: str, project: str | None, date: str | None, show_log: bool, detach
             raise CliError(f"{exc} (a task runs once it was submitted: `wedata tasks submit {task_id}`)") from None
         raise
     sched = prod.get("TaskSchedulerConfiguration") or {}
-    data_time = parse_date(date) if date else latest_data_time(sched, task_id)
+    data_time = wanted or latest_data_time(sched, task_id)
     keys = start(r, project_id, task_id, data_time)
     if detach:
         for key in keys:
