@@ -2,42 +2,55 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# Two stamps: the runtime alone (`make run`) and the development extra (`make test`, lint, ...).
+# A dev install contains the runtime, so it touches both; `make test` after `make run` still
+# installs the dev extra.
+STAMP_RUN := $(VENV)/.installed-runtime
+STAMP_DEV := $(VENV)/.installed-dev
 
 .PHONY: run test setup lint typecheck spec coverage-doc bench clean
 
-$(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
-	touch $(STAMP)
+$(PY):
+	$(PYTHON) -m venv $(VENV)
 
-setup: $(STAMP)
+$(STAMP_RUN): pyproject.toml | $(PY)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -e .
+	touch $(STAMP_RUN)
+
+$(STAMP_DEV): pyproject.toml | $(PY)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -e '.[dev]'
+	touch $(STAMP_DEV) $(STAMP_RUN)
+
+setup: $(STAMP_DEV)
 
 ## Start the server on the embedded default (SQLite under $$WEDATA_HOME, default ~/.wedata).
-run: $(STAMP)
+## Installs the runtime only (no SDK, tccli or test tools).
+run: $(STAMP_RUN)
 	$(VENV)/bin/wedata server
 
 ## Set up and run the whole suite.
-test: $(STAMP)
+test: $(STAMP_DEV)
 	bash tools/ci/install-quartz.sh
 	bash tools/ci/install-sandbox.sh
 	$(PY) -m pytest -n 2 --dist loadgroup
 
-lint: $(STAMP)
+lint: $(STAMP_DEV)
 	$(VENV)/bin/ruff check src tests tools
 	$(VENV)/bin/mypy
 
-spec: $(STAMP)
+spec: $(STAMP_DEV)
 	$(PY) tools/gen_spec.py
 	$(PY) tools/gen_coverage.py
 
-coverage-doc: $(STAMP)
+coverage-doc: $(STAMP_DEV)
 	$(PY) tools/gen_coverage.py
 
-bench: $(STAMP)
+bench: $(STAMP_DEV)
 	$(PY) tools/bench/api.py
 	$(PY) tools/bench/scheduling.py
+	$(PY) tools/bench/cli.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -68,7 +68,7 @@ def show_project(project: str | None, output: str) -> None:
 @click.option("--use/--no-use", "use_it", default=True, show_default=True,
               help="Make it the current project.")
 def create_project(name: str, display_name: str | None, description: str | None, use_it: bool) -> None:
-    """Create a project; prints its ProjectId."""
+    """Create project NAME (a letter, then letters, digits and _); prints its ProjectId."""
     r = remote()
     project: dict[str, str] = {"ProjectName": name, "DisplayName": display_name or name}
     if description:

@@ -3,9 +3,10 @@
 WeData has no "run now" action for a task-scheduling project, so the CLI composes one from the
 actions that exist, the way an operator would in the console:
 
-1. The data time: ``--date`` (``yyyy-MM-dd[ HH:mm[:ss]]``, in the task's schedule zone, like an
-   InstanceKey), else the task's latest scheduled time at or before now — the previous fire of
-   its submitted CrontabExpression in its ScheduleTimeZone (``wedata.scheduling.cron``).
+1. The data time (the time in an InstanceKey, in the task's schedule zone): ``--date``
+   (``yyyy-MM-dd[ HH:mm[:ss]]``), else the data time of the task's latest fire at or before now,
+   computed from its submitted schedule by ``wedata.scheduling`` as the scheduler does (a daily
+   task firing at 06:00 has data time 00:00 of its day; InitStrategy T_PLUS_1 the day before).
 2. The instance of that data time (GetTaskInstance):
    - it has ended (COMPLETED, EXPIRED, SKIP_RUNNING): **rerun** it (RerunTaskInstancesAsync,
      then GetOpsAsyncJob until the rerun is under way): a new execution of the same instance;
@@ -50,22 +51,30 @@ def parse_date(value: str) -> datetime:
 
 
 def latest_data_time(sched: dict[str, Any], task_id: str, now: datetime | None = None) -> datetime:
-    """The task's last scheduled wall time at or before now, in its schedule zone."""
-    from wedata.scheduling.cron import CronError, QuartzCron
+    """The data time of the task's latest fire at or before now (its submitted schedule, in its
+    zone, as the scheduler computes it: cycle, StartTime/EndTime, daily window, InitStrategy)."""
+    from wedata.scheduling.cycles import Schedule, previous_wall_time
+    from wedata.scheduling.datatimes import schedule_data_time
     from wedata.scheduling.timezones import parse_zone
 
-    cron = (sched.get("CrontabExpression") or "").strip()
-    zone = sched.get("ScheduleTimeZone") or "UTC+8"
-    if not cron:
-        raise CliError(f"task {task_id} has no CrontabExpression: pass --date")
+    def text(key: str) -> str | None:
+        value = sched.get(key)
+        return None if value in (None, "") else str(value)
+
     try:
-        tz = parse_zone(zone)
-        fire = QuartzCron.parse(cron).previous_before((now or datetime.now(UTC)) + timedelta(seconds=1), tz)
-    except (CronError, ValueError) as exc:
+        schedule = Schedule.from_strings(
+            cycle_type=text("CycleType") or "DAY_CYCLE", crontab_expression=text("CrontabExpression"),
+            zone=text("ScheduleTimeZone"), start_time=text("StartTime"), end_time=text("EndTime"),
+            execution_start=text("ExecutionStartTime"), execution_end=text("ExecutionEndTime"),
+            minute_offset=text("MinuteOffset"), init_strategy=text("InitStrategy"))
+        wall_now = (now or datetime.now(UTC)).astimezone(parse_zone(schedule.zone)).replace(tzinfo=None)
+        fire = previous_wall_time(schedule, wall_now.replace(microsecond=0) + timedelta(seconds=1))
+    except ValueError as exc:
         raise CliError(f"cannot read the schedule of task {task_id}: {exc}; pass --date") from None
     if fire is None:
-        raise CliError(f"task {task_id} has no scheduled time before now ({cron} in {zone}): pass --date")
-    return fire.replace(tzinfo=None)
+        raise CliError(f"task {task_id} has no scheduled time up to now (it starts {text('StartTime')} in "
+                       f"{schedule.zone}): pass --date")
+    return schedule_data_time(schedule, fire)
 
 
 def instance_or_none(r: Any, project_id: str, key: str) -> dict[str, Any] | None:
