@@ -46,4 +46,5 @@ def list_task_instance_executions(
     services: Services, ctx: RequestContext, req: M.ListTaskInstanceExecutionsRequest
 ) -> M.ListTaskInstanceExecutionsResponse:
     zone = check_zone(req.time_zone)
-    return M.ListTaskInstanceExecutionsResponse(data=wire.executions(services.instances.list_executions(req), zone))
+    executions = services.instances.list_executions(req)
+    return M.ListTaskInstanceExecutionsResponse(data=wire.executions(executions, zone))

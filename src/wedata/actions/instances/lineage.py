@@ -21,7 +21,9 @@ def list_upstream_task_instances(
     services: Services, ctx: RequestContext, req: M.ListUpstreamTaskInstancesRequest
 ) -> M.ListUpstreamTaskInstancesResponse:
     zone = check_zone(req.time_zone)
-    rows = services.instance_lineage.upstream(req.project_id, req.instance_key, zone, req.page_number, req.page_size)
+    rows = services.instance_lineage.upstream(
+        req.project_id, req.instance_key, zone, req.page_number, req.page_size
+    )
     return M.ListUpstreamTaskInstancesResponse(data=wire.instance_page(rows, zone))
 
 
@@ -30,5 +32,7 @@ def list_downstream_task_instances(
     services: Services, ctx: RequestContext, req: M.ListDownstreamTaskInstancesRequest
 ) -> M.ListDownstreamTaskInstancesResponse:
     zone = check_zone(req.time_zone)
-    rows = services.instance_lineage.downstream(req.project_id, req.instance_key, zone, req.page_number, req.page_size)
+    rows = services.instance_lineage.downstream(
+        req.project_id, req.instance_key, zone, req.page_number, req.page_size
+    )
     return M.ListDownstreamTaskInstancesResponse(data=wire.instance_page(rows, zone))

@@ -92,8 +92,9 @@ def executions(ex: Executions, zone: str | None) -> M.TaskInstanceExecutions:
         total_page_number=ex.page.total_pages(ex.total),
         items=[
             M.InstanceExecution(
-                instance_key=key, life_round_num=e.life_round_num, instance_state=e.state, run_type=e.run_type,
-                tries=e.tries, execution_phase_list=[_phase(p, zone) for p in e.phases], cost_time=e.cost_ms,
+                instance_key=key, life_round_num=e.life_round_num, instance_state=e.state,
+                run_type=e.run_type, tries=e.tries, execution_phase_list=[_phase(p, zone) for p in e.phases],
+                cost_time=e.cost_ms,
             )
             for e in ex.items
         ],
