@@ -85,4 +85,5 @@ def update_ops_tasks_owner(
 
 @action("GetOpsAsyncJob")
 def get_ops_async_job(services: Services, ctx: RequestContext, req: M.GetOpsAsyncJobRequest) -> M.GetOpsAsyncJobResponse:
-    return M.GetOpsAsyncJobResponse(data=wire.async_job(services.ops_jobs.get(req.project_id, req.async_id)))
+    job = services.ops_jobs.get(req.project_id, req.async_id)
+    return M.GetOpsAsyncJobResponse(data=wire.async_job(job))

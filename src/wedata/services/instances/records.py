@@ -48,7 +48,7 @@ class Execution:
 
     life_round_num: int
     state: str
-    run_type: str | None
+    run_type: str
     tries: int
     phases: list[Phase]
     cost_ms: int | None
