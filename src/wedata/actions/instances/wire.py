@@ -13,8 +13,8 @@ from typing import Any
 
 from wedata.scheduler.api import states
 from wedata.scheduling.datatimes import format_wall, instance_key
-from wedata.services.common import fmt_time
-from wedata.services.instances.records import Executions, LogPage, Phase, RowPage
+from wedata.services.common import Paged, fmt_time
+from wedata.services.instances.records import Executions, LogPage, Phase
 from wedata.services.tasks.types import TASK_TYPE_NAMES
 from wedata.spec import models as M
 
@@ -59,13 +59,13 @@ def instance_detail(row: Mapping[Any, Any], zone: str | None) -> M.TaskInstanceD
     return M.TaskInstanceDetail(**_common(row, zone), job_error_msg=row["error_msg"] or "")
 
 
-def instance_page(pg: RowPage, zone: str | None) -> M.TaskInstancePage:
+def instance_page(pg: Paged[Any], zone: str | None) -> M.TaskInstancePage:
     return M.TaskInstancePage(
         total_count=pg.total,
         total_page_number=pg.page.total_pages(pg.total),
         page_number=pg.page.number,
         page_size=pg.page.size,
-        items=[instance_item(r, zone) for r in pg.rows],
+        items=[instance_item(r, zone) for r in pg.items],
     )
 
 

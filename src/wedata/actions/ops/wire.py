@@ -17,17 +17,16 @@ from typing import Any
 
 import msgspec
 
-from wedata.services.common import fmt_time, parse_local, to_local
+from wedata.services.common import Paged, fmt_time, parse_local, to_local
 from wedata.services.errors import ServiceError
-from wedata.services.instances.records import RowPage
 from wedata.services.ops.records import OpsTask, OpsWorkflow
 from wedata.services.ops.task_reads import BASE, last_change
 from wedata.services.ops.workflow_reads import latest_update
 from wedata.services.tasks.definition import CONF, SCHED
 from wedata.services.tasks.edges import brief
 from wedata.services.tasks.schedule_desc import describe_schedule
+from wedata.services.tasks.snapshot import encode_snapshot, is_submitted, version_no
 from wedata.services.tasks.types import TASK_TYPE_NAMES
-from wedata.services.tasks.wire import encode_snapshot, is_submitted, version_no
 from wedata.spec import models as M
 
 # Minute and hour tasks have an execution window (spec §6.10); the others show none.
@@ -143,11 +142,11 @@ def _ops_info(r: Any, zone: str | None) -> M.TaskOpsInfo:
     )
 
 
-def ops_task_page(pg: RowPage, zone: str | None) -> M.ListOpsTasksPage:
+def ops_task_page(pg: Paged[Any], zone: str | None) -> M.ListOpsTasksPage:
     return M.ListOpsTasksPage(
         total_count=pg.total,
         total_page_number=pg.page.total_pages(pg.total),
-        items=[_ops_info(r, zone) for r in pg.rows],
+        items=[_ops_info(r, zone) for r in pg.items],
         page_number=pg.page.number,
         page_size=pg.page.size,
     )
@@ -178,23 +177,23 @@ def _depend(r: Any) -> M.OpsTaskDepend:
     )
 
 
-def upstream_page(pg: RowPage) -> M.ParentDependencyConfigPage:
+def upstream_page(pg: Paged[Any]) -> M.ParentDependencyConfigPage:
     return M.ParentDependencyConfigPage(
         total_count=pg.total,
         total_page_number=pg.page.total_pages(pg.total),
         page_number=pg.page.number,
         page_size=pg.page.size,
-        items=[_depend(r) for r in pg.rows],
+        items=[_depend(r) for r in pg.items],
     )
 
 
-def downstream_page(pg: RowPage) -> M.ChildDependencyConfigPage:
+def downstream_page(pg: Paged[Any]) -> M.ChildDependencyConfigPage:
     return M.ChildDependencyConfigPage(
         total_count=pg.total,
         total_page_number=pg.page.total_pages(pg.total),
         page_number=pg.page.number,
         page_size=pg.page.size,
-        items=[_depend(r) for r in pg.rows],
+        items=[_depend(r) for r in pg.items],
     )
 
 
@@ -258,9 +257,9 @@ def _ops_workflow_item(r: Any) -> M.OpsWorkflow:
     )
 
 
-def ops_workflow_page(pg: RowPage) -> M.OpsWorkflows:
+def ops_workflow_page(pg: Paged[Any]) -> M.OpsWorkflows:
     return M.OpsWorkflows(
-        items=[_ops_workflow_item(r) for r in pg.rows],
+        items=[_ops_workflow_item(r) for r in pg.items],
         total_count=pg.total,
         total_page_number=pg.page.total_pages(pg.total),
         page_size=pg.page.size,

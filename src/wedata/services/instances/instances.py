@@ -13,9 +13,10 @@ from typing import Any
 
 from wedata.clock import Clock
 from wedata.config import Settings
+from wedata.services.common import Paged
 from wedata.services.instances import logs as instance_logs
 from wedata.services.instances import query as instance_query
-from wedata.services.instances.records import Executions, LogPage, RowPage
+from wedata.services.instances.records import Executions, LogPage
 from wedata.spec import models as M
 from wedata.storage.db import Database
 
@@ -34,7 +35,7 @@ class InstanceService:
         with self.db.read() as conn:
             return instance_query.load_instance(conn, project_id, key)
 
-    def list_instances(self, req: M.ListTaskInstancesRequest) -> RowPage:
+    def list_instances(self, req: M.ListTaskInstancesRequest) -> Paged[Any]:
         with self.db.read() as conn:
             return instance_query.list_instances(conn, req)
 

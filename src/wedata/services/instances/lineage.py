@@ -17,13 +17,14 @@ request's ``TimeZone``, ``CurRunDate`` and ``InstanceKey`` in the task's own zon
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import and_, func, select
 
 from wedata.clock import Clock
 from wedata.config import Settings
-from wedata.services.common import page
+from wedata.services.common import Paged, page
 from wedata.services.instances import query as instance_query
-from wedata.services.instances.records import RowPage
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import instance_deps, task_instances
 
@@ -40,18 +41,18 @@ class InstanceLineageService:
 
     def upstream(
         self, project_id: str, key: str, zone: str | None, number: int | str | None, size: int | str | None
-    ) -> RowPage:
+    ) -> Paged[Any]:
         return self._page(project_id, key, zone, number, size, upstream=True)
 
     def downstream(
         self, project_id: str, key: str, zone: str | None, number: int | str | None, size: int | str | None
-    ) -> RowPage:
+    ) -> Paged[Any]:
         return self._page(project_id, key, zone, number, size, upstream=False)
 
     def _page(
         self, project_id: str, key: str, zone: str | None, number: int | str | None, size: int | str | None,
         *, upstream: bool,
-    ) -> RowPage:
+    ) -> Paged[Any]:
         # Validate everything before touching the database, as the other instance reads do.
         instance_query.check_zone(zone)
         pg = page(number, size, default_size=10, min_size=1, max_size=100)
@@ -72,4 +73,4 @@ class InstanceLineageService:
                 .limit(pg.size).offset(pg.offset)
             ).mappings().all()
             total = conn.execute(select(func.count()).select_from(TI).join(D, edge)).scalar_one()
-        return RowPage(rows=rows, total=total, page=pg)
+        return Paged(list(rows), pg, total)

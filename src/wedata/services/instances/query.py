@@ -18,9 +18,8 @@ from sqlalchemy import Select, and_, func, or_, select
 from wedata.scheduler.api import states
 from wedata.scheduling.cycletypes import CycleType
 from wedata.scheduling.datatimes import parse_instance_key
-from wedata.services.common import as_int, page, parse_local, zone_of
+from wedata.services.common import Paged, as_int, page, parse_local, zone_of
 from wedata.services.errors import InvalidValue, NotFound
-from wedata.services.instances.records import RowPage
 from wedata.spec import models as M
 from wedata.storage import tables as T
 from wedata.storage.engine_tables import task_instances
@@ -131,7 +130,7 @@ def list_filters(req: M.ListTaskInstancesRequest, zone: str | None) -> list[Any]
     return cond
 
 
-def list_instances(conn: Any, req: M.ListTaskInstancesRequest) -> RowPage:
+def list_instances(conn: Any, req: M.ListTaskInstancesRequest) -> Paged[Any]:
     zone = check_zone(req.time_zone)
     pg = page(req.page_number, req.page_size, default_size=10, min_size=1, max_size=100)
     column = SORT_COLUMNS.get((req.sort_column or "SCHEDULE_DATE").strip().upper())
@@ -148,4 +147,4 @@ def list_instances(conn: Any, req: M.ListTaskInstancesRequest) -> RowPage:
     ).mappings().all()
     count_q = select(func.count()).select_from(base_query().where(*cond).subquery())
     total = conn.execute(count_q).scalar_one()
-    return RowPage(rows=rows, total=total, page=pg)
+    return Paged(list(rows), pg, total)

@@ -6,21 +6,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from wedata.services.common import Page
-
-
-@dataclass(frozen=True)
-class RowPage:
-    """One page of rows (one query) and the total the COUNT found."""
-
-    rows: Sequence[Any]
-    total: int
-    page: Page
 
 
 @dataclass(frozen=True)

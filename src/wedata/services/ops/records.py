@@ -1,5 +1,5 @@
 """What the Ops reads return: domain records, never wire Structs (actions/ops/wire.py renders
-them). List pages are ``RowPage`` (services/instances/records.py): one query's rows and the COUNT.
+them). List pages are ``services.common.Paged``: one query's rows and the COUNT.
 """
 
 from __future__ import annotations

@@ -47,9 +47,8 @@ from sqlalchemy.sql.elements import Label
 from wedata.clock import Clock
 from wedata.config import Settings
 from wedata.scheduling.cycletypes import CycleType
-from wedata.services.common import Page, as_int, page, zone_of
+from wedata.services.common import Page, Paged, as_int, page, zone_of
 from wedata.services.errors import InvalidValue, NotFound
-from wedata.services.instances.records import RowPage
 from wedata.services.ops.records import OpsTask
 from wedata.services.tasks.definition import CONF, SCHED
 from wedata.services.tasks.edges import PROD, load_edges
@@ -141,7 +140,7 @@ class OpsTaskService:
     # ------------------------------------------------------------------------------------------
     # ListOpsTasks.
 
-    def list_tasks(self, project_id: str, filters: dict[str, Any], pg: Page, zone: str | None) -> RowPage:
+    def list_tasks(self, project_id: str, filters: dict[str, Any], pg: Page, zone: str | None) -> Paged[Any]:
         """``filters``: the ListOpsTasks request fields by wire name (None = not given). Rows:
         the production task with its names, submissions and schedule fields (by wire name)."""
         zone_of(zone)  # InvalidParameterValue for an unknown zone, before anything else
@@ -175,12 +174,12 @@ class OpsTaskService:
         with self.db.read() as conn:
             total = conn.execute(select(func.count()).select_from(joined).where(cond)).scalar_one()
             rows = conn.execute(stmt).all()
-        return RowPage(rows=rows, total=total, page=pg)
+        return Paged(list(rows), pg, total)
 
     # ------------------------------------------------------------------------------------------
     # ListUpstreamOpsTasks / ListDownstreamOpsTasks.
 
-    def list_dependencies(self, project_id: str, task_id: str, pg: Page, *, upstream: bool) -> RowPage:
+    def list_dependencies(self, project_id: str, task_id: str, pg: Page, *, upstream: bool) -> Paged[Any]:
         """Rows: the task at the other end of each production edge (its dev definition when it
         is not in production), with its names, first submission and schedule fields."""
         e = T.task_dependencies
@@ -223,7 +222,7 @@ class OpsTaskService:
                 )
             total = conn.execute(select(func.count()).select_from(joined).where(where)).scalar_one()
             rows = conn.execute(stmt).all()
-        return RowPage(rows=rows, total=total, page=pg)
+        return Paged(list(rows), pg, total)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -40,9 +40,8 @@ from sqlalchemy import ColumnElement, Connection, and_, case, func, literal, or_
 
 from wedata.clock import Clock
 from wedata.config import Settings
-from wedata.services.common import Page, parse_local
+from wedata.services.common import Page, Paged, parse_local
 from wedata.services.errors import InvalidValue, NotFound, ServiceError
-from wedata.services.instances.records import RowPage
 from wedata.services.ops.records import OpsWorkflow, WorkflowSchedule
 from wedata.services.ops.task_reads import folder_join, prod_field, under_folder
 from wedata.services.tasks.definition import SCHED
@@ -155,7 +154,7 @@ class OpsWorkflowService:
             schedule = _schedule(conn, r)
         return OpsWorkflow(row=r, schedule=schedule)
 
-    def list_workflows(self, project_id: str, q: dict[str, Any], pg: Page) -> RowPage:
+    def list_workflows(self, project_id: str, q: dict[str, Any], pg: Page) -> Paged[Any]:
         """``q``: the ListOpsWorkflows request fields by wire name (None = not given)."""
         stmt, joined, (status, subs) = self._select(project_id)
         agg_n = stmt.selected_columns.task_count
@@ -171,7 +170,7 @@ class OpsWorkflowService:
         with self.db.read() as conn:
             total = conn.execute(select(func.count()).select_from(joined).where(cond)).scalar_one()
             rows = conn.execute(stmt.where(cond).order_by(order, w.c.id).limit(pg.size).offset(pg.offset)).all()
-        return RowPage(rows=rows, total=total, page=pg)
+        return Paged(list(rows), pg, total)
 
     @staticmethod
     def _condition(project_id: str, q: dict[str, Any], status: Any, subs: Any) -> ColumnElement[bool]:
