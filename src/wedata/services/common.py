@@ -8,13 +8,13 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Generic, TypeVar
 
 from wedata.clock import utcnow
 from wedata.scheduling.timezones import DEFAULT_ZONE
-from wedata.scheduling.walltime import WALL_FORMAT
+from wedata.scheduling.walltime import WALL_FORMAT, check_supported
 from wedata.services.errors import InvalidValue
 
 T = TypeVar("T")
@@ -98,9 +98,18 @@ def parse_local(text: str, zone: str | None = None, field: str = "time") -> date
         local = datetime.strptime(text.strip(), WALL_FORMAT)
     except (ValueError, AttributeError):
         raise InvalidValue(f"{field} must be formatted yyyy-MM-dd HH:mm:ss, got {text!r}") from None
+    supported(local, field)
     from wedata.scheduling.timezones import wall_to_utc
 
     return wall_to_utc(local, _zone(zone or DEFAULT_ZONE)).replace(tzinfo=None)
+
+
+def supported(value: datetime | date, field: str) -> None:
+    """InvalidValue naming ``field`` for a time outside the supported calendar (1970-2099)."""
+    try:
+        check_supported(value, field)
+    except ValueError as exc:
+        raise InvalidValue(str(exc)) from None
 
 
 def parse_time_range(values: list[str] | None, zone: str | None, field: str) -> tuple[datetime, datetime] | None:

@@ -29,7 +29,7 @@ from wedata.scheduler.api import TaskDef
 from wedata.scheduling.cycles import CycleType, parse_hhmm
 from wedata.scheduling.datatimes import add_months, data_times_between, format_wall
 from wedata.scheduling.selfdepend import SelfDepend
-from wedata.services.common import zone_of
+from wedata.services.common import supported, zone_of
 from wedata.services.errors import InvalidValue, NotFound, OperationFailed, Unsupported
 from wedata.spec import models as M
 from wedata.storage import tables as T
@@ -106,9 +106,11 @@ def _date(value: str | None, where: str) -> date:
     try:
         if len(text) != 10:
             raise ValueError
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise InvalidValue(f"{where} must be a date formatted yyyy-MM-dd, got {value!r}") from None
+    supported(day, where)
+    return day
 
 
 def _hhmm(value: str | None, default: int, where: str) -> int:

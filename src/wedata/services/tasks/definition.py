@@ -32,7 +32,7 @@ from typing import Any
 
 from wedata.scheduling.cycletypes import CycleType
 from wedata.scheduling.walltime import WALL_FORMAT
-from wedata.services.common import as_int, to_local, zone_of
+from wedata.services.common import as_int, supported, to_local, zone_of
 from wedata.services.errors import InvalidValue
 
 CONF = "TaskConfiguration"
@@ -183,9 +183,11 @@ def _wall(value: Any, field: str) -> datetime:
     if not isinstance(value, str):
         raise InvalidValue(f"{field} must be formatted yyyy-MM-dd HH:mm:ss, got {value!r}")
     try:
-        return datetime.strptime(value.strip(), WALL_FORMAT)
+        wall = datetime.strptime(value.strip(), WALL_FORMAT)
     except ValueError:
         raise InvalidValue(f"{field} must be formatted yyyy-MM-dd HH:mm:ss, got {value!r}") from None
+    supported(wall, field)
+    return wall
 
 
 def _hhmm(value: Any, field: str) -> str:
