@@ -40,7 +40,7 @@ class Runtime:
 
 def build_runtime(settings: Settings, clock: Clock | None = None, migrate: bool = True) -> Runtime:
     settings.home.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.db_url)
+    db = Database(settings.db_url, threads=settings.api_thread_count)
     if migrate:
         upgrade(db)
     if clock is None:
@@ -55,7 +55,8 @@ def build_runtime(settings: Settings, clock: Clock | None = None, migrate: bool 
         EndpointConfig(
             max_body_bytes=settings.max_body_bytes,
             max_clock_skew=settings.max_clock_skew,
-            rate_limiter=RateLimiter(settings.rate_limit),
+            rate_limiter=RateLimiter(settings.rate_limit, max_inflight=settings.max_inflight),
+            api_threads=settings.api_thread_count,
         ),
     )
     return Runtime(settings, db, services, credentials, endpoint)
@@ -103,6 +104,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             runtime.services.ops_jobs.stop_worker()
             runtime.services.alarms.stop_worker()
             stop_engine(runtime)
+            runtime.endpoint.close()
 
     app = Starlette(
         routes=[
