@@ -12,6 +12,7 @@ import msgspec
 
 from wedata.actions.registry import action
 from wedata.protocol.context import RequestContext
+from wedata.protocol.params import limit_items
 from wedata.spec import models as M
 
 if TYPE_CHECKING:
@@ -42,6 +43,9 @@ def get_task(services: Services, ctx: RequestContext, req: M.GetTaskRequest) -> 
 
 @action("ListTasks")
 def list_tasks(services: Services, ctx: RequestContext, req: M.ListTasksRequest) -> M.ListTasksResponse:
+    limit_items(req.task_folder_path_list, "TaskFolderPathList")
+    limit_items(req.workflow_folder_path_list, "WorkflowFolderPathList")
+    limit_items(req.task_node_type_list, "TaskNodeTypeList")
     return M.ListTasksResponse(data=msgspec.convert(services.tasks.list_tasks(req), M.ListTaskInfo))
 
 

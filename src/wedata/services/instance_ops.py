@@ -67,10 +67,12 @@ def check_keys(keys: Sequence[str] | None, field: str = "InstanceKeyList") -> li
             raise InvalidValue(f"{field}: {exc}") from None
         seen.add(text)
         out.append(text)
+        if len(out) > MAX_ITEMS:  # before parsing the rest of an oversized list (issue 15)
+            break
     if not out:
         raise InvalidValue(f"{field} must name at least one instance")
     if len(out) > MAX_ITEMS:
-        raise InvalidValue(f"{field} may name at most {MAX_ITEMS} instances, got {len(out)}")
+        raise InvalidValue(f"{field} may name at most {MAX_ITEMS} instances")
     return out
 
 
