@@ -35,6 +35,7 @@ import multiprocessing as mp
 import os
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -163,16 +164,20 @@ def client_loop(
     return out
 
 
+CPU = "__cpu__"  # a record carrying a client process's CPU seconds
+last_client_cpu = 0.0  # percent of one core used by the client processes of the last run
 Spec = tuple[Client, list[str], int, float]  # client, operations, seed, calls/s (0: back to back)
 
 
 def proc_main(args: tuple[list[Spec], float, float]) -> list[tuple[str, float, str]]:
     specs, start_at, stop_at = args
+    cpu0 = time.process_time()
     with ThreadPoolExecutor(len(specs)) as pool:
         futures = [
             pool.submit(client_loop, c, ops, start_at, stop_at, seed, rate) for c, ops, seed, rate in specs
         ]
-        return [r for f in futures for r in f.result()]
+        records = [r for f in futures for r in f.result()]
+    return [*records, (CPU, time.process_time() - cpu0, "")]
 
 
 def run_clients(specs: list[Spec], seconds: float, procs: int) -> tuple[list[Any], float]:
@@ -181,7 +186,10 @@ def run_clients(specs: list[Spec], seconds: float, procs: int) -> tuple[list[Any
     stop_at = start_at + seconds
     with mp.get_context("fork").Pool(len(groups)) as pool:
         parts = pool.map(proc_main, [(g, start_at, stop_at) for g in groups])
-    return [r for p in parts for r in p], seconds
+    records = [r for p in parts for r in p]
+    global last_client_cpu
+    last_client_cpu = sum(r[1] for r in records if r[0] == CPU) / seconds * 100
+    return [r for r in records if r[0] != CPU], seconds
 
 
 def pct(values: list[float], q: float) -> float:
@@ -285,6 +293,9 @@ def main() -> int:
     ap.add_argument(
         "--api-threads", type=int, default=None, help="WEDATA_API_THREADS for the server (default: its own)"
     )
+    ap.add_argument(
+        "--py-spy", metavar="FILE", help="record the server with py-spy (collapsed stacks) during mixed"
+    )
     ap.add_argument("--server-env", action="append", default=[], help="extra NAME=VALUE for the server")
     args = ap.parse_args()
 
@@ -310,14 +321,21 @@ def main() -> int:
         if args.scenario in ("both", "mixed"):
             before, cpu0 = instance_count(admin, project), cpu_seconds(server.proc.pid)
             specs: list[Spec] = [(c, ops, i, 0.0) for i, c in enumerate(clients[: args.clients])]
+            spy = None
+            if args.py_spy:  # pip install py-spy (not a project dependency)
+                spy = subprocess.Popen(["py-spy", "record", "-p", str(server.proc.pid), "-d", str(int(args.seconds)),
+                                        "-r", "200", "--threads", "-f", "raw", "-o", args.py_spy, "--nonblocking"],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
             records, seconds = run_clients(specs, args.seconds, args.procs)
             cpu = cpu_seconds(server.proc.pid) - cpu0
+            if spy is not None:
+                spy.wait(60)
             after = instance_count(admin, project)
             rows = [row("all", records, seconds)]
             rows += [row(op, [r for r in records if r[0] == op], seconds) for op, _ in MIX]
             table(
                 f"mixed [{args.backend}]: {args.clients} SDK clients, {seconds:.0f} s, server CPU "
-                f"{cpu / seconds * 100:.0f} %, engine instances {before} -> {after} (targets: >= 300 req/s, "
+                f"{cpu / seconds * 100:.0f} %, clients' CPU {last_client_cpu:.0f} %, engine instances {before} -> {after} (targets: >= 300 req/s, "
                 f"p99 <= 250 ms, 0 errors)",
                 rows,
             )
