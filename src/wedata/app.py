@@ -73,7 +73,7 @@ def prepare_home(settings: Settings) -> None:
 def build_runtime(settings: Settings, clock: Clock | None = None, migrate: bool = True) -> Runtime:
     prepare_home(settings)
     box = SecretBox.from_key_file(settings.key_path)
-    db = Database(settings.db_url)
+    db = Database(settings.db_url, threads=settings.api_thread_count)
     if migrate:
         upgrade(db, box=box)
     if clock is None:
@@ -89,7 +89,8 @@ def build_runtime(settings: Settings, clock: Clock | None = None, migrate: bool 
         EndpointConfig(
             max_body_bytes=settings.max_body_bytes,
             max_clock_skew=settings.max_clock_skew,
-            rate_limiter=RateLimiter(settings.rate_limit),
+            rate_limiter=RateLimiter(settings.rate_limit, max_inflight=settings.max_inflight),
+            api_threads=settings.api_thread_count,
         ),
     )
     return Runtime(settings, db, services, credentials, endpoint, secrets=box)
@@ -143,6 +144,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             runtime.services.ops_jobs.stop_worker()
             runtime.services.alarms.stop_worker()
             stop_engine(runtime)
+            runtime.endpoint.close()
 
     app = Starlette(
         routes=[
