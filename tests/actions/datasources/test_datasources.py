@@ -118,9 +118,7 @@ def test_a_host_that_never_answers_is_refused_within_the_timeout(
                                          "ProdConProperties": props})
     elapsed = time.monotonic() - started
     assert err.code == "InvalidParameterValue"
-    # Whichever fires first: the driver's own timeout or the wall-clock bound around it.
-    assert re.search(rf"127\.0\.0\.1:{silent_port} did not answer within 5 s|timeout expired|timed out",
-                     err.message), err.message
+    assert f"127.0.0.1:{silent_port} did not answer within 5 s" in err.message
     assert TIMEOUT - 0.5 < elapsed < TIMEOUT + 2.0
     assert name not in names_in(api, project)
 

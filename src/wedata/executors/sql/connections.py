@@ -23,12 +23,13 @@ Decisions where WeData is silent:
 - JDBC url parameters (``?useSSL=false&serverTimezone=...``) are Java driver options: they are
   kept in the properties but not passed to the Python drivers, except ``sslmode`` for the
   PostgreSQL wire (libpq's own option). MySQL-wire sessions use ``utf8mb4``.
-- A connection test is connect + ``SELECT 1``, bounded by ``timeout`` seconds twice over: the
-  drivers' own timeouts (PyMySQL's ``connect_timeout``/``read_timeout``, libpq's
-  ``connect_timeout``) and a wall-clock deadline on the thread that runs it, so a host that
-  accepts TCP and then never answers (a listening socket nobody serves, a black-holing
-  firewall) cannot hold the caller past the bound. A test that missed the deadline leaves its
-  thread to the drivers' timeouts; it holds no lock and writes nothing.
+- A connection test is connect + ``SELECT 1``, bounded by ``timeout`` seconds twice over: a
+  wall-clock deadline on the thread that runs it, so a host that accepts TCP and then never
+  answers (a listening socket nobody serves, a black-holing firewall) cannot hold the caller
+  past the bound, and behind it the drivers' own timeouts (PyMySQL's ``connect_timeout``/
+  ``read_timeout``/``write_timeout``, libpq's ``connect_timeout``; one second longer, so that a
+  silent host always gets the one message "... did not answer within N s"), which end the
+  abandoned thread soon after. That thread holds no lock and writes nothing.
 - Error messages are the driver's own (``(1045) Access denied for user ...``, ``connection
   failed: ... database "x" does not exist``) on one line, with the password and its URL-quoted
   forms replaced by ``***`` wherever they stand as a word of their own: drivers do not print
@@ -285,8 +286,10 @@ def test_connection(spec: ConnectionSpec, timeout: float) -> float:
 
     def attempt() -> None:
         try:
+            # The drivers get a second more than the wall clock, so that a silent host always
+            # ends in the one message below rather than in whichever timeout fires first.
             engine = create_engine(spec.url(), poolclass=NullPool,
-                                   connect_args=spec.connect_args(timeout, bound_reads=True))
+                                   connect_args=spec.connect_args(timeout + 1.0, bound_reads=True))
             try:
                 with engine.connect() as conn:
                     conn.exec_driver_sql("SELECT 1").scalar()
