@@ -46,7 +46,7 @@ class Runtime:
     credentials: CredentialStore
     endpoint: ApiEndpoint
     engine: Any = None  # scheduler.engine.Engine while the app runs with the scheduler
-    secrets: SecretBox | None = None  # encrypts what the services store (credentials use it now)
+    secrets: SecretBox | None = None  # encrypts what is stored (credentials, data-source passwords)
 
 
 def _make_private(path: Path, mode: int, what: str) -> None:
@@ -80,7 +80,7 @@ def build_runtime(settings: Settings, clock: Clock | None = None, migrate: bool 
         from wedata.clock import make_clock
 
         clock = make_clock(settings.clock_start, settings.clock_factor)
-    services = Services(db, settings, clock or SystemClock())
+    services = Services(db, settings, clock or SystemClock(), secrets=box)
     credentials = CredentialStore(db, box)
     credentials.check_key()
     endpoint = ApiEndpoint(
@@ -145,6 +145,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             runtime.services.alarms.stop_worker()
             stop_engine(runtime)
             runtime.endpoint.close()
+            runtime.services.datasources.pools.close()
 
     app = Starlette(
         routes=[

@@ -30,6 +30,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise SystemExit(f"{name} must be a number, got {raw!r}") from None
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if not 0 < value <= 3600:
+        raise SystemExit(f"{name} must be a number of seconds in (0, 3600], got {env.get(name)!r}")
+    return value
+
+
 def _paths(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(p for p in env.get(name, "").split(os.pathsep) if p.strip())
 
@@ -95,6 +102,8 @@ class Settings:
     allow_unisolated: bool = False  # run non-admins' tasks even when there is no isolation
     sandbox_bind: tuple[str, ...] = ()  # extra host paths tasks may read and write
     sandbox_ro_bind: tuple[str, ...] = ()  # extra host paths tasks may read
+    # Seconds a data-source connection test (connect + SELECT 1) may take (services/datasources).
+    datasource_test_timeout: float = 5.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -157,4 +166,5 @@ class Settings:
             allow_unisolated=env.get("WEDATA_ALLOW_UNISOLATED", "0") in ("1", "true", "yes"),
             sandbox_bind=_paths(env, "WEDATA_SANDBOX_BIND"),
             sandbox_ro_bind=_paths(env, "WEDATA_SANDBOX_RO_BIND"),
+            datasource_test_timeout=_seconds(env, "WEDATA_DATASOURCE_TEST_TIMEOUT", 5.0),
         )

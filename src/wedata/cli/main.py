@@ -206,6 +206,31 @@ def credentials_delete(secret_id: str, home: str | None) -> None:
     click.echo(f"deleted {secret_id}")
 
 
+@main.group()
+def datasources() -> None:
+    """Data source commands."""
+
+
+@datasources.command("test")
+@click.argument("source_id", type=int)
+@click.option("--home", default=None, help="Data directory (default $WEDATA_HOME or ~/.wedata).")
+@click.option("--database-url", default=None, help="SQLAlchemy URL; default SQLite under --home.")
+def datasources_test(source_id: int, home: str | None, database_url: str | None) -> None:
+    """Test a data source's connections now (connect + SELECT 1, as CreateDataSource does)."""
+    from wedata.app import build_runtime
+    from wedata.services.errors import ServiceError
+
+    runtime = build_runtime(_settings(home, database_url))
+    try:
+        results = runtime.services.datasources.test_source(source_id)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        runtime.db.dispose()
+    for result in results:
+        click.echo(f"data source {source_id} {result.side}: ok ({result.seconds * 1000:.0f} ms)")
+
+
 @main.command("setup-sandbox")
 @click.option("--user", default=None, help="Run-as user to create (default $WEDATA_RUN_AS_USER or wedata-run).")
 @click.option("--home", default=None)
