@@ -93,15 +93,22 @@ def fmt_iso(dt: datetime | None, zone: str | None = None) -> str | None:
 
 
 def parse_local(text: str, zone: str | None = None, field: str = "time") -> datetime:
-    """Parse ``yyyy-MM-dd HH:mm:ss`` given in the zone into naive UTC."""
+    """Parse ``yyyy-MM-dd HH:mm:ss`` given in the zone into naive UTC.
+
+    A filter bound may lie far outside the supported calendar (``CreateTime`` up to 2999 finds
+    everything); only a bound that cannot be converted at all (year 1 or 9999 shifted across
+    midnight by the zone) is refused, naming the field. Times that are *stored or scheduled*
+    are held to 1970-2099 by :func:`supported`."""
     try:
         local = datetime.strptime(text.strip(), WALL_FORMAT)
     except (ValueError, AttributeError):
         raise InvalidValue(f"{field} must be formatted yyyy-MM-dd HH:mm:ss, got {text!r}") from None
-    supported(local, field)
     from wedata.scheduling.timezones import wall_to_utc
 
-    return wall_to_utc(local, _zone(zone or DEFAULT_ZONE)).replace(tzinfo=None)
+    try:
+        return wall_to_utc(local, _zone(zone or DEFAULT_ZONE)).replace(tzinfo=None)
+    except OverflowError:
+        raise InvalidValue(f"{field} is out of range: {text!r}") from None
 
 
 def supported(value: datetime | date, field: str) -> None:
