@@ -13,6 +13,7 @@ from tests.support import (
     ServerProcess,
     create_pg_database,
     drop_pg_database,
+    mariadb_available,
     pg_available,
 )
 
@@ -30,6 +31,13 @@ def require_postgres() -> None:
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432 (required in CI)")
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+
+
+def require_mariadb() -> None:
+    if not mariadb_available():
+        if os.environ.get("CI"):
+            pytest.fail("MariaDB is not reachable on 127.0.0.1:3306 (required in CI)")
+        pytest.skip("MariaDB is not reachable on 127.0.0.1:3306")
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -220,5 +220,23 @@ def pg_available() -> bool:
         return False
 
 
+MARIADB_HOST, MARIADB_PORT = "127.0.0.1", 3306
+
+
+def mariadb_available() -> bool:
+    try:
+        with socket.create_connection((MARIADB_HOST, MARIADB_PORT), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def mariadb_root() -> Any:
+    """A PyMySQL connection as MariaDB's root (no password over 127.0.0.1 on this machine)."""
+    import pymysql
+
+    return pymysql.connect(host=MARIADB_HOST, port=MARIADB_PORT, user="root", autocommit=True)
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"

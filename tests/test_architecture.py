@@ -28,3 +28,30 @@ def test_no_module_over_the_size_cap() -> None:
         if not any(p.is_relative_to(e) for e in EXEMPT) and (n := len(p.read_text().splitlines())) > MAX_LINES
     }
     assert not big, f"modules over {MAX_LINES} lines (split them by what they own): {big}"
+
+
+def test_services_build_no_wire_structs() -> None:
+    """The wire convention (docs/development.md): services return domain records; only the
+    action packages' wire.py build spec Structs. A service may read request Structs (typed
+    input) but never constructs one: no call of any ``wedata.spec.models`` class under services/."""
+    import ast
+
+    offenders: list[str] = []
+    for path in (SRC / "services").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        aliases = {
+            a.asname or a.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module == "wedata.spec"
+            for a in node.names
+            if a.name == "models"
+        }
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in aliases
+            ):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.func.value.id}.{node.func.attr}(...)")
+    assert not offenders, "services construct spec Structs (move it to actions/<domain>/wire.py):\n" + "\n".join(offenders)

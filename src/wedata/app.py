@@ -46,7 +46,7 @@ class Runtime:
     credentials: CredentialStore
     endpoint: ApiEndpoint
     engine: Any = None  # scheduler.engine.Engine while the app runs with the scheduler
-    secrets: SecretBox | None = None  # encrypts what the services store (credentials use it now)
+    secrets: SecretBox | None = None  # encrypts what is stored (credentials, data-source passwords)
 
 
 def _make_private(path: Path, mode: int, what: str) -> None:
@@ -73,14 +73,14 @@ def prepare_home(settings: Settings) -> None:
 def build_runtime(settings: Settings, clock: Clock | None = None, migrate: bool = True) -> Runtime:
     prepare_home(settings)
     box = SecretBox.from_key_file(settings.key_path)
-    db = Database(settings.db_url)
+    db = Database(settings.db_url, threads=settings.api_thread_count)
     if migrate:
         upgrade(db, box=box)
     if clock is None:
         from wedata.clock import make_clock
 
         clock = make_clock(settings.clock_start, settings.clock_factor)
-    services = Services(db, settings, clock or SystemClock())
+    services = Services(db, settings, clock or SystemClock(), secrets=box)
     credentials = CredentialStore(db, box)
     credentials.check_key()
     endpoint = ApiEndpoint(
@@ -89,7 +89,8 @@ def build_runtime(settings: Settings, clock: Clock | None = None, migrate: bool 
         EndpointConfig(
             max_body_bytes=settings.max_body_bytes,
             max_clock_skew=settings.max_clock_skew,
-            rate_limiter=RateLimiter(settings.rate_limit),
+            rate_limiter=RateLimiter(settings.rate_limit, max_inflight=settings.max_inflight),
+            api_threads=settings.api_thread_count,
         ),
     )
     return Runtime(settings, db, services, credentials, endpoint, secrets=box)
@@ -143,6 +144,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             runtime.services.ops_jobs.stop_worker()
             runtime.services.alarms.stop_worker()
             stop_engine(runtime)
+            runtime.endpoint.close()
+            runtime.services.datasources.pools.close()
 
     app = Starlette(
         routes=[

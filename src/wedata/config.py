@@ -30,6 +30,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise SystemExit(f"{name} must be a number, got {raw!r}") from None
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if not 0 < value <= 3600:
+        raise SystemExit(f"{name} must be a number of seconds in (0, 3600], got {env.get(name)!r}")
+    return value
+
+
 def _paths(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(p for p in env.get(name, "").split(os.pathsep) if p.strip())
 
@@ -59,6 +66,10 @@ class Settings:
     port: int = 8080
     # Per credential and action, requests per second; 0 turns the limit off.
     rate_limit: float = 20.0
+    # Per credential, requests being served at once; 0 turns the bound off.
+    max_inflight: int = 16
+    # Threads serving API requests; None = sized for the backend (see api_thread_count).
+    api_threads: int | None = None
     max_body_bytes: int = 10 * 1024 * 1024
     # Allowed |server time - X-TC-Timestamp| in seconds; 0 turns the check off.
     max_clock_skew: int = 300
@@ -91,6 +102,8 @@ class Settings:
     allow_unisolated: bool = False  # run non-admins' tasks even when there is no isolation
     sandbox_bind: tuple[str, ...] = ()  # extra host paths tasks may read and write
     sandbox_ro_bind: tuple[str, ...] = ()  # extra host paths tasks may read
+    # Seconds a data-source connection test (connect + SELECT 1) may take (services/datasources).
+    datasource_test_timeout: float = 5.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -100,6 +113,15 @@ class Settings:
     @property
     def key_path(self) -> Path:
         return self.key_file or self.home / "keys" / "secret.key"
+
+    @property
+    def api_thread_count(self) -> int:
+        """SQLite: 4 (writes are serialised and the GIL bounds the CPU work; a few threads keep
+        a slow request from stalling the rest). PostgreSQL: 10, the size of the connection pool
+        (storage/db.py), so every handler thread can hold a connection while it waits on I/O."""
+        if self.api_threads is not None:
+            return self.api_threads
+        return 4 if self.db_url.startswith("sqlite") else 10
 
     @property
     def logs_dir(self) -> Path:
@@ -118,6 +140,8 @@ class Settings:
             host=env.get("WEDATA_HOST", "127.0.0.1"),
             port=_int(env, "WEDATA_PORT", 8080),
             rate_limit=_float(env, "WEDATA_RATE_LIMIT", 20.0),
+            max_inflight=_int(env, "WEDATA_MAX_INFLIGHT", 16),
+            api_threads=_int(env, "WEDATA_API_THREADS", -1) if env.get("WEDATA_API_THREADS") else None,
             max_body_bytes=_int(env, "WEDATA_MAX_BODY_BYTES", 10 * 1024 * 1024),
             max_clock_skew=_int(env, "WEDATA_MAX_CLOCK_SKEW", 300),
             secret_id=env.get("WEDATA_SECRET_ID") or None,
@@ -142,4 +166,5 @@ class Settings:
             allow_unisolated=env.get("WEDATA_ALLOW_UNISOLATED", "0") in ("1", "true", "yes"),
             sandbox_bind=_paths(env, "WEDATA_SANDBOX_BIND"),
             sandbox_ro_bind=_paths(env, "WEDATA_SANDBOX_RO_BIND"),
+            datasource_test_timeout=_seconds(env, "WEDATA_DATASOURCE_TEST_TIMEOUT", 5.0),
         )

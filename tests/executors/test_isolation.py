@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
-from tests.actions.test_instances import Space, full_log, instances, new_space, submit, wait_for
+from tests.actions.instances.test_instances import Space, full_log, instances, new_space, submit, wait_for
 from tests.conftest import require_postgres
 from tests.support import (
     PG_URL,

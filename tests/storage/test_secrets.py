@@ -250,15 +250,21 @@ def test_home_database_logs_and_run_dirs_are_private_after_a_task_runs(tmp_path:
     try:
         api = srv.admin()
         space = new_space(api)
-        task_id = submit(api, space, "echo private > out.txt\necho done")
-        wait_for(api, space, task_id, {"COMPLETED"})
+        # The attempt's run directory is removed when it ends: the task reports its own modes.
+        task_id = submit(api, space, 'echo private > out.txt\nstat -c "mode %a %n" out.txt . ..\necho done')
+        (item,) = wait_for(api, space, task_id, {"COMPLETED"})
+        log_text = api.data("GetTaskInstanceLog", {"ProjectId": space.project,
+                                                   "InstanceKey": item["InstanceKey"]})["LogInfo"]
     finally:
         srv.stop()
     log = srv.log_path.read_text()
     assert "had mode 0755 (open to other users); set it to 0700" in log
     assert mode(home) == 0o700
     files = [p for p in home.rglob("*") if p != srv.log_path]  # server.log is the test's own file
-    assert any(p.name == "out.txt" for p in files)  # the task ran and wrote into its run directory
+    # The task wrote into its run directory: its file, work directory and run directory were
+    # its user's alone (600, 700, 700).
+    lines = log_text.split("<br>")
+    assert {"mode 600 out.txt", "mode 700 .", "mode 700 .."} <= set(lines), log_text
     assert any(p.parent.name == "logs" or "logs" in p.parts for p in files if p.is_file())
     assert (home / "wedata.db").exists()
     open_to_others = [f"{p.relative_to(home)} {mode(p):04o}" for p in files if mode(p) & 0o077]

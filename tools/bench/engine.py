@@ -42,9 +42,9 @@ from sqlalchemy import func, insert, select  # noqa: E402
 
 from tests.scheduler.helpers import World  # noqa: E402
 from tests.support import PG_URL, clean_env, create_pg_database, drop_pg_database, wedata_cli  # noqa: E402
+from wedata.clock import SystemClock, utcnow  # noqa: E402
 from wedata.config import Settings  # noqa: E402
 from wedata.scheduler.engine import Engine  # noqa: E402
-from wedata.services.common import SystemClock, utcnow  # noqa: E402
 from wedata.services.container import Services  # noqa: E402
 from wedata.storage.db import Database  # noqa: E402
 from wedata.storage.engine_tables import task_instances as TI  # noqa: E402

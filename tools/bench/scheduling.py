@@ -8,6 +8,7 @@ Usage: ``python tools/bench/scheduling.py``.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -21,6 +22,7 @@ import scheduling_deps  # noqa: E402
 
 
 def main() -> int:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     report = {"cron": scheduling_cron.run(), "dependencies": scheduling_deps.run()}
     print(json.dumps(report, indent=2, default=str))
     return 0

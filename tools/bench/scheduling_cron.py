@@ -73,6 +73,9 @@ def run() -> dict[str, Any]:
 
 
 if __name__ == "__main__":
+    import argparse
+
+    argparse.ArgumentParser(description=(__doc__ or "cron benchmark").splitlines()[0]).parse_args()
     res = run()
     width = max(len(k) for k in res)
     for key, value in res.items():

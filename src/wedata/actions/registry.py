@@ -40,6 +40,7 @@ ACTION_MODULES = (
     "wedata.actions.alarms.alarms",
     "wedata.actions.ops.control",
     "wedata.actions.backfill.backfill",
+    "wedata.actions.datasources.datasources",
 )
 
 

@@ -1,4 +1,5 @@
-"""Local administration: ``server``, ``scheduler``, ``credentials``, ``db upgrade``, ``setup-sandbox``.
+"""Local administration: ``server``, ``scheduler``, ``credentials``, ``db upgrade``, ``datasources test``,
+``setup-sandbox``.
 
 These commands work on this machine's WEDATA_HOME and database, resolved exactly as the server
 resolves them (``--home``/``--database-url``, then ``WEDATA_HOME``/``WEDATA_DATABASE_URL``, then
@@ -273,6 +274,35 @@ def credentials_delete(secret_id: str, home: str | None) -> None:
     if not deleted:
         raise click.ClickException(f"no credential {secret_id}")
     click.echo(f"deleted {secret_id}")
+
+
+@click.group()
+def datasources() -> None:
+    """Data source commands."""
+
+
+@datasources.command("test")
+@click.argument("source_id", type=int)
+@click.option("--home", default=None, help=_HOME_HELP)
+@click.option("--database-url", default=None, help="SQLAlchemy URL; default SQLite under --home.")
+def datasources_test(source_id: int, home: str | None, database_url: str | None) -> None:
+    """Test a data source's connections now (connect + SELECT 1, as CreateDataSource does)."""
+    from wedata.app import build_runtime
+    from wedata.services.errors import ServiceError
+
+    settings = _settings(home, database_url)
+    runtime = build_runtime(settings)
+    try:
+        results = runtime.services.datasources.test_source(source_id)
+    except ServiceError as exc:
+        # This command's failure is one line on stderr (tests/actions/datasources): the home is
+        # named inside it rather than on a line of its own.
+        raise click.ClickException(f"{exc.message} (wedata home {settings.home})") from None
+    finally:
+        runtime.db.dispose()
+    announce(settings)
+    for result in results:
+        click.echo(f"data source {source_id} {result.side}: ok ({result.seconds * 1000:.0f} ms)")
 
 
 @click.command("setup-sandbox")

@@ -44,6 +44,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "scheduler": ("wedata.cli.admin", "scheduler", "Run the scheduler engine alone (no API) against the same database."),
     "credentials": ("wedata.cli.admin", "credentials", "Manage API credentials (SecretId/SecretKey -> Uin)."),
     "db": ("wedata.cli.admin", "db", "Database commands."),
+    "datasources": ("wedata.cli.admin", "datasources", "Data source commands (test a source's connections)."),
     "setup-sandbox": ("wedata.cli.admin", "setup_sandbox",
                       "Prepare task isolation: create the run-as user (as root) and report what auto mode gets."),
 }
@@ -52,7 +53,8 @@ _SECTIONS = (
     ("Working with a server", ("login", "logout", "projects", "workflows", "tasks", "run", "instances", "logs",
                                "rerun", "kill", "set-success", "backfill", "alarms")),
     ("Offline", ("cron", "completion")),
-    ("Local administration (WEDATA_HOME)", ("server", "scheduler", "credentials", "db", "setup-sandbox")),
+    ("Local administration (WEDATA_HOME)", ("server", "scheduler", "credentials", "db", "datasources",
+                                             "setup-sandbox")),
 )
 
 

@@ -3,6 +3,17 @@
 msgspec's own validation messages are mapped onto Tencent Cloud's codes: a missing required
 field is ``MissingParameter``, an undeclared one ``UnknownParameter``, a wrong type or value
 ``InvalidParameterValue``.
+
+Control characters (decision, issue 15): every string of a request (struct fields, list items,
+map keys and values, at any depth) is refused with ``InvalidParameterValue`` naming the field
+path (``Task.TaskBaseAttribute.TaskDescription``, ``TaskIds[3]``) when it holds a Unicode control
+character (category Cc: U+0000-U+001F, U+007F-U+009F) other than tab, line feed and carriage
+return. Those three stay legal everywhere because descriptions, parameter values and SQL carry
+them; the code fields (TaskCode, CodeContent, ScriptContent ...) are base64 on the wire, so what a
+script contains once decoded is not affected. Names and ids have their own rules in the services.
+Cost: JSON cannot carry a raw C0 byte (the decoder refuses it), so a control character can only
+arrive as an escape (a backslash) or as a raw DEL/C1 character; bodies without any of those skip
+the walk (one C-level regex scan of the body); form/query pairs are scanned as they are.
 """
 
 from __future__ import annotations
@@ -42,15 +53,77 @@ def validation_error(exc: msgspec.ValidationError) -> ApiError:
     return ApiError(E.INVALID_PARAMETER_VALUE, f"Invalid value for `{field or 'request'}`: {detail}.")
 
 
+# The characters refused in every request string (see the module docstring).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# What a JSON body must contain for a decoded string to hold one: an escape, a raw DEL, or a raw
+# C1 character (UTF-8 \xc2\x80-\xc2\x9f). Raw C0 bytes are invalid JSON already.
+_JSON_SUSPECT = re.compile(rb"[\\\x7f]|\xc2[\x80-\x9f]")
+
+
+def _control_error(path: str, text: str) -> ApiError:
+    m = _CONTROL.search(text)
+    char = f"U+{ord(m.group()):04X}" if m else "?"
+    return ApiError(
+        E.INVALID_PARAMETER_VALUE,
+        f"Invalid value for `{path or 'request'}`: control character {char} is not allowed "
+        "(only tab, line feed and carriage return are).",
+    )
+
+
+def _walk(value: Any, path: str) -> None:
+    """Raise for the first string under ``value`` holding a refused control character."""
+    if isinstance(value, str):
+        if _CONTROL.search(value):
+            raise _control_error(path, value)
+    elif isinstance(value, msgspec.Struct):
+        cls = type(value)
+        for attr, wire in zip(cls.__struct_fields__, cls.__struct_encode_fields__, strict=True):
+            item = getattr(value, attr)
+            if item is not None and not isinstance(item, (int, float, bool)):
+                _walk(item, f"{path}.{wire}" if path else wire)
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _walk(item, f"{path}[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            sub = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and _CONTROL.search(key):
+                raise _control_error(sub, key)
+            _walk(item, sub)
+
+
+# A list parameter the services read with one IN (...) or one OR term per item, and that has no
+# tighter limit of its own, holds at most this many items (the flat GET/v1 form caps indexes
+# at 10,000; SQLite binds at most 32,766 parameters per statement).
+MAX_LIST_ITEMS = 1000
+
+
+def limit_items(values: Any, field: str, maximum: int = MAX_LIST_ITEMS) -> None:
+    """InvalidParameterValue when the list ``values`` holds more than ``maximum`` items: called
+    by handlers before any lookup that grows with the list."""
+    if values is not None and len(values) > maximum:
+        raise ApiError(
+            E.INVALID_PARAMETER_VALUE, f"Invalid value for `{field}`: at most {maximum} items, got {len(values)}."
+        )
+
+
+def check_strings(request: Any) -> None:
+    """Refuse control characters in any string of a decoded request (InvalidParameterValue)."""
+    _walk(request, "")
+
+
 def decode_json(body: bytes, request_type: type[msgspec.Struct]) -> Any:
     if not body.strip():
         body = b"{}"
     try:
-        return msgspec.json.decode(body, type=request_type)
+        request = msgspec.json.decode(body, type=request_type)
     except msgspec.ValidationError as exc:
         raise validation_error(exc) from None
     except msgspec.DecodeError as exc:
         raise ApiError(E.INVALID_PARAMETER, f"The request body is not valid JSON: {exc}.") from None
+    if _JSON_SUSPECT.search(body):
+        check_strings(request)
+    return request
 
 
 def unflatten(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
@@ -94,8 +167,12 @@ def _fix_bools(value: Any) -> Any:
 
 
 def convert_flat(pairs: Iterable[tuple[str, str]], request_type: type[msgspec.Struct]) -> Any:
+    pairs = list(pairs)
     data = _fix_bools(unflatten(pairs))
     try:
-        return msgspec.convert(data, type=request_type, strict=False)
+        request = msgspec.convert(data, type=request_type, strict=False)
     except msgspec.ValidationError as exc:
         raise validation_error(exc) from None
+    if any(_CONTROL.search(k) or _CONTROL.search(v) for k, v in pairs):
+        check_strings(request)
+    return request

@@ -37,8 +37,7 @@ __all__ = [
     "parse_spec",
 ]
 
-MIN_YEAR = 1970
-MAX_YEAR = 2099
+from wedata.scheduling.walltime import MAX_YEAR, MIN_YEAR  # noqa: E402  (one definition)
 
 SECOND, MINUTE, HOUR, DOM, MONTH, DOW, YEAR = range(7)
 FIELD_NAMES = ("second", "minute", "hour", "day-of-month", "month", "day-of-week", "year")

@@ -4,12 +4,24 @@ schedule (cycles.py) and the data-time rules (datatimes.py) build on it."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 # The wall-time text of almost every WeData time field: the pattern as WeData writes it, and
 # the same for strftime/strptime (the one definition; services render and parse with it).
 WALL_PATTERN = "yyyy-MM-dd HH:mm:ss"
 WALL_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+# The calendar the cron evaluator and the engine support (the years Quartz's cron accepts). A
+# time a client gives outside it is refused with a clear error, never stored or computed on.
+MIN_YEAR = 1970
+MAX_YEAR = 2099
+SUPPORTED_RANGE = f"between {MIN_YEAR}-01-01 00:00:00 and {MAX_YEAR}-12-31 23:59:59"
+
+
+def check_supported(value: datetime | date, field: str) -> None:
+    """ValueError naming ``field`` when ``value`` lies outside MIN_YEAR..MAX_YEAR."""
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"{field} must be {SUPPORTED_RANGE}, got {value.isoformat(sep=' ') if isinstance(value, datetime) else value.isoformat()}")
 
 
 def format_wall(dt: datetime) -> str:

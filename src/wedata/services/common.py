@@ -8,13 +8,13 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Generic, TypeVar
 
 from wedata.clock import utcnow
 from wedata.scheduling.timezones import DEFAULT_ZONE
-from wedata.scheduling.walltime import WALL_FORMAT
+from wedata.scheduling.walltime import WALL_FORMAT, check_supported
 from wedata.services.errors import InvalidValue
 
 T = TypeVar("T")
@@ -93,14 +93,30 @@ def fmt_iso(dt: datetime | None, zone: str | None = None) -> str | None:
 
 
 def parse_local(text: str, zone: str | None = None, field: str = "time") -> datetime:
-    """Parse ``yyyy-MM-dd HH:mm:ss`` given in the zone into naive UTC."""
+    """Parse ``yyyy-MM-dd HH:mm:ss`` given in the zone into naive UTC.
+
+    A filter bound may lie far outside the supported calendar (``CreateTime`` up to 2999 finds
+    everything); only a bound that cannot be converted at all (year 1 or 9999 shifted across
+    midnight by the zone) is refused, naming the field. Times that are *stored or scheduled*
+    are held to 1970-2099 by :func:`supported`."""
     try:
         local = datetime.strptime(text.strip(), WALL_FORMAT)
     except (ValueError, AttributeError):
         raise InvalidValue(f"{field} must be formatted yyyy-MM-dd HH:mm:ss, got {text!r}") from None
     from wedata.scheduling.timezones import wall_to_utc
 
-    return wall_to_utc(local, _zone(zone or DEFAULT_ZONE)).replace(tzinfo=None)
+    try:
+        return wall_to_utc(local, _zone(zone or DEFAULT_ZONE)).replace(tzinfo=None)
+    except OverflowError:
+        raise InvalidValue(f"{field} is out of range: {text!r}") from None
+
+
+def supported(value: datetime | date, field: str) -> None:
+    """InvalidValue naming ``field`` for a time outside the supported calendar (1970-2099)."""
+    try:
+        check_supported(value, field)
+    except ValueError as exc:
+        raise InvalidValue(str(exc)) from None
 
 
 def parse_time_range(values: list[str] | None, zone: str | None, field: str) -> tuple[datetime, datetime] | None:

@@ -9,6 +9,7 @@ from wedata.config import Settings
 from wedata.scheduler.api import SchedulerApi
 from wedata.services.alarms.alarms import AlarmService
 from wedata.services.backfill.plans import BackfillService
+from wedata.services.datasources.datasources import DataSourceService
 from wedata.services.events.events import EventService
 from wedata.services.instances.instances import InstanceService
 from wedata.services.instances.lineage import InstanceLineageService
@@ -25,6 +26,7 @@ from wedata.services.tasks.lineage import TaskDependencyService
 from wedata.services.tasks.tasks import TaskService
 from wedata.services.workflows.workflows import WorkflowService
 from wedata.storage.db import Database
+from wedata.storage.secrets import SecretBox
 
 
 @dataclass
@@ -32,8 +34,13 @@ class Services:
     db: Database
     settings: Settings
     clock: Clock = field(default_factory=SystemClock)
+    # Encrypts the secrets services store (data-source passwords). The composition root passes
+    # the box of the key file (app.py); a Services built without one (a bench, a unit test)
+    # gets a throwaway in-memory key, so what it stores does not outlive the process.
+    secrets: SecretBox | None = None
 
     def __post_init__(self) -> None:
+        box = self.secrets or SecretBox.generate()
         # The one door into the engine (scheduler/api.py): notifications, the shared cache.
         self.scheduler = SchedulerApi(self.db, self.settings)
         self.projects = ProjectService(self.db, self.clock, self.settings)
@@ -60,3 +67,6 @@ class Services:
         # Data backfill plans; observe instance state changes to release their next instances,
         # and delete through an async job (services/backfill/plans.py).
         self.backfill = BackfillService(self.db, self.clock, self.settings, self.scheduler, self.ops_jobs)
+        # Data sources: connection properties encrypted with the key file's box, one small
+        # connection pool per source (services/datasources/).
+        self.datasources = DataSourceService(self.db, self.clock, self.settings, box)

@@ -17,8 +17,8 @@ server process (started and stopped by app.py) carries jobs out:
    of each failed item in ``ErrorDesc``.
 
 An item that cannot be done (a COMPLETED instance to kill, a RUNNING one to set to success) is
-a failed item with its reason, never an error of the whole job. Wire shape: OpsAsyncJobDetail
-with ``CreateTime``/``UpdateTime`` as ``yyyy-MM-ddTHH:mm:ss`` in UTC+8 (WeData's example).
+a failed item with its reason, never an error of the whole job. ``get`` answers the job's row;
+actions/ops/wire.py renders it as OpsAsyncJobDetail.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,10 +41,9 @@ from wedata.clock import Clock, utcnow
 from wedata.config import Settings
 from wedata.executors.processes import pid_alive
 from wedata.scheduler.api import Change, SchedulerApi
-from wedata.services.common import new_uuid, to_local
+from wedata.services.common import new_uuid
 from wedata.services.errors import NotFound
 from wedata.services.workers import BackgroundWorker
-from wedata.spec import models as M
 from wedata.storage.db import Database
 from wedata.storage.ops_tables import ops_async_job_items, ops_async_jobs
 
@@ -103,12 +102,6 @@ class JobKind:
         return Outcome(SUCCESS)
 
 
-def _fmt(dt: datetime | None) -> str | None:
-    local = to_local(dt)
-    return local.strftime("%Y-%m-%dT%H:%M:%S") if local else None
-
-
-
 @dataclass
 class _Runner:
     """The bookkeeping of one claimed job while a pool thread works on it."""
@@ -155,20 +148,15 @@ class OpsJobService(BackgroundWorker):
         self.wake()
         return async_id
 
-    def get(self, project_id: str, async_id: str) -> M.OpsAsyncJobDetail:
+    def get(self, project_id: str, async_id: str) -> Mapping[Any, Any]:
+        """The job's row (``ops_async_jobs``)."""
         with self.db.read() as conn:
             row = conn.execute(
                 select(J).where(J.c.async_id == async_id, J.c.project_id == project_id)
             ).mappings().first()
         if row is None:
             raise NotFound(f"The async operation {async_id} does not exist in the project {project_id}.")
-        return M.OpsAsyncJobDetail(
-            project_id=row["project_id"], async_id=row["async_id"], async_type=row["async_type"],
-            status=row["status"], error_desc=row["error_desc"], total_sub_process_count=row["total_count"],
-            finished_sub_process_count=row["finished_count"], success_sub_process_count=row["success_count"],
-            create_user_uin=row["create_user_uin"], create_time=_fmt(row["created_at"]),
-            update_time=_fmt(row["updated_at"]),
-        )
+        return row
 
     # -- the worker -----------------------------------------------------------------------------
 

@@ -1,7 +1,17 @@
-"""The Database handle: one engine per process, built by the composition root."""
+"""The Database handle: one engine per process, built by the composition root.
+
+SQLite has one writer at a time. A write transaction opens with BEGIN IMMEDIATE (the lock taken up
+front), and inside one process the writers (API handler threads, the engine, the job threads)
+also queue on a process-wide lock per database file before they open it: SQLite's busy handler
+would make them poll with sleeps of up to 100 ms (the latency spikes of issue 15), while the
+Python lock hands over as soon as the writer commits. Other processes (a second scheduler, the
+CLI) still meet the file lock and wait on busy_timeout. Readers take no lock: in WAL mode they
+run beside the writer and see the last committed state.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,19 +50,41 @@ def _sqlite_begin(conn: Connection) -> None:
 
 
 _WRITE = "wedata_write"
+# SQLite database file -> the lock its writers in this process queue on (see the docstring).
+_WRITE_LOCKS: dict[str, Any] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+# As long as SQLite's own busy_timeout: a writer waits this long before giving up.
+_WRITE_WAIT = 30.0
+
+
+def _write_lock(url: str) -> Any:
+    with _WRITE_LOCKS_GUARD:
+        lock = _WRITE_LOCKS.get(url)
+        if lock is None:
+            lock = _WRITE_LOCKS[url] = threading.RLock()
+        return lock
+
+
+class WriteLockTimeout(RuntimeError):
+    """The SQLite write lock of this process was not free within ``_WRITE_WAIT`` seconds."""
 
 
 class Database:
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, threads: int = 0) -> None:
+        """``threads``: how many API handler threads will share the engine; the connection
+        pool keeps at least that many connections (plus room for the engine's own threads)."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self._write_lock = _write_lock(url) if self.is_sqlite and ":memory:" not in url else None
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False}
             if ":memory:" in url:
                 kwargs["poolclass"] = NullPool
+            else:
+                kwargs.update(pool_size=max(5, threads + 2), max_overflow=10)
         else:
-            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+            kwargs.update(pool_size=max(10, threads + 2), max_overflow=20, pool_pre_ping=True)
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -66,10 +98,23 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A transaction that commits on success and rolls back on any exception."""
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(**{_WRITE: True})
-            with conn.begin():
-                yield conn
+        lock = self._write_lock
+        if lock is None:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(**{_WRITE: True})
+                with conn.begin():
+                    yield conn
+            return
+        # Taken before a pooled connection is checked out: a queued writer holds none.
+        if not lock.acquire(timeout=_WRITE_WAIT):
+            raise WriteLockTimeout(f"no SQLite write turn within {_WRITE_WAIT:g} s")
+        try:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(**{_WRITE: True})
+                with conn.begin():
+                    yield conn
+        finally:
+            lock.release()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -550,6 +550,7 @@ def test_metrics_errors(api: Api) -> None:
 def test_metrics_source_supplies_load(tmp_path: Path) -> None:
     """The scheduler engine plugs its counts in through ``metrics_source``; the service derives
     the usage and filters trends to the window."""
+    from wedata.actions.projects.wire import group_metrics
     from wedata.config import Settings
     from wedata.principal import Caller
     from wedata.services.container import Services
@@ -586,11 +587,11 @@ def test_metrics_source_supplies_load(tmp_path: Path) -> None:
         )
 
     rgs.metrics_source = source
-    data = rgs.metrics(
+    data = group_metrics(rgs.metrics(  # the service's record, rendered as GetResourceGroupMetrics does
         M.GetResourceGroupMetricsRequest(
             resource_group_id=group_id, start_time=0, end_time=1_000, granularity=2
         )
-    )
+    ))
     assert calls == [(group_id, 0, 1_000, 120_000)]
     snaps = {m.metric_name: m for m in data.metric_snapshots or []}
     assert snaps["ConcurrencyUsage"].snapshot_value == 75  # 6 of 8 slots

@@ -1,15 +1,14 @@
 """Production-side (Ops) reads (spec §1 E, §2.6): GetOpsTask, GetOpsTaskCode, ListOpsTasks,
 ListUpstreamOpsTasks, ListDownstreamOpsTasks, GetOpsWorkflow, ListOpsWorkflows.
 
-Rules: services/ops/task_reads.py and services/ops/workflow_reads.py.
+Rules: services/ops/task_reads.py and services/ops/workflow_reads.py; shapes: wire.py.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import msgspec
-
+from wedata.actions.ops import wire
 from wedata.actions.registry import action
 from wedata.protocol.context import RequestContext
 from wedata.services.ops.task_reads import ops_page
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
 
 @action("GetOpsTask")
 def get_ops_task(services: Services, ctx: RequestContext, req: M.GetOpsTaskRequest) -> M.GetOpsTaskResponse:
-    return M.GetOpsTaskResponse(data=msgspec.convert(services.ops_tasks.get_task(req.project_id, req.task_id), M.Task))
+    return M.GetOpsTaskResponse(data=wire.ops_task(services.ops_tasks.get_task(req.project_id, req.task_id)))
 
 
 @action("GetOpsTaskCode")
@@ -29,7 +28,7 @@ def get_ops_task_code(
     services: Services, ctx: RequestContext, req: M.GetOpsTaskCodeRequest
 ) -> M.GetOpsTaskCodeResponse:
     code, size = services.ops_tasks.get_code(req.project_id, req.task_id)
-    return M.GetOpsTaskCodeResponse(data=M.TaskCode(code_content=code, code_file_size=size))
+    return M.GetOpsTaskCodeResponse(data=wire.task_code(code, size))
 
 
 @action("ListOpsTasks")
@@ -46,36 +45,35 @@ def list_ops_tasks(services: Services, ctx: RequestContext, req: M.ListOpsTasksR
         "CycleType": req.cycle_type,
         "Status": req.status,
     }
-    data = services.ops_tasks.list_tasks(
-        req.project_id, filters, ops_page(req.page_number, req.page_size), req.time_zone
-    )
-    return M.ListOpsTasksResponse(data=msgspec.convert(data, M.ListOpsTasksPage))
+    pg = ops_page(req.page_number, req.page_size)
+    rows = services.ops_tasks.list_tasks(req.project_id, filters, pg, req.time_zone)
+    return M.ListOpsTasksResponse(data=wire.ops_task_page(rows, req.time_zone))
 
 
 @action("ListUpstreamOpsTasks")
 def list_upstream_ops_tasks(
     services: Services, ctx: RequestContext, req: M.ListUpstreamOpsTasksRequest
 ) -> M.ListUpstreamOpsTasksResponse:
-    data = services.ops_tasks.list_dependencies(
+    rows = services.ops_tasks.list_dependencies(
         req.project_id, req.task_id, ops_page(req.page_number, req.page_size), upstream=True
     )
-    return M.ListUpstreamOpsTasksResponse(data=msgspec.convert(data, M.ParentDependencyConfigPage))
+    return M.ListUpstreamOpsTasksResponse(data=wire.upstream_page(rows))
 
 
 @action("ListDownstreamOpsTasks")
 def list_downstream_ops_tasks(
     services: Services, ctx: RequestContext, req: M.ListDownstreamOpsTasksRequest
 ) -> M.ListDownstreamOpsTasksResponse:
-    data = services.ops_tasks.list_dependencies(
+    rows = services.ops_tasks.list_dependencies(
         req.project_id, req.task_id, ops_page(req.page_number, req.page_size), upstream=False
     )
-    return M.ListDownstreamOpsTasksResponse(data=msgspec.convert(data, M.ChildDependencyConfigPage))
+    return M.ListDownstreamOpsTasksResponse(data=wire.downstream_page(rows))
 
 
 @action("GetOpsWorkflow")
 def get_ops_workflow(services: Services, ctx: RequestContext, req: M.GetOpsWorkflowRequest) -> M.GetOpsWorkflowResponse:
-    data = services.ops_workflows.get_workflow(req.project_id, req.workflow_id)
-    return M.GetOpsWorkflowResponse(data=msgspec.convert(data, M.OpsWorkflowDetail))
+    workflow = services.ops_workflows.get_workflow(req.project_id, req.workflow_id)
+    return M.GetOpsWorkflowResponse(data=wire.ops_workflow(workflow))
 
 
 @action("ListOpsWorkflows")
@@ -94,5 +92,5 @@ def list_ops_workflows(
         "ModifyTime": req.modify_time,
         "CreateTime": req.create_time,
     }
-    data = services.ops_workflows.list_workflows(req.project_id, query, ops_page(req.page_number, req.page_size))
-    return M.ListOpsWorkflowsResponse(data=msgspec.convert(data, M.OpsWorkflows))
+    rows = services.ops_workflows.list_workflows(req.project_id, query, ops_page(req.page_number, req.page_size))
+    return M.ListOpsWorkflowsResponse(data=wire.ops_workflow_page(rows))

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from wedata.actions.projects import wire
 from wedata.actions.registry import action
 from wedata.protocol.context import RequestContext
+from wedata.protocol.params import limit_items
 from wedata.spec import models as M
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ def get_project(services: Services, ctx: RequestContext, req: M.GetProjectReques
 def list_projects(
     services: Services, ctx: RequestContext, req: M.ListProjectsRequest
 ) -> M.ListProjectsResponse:
+    limit_items(req.project_ids, "ProjectIds")
     return M.ListProjectsResponse(data=wire.project_page(services.projects.list_projects(req)))
 
 
@@ -70,6 +72,8 @@ def disable_project(
 def create_project_member(
     services: Services, ctx: RequestContext, req: M.CreateProjectMemberRequest
 ) -> M.CreateProjectMemberResponse:
+    limit_items(req.user_uins, "UserUins")
+    limit_items(req.role_ids, "RoleIds")
     services.projects.add_members(ctx.caller, req.project_id, req.user_uins, req.role_ids)
     return M.CreateProjectMemberResponse(data=M.ProjectResult(status=True))
 
@@ -78,6 +82,7 @@ def create_project_member(
 def delete_project_member(
     services: Services, ctx: RequestContext, req: M.DeleteProjectMemberRequest
 ) -> M.DeleteProjectMemberResponse:
+    limit_items(req.user_uins, "UserUins")
     services.projects.remove_members(ctx.caller, req.project_id, req.user_uins)
     return M.DeleteProjectMemberResponse()
 

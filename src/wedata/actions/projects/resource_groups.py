@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from wedata.actions.projects import wire
 from wedata.actions.registry import action
 from wedata.protocol.context import RequestContext
+from wedata.protocol.params import limit_items
 from wedata.spec import models as M
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ def delete_resource_group(
 def list_resource_groups(
     services: Services, ctx: RequestContext, req: M.ListResourceGroupsRequest
 ) -> M.ListResourceGroupsResponse:
+    limit_items(req.project_ids, "ProjectIds")
     return M.ListResourceGroupsResponse(data=wire.resource_group_page(services.resource_groups.list(req)))
 
 

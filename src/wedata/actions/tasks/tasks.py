@@ -14,6 +14,7 @@ import msgspec
 from wedata.actions.registry import action
 from wedata.actions.tasks import wire
 from wedata.protocol.context import RequestContext
+from wedata.protocol.params import limit_items
 from wedata.spec import models as M
 
 if TYPE_CHECKING:
@@ -43,6 +44,9 @@ def get_task(services: Services, ctx: RequestContext, req: M.GetTaskRequest) -> 
 
 @action("ListTasks")
 def list_tasks(services: Services, ctx: RequestContext, req: M.ListTasksRequest) -> M.ListTasksResponse:
+    limit_items(req.task_folder_path_list, "TaskFolderPathList")
+    limit_items(req.workflow_folder_path_list, "WorkflowFolderPathList")
+    limit_items(req.task_node_type_list, "TaskNodeTypeList")
     rows, total, pg = services.tasks.list_tasks(req)
     return M.ListTasksResponse(data=wire.task_page(rows, total, pg))
 

@@ -7,7 +7,7 @@ answer to one function here. Answers that carry no record (``Status: true``, a n
 back) are built in the handler itself.
 
 The exception: the task itself. Its definition is stored in wire shape and its version
-snapshots are the ``Task`` dict the scheduler runs (services/tasks/wire.py says why), so for
+snapshots are the ``Task`` dict the scheduler runs (services/tasks/snapshot.py says why), so for
 GetTask, GetTaskVersion and the items of ListTasks the record already has the wire's names and
 the step here is a single ``msgspec.convert`` to the generated Struct, validated on the way
 (GetTask is the hottest read: no JSON round trip, no field-by-field copy).
@@ -23,8 +23,8 @@ from sqlalchemy import Row
 from wedata.services.common import Page, fmt_time
 from wedata.services.tasks.folders import ROOT, TaskFolderRow
 from wedata.services.tasks.lineage import DependencyView
+from wedata.services.tasks.snapshot import base_attribute, version_no
 from wedata.services.tasks.versions import VersionDetail, VersionItem
-from wedata.services.tasks.wire import base_attribute, version_no
 from wedata.spec import models as M
 
 # ----------------------------------------------------------------------------------------------

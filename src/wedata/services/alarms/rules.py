@@ -148,16 +148,17 @@ def check_status(value: int | str | None) -> int:
 
 
 def _unique_strings(values: list[str] | None, field: str, *, max_len: int = 256) -> list[str]:
-    out: list[str] = []
+    out: dict[str, None] = {}  # distinct, in order; linear (issue 15)
     for v in values or []:
         text = (v or "").strip()
         if not text:
             raise InvalidValue(f"{field} must not contain empty values")
         if len(text) > max_len or "," in text:
             raise InvalidValue(f"{field}: invalid value {v!r}")
-        if text not in out:
-            out.append(text)
-    return out
+        out[text] = None
+        if len(out) > MAX_OBJECTS:  # the largest list limit here; callers check their own
+            raise InvalidValue(f"{field} may name at most {MAX_OBJECTS} values")
+    return list(out)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from wedata.clock import Clock
 from wedata.config import Settings
 from wedata.principal import Caller
 from wedata.scheduler.api import Change, SchedulerApi, event_consume
-from wedata.services.common import Paged, as_int, new_uuid, page, zone_of
+from wedata.services.common import Paged, as_int, new_uuid, page, supported, zone_of
 from wedata.services.errors import Duplicate, InvalidValue, NotFound, ServiceError
 from wedata.services.events.views import (
     BROADCAST_TYPES,
@@ -100,6 +100,7 @@ def parse_dimension(value: str | None, sub_type: str, field: str = "Dimension") 
         at = datetime.strptime(text, _STRPTIME[sub_type])
     except ValueError:
         raise InvalidValue(f"{field} must be a {sub_type} dimension formatted {fmt}, got {value!r}") from None
+    supported(at, field)
     return text, at
 
 

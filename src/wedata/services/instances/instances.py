@@ -2,17 +2,21 @@
 
 The engine (scheduler/) writes instances; this service reads them for GetTaskInstance,
 ListTaskInstances, GetTaskInstanceLog and ListTaskInstanceExecutions (rules in query.py and
-logs.py). Services that change instances reach the engine through ``scheduler/api.py``.
+logs.py) and answers records (the joined row, records.py), which actions/instances/wire.py
+renders. Services that change instances reach the engine through ``scheduler/api.py``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from wedata.clock import Clock
 from wedata.config import Settings
+from wedata.services.common import Paged
 from wedata.services.instances import logs as instance_logs
 from wedata.services.instances import query as instance_query
+from wedata.services.instances.records import Executions, LogPage
 from wedata.spec import models as M
 from wedata.storage.db import Database
 
@@ -25,25 +29,26 @@ class InstanceService:
 
     # -- reads ----------------------------------------------------------------------------------
 
-    def get_instance(self, project_id: str, key: str, zone: str | None) -> M.TaskInstanceDetail:
-        zone = instance_query.check_zone(zone)
+    def get_instance(self, project_id: str, key: str, zone: str | None) -> Mapping[Any, Any]:
+        """The joined row of one instance (``zone`` is checked first, as every instance read does)."""
+        instance_query.check_zone(zone)
         with self.db.read() as conn:
-            return instance_query.to_detail(instance_query.load_instance(conn, project_id, key), zone)
+            return instance_query.load_instance(conn, project_id, key)
 
-    def list_instances(self, req: M.ListTaskInstancesRequest) -> M.TaskInstancePage:
+    def list_instances(self, req: M.ListTaskInstancesRequest) -> Paged[Any]:
         with self.db.read() as conn:
             return instance_query.list_instances(conn, req)
 
-    def get_log(self, req: M.GetTaskInstanceLogRequest) -> M.InstanceLog:
+    def get_log(self, req: M.GetTaskInstanceLogRequest) -> LogPage:
         with self.db.read() as conn:
             inst = instance_query.load_instance(conn, req.project_id, req.instance_key)
             return instance_logs.instance_log(conn, inst, req.life_round_num, req.log_level, req.next_cursor)
 
-    def list_executions(self, req: M.ListTaskInstanceExecutionsRequest) -> M.TaskInstanceExecutions:
-        zone = instance_query.check_zone(req.time_zone)
+    def list_executions(self, req: M.ListTaskInstanceExecutionsRequest) -> Executions:
+        instance_query.check_zone(req.time_zone)
         with self.db.read() as conn:
             inst = instance_query.load_instance(conn, req.project_id, req.instance_key)
-            return instance_logs.executions(conn, inst, zone, req.page_number, req.page_size, self.clock)
+            return instance_logs.executions(conn, inst, req.page_number, req.page_size, self.clock)
 
     def raw(self, project_id: str, key: str) -> dict[str, Any]:
         """The stored row of an instance (for other services and tests)."""

@@ -10,20 +10,21 @@ downstream's own, not a key), ``missing`` (no upstream instance exists for that 
 backfill ``gate`` (a pseudo task). An edge whose upstream instance does not exist (yet) lists
 nothing, since there is no instance to show.
 
-One query per page plus one COUNT; the items are rendered by ``instance_query.to_item`` so they
-are exactly ListTaskInstances' items (times in the request's ``TimeZone``, ``CurRunDate`` and
-``InstanceKey`` in the task's own zone, §6.5).
+One query per page plus one COUNT, over ``instance_query.base_query`` so the rows are those of
+ListTaskInstances and actions/instances/wire.py renders them as its items (times in the
+request's ``TimeZone``, ``CurRunDate`` and ``InstanceKey`` in the task's own zone, §6.5).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import and_, func, select
 
 from wedata.clock import Clock
 from wedata.config import Settings
-from wedata.services.common import page
+from wedata.services.common import Paged, page
 from wedata.services.instances import query as instance_query
-from wedata.spec import models as M
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import instance_deps, task_instances
 
@@ -40,20 +41,20 @@ class InstanceLineageService:
 
     def upstream(
         self, project_id: str, key: str, zone: str | None, number: int | str | None, size: int | str | None
-    ) -> M.TaskInstancePage:
+    ) -> Paged[Any]:
         return self._page(project_id, key, zone, number, size, upstream=True)
 
     def downstream(
         self, project_id: str, key: str, zone: str | None, number: int | str | None, size: int | str | None
-    ) -> M.TaskInstancePage:
+    ) -> Paged[Any]:
         return self._page(project_id, key, zone, number, size, upstream=False)
 
     def _page(
         self, project_id: str, key: str, zone: str | None, number: int | str | None, size: int | str | None,
         *, upstream: bool,
-    ) -> M.TaskInstancePage:
+    ) -> Paged[Any]:
         # Validate everything before touching the database, as the other instance reads do.
-        zone = instance_query.check_zone(zone)
+        instance_query.check_zone(zone)
         pg = page(number, size, default_size=10, min_size=1, max_size=100)
         with self.db.read() as conn:
             me = instance_query.load_instance(conn, project_id, key)
@@ -72,10 +73,4 @@ class InstanceLineageService:
                 .limit(pg.size).offset(pg.offset)
             ).mappings().all()
             total = conn.execute(select(func.count()).select_from(TI).join(D, edge)).scalar_one()
-        return M.TaskInstancePage(
-            total_count=total,
-            total_page_number=pg.total_pages(total),
-            page_number=pg.number,
-            page_size=pg.size,
-            items=[instance_query.to_item(r, zone) for r in rows],
-        )
+        return Paged(list(rows), pg, total)

@@ -11,12 +11,15 @@ polls for more; once the round is over and everything was read it is null. Lines
 Executions: one item per attempt (life round, try), oldest first, with its phases rebuilt from
 the transition history; a round that has not started an attempt yet (waiting) or ended without
 one (expired while waiting) shows as an item with ``Tries`` 0 of its own.
+
+Both return records (records.py); actions/instances/wire.py renders them.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -24,10 +27,9 @@ from sqlalchemy import select
 
 from wedata.clock import Clock
 from wedata.scheduler.api import states
-from wedata.scheduling.datatimes import instance_key
-from wedata.services.common import fmt_time, page
+from wedata.services.common import page
 from wedata.services.errors import InvalidValue, NotFound
-from wedata.spec import models as M
+from wedata.services.instances.records import Execution, Executions, LogPage, Phase
 from wedata.storage.engine_tables import instance_executions, instance_transitions
 
 E = instance_executions
@@ -96,7 +98,7 @@ def filter_level(lines: Sequence[str], level: str | None) -> list[str]:
 
 
 def instance_log(conn: Any, inst: Mapping[Any, Any], life_round: int | None, level_text: str | None,
-                 cursor_text: str | None) -> M.InstanceLog:
+                 cursor_text: str | None) -> LogPage:
     level = parse_level(level_text)
     cursor = parse_cursor(cursor_text)
     current = inst["life_round_num"]
@@ -112,27 +114,21 @@ def instance_log(conn: Any, inst: Mapping[Any, Any], life_round: int | None, lev
     code = next((r[1] for r in rows if r[1] is not None), None)
     lines, next_offset, eof = read_page(path, cursor)
     open_round = rnd == current and inst["state"] not in states.TERMINAL
-    return M.InstanceLog(
-        instance_key=instance_key(inst["task_id"], inst["data_time"]),
-        project_id=inst["project_id"],
-        code_content="<br>".join(code.splitlines()) if code is not None else None,
-        log_info="<br>".join(filter_level(lines, level)),
-        next_cursor=None if eof and not open_round else str(next_offset),
-    )
+    return LogPage(instance=inst, code=code, lines=filter_level(lines, level),
+                   next_cursor=None if eof and not open_round else next_offset)
 
 
-def _phases(transitions: Sequence[Mapping[Any, Any]], zone: str | None) -> list[M.InstanceExecutionPhase]:
-    phases: list[M.InstanceExecutionPhase] = []
+def _phases(transitions: Sequence[Mapping[Any, Any]]) -> list[Phase]:
+    phases: list[Phase] = []
     last: str | None = None
     for i, t in enumerate(transitions):
         detail = states.DETAIL_STATE[t["to_state"]]
         end = transitions[i + 1]["at"] if i + 1 < len(transitions) else (
             t["at"] if t["to_state"] in states.TERMINAL or t["to_state"] == states.FAILED_RETRY else None)
         if detail == last and phases:
-            phases[-1].end_time = fmt_time(end, zone)
+            phases[-1] = replace(phases[-1], end=end)
             continue
-        phases.append(M.InstanceExecutionPhase(start_time=fmt_time(t["at"], zone), detail_state=detail,
-                                               end_time=fmt_time(end, zone)))
+        phases.append(Phase(detail_state=detail, start=t["at"], end=end))
         last = detail
     return phases
 
@@ -146,26 +142,22 @@ def _belongs(t: Mapping[Any, Any], rnd: int, try_no: int) -> bool:
     return t["tries"] == try_no
 
 
-def executions(conn: Any, inst: Mapping[Any, Any], zone: str | None, number: Any, size: Any,
-               clock: Clock) -> M.TaskInstanceExecutions:
+def executions(conn: Any, inst: Mapping[Any, Any], number: Any, size: Any, clock: Clock) -> Executions:
     pg = page(number, size, default_size=10, min_size=1, max_size=200)
     execs = conn.execute(
         select(E).where(E.c.instance_id == inst["id"]).order_by(E.c.life_round_num, E.c.try_no)
     ).mappings().all()
     history = conn.execute(select(H).where(H.c.instance_id == inst["id"]).order_by(H.c.id)).mappings().all()
-    key = instance_key(inst["task_id"], inst["data_time"])
     now: datetime = clock.now()
-    items: list[M.InstanceExecution] = []
+    items: list[Execution] = []
     for e in execs:
         own = [t for t in history if _belongs(t, e["life_round_num"], e["try_no"])]
         end = e["ended_at"] or (now if e["state"] == "RUNNING" else None)
         cost = int((end - e["started_at"]).total_seconds() * 1000) if end and e["started_at"] else None
         is_current = (e["life_round_num"], e["try_no"]) == (inst["life_round_num"], inst["tries"])
         state = inst["state"] if is_current and e["state"] != "FAILED" else EXEC_STATE.get(e["state"], e["state"])
-        items.append(M.InstanceExecution(
-            instance_key=key, life_round_num=e["life_round_num"], instance_state=state, run_type=e["run_type"],
-            tries=e["try_no"], execution_phase_list=_phases(own, zone), cost_time=cost,
-        ))
+        items.append(Execution(life_round_num=e["life_round_num"], state=state, run_type=e["run_type"],
+                               tries=e["try_no"], phases=_phases(own), cost_ms=cost))
     rnd, tries = inst["life_round_num"], inst["tries"]
     has_current = any(e["life_round_num"] == rnd for e in execs)
     if inst["state"] in states.WAITING or not has_current:
@@ -174,15 +166,6 @@ def executions(conn: Any, inst: Mapping[Any, Any], zone: str | None, number: Any
                and (t["to_state"] in states.WAITING or t["to_state"] in (states.EXPIRED, states.COMPLETED, states.SKIP_RUNNING))
                and not any(e["life_round_num"] == rnd and e["try_no"] == tries and t["to_state"] not in states.WAITING
                            for e in execs)]
-        items.append(M.InstanceExecution(
-            instance_key=key, life_round_num=rnd, instance_state=inst["state"], run_type=inst["run_type"],
-            tries=tries, execution_phase_list=_phases(own, zone), cost_time=None,
-        ))
-    total = len(items)
-    return M.TaskInstanceExecutions(
-        total_count=total,
-        total_page_number=pg.total_pages(total),
-        items=items[pg.offset : pg.offset + pg.size],
-        page_number=pg.number,
-        page_size=pg.size,
-    )
+        items.append(Execution(life_round_num=rnd, state=inst["state"], run_type=inst["run_type"],
+                               tries=tries, phases=_phases(own), cost_ms=None))
+    return Executions(instance=inst, items=items[pg.offset : pg.offset + pg.size], total=len(items), page=pg)

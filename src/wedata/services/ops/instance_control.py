@@ -24,6 +24,7 @@ so a downstream instance that waited only for it is WAIT_RUN when the item commi
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -63,10 +64,12 @@ def check_keys(keys: Sequence[str] | None, field: str = "InstanceKeyList") -> li
             raise InvalidValue(f"{field}: {exc}") from None
         seen.add(text)
         out.append(text)
+        if len(out) > MAX_ITEMS:  # before parsing the rest of an oversized list (issue 15)
+            break
     if not out:
         raise InvalidValue(f"{field} must name at least one instance")
     if len(out) > MAX_ITEMS:
-        raise InvalidValue(f"{field} may name at most {MAX_ITEMS} instances, got {len(out)}")
+        raise InvalidValue(f"{field} may name at most {MAX_ITEMS} instances")
     return out
 
 
@@ -191,6 +194,7 @@ class KillWatch:
         self.clock = clock
         self.grace = settings.kill_grace
         self._asked: dict[int, datetime] = {}  # instance id -> real time of the last request
+        self._lock = threading.Lock()  # job threads and handler threads share the watch
 
     @property
     def timeout(self) -> float:
@@ -199,18 +203,21 @@ class KillWatch:
     def asked(self, instance_id: int) -> None:
         """A kill of this instance was just requested."""
         now = utcnow()
-        if len(self._asked) > 10_000:  # bounded: forget requests long settled or abandoned
-            horizon = now - timedelta(seconds=2 * self.timeout)
-            self._asked = {k: v for k, v in self._asked.items() if v > horizon}
-        self._asked[instance_id] = now
+        with self._lock:
+            if len(self._asked) > 10_000:  # bounded: forget requests long settled or abandoned
+                horizon = now - timedelta(seconds=2 * self.timeout)
+                self._asked = {k: v for k, v in self._asked.items() if v > horizon}
+            self._asked[instance_id] = now
 
     def forget(self, instance_id: int) -> None:
-        self._asked.pop(instance_id, None)
+        with self._lock:
+            self._asked.pop(instance_id, None)
 
     def remind(self, conn: Connection, inst: Mapping[Any, Any], reason: str) -> None:
         """Request the kill again when the engine consumed the request (deadline cleared) and
         the attempt still runs a grace period later (e.g. it had not written its pid yet)."""
-        last = self._asked.get(inst["id"])
+        with self._lock:
+            last = self._asked.get(inst["id"])
         if inst["deadline_at"] is None and (last is None or (utcnow() - last).total_seconds() > self.grace + 2):
             request_kill(conn, inst, reason, self.clock.now())
             self.asked(inst["id"])

@@ -92,14 +92,18 @@ def _params(value: Any) -> dict[str, str] | None:
     return out or None
 
 
+# The same documented bound as a backfill plan's RedefineParallelNum (services/backfill/build.py).
+MAX_PARALLEL = 10_000
+
+
 def options(req: M.RerunTaskInstancesAsyncRequest) -> dict[str, Any]:
     """The validated options of a rerun request (stored with the job)."""
     rerun_type = (req.rerun_type or "1").strip() or "1"
     if rerun_type not in RERUN_TYPES:
         raise InvalidValue(f"RerunType must be 1 (self), 2 (self and downstream) or 3 (downstream), got {rerun_type!r}")
     parallel = req.redefine_parallel_num
-    if parallel is not None and parallel < 1:
-        raise InvalidValue(f"RedefineParallelNum must be at least 1, got {parallel}")
+    if parallel is not None and not 1 <= parallel <= MAX_PARALLEL:
+        raise InvalidValue(f"RedefineParallelNum must be between 1 and {MAX_PARALLEL}, got {parallel}")
     wf_dep = req.redefine_self_workflow_dependency
     if wf_dep is not None and wf_dep.strip() != "":
         wf_dep = wf_dep.strip().lower()

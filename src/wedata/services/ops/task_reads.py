@@ -5,7 +5,8 @@ The production definition of a task is the SUBMIT version ``tasks.prod_version_i
 ``snapshot`` is the Task dict as GetOpsTask returns it, with plain-text code (task_versions.py).
 A task that was never submitted is not an Ops task: ``ResourceNotFound``. Lists are one page
 query plus one COUNT; schedule fields are read out of the snapshot JSON in SQL, so no code is
-loaded for a list.
+loaded for a list. The service answers rows and records (records.py); actions/ops/wire.py turns
+them into the Task, TaskOpsInfo and OpsTaskDepend shapes the decisions below describe.
 
 Decisions where WeData's documentation is silent:
 
@@ -38,7 +39,6 @@ Decisions where WeData's documentation is silent:
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, func, literal, or_, select
@@ -47,25 +47,23 @@ from sqlalchemy.sql.elements import Label
 from wedata.clock import Clock
 from wedata.config import Settings
 from wedata.scheduling.cycletypes import CycleType
-from wedata.services.common import Page, as_int, fmt_time, page, parse_local, zone_of
-from wedata.services.errors import InvalidValue, NotFound, ServiceError
+from wedata.services.common import Page, Paged, as_int, page, zone_of
+from wedata.services.errors import InvalidValue, NotFound
+from wedata.services.ops.records import OpsTask
 from wedata.services.tasks.definition import CONF, SCHED
-from wedata.services.tasks.edges import PROD, brief, load_edges
-from wedata.services.tasks.schedule_desc import describe_schedule
-from wedata.services.tasks.types import TASK_TYPE_NAMES
+from wedata.services.tasks.edges import PROD, load_edges
 from wedata.services.tasks.versions import SUBMIT
-from wedata.services.tasks.wire import encode_snapshot, is_submitted, version_no
 from wedata.storage import tables as T
 from wedata.storage.db import Database
 
-__all__ = ["OpsTaskService", "first_submit_time", "folder_join", "ops_page", "prod_field", "under_folder"]
+__all__ = ["OpsTaskService", "first_submit_time", "folder_join", "last_change", "ops_page", "prod_field",
+           "under_folder"]
 
 t, v, w, p, f, g = T.tasks, T.task_versions, T.workflows, T.projects, T.workflow_folders, T.resource_groups
 BASE = "TaskBaseAttribute"
 OPS_STATUSES = ("Y", "F", "O", "T", "INVALID")
 _SCHEDULE = ("CycleType", "CrontabExpression", "StartTime", "ExecutionStartTime", "ExecutionEndTime",
              "ScheduleTimeZone")  # fmt: skip
-_WINDOWED = ("MINUTE_CYCLE", "HOUR_CYCLE")
 
 
 def prod_field(section: str, key: str, *, dev_fallback: bool = False) -> ColumnElement[Any]:
@@ -92,27 +90,13 @@ def folder_join() -> ColumnElement[bool]:
     return and_(f.c.project_id == w.c.project_id, f.c.path == w.c.folder_path)
 
 
+def last_change(r: Any) -> Any:
+    """A ListOpsTasks row's latest production change: its submission or an Ops operation."""
+    return max(x for x in (r.submitted_at, r.last_ops_at) if x is not None)
+
+
 def _schedule_labels(*, dev_fallback: bool = False) -> list[Label[Any]]:
     return [prod_field(SCHED, k, dev_fallback=dev_fallback).label(k) for k in _SCHEDULE]
-
-
-def _wall_in_zone(value: str | None, task_zone: str | None, zone: str | None) -> str | None:
-    """A wall time of the task's ScheduleTimeZone, shown in the requested zone (UTC+8 default)."""
-    if not value:
-        return None
-    try:
-        return fmt_time(parse_local(value, task_zone or None), zone)
-    except ServiceError:
-        return value  # a stored time we cannot read is shown as stored, never an error
-
-
-def _schedule_desc(r: Any, *, with_zone: bool) -> str | None:
-    desc = describe_schedule(
-        r.CycleType, r.CrontabExpression, r.StartTime, r.ExecutionStartTime, r.ExecutionEndTime
-    ).desc
-    if desc and with_zone:
-        desc += f"({r.ScheduleTimeZone or 'UTC+8'})"
-    return desc
 
 
 class OpsTaskService:
@@ -135,8 +119,8 @@ class OpsTaskService:
             raise NotFound(f"The task {task_id} does not exist in production in the project {project_id}.")
         return row
 
-    def get_task(self, project_id: str, task_id: str) -> dict[str, Any]:
-        """GetOpsTask: the production Task dict (Base64 code, as the Task shape carries it)."""
+    def get_task(self, project_id: str, task_id: str) -> OpsTask:
+        """GetOpsTask: the production task row (snapshot, group and workflow names) and edges."""
         group_name = (
             select(g.c.name).where(g.c.id == prod_field(CONF, "ResourceGroup")).scalar_subquery().label("group_name")
         )
@@ -144,26 +128,7 @@ class OpsTaskService:
         with self.db.read() as conn:
             row = self._prod_row(conn, project_id, task_id, v.c.snapshot, group_name, workflow_name)
             up, down = load_edges(conn, task_id, PROD)
-        task = encode_snapshot(row.snapshot)
-        base = task.setdefault(BASE, {})
-        base.update({
-            "Status": row.status,
-            "OwnerUin": row.owner_uin,
-            "WorkflowName": row.workflow_name,
-            "LastOpsTime": fmt_time(row.last_ops_at),
-            "LastOpsUserName": row.last_ops_user_name,
-            "TaskLatestVersionNo": version_no(row.latest_version_no),
-            "TaskLatestSubmitVersionNo": version_no(row.latest_submit_version_no),
-            "Submit": is_submitted(row),
-        })
-        conf = task.setdefault(CONF, {})
-        conf["ResourceGroupName"] = row.group_name if conf.get("ResourceGroup") else None
-        sched = task.setdefault(SCHED, {})
-        sched["UpstreamDependencyConfigList"] = [brief(i, c) for i, c in up.items()]
-        down_list = [brief(i, c) for i, c in down.items()]
-        sched["DownstreamDependencyConfigList"] = down_list
-        sched["DownStreamDependencyConfigList"] = copy.deepcopy(down_list)
-        return task
+        return OpsTask(row=row, upstream=up, downstream=down)
 
     def get_code(self, project_id: str, task_id: str) -> tuple[str, int]:
         """GetOpsTaskCode: (plain-text production code, its size in bytes)."""
@@ -175,8 +140,9 @@ class OpsTaskService:
     # ------------------------------------------------------------------------------------------
     # ListOpsTasks.
 
-    def list_tasks(self, project_id: str, filters: dict[str, Any], pg: Page, zone: str | None) -> dict[str, Any]:
-        """``filters``: the ListOpsTasks request fields by wire name (None = not given)."""
+    def list_tasks(self, project_id: str, filters: dict[str, Any], pg: Page, zone: str | None) -> Paged[Any]:
+        """``filters``: the ListOpsTasks request fields by wire name (None = not given). Rows:
+        the production task with its names, submissions and schedule fields (by wire name)."""
         zone_of(zone)  # InvalidParameterValue for an unknown zone, before anything else
         cond = _list_condition(project_id, filters)
         joined = (
@@ -208,18 +174,14 @@ class OpsTaskService:
         with self.db.read() as conn:
             total = conn.execute(select(func.count()).select_from(joined).where(cond)).scalar_one()
             rows = conn.execute(stmt).all()
-        return {
-            "TotalCount": total,
-            "TotalPageNumber": pg.total_pages(total),
-            "Items": [_ops_info(r, zone) for r in rows],
-            "PageNumber": pg.number,
-            "PageSize": pg.size,
-        }
+        return Paged(list(rows), pg, total)
 
     # ------------------------------------------------------------------------------------------
     # ListUpstreamOpsTasks / ListDownstreamOpsTasks.
 
-    def list_dependencies(self, project_id: str, task_id: str, pg: Page, *, upstream: bool) -> dict[str, Any]:
+    def list_dependencies(self, project_id: str, task_id: str, pg: Page, *, upstream: bool) -> Paged[Any]:
+        """Rows: the task at the other end of each production edge (its dev definition when it
+        is not in production), with its names, first submission and schedule fields."""
         e = T.task_dependencies
         mine, other = (e.c.task_id, e.c.upstream_task_id) if upstream else (e.c.upstream_task_id, e.c.task_id)
         joined = (
@@ -260,70 +222,7 @@ class OpsTaskService:
                 )
             total = conn.execute(select(func.count()).select_from(joined).where(where)).scalar_one()
             rows = conn.execute(stmt).all()
-        return {
-            "TotalCount": total,
-            "TotalPageNumber": pg.total_pages(total),
-            "PageNumber": pg.number,
-            "PageSize": pg.size,
-            "Items": [_depend(r) for r in rows],
-        }
-
-
-# ----------------------------------------------------------------------------------------------
-# Rows -> wire dicts.
-
-
-def _ops_info(r: Any, zone: str | None) -> dict[str, Any]:
-    last_change = max(x for x in (r.submitted_at, r.last_ops_at) if x is not None)
-    return {
-        "TaskId": r.id,
-        "TaskName": r.task_name,
-        "OwnerUin": r.owner_uin,
-        "Status": r.status,
-        "FolderId": r.folder_id,
-        "FolderName": r.folder_name,
-        "WorkflowId": r.workflow_id,
-        "WorkflowName": r.workflow_name,
-        "ProjectId": r.project_id,
-        "ProjectName": r.project_name,
-        "UpdateUserUin": r.submitter,
-        "TaskTypeId": r.task_type_id,
-        "TaskTypeDesc": TASK_TYPE_NAMES.get(r.task_type_id),
-        "CycleType": r.CycleType,
-        "ExecutorGroupId": r.group_id,
-        "ScheduleDesc": _schedule_desc(r, with_zone=True),
-        "ExecutorGroupName": r.group_name,
-        "LastSchedulerCommitTime": fmt_time(r.submitted_at, zone),
-        "FirstRunTime": _wall_in_zone(r.StartTime, r.ScheduleTimeZone, zone),
-        "FirstSubmitTime": fmt_time(r.first_submit, zone),
-        "CreateTime": fmt_time(r.created_at, zone),
-        "LastUpdateTime": fmt_time(last_change, zone),
-    }
-
-
-def _depend(r: Any) -> dict[str, Any]:
-    cycle = r.CycleType or r.cycle_type
-    windowed = cycle in _WINDOWED
-    return {
-        "TaskId": r.id,
-        "TaskName": r.task_name,
-        "WorkflowId": r.workflow_id,
-        "WorkflowName": r.workflow_name,
-        "ProjectId": r.project_id,
-        "ProjectName": r.project_name,
-        "Status": r.status,
-        "TaskTypeId": r.task_type_id,
-        "TaskTypeDesc": TASK_TYPE_NAMES.get(r.task_type_id),
-        "FolderName": r.folder_name,
-        "FolderId": r.folder_id,
-        "FirstSubmitTime": fmt_time(r.first_submit),
-        "FirstRunTime": _wall_in_zone(r.StartTime, r.ScheduleTimeZone, None),
-        "ScheduleDesc": _schedule_desc(r, with_zone=False),
-        "CycleType": cycle,
-        "OwnerUin": r.owner_uin,
-        "ExecutionStartTime": (r.ExecutionStartTime or "00:00") if windowed else None,
-        "ExecutionEndTime": (r.ExecutionEndTime or "23:59") if windowed else None,
-    }
+        return Paged(list(rows), pg, total)
 
 
 # ----------------------------------------------------------------------------------------------

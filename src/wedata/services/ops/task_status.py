@@ -53,18 +53,17 @@ _WORDS = {"O": "paused (O)", "F": "offline (F)", "T": "going offline (T)", "INVA
 
 
 def check_task_ids(ids: Sequence[str] | None) -> list[str]:
-    out: list[str] = []
+    seen: dict[str, None] = {}  # linear, and stops at the limit (issue 15)
     for raw in ids or []:
         text = raw.strip()
         if not text:
             raise InvalidValue("TaskIds must not contain empty ids")
-        if text not in out:
-            out.append(text)
-    if not out:
+        seen[text] = None
+        if len(seen) > MAX_TASKS:
+            raise InvalidValue(f"TaskIds may name at most {MAX_TASKS} tasks, got more")
+    if not seen:
         raise InvalidValue("TaskIds must name at least one task")
-    if len(out) > MAX_TASKS:
-        raise InvalidValue(f"TaskIds may name at most {MAX_TASKS} tasks, got {len(out)}")
-    return out
+    return list(seen)
 
 
 def require_prod_tasks(conn: Connection, project_id: str, ids: list[str]) -> None:

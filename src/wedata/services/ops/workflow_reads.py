@@ -27,18 +27,22 @@ Decisions where WeData's documentation is silent:
   ``ModifyTime`` are single times (``yyyy-MM-dd HH:mm:ss``, UTC+8): workflows created / updated
   at or after them; ``SortItem`` ``CreateTime`` (default) or ``TaskCount``, ``SortType`` ``DESC``
   (default) or ``ASC``, any case.
+
+The service answers rows and records (records.py); actions/ops/wire.py renders them.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, case, func, literal, or_, select
 
 from wedata.clock import Clock
 from wedata.config import Settings
-from wedata.services.common import Page, fmt_time, parse_local
+from wedata.services.common import Page, Paged, parse_local
 from wedata.services.errors import InvalidValue, NotFound, ServiceError
+from wedata.services.ops.records import OpsWorkflow, WorkflowSchedule
 from wedata.services.ops.task_reads import folder_join, prod_field, under_folder
 from wedata.services.tasks.definition import SCHED
 from wedata.services.tasks.schedule_desc import describe_schedule
@@ -106,12 +110,9 @@ def _status_expr(agg: Any) -> Any:
     )
 
 
-def _owners(value: str | None) -> str | None:
-    parts = [x for x in (value or "").split(";") if x]
-    return f";{';'.join(parts)};" if parts else None
-
-
-def _update(r: Any) -> tuple[Any, str | None]:
+def latest_update(r: Any) -> tuple[datetime, str | None]:
+    """(UpdateTime, UpdateUserUin) of a workflow row: the later of its own update and the latest
+    submission of one of its tasks, with who made it."""
     if r.latest_submit is not None and r.latest_submit > r.updated_at:
         return r.latest_submit, r.latest_submitter
     return r.updated_at, r.update_user_uin
@@ -142,7 +143,7 @@ class OpsWorkflowService:
 
     # ------------------------------------------------------------------------------------------
 
-    def get_workflow(self, project_id: str, workflow_id: str) -> dict[str, Any]:
+    def get_workflow(self, project_id: str, workflow_id: str) -> OpsWorkflow:
         stmt, _, _ = self._select(project_id)
         with self.db.read() as conn:
             r = conn.execute(stmt.where(w.c.project_id == project_id, w.c.id == workflow_id)).first()
@@ -151,25 +152,9 @@ class OpsWorkflowService:
                     f"The workflow {workflow_id} does not exist in the project {project_id} or has no submitted task."
                 )
             schedule = _schedule(conn, r)
-        updated_at, _ = _update(r)
-        return {
-            "WorkflowId": r.id,
-            "WorkflowDesc": r.description,
-            "WorkflowType": r.workflow_type,
-            "CreateTime": fmt_time(r.created_at),
-            "CreateUserUin": r.create_user_uin,
-            "UpdateTime": fmt_time(updated_at),
-            "StartupTime": 0,
-            "FolderId": r.folder_id,
-            "FirstSubmitTime": fmt_time(r.first_submit),
-            "LatestSubmitTime": fmt_time(r.latest_submit),
-            "Status": r.status,
-            "OwnerUin": _owners(r.owner_uin),
-            "WorkflowName": r.name,
-            **schedule,
-        }
+        return OpsWorkflow(row=r, schedule=schedule)
 
-    def list_workflows(self, project_id: str, q: dict[str, Any], pg: Page) -> dict[str, Any]:
+    def list_workflows(self, project_id: str, q: dict[str, Any], pg: Page) -> Paged[Any]:
         """``q``: the ListOpsWorkflows request fields by wire name (None = not given)."""
         stmt, joined, (status, subs) = self._select(project_id)
         agg_n = stmt.selected_columns.task_count
@@ -185,32 +170,7 @@ class OpsWorkflowService:
         with self.db.read() as conn:
             total = conn.execute(select(func.count()).select_from(joined).where(cond)).scalar_one()
             rows = conn.execute(stmt.where(cond).order_by(order, w.c.id).limit(pg.size).offset(pg.offset)).all()
-        items = []
-        for r in rows:
-            updated_at, updated_by = _update(r)
-            items.append({
-                "TaskCount": r.task_count,
-                "FolderName": r.folder_name,
-                "FolderId": r.folder_id,
-                "WorkflowId": r.id,
-                "WorkflowName": r.name,
-                "WorkflowType": r.workflow_type,
-                "WorkflowDesc": r.description,
-                "OwnerUin": _owners(r.owner_uin),
-                "ProjectId": r.project_id,
-                "ProjectName": r.project_name,
-                "Status": r.status,
-                "CreateTime": fmt_time(r.created_at),
-                "UpdateTime": fmt_time(updated_at),
-                "UpdateUserUin": updated_by,
-            })
-        return {
-            "Items": items,
-            "TotalCount": total,
-            "TotalPageNumber": pg.total_pages(total),
-            "PageSize": pg.size,
-            "PageNumber": pg.number,
-        }
+        return Paged(list(rows), pg, total)
 
     @staticmethod
     def _condition(project_id: str, q: dict[str, Any], status: Any, subs: Any) -> ColumnElement[bool]:
@@ -250,16 +210,17 @@ class OpsWorkflowService:
 # GetOpsWorkflow's schedule.
 
 
-def _display(value: str | None, zone: str | None) -> str | None:
+def _display(value: str | None, zone: str | None) -> datetime | str | None:
+    """A stored wall time of ``zone`` as a UTC datetime (the text as stored when unreadable)."""
     if not value:
         return None
     try:
-        return fmt_time(parse_local(value, zone or None))
+        return parse_local(value, zone or None)
     except ServiceError:
         return value
 
 
-def _schedule(conn: Connection, r: Any) -> dict[str, Any]:
+def _schedule(conn: Connection, r: Any) -> WorkflowSchedule:
     t, v = T.tasks, T.task_versions
     rows = conn.execute(
         select(*(prod_field(SCHED, k).label(k) for k in _SCHEDULE))
@@ -267,35 +228,32 @@ def _schedule(conn: Connection, r: Any) -> dict[str, Any]:
         .where(t.c.workflow_id == r.id)
     ).all()
     strategies = {x.InitStrategy or "T_PLUS_0" for x in rows}
-    out: dict[str, Any] = {
-        "InstanceInitStrategy": strategies.pop() if len(strategies) == 1 else None,
-        "CycleType": None, "StartTime": None, "EndTime": None, "SchedulerDesc": None,
-    }  # fmt: skip
+    init = strategies.pop() if len(strategies) == 1 else None
     config = r.scheduler_config
     if config:
         zone = config.get("ScheduleTimeZone")
-        out.update(
-            CycleType=config.get("CycleType"),
-            StartTime=_display(config.get("StartTime"), zone),
-            EndTime=_display(config.get("EndTime"), zone),
-            SchedulerDesc=describe_schedule(config.get("CycleType"), config.get("CrontabExpression"), None,
-                                            config.get("ExecutionStartTime"), config.get("ExecutionEndTime")).desc,
+        return WorkflowSchedule(
+            init_strategy=init,
+            cycle_type=config.get("CycleType"),
+            start=_display(config.get("StartTime"), zone),
+            end=_display(config.get("EndTime"), zone),
+            desc=describe_schedule(config.get("CycleType"), config.get("CrontabExpression"), None,
+                                   config.get("ExecutionStartTime"), config.get("ExecutionEndTime")).desc,
         )
-        return out
     shapes = {(x.CycleType, " ".join((x.CrontabExpression or "").split()), x.ScheduleTimeZone) for x in rows}
     if len(shapes) != 1:
-        return out
+        return WorkflowSchedule(init_strategy=init)
     first = rows[0]
     starts = [parse_local(x.StartTime, x.ScheduleTimeZone) for x in rows if _readable(x.StartTime, x.ScheduleTimeZone)]
     ends = [parse_local(x.EndTime, x.ScheduleTimeZone) for x in rows if _readable(x.EndTime, x.ScheduleTimeZone)]
-    out.update(
-        CycleType=first.CycleType,
-        StartTime=fmt_time(min(starts)) if starts else None,
-        EndTime=fmt_time(max(ends)) if ends else None,
-        SchedulerDesc=describe_schedule(first.CycleType, first.CrontabExpression, None,
-                                        first.ExecutionStartTime, first.ExecutionEndTime).desc,
+    return WorkflowSchedule(
+        init_strategy=init,
+        cycle_type=first.CycleType,
+        start=min(starts) if starts else None,
+        end=max(ends) if ends else None,
+        desc=describe_schedule(first.CycleType, first.CrontabExpression, None,
+                               first.ExecutionStartTime, first.ExecutionEndTime).desc,
     )
-    return out
 
 
 def _readable(value: str | None, zone: str | None) -> bool:

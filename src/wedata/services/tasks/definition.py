@@ -27,12 +27,12 @@ import base64
 import binascii
 import copy
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from wedata.scheduling.cycletypes import CycleType
 from wedata.scheduling.walltime import WALL_FORMAT
-from wedata.services.common import as_int, to_local, zone_of
+from wedata.services.common import as_int, supported, to_local, zone_of
 from wedata.services.errors import InvalidValue
 
 CONF = "TaskConfiguration"
@@ -183,9 +183,11 @@ def _wall(value: Any, field: str) -> datetime:
     if not isinstance(value, str):
         raise InvalidValue(f"{field} must be formatted yyyy-MM-dd HH:mm:ss, got {value!r}")
     try:
-        return datetime.strptime(value.strip(), WALL_FORMAT)
+        wall = datetime.strptime(value.strip(), WALL_FORMAT)
     except ValueError:
         raise InvalidValue(f"{field} must be formatted yyyy-MM-dd HH:mm:ss, got {value!r}") from None
+    supported(wall, field)
+    return wall
 
 
 def _hhmm(value: Any, field: str) -> str:
@@ -343,11 +345,32 @@ def validate_scheduler(sched: dict[str, Any], *, today_in_zone: Callable[[str], 
     out["AllowDownstreamDependency"] = number("AllowDownstreamDependency", 0, 1)
     out["MinuteOffset"] = number("MinuteOffset", 0, 59)
 
+    _check_fires(out)
     out["EventListenerList"] = _events(s.get("EventListenerList"))
     out["ParamTaskOutList"] = _out_params(s.get("ParamTaskOutList"))
     out["ParamTaskInList"] = _in_params(s.get("ParamTaskInList"))
     out["TaskOutputRegistryList"] = _registry(s.get("TaskOutputRegistryList"))
     return out
+
+
+def _check_fires(out: dict[str, Any]) -> None:
+    """A schedule that can never fire between its StartTime and EndTime is refused: it would be
+    accepted, submitted and then silently never run (a year field in the past, a window that
+    excludes every fire time). Calendars are not looked at here (they only remove days)."""
+    from wedata.scheduling.cycles import Schedule, schedule_wall_times
+
+    schedule = Schedule.from_strings(
+        cycle_type=out["CycleType"], crontab_expression=out["CrontabExpression"], zone=out["ScheduleTimeZone"],
+        start_time=out["StartTime"], end_time=out["EndTime"], execution_start=out["ExecutionStartTime"],
+        execution_end=out["ExecutionEndTime"], minute_offset=out["MinuteOffset"],
+    )
+    start = datetime.strptime(out["StartTime"], WALL_FORMAT)
+    if next(schedule_wall_times(schedule, start - timedelta(seconds=1)), None) is None:
+        raise InvalidValue(
+            f"{SCHED}: the schedule never fires between StartTime {out['StartTime']} and EndTime "
+            f"{out['EndTime']} (CrontabExpression {out['CrontabExpression']!r}, execution window "
+            f"{out['ExecutionStartTime']}-{out['ExecutionEndTime']})"
+        )
 
 
 def _crontab(cycle: CycleType, given: Any, start: datetime) -> str:

@@ -61,6 +61,7 @@ from wedata.services.tasks.definition import (
 )
 from wedata.services.tasks.patch import DOWNSTREAM, UPSTREAM, apply_removals, parse_removals
 from wedata.services.tasks.queries import list_condition
+from wedata.services.tasks.snapshot import render_task, task_select
 from wedata.services.tasks.types import known_task_type, node_category, task_type_desc
 from wedata.services.tasks.unified import apply_workflow_schedule
 from wedata.services.tasks.versions import (
@@ -72,7 +73,6 @@ from wedata.services.tasks.versions import (
     list_versions,
     record_version,
 )
-from wedata.services.tasks.wire import render_task, task_select
 from wedata.spec import models as M
 from wedata.storage import tables as T
 from wedata.storage.db import Database

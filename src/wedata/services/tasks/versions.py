@@ -16,7 +16,7 @@ fields of its TaskBaseAttribute nulled.
 
 Reads return domain records (``VersionItem``, ``VersionDetail``); actions/tasks/wire.py turns
 them into TaskVersion / TaskVersionDetail. The snapshot inside a ``VersionDetail`` is the
-wire-shaped task record (services/tasks/wire.py explains that exception).
+wire-shaped task record (services/tasks/snapshot.py explains that exception).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from sqlalchemy import Connection, Row, and_, func, insert, not_, select
 from wedata.services.common import Page, new_millis_id
 from wedata.services.errors import InvalidValue, NotFound
 from wedata.services.tasks.edges import load_edges
-from wedata.services.tasks.wire import encode_snapshot, render_task, task_select
+from wedata.services.tasks.snapshot import encode_snapshot, render_task, task_select
 from wedata.storage import tables as T
 
 SAVE, SUBMIT = "SAVE", "SUBMIT"

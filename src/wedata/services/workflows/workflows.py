@@ -35,7 +35,7 @@ from wedata.scheduling.cycles import format_hhmm, parse_hhmm
 from wedata.scheduling.cycletypes import CycleType
 from wedata.scheduling.dependencies import MainCyclicConfig, SubordinateCyclicConfig, validate_dependency
 from wedata.scheduling.walltime import WALL_FORMAT
-from wedata.services.common import Page, new_uuid, page, parse_time_range, zone_of
+from wedata.services.common import Page, new_uuid, page, parse_time_range, supported, zone_of
 from wedata.services.errors import Duplicate, InUse, InvalidValue, NotFound, OperationFailed
 from wedata.services.folders import (
     MAX_PATH_LENGTH,
@@ -516,9 +516,11 @@ def _config_wall(raw: dict[str, Any], key: str) -> datetime:
     text = _config_text(raw, key, required=True)
     assert text is not None
     try:
-        return datetime.strptime(text, WALL_FORMAT)
+        wall = datetime.strptime(text, WALL_FORMAT)
     except ValueError:
         raise InvalidValue(f"{_CONFIG}.{key} must be formatted yyyy-MM-dd HH:mm:ss, got {text!r}") from None
+    supported(wall, f"{_CONFIG}.{key}")
+    return wall
 
 
 def canonical_schedule(raw: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""SQL on data sources' databases: connections (``connections.py``); the SQL executor joins it."""
