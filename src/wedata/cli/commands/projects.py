@@ -7,7 +7,7 @@ import click
 from wedata.cli.remote import remote
 from wedata.cli.render import output_option
 
-_STATUS = {0: "disabled", 1: "enabled", 2: "deleted"}
+_STATUS = {0: "disabled", 1: "enabled", -3: "disabling", 2: "enabling"}  # Project.Status (spec 3.20)
 
 
 @click.group()
