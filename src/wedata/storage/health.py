@@ -9,7 +9,7 @@ buried the one line that mattered under thousands. Each loop now reports to the 
 - ``failed(exc, where)`` after a failed round trip: True when ``exc`` means "the database cannot
   be reached" (the caller then logs nothing itself). The first such failure logs one ERROR line
   with the reason, then one WARNING "still unreachable after N s" every ``still_down_every``
-  seconds (30) while it lasts, whichever loop reports;
+  seconds (10) while it lasts, whichever loop reports;
 - ``ok()`` after a successful round trip: one INFO line "reachable again after N s" when it was
   down.
 
@@ -88,7 +88,7 @@ def is_disk_full(exc: BaseException) -> bool:
 class DatabaseHealth:
     """The reachability of one database, as this process's loops see it (thread-safe)."""
 
-    def __init__(self, *, still_down_every: float = 30.0, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, *, still_down_every: float = 10.0, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.still_down_every = still_down_every
         self._now = monotonic
         self._lock = threading.Lock()
