@@ -8,6 +8,7 @@ belongs to the ``postgres`` OS user and every command runs through ``runuser``.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -79,8 +80,6 @@ class PrivatePostgres:
 
     def destroy(self) -> None:
         if (self.data / "postmaster.pid").exists():
-            try:
+            with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
                 self._run(_binary("pg_ctl") or "pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-            except (RuntimeError, subprocess.TimeoutExpired):
-                pass
         shutil.rmtree(self.base, ignore_errors=True)
