@@ -167,10 +167,14 @@ class Engine:
                 wait = self._iterate()
             except Exception as exc:
                 self._failed(exc)
-                wait = 1.0
-            else:
-                self.db.health.ok()
-                self._last_failure = None
+                # Pause even with exits waiting (a failed cycle puts them back): retrying at
+                # once would spin against a database that is down or a disk that is full.
+                with self._cv:
+                    if not self._stopping:
+                        self._cv.wait(1.0)
+                continue
+            self.db.health.ok()
+            self._last_failure = None
             with self._cv:
                 if not self.node.has_exits() and not self._woken and not self._stopping and wait > 0:
                     self._cv.wait(wait)
