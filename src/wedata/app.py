@@ -99,9 +99,18 @@ def build_runtime(settings: Settings, clock: Clock | None = None, migrate: bool 
 async def _healthz(request: Request) -> Response:
     # "isolation": how this process's engine sandboxes tasks (executors/sandbox.py); null when
     # the process runs no engine.
-    engine = request.app.state.runtime.engine
+    # "database": "ok" or "unreachable for N s: <reason>", as this process's loops last saw it
+    # (storage/health.py); "dispatch": "running", "paused: <why>" (a full disk,
+    # scheduler/diskguard.py), null without an engine. Either fault makes "status" "degraded"
+    # (still HTTP 200: the process is alive and restarting it would not help).
+    runtime = request.app.state.runtime
+    engine = runtime.engine
     isolation = getattr(engine.executor, "isolation", None) if engine is not None else None
-    body = {"status": "ok", **(isolation or {"isolation": None})}
+    database = runtime.db.health.describe()
+    dispatch = engine.dispatch_state if engine is not None else None
+    healthy = database == "ok" and dispatch in (None, "running")
+    body = {"status": "ok" if healthy else "degraded", **(isolation or {"isolation": None}),
+            "database": database, "dispatch": dispatch}
     return Response(json.dumps(body, separators=(",", ":")).encode(), media_type="application/json")
 
 

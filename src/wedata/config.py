@@ -93,6 +93,9 @@ class Settings:
     heartbeat_interval: float = 2.0  # seconds between scheduler-node heartbeats
     node_lease: float = 15.0  # seconds without heartbeat after which a node is dead
     kill_grace: float = 3.0  # seconds between SIGTERM and SIGKILL of an attempt
+    # Dispatch pauses while less than this many MiB are free under the logs or run directories
+    # (scheduler/diskguard.py); 0: only when a write meets "no space left".
+    min_free_mb: int = 64
     # Scaled clock for tests: start time (naive UTC) and speed factor (1.0 = real time).
     clock_start: datetime | None = None
     clock_factor: float = 1.0
@@ -159,6 +162,7 @@ class Settings:
             heartbeat_interval=_float(env, "WEDATA_HEARTBEAT_INTERVAL", 2.0),
             node_lease=_float(env, "WEDATA_NODE_LEASE", 15.0),
             kill_grace=_float(env, "WEDATA_KILL_GRACE", 3.0),
+            min_free_mb=_int(env, "WEDATA_MIN_FREE_MB", 64),
             clock_start=_datetime(env, "WEDATA_CLOCK_START"),
             clock_factor=_float(env, "WEDATA_CLOCK_FACTOR", 1.0),
             sandbox=_choice(env, "WEDATA_SANDBOX", "auto", ("auto", "bwrap", "bwrap+user", "user", "none")),

@@ -313,10 +313,12 @@ print("attack-done")
 
 def test_healthz_reports_the_isolation(sandboxed: ServerProcess) -> None:
     if sandboxed.kind == "root":  # type: ignore[attr-defined]
-        assert healthz(sandboxed) == {"status": "ok", "isolation": "bwrap+user", "run_as_user": "wedata-run"}
+        assert healthz(sandboxed) == {"status": "ok", "isolation": "bwrap+user", "run_as_user": "wedata-run",
+                                         "database": "ok", "dispatch": "running"}
         assert "task isolation: bwrap+user as user wedata-run" in sandboxed.log_path.read_text()
     else:
-        assert healthz(sandboxed) == {"status": "ok", "isolation": "bwrap"}
+        assert healthz(sandboxed) == {"status": "ok", "isolation": "bwrap", "database": "ok",
+                                         "dispatch": "running"}
         assert "task isolation: bwrap" in sandboxed.log_path.read_text()
 
 
@@ -400,7 +402,8 @@ def none_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
 
 def test_none_mode_is_loud_and_refuses_non_admins(none_server: ServerProcess) -> None:
     assert healthz(none_server) == {"status": "ok", "isolation": "none",
-                                    "unisolated_tasks": "refused-for-non-admins"}
+                                    "unisolated_tasks": "refused-for-non-admins", "database": "ok",
+                                    "dispatch": "running"}
     warning = [line for line in none_server.log_path.read_text().splitlines() if "TASK ISOLATION IS OFF" in line]
     assert warning and " WARNING " in warning[0] and "WEDATA_ALLOW_UNISOLATED" in warning[0]
     user = none_server.new_user()
@@ -431,7 +434,8 @@ def test_none_mode_is_loud_and_refuses_non_admins(none_server: ServerProcess) ->
 def test_none_mode_runs_everyone_when_the_risk_is_accepted(tmp_path: Path) -> None:
     srv = ServerProcess(tmp_path / "home", None, {"WEDATA_SANDBOX": "none", "WEDATA_ALLOW_UNISOLATED": "1"}).start()
     try:
-        assert healthz(srv) == {"status": "ok", "isolation": "none", "unisolated_tasks": "allowed"}
+        assert healthz(srv) == {"status": "ok", "isolation": "none", "unisolated_tasks": "allowed",
+                               "database": "ok", "dispatch": "running"}
         assert "TASK ISOLATION IS OFF" in srv.log_path.read_text()
         user = srv.new_user()
         space = new_space(user)

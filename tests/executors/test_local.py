@@ -49,6 +49,21 @@ def spec(tmp: Path, eid: int, script: str) -> RunSpec:
     return RunSpec(eid, argv, str(tmp), str(tmp / f"{eid}.log"), str(run_dir))
 
 
+def test_the_exit_file_is_allocated_before_the_command_runs(executor: tuple[LocalExecutor, Exits],
+                                                             tmp_path: Path) -> None:
+    """The code is later written over the blank line in place: no new disk block is needed to
+    record it (a disk the task filled cannot lose it; tests/scheduler/test_faults.py)."""
+    ex, exits = executor
+    s = spec(tmp_path, 11, f"wc -c < {tmp_path}/run11/exit; exit 255")
+    ex.submit(s)
+    assert exits.wait(11) == 255
+    assert (tmp_path / "11.log").read_text().split() == ["5"]  # allocated while the task ran ...
+    exit_file = Path(s.run_dir, "exit")
+    assert exit_file.read_text() == "255 \n" and read_exit_code(s.run_dir) == 255  # ... overwritten in place
+    exit_file.write_text("    \n")
+    assert read_exit_code(s.run_dir) is None  # the blank line alone is no code
+
+
 def test_exit_codes_and_output_are_reported(executor: tuple[LocalExecutor, Exits], tmp_path: Path) -> None:
     ex, exits = executor
     h0 = ex.submit(spec(tmp_path, 1, "echo out; echo err >&2"))

@@ -3,7 +3,8 @@
 Why it looks the way it does:
 
 - The command runs under a tiny ``/bin/sh`` wrapper that writes its pid to ``run_dir/pid``
-  first and the command's exit code to ``run_dir/exit`` last. If the scheduler is killed
+  first and the command's exit code to ``run_dir/exit`` last (into a file it pre-allocated
+  before the command ran, so a full disk cannot lose the code). If the scheduler is killed
   (even with SIGKILL) the attempt keeps running, because it is in its own session and writes
   its output to the log file, not to a pipe of ours. A restarted scheduler finds the process by
   that pid (checking that its command line names the same ``run_dir``, so a recycled pid is
@@ -40,7 +41,13 @@ log = logging.getLogger("wedata.executor")
 
 SHELL = "/bin/sh"
 # $0 is the run directory, $1 the working directory; the command follows as "$@" (after shift).
-WRAPPER = 'echo $$ > "$0/pid"; cd "$1" || exit 126; shift; "$@"; rc=$?; echo $rc > "$0/exit"; exit $rc'
+# The exit file is pre-allocated before the command runs (a blank line as wide as any code) and
+# the code is later written over it in place (``1<>``: no truncation), so recording an exit
+# status never needs a new disk block: it survives a disk that filled up while the task ran.
+WRAPPER = (
+    'echo $$ > "$0/pid"; printf \'    \\n\' > "$0/exit"; cd "$1" || exit 126; shift; "$@"; rc=$?; '
+    'printf \'%-4s\\n\' $rc 1<> "$0/exit"; exit $rc'
+)
 _HAS_PIDFD = hasattr(os, "pidfd_open")
 # posix_spawn (vfork + exec in glibc) starts a process in about half the time of fork + exec.
 _HAS_SPAWN = hasattr(os, "posix_spawn") and hasattr(os, "POSIX_SPAWN_DUP2")

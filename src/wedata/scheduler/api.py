@@ -12,6 +12,8 @@ scheduler is here, on one object built once per process (``services.scheduler``)
 - :meth:`SchedulerApi.load_def` — task definitions through ONE cache shared with the engine.
 - :meth:`SchedulerApi.plan_task_now` — "re-plan this task", inside the caller's transaction.
 - :meth:`SchedulerApi.reevaluate` — re-evaluate readiness inside the caller's transaction.
+- :meth:`SchedulerApi.dispatch_pause` — why this process's engine starts nothing now (a full
+  disk), shown on waiting instances.
 - :func:`fenced_update` — the optimistic ``row_version``-checked write of one instance row
   that is not a state change (a state change goes through ``transitions.transition``).
 
@@ -94,6 +96,8 @@ class _Engine(Protocol):
 
     def is_engine_thread(self) -> bool: ...
 
+    def dispatch_pause(self) -> str | None: ...
+
 
 class SchedulerApi:
     def __init__(self, db: Database, settings: Settings) -> None:
@@ -113,6 +117,12 @@ class SchedulerApi:
     def engine_here(self) -> bool:
         """An engine runs in this process (so in-process observers see its transitions)."""
         return self._engine is not None
+
+    def dispatch_pause(self) -> str | None:
+        """Why this process's engine starts no attempts now (e.g. "no space left on device under
+        ..."), or None: it dispatches, or no engine runs here (scheduler/diskguard.py)."""
+        engine = self._engine
+        return engine.dispatch_pause() if engine is not None else None
 
     def notify(self, change: Change) -> None:
         engine = self._engine

@@ -5,10 +5,17 @@ upstream attempt, the readiness of its downstream and the claim of the downstrea
 together, and the downstream process is spawned right after the commit. Work that must not
 happen inside the transaction (log footers, kills, spawns, removing scratch directories) is
 collected in :class:`After` and done once the transaction has committed.
+
+File faults (docs/engine.md, Faults): a log that cannot be written (permissions, a directory
+in its place, ...) fails THAT attempt before it starts, with the reason as its JobErrorMsg and
+in its history; the cycle and every other attempt go on. "No space left" is not one attempt's
+fault: it propagates, the whole cycle rolls back (no claim is half made), and the engine pauses
+dispatch until space returns (scheduler/diskguard.py) while it goes on ending attempts.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +23,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 
 from wedata.executors.base import Handle
+from wedata.executors.local import read_exit_code
 from wedata.executors.outputs import collect
 from wedata.scheduler import states
 from wedata.scheduler.definitions import TaskDef
@@ -33,8 +41,10 @@ from wedata.scheduler.runs import (
 )
 from wedata.scheduler.transitions import Tx, transition
 from wedata.storage.engine_tables import instance_executions, task_instances
+from wedata.storage.health import is_disk_full
 from wedata.storage.tables import tasks
 
+log = logging.getLogger("wedata.scheduler")
 TI = task_instances
 E = instance_executions
 KILL_PREFIX = "killed:"
@@ -76,7 +86,11 @@ class After:
 
 
 def finish(node: EngineNode, tx: Tx, exits: list[tuple[int, int | None]], after: After) -> None:
-    codes = dict(exits)
+    # An attempt may be reported twice (its watcher, then a poll); a known code beats "lost".
+    codes: dict[int, int | None] = {}
+    for eid, code in exits:
+        if code is not None or eid not in codes:
+            codes[eid] = code
     ids = list(codes)
     rows: list[Any] = []
     for i in range(0, len(ids), 500):
@@ -90,15 +104,21 @@ def finish(node: EngineNode, tx: Tx, exits: list[tuple[int, int | None]], after:
             tx.conn.execute(_END_EXEC, {"eid": r["eid"], "st": "COMPLETE" if code == 0 else "EXPIRED", "at": tx.now,
                                         "code": code, "err": None if code == 0 else f"instance already {r['state']}"})
             continue
-        footer = end_attempt(node, tx, r, codes[r["eid"]])
+        run_dir = run_dir_for(node.run_root, r["id"], r["life_round_num"], r["e_try"])
+        code = codes[r["eid"]]
+        if code is None and node.fail_reason(r["eid"]) is None:
+            # Reconcile before declaring it lost (and retrying it): the wrapper may have left
+            # its code in the exit file although the watcher or a poll could not see it.
+            code = read_exit_code(run_dir)
+        footer = end_attempt(node, tx, r, code)
         after.footers.append((r["log_path"], footer))
-        after.cleanup.append(run_dir_for(node.run_root, r["id"], r["life_round_num"], r["e_try"]))
+        after.cleanup.append(run_dir)
         after.finished += 1
 
 
 def end_attempt(node: EngineNode, tx: Tx, r: Any, code: int | None) -> str:
     now = tx.now
-    pre_failure = node.take_fail_reason(r["eid"])
+    pre_failure = node.fail_reason(r["eid"])  # forgotten once this cycle commits (engine.py)
     killed = r["e_error"] if r["e_error"] and r["e_error"].startswith(KILL_PREFIX) else None
     tdef = node.def_for(r)
     cost = int((now - (r["e_started"] or now)).total_seconds() * 1000)
@@ -265,7 +285,12 @@ def dry_run(node: EngineNode, tx: Tx, inst: Any) -> None:
     }):
         return
     path = log_path(node.logs_dir, inst["task_id"], inst["data_time"], inst["life_round_num"])
-    append_log(path, log_line(tx.now, "INFO", "dry run (ScheduleType 1): the task is set to success without executing"))
+    try:
+        append_log(path, log_line(tx.now, "INFO", "dry run (ScheduleType 1): the task is set to success without executing"))
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise
+        log.warning("dry run of instance %s: cannot write its log %s: %s", inst["id"], path, exc)
     tx.conn.execute(insert(E).values(
         instance_id=inst["id"], life_round_num=inst["life_round_num"], try_no=tries, run_type=run_type,
         state="COMPLETE", started_at=tx.now, ended_at=tx.now, log_path=str(path), log_offset=0,
@@ -288,15 +313,23 @@ def claim(node: EngineNode, tx: Tx, inst: Any, tdef: TaskDef) -> Launch | None:
     if deadline is not None:
         node.timer_at(deadline)
     path = log_path(node.logs_dir, inst["task_id"], inst["data_time"], inst["life_round_num"])
-    offset = append_log(path, log_line(now, "INFO", f"attempt {tries} of {tdef.try_limit} "
-                                                   f"(life round {inst['life_round_num']}) on {node.host}"))
-    prepared = prepare(
-        tx.conn, tdef, inst,
-        run_dir=run_dir_for(node.run_root, inst["id"], inst["life_round_num"], tries),
-        scheduled_wall=to_wall(inst["scheduled_at"], tdef.zone),
-        workflow_params=node.workflow_params(tx.conn, inst["workflow_id"]),
-        log_file=path, check_users=getattr(node.executor, "admin_only", False),
-    )
+    try:
+        offset = append_log(path, log_line(now, "INFO", f"attempt {tries} of {tdef.try_limit} "
+                                                       f"(life round {inst['life_round_num']}) on {node.host}"))
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise  # the cycle rolls back; the engine pauses dispatch
+        # This attempt's own file: it fails before it runs (retry policy applies), nothing else does.
+        offset = 0
+        prepared = Prepared(None, tdef.code, f"cannot write the instance's log file {path}: {exc.strerror or exc}")
+    else:
+        prepared = prepare(
+            tx.conn, tdef, inst,
+            run_dir=run_dir_for(node.run_root, inst["id"], inst["life_round_num"], tries),
+            scheduled_wall=to_wall(inst["scheduled_at"], tdef.zone),
+            workflow_params=node.workflow_params(tx.conn, inst["workflow_id"]),
+            log_file=path, check_users=getattr(node.executor, "admin_only", False),
+        )
     eid = tx.conn.execute(_NEW_EXEC, {
         "instance_id": inst["id"], "life_round_num": inst["life_round_num"], "try_no": tries,
         "run_type": inst["run_type"], "state": states.RUNNING, "started_at": now, "log_path": str(path),
@@ -311,8 +344,7 @@ def claim(node: EngineNode, tx: Tx, inst: Any, tdef: TaskDef) -> Launch | None:
     return Launch(eid, prepared)
 
 
-def flush_handles(node: EngineNode, conn: Any) -> None:
-    handles = node.take_handles()
+def store_handles(conn: Any, handles: list[dict[str, Any]]) -> None:
     if handles:
         conn.execute(_SET_HANDLE, handles)
 

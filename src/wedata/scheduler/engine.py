@@ -16,6 +16,12 @@ One iteration:
    to free slots per resource group, RunPriority then data time;
 3. after the commit: spawn the claimed attempts, write log footers, kill what timed out;
 4. heartbeat, adopt the attempts of dead schedulers, and now and then a safety sweep.
+
+Faults (docs/engine.md, Faults): an iteration that fails keeps the exits it took (they go back
+to the inbox until a cycle records them); a database outage is logged once per change of state
+(storage/health.py); "no space left" pauses dispatch until space returns (diskguard.py); any
+other failure is logged with its traceback, and the same failure repeated is summarised once a
+minute instead of once a second.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from wedata.executors.local import LocalExecutor
 from wedata.executors.sandbox import SandboxSettings
 from wedata.scheduler import cycle, recovery, states
 from wedata.scheduler.definitions import DefinitionCache
+from wedata.scheduler.diskguard import DiskGuard
 from wedata.scheduler.node import EngineNode
 from wedata.scheduler.planner import Planner, PlanOutcome
 from wedata.scheduler.readiness import evaluate, waiting_ids
@@ -43,12 +50,14 @@ from wedata.scheduler.runs import append_log, remove_run_dir
 from wedata.scheduler.transitions import Tx
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import task_instances
+from wedata.storage.health import is_disk_full, outage_reason
 
 log = logging.getLogger("wedata.scheduler")
 
 TI = task_instances
 KILL_PREFIX = cycle.KILL_PREFIX
 _NEVER = datetime(9999, 1, 1)
+_REPEAT_LOG_EVERY = 60.0  # seconds between summaries of the same iteration failure repeated
 
 
 @dataclass
@@ -92,6 +101,8 @@ class Engine:
         self._next_sweep = 0.0
         self._next_heartbeat = 0.0
         self._eligible: datetime | None = datetime.min  # next future WAIT_RUN time; min = unknown
+        self.guard = DiskGuard([self.node.logs_dir, self.node.run_root], settings.min_free_mb * 1024 * 1024)
+        self._last_failure: tuple[str, float, int] | None = None  # (what, logged at, repeats since)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -128,6 +139,15 @@ class Engine:
     def is_engine_thread(self) -> bool:
         return threading.current_thread() is self._thread
 
+    @property
+    def dispatch_state(self) -> str:
+        """For /healthz: "running", or "paused: <why>" (diskguard.py)."""
+        return self.guard.describe()
+
+    def dispatch_pause(self) -> str | None:
+        """Why dispatch is paused, or None (services show it on waiting instances)."""
+        return self.guard.reason
+
     def poke(self) -> None:
         """Run one more iteration at once, without re-reading timers (cheaper than wake(): for
         work made ready inside the engine's own cycle, e.g. by a transition observer)."""
@@ -145,12 +165,38 @@ class Engine:
                 self._woken = False
             try:
                 wait = self._iterate()
-            except Exception:
-                log.exception("engine iteration failed")
-                wait = 1.0
+            except Exception as exc:
+                self._failed(exc)
+                # Pause even with exits waiting (a failed cycle puts them back): retrying at
+                # once would spin against a database that is down or a disk that is full.
+                with self._cv:
+                    if not self._stopping:
+                        self._cv.wait(1.0)
+                continue
+            self.db.health.ok()
+            self._last_failure = None
             with self._cv:
                 if not self.node.has_exits() and not self._woken and not self._stopping and wait > 0:
                     self._cv.wait(wait)
+
+    def _failed(self, exc: Exception) -> None:
+        if self.db.health.failed(exc, "the scheduler engine"):
+            return  # logged once per change of state
+        if is_disk_full(exc):
+            # The pause is logged once (diskguard.py); the database's own file when it has no name.
+            self.guard.full(getattr(exc, "filename", None) or self.settings.home, exc)
+            return
+        what = f"{type(exc).__name__}: {exc}"
+        now = time.monotonic()
+        last = self._last_failure
+        if last is None or last[0] != what:
+            log.exception("engine iteration failed")
+            self._last_failure = (what, now, 0)
+        elif now - last[1] >= _REPEAT_LOG_EVERY:
+            log.error("engine iteration failed again (%d times in %d s): %s", last[2] + 1, now - last[1], what)
+            self._last_failure = (what, now, 0)
+        else:
+            self._last_failure = (what, last[1], last[2] + 1)
 
     def _iterate(self) -> float:
         self.stats.iterations += 1
@@ -158,10 +204,18 @@ class Engine:
         exits = self.node.take_exits()
         with self._cv:
             plan_now, self._plan_now = self._plan_now, False
-        if plan_now or mono >= self._next_plan:
-            self._timed("plan", self._plan)
-            self._next_plan = mono + self.settings.plan_interval
-        after = self._timed("cycle", self._cycle, exits)
+        try:
+            if plan_now or mono >= self._next_plan:
+                self._timed("plan", self._plan)
+                self._next_plan = mono + self.settings.plan_interval
+            after = self._timed("cycle", self._cycle, exits, self.guard.check())
+        except BaseException:
+            # Not recorded: keep them (and their fail reasons) for the next iteration.
+            self.node.requeue_exits(exits)
+            with self._cv:
+                self._plan_now = self._plan_now or plan_now
+            raise
+        self.node.forget_fail_reasons([eid for eid, _ in exits])
         self._timed("after", self._after, after)
         if mono >= self._next_heartbeat:
             recovery.heartbeat(self.db, self.node_id)
@@ -179,8 +233,13 @@ class Engine:
             return 0.0
         # Idle time: complete the stored handles (pids) and remove finished scratch directories.
         if self.node.has_handles():
-            with self.db.write() as conn:
-                cycle.flush_handles(self.node, conn)
+            handles = self.node.take_handles()
+            try:
+                with self.db.write() as conn:
+                    cycle.store_handles(conn, handles)
+            except BaseException:
+                self.node.restore_handles(handles)
+                raise
         for d in self._cleanup:
             remove_run_dir(d)
         self._cleanup.clear()
@@ -193,7 +252,7 @@ class Engine:
         finally:
             self.stats.add(name, time.perf_counter() - t0)
 
-    def _cycle(self, exits: list[tuple[int, int | None]]) -> cycle.After:
+    def _cycle(self, exits: list[tuple[int, int | None]], dispatch: bool = True) -> cycle.After:
         after = cycle.After()
         now = self.clock.now()
         node = self.node
@@ -214,7 +273,8 @@ class Engine:
             # backfill plan releasing its next instances, services/backfill/release.py) is
             # dispatched in this same cycle instead of one iteration later.
             tx.flush()
-            cycle.dispatch(node, tx, after)
+            if dispatch:  # paused while the disk is full (diskguard.py): attempts still end
+                cycle.dispatch(node, tx, after)
             tx.flush()
         if tx.eligible_at is not None and (self._eligible is None or tx.eligible_at < self._eligible):
             self._eligible = tx.eligible_at
@@ -229,10 +289,21 @@ class Engine:
         self.stats.finished += after.finished
         for path, text in after.footers:
             if path:
-                append_log(path, text)
+                self._write_footer(path, text)
         for handle in after.kills:
             self.executor.kill(handle, self.settings.kill_grace)
         self._cleanup.extend(after.cleanup)
+
+    def _write_footer(self, path: str, text: str) -> None:
+        """The attempt has ended and its state is committed: a footer that cannot be written is
+        lost from the log file (its content is in the history and JobErrorMsg), nothing else."""
+        try:
+            append_log(path, text)
+        except OSError as exc:
+            if is_disk_full(exc):
+                self.guard.full(path, exc)
+            else:
+                log.warning("cannot write the end of attempt to the log %s: %s", path, exc)
 
     def _wait_seconds(self, mono: float) -> float:
         now = self.clock.now()
@@ -243,6 +314,8 @@ class Engine:
                     select(func.min(TI.c.scheduled_at)).where(TI.c.state == states.WAIT_RUN, TI.c.scheduled_at > now)
                 ).scalar()
         wait = min(self._next_plan, self._next_heartbeat, self._next_sweep) - mono
+        if self.guard.paused:
+            wait = min(wait, self.guard.probe_interval)  # look for space again soon
         for t in (self._eligible, self.node.timer_due):
             if t is not None and t != _NEVER:
                 wait = min(wait, real_seconds(self.clock, (t - now).total_seconds()))
@@ -263,7 +336,9 @@ class Engine:
                     for row in rows:
                         self.planner.plan(tx, row, out)
                     tx.flush()
-            except Exception:  # ... else task by task, so one bad definition holds up no other
+            except Exception as exc:  # ... else task by task, so one bad definition holds up no other
+                if _not_the_task(exc):
+                    raise  # the database or the disk: no task's fault, the loop reports it
                 out = PlanOutcome()
                 for row in rows:
                     self._plan_one(row, out)
@@ -277,7 +352,9 @@ class Engine:
                 tx = Tx(conn, self.clock.now(), self.node.actor)
                 self.planner.plan(tx, row, out)
                 tx.flush()
-        except Exception:
+        except Exception as exc:
+            if _not_the_task(exc):
+                raise
             log.exception("planning task %s failed", row["id"])
             with self.db.write() as conn:
                 now = self.clock.now()
@@ -309,3 +386,8 @@ class Engine:
                 tx.flush()
         recovery.check_lost(self.node)
         self._eligible = datetime.min  # the sweep may have readied instances due later
+
+
+def _not_the_task(exc: BaseException) -> bool:
+    """A failure of the database or the disk rather than of what was being worked on."""
+    return outage_reason(exc) is not None or is_disk_full(exc)

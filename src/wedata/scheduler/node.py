@@ -83,6 +83,18 @@ class EngineNode:
             exits, self._exits = self._exits, []
             return exits
 
+    def requeue_exits(self, exits: list[tuple[int, int | None]]) -> None:
+        """The cycle that was to record these exits failed (database down, disk full): keep them
+        for the next one, so an exit status is never lost while this process lives."""
+        if exits:
+            with self.cv:
+                self._exits[:0] = exits
+
+    def is_pending(self, execution_id: int) -> bool:
+        """Watched, or its exit waits in the inbox to be recorded."""
+        with self.cv:
+            return execution_id in self._watched or any(eid == execution_id for eid, _ in self._exits)
+
     def has_exits(self) -> bool:
         with self.cv:
             return bool(self._exits)
@@ -102,9 +114,16 @@ class EngineNode:
             self._fail_reasons[execution_id] = reason
         self.report_exit(execution_id, None)
 
-    def take_fail_reason(self, execution_id: int) -> str | None:
+    def fail_reason(self, execution_id: int) -> str | None:
+        """Why the attempt failed before it ran (kept until :meth:`forget_fail_reasons`, i.e.
+        until the cycle that ended it committed: a rolled-back cycle must find it again)."""
         with self.cv:
-            return self._fail_reasons.pop(execution_id, None)
+            return self._fail_reasons.get(execution_id)
+
+    def forget_fail_reasons(self, execution_ids: list[int]) -> None:
+        with self.cv:
+            for eid in execution_ids:
+                self._fail_reasons.pop(eid, None)
 
     # -- handles of started attempts, stored when the loop is idle --------------------------------
 
@@ -116,6 +135,11 @@ class EngineNode:
         with self.cv:
             handles, self._pending_handles = self._pending_handles, []
             return handles
+
+    def restore_handles(self, handles: list[dict[str, Any]]) -> None:
+        """Storing these failed: keep them for the next idle moment."""
+        with self.cv:
+            self._pending_handles[:0] = handles
 
     def has_handles(self) -> bool:
         with self.cv:

@@ -113,8 +113,11 @@ def check_lost(node: EngineNode) -> None:
                                              E.c.handle.is_not(None))
         ).all()
     for eid, handle in rows:
-        if node.is_watched(eid):
-            continue  # the executor reports its exit; a poll here could race with that report
+        if node.is_pending(eid):
+            # The executor reports its exit, or has reported it and it waits to be recorded (a
+            # failed cycle keeps it): a poll here could race with that report or, once the
+            # run directory is gone, turn a known code into "lost".
+            continue
         state = node.executor.poll(handle)
         if not state.running:
             node.report_exit(eid, state.exit_code)

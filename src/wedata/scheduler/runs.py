@@ -26,6 +26,7 @@ from wedata.scheduling.datatimes import format_wall, instance_key
 from wedata.scheduling.parameters import ParameterError, RenderContext, render
 from wedata.scheduling.timezones import DEFAULT_ZONE, parse_zone, utc_to_wall
 from wedata.storage.engine_tables import instance_deps, task_instances
+from wedata.storage.health import is_disk_full
 from wedata.storage.tables import credentials, task_versions, tasks
 
 TI = task_instances
@@ -44,7 +45,8 @@ def log_line(now: datetime, level: str, message: str) -> str:
 
 
 def append_log(path: str | Path, text: str) -> int:
-    """Append and return the file size afterwards (the next writer's offset)."""
+    """Append and return the file size afterwards (the next writer's offset). Raises OSError:
+    the engine's callers decide what a failure means (cycle.py, engine.py)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as f:
         f.write(text)
@@ -176,7 +178,13 @@ def prepare(
         return Prepared(None, code, "; ".join(problems))
     try:
         argv = build_command(tdef.task_type_id, code, tdef.ext, run_dir)
-    except (ExecutorError, OSError) as exc:
+        cwd = Path(run_dir, "work")  # the task's own writable directory, its HOME
+        cwd.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise  # not this attempt's fault: the engine pauses dispatch (scheduler/diskguard.py)
+        return Prepared(None, code, f"cannot prepare the run directory {run_dir}: {exc.strerror or exc}")
+    except ExecutorError as exc:
         return Prepared(None, code, str(exc))
     # Only the task's own variables: the executor builds PATH, HOME ... from scratch.
     env = dict(
@@ -188,8 +196,6 @@ def prepare(
         WEDATA_WORKFLOW_ID=str(inst["workflow_id"]),
         WEDATA_LIFE_ROUND_NUM=str(inst["life_round_num"]),
     )
-    cwd = Path(run_dir, "work")  # the task's own writable directory, its HOME
-    cwd.mkdir(parents=True, exist_ok=True)
     spec = RunSpec(
         execution_id=0,
         argv=argv,

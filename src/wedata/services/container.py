@@ -51,7 +51,7 @@ class Services:
         self.workflows.add_schedule_listener(self.tasks.apply_workflow_schedule)
         self.task_folders = TaskFolderService(self.db, self.clock, self.settings)
         self.task_dependencies = TaskDependencyService(self.db, self.clock, self.settings)
-        self.instances = InstanceService(self.db, self.clock, self.settings)
+        self.instances = InstanceService(self.db, self.clock, self.settings, self.scheduler)
         self.instance_lineage = InstanceLineageService(self.db, self.clock, self.settings)
         self.ops_tasks = OpsTaskService(self.db, self.clock, self.settings)
         self.ops_workflows = OpsWorkflowService(self.db, self.clock, self.settings)

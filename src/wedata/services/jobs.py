@@ -45,6 +45,7 @@ from wedata.services.common import new_uuid
 from wedata.services.errors import NotFound
 from wedata.services.workers import BackgroundWorker
 from wedata.storage.db import Database
+from wedata.storage.health import outage_reason
 from wedata.storage.ops_tables import ops_async_job_items, ops_async_jobs
 
 log = logging.getLogger("wedata.ops")
@@ -117,6 +118,7 @@ class OpsJobService(BackgroundWorker):
         # Jobs run on a pool; stopping lets each finish its current item (drained).
         super().__init__("wedata-ops-jobs", POLL_SECONDS, pool_size=4, drain_pool_on_stop=True)
         self.db = db
+        self.health = db.health
         self.clock = clock
         self.settings = settings
         self.scheduler = scheduler
@@ -246,8 +248,9 @@ class OpsJobService(BackgroundWorker):
     def _run_job(self, runner: _Runner) -> None:
         try:
             self._work(runner)
-        except Exception:
-            log.exception("ops job %s failed; it is resumed when its lease ends", runner.job.async_id)
+        except Exception as exc:
+            if self.health is None or not self.health.failed(exc, f"ops job {runner.job.async_id}"):
+                log.exception("ops job %s failed; it is resumed when its lease ends", runner.job.async_id)
         finally:
             with self._lock:
                 self._busy.discard(runner.job.async_id)
@@ -323,7 +326,9 @@ class OpsJobService(BackgroundWorker):
             outcome = Outcome(FAIL, exc.reason)
             with self.db.write() as conn:
                 self._record(conn, job, seq, outcome)
-        except Exception:
+        except Exception as exc:
+            if outage_reason(exc) is not None:
+                raise  # not the item's fault: left unsettled, the job resumes when it can
             log.exception("ops job %s: item %s failed unexpectedly", job.async_id, key)
             outcome = Outcome(FAIL, "internal error while processing this item (see the server log)")
             with self.db.write() as conn:
@@ -349,8 +354,8 @@ class OpsJobService(BackgroundWorker):
                     if outcome is not None:
                         self._record(conn, job, seq, outcome)
                     return outcome
-            except OperationalError:  # a deadlock or lock timeout: the item is tried again
-                if attempt == 2:
+            except OperationalError as exc:  # a deadlock or lock timeout: the item is tried again
+                if attempt == 2 or outage_reason(exc) is not None:
                     raise
                 log.warning("ops job %s: item %s met a lock conflict; retrying", job.async_id, key)
         return None

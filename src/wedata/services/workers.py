@@ -4,7 +4,10 @@ stops cleanly, and optionally hands work to a bounded thread pool.
 Alarm delivery (alarms/delivery.py) and async ops jobs (jobs.py) are such workers; any later
 loop (e.g. a sweeper) should be one too rather than another hand-written start/stop/wake loop.
 A subclass implements :meth:`poll` (return True when more work is due right now, so the loop
-goes round again without pausing) and may override :meth:`after_wake`.
+goes round again without pausing) and may override :meth:`after_wake`. A subclass that polls a
+database sets ``health`` (``db.health``, storage/health.py): a poll failing because the database
+is unreachable is then logged once per change of state (down, still down, back) instead of a
+traceback per poll; :meth:`report_failure` does the same for failures caught inside a poll.
 """
 
 from __future__ import annotations
@@ -13,10 +16,14 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from wedata.storage.health import DatabaseHealth
+
 log = logging.getLogger("wedata.workers")
 
 
 class BackgroundWorker:
+    health: DatabaseHealth | None = None  # set by subclasses that poll a database
+
     def __init__(self, name: str, interval: float, *, pool_size: int = 0, drain_pool_on_stop: bool = False) -> None:
         self.worker_name = name
         self.interval = interval
@@ -35,6 +42,12 @@ class BackgroundWorker:
 
     def after_wake(self) -> None:
         """Called when woken before the interval ran out (e.g. pause for a commit to land)."""
+
+    def report_failure(self, exc: BaseException, what: str) -> None:
+        """Log a failure: an unreachable database once per change of state, else with its traceback."""
+        if self.health is not None and self.health.failed(exc, f"{self.worker_name} ({what})"):
+            return
+        log.error("%s: %s failed", self.worker_name, what, exc_info=exc)
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -82,8 +95,11 @@ class BackgroundWorker:
             more = False
             try:
                 more = self.poll()
-            except Exception:
-                log.exception("%s: poll failed", self.worker_name)
+            except Exception as exc:
+                self.report_failure(exc, "poll")
+            else:
+                if self.health is not None:
+                    self.health.ok()  # every poll reads the database: it is reachable
             if more:
                 continue
             if self._wake.wait(self.interval):

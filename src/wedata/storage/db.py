@@ -20,6 +20,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
+from wedata.storage.health import DatabaseHealth
+
 
 def sqlite_url(home: Path) -> str:
     return f"sqlite:///{home / 'wedata.db'}"
@@ -86,6 +88,9 @@ class Database:
         else:
             kwargs.update(pool_size=max(10, threads + 2), max_overflow=20, pool_pre_ping=True)
         self.engine: Engine = create_engine(url, **kwargs)
+        # Reachability as this process's loops see it (storage/health.py): shared, so an outage
+        # is logged once per change of state whichever loop notices it.
+        self.health = DatabaseHealth()
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)

@@ -46,6 +46,7 @@ from wedata.services.common import fmt_time, to_local
 from wedata.services.workers import BackgroundWorker
 from wedata.storage.alarm_tables import alarm_deliveries, alarm_messages
 from wedata.storage.db import Database
+from wedata.storage.health import outage_reason
 
 log = logging.getLogger("wedata.alarms")
 
@@ -227,6 +228,7 @@ class DeliveryWorker(BackgroundWorker):
         self.settings = settings or DeliverySettings()
         super().__init__("wedata-alarm-delivery", self.settings.poll_interval,
                          pool_size=max(1, self.settings.concurrency))
+        self.health = db.health
         self.periodic = periodic
         self.sender = sender
         self.node = f"alarms:{uuid.uuid4().hex[:12]}"
@@ -243,14 +245,18 @@ class DeliveryWorker(BackgroundWorker):
         claimed = 0
         try:
             claimed = self.run_once()
-        except Exception:
-            log.exception("alarm delivery poll failed")
+        except Exception as exc:
+            if outage_reason(exc) is not None:
+                raise  # the loop reports it once per change of state (storage/health.py)
+            self.report_failure(exc, "delivery poll")
         if self.periodic is not None and time.monotonic() >= self._next_periodic:
             self._next_periodic = time.monotonic() + self.settings.periodic_interval
             try:
                 self.periodic()
-            except Exception:
-                log.exception("alarm periodic check failed")
+            except Exception as exc:
+                if outage_reason(exc) is not None:
+                    raise
+                self.report_failure(exc, "periodic check")
         return claimed >= self.settings.batch  # more is due: no pause
 
     def after_wake(self) -> None:

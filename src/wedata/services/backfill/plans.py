@@ -309,8 +309,11 @@ def _watch(ref: weakref.ref[BackfillService]) -> None:
             return
         try:
             svc.tick()
-        except Exception:
-            log.exception("backfill watchdog pass failed")
+        except Exception as exc:
+            if not svc.db.health.failed(exc, "the backfill watchdog"):  # an outage: once per state change
+                log.exception("backfill watchdog pass failed")
+        else:
+            svc.db.health.ok()
         del svc
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from wedata.clock import Clock
 from wedata.config import Settings
+from wedata.scheduler.api import SchedulerApi, states
 from wedata.services.common import Paged
 from wedata.services.instances import logs as instance_logs
 from wedata.services.instances import query as instance_query
@@ -22,10 +23,11 @@ from wedata.storage.db import Database
 
 
 class InstanceService:
-    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
+    def __init__(self, db: Database, clock: Clock, settings: Settings, scheduler: SchedulerApi | None = None) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings
+        self.scheduler = scheduler
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -33,7 +35,19 @@ class InstanceService:
         """The joined row of one instance (``zone`` is checked first, as every instance read does)."""
         instance_query.check_zone(zone)
         with self.db.read() as conn:
-            return instance_query.load_instance(conn, project_id, key)
+            row = instance_query.load_instance(conn, project_id, key)
+        return self._with_pause(row)
+
+    def _with_pause(self, row: Mapping[Any, Any]) -> Mapping[Any, Any]:
+        """A due WAIT_RUN instance while this process's engine has paused dispatch (a full disk,
+        scheduler/diskguard.py) shows why as its JobErrorMsg. Nothing is written to it: the
+        reason lives in the engine's memory and disappears when dispatch resumes."""
+        if row["state"] != states.WAIT_RUN or self.scheduler is None:
+            return row
+        reason = self.scheduler.dispatch_pause()
+        if reason is None or (row["scheduled_at"] is not None and row["scheduled_at"] > self.clock.now()):
+            return row
+        return {**row, "error_msg": f"waiting: dispatch is paused ({reason})"}
 
     def list_instances(self, req: M.ListTaskInstancesRequest) -> Paged[Any]:
         with self.db.read() as conn:
