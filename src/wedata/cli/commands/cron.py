@@ -53,7 +53,8 @@ def explain(expression: str, zone: str, count: int, after: str | None) -> None:
     click.echo(f"{words} ({zone})")
     if count == 0:
         return
-    click.echo(f"Next {count} fire times in {zone}, after {start.strftime('%Y-%m-%d %H:%M:%S')}:")
+    what = "The next fire time" if count == 1 else f"Next {count} fire times"
+    click.echo(f"{what} in {zone}, after {start.strftime('%Y-%m-%d %H:%M:%S')}:")
     t = start
     shown = 0
     while shown < count:
