@@ -14,8 +14,10 @@ scheduler is here, on one object built once per process (``services.scheduler``)
 - :meth:`SchedulerApi.reevaluate` — re-evaluate readiness inside the caller's transaction.
 - :meth:`SchedulerApi.dispatch_pause` — why this process's engine starts nothing now (a full
   disk), shown on waiting instances.
-- :func:`fenced_update` — the optimistic ``row_version``-checked write of one instance row
-  that is not a state change (a state change goes through ``transitions.transition``).
+- :func:`fenced_update` / :func:`fenced_delete` — the optimistic ``row_version``-checked write
+  or removal of one instance row that is not a state change (a state change goes through
+  ``transitions.transition``); :func:`touch_instance` — an unconditional write that still bumps
+  ``row_version`` so optimistic writers notice it.
 
 It also re-exports, by name, the engine's public vocabulary that rules written in the services
 share with it (instance ``states``, the one ``transition`` function and its ``Tx``, readiness,
@@ -31,7 +33,7 @@ import logging
 import threading
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
 from wedata.config import Settings
@@ -68,6 +70,7 @@ __all__ = [
     "compute_edges",
     "evaluate",
     "event_consume",
+    "fenced_delete",
     "fenced_update",
     "flush_edges",
     "insert_edges",
@@ -77,6 +80,7 @@ __all__ = [
     "record_created",
     "states",
     "target_state",
+    "touch_instance",
     "transition",
 ]
 
@@ -180,6 +184,18 @@ class SchedulerApi:
             woken, tx.wake = tx.wake, set()
             evaluate(tx, woken)
             tx.flush()
+
+
+def touch_instance(conn: Connection, instance_id: int, values: dict[str, Any]) -> None:
+    """Write ``values`` to one instance row unconditionally, bumping its ``row_version`` so that
+    a concurrent optimistic writer (a transition, :func:`fenced_update`) sees the change."""
+    conn.execute(update(TI).where(TI.c.id == instance_id).values(**values, row_version=TI.c.row_version + 1))
+
+
+def fenced_delete(conn: Connection, inst: Any) -> bool:
+    """Delete one instance row if nobody changed it since ``inst`` was read."""
+    done = conn.execute(delete(TI).where(TI.c.id == inst["id"], TI.c.row_version == inst["row_version"])).rowcount
+    return bool(done)
 
 
 def fenced_update(conn: Connection, inst: Any, values: dict[str, Any]) -> bool:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from wedata.scheduler.api import (
     NewInstance,
@@ -30,6 +30,7 @@ from wedata.scheduler.api import (
     clear_edges,
     compute_edges,
     evaluate,
+    fenced_delete,
     fenced_update,
     flush_edges,
     insert_edges,
@@ -137,8 +138,7 @@ def undo(conn: Connection, plan_id: str, key: str, now: datetime, actor: str,
     prior = dict(member["prior"] or {})
     tx = Tx(conn, now, actor)
     if prior.get("created"):
-        gone = conn.execute(delete(TI).where(TI.c.id == inst["id"], TI.c.row_version == inst["row_version"])).rowcount
-        if gone != 1:
+        if not fenced_delete(conn, inst):
             raise ItemFailed("the instance changed meanwhile; its state was left as it is")
         return Outcome(SUCCESS, "removed (the plan had created it)", wake=True)
     if prior.get("state") in states.TERMINAL:

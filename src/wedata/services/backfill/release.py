@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import Connection, DateTime, bindparam, case, delete, exists, func, or_, select, update
 
-from wedata.scheduler.api import Tx, evaluate, states, transition
+from wedata.scheduler.api import Tx, evaluate, states, touch_instance, transition
 from wedata.storage.backfill_tables import backfill_members, backfill_plans
 from wedata.storage.engine_tables import instance_deps, instance_event_waits, task_instances
 
@@ -354,8 +354,7 @@ class Releaser:
         for c in slow:
             # WaitExecutionTotalTTL counts from the release: waiting behind the plan's own queue
             # is not the instance waiting for its upstream or for resources.
-            conn.execute(update(TI).where(TI.c.id == c.instance_id).values(
-                **self._wait_values(rules, c), row_version=TI.c.row_version + 1))
+            touch_instance(conn, c.instance_id, self._wait_values(rules, c))
         if slow:
             evaluate(tx, [c.instance_id for c in slow])
         tx.flush()
