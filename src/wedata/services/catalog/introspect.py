@@ -109,7 +109,7 @@ def read_postgres(engine: Engine) -> Snapshot:
     snap.schemas = [SchemaMeta(db.name, s) for s in sorted(schemas) if _fits(s)]
     snap.tables = [
         TableMeta(db.name, t.schema, t.name, _PG_KINDS[t.kind], _text_or_none(t.description), t.owner, None,
-                  t.size, columns=columns.get((t.schema, t.name), ()))
+                  None if t.kind == "v" else t.size, columns=columns.get((t.schema, t.name), ()))
         for t in tables if _fits(t.schema, t.name)
     ]
     return snap

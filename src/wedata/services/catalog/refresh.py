@@ -136,10 +136,11 @@ class Refresher:
             log.exception("catalog: reading %s failed", source.label)
             return self._failed(source, started, f"{type(exc).__name__}: {exc}")
         with self.db.write() as conn:
-            stored = store.write_snapshot(conn, source.key, source.data_source_id, snap, started, self.clock.now())
-        log.info("catalog: %s read: %d database(s), %d schema(s), %d table(s) in %.0f ms%s", source.label,
-                 len(snap.databases), len(snap.schemas), len(snap.tables),
-                 (self.clock.now() - started).total_seconds() * 1000, "" if stored else " (not stored: newer one)")
+            outcome = store.write_snapshot(conn, source.key, source.data_source_id, snap, started, self.clock.now())
+        log.log(logging.INFO if outcome == store.STORED else logging.DEBUG,
+                "catalog: %s read (%s): %d database(s), %d schema(s), %d table(s) in %.0f ms", source.label, outcome,
+                len(snap.databases), len(snap.schemas), len(snap.tables),
+                (self.clock.now() - started).total_seconds() * 1000)
         return None
 
     def _failed(self, source: Source, started: datetime, message: str) -> str:

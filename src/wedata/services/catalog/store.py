@@ -54,20 +54,23 @@ def states(conn: Connection, keys: list[str]) -> dict[str, State]:
     return {r.key: State(r.snapshot_at, r.stale_at, r.attempted_at, r.error) for r in rows}
 
 
+STORED, UNCHANGED, SKIPPED = "stored", "unchanged", "skipped"
+
+
 def write_snapshot(conn: Connection, key: str, data_source_id: int | None, snap: Snapshot,
-                   started: datetime, now: datetime) -> bool:  # fmt: skip
-    """Store a snapshot introspected from ``started`` on; False if it was not stored (the source
-    is gone, or a newer snapshot is there already)."""
+                   started: datetime, now: datetime) -> str:  # fmt: skip
+    """Store a snapshot introspected from ``started`` on: STORED, UNCHANGED (same digest: only
+    the time moved), or SKIPPED (the source is gone, or a newer snapshot is there already)."""
     if not ensure_source(conn, key, data_source_id):
-        return False
+        return SKIPPED
     current = conn.execute(select(CS.c.snapshot_at, CS.c.digest).where(CS.c.key == key).with_for_update()).one()
     if current.snapshot_at is not None and current.snapshot_at >= started:
-        return False
+        return SKIPPED
     digest = snap.digest()
     done = {"snapshot_at": started, "attempted_at": started, "error": None, "digest": digest}
     if digest == current.digest:
         conn.execute(update(CS).where(CS.c.key == key).values(**done))
-        return True
+        return UNCHANGED
     known = {r.guid: r for r in conn.execute(
         select(CT.c.guid, CT.c.created_at, CT.c.updated_at, CT.c.fingerprint).where(CT.c.source_key == key)
     )}
@@ -106,7 +109,7 @@ def write_snapshot(conn: Connection, key: str, data_source_id: int | None, snap:
     if rows:
         conn.execute(insert(CT), rows)
     conn.execute(update(CS).where(CS.c.key == key).values(**done))
-    return True
+    return STORED
 
 
 def record_failure(conn: Connection, key: str, data_source_id: int | None, started: datetime, message: str) -> None:
