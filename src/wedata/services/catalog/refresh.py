@@ -129,7 +129,8 @@ class Refresher:
         try:
             snap = self._introspect(source)
         except LakeBusy as exc:
-            return self._failed(source, started, BUSY_PREFIX + str(exc))
+            log.info("catalog: %s", exc)
+            return self._failed(source, started, BUSY_PREFIX + str(exc), quiet=True)
         except (_Failed, ServiceError) as exc:
             return self._failed(source, started, str(exc))
         except Exception as exc:  # a bug or an unexpected driver error: logged, never raised at a reader
@@ -143,8 +144,9 @@ class Refresher:
                 (self.clock.now() - started).total_seconds() * 1000)
         return None
 
-    def _failed(self, source: Source, started: datetime, message: str) -> str:
-        log.warning("catalog: reading %s failed: %s", source.label, message)
+    def _failed(self, source: Source, started: datetime, message: str, *, quiet: bool = False) -> str:
+        if not quiet:
+            log.warning("catalog: reading %s failed: %s", source.label, message)
         with self.db.write() as conn:
             store.record_failure(conn, source.key, source.data_source_id, started, message)
         return message
