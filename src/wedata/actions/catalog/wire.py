@@ -6,10 +6,19 @@ Catalog pages carry ``PageCount`` (the number of pages) where the other lists ca
 
 from __future__ import annotations
 
+from datetime import datetime
+from functools import lru_cache
+
 from wedata.services.catalog.catalog import Located
 from wedata.services.catalog.model import ColumnMeta
 from wedata.services.common import Paged, fmt_iso
 from wedata.spec import models as M
+
+
+@lru_cache(maxsize=4096)
+def _iso(dt: datetime) -> str | None:
+    # A page's tables mostly share a few times (all first seen by one snapshot): render each once.
+    return fmt_iso(dt)
 
 
 def catalog_page(paged: Paged[str]) -> M.ListCatalogPage:
@@ -46,8 +55,8 @@ def table(found: Located) -> M.TableInfo:
     r, s = found.row, found.source
     return M.TableInfo(
         guid=r.guid, name=r.name, description=r.description, database_name=r.database_name,
-        schema_name=r.schema_name, table_type=r.table_type, create_time=fmt_iso(r.created_at),
-        update_time=fmt_iso(r.updated_at),
+        schema_name=r.schema_name, table_type=r.table_type, create_time=_iso(r.created_at),
+        update_time=_iso(r.updated_at),
         technical_metadata=M.TechnicalMetadata(owner=r.owner, location=r.location, storage_size=r.storage_size),
         business_metadata=M.BusinessMetadata(tag_names=[]),
         catalog_name=s.catalog_name, datasource_id=s.data_source_id, datasource_type=s.source_type,

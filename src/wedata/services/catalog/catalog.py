@@ -7,10 +7,11 @@ Decisions are listed in the package docstring (``services/catalog/__init__.py``)
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Connection, Row
 
 from wedata.clock import Clock
 from wedata.config import Settings
@@ -109,7 +110,10 @@ class CatalogService:
     # ------------------------------------------------------------------------------------------
     # Scope: the sources a request reads, fresh enough.
 
-    def _scope(self, caller: Caller, datasource_id: int | str | None, catalog_name: str | None) -> list[Source]:
+    def _listing(self, caller: Caller, datasource_id: int | str | None, catalog_name: str | None,
+                 fetch: Callable[[Connection, list[str]], tuple[list[Row[Any]], int]]) -> tuple[list[Located], int]:
+        """Resolve the request's sources, refresh those that are due, and fetch the page. When
+        nothing is due (the usual case) it is all one connection: scope, states, COUNT, page."""
         sid = None
         if datasource_id is not None:
             sid = as_int(datasource_id, "DatasourceId")
@@ -125,10 +129,25 @@ class CatalogService:
                 sources = [*access.lake_if_visible(conn, caller), *access.visible_sources(conn, caller)]
             if catalog not in _ANY_CATALOG:
                 sources = [s for s in sources if s.catalog_name == catalog]
-            states = store.states(conn, [s.key for s in sources])
-        scoped = sid is not None or catalog == LAKE_CATALOG
-        self._freshen(sources, states, scoped)
-        return sources
+            keys = [s.key for s in sources]
+            states = store.states(conn, keys)
+            due = self._due(sources, states)
+            scoped = sid is not None or catalog == LAKE_CATALOG
+            if not due:
+                if scoped:
+                    self._check_readable(sources, states, {})
+                rows, total = fetch(conn, keys)
+        if due:
+            results = self.refresher.run(due, timeout=None if scoped else READ_WAIT)
+            if scoped:
+                self._check_readable(sources, states, results)
+            with self.db.read() as conn:
+                rows, total = fetch(conn, keys)
+        return self._locate(rows, sources), total
+
+    def _due(self, sources: list[Source], states: dict[str, store.State]) -> list[Source]:
+        now, max_age = self.clock.now(), self.settings.catalog_max_age
+        return [s for s in sources if is_due(states.get(s.key), now, max_age)]
 
     @staticmethod
     def _explain_invisible(conn: Any, caller: Caller, sid: int) -> None:
@@ -145,13 +164,9 @@ class CatalogService:
             f"belongs to the project {row.project_id} and is not granted to a project of theirs."
         )
 
-    def _freshen(self, sources: list[Source], states: dict[str, store.State], scoped: bool) -> None:
-        now = self.clock.now()
-        max_age = self.settings.catalog_max_age
-        due = [s for s in sources if is_due(states.get(s.key), now, max_age)]
-        results = self.refresher.run(due, timeout=None if scoped else READ_WAIT) if due else {}
-        if not scoped:
-            return
+    def _check_readable(self, sources: list[Source], states: dict[str, store.State],
+                        results: dict[str, str | None]) -> None:  # fmt: skip
+        """A scoped read of a source with no snapshot at all says why it could not be read."""
         for s in sources:
             state = states.get(s.key)
             if state is not None and state.snapshot_at is not None:
@@ -180,27 +195,24 @@ class CatalogService:
     def list_databases(self, caller: Caller, req: M.ListDatabaseRequest) -> Paged[Located]:
         pg = _catalog_page(req.page_number, req.page_size)
         keyword = _name(req.keyword, "Keyword")
-        sources = self._scope(caller, req.datasource_id, req.catalog_name)
-        with self.db.read() as conn:
-            rows, total = store.database_page(conn, [s.key for s in sources], keyword, pg)
-        return Paged(self._locate(rows, sources), pg, total)
+        items, total = self._listing(caller, req.datasource_id, req.catalog_name,
+                                     lambda conn, keys: store.database_page(conn, keys, keyword, pg))
+        return Paged(items, pg, total)
 
     def list_schemas(self, caller: Caller, req: M.ListSchemaRequest) -> Paged[Located]:
         pg = _catalog_page(req.page_number, req.page_size)
         keyword, database = _name(req.keyword, "Keyword"), _name(req.database_name, "DatabaseName")
-        sources = self._scope(caller, req.datasource_id, req.catalog_name)
-        with self.db.read() as conn:
-            rows, total = store.schema_page(conn, [s.key for s in sources], database, keyword, pg)
-        return Paged(self._locate(rows, sources), pg, total)
+        items, total = self._listing(caller, req.datasource_id, req.catalog_name,
+                                     lambda conn, keys: store.schema_page(conn, keys, database, keyword, pg))
+        return Paged(items, pg, total)
 
     def list_tables(self, caller: Caller, req: M.ListTableRequest) -> Paged[Located]:
         pg = _catalog_page(req.page_number, req.page_size)
         keyword, database = _name(req.keyword, "Keyword"), _name(req.database_name, "DatabaseName")
         schema = _name(req.schema_name, "SchemaName")
-        sources = self._scope(caller, req.datasource_id, req.catalog_name)
-        with self.db.read() as conn:
-            rows, total = store.table_page(conn, [s.key for s in sources], database, schema, keyword, pg)
-        return Paged(self._locate(rows, sources), pg, total)
+        items, total = self._listing(caller, req.datasource_id, req.catalog_name,
+                                     lambda conn, keys: store.table_page(conn, keys, database, schema, keyword, pg))
+        return Paged(items, pg, total)
 
     def get_table(self, caller: Caller, table_guid: str) -> Located:
         return self._table(caller, table_guid, with_columns=False)
