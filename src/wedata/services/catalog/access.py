@@ -17,9 +17,10 @@ from sqlalchemy import Connection, exists, select
 from wedata.executors.sql.connections import wire_of
 from wedata.principal import Caller
 from wedata.services.catalog.model import LAKE, Source
+from wedata.services.catalog.store import State, states
 from wedata.services.datasources.access import WHOLE_PROJECT, G
 from wedata.storage import tables as T
-from wedata.storage.catalog_tables import source_key
+from wedata.storage.catalog_tables import catalog_sources, source_key
 from wedata.storage.datasource_tables import data_sources
 
 DS = data_sources
@@ -49,13 +50,23 @@ def as_source(row: Any) -> Source:
     return Source(source_key(row.id), int(row.id), row.source_type, f"data source {row.id} ({row.name})")
 
 
-def visible_sources(conn: Connection, caller: Caller, source_id: int | None = None) -> list[Source]:
-    """The catalogued data sources the caller sees (one of them, with ``source_id``)."""
+def visible_sources(conn: Connection, caller: Caller, source_id: int | None = None) -> list[tuple[Source, State | None]]:
+    """The catalogued data sources the caller sees (one of them, with ``source_id``), each with
+    where its cache stands (one query: the hot path of every list)."""
     where = _visible(caller)
     if source_id is not None:
         where.append(DS.c.id == source_id)
-    rows = conn.execute(select(DS.c.id, DS.c.name, DS.c.source_type).where(*where).order_by(DS.c.id)).all()
-    return [as_source(r) for r in rows if catalogued(r.source_type)]
+    CS = catalog_sources
+    rows = conn.execute(
+        select(DS.c.id, DS.c.name, DS.c.source_type, CS.c.snapshot_at, CS.c.stale_at, CS.c.attempted_at, CS.c.error)
+        .join_from(DS, CS, CS.c.data_source_id == DS.c.id, isouter=True)
+        .where(*where).order_by(DS.c.id)
+    ).all()
+    return [
+        (as_source(r), State(r.snapshot_at, r.stale_at, r.attempted_at, r.error) if r.snapshot_at or r.attempted_at
+         else None)
+        for r in rows if catalogued(r.source_type)
+    ]
 
 
 def may_see(conn: Connection, caller: Caller, source_id: int) -> bool:
@@ -69,8 +80,8 @@ def sees_lake(conn: Connection, caller: Caller) -> bool:
     return bool(conn.execute(select(exists(_my_projects(caller)))).scalar())
 
 
-def lake_if_visible(conn: Connection, caller: Caller) -> list[Source]:
-    return [LAKE] if sees_lake(conn, caller) else []
+def lake_if_visible(conn: Connection, caller: Caller) -> list[tuple[Source, State | None]]:
+    return [(LAKE, states(conn, [LAKE.key]).get(LAKE.key))] if sees_lake(conn, caller) else []
 
 
 def source_row(conn: Connection, source_id: int) -> Any:

@@ -122,15 +122,16 @@ class CatalogService:
         catalog = (catalog_name or "").strip()
         with self.db.read() as conn:
             if sid is not None:
-                sources = access.visible_sources(conn, caller, sid)
-                if not sources:
+                found = access.visible_sources(conn, caller, sid)
+                if not found:
                     self._explain_invisible(conn, caller, sid)
             else:
-                sources = [*access.lake_if_visible(conn, caller), *access.visible_sources(conn, caller)]
+                found = [*access.lake_if_visible(conn, caller), *access.visible_sources(conn, caller)]
             if catalog not in _ANY_CATALOG:
-                sources = [s for s in sources if s.catalog_name == catalog]
+                found = [(s, st) for s, st in found if s.catalog_name == catalog]
+            sources = [s for s, _ in found]
+            states = {s.key: st for s, st in found if st is not None}
             keys = [s.key for s in sources]
-            states = store.states(conn, keys)
             due = self._due(sources, states)
             scoped = sid is not None or catalog == LAKE_CATALOG
             if not due:
@@ -255,4 +256,4 @@ class CatalogService:
             return LAKE if access.sees_lake(conn, caller) else None
         sid = int(key.split(":", 1)[1])
         found = access.visible_sources(conn, caller, sid)
-        return found[0] if found else None
+        return found[0][0] if found else None

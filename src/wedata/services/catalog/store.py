@@ -129,11 +129,13 @@ def _keyword(column: Any, keyword: str | None) -> list[ColumnElement[bool]]:
 
 def _page(conn: Connection, table: Any, columns: list[Any], where: list[Any], order: list[Any],
           pg: Page) -> tuple[list[Row[Any]], int]:  # fmt: skip
-    total = conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
+    # COUNT, then the page: measured faster than one statement with count() OVER () on both
+    # backends (the window materialises every matching row before the LIMIT).
+    total = int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
     if total == 0 or pg.offset >= total:
-        return [], int(total)
-    rows = conn.execute(select(*columns).where(*where).order_by(*order).limit(pg.size).offset(pg.offset)).all()
-    return list(rows), int(total)
+        return [], total
+    rows = list(conn.execute(select(*columns).where(*where).order_by(*order).limit(pg.size).offset(pg.offset)))
+    return rows, total
 
 
 def database_page(conn: Connection, keys: list[str], keyword: str | None, pg: Page) -> tuple[list[Row[Any]], int]:
