@@ -113,3 +113,10 @@ def test_an_unreadable_source_says_why_and_keeps_its_cache(cat_api: Api, project
     assert "pw" not in err.message.replace("password", "")
     # An unscoped list does not fail for one unreadable source.
     assert page(cat_api, "ListTable", PageSize=1)["TotalCount"] > 0
+
+    # Deleting a data source deletes its catalog.
+    kept = tables_by_name(cat_api, DatasourceId=cached)["kept"]["Guid"]
+    cat_api.call("DeleteDataSource", {"ProjectId": project, "Id": cached})
+    assert cat_api.error("GetTable", {"TableGuid": kept}).code == "ResourceNotFound"
+    assert cat_api.error("ListTable", {"PageNumber": 1, "PageSize": 10, "DatasourceId": cached}).code == \
+        "ResourceNotFound"

@@ -21,7 +21,8 @@ from wedata.services.catalog.refresh import BUSY_PREFIX, is_due
 from wedata.services.catalog.store import State
 from wedata.services.datasources.datasources import DataSourceService
 from wedata.storage import catalog_tables
-from wedata.storage.catalog_tables import catalog_sources, catalog_tables as CT
+from wedata.storage.catalog_tables import catalog_sources
+from wedata.storage.catalog_tables import catalog_tables as CT
 from wedata.storage.db import Database
 from wedata.storage.secrets import SecretBox
 

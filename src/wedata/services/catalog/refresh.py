@@ -136,8 +136,13 @@ class Refresher:
         except Exception as exc:  # a bug or an unexpected driver error: logged, never raised at a reader
             log.exception("catalog: reading %s failed", source.label)
             return self._failed(source, started, f"{type(exc).__name__}: {exc}")
-        with self.db.write() as conn:
-            outcome = store.write_snapshot(conn, source.key, source.data_source_id, snap, started, self.clock.now())
+        try:
+            with self.db.write() as conn:
+                outcome = store.write_snapshot(conn, source.key, source.data_source_id, snap, started,
+                                               self.clock.now())
+        except Exception as exc:  # e.g. the data source was deleted while it was being read
+            log.warning("catalog: storing the snapshot of %s failed: %s", source.label, exc)
+            return f"storing the snapshot failed: {type(exc).__name__}"
         log.log(logging.INFO if outcome == store.STORED else logging.DEBUG,
                 "catalog: %s read (%s): %d database(s), %d schema(s), %d table(s) in %.0f ms", source.label, outcome,
                 len(snap.databases), len(snap.schemas), len(snap.tables),
