@@ -147,9 +147,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         # Async ops jobs (KillTaskInstancesAsync ...) run on their own threads, resuming the
         # unfinished jobs found in the database (services/jobs.py).
         runtime.services.ops_jobs.start_worker()
+        # The catalog's refresh worker re-reads the catalogued sources (services/catalog/).
+        runtime.services.catalog.start_worker()
         try:
             yield
         finally:
+            runtime.services.catalog.stop_worker()
             runtime.services.ops_jobs.stop_worker()
             runtime.services.alarms.stop_worker()
             stop_engine(runtime)

@@ -37,6 +37,13 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _bounded(env: Mapping[str, str], name: str, default: float, *, low: float, high: float = 86400) -> float:
+    value = _float(env, name, default)
+    if not low <= value <= high:
+        raise SystemExit(f"{name} must be a number of seconds in [{low:g}, {high:g}], got {env.get(name)!r}")
+    return value
+
+
 def _paths(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(p for p in env.get(name, "").split(os.pathsep) if p.strip())
 
@@ -107,6 +114,11 @@ class Settings:
     sandbox_ro_bind: tuple[str, ...] = ()  # extra host paths tasks may read
     # Seconds a data-source connection test (connect + SELECT 1) may take (services/datasources).
     datasource_test_timeout: float = 5.0
+    # The catalog (services/catalog, docs/catalog.md): a read refreshes a source whose cached
+    # metadata is older than catalog_max_age seconds; the refresh worker re-reads every
+    # catalogued source every catalog_refresh_interval seconds (0: no worker).
+    catalog_max_age: float = 600.0
+    catalog_refresh_interval: float = 300.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -171,4 +183,6 @@ class Settings:
             sandbox_bind=_paths(env, "WEDATA_SANDBOX_BIND"),
             sandbox_ro_bind=_paths(env, "WEDATA_SANDBOX_RO_BIND"),
             datasource_test_timeout=_seconds(env, "WEDATA_DATASOURCE_TEST_TIMEOUT", 5.0),
+            catalog_max_age=_bounded(env, "WEDATA_CATALOG_MAX_AGE", 600.0, low=1),
+            catalog_refresh_interval=_bounded(env, "WEDATA_CATALOG_REFRESH_INTERVAL", 300.0, low=0),
         )

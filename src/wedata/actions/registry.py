@@ -41,6 +41,7 @@ ACTION_MODULES = (
     "wedata.actions.ops.control",
     "wedata.actions.backfill.backfill",
     "wedata.actions.datasources.datasources",
+    "wedata.actions.catalog.catalog",
 )
 
 

@@ -9,6 +9,7 @@ from wedata.config import Settings
 from wedata.scheduler.api import SchedulerApi
 from wedata.services.alarms.alarms import AlarmService
 from wedata.services.backfill.plans import BackfillService
+from wedata.services.catalog.catalog import CatalogService
 from wedata.services.datasources.datasources import DataSourceService
 from wedata.services.events.events import EventService
 from wedata.services.instances.instances import InstanceService
@@ -70,3 +71,6 @@ class Services:
         # Data sources: connection properties encrypted with the key file's box, one small
         # connection pool per source (services/datasources/).
         self.datasources = DataSourceService(self.db, self.clock, self.settings, box)
+        # The catalog of the data sources and the lake, cached with stable GUIDs, and its refresh
+        # worker (services/catalog/).
+        self.catalog = CatalogService(self.db, self.clock, self.settings, self.datasources)

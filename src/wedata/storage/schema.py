@@ -9,6 +9,7 @@ from __future__ import annotations
 from wedata.storage import (  # noqa: F401  (imported for their tables)
     alarm_tables,
     backfill_tables,
+    catalog_tables,
     datasource_tables,
     engine_tables,
     event_tables,
