@@ -39,7 +39,7 @@ def scrub(db: Database, tables: list[str]) -> None:
     """Rewrite the storage after a migration replaced secrets, so that the old plain values do
     not linger: SQLite keeps them in free pages and WAL frames, PostgreSQL in dead row versions.
 
-    Neither VACUUM may run inside a transaction, hence here and not in the migration. What the
+    SQLite's VACUUM may not run inside a transaction, hence here and not in the migration. What the
     database engine cannot reach is out of scope (PostgreSQL WAL segments, backups, replicas):
     docs/security.md tells operators to rotate credentials that were ever stored in plain text.
     """
@@ -50,9 +50,16 @@ def scrub(db: Database, tables: list[str]) -> None:
         if busy and busy[0]:
             log.warning("the database's write-ahead log could not be truncated now (another process reads it)")
         return
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    # PostgreSQL: VACUUM FULL keeps row versions that any open snapshot of the database may
+    # still see (another process's transaction is enough), so it cannot promise the plain values
+    # are gone. TRUNCATE gives the table a new file and empties the old one at commit, whatever
+    # the snapshots; the rows (already encrypted) are copied back in the same transaction.
+    with db.engine.begin() as conn:
         for table in tables:
-            conn.exec_driver_sql(f'VACUUM FULL "{table}"')
+            copy = f'"_scrub_{table}"'
+            conn.exec_driver_sql(f'CREATE TEMPORARY TABLE {copy} ON COMMIT DROP AS SELECT * FROM "{table}"')
+            conn.exec_driver_sql(f'TRUNCATE "{table}"')
+            conn.exec_driver_sql(f'INSERT INTO "{table}" SELECT * FROM {copy}')
 
 
 def downgrade(db: Database, revision: str, box: SecretBox | None = None) -> None:
