@@ -138,9 +138,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         # Async ops jobs (KillTaskInstancesAsync ...) run on their own threads, resuming the
         # unfinished jobs found in the database (services/jobs.py).
         runtime.services.ops_jobs.start_worker()
+        # SQL script runs execute on their own threads, claiming QUEUED runs from the database
+        # and ending FAILED those a stopped server left RUNNING (services/sql/queue.py).
+        runtime.services.sql_runs.start_worker()
         try:
             yield
         finally:
+            runtime.services.sql_runs.stop_worker()
             runtime.services.ops_jobs.stop_worker()
             runtime.services.alarms.stop_worker()
             stop_engine(runtime)

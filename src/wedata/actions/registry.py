@@ -41,6 +41,9 @@ ACTION_MODULES = (
     "wedata.actions.ops.control",
     "wedata.actions.backfill.backfill",
     "wedata.actions.datasources.datasources",
+    "wedata.actions.sql.scripts",
+    "wedata.actions.sql.folders",
+    "wedata.actions.sql.runs",
 )
 
 
