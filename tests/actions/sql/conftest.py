@@ -101,15 +101,18 @@ def wait_status(api: Api, project: str, job_id: str, done: tuple[str, ...] = TER
                       patience=patience)
 
 
-def wait_active(query_marker: str, present: bool, patience: float = 20.0) -> list[Any]:
-    """The PostgreSQL backends actively running a query containing ``query_marker``."""
-    def active() -> list[Any]:
+def wait_sleeping(db: Db, present: bool, patience: float = 20.0) -> list[Any]:
+    """The PostgreSQL backends of ``db``'s database sleeping in ``pg_sleep`` (found by their wait
+    event: a server-side cursor shows its FETCH, not the query text, in pg_stat_activity)."""
+    name = db.url.rsplit("/", 1)[1]
+
+    def sleeping() -> list[Any]:
         with pg_admin() as c:
             return list(c.execute(
-                "SELECT pid, state, query FROM pg_stat_activity WHERE state = 'active' AND query LIKE %s "
-                "AND pid <> pg_backend_pid()", (f"%{query_marker}%",)).fetchall())
-    return wait_until(active, lambda rows: bool(rows) == present, patience=patience,
-                      what=f"a query with {query_marker} to be {'running' if present else 'gone'}")
+                "SELECT pid, query FROM pg_stat_activity WHERE datname = %s AND state = 'active' "
+                "AND wait_event = 'PgSleep'", (name,)).fetchall())
+    return wait_until(sleeping, lambda rows: bool(rows) == present, patience=patience,
+                      what=f"pg_sleep in {name} to be {'running' if present else 'gone'}")
 
 
 def pause(seconds: float) -> None:

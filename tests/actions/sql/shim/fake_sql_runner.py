@@ -111,9 +111,12 @@ def _loop(statements: list[str], limits: ResultLimits, events: RunEvents, cancel
     return RunOutcome("SUCCESS", results)
 
 
+_QUERY = re.compile(r"\s*(?:--[^\n]*\n\s*)*\(?\s*(select|with|values|table|show)\b", re.I)
+
+
 def _sa(conn: Any, sql: str, limits: ResultLimits) -> tuple[list[str], list[tuple[Any, ...]], int | None, bool]:
-    result = conn.execution_options(stream_results=True, max_row_buffer=500).exec_driver_sql(
-        sql.replace("%", "%%"))
+    options = {"stream_results": True, "max_row_buffer": 500} if _QUERY.match(sql) else {}
+    result = conn.execution_options(**options).exec_driver_sql(sql.replace("%", "%%"))
     if not result.returns_rows:
         return [], [], result.rowcount, False
     columns = list(result.keys())
