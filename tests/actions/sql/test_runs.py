@@ -11,7 +11,16 @@ from typing import Any
 
 import pytest
 
-from tests.actions.sql.conftest import Db, b64, create_source, new_project, result, run, wait_sleeping, wait_status
+from tests.actions.sql.conftest import (
+    Db,
+    b64,
+    create_source,
+    new_project,
+    result,
+    run,
+    wait_sleeping,
+    wait_status,
+)
 from tests.support import ADMIN_UIN, Api, unique
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")

@@ -138,13 +138,19 @@ class Recorder:
         if result.columns:
             columns = [{"name": str(name), "type": column_type([r[i] for r in rows if i < len(r)])}
                        for i, name in enumerate(result.columns)]
-        status = SUCCESS if result.error is None else CANCELED if self.cancel.cancelled else FAILED
+        status, error = SUCCESS, result.error
+        if error is not None:
+            status = FAILED
+            if self.cancel.cancelled and self.ctx.stopping():
+                error = "The server stopped while the statement was executing."
+            elif self.cancel.cancelled:
+                status = CANCELED
         text = json.dumps([[cell(v) for v in r] for r in rows], ensure_ascii=False) if result.columns else None
         with self.ctx.db.write() as conn:
             conn.execute(update(S).where(S.c.run_id == self.run_id, S.c.idx == result.index).values(
                 status=status, columns=columns, rows=text, row_count=result.row_count,
                 preview_count=len(rows), truncated=bool(result.truncated), cost_ms=int(result.cost_ms),
-                error=result.error, ended_at=self.ctx.clock.now(),
+                error=error, ended_at=self.ctx.clock.now(),
             ))
 
 

@@ -19,7 +19,7 @@ from wedata.services.common import new_uuid
 from wedata.services.datasources.datasources import DataSourceService
 from wedata.services.errors import Duplicate, NotFound
 from wedata.services.folders import MAX_PATH_LENGTH, check_name, check_path, join_path, path_too_long
-from wedata.services.sql.content import ScriptConfig, decode_base64, parse_config
+from wedata.services.sql.content import ScriptConfig, config_from_wire, decode_base64, parse_config
 from wedata.services.sql.targets import check_group, check_source
 from wedata.services.sql.tree import (
     SCRIPT,
@@ -107,7 +107,5 @@ class SqlScriptService:
 
     def runnable(self, caller: Caller, project_id: str, script_id: str) -> tuple[Node, ScriptConfig]:
         """A script to run (RunSQLScript with ScriptId): visible to the caller; its config."""
-        from wedata.services.sql.content import config_from_wire
-
         found = self.get(caller, project_id, script_id)
         return found, config_from_wire(found.config)

@@ -33,7 +33,9 @@ from wedata.storage.db import Database
 
 LAKE_TYPES = frozenset({"DLC"})
 _ENGINE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_DIALECTS = {"mysql": "mysql", "postgresql": "postgres", "duckdb": "duckdb"}
+# How RunSQLScript splits a script to answer its JobExecutions, as the executor will: DLC
+# scripts are Spark SQL (transpiled to DuckDB statement by statement).
+_DIALECTS = {"mysql": "mysql", "postgresql": "postgres", "duckdb": "spark"}
 
 
 @dataclass(frozen=True, slots=True)
