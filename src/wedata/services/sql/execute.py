@@ -27,7 +27,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 
 from wedata.clock import Clock
 from wedata.config import Settings
@@ -35,7 +35,7 @@ from wedata.executors.sql.contract import CancelToken, ResultLimits, RunOutcome,
 from wedata.services.datasources.datasources import DataSourceService
 from wedata.services.errors import ServiceError
 from wedata.services.sql.records import CANCELED, FAILED, QUEUED, RUNNING, SUCCESS
-from wedata.services.sql.targets import source_type_of, target_of
+from wedata.services.sql.targets import target_of
 from wedata.storage.db import Database
 from wedata.storage.sql_tables import sql_run_statements, sql_runs
 
@@ -123,14 +123,13 @@ class Recorder:
         self.ctx = ctx
         self.run_id = run_id
         self.cancel = cancel
+        self.started: dict[int, tuple[str, datetime]] = {}
+        self.truncated = False
 
     def statement_started(self, index: int, sql: str) -> None:
-        with self.ctx.db.write() as conn:
-            done = conn.execute(update(S).where(S.c.run_id == self.run_id, S.c.idx == index).values(
-                status=RUNNING, started_at=self.ctx.clock.now())).rowcount
-            if not done:  # the executor split differently from RunSQLScript's answer: keep both
-                conn.execute(S.insert().values(run_id=self.run_id, idx=index, sql=sql, status=RUNNING,
-                                               preview_count=0, truncated=False, started_at=self.ctx.clock.now()))
+        # Kept in memory: nothing shows a statement's start (GetSQLRunResult waits for the end
+        # of the run), and one write less per statement is a shorter run (issue 9's overhead).
+        self.started[index] = (sql, self.ctx.clock.now())
 
     def statement_finished(self, result: StatementResult) -> None:
         rows = result.rows
@@ -146,19 +145,24 @@ class Recorder:
             elif self.cancel.cancelled:
                 status = CANCELED
         text = json.dumps([[cell(v) for v in r] for r in rows], ensure_ascii=False) if result.columns else None
+        now = self.ctx.clock.now()
+        self.truncated = self.truncated or bool(result.truncated)
+        sql, started = self.started.pop(result.index, (result.sql, now))
+        values = dict(status=status, columns=columns, rows=text, row_count=result.row_count, preview_count=len(rows),
+                      truncated=bool(result.truncated), cost_ms=int(result.cost_ms), error=error,
+                      started_at=started, ended_at=now)
         with self.ctx.db.write() as conn:
-            conn.execute(update(S).where(S.c.run_id == self.run_id, S.c.idx == result.index).values(
-                status=status, columns=columns, rows=text, row_count=result.row_count,
-                preview_count=len(rows), truncated=bool(result.truncated), cost_ms=int(result.cost_ms),
-                error=error, ended_at=self.ctx.clock.now(),
-            ))
+            done = conn.execute(update(S).where(S.c.run_id == self.run_id, S.c.idx == result.index)
+                                .values(**values)).rowcount
+            if not done:  # the executor split differently from RunSQLScript's answer: keep what ran
+                conn.execute(S.insert().values(run_id=self.run_id, idx=result.index, sql=sql, **values))
 
 
 def execute_run(ctx: ExecContext, run: Any, cancel: CancelToken) -> None:
     """Run a claimed ``sql_runs`` row to its end and record it (never raises)."""
     try:
-        ctx.datasources.require_use(int(run.data_source_id), run.project_id, run.user_uin)
-        target = target_of(ctx.datasources, ctx.settings, run, source_type_of(ctx.db, int(run.data_source_id)))
+        source = ctx.datasources.require_use(int(run.data_source_id), run.project_id, run.user_uin)
+        target = target_of(ctx.datasources, ctx.settings, run, source.source_type)
         run_sql = _runner().run_sql
     except ServiceError as exc:
         finish(ctx, run.id, FAILED, f"The run could not start: {exc.message}")
@@ -167,9 +171,9 @@ def execute_run(ctx: ExecContext, run: Any, cancel: CancelToken) -> None:
         log.exception("SQL run %s: preparing its target failed", run.id)
         finish(ctx, run.id, FAILED, "The run could not start: an internal error (logged by the server).")
         return
+    recorder = Recorder(ctx, run.id, cancel)
     try:
-        outcome: RunOutcome = run_sql(target, run.content, limits=ctx.limits, events=Recorder(ctx, run.id, cancel),
-                                      cancel=cancel)
+        outcome: RunOutcome = run_sql(target, run.content, limits=ctx.limits, events=recorder, cancel=cancel)
     except Exception:
         log.exception("SQL run %s: the executor failed", run.id)
         finish(ctx, run.id, FAILED, "The SQL executor failed (logged by the server).")
@@ -185,7 +189,7 @@ def execute_run(ctx: ExecContext, run: Any, cancel: CancelToken) -> None:
     elif status == FAILED and not message:
         failed = next((s for s in outcome.statements if s.error), None)
         message = f"Statement {failed.index} failed: {failed.error}" if failed else "The run failed."
-    finish(ctx, run.id, status, message)
+    finish(ctx, run.id, status, message, truncated=recorder.truncated)
 
 
 def _stopped_message(ctx: ExecContext, run_id: str, detail: str | None) -> str:
@@ -195,26 +199,31 @@ def _stopped_message(ctx: ExecContext, run_id: str, detail: str | None) -> str:
     return f"{text} {detail}" if detail else text
 
 
-def finish(ctx: ExecContext, run_id: str, status: str, message: str | None) -> bool:
+def finish(ctx: ExecContext, run_id: str, status: str, message: str | None, *, truncated: bool = False) -> bool:
     """Write the run's end, if this process still holds it (a run failed by recovery stays so)."""
     now = ctx.clock.now()
     with ctx.db.write() as conn:
         done = conn.execute(update(R).where(R.c.id == run_id, R.c.status == RUNNING, R.c.runner_id == ctx.runner_id)
-                            .values(status=status, message=message, ended_at=now)).rowcount
+                            .values(status=status, message=message, ended_at=now, truncated=truncated)).rowcount
         if not done:
             return False
-        end_statements(conn, run_id, status, message, now)
+        end_statements(conn, run_id, status, message, now, truncated=truncated)
     return True
 
 
-def end_statements(conn: Any, run_id: str, status: str, message: str | None, now: datetime) -> None:
-    """The statements a run left unfinished: the one executing ends with the run (FAILED or
-    CANCELED), those never started are CANCELED; ``truncated`` of the run is theirs."""
-    in_flight = FAILED if status == FAILED else CANCELED
-    conn.execute(update(S).where(S.c.run_id == run_id, S.c.status == RUNNING).values(
-        status=in_flight, error=message if status == FAILED else None, ended_at=now))
+def end_statements(conn: Any, run_id: str, status: str, message: str | None, now: datetime, *,
+                   truncated: bool | None = None, in_flight: bool = False) -> None:
+    """The statements a run left without an end are CANCELED (never run), except, ``in_flight``
+    (the run's process is gone), the first of them: it was executing, and fails with the run's
+    reason. The run is ``truncated`` when one of its statements is."""
+    if in_flight and status == FAILED:
+        first = conn.execute(select(func.min(S.c.idx)).where(S.c.run_id == run_id, S.c.status == QUEUED)).scalar()
+        if first is not None:
+            conn.execute(update(S).where(S.c.run_id == run_id, S.c.idx == first).values(
+                status=FAILED, error=message, ended_at=now))
     conn.execute(update(S).where(S.c.run_id == run_id, S.c.status == QUEUED).values(status=CANCELED))
-    cut = conn.execute(select(exists().where(S.c.run_id == run_id, S.c.truncated.is_(True)))).scalar()
-    if cut:
-        conn.execute(update(R).where(R.c.id == run_id).values(truncated=True))
+    if truncated is None:  # not known by the caller (recovery): from the statements
+        cut = conn.execute(select(exists().where(S.c.run_id == run_id, S.c.truncated.is_(True)))).scalar()
+        if cut:
+            conn.execute(update(R).where(R.c.id == run_id).values(truncated=True))
 

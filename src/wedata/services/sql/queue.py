@@ -247,7 +247,7 @@ class SqlRunWorker(BackgroundWorker):
             conn.execute(update(R).where(R.c.id.in_(found), R.c.status == RUNNING).values(
                 status=FAILED, message=reason, ended_at=now))
             for run_id in found:
-                execute.end_statements(conn, run_id, FAILED, reason, now)
+                execute.end_statements(conn, run_id, FAILED, reason, now, in_flight=True)
 
     def sweep(self) -> None:
         """Delete expired results, and the runs long past them."""

@@ -4,9 +4,9 @@ run and statement states.
 Run ``Status`` (GetSQLRunResult's ``SqlRunResult.Status``, also shown in JobDto and each
 JobExecution): ``QUEUED`` -> ``RUNNING`` -> ``SUCCESS`` | ``FAILED`` | ``CANCELED`` (WeData also
 lists ``TERMINATED``; nothing here ends a run that way: a stopped run is ``CANCELED``, a run
-that could not finish is ``FAILED`` with the reason). A statement is ``QUEUED`` until it starts,
-then ``RUNNING``, then ``SUCCESS``/``FAILED``/``CANCELED``; statements after a failed or stopped
-one never start and end ``CANCELED``.
+that could not finish is ``FAILED`` with the reason). A statement is ``QUEUED`` until it ends
+(its start is not written: nothing shows it), then ``SUCCESS``/``FAILED``/``CANCELED``;
+statements after a failed or stopped one never start and end ``CANCELED``.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, insert, or_, select, update
@@ -134,8 +135,11 @@ class SqlRunService:
                 if attempt == 4:
                     raise
         self.worker.wake()
-        with self.db.read() as conn:
-            return self._run(conn, job_id, with_statements=True)
+        # The answer is the run as stored (QUEUED), without reading it back.
+        row = SimpleNamespace(id=job_id, created_at=now, started_at=None, ended_at=None, **values)
+        return Run(row, [Statement(idx=i, sql=sql, status=QUEUED, columns=None, rows=None, row_count=None,
+                                   preview_count=0, truncated=False, cost_ms=None, error=None, started_at=None,
+                                   ended_at=None) for i, sql in enumerate(statements, 1)], now)
 
     def _render(self, text: str, cfg: ScriptConfig) -> str:
         """``${name}`` from ScriptConfig.Params and time expressions (``${yyyyMMdd}``) of now."""
@@ -158,11 +162,6 @@ class SqlRunService:
         if row is None or (row.scope == PRIVATE and row.user_uin != caller.uin):
             raise NotFound(f"The SQL run {job_id} does not exist in the project {project_id}.")
         return row
-
-    def _run(self, conn: Connection, job_id: str, *, with_statements: bool) -> Run:
-        row = conn.execute(select(*_RUN_COLUMNS).where(R.c.id == job_id)).one()
-        statements = _statements(conn, [job_id], rows=False).get(job_id, []) if with_statements else None
-        return Run(row, statements, self.clock.now())
 
     def expired(self, row: Any) -> bool:
         return row.ended_at is not None and row.ended_at + self.retention <= self.clock.now()

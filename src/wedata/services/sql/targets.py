@@ -104,12 +104,3 @@ def target_of(datasources: DataSourceService, settings: Settings, run: Any, sour
     return SqlTarget("mysql" if wire == "mysql" else "postgresql", engine=engine,
                      source_id=int(run.data_source_id), label=label)
 
-
-def source_type_of(db: Database, source_id: int) -> str:
-    from wedata.storage.datasource_tables import data_sources
-
-    with db.read() as conn:
-        found = conn.execute(select(data_sources.c.source_type).where(data_sources.c.id == source_id)).scalar()
-    if found is None:
-        raise NotFound(f"The data source {source_id} no longer exists.")
-    return str(found)
