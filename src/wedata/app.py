@@ -147,11 +147,15 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         # Async ops jobs (KillTaskInstancesAsync ...) run on their own threads, resuming the
         # unfinished jobs found in the database (services/jobs.py).
         runtime.services.ops_jobs.start_worker()
-        # The catalog's refresh worker re-reads the catalogued sources (services/catalog/).
+        # The catalog's refresh worker re-reads the catalogued sources (services/catalog/); SQL
+        # script runs execute on their own threads, claiming QUEUED runs from the database and
+        # ending FAILED those a stopped server left RUNNING (services/sql/queue.py).
         runtime.services.catalog.start_worker()
+        runtime.services.sql_runs.start_worker()
         try:
             yield
         finally:
+            runtime.services.sql_runs.stop_worker()
             runtime.services.catalog.stop_worker()
             runtime.services.ops_jobs.stop_worker()
             runtime.services.alarms.stop_worker()

@@ -44,6 +44,22 @@ def _bounded(env: Mapping[str, str], name: str, default: float, *, low: float, h
     return value
 
 
+def _duration(env: Mapping[str, str], name: str, default: float) -> float:
+    """Seconds, from ``7d``, ``12h``, ``30m``, ``45s`` or a plain number of seconds (> 0)."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    units = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
+    number, scale = (raw[:-1], units[raw[-1]]) if raw[-1] in units else (raw, 1.0)
+    try:
+        value = float(number) * scale
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise SystemExit(f"{name} must be a positive duration such as 7d, 12h, 30m, 45s, got {raw!r}")
+    return value
+
+
 def _paths(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(p for p in env.get(name, "").split(os.pathsep) if p.strip())
 
@@ -119,6 +135,12 @@ class Settings:
     # catalogued source every catalog_refresh_interval seconds (0: no worker).
     catalog_max_age: float = 600.0
     catalog_refresh_interval: float = 300.0
+    # SQL script runs (services/sql, docs/sql-scripts.md): threads executing them in each server
+    # process, rows kept per result set, the largest script, how long results are kept (seconds).
+    sql_script_threads: int = 8
+    sql_script_max_rows: int = 1000
+    sql_script_max_bytes: int = 1024 * 1024
+    sql_result_retention: float = 7 * 86400.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -185,4 +207,8 @@ class Settings:
             datasource_test_timeout=_seconds(env, "WEDATA_DATASOURCE_TEST_TIMEOUT", 5.0),
             catalog_max_age=_bounded(env, "WEDATA_CATALOG_MAX_AGE", 600.0, low=1),
             catalog_refresh_interval=_bounded(env, "WEDATA_CATALOG_REFRESH_INTERVAL", 300.0, low=0),
+            sql_script_threads=_int(env, "WEDATA_SQL_SCRIPT_THREADS", 8),
+            sql_script_max_rows=_int(env, "WEDATA_SQL_SCRIPT_MAX_ROWS", 1000),
+            sql_script_max_bytes=_int(env, "WEDATA_SQL_SCRIPT_MAX_BYTES", 1024 * 1024),
+            sql_result_retention=_duration(env, "WEDATA_SQL_RESULT_RETENTION", 7 * 86400.0),
         )

@@ -42,6 +42,9 @@ ACTION_MODULES = (
     "wedata.actions.backfill.backfill",
     "wedata.actions.datasources.datasources",
     "wedata.actions.catalog.catalog",
+    "wedata.actions.sql.scripts",
+    "wedata.actions.sql.folders",
+    "wedata.actions.sql.runs",
 )
 
 

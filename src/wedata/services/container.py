@@ -22,6 +22,9 @@ from wedata.services.ops.task_status import TaskOpsService
 from wedata.services.ops.workflow_reads import OpsWorkflowService
 from wedata.services.projects.projects import ProjectService
 from wedata.services.projects.resource_groups import ResourceGroupService
+from wedata.services.sql.folders import SqlFolderService
+from wedata.services.sql.runs import SqlRunService
+from wedata.services.sql.scripts import SqlScriptService
 from wedata.services.tasks.folders import TaskFolderService
 from wedata.services.tasks.lineage import TaskDependencyService
 from wedata.services.tasks.tasks import TaskService
@@ -74,3 +77,8 @@ class Services:
         # The catalog of the data sources and the lake, cached with stable GUIDs, and its refresh
         # worker (services/catalog/).
         self.catalog = CatalogService(self.db, self.clock, self.settings, self.datasources)
+        # SQL scripts of data exploration: folders, scripts, and runs executed by a worker of
+        # this process on the sources' pools (services/sql/).
+        self.sql_folders = SqlFolderService(self.db, self.clock, self.settings)
+        self.sql_scripts = SqlScriptService(self.db, self.clock, self.settings, self.datasources)
+        self.sql_runs = SqlRunService(self.db, self.clock, self.settings, self.datasources, self.sql_scripts)
