@@ -159,7 +159,7 @@ def test_concurrent_dlc_tasks_share_the_lake(api: Api, space: Space) -> None:
         assert "3000000" in full_log(api, space, item["InstanceKey"])[0].split("<br>")
 
 
-def test_a_bound_lake_engine_runs_a_dlc_task_in_its_default_database(api: Api) -> None:
+def test_a_bound_lake_engine_runs_a_dlc_task_in_its_default_database(api: Api, fast: Fast) -> None:
     project = new_project(api)
     workflow = api.data("CreateWorkflow", {"ProjectId": project, "WorkflowName": unique("wf"),
                                            "ParentFolderPath": "/"})["WorkflowId"]
@@ -183,8 +183,17 @@ def test_a_bound_lake_engine_runs_a_dlc_task_in_its_default_database(api: Api) -
     log, _ = full_log(api, space, item["InstanceKey"])
     assert item["InstanceState"] == "COMPLETED", log
     assert f"[sql] running on lake engine {engine}" in log and "mart\t7" in log.split("<br>")
-    # A non-member of the project cannot bind engines.
-    # (Members who are not administrators get UnauthorizedOperation: tests/actions/projects.)
+    # Binding changes the project: a member who is not its administrator is refused; a stranger too.
+    engineer = fast.server.new_user()
+    api.data("CreateProjectMember", {"ProjectId": project, "UserUins": [engineer.uin],  # type: ignore[attr-defined]
+                                     "RoleIds": ["308335260676890624"]})  # DataEngineer
+    body = {"ProjectId": project, "DLCInfo": [{"ComputeResources": [unique("e")], "Region": "r",
+                                                 "DefaultDatabase": "d"}]}
+    assert engineer.error("AddCalcEnginesToProject", body).code == "UnauthorizedOperation"
+    assert fast.server.new_user().error("AddCalcEnginesToProject", body).code == \
+        "UnauthorizedOperation.UserNotInProject"
+    assert api.error("AddCalcEnginesToProject", {**body, "DLCInfo": [
+        {"ComputeResources": ["lake"], "Region": "r", "DefaultDatabase": "d"}]}).code == "InvalidParameterValue"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -306,3 +315,38 @@ def test_a_sql_type_needs_its_wire(api: Api, space: Space, pg_source: int, my_so
     item = on_day(api, space, task, {"COMPLETED", "EXPIRED"})
     assert item["InstanceState"] == "COMPLETED"
     assert "42" in full_log(api, space, item["InstanceKey"])[0].split("<br>")
+
+
+# ------------------------------------------------------------------------------------------------
+# A server that stops cancels its SQL attempts in their databases; after the restart they retry.
+
+
+def test_stopping_the_server_cancels_the_statement_and_the_attempt_is_retried(
+    tmp_path_factory: pytest.TempPathFactory, postgres: Db
+) -> None:
+    from tests.actions.instances.test_instances import new_space
+    from tests.support import ServerProcess
+
+    server = ServerProcess(tmp_path_factory.mktemp("sql-restart")).start()
+    try:
+        api = server.admin()
+        space = new_space(api)
+        source = create_source(api, space.project, postgres)
+        task = sql_task(api, space, "SELECT pg_sleep(60)", source, sched={"MaxRetryNumber": 1, "RetryWaitMinute": 0})
+        wait_for(api, space, task, {"RUNNING"})
+        wait_until(lambda: _sleepers(postgres), bool, what="the statement in pg_stat_activity", patience=15)
+        server.stop()
+        wait_until(lambda: _sleepers(postgres), lambda rows: not rows, what="the statement gone", patience=10)
+        server.start()
+        (item,) = wait_until(lambda: instances(api, space, task),
+                             lambda items: items[0]["InstanceState"] == "RUNNING" and items[0]["Tries"] == 2,
+                             what="the second attempt", patience=30)
+        msg = detail(api, space, item["InstanceKey"])
+        execs = api.data("ListTaskInstanceExecutions", {"ProjectId": space.project,
+                                                        "InstanceKey": item["InstanceKey"]})["Items"]
+        assert [e["InstanceState"] for e in execs][:1] == ["FAILED_RETRY"], (execs, msg)
+        api.data("KillTaskInstancesAsync", {"ProjectId": space.project, "InstanceKeyList": [item["InstanceKey"]]})
+        wait_for(api, space, task, {"EXPIRED"})
+        wait_until(lambda: _sleepers(postgres), lambda rows: not rows, what="the second statement gone", patience=10)
+    finally:
+        server.stop()
