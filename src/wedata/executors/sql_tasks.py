@@ -119,9 +119,8 @@ def read_outcome(run_dir: str) -> SqlAttemptOutcome | None:
 class _LogEvents:
     """RunEvents that append each statement's progress to the attempt's log."""
 
-    def __init__(self, out: TextIO, total: int, secrets: tuple[str, ...]) -> None:
+    def __init__(self, out: TextIO, secrets: tuple[str, ...] = ()) -> None:
         self.out = out
-        self.total = total
         self.secrets = secrets
 
     def line(self, text: str) -> None:
@@ -281,7 +280,7 @@ class SqlTaskExecutor:
                 self._running.pop(spec.run_dir, None)
 
     def _run(self, job: SqlJob, token: CancelToken, out: TextIO) -> SqlAttemptOutcome:
-        events = _LogEvents(out, 0, ())
+        events = _LogEvents(out)
         if self.resolver is None:
             events.line("[sql] this scheduler cannot run SQL tasks (no data-source resolver)")
             return SqlAttemptOutcome("FAILED", 1, "this scheduler cannot run SQL tasks", [], [])

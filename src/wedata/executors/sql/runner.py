@@ -1,7 +1,9 @@
 """The one SQL executor: run a script's statements in one session, stream and cap the results,
-stop at the first failure, cancel in the database. SQL tasks (``task_main.py``, in the
-attempt's subprocess) and SQL scripts (RunSQLScript, in the server) both call :func:`run_sql`;
-the contract is ``contract.py``.
+stop at the first failure, cancel in the database. SQL tasks (``executors/sql_tasks.py``, a
+thread of the engine's process per attempt) and SQL scripts (RunSQLScript, in the server) both
+call :func:`run_sql`; the contract is ``contract.py``. ``events`` may also have
+``statement_note(index, text)`` (a DLC statement's rewrites) and ``waiting(text)`` (the lake file
+is held by another process); both are optional.
 
 How each wire runs a statement (on a connection of the data source's pool, or a lake cursor):
 
@@ -12,6 +14,10 @@ How each wire runs a statement (on a connection of the data source's pool, or a 
   opened one) fetched in batches; anything else through a plain cursor (``INSERT ...
   RETURNING`` and ``SHOW`` results are small and come whole). Cancel: ``pg_cancel_backend(pid)``
   over a second connection (the driver's protocol-level cancel if that connection fails).
+  The DBAPI connection is taken from the source's SQLAlchemy pool (``raw_connection``) rather than
+  used through ``stream_results``: SQLAlchemy would declare a server-side cursor for every
+  statement, and PostgreSQL declares cursors for queries only (and only inside a transaction),
+  which autocommit scripts of DDL and DML need to choose per statement.
 - **MySQL** (PyMySQL, autocommit): every statement through an unbuffered ``SSCursor``, rows read
   as they arrive. Cancel: ``KILL QUERY <connection id>`` over a second connection. A result cut
   at the cap is still read to its end (the protocol has no other way to skip it), discarding the
