@@ -119,7 +119,10 @@ def start_engine(runtime: Runtime, kind: str = "server") -> Any:
     from wedata.scheduler.engine import Engine
 
     scheduler = runtime.services.scheduler
-    engine = Engine(runtime.db, runtime.settings, runtime.services.clock, kind=kind, defs=scheduler.defs)
+    # SQL tasks reach their data sources through the services (grants, decrypted passwords,
+    # pools): the engine gets them as a resolver and never imports the services itself.
+    engine = Engine(runtime.db, runtime.settings, runtime.services.clock, kind=kind, defs=scheduler.defs,
+                    sql_resolver=runtime.services.sql_targets)
     scheduler.attach(engine)
     engine.start()
     runtime.engine = engine

@@ -127,7 +127,7 @@ def test_a_vanished_attempt_is_lost(executor: tuple[LocalExecutor, Exits], tmp_p
 
 
 def test_task_types(tmp_path: Path) -> None:
-    assert {30, 35} == SUPPORTED_TASK_TYPES
+    assert {30, 35, 21, 23, 32, 134} == SUPPORTED_TASK_TYPES
     argv = build_command(30, "print(1)", {"python_sub_version": "python3"}, str(tmp_path / "py"))
     assert argv[1:] == ["-u", str(tmp_path / "py" / "task.py")] and os.path.exists(argv[0])
     with pytest.raises(ExecutorError, match="python9.9"):

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from wedata.executors.sql.contract import SqlJob
 
 Handle = dict[str, Any]
 ExitCallback = Callable[[int, int | None], None]
@@ -35,6 +38,9 @@ class RunSpec:
     # Whether every user whose input makes up this task is a tenant admin (None: not looked up).
     # A server without task isolation runs only trusted attempts (executors/sandbox.py).
     trusted: bool | None = None
+    # A SQL task's attempt (types 21, 23, 134, 32): no command; the SQL executor runs the job
+    # (executors/sql_tasks.py) and ``argv`` is empty.
+    sql: SqlJob | None = None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Output parameters of a Shell or Python attempt (``ParamTaskOutList``), read from its output.
+"""Output parameters of an attempt (``ParamTaskOutList``), read from its output.
 
 Convention (docs/engine.md):
 
@@ -6,7 +6,8 @@ Convention (docs/engine.md):
   ``key`` = ``value``; the last one printed for a key wins.
 - The task's **result** (what ``$[n][m]`` selectors read) is its last non-empty output line
   that is not a setValue line, split into cells on tabs, or on commas when there is no tab
-  (``scheduling.parameters.parse_text_result``).
+  (``scheduling.parameters.parse_text_result``). A SQL task's result is its last result set
+  (row n, column m of it), handed in by the engine from the attempt's outcome.
 - A declared output whose definition is a selector takes the selected cell(s); a constant
   definition is rendered with the instance's parameters; a setValue for the same key wins over
   both. An output that cannot be produced is simply absent: a downstream instance that
@@ -16,7 +17,7 @@ Convention (docs/engine.md):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from wedata.scheduling.parameters import (
@@ -48,7 +49,10 @@ def _lines(path: str, offset: int) -> Iterator[str]:
             yield raw.decode("utf-8", "replace").rstrip("\r\n")
 
 
-def collect(path: str, offset: int, declared: Mapping[str, str], context: RenderContext | None) -> Outputs:
+def collect(path: str, offset: int, declared: Mapping[str, str], context: RenderContext | None,
+            result_rows: Sequence[Sequence[str]] | None = None) -> Outputs:
+    """``result_rows``: the task's result when it has a tabular one of its own (a SQL task's last
+    result set); otherwise the result is read from the output as described above."""
     set_values: dict[str, str] = {}
     last_result = ""
     try:
@@ -60,7 +64,9 @@ def collect(path: str, offset: int, declared: Mapping[str, str], context: Render
                 last_result = line
     except OSError:
         pass
-    rows = parse_text_result(last_result) if last_result else None
+    rows: Sequence[Sequence[str]] | None = result_rows
+    if rows is None and last_result:
+        rows = parse_text_result(last_result)
     out = Outputs(values=dict(set_values))
     for key, definition in declared.items():
         if key in set_values:

@@ -7,6 +7,10 @@
   own interpreter use that interpreter (its base, outside the server's virtualenv); anything
   else is looked up on PATH. A missing interpreter fails the attempt with a clear message.
 
+SQL tasks are not commands: JDBC SQL (21, any MySQL- or PostgreSQL-wire data source),
+TDSQL-PostgreSQL (23), StarRocks (134, MySQL wire) and DLC SQL (32, the lake) are run by the SQL
+executor (``executors/sql_tasks.py``); :data:`SQL_TASK_TYPES` names them.
+
 Other task types are not runnable here; :data:`SUPPORTED_TASK_TYPES` lets SubmitTask refuse
 them up front.
 """
@@ -23,7 +27,12 @@ from wedata.executors.base import ExecutorError
 
 SHELL_TYPE = 35
 PYTHON_TYPE = 30
-SUPPORTED_TASK_TYPES: frozenset[int] = frozenset({SHELL_TYPE, PYTHON_TYPE})
+JDBC_SQL_TYPE = 21
+TDSQL_POSTGRES_TYPE = 23
+DLC_SQL_TYPE = 32
+STARROCKS_TYPE = 134
+SQL_TASK_TYPES: frozenset[int] = frozenset({JDBC_SQL_TYPE, TDSQL_POSTGRES_TYPE, DLC_SQL_TYPE, STARROCKS_TYPE})
+SUPPORTED_TASK_TYPES: frozenset[int] = frozenset({SHELL_TYPE, PYTHON_TYPE}) | SQL_TASK_TYPES
 
 
 def _own_python() -> str:
@@ -54,4 +63,7 @@ def build_command(task_type_id: int, code: str, ext: Mapping[str, str], run_dir:
         path = Path(run_dir, "task.py")
         path.write_text(code if code.endswith("\n") else code + "\n")
         return [interpreter, "-u", str(path)]
-    raise ExecutorError(f"task type {task_type_id} cannot be run by this server (supported: Shell 35, Python 30)")
+    if task_type_id in SQL_TASK_TYPES:
+        raise ExecutorError(f"task type {task_type_id} is a SQL task: the SQL executor runs it, not a command")
+    raise ExecutorError(f"task type {task_type_id} cannot be run by this server (supported: Shell 35, Python 30, "
+                        "SQL 21, 23, 32, 134)")

@@ -25,6 +25,8 @@ from sqlalchemy import bindparam, func, insert, select, update
 from wedata.executors.base import Handle
 from wedata.executors.local import read_exit_code
 from wedata.executors.outputs import collect
+from wedata.executors.sql_tasks import read_outcome
+from wedata.executors.tasktypes import SQL_TASK_TYPES
 from wedata.scheduler import states
 from wedata.scheduler.definitions import TaskDef
 from wedata.scheduler.node import EngineNode
@@ -123,12 +125,16 @@ def end_attempt(node: EngineNode, tx: Tx, r: Any, code: int | None) -> str:
     tdef = node.def_for(r)
     cost = int((now - (r["e_started"] or now)).total_seconds() * 1000)
     common = {"ended_at": now, "cost_ms": cost, "deadline_at": None, "claimed_by": None}
+    # A SQL attempt leaves its outcome (reason, last result set) in its run directory.
+    sql = read_outcome(run_dir_for(node.run_root, r["id"], r["life_round_num"], r["e_try"])) \
+        if tdef is not None and tdef.task_type_id in SQL_TASK_TYPES else None
     if code == 0 and not killed and not pre_failure:
         outputs: dict[str, str] = {}
         missing: dict[str, str] = {}
         if tdef is not None and r["log_path"] and tdef.out_params:  # only declared outputs are read
             ctx = render_context(tdef, r, to_wall(r["scheduled_at"], tdef.zone), {}, {})
-            got = collect(r["log_path"], r["log_offset"] or 0, tdef.out_params, ctx)
+            got = collect(r["log_path"], r["log_offset"] or 0, tdef.out_params, ctx,
+                          sql.rows if sql is not None else None)
             outputs, missing = got.values, got.missing
         tx.conn.execute(_END_EXEC, {"eid": r["eid"], "st": "COMPLETE", "at": now, "code": 0, "err": None})
         transition(tx, r, states.COMPLETED, "attempt succeeded", {**common, "outputs": outputs or None})
@@ -140,6 +146,8 @@ def end_attempt(node: EngineNode, tx: Tx, r: Any, code: int | None) -> str:
         reason = killed[len(KILL_PREFIX):].strip()
     elif code is None:
         reason = "the process was lost (no exit status; e.g. killed while no scheduler watched it)"
+    elif sql is not None and sql.error and code == sql.exit_code:
+        reason = f"{sql.error} (exit code {code})"
     else:
         reason = f"exit code {code}"
     retry_left = r["tries"] < r["try_limit"] and not killed

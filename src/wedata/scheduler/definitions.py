@@ -62,6 +62,10 @@ class TaskDef:
     out_params: Mapping[str, str] = field(default_factory=dict)  # ParamTaskOutList key -> definition
     in_params: tuple[InParam, ...] = ()
     events: tuple[EventListener, ...] = ()
+    # SQL tasks: TaskConfiguration.SourceServiceId (the data source's Id) and DataCluster (a DLC
+    # task's lake engine).
+    source_service_id: str | None = None
+    data_cluster: str | None = None
 
     @property
     def try_limit(self) -> int:
@@ -148,6 +152,8 @@ def parse_definition(version_id: str, snapshot: Mapping[str, Any]) -> TaskDef:
         out_params=_pairs(sc.get("ParamTaskOutList")),
         in_params=in_params,
         events=events,
+        source_service_id=str(conf.get("SourceServiceId") or "").strip() or None,
+        data_cluster=str(conf.get("DataCluster") or "").strip() or None,
     )
 
 

@@ -39,7 +39,10 @@ from wedata.clock import Clock, real_seconds
 from wedata.config import Settings
 from wedata.executors.base import Executor
 from wedata.executors.local import LocalExecutor
+from wedata.executors.routing import TaskExecutors
 from wedata.executors.sandbox import SandboxSettings
+from wedata.executors.sql.contract import SqlTaskResolver
+from wedata.executors.sql_tasks import SqlTaskExecutor
 from wedata.scheduler import cycle, recovery, states
 from wedata.scheduler.definitions import DefinitionCache
 from wedata.scheduler.diskguard import DiskGuard
@@ -82,11 +85,17 @@ class Engine:
         *,
         kind: str = "server",
         defs: DefinitionCache | None = None,
+        sql_resolver: SqlTaskResolver | None = None,
     ) -> None:
+        """``sql_resolver``: where SQL tasks run (their data source, checked and decrypted by the
+        services; given by the composition root). Without it SQL attempts fail with a reason."""
         self.db = db
         self.settings = settings
         self.clock = clock
-        self.node = EngineNode(db, settings, clock, executor or LocalExecutor(SandboxSettings.from_settings(settings)), kind, defs)
+        if executor is None:
+            executor = TaskExecutors(LocalExecutor(SandboxSettings.from_settings(settings)),
+                                     SqlTaskExecutor(sql_resolver))
+        self.node = EngineNode(db, settings, clock, executor, kind, defs)
         self.executor: Executor = self.node.executor
         self.node_id = self.node.node_id
         self.planner = Planner(self.node.load_def, horizon_days=settings.plan_horizon_days, catch_up=settings.plan_catch_up)

@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy import Connection, and_, select
 
 from wedata.executors.base import ExecutorError, RunSpec
-from wedata.executors.tasktypes import build_command
+from wedata.executors.sql.contract import SqlJob
+from wedata.executors.tasktypes import SQL_TASK_TYPES, build_command
 from wedata.scheduler.definitions import TaskDef
 from wedata.scheduling.datatimes import format_wall, instance_key
 from wedata.scheduling.parameters import ParameterError, RenderContext, render
@@ -176,8 +177,19 @@ def prepare(
         return Prepared(None, tdef.code, f"cannot render the task's code: {exc}")
     if problems:
         return Prepared(None, code, "; ".join(problems))
+    sql: SqlJob | None = None
     try:
-        argv = build_command(tdef.task_type_id, code, tdef.ext, run_dir)
+        if tdef.task_type_id in SQL_TASK_TYPES:
+            # No command: the SQL executor runs the statements (executors/sql_tasks.py),
+            # with the data-source rights of whoever submitted the running version.
+            argv: list[str] = []
+            submitter = conn.execute(
+                select(task_versions.c.create_user_uin).where(task_versions.c.version_id == tdef.version_id)
+            ).scalar()
+            sql = SqlJob(tdef.task_type_id, str(inst["project_id"]), str(submitter or tdef.owner_uin or ""),
+                         tdef.source_service_id, tdef.data_cluster, code)
+        else:
+            argv = build_command(tdef.task_type_id, code, tdef.ext, run_dir)
         cwd = Path(run_dir, "work")  # the task's own writable directory, its HOME
         cwd.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -204,6 +216,7 @@ def prepare(
         run_dir=run_dir,
         env=env,
         resource_group=inst.get("resource_group_id"),
-        trusted=users_are_admins(conn, tdef) if check_users else None,
+        trusted=users_are_admins(conn, tdef) if check_users and sql is None else None,
+        sql=sql,
     )
     return Prepared(spec, code)

@@ -20,6 +20,7 @@ from wedata.services.ops.rerun import RerunService
 from wedata.services.ops.task_reads import OpsTaskService
 from wedata.services.ops.task_status import TaskOpsService
 from wedata.services.ops.workflow_reads import OpsWorkflowService
+from wedata.services.projects.lake_engines import LakeEngineService
 from wedata.services.projects.projects import ProjectService
 from wedata.services.projects.resource_groups import ResourceGroupService
 from wedata.services.sql.folders import SqlFolderService
@@ -27,6 +28,7 @@ from wedata.services.sql.runs import SqlRunService
 from wedata.services.sql.scripts import SqlScriptService
 from wedata.services.tasks.folders import TaskFolderService
 from wedata.services.tasks.lineage import TaskDependencyService
+from wedata.services.tasks.sql_targets import SqlTargets
 from wedata.services.tasks.tasks import TaskService
 from wedata.services.workflows.workflows import WorkflowService
 from wedata.storage.db import Database
@@ -74,6 +76,11 @@ class Services:
         # Data sources: connection properties encrypted with the key file's box, one small
         # connection pool per source (services/datasources/).
         self.datasources = DataSourceService(self.db, self.clock, self.settings, box)
+        # Lake engines bound to projects (AddCalcEnginesToProject), and where SQL tasks run:
+        # SubmitTask's check, and the resolver the composition root gives the engine.
+        self.lake_engines = LakeEngineService(self.db, self.clock, self.settings, self.projects)
+        self.sql_targets = SqlTargets(self.db, self.settings, self.datasources, self.lake_engines)
+        self.tasks.sql_targets = self.sql_targets
         # The catalog of the data sources and the lake, cached with stable GUIDs, and its refresh
         # worker (services/catalog/).
         self.catalog = CatalogService(self.db, self.clock, self.settings, self.datasources)

@@ -13,6 +13,7 @@ from wedata.storage import (  # noqa: F401  (imported for their tables)
     datasource_tables,
     engine_tables,
     event_tables,
+    lake_tables,
     ops_tables,
     sql_tables,
     tables,

@@ -194,7 +194,7 @@ def test_related_tasks_and_the_delete_rule(api: Api, postgres: Db) -> None:
     workflow = _workflow(api, project)
     used, spare = create_source(api, project, postgres), create_source(api, project, postgres)
     draft = _sql_task(api, project, workflow, str(used))  # saved, never submitted
-    # SQL tasks cannot be scheduled yet; a dry run (ScheduleType 1) is submitted for any type.
+    # A dry run (ScheduleType 1) is submitted for any type, whatever sources it names.
     prod = _sql_task(api, project, workflow, f"{spare};{used}", ScheduleType=1)
     api.call("SubmitTask", {"ProjectId": project, "TaskId": prod, "VersionRemark": "v1"})
     related = api.data("GetDataSourceRelatedTasks", {"Id": used})

@@ -44,6 +44,15 @@ def update_project(
     return M.UpdateProjectResponse()
 
 
+# DLC engines bound to the project: named lake engines (services/projects/lake_engines.py).
+@action("AddCalcEnginesToProject")
+def add_calc_engines_to_project(
+    services: Services, ctx: RequestContext, req: M.AddCalcEnginesToProjectRequest
+) -> M.AddCalcEnginesToProjectResponse:
+    services.lake_engines.add(ctx.caller, req.project_id, req.dlc_info)
+    return M.AddCalcEnginesToProjectResponse()
+
+
 @action("DeleteProject")
 def delete_project(
     services: Services, ctx: RequestContext, req: M.DeleteProjectRequest

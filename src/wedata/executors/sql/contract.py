@@ -60,6 +60,13 @@ class SqlTarget:
     lake: Path | None = None  # the DuckDB file for duckdb
     source_id: int | None = None  # the data source's Id, for messages
     label: str = ""  # how messages name the target ("data source 12 (MYSQL)", "the lake")
+    # Added by the SQL executor (runner.py):
+    # "spark": the text is Spark SQL, split as Spark and transpiled to DuckDB per statement (DLC).
+    transpile_from: str | None = None
+    # The lake: the schema unqualified names mean (a DLC engine's DefaultDatabase); created if missing.
+    default_schema: str | None = None
+    # The lake: how long to wait for another process to release the file (lake.open_lake).
+    lake_wait: float = 30.0
 
     @property
     def dialect(self) -> str:
@@ -80,7 +87,9 @@ class StatementResult:
     sql: str
     columns: list[str] = field(default_factory=list)
     rows: list[tuple[Any, ...]] = field(default_factory=list)  # at most the limits
-    row_count: int | None = None  # rows affected (DML/DDL) or rows the result set had
+    # rows affected (DML/DDL) or rows the result set had; for a truncated result set None (not
+    # read to its end) except on the MySQL wire, whose driver reads the rest anyway
+    row_count: int | None = None
     truncated: bool = False
     cost_ms: int = 0
     error: str | None = None  # the database's message (never a password)
@@ -132,3 +141,27 @@ class CancelToken:
             hook = self._hook
         if hook is not None:
             hook()
+
+
+# -- SQL tasks (the engine's side) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SqlJob:
+    """What the engine hands the SQL executor for one attempt (``RunSpec.sql``)."""
+
+    task_type_id: int
+    project_id: str
+    user_uin: str  # whose rights the data source is used with: the submitter of the running version
+    source_service_id: str | None  # TaskConfiguration.SourceServiceId
+    data_cluster: str | None  # TaskConfiguration.DataCluster (a DLC task's lake engine)
+    text: str  # the rendered script
+    limits: ResultLimits = field(default_factory=ResultLimits)
+    log_rows: int = 20
+
+
+class SqlTaskResolver(Protocol):
+    """Where a SQL task's statements run; raises ``SourceError`` (a message safe to show) when
+    the task may not or cannot use what it names. Implemented by the services."""
+
+    def target_for(self, job: SqlJob) -> SqlTarget: ...

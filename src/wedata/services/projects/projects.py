@@ -82,7 +82,7 @@ class WorkspaceNameDuplication(Duplicate):
     code = "InvalidParameter.WorkspaceNameDuplication"
 
 
-def _dlc_info(info: M.DLCClusterInfo | None, model: str) -> dict[str, Any] | None:
+def dlc_info_record(info: M.DLCClusterInfo | None, model: str) -> dict[str, Any] | None:
     """Validate a DLC engine binding and return it in wire form for storage."""
     if info is None:
         return None
@@ -202,7 +202,7 @@ class ProjectService:
         mode = project.schedule_mode or "task"
         if mode not in SCHEDULE_MODES:
             raise InvalidValue(f"ScheduleMode must be one of {', '.join(SCHEDULE_MODES)}, got {mode!r}")
-        dlc = _dlc_info(dlc_info, model)
+        dlc = dlc_info_record(dlc_info, model)
         group_ids = list(dict.fromkeys(resource_ids or []))
         now = self.clock.now()
         project_id = new_project_id()

@@ -62,6 +62,7 @@ from wedata.services.tasks.definition import (
 from wedata.services.tasks.patch import DOWNSTREAM, UPSTREAM, apply_removals, parse_removals
 from wedata.services.tasks.queries import list_condition
 from wedata.services.tasks.snapshot import render_task, task_select
+from wedata.services.tasks.sql_targets import SqlTargets
 from wedata.services.tasks.types import known_task_type, node_category, task_type_desc
 from wedata.services.tasks.unified import apply_workflow_schedule
 from wedata.services.tasks.versions import (
@@ -168,6 +169,9 @@ class TaskService:
         self.clock = clock
         self.settings = settings
         self.scheduler = scheduler
+        # Where SQL tasks run (services/tasks/sql_targets.py); set by the container, which
+        # builds the data-source service after this one.
+        self.sql_targets: SqlTargets | None = None
 
     # ------------------------------------------------------------------------------------------
     # Reads.
@@ -375,7 +379,7 @@ class TaskService:
         t = T.tasks
         with self.db.write() as conn:
             row = self._row(conn, project_id, task_id, lock=True)
-            self._check_runnable(row)
+            self._check_runnable(row, project_id, caller)
             status = row.status if row.status in ("Y", "O") else "Y"
             conn.execute(
                 update(t).where(t.c.id == task_id).values(status=status, latest_submit_version_no=row.latest_version_no)
@@ -387,19 +391,23 @@ class TaskService:
         self.scheduler.notify(Change.TASKS)
         return version_id
 
-    @staticmethod
-    def _check_runnable(row: Row[Any]) -> None:
+    def _check_runnable(self, row: Row[Any], project_id: str, caller: Caller) -> None:
         """Only task types the executors can run are scheduled; a dry run (ScheduleType 1) never
-        executes, so it is accepted for any type."""
-        from wedata.executors.tasktypes import SUPPORTED_TASK_TYPES
+        executes, so it is accepted for any type. A SQL task must name a source it may use."""
+        from wedata.executors.tasktypes import SQL_TASK_TYPES, SUPPORTED_TASK_TYPES
 
-        sched = (row.definition or {}).get(SCHED) or {}
-        if row.task_type_id in SUPPORTED_TASK_TYPES or sched.get("ScheduleType") == 1:
+        definition = row.definition or {}
+        sched = definition.get(SCHED) or {}
+        if sched.get("ScheduleType") == 1:
+            return
+        if row.task_type_id in SQL_TASK_TYPES and self.sql_targets is not None:
+            self.sql_targets.check_task(project_id, caller.uin, row.task_type_id, definition.get(CONF) or {})
+        if row.task_type_id in SUPPORTED_TASK_TYPES:
             return
         raise Unsupported(
             f"Task type {row.task_type_id} ({task_type_desc(row.task_type_id)}) cannot be scheduled by this "
-            "server yet: only Shell (35) and Python (30) tasks run. Save it, or submit it as a dry run "
-            "(ScheduleType 1)."
+            "server yet: only Shell (35), Python (30) and SQL (21 JDBC, 23 TDSQL-PostgreSQL, 32 DLC, 134 StarRocks) "
+            "tasks run. Save it, or submit it as a dry run (ScheduleType 1)."
         )
 
     def apply_workflow_schedule(
