@@ -1,9 +1,7 @@
 """Servers for the SQL script tests, and helpers to run scripts through the SDK.
 
-The package's servers run with ``shim/`` first on ``PYTHONPATH``: until the shared SQL executor
-(``executors/sql/runner.py``) is merged, a test stand-in answers its import (``shim/
-sitecustomize.py``); once it is there, the real one runs and the stand-in does nothing. Tests
-that must exercise the real executor are marked ``needs_runner`` and skip (saying so) without it.
+The servers run the real SQL executor (executors/sql/runner.py) against the real PostgreSQL
+and MariaDB of this machine.
 
 ``WEDATA_DEFAULT_SLOTS=2``: the default group runs two scripts at once, which the queue tests
 rely on (the data sources' pools hold five connections each).
@@ -12,8 +10,6 @@ rely on (the data sources' pools hold five connections each).
 from __future__ import annotations
 
 import base64
-import importlib.util
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,26 +24,11 @@ from tests.waiting import wait_until
 
 __all__ = ["Db", "create_source", "mariadb", "new_project", "pg_admin", "postgres"]
 
-SHIM = Path(__file__).with_name("shim")
 TERMINAL = ("SUCCESS", "FAILED", "CANCELED")
 
 
-def real_runner_present() -> bool:
-    root = Path(__file__).resolve().parents[3]
-    return (root / "src" / "wedata" / "executors" / "sql" / "runner.py").exists() or (
-        importlib.util.find_spec("wedata.executors.sql.runner") is not None
-    )
-
-
-needs_runner = pytest.mark.skipif(
-    not real_runner_present(),
-    reason="needs the shared SQL executor (executors/sql/runner.py, branch h-sql-tasks): not merged yet",
-)
-
-
 def sql_env(**extra: str) -> dict[str, str]:
-    path = os.pathsep.join(p for p in (str(SHIM), os.environ.get("PYTHONPATH", "")) if p)
-    return {"PYTHONPATH": path, "WEDATA_DEFAULT_SLOTS": "2", **extra}
+    return {"WEDATA_DEFAULT_SLOTS": "2", **extra}
 
 
 def start_server(home: Path, backend: str, **extra: str) -> tuple[ServerProcess, str | None]:

@@ -1,8 +1,5 @@
 """End to end through the shared SQL executor (``executors/sql/runner.py``): MariaDB scripts
-return rows, a long query is stopped in the database, a DLC script runs on the lake.
-
-Marked ``needs_runner``: they skip, saying so, until that executor is merged (the other tests of
-this package run on the test stand-in meanwhile)."""
+return rows, a long query is stopped in the database, a DLC script runs on the lake."""
 
 from __future__ import annotations
 
@@ -13,15 +10,12 @@ import pytest
 from tests.actions.sql.conftest import (
     Db,
     create_source,
-    needs_runner,
     new_project,
     run,
     wait_sleeping,
     wait_status,
 )
 from tests.support import Api, mariadb_root, unique
-
-pytestmark = needs_runner
 
 
 @pytest.fixture(scope="module")

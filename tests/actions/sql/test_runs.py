@@ -1,8 +1,5 @@
 """RunSQLScript, GetSQLRunResult, StopSQLScriptRun and ListSQLScriptRuns through the SDK, on the
-real PostgreSQL of this machine: the answers' shapes, results, failures, stops and bad input.
-
-These go through the SQL executor: the shared one when it is merged, the test stand-in of
-``shim/`` until then (see conftest.py); they hold for both."""
+real PostgreSQL of this machine: the answers' shapes, results, failures, stops and bad input."""
 
 from __future__ import annotations
 

@@ -152,6 +152,11 @@ class _PgSession(_Session):
         self.raw = self.pooled.dbapi_connection
         self.raw.autocommit = True
         self.pid = self.raw.info.backend_pid
+        # If this process dies (kill -9, a lost machine) while a statement runs, PostgreSQL 14+
+        # notices the closed client within a second and cancels it, instead of running it to
+        # its end; older servers do not know the setting, which is then left alone.
+        with contextlib.suppress(Exception):
+            self.raw.execute("SET client_connection_check_interval = 1000")
 
     def execute(self, sql: str, index: int, limits: ResultLimits) -> StatementResult:
         result = StatementResult(index, sql)

@@ -95,8 +95,11 @@ class SqlRunWorker(BackgroundWorker):
         self._shutting_down = True
         with self._lock:
             tokens = list(self._tokens.values())
+        if tokens:
+            log.info("SQL runs: the server stops; cancelling %d executing run(s) in their databases", len(tokens))
         for token in tokens:
-            _cancel_soon(token)
+            # Wait (a little) for each cancel to reach its database: the process ends right after.
+            _cancel_soon(token, wait=2.0)
         deadline = time.monotonic() + min(timeout, 5.0)
         while time.monotonic() < deadline:
             with self._lock:

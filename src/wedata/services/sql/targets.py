@@ -95,7 +95,8 @@ def target_of(datasources: DataSourceService, settings: Settings, run: Any, sour
         if run.compute_resource and not path.exists():
             raise InvalidValue(f"there is no lake engine named {run.compute_resource}")
         path.parent.mkdir(parents=True, exist_ok=True)
-        return SqlTarget("duckdb", lake=path, source_id=int(run.data_source_id),
+        # DLC SQL is Spark SQL, in scripts as in tasks: each statement is transpiled to DuckDB.
+        return SqlTarget("duckdb", lake=path, source_id=int(run.data_source_id), transpile_from="spark",
                          label=f"the lake ({run.compute_resource})" if run.compute_resource else "the lake")
     wire = wire_of(source_type)
     if wire is None:
