@@ -20,10 +20,11 @@ from typing import Any
 from sqlalchemy import Connection, and_, select
 
 from wedata.executors.base import ExecutorError, RunSpec
-from wedata.executors.tasktypes import build_command
+from wedata.executors.tasktypes import SHELL_TYPE, build_command
 from wedata.scheduler.definitions import TaskDef
 from wedata.scheduling.datatimes import format_wall, instance_key
-from wedata.scheduling.parameters import ParameterError, RenderContext, render
+from wedata.scheduling.parameters import ParameterError, RenderContext, own_output_constants, render
+from wedata.scheduling.shellnames import shell_foreign
 from wedata.scheduling.timezones import DEFAULT_ZONE, parse_zone, utc_to_wall
 from wedata.storage.engine_tables import instance_deps, task_instances
 from wedata.storage.health import is_disk_full
@@ -59,15 +60,19 @@ def remove_run_dir(run_dir: str) -> None:
 
 def render_context(tdef: TaskDef, inst: Mapping[Any, Any], scheduled_wall: datetime,
                    workflow_params: Mapping[str, str], inputs: Mapping[str, str]) -> RenderContext:
+    """Strict: an unknown ``${name}`` or a malformed time expression fails the attempt with the
+    names (never an empty string); a Shell task's own variables are bash's (shellnames.py)."""
+    # The task's own constant outputs (ParamTaskOutList) read like parameters, below its own;
+    # a rerun's RedefineParamList (task_instances.params, services/ops/rerun.py) wins.
+    params = {**own_output_constants(tdef.out_params), **tdef.params, **(inst.get("params") or {})}
     return RenderContext(
         data_time=inst["data_time"],
         scheduled_time=scheduled_wall,
         zone=tdef.zone,
-        # A rerun's RedefineParamList (task_instances.params, services/ops/rerun.py) wins.
-        task_params={**tdef.params, **inst["params"]} if inst.get("params") else tdef.params,
+        task_params=params,
         workflow_params=workflow_params,
         inputs=inputs,
-        strict=False,  # ${HOME} and friends are shell, not ours: leave unknown names alone
+        foreign=shell_foreign(tdef.code) if tdef.task_type_id == SHELL_TYPE else None,
     )
 
 
