@@ -25,7 +25,7 @@ from wedata.scheduler.definitions import TaskDef
 from wedata.scheduling.datatimes import format_wall, instance_key
 from wedata.scheduling.parameters import ParameterError, RenderContext, own_output_constants, render
 from wedata.scheduling.shellnames import shell_foreign
-from wedata.scheduling.timezones import DEFAULT_ZONE, parse_zone, utc_to_wall
+from wedata.scheduling.timezones import DEFAULT_ZONE, parse_zone
 from wedata.storage.engine_tables import instance_deps, task_instances
 from wedata.storage.health import is_disk_full
 from wedata.storage.tables import credentials, task_versions, tasks
@@ -37,12 +37,15 @@ def log_path(logs_dir: Path, task_id: str, data_time: datetime, life_round: int)
     return logs_dir / task_id / data_time.strftime("%Y%m%d%H%M%S") / f"{life_round}.log"
 
 
-# Log lines read in WeData's default zone, like every time the API shows without a TimeZone.
+# Log lines read in WeData's default zone, like every time the API shows without a TimeZone,
+# and say so: "2025-01-01 08:00:00 +08:00 INFO ..." (issue 16: every time shown names its zone).
 _LOG_ZONE = parse_zone(DEFAULT_ZONE)
 
 
 def log_line(now: datetime, level: str, message: str) -> str:
-    return f"{format_wall(utc_to_wall(now.replace(tzinfo=UTC), _LOG_ZONE))} {level} {message}\n"
+    local = now.replace(tzinfo=UTC).astimezone(_LOG_ZONE)
+    offset = local.strftime("%z")  # +0800
+    return f"{format_wall(local.replace(tzinfo=None))} {offset[:3]}:{offset[3:]} {level} {message}\n"
 
 
 def append_log(path: str | Path, text: str) -> int:
