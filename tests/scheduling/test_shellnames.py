@@ -18,12 +18,15 @@ getopts ab: opt
 mapfile -t rows
 printf -v stamp '%s' now
 total+=1
+echo region=eu; a=1 b=2 env
+if true; then c=3; fi
 """
 
 
 def test_the_variables_a_script_sets() -> None:
     assert assigned_names(SCRIPT) == {
-        "x", "Y", "z", "f", "line", "other", "arr", "map", "counts", "i", "opt", "rows", "stamp", "total"}
+        "x", "Y", "z", "f", "line", "other", "arr", "map", "counts", "i", "opt", "rows", "stamp", "total", "a", "b", "c"}
+    # "echo region=eu" is an argument, not an assignment
 
 
 @pytest.mark.parametrize("inner", [
@@ -34,6 +37,6 @@ def test_bash_owns(inner: str) -> None:
     assert shell_foreign(SCRIPT)(inner)
 
 
-@pytest.mark.parametrize("inner", ["nosuchparam", "yyyyMMd", "yyyyMMdd-1x", "JAVA_HOME", " x", "a b"])
+@pytest.mark.parametrize("inner", ["nosuchparam", "region", "yyyyMMd", "yyyyMMdd-1x", "JAVA_HOME", " x", "a b"])
 def test_bash_does_not_own(inner: str) -> None:
     assert not shell_foreign(SCRIPT)(inner)

@@ -46,7 +46,11 @@ _PREFIXES = ("BASH_", "LC_", "WEDATA_", "COMP_")
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _IDENT = re.compile(_NAME)
 _SPECIAL = re.compile(r"[0-9]+|[@*#?$!-]")
-_ASSIGN = re.compile(rf"(?:^|[\s;&|(`{{])({_NAME})(?:\[[^\]\n]*\])?\+?=")
+# Assignments are words at the start of a command (before it, more assignments or a keyword):
+# "x=1 y=2 cmd" sets x and y, "echo region=eu" sets nothing.
+_COMMANDS = re.compile(r"[\n;&|(){}`]+")
+_ASSIGN_WORD = re.compile(rf"({_NAME})(?:\[[^\]]*\])?\+?=")
+_KEYWORDS = frozenset({"then", "do", "else", "elif", "if", "while", "until", "!", "time"})
 _DECLARE = re.compile(rf"\b(?:export|local|declare|typeset|readonly)((?:[ \t]+-[A-Za-z]+)*(?:[ \t]+{_NAME}(?:=[^\s;&|]*)?)+)")
 _FOR = re.compile(rf"\bfor\s+({_NAME})\s+in\b|\bselect\s+({_NAME})\s+in\b")
 _READ = re.compile(r"\bread((?:[ \t]+(?:-[A-Za-z]+(?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'|[^\s-]\S*))?|[A-Za-z_][A-Za-z0-9_]*))+)")
@@ -62,7 +66,15 @@ _EXPANSION = re.compile(rf"[#!]?(?:{_NAME}|[0-9]+|[@*#?$!-])(?:\[[^\]]*\])?(?:(?
 def assigned_names(script: str) -> frozenset[str]:
     """The variables a bash script sets itself (see the module docstring)."""
     names: set[str] = set()
-    names.update(m.group(1) for m in _ASSIGN.finditer(script))
+    for command in _COMMANDS.split(script):
+        words = command.split()
+        while words and words[0] in _KEYWORDS:
+            words.pop(0)
+        for w in words:
+            m = _ASSIGN_WORD.match(w)
+            if m is None:
+                break
+            names.add(m.group(1))
     for m in _DECLARE.finditer(script):
         names.update(w.split("=", 1)[0] for w in m.group(1).split() if not w.startswith("-"))
     for m in _FOR.finditer(script):
