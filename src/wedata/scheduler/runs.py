@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -178,12 +178,16 @@ def prepare(
     an executor without isolation."""
     inputs, problems = input_values(conn, tdef, inst)
     ctx = render_context(tdef, inst, scheduled_wall, workflow_params, inputs)
+    if problems:  # a missing input is the reason, not the ${name} it leaves unrendered
+        try:
+            shown = render(tdef.code, replace(ctx, strict=False))
+        except ParameterError:
+            shown = tdef.code
+        return Prepared(None, shown, "; ".join(problems))
     try:
         code = render(tdef.code, ctx)
     except ParameterError as exc:
         return Prepared(None, tdef.code, f"cannot render the task's code: {exc}")
-    if problems:
-        return Prepared(None, code, "; ".join(problems))
     try:
         argv = build_command(tdef.task_type_id, code, tdef.ext, run_dir)
         cwd = Path(run_dir, "work")  # the task's own writable directory, its HOME
