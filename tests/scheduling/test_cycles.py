@@ -17,7 +17,7 @@ from wedata.scheduling.calendar import (
     parse_calendar_date,
 )
 from wedata.scheduling.cron import QuartzCron, validate_cron
-from wedata.scheduling.crontabs import CrontabCycleError
+from wedata.scheduling.crontabs import CrontabCycleError, CrontabSyntaxError
 from wedata.scheduling.cycles import (
     CycleType,
     InitStrategy,
@@ -227,8 +227,20 @@ def test_validate_accepts(cycle: str, expr: str) -> None:
 def test_validate_rejects(cycle: str, expr: str) -> None:
     with pytest.raises(CrontabCycleError) as info:
         validate_crontab_for_cycle(cycle, expr)
-    assert cycle in str(info.value)
+    # A syntax error is called one (issue 16), without blaming the cycle; the rest name it.
+    if isinstance(info.value, CrontabSyntaxError):
+        assert str(info.value).startswith(f"CrontabExpression {expr!r} has a syntax error: ")
+    else:
+        assert cycle in str(info.value)
     assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("expr", ["nonsense", "0 0 25 * * ? *", "0 0 0 * *"])
+def test_a_syntax_error_is_called_a_syntax_error_for_every_cycle(expr: str) -> None:
+    for cycle in ("DAY_CYCLE", "CRONTAB_CYCLE"):
+        with pytest.raises(CrontabSyntaxError, match="has a syntax error") as info:
+            validate_crontab_for_cycle(cycle, expr)
+        assert "does not fit" not in str(info.value)
 
 
 # -- schedule fire times -------------------------------------------------------------------------

@@ -293,3 +293,44 @@ def test_formats_match_datetime_arithmetic(t: datetime, days: int, hours: int) -
     hsign = "+" if hours >= 0 else "-"
     expected = format_wall(t + timedelta(hours=hours))
     assert render("${yyyy-MM-dd HH:mm:ss" + f"{hsign}{abs(hours)}H" + "}", c) == expected
+
+
+# -- guard rails (issue 16): the escape, and errors that name what is wrong and where -------------
+
+
+def test_the_escape_renders_a_literal_dollar_brace_paren_and_bracket() -> None:
+    c = ctx(task_params={"a": "A"})
+    assert render("$${a} $${nosuch} $$(yyyy) $$[0][1] ${a}", c) == "${a} ${nosuch} $(yyyy) $[0][1] A"
+    assert render("echo $$ $$$$ $${a}", c) == "echo $$ $$$$ ${a}"  # $$ elsewhere is the shell's pid
+    assert render("$$${a}", c) == "$${a}"  # a lone "$", then the escape "$${" of the last two
+    assert render("x=${a}", ctx(task_params={"a": "$${b}"})) == "x=${b}"  # also inside values
+
+
+def test_unknown_names_and_malformed_time_expressions_are_named_with_their_lines() -> None:
+    code = "echo ${yyyyMMd}\necho ok\necho ${nosuchparam} ${a}\necho ${nosuchparam}"
+    with pytest.raises(UnknownVariableError) as info:
+        render(code, ctx(task_params={"a": "${bad}"}))
+    assert str(info.value) == (
+        "malformed time expression ${yyyyMMd} (line 1); unknown parameter ${nosuchparam} (lines 3, 4); "
+        "unknown parameter ${bad} (in the value of parameter a)"
+    )
+    assert info.value.names == ("yyyyMMd", "nosuchparam", "bad")
+
+
+@pytest.mark.parametrize("text", ["yyyyMMd", "YYYYMMDD", "yyyyMMdd-1x", "UTC+8_yyyyMMd", "timestamp_s", "HH:mi"])
+def test_what_reads_as_a_malformed_time_expression(text: str) -> None:
+    with pytest.raises(UnknownVariableError, match="malformed time expression"):
+        render("${" + text + "}", ctx())
+
+
+@pytest.mark.parametrize("text", ["nosuchparam", "mm_count", "date", "sms"])
+def test_what_reads_as_an_unknown_parameter(text: str) -> None:
+    with pytest.raises(UnknownVariableError, match=r"^unknown parameter"):
+        render("${" + text + "}", ctx())
+
+
+def test_set_value_lines_and_foreign_names_are_left_alone_even_when_strict() -> None:
+    c = ctx(foreign=lambda inner: inner == "HOME")
+    assert render("${setValue(k=${yyyy})} ${setValue(j=1)} ${HOME}", c) == "${setValue(k=2021)} ${setValue(j=1)} ${HOME}"
+    with pytest.raises(UnknownVariableError):
+        render("${PATH}", c)

@@ -42,7 +42,8 @@ from wedata.scheduler.runs import (
     run_dir_for,
 )
 from wedata.scheduler.transitions import Tx, transition
-from wedata.storage.engine_tables import instance_executions, task_instances
+from wedata.scheduling.datatimes import instance_key
+from wedata.storage.engine_tables import instance_deps, instance_executions, task_instances
 from wedata.storage.health import is_disk_full
 from wedata.storage.tables import tasks
 
@@ -152,7 +153,9 @@ def end_attempt(node: EngineNode, tx: Tx, r: Any, code: int | None) -> str:
         reason = f"exit code {code}"
     retry_left = r["tries"] < r["try_limit"] and not killed
     wait_min = tdef.retry_wait_minutes if tdef else 5
-    msg = "the user code or execution environment raised an exception: " + reason
+    # A kill or a timeout says so in its own words (the reason the request wrote); anything
+    # else is the task's own failure (issue 16: a kill no longer reads as an exception).
+    msg = reason if killed else "the user code or execution environment raised an exception: " + reason
     if retry_left:
         state, detail = states.FAILED_RETRY, "FAILED"
         retry_at = now + timedelta(minutes=wait_min)
@@ -187,9 +190,10 @@ def timers(node: EngineNode, tx: Tx, after: After) -> None:
         if r["state"] == states.RUNNING:
             after.kills.extend(deadline_kill(node, tx, r))
         elif r["state"] in states.PENDING:
-            msg = "waited longer than WaitExecutionTotalTTL"
+            msg = wait_timeout_message(tx.conn, r, node.def_for(r))
             transition(tx, r, states.EXPIRED, msg, {"deadline_at": None, "retry_at": None, "error_msg": msg,
                                                "ended_at": now})
+            note_in_log(node, r, now, msg)
         else:
             conn.execute(update(TI).where(TI.c.id == r["id"]).values(deadline_at=None))
 
@@ -203,10 +207,56 @@ def deadline_kill(node: EngineNode, tx: Tx, inst: Any) -> list[Handle]:
     )
     if ex is None:
         return []
-    reason = ex.error_msg if ex.error_msg and ex.error_msg.startswith(KILL_PREFIX) else \
-        f"{KILL_PREFIX} execution timeout (ExecutionTTL)"
+    if ex.error_msg and ex.error_msg.startswith(KILL_PREFIX):
+        reason = ex.error_msg  # a kill requested by an operation names who and why
+    else:
+        tdef = node.def_for(inst)
+        ttl = f" ({tdef.execution_ttl_minutes} minute(s))" if tdef is not None else ""
+        reason = (f"{KILL_PREFIX} execution timeout: attempt {ex.try_no} ran longer than ExecutionTTL{ttl}; "
+                  "killed and not retried (executionTTLStrategy fail)")
     tx.conn.execute(update(E).where(E.c.id == ex.id).values(error_msg=reason))
     return [ex.handle or {"run_dir": run_dir_for(node.run_root, inst["id"], inst["life_round_num"], ex.try_no)}]
+
+
+def wait_timeout_message(conn: Any, inst: Any, tdef: TaskDef | None) -> str:
+    """Why a waiting instance ended at its WaitExecutionTotalTTL: an upstream instance that
+    failed is named as the cause ("upstream failure"), else what it was still waiting for."""
+    ttl = f" ({tdef.wait_ttl_minutes} minute(s))" if tdef is not None else ""
+    waited = f"waited longer than WaitExecutionTotalTTL{ttl} after its scheduled time"
+    if inst["state"] == states.FAILED_RETRY:
+        return f"{waited} for its retry; the last attempt had failed: {inst['error_msg'] or 'unknown reason'}"
+    if inst["state"] != states.WAIT_UPSTREAM:
+        return f"{waited} ({inst['state']})"
+    D = instance_deps
+    U = TI.alias("up")
+    rows = conn.execute(
+        select(D.c.upstream_task_id, D.c.upstream_data_time, D.c.kind, U.c.state)
+        .select_from(D.outerjoin(U, (U.c.task_id == D.c.upstream_task_id)
+                                 & (U.c.data_time == D.c.upstream_data_time)))
+        .where(D.c.instance_id == inst["id"], D.c.met.is_(False))
+        .limit(20)
+    ).all()
+    failed = [instance_key(t, dt) for t, dt, _, st in rows if st == states.EXPIRED]
+    if failed:
+        shown = ", ".join(failed[:5]) + (f" and {len(failed) - 5} more" if len(failed) > 5 else "")
+        return f"upstream failure: the upstream instance(s) {shown} failed (EXPIRED); {waited}"
+    pending = [f"{instance_key(t, dt)} ({st or 'not created'})" for t, dt, kind, st in rows if kind == "task"]
+    tail = f": still waiting for {', '.join(pending[:5])}" if pending else " waiting for upstream instances"
+    return f"{waited}{tail}"
+
+
+def note_in_log(node: EngineNode, inst: Any, now: datetime, text: str) -> None:
+    """A line in the current round's log, when the round has one (a courtesy: the history and
+    JobErrorMsg have the same fact)."""
+    path = log_path(node.logs_dir, inst["task_id"], inst["data_time"], inst["life_round_num"])
+    if not path.exists():
+        return
+    try:
+        append_log(path, log_line(now, "ERROR", text))
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise
+        log.warning("instance %s: cannot write its log %s: %s", inst["id"], path, exc)
 
 
 def next_timer(conn: Any) -> datetime | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,11 +21,12 @@ from sqlalchemy import Connection, and_, select
 
 from wedata.executors.base import ExecutorError, RunSpec
 from wedata.executors.sql.contract import SqlJob
-from wedata.executors.tasktypes import SQL_TASK_TYPES, build_command
+from wedata.executors.tasktypes import SHELL_TYPE, SQL_TASK_TYPES, build_command
 from wedata.scheduler.definitions import TaskDef
 from wedata.scheduling.datatimes import format_wall, instance_key
-from wedata.scheduling.parameters import ParameterError, RenderContext, render
-from wedata.scheduling.timezones import DEFAULT_ZONE, parse_zone, utc_to_wall
+from wedata.scheduling.parameters import ParameterError, RenderContext, own_output_constants, render
+from wedata.scheduling.shellnames import shell_foreign
+from wedata.scheduling.timezones import DEFAULT_ZONE, parse_zone
 from wedata.storage.engine_tables import instance_deps, task_instances
 from wedata.storage.health import is_disk_full
 from wedata.storage.tables import credentials, task_versions, tasks
@@ -37,12 +38,15 @@ def log_path(logs_dir: Path, task_id: str, data_time: datetime, life_round: int)
     return logs_dir / task_id / data_time.strftime("%Y%m%d%H%M%S") / f"{life_round}.log"
 
 
-# Log lines read in WeData's default zone, like every time the API shows without a TimeZone.
+# Log lines read in WeData's default zone, like every time the API shows without a TimeZone,
+# and say so: "2025-01-01 08:00:00 +08:00 INFO ..." (issue 16: every time shown names its zone).
 _LOG_ZONE = parse_zone(DEFAULT_ZONE)
 
 
 def log_line(now: datetime, level: str, message: str) -> str:
-    return f"{format_wall(utc_to_wall(now.replace(tzinfo=UTC), _LOG_ZONE))} {level} {message}\n"
+    local = now.replace(tzinfo=UTC).astimezone(_LOG_ZONE)
+    offset = local.strftime("%z")  # +0800
+    return f"{format_wall(local.replace(tzinfo=None))} {offset[:3]}:{offset[3:]} {level} {message}\n"
 
 
 def append_log(path: str | Path, text: str) -> int:
@@ -60,15 +64,19 @@ def remove_run_dir(run_dir: str) -> None:
 
 def render_context(tdef: TaskDef, inst: Mapping[Any, Any], scheduled_wall: datetime,
                    workflow_params: Mapping[str, str], inputs: Mapping[str, str]) -> RenderContext:
+    """Strict: an unknown ``${name}`` or a malformed time expression fails the attempt with the
+    names (never an empty string); a Shell task's own variables are bash's (shellnames.py)."""
+    # The task's own constant outputs (ParamTaskOutList) read like parameters, below its own;
+    # a rerun's RedefineParamList (task_instances.params, services/ops/rerun.py) wins.
+    params = {**own_output_constants(tdef.out_params), **tdef.params, **(inst.get("params") or {})}
     return RenderContext(
         data_time=inst["data_time"],
         scheduled_time=scheduled_wall,
         zone=tdef.zone,
-        # A rerun's RedefineParamList (task_instances.params, services/ops/rerun.py) wins.
-        task_params={**tdef.params, **inst["params"]} if inst.get("params") else tdef.params,
+        task_params=params,
         workflow_params=workflow_params,
         inputs=inputs,
-        strict=False,  # ${HOME} and friends are shell, not ours: leave unknown names alone
+        foreign=shell_foreign(tdef.code) if tdef.task_type_id == SHELL_TYPE else None,
     )
 
 
@@ -171,12 +179,16 @@ def prepare(
     an executor without isolation."""
     inputs, problems = input_values(conn, tdef, inst)
     ctx = render_context(tdef, inst, scheduled_wall, workflow_params, inputs)
+    if problems:  # a missing input is the reason, not the ${name} it leaves unrendered
+        try:
+            shown = render(tdef.code, replace(ctx, strict=False))
+        except ParameterError:
+            shown = tdef.code
+        return Prepared(None, shown, "; ".join(problems))
     try:
         code = render(tdef.code, ctx)
     except ParameterError as exc:
         return Prepared(None, tdef.code, f"cannot render the task's code: {exc}")
-    if problems:
-        return Prepared(None, code, "; ".join(problems))
     sql: SqlJob | None = None
     try:
         if tdef.task_type_id in SQL_TASK_TYPES:

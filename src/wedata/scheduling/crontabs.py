@@ -37,6 +37,7 @@ from wedata.scheduling.cycletypes import CycleType
 __all__ = [
     "CONSOLE_MINUTE_INTERVALS",
     "CrontabCycleError",
+    "CrontabSyntaxError",
     "derive_crontab",
     "validate_crontab_for_cycle",
 ]
@@ -56,6 +57,20 @@ class CrontabCycleError(ValueError):
         self.cycle_type = cycle_type
         self.expression = expression
         self.reason = reason
+
+
+class CrontabSyntaxError(CrontabCycleError):
+    """Not valid Quartz at all: called a syntax error, whatever the cycle (issue 16)."""
+
+    def __init__(self, cycle_type: CycleType, expression: str, error: ValueError) -> None:
+        where = getattr(error, "field", None)
+        detail = getattr(error, "reason", None) or str(error)
+        reason = f"{where} field: {detail}" if where else detail
+        super().__init__(cycle_type, expression, reason)
+        self.args = (f"CrontabExpression {expression!r} has a syntax error: {reason}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 def _hhmm(value: str) -> tuple[int, int]:
@@ -207,7 +222,7 @@ def validate_crontab_for_cycle(cycle_type: CycleType | str, expression: str) -> 
     try:
         validate_cron(expr)
     except ValueError as exc:
-        raise fail(f"not a valid Quartz expression ({exc})") from exc
+        raise CrontabSyntaxError(cycle, expr, exc) from exc
     f = expr.upper().split()
     if len(f) == 6:
         f.append("*")

@@ -18,9 +18,16 @@ Syntax handled by :func:`render` (full rules and examples in docs/scheduling.md)
   in ``$(...)`` is left alone, so shell command substitution keeps working.
 - ``$[n][m]``, ``$[n][*]``, ``$[*][n]``, ``$[*][*]``, ``$[n]``: result selectors, only when the
   context carries a result (output-parameter definitions); otherwise left alone.
+- ``$${...}``, ``$$(...)``, ``$$[...]``: the escape, rendered as the literal ``${...}``,
+  ``$(...)``, ``$[...]`` without looking inside (Terraform's and Maven's spelling; the same for
+  Shell, Python and SQL code). ``$$`` before anything else is left alone (the shell's pid).
+- ``${setValue(key=value)}``: an output line the task prints (docs/engine.md); left verbatim.
 
-Unknown ``${...}`` names raise :class:`UnknownVariableError` listing all of them, unless the
-context is not strict, in which case they are left verbatim.
+Unknown ``${...}`` names raise :class:`UnknownVariableError` naming each (a malformed time
+expression such as ``${yyyyMMd}`` is called that), with the line it is on, unless the context is
+not strict, in which case they are left verbatim. ``RenderContext.foreign`` names the ``${...}``
+that belong to the code's own language (a Shell task's own variables,
+scheduling/shellnames.py): those are left verbatim even when strict.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from __future__ import annotations
 import calendar as _stdcal
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -42,9 +49,12 @@ __all__ = [
     "RenderContext",
     "ResultSelectorError",
     "UnknownVariableError",
+    "Unresolved",
     "evaluate_time_expression",
     "is_result_selector",
+    "looks_like_time",
     "output_parameter_value",
+    "own_output_constants",
     "parse_text_result",
     "referenced_names",
     "render",
@@ -57,10 +67,36 @@ class ParameterError(ValueError):
     """A parameter or time expression that cannot be rendered."""
 
 
+@dataclass(frozen=True, slots=True)
+class Unresolved:
+    """One ``${...}`` that cannot be rendered: where it is (1-based lines of the text rendered,
+    or the parameter whose value holds it) and what it looks like."""
+
+    name: str
+    lines: tuple[int, ...] = ()
+    in_params: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        if not self.name:
+            return "empty parameter name"
+        return "malformed time expression" if looks_like_time(self.name) else "unknown parameter"
+
+    def describe(self) -> str:
+        where = []
+        if self.lines:
+            where.append(("line " if len(self.lines) == 1 else "lines ") + ", ".join(str(n) for n in self.lines))
+        where.extend(f"in the value of parameter {p}" for p in self.in_params)
+        return f"{self.kind} ${{{self.name}}}" + (f" ({'; '.join(where)})" if where else "")
+
+
 class UnknownVariableError(ParameterError):
-    def __init__(self, names: Sequence[str]) -> None:
-        self.names = tuple(names)
-        super().__init__("unknown variable(s): " + ", ".join("${" + n + "}" for n in self.names))
+    """``${...}`` that are neither a parameter nor a time expression, each named once."""
+
+    def __init__(self, names: Sequence[str | Unresolved]) -> None:
+        self.problems = tuple(n if isinstance(n, Unresolved) else Unresolved(n) for n in names)
+        self.names = tuple(p.name for p in self.problems)
+        super().__init__("; ".join(p.describe() for p in self.problems))
 
 
 class ParameterCycleError(ParameterError):
@@ -87,6 +123,8 @@ class RenderContext:
     overrides: Mapping[str, str] = field(default_factory=dict)  # RedefineParamList
     result: Sequence[Sequence[str]] | None = None  # tabular result for $[..] selectors
     strict: bool = True
+    # The text inside a ${...} that belongs to the code's language (a Shell variable): verbatim.
+    foreign: Callable[[str], bool] | None = None
 
     @property
     def planned_time(self) -> datetime:
@@ -154,6 +192,24 @@ def _parse_time_expr(text: str) -> _TimeExpr | None:
                 terms.append((int(m.group(2)) * (-1 if m.group(1) == "-" else 1), m.group(3)))
         return _TimeExpr(zone, kind, tokens, tuple(terms))
     return None
+
+
+_TIME_LETTERS = frozenset("yYMdDHhmsS")
+
+
+def looks_like_time(text: str) -> bool:
+    """Whether ``text`` (inside ``${}``) was meant as a time expression: a zone prefix, a
+    ``timestamp`` form, or a leading run of date letters holding a year, month, day or hour
+    field (``yyyyMMd``, ``YYYYMMDD``, ``yyyyMMdd-1x``). Used to word errors, never to render."""
+    body = text.strip()
+    zm = _ZONE_PREFIX.match(body)
+    if zm is not None or body.startswith("timestamp"):
+        return True
+    m = re.match(r"[A-Za-z]+", body)
+    if m is None:
+        return False
+    run = m.group(0)
+    return set(run) <= _TIME_LETTERS and any(f in run for f in ("yy", "YY", "MM", "dd", "DD", "HH"))
 
 
 def _last_day(t: datetime) -> int:
@@ -301,13 +357,15 @@ def parse_text_result(text: str, *, last_line_only: bool = True) -> list[list[st
 
 # -- rendering -----------------------------------------------------------------------------------
 
-_PLACEHOLDER = re.compile(r"\$\{([^{}]*)\}|\$\(([^()]*)\)|\$\[[^\[\]]*\](?:\[[^\[\]]*\])?")
+# The escape ``$$`` before a bracket comes first: ``$${x}`` is the literal ``${x}``.
+_PLACEHOLDER = re.compile(r"\$\$(?=[{(\[])|\$\{([^{}]*)\}|\$\(([^()]*)\)|\$\[[^\[\]]*\](?:\[[^\[\]]*\])?")
+_SET_VALUE = re.compile(r"setValue\s*\(.*\)", re.DOTALL)
 
 
 class _Renderer:
     def __init__(self, context: RenderContext) -> None:
         self.ctx = context
-        self.unknown: list[str] = []
+        self.unknown: dict[str, tuple[list[int], list[str]]] = {}  # name -> (lines, params)
         self.cache: dict[str, str] = {}
         self.stack: list[str] = []
 
@@ -340,9 +398,21 @@ class _Renderer:
             return text
         return _PLACEHOLDER.sub(self.replace, text)
 
+    def note_unknown(self, name: str, m: re.Match[str]) -> None:
+        lines, params = self.unknown.setdefault(name, ([], []))
+        if self.stack:  # inside a parameter's value: name the parameter, not a line
+            if self.stack[-1] not in params:
+                params.append(self.stack[-1])
+            return
+        line = m.string.count("\n", 0, m.start()) + 1
+        if line not in lines:
+            lines.append(line)
+
     def replace(self, m: re.Match[str]) -> str:
         whole = m.group(0)
         ctx = self.ctx
+        if whole == "$$":
+            return "$"  # the escape: the bracket after it is copied as it is
         if whole.startswith("${"):
             inner = m.group(1)
             name = inner.strip()
@@ -352,8 +422,9 @@ class _Renderer:
             expr = _parse_time_expr(name)
             if expr is not None:
                 return _evaluate(expr, ctx.data_time, ctx.zone)
-            if name not in self.unknown:
-                self.unknown.append(name)
+            if _SET_VALUE.fullmatch(name) or (ctx.foreign is not None and ctx.foreign(inner)):
+                return whole
+            self.note_unknown(name, m)
             return whole
         if whole.startswith("$("):
             expr = _parse_time_expr(m.group(2).strip())
@@ -362,13 +433,18 @@ class _Renderer:
             return select_result(whole, ctx.result)
         return whole
 
+    def error(self) -> UnknownVariableError:
+        return UnknownVariableError(
+            [Unresolved(n, tuple(lines), tuple(params)) for n, (lines, params) in self.unknown.items()]
+        )
+
 
 def render(text: str, context: RenderContext) -> str:
     """Substitute every parameter, time expression and (with a result) selector in ``text``."""
     r = _Renderer(context)
     out = r.render(text)
     if r.unknown and context.strict:
-        raise UnknownVariableError(r.unknown)
+        raise r.error()
     return out
 
 
@@ -377,7 +453,7 @@ def referenced_names(text: str) -> list[str]:
     names: list[str] = []
     for m in _PLACEHOLDER.finditer(text):
         inner = m.group(1)
-        if inner is None:
+        if inner is None or _SET_VALUE.fullmatch(inner.strip()):
             continue
         name = inner.strip()
         if _parse_time_expr(name) is None and name not in names:
@@ -399,8 +475,14 @@ def resolve_parameters(context: RenderContext) -> dict[str, str]:
         assert value is not None
         out[name] = value
     if r.unknown and ctx.strict:
-        raise UnknownVariableError(r.unknown)
+        raise r.error()
     return out
+
+
+def own_output_constants(out_params: Mapping[str, str]) -> dict[str, str]:
+    """A task's ParamTaskOutList entries that are constants (not ``$[..]`` selectors): its code
+    may read them as ``${key}`` (a selector's value exists only after the run)."""
+    return {k: v for k, v in out_params.items() if not is_result_selector(v)}
 
 
 def output_parameter_value(

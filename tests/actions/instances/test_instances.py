@@ -221,7 +221,8 @@ def test_log_has_the_output_and_the_rendered_code(api: Api, space: Space, done: 
     assert data["CodeContent"] == "echo hello from 20250101<br>echo second line"
     lines = data["LogInfo"].split("<br>")
     assert "hello from 20250101" in lines and "second line" in lines
-    assert re.match(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} INFO attempt 1 of 5", lines[0])
+    # The scheduler's lines say the zone of their time (issue 16).
+    assert re.match(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \+08:00 INFO attempt 1 of 5", lines[0])
     assert data["NextCursor"] is None  # ended and read to the end
     same = api.data("GetTaskInstanceLog", {"ProjectId": space.project, "InstanceKey": done["InstanceKey"],
                                            "LifeRoundNum": 0, "LogLevel": "All"})

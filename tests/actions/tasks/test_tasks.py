@@ -418,7 +418,7 @@ def test_get_task_code(api: Api, space: Space) -> None:
 
 
 # ------------------------------------------------------------------------------------------------
-# UpdateTask (full replace)
+# UpdateTask (what is given replaces, what is left out stays: docs/tasks.md)
 
 
 def full_task(name: str, **sched: Any) -> dict[str, Any]:
@@ -429,26 +429,31 @@ def full_task(name: str, **sched: Any) -> dict[str, Any]:
     }
 
 
-def test_update_task_replaces_every_section(api: Api, space: Space) -> None:
+def test_update_task_replaces_what_is_given_and_keeps_the_rest(api: Api, space: Space) -> None:
     task_id = create(
         api, space,
-        conf={"YarnQueue": "q", "TaskExtConfigurationList": [{"ParamKey": "a", "ParamValue": "1"}]},
+        conf={"YarnQueue": "q", "TaskExtConfigurationList": [{"ParamKey": "a", "ParamValue": "1"}],
+              "TaskSchedulingParameterList": [{"ParamKey": "p", "ParamValue": "1"},
+                                              {"ParamKey": "q", "ParamValue": "2"}]},
         sched={"EventListenerList": [{"EventName": "e", "EventSubType": "DAY", "EventBroadcastType": "SINGLE"}],
                "RunPriorityType": 4, "StartTime": "2025-02-02 00:00:00"},
     )
     new_name = unique("renamed")
-    api.call("UpdateTask", {"ProjectId": space.project, "TaskId": task_id, "Task": full_task(new_name, RetryWait=9)})
+    task = full_task(new_name, RetryWait=9)
+    task["TaskConfiguration"]["TaskSchedulingParameterList"] = [{"ParamKey": "q", "ParamValue": "3"}]
+    api.call("UpdateTask", {"ProjectId": space.project, "TaskId": task_id, "Task": task})
     data = get(api, space, task_id)
     base, conf, sched = data["TaskBaseAttribute"], data["TaskConfiguration"], data["TaskSchedulerConfiguration"]
     assert (base["TaskName"], base["OwnerUin"], base["TaskDescription"]) == (new_name, "77", "new")
     assert base["TaskLatestVersionNo"] == "V2" and base["Submit"] is False
     assert base64.b64decode(conf["CodeContent"]) == b"echo 2"
-    # Left out: back to the defaults (full replace) ...
-    assert conf["YarnQueue"] is None and conf["TaskExtConfigurationList"] == []
-    assert sched["EventListenerList"] is None and sched["RunPriorityType"] == 6
-    # ... except StartTime, which keeps its value.
-    assert sched["StartTime"] == "2025-02-02 00:00:00"
     assert (sched["CrontabExpression"], sched["RetryWaitMinute"], sched["RetryWait"]) == ("0 30 2 * * ? *", 9, 9)
+    # A list given is the whole list (no upsert, unlike UpdateTaskPartially) ...
+    assert conf["TaskSchedulingParameterList"] == [{"ParamKey": "q", "ParamValue": "3"}]
+    # ... and what was left out keeps its value (issue 16: it used to fall back to defaults).
+    assert conf["YarnQueue"] == "q" and conf["TaskExtConfigurationList"] == [{"ParamKey": "a", "ParamValue": "1"}]
+    assert sched["EventListenerList"][0]["EventName"] == "e" and sched["RunPriorityType"] == 4
+    assert sched["StartTime"] == "2025-02-02 00:00:00"
 
 
 def test_update_task_errors_change_nothing(api: Api, space: Space) -> None:

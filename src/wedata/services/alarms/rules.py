@@ -118,7 +118,9 @@ def check_alarm_type(value: str, field: str = "AlarmTypes") -> str:
     if text in UNSUPPORTED_TYPES:
         raise Unsupported(f"{field}: {text} alarms are not supported by this server")
     if text not in SUPPORTED_TYPES:
-        raise InvalidValue(f"{field}: unknown alarm type {value!r}; expected one of {', '.join(ALL_TYPES)}")
+        # Only the types this server accepts are offered (issue 16: listing the unsupported
+        # ones led people to a value refused next).
+        raise InvalidValue(f"{field}: unknown alarm type {value!r}; expected one of {', '.join(SUPPORTED_TYPES)}")
     return text
 
 

@@ -363,6 +363,25 @@ def data_times(task: TaskInfo, ranges: Sequence[Range], redefine_cycle: str | No
     return sorted(found)
 
 
+def why_no_data_time(task: TaskInfo, ranges: Sequence[Range]) -> str:
+    """Why a task has no instance in the ranges, in words naming its StartTime/EndTime (issue 16:
+    a StartTime that defaulted to the day the task was created hid every earlier day)."""
+    s = task.tdef.schedule
+    start, end = s.start_time, s.end_time
+    fmt = "%Y-%m-%d %H:%M:%S"
+    first, last = min(r.start for r in ranges), max(r.end for r in ranges)
+    bounds = (f"StartTime {start.strftime(fmt) if start else '(none)'} and EndTime "
+              f"{end.strftime(fmt) if end else '(none)'} ({s.zone})")
+    head = f"the task {task.task_id} ({task.name}) runs only between its {bounds}"
+    if start is not None and datetime.combine(last, time(23, 59, 59)) < start:
+        return (f"{head}, and the ranges ({first} .. {last}) end before its StartTime; to backfill earlier "
+                "data times, give the task an earlier StartTime (UpdateTask, then SubmitTask)")
+    if end is not None and datetime.combine(first, time()) > end:
+        return f"{head}, and the ranges ({first} .. {last}) start after its EndTime"
+    return (f"the task {task.task_id} ({task.name}): no fire of its schedule (CrontabExpression "
+            f"{s.crontab_expression}, {bounds}) has a data time in the ranges ({first} .. {last})")
+
+
 @dataclass(frozen=True, slots=True)
 class Wanted:
     task: TaskInfo

@@ -274,7 +274,8 @@ def build_members(conn: Connection, req: build.PlanRequest, load_def: Callable[[
         times = build.data_times(x, req.ranges, req.redefine_cycle, build.MAX_MEMBERS - len(wanted))
         wanted.extend(build.Wanted(x, dt) for dt in times)
     if not wanted:
-        raise InvalidValue("No instance of the tasks' schedules has a data time inside DataBackfillRangeList.")
+        raise InvalidValue("No instance of the tasks' schedules has a data time inside DataBackfillRangeList: "
+                           + "; ".join(build.why_no_data_time(x, req.ranges) for x in tasks) + ".")
     problems = build.Problems()
     members = classify(conn, build.order_members(wanted), problems)
     problems.refuse()

@@ -6,7 +6,7 @@ header line). ``NextCursor`` is the byte offset to continue from; a page holds a
 is not in a terminal state) the cursor is returned even at the end of the file, so a client
 polls for more; once the round is over and everything was read it is null. Lines are joined with
 ``<br>`` as in WeData's example. ``LogLevel`` keeps the scheduler's lines of that level
-(``yyyy-MM-dd HH:mm:ss LEVEL ...``); the task's own output counts as Info.
+(``yyyy-MM-dd HH:mm:ss +08:00 LEVEL ...``); the task's own output counts as Info.
 
 Executions: one item per attempt (life round, try), oldest first, with its phases rebuilt from
 the transition history; a round that has not started an attempt yet (waiting) or ended without
@@ -36,7 +36,8 @@ E = instance_executions
 H = instance_transitions
 PAGE_BYTES = 256 * 1024
 LEVELS = {"ALL": None, "INFO": "INFO", "DEBUG": "DEBUG", "WARN": "WARN", "ERROR": "ERROR"}
-_LEVELED = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} (INFO|DEBUG|WARN|ERROR) ")
+# A scheduler line: its time, the zone of that time (written since issue 16), the level.
+_LEVELED = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?: [+-]\d{2}:\d{2})? (INFO|DEBUG|WARN|ERROR) ")
 EXEC_STATE = {"RUNNING": states.RUNNING, "COMPLETE": states.COMPLETED, "FAILED": states.FAILED_RETRY, "EXPIRED": states.EXPIRED,
               "SKIP_RUNNING": states.SKIP_RUNNING}
 

@@ -16,7 +16,10 @@ Kill:
 - a finished instance (COMPLETED, EXPIRED, SKIP_RUNNING) cannot be killed: a failed item.
 
 Set success: any instance that is not RUNNING and not already COMPLETED becomes COMPLETED (a
-RUNNING one must be killed or left to finish first: a failed item). Its downstream instances'
+RUNNING one must be killed or left to finish first: a failed item). Decision (issue 16): its
+JobErrorMsg says who set it and keeps the earlier failure ("set to success by user X
+(SetSuccessTaskInstancesAsync); it had failed: ..."), and an attempt that ran keeps its EndTime
+and CostTime; one that never ran gets EndTime now and no StartTime or CostTime. Its downstream instances'
 dependency edges are met by the transition, and they are re-evaluated in the same transaction,
 so a downstream instance that waited only for it is WAIT_RUN when the item commits.
 """
@@ -129,8 +132,21 @@ def note(conn: Connection, inst: Mapping[Any, Any], now: datetime, text: str) ->
             append_log(path, log_line(now, "INFO", text))
 
 
+def earlier_failure(inst: Mapping[Any, Any]) -> str | None:
+    """The reason the instance's last attempt failed, when it did and it is still recorded."""
+    if inst["state"] == states.COMPLETED or not inst.get("error_msg"):
+        return None
+    return str(inst["error_msg"])
+
+
 def expire_waiting(tx: Tx, inst: Mapping[Any, Any], reason: str) -> bool:
-    """End a waiting instance (or one waiting for a retry) EXPIRED without running it."""
+    """End a waiting instance (or one waiting for a retry) EXPIRED without running it; the
+    message says when it was stopped and keeps the reason of an earlier failed attempt."""
+    earlier = earlier_failure(inst)
+    if inst["state"] == states.FAILED_RETRY or (earlier and inst["tries"]):
+        reason = f"{reason} while it waited for a retry; the last attempt had failed: {earlier or 'unknown reason'}"
+    elif not inst["tries"]:
+        reason = f"{reason} before it ran"
     ok = transition(tx, inst, states.EXPIRED, reason, {
         "retry_at": None, "deadline_at": None, "error_msg": reason, "ended_at": tx.now, "claimed_by": None,
     })
@@ -275,6 +291,17 @@ class KillKind(JobKind):
         return None
 
 
+def set_success_message(inst: Mapping[Any, Any], caller: str) -> str:
+    """JobErrorMsg of an instance set to success: who did it, and what had happened before."""
+    text = f"set to success by user {caller} (SetSuccessTaskInstancesAsync)"
+    earlier = earlier_failure(inst)
+    if earlier:
+        return f"{text}; it had failed: {earlier}"
+    if inst["state"] == states.SKIP_RUNNING:
+        return f"{text}; it had been skipped"
+    return f"{text} before it ran" if not inst["tries"] else text
+
+
 class SetSuccessKind(JobKind):
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
@@ -291,9 +318,13 @@ class SetSuccessKind(JobKind):
                 raise ItemFailed("the instance is already COMPLETED")
             now = self.clock.now()
             tx = Tx(conn, now, job.caller)
-            reason = f"set to success by user {job.caller} (SetSuccessTaskInstancesAsync)"
+            reason = set_success_message(inst, job.caller)
+            # An attempt that ran keeps its own EndTime and CostTime (EndTime - StartTime =
+            # CostTime); an instance that never ran ends now, with no StartTime and no cost.
+            ran = inst["started_at"] is not None and inst["ended_at"] is not None
             if transition(tx, inst, states.COMPLETED, reason, {
-                "ended_at": now, "retry_at": None, "deadline_at": None, "error_msg": None, "claimed_by": None,
+                "ended_at": inst["ended_at"] if ran else now, "retry_at": None, "deadline_at": None,
+                "error_msg": reason, "claimed_by": None,
             }):
                 note(conn, inst, now, reason)
                 settle_readiness(tx)

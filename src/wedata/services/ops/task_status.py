@@ -118,7 +118,10 @@ class _StatusKind(JobKind):
         self.watch = KillWatch(clock, settings)
 
     def reason(self, job: Job) -> str:
-        return f"killed by user {job.caller} ({self.verb}, KillInstance)"
+        # Each operation in its own words (issue 16): a pause kills, a stop takes offline.
+        what = "stopped by user {u}: the task was taken offline" if self.verb.startswith("Stop") else \
+            "killed by user {u}: the task was paused"
+        return f"{what.format(u=job.caller)} ({self.verb}, KillInstance)"
 
     def kill_all(self, conn: Connection, job: Job, task_id: str, *, running_too: bool = True) -> int:
         tx = Tx(conn, self.clock.now(), job.caller)

@@ -368,7 +368,7 @@ def _check_fires(out: dict[str, Any]) -> None:
     if next(schedule_wall_times(schedule, start - timedelta(seconds=1)), None) is None:
         raise InvalidValue(
             f"{SCHED}: the schedule never fires between StartTime {out['StartTime']} and EndTime "
-            f"{out['EndTime']} (CrontabExpression {out['CrontabExpression']!r}, execution window "
+            f"{out['EndTime']} ({out['ScheduleTimeZone']}; CrontabExpression {out['CrontabExpression']!r}, execution window "
             f"{out['ExecutionStartTime']}-{out['ExecutionEndTime']})"
         )
 

@@ -1,4 +1,5 @@
-"""UpdateTaskPartially: ``FieldToRemoveList`` paths and the merge of ``NewSetting``.
+"""UpdateTaskPartially: ``FieldToRemoveList`` paths and the merge of ``NewSetting``; the merge
+of the scheduler section that UpdateTask shares (:func:`merge_scheduler`).
 
 Path grammar (spec §2.4): ``"<Section>/<ListField>:<key1>,<key2>"`` removes the list items with
 those keys (the key of each list is in ``REMOVABLE``; both spellings of the downstream list are
@@ -17,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from wedata.scheduling.cycletypes import CycleType
 from wedata.services.errors import InvalidValue
 from wedata.services.tasks.definition import (
     CONF,
@@ -118,3 +120,24 @@ def apply_removals(
         else:
             target[r.field] = _remove_items(target.get(r.field), REMOVABLE[(r.section, r.field)], r.keys, where)
     return up_changed, down_changed
+
+
+def merge_scheduler(current: dict[str, Any], given: dict[str, Any], *, upsert_lists: bool) -> dict[str, Any]:
+    """The stored TaskSchedulerConfiguration overlaid with the fields given (UpdateTask and
+    UpdateTaskPartially). A CrontabExpression that was not given is kept while the cycle stays;
+    it is derived again when the cycle changes, or a one-off task's StartTime moves (its run
+    time). The cycle changes only when ``CycleType`` is given."""
+    from wedata.services.tasks.definition import merge_section
+
+    old_cycle, old_start = current.get("CycleType"), current.get("StartTime")
+    sched = merge_section(current, given, SCHED, upsert_lists=upsert_lists)
+    if not (given.get("CrontabExpression") or "").strip():
+        try:
+            cycle: CycleType | None = CycleType.parse(sched.get("CycleType") or "DAY_CYCLE")
+        except (ValueError, TypeError):
+            cycle = None  # validate_scheduler reports it
+        if cycle is not None and (
+            cycle.value != old_cycle or (cycle is CycleType.ONEOFF_CYCLE and sched.get("StartTime") != old_start)
+        ):
+            sched["CrontabExpression"] = None  # derive it for the new cycle / run time
+    return sched

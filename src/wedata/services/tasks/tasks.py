@@ -16,10 +16,14 @@ Decisions where WeData's documentation is silent (the rest are in the helper mod
   list). ``ResourceGroup`` must name an existing resource group (the scheduler queues by it);
   binding the group to the project is not required.
 - Task names are unique per project (``InvalidParameter.DuplicateName``).
-- UpdateTask replaces the three sections: a field left out takes its CreateTask default,
-  except ``StartTime`` (which keeps its value: "today" would silently move the schedule) and
-  the downstream list (it belongs to other tasks' definitions: left out = unchanged, ``[]``
-  removes every downstream edge).
+- UpdateTask: a field given replaces the stored one, a field left out (absent or null) keeps
+  its value; a list given (parameters, events, dependencies, ...) replaces the whole list, ``[]``
+  empties it. The spec marks the three sections required but every field in them optional and
+  says nothing of defaults, and resetting what a partial body left out silently erased code,
+  cron and retries (issue 16). So erasing the code takes ``CodeContent: ""``, and the cycle
+  changes only when ``CycleType`` is given (the CrontabExpression is then derived for the new
+  cycle unless given). UpdateTaskPartially differs in upserting list items by key and in
+  ``FieldToRemoveList`` (patch.py). docs/tasks.md has the table.
 - DeleteTask refuses a task that other tasks depend on (dev or prod edges): ``ResourceInUse``
   (spec §5). Hence no downstream instance can be waiting on it, and ``DeleteMode`` (whether to
   force-fail such instances, §6.15) has nothing to act on; it is validated and logged. A deleted
@@ -41,7 +45,6 @@ from wedata.clock import Clock
 from wedata.config import Settings
 from wedata.principal import Caller
 from wedata.scheduler.api import Change, SchedulerApi
-from wedata.scheduling.cycletypes import CycleType
 from wedata.services.common import Page, new_millis_id, page
 from wedata.services.errors import Duplicate, InUse, InvalidValue, NotFound, OperationFailed, Unsupported
 from wedata.services.tasks import edges as task_edges
@@ -59,7 +62,15 @@ from wedata.services.tasks.definition import (
     validate_configuration,
     validate_scheduler,
 )
-from wedata.services.tasks.patch import DOWNSTREAM, UPSTREAM, apply_removals, parse_removals
+from wedata.services.tasks.paramcheck import CODE_FIELD, code_problems
+from wedata.services.tasks.patch import (
+    DOWNSTREAM,
+    UPSTREAM,
+    Removal,
+    apply_removals,
+    merge_scheduler,
+    parse_removals,
+)
 from wedata.services.tasks.queries import list_condition
 from wedata.services.tasks.snapshot import render_task, task_select
 from wedata.services.tasks.sql_targets import SqlTargets
@@ -267,7 +278,8 @@ class TaskService:
             }
             task_id = self._insert(conn, values, now)
             task_edges.write_upstream(conn, task_id, {}, draft.upstream, now)
-            record_version(conn, task_id, SAVE, user_uin=caller.uin, now=now)
+            remark = self._save_warning(conn, task_id, type_id, draft, workflow.id)
+            record_version(conn, task_id, SAVE, user_uin=caller.uin, now=now, remark=remark)
         return task_id
 
     def update_task(
@@ -279,26 +291,9 @@ class TaskService:
         conf: dict[str, Any],
         sched: dict[str, Any],
     ) -> None:
-        now = self.clock.now()
-        sched_given, up_items, down_items = _sched_given(sched)
-        conf_full = validate_configuration({**CONFIG_DEFAULTS, **_conf_given(conf)})
-        with self.db.write() as conn:
-            row = self._row(conn, project_id, task_id, lock=True)
-            current_sched = (row.definition or {}).get(SCHED) or {}
-            merged = {**SCHEDULER_DEFAULTS, "StartTime": current_sched.get("StartTime"), **sched_given}
-            draft = Draft(
-                name=_name(base.get("TaskName")),
-                owner=_owner(base.get("OwnerUin")),
-                description=_description(base.get("TaskDescription")),
-                folder_path=_folder(base.get("TaskFolderPath")),
-                conf=conf_full,
-                sched=validate_scheduler(merged, today_in_zone=today_start(now)),
-                upstream=task_edges.normalize_dependencies(up_items, f"{SCHED}.{UPSTREAM}"),
-                downstream=None
-                if down_items is None
-                else task_edges.normalize_dependencies(down_items, f"{SCHED}.{DOWNSTREAM}"),
-            )
-            self._save(conn, project_id, caller, row, draft, now)
+        """UpdateTask: what is given replaces, what is left out (absent or null) stays (module
+        docstring); lists given replace the whole list."""
+        self._update(project_id, task_id, caller, base, conf, sched, None, upsert=False)
 
     def update_task_partially(
         self,
@@ -308,12 +303,26 @@ class TaskService:
         new_setting: dict[str, Any] | None,
         field_to_remove: list[str] | None,
     ) -> None:
-        now = self.clock.now()
-        removals = parse_removals(field_to_remove)
         setting = new_setting or {}
-        base = given_fields(setting.get("TaskBaseAttribute"))
-        conf_given = _conf_given(setting.get(CONF))
-        sched_given, up_items, down_items = _sched_given(setting.get(SCHED))
+        self._update(project_id, task_id, caller, setting.get("TaskBaseAttribute"), setting.get(CONF),
+                     setting.get(SCHED), parse_removals(field_to_remove), upsert=True)
+
+    def _update(
+        self,
+        project_id: str,
+        task_id: str,
+        caller: Caller,
+        base_raw: dict[str, Any] | None,
+        conf_raw: dict[str, Any] | None,
+        sched_raw: dict[str, Any] | None,
+        removals: list[Removal] | None,
+        *,
+        upsert: bool,
+    ) -> None:
+        now = self.clock.now()
+        base = given_fields(base_raw)
+        conf_given = _conf_given(conf_raw)
+        sched_given, up_items, down_items = _sched_given(sched_raw)
         up_new = task_edges.normalize_dependencies(up_items, f"{SCHED}.{UPSTREAM}")
         down_new = task_edges.normalize_dependencies(down_items, f"{SCHED}.{DOWNSTREAM}")
         with self.db.write() as conn:
@@ -322,22 +331,15 @@ class TaskService:
             conf = dict(definition.get(CONF) or {})
             sched = dict(definition.get(SCHED) or {})
             upstream, downstream = task_edges.load_edges(conn, task_id)
-            _, down_changed = apply_removals(removals, conf, sched, upstream, downstream)
-            conf = merge_section(conf, conf_given, CONF, upsert_lists=True)
-            old_cycle, old_start = sched.get("CycleType"), sched.get("StartTime")
-            sched = merge_section(sched, sched_given, SCHED, upsert_lists=True)
-            if not (sched_given.get("CrontabExpression") or "").strip():
-                try:
-                    cycle: CycleType | None = CycleType.parse(sched.get("CycleType") or "DAY_CYCLE")
-                except (ValueError, TypeError):
-                    cycle = None  # validate_scheduler reports it
-                if cycle is not None and (
-                    cycle.value != old_cycle
-                    or (cycle is CycleType.ONEOFF_CYCLE and sched.get("StartTime") != old_start)
-                ):
-                    sched["CrontabExpression"] = None  # derive it for the new cycle / run time
-            upstream.update(up_new)
-            downstream.update(down_new)
+            _, down_changed = apply_removals(removals or [], conf, sched, upstream, downstream)
+            conf = merge_section(conf, conf_given, CONF, upsert_lists=upsert)
+            sched = merge_scheduler(sched, sched_given, upsert_lists=upsert)
+            if upsert:
+                upstream.update(up_new)
+                downstream.update(down_new)
+            else:  # UpdateTask: a list given is the whole list; one left out stays
+                upstream = up_new if up_items is not None else upstream
+                downstream = down_new if down_items is not None else downstream
             draft = Draft(
                 name=_name(base.get("TaskName", row.name)),
                 owner=_owner(base.get("OwnerUin", row.owner_uin)),
@@ -346,7 +348,7 @@ class TaskService:
                 conf=validate_configuration(conf),
                 sched=validate_scheduler(sched, today_in_zone=today_start(now)),
                 upstream=upstream,
-                downstream=downstream if (down_changed or down_new) else None,
+                downstream=downstream if (down_changed or down_new or (not upsert and down_items is not None)) else None,
             )
             self._save(conn, project_id, caller, row, draft, now)
 
@@ -380,6 +382,7 @@ class TaskService:
         with self.db.write() as conn:
             row = self._row(conn, project_id, task_id, lock=True)
             self._check_runnable(row, project_id, caller)
+            self._check_parameters(conn, row)
             status = row.status if row.status in ("Y", "O") else "Y"
             conn.execute(
                 update(t).where(t.c.id == task_id).values(status=status, latest_submit_version_no=row.latest_version_no)
@@ -390,6 +393,25 @@ class TaskService:
         # An in-process engine plans the task now, not at its next poll.
         self.scheduler.notify(Change.TASKS)
         return version_id
+
+    @staticmethod
+    def _check_parameters(conn: Connection, row: Row[Any]) -> None:
+        """Every ${...} in the code renders (services/tasks/paramcheck.py)."""
+        problems = code_problems(conn, row.task_type_id, row.definition or {}, row.workflow_id)
+        if problems:
+            raise InvalidValue(f"{CODE_FIELD}: {problems}")
+
+    @staticmethod
+    def _save_warning(
+        conn: Connection, task_id: str | None, type_id: int, draft: Draft, workflow_id: str
+    ) -> str:
+        """The remark of a SAVE version whose code SubmitTask would refuse ("" when none), also
+        logged: WeData's CreateTask/UpdateTask answers have no warning field."""
+        problems = code_problems(conn, type_id, {CONF: draft.conf, SCHED: draft.sched}, workflow_id)
+        if not problems:
+            return ""
+        log.warning("task %s saved with a code SubmitTask will refuse: %s", task_id or draft.name, problems)
+        return f"warning: {CODE_FIELD}: {problems}"[:1024]
 
     def _check_runnable(self, row: Row[Any], project_id: str, caller: Caller) -> None:
         """Only task types the executors can run are scheduled; a dry run (ScheduleType 1) never
@@ -509,7 +531,8 @@ class TaskService:
             .values(latest_version_no=t.c.latest_version_no + 1, **self._row_values(draft, caller.uin, user_name, now))
         )
         task_edges.write_upstream(conn, row.id, up_now, draft.upstream, now)
-        record_version(conn, row.id, SAVE, user_uin=caller.uin, now=now)
+        remark = self._save_warning(conn, row.id, row.task_type_id, draft, row.workflow_id)
+        record_version(conn, row.id, SAVE, user_uin=caller.uin, now=now, remark=remark)
         if draft.downstream is None:
             return
         for other in sorted(task_edges.write_downstream(conn, row.id, down_now, draft.downstream, now)):
