@@ -25,8 +25,9 @@ from sqlalchemy import bindparam, func, insert, select, update
 from wedata.executors.base import Handle
 from wedata.executors.local import read_exit_code
 from wedata.executors.outputs import collect
+from wedata.executors.sql.splitting import may_change_schema
 from wedata.executors.sql_tasks import read_outcome
-from wedata.executors.tasktypes import SQL_TASK_TYPES
+from wedata.executors.tasktypes import DLC_SQL_TYPE, SQL_TASK_TYPES
 from wedata.scheduler import states
 from wedata.scheduler.definitions import TaskDef
 from wedata.scheduler.node import EngineNode
@@ -43,6 +44,7 @@ from wedata.scheduler.runs import (
 )
 from wedata.scheduler.transitions import Tx, transition
 from wedata.scheduling.datatimes import instance_key
+from wedata.storage.catalog_tables import mark_stale
 from wedata.storage.engine_tables import instance_deps, instance_executions, task_instances
 from wedata.storage.health import is_disk_full
 from wedata.storage.tables import tasks
@@ -129,6 +131,9 @@ def end_attempt(node: EngineNode, tx: Tx, r: Any, code: int | None) -> str:
     # A SQL attempt leaves its outcome (reason, last result set) in its run directory.
     sql = read_outcome(run_dir_for(node.run_root, r["id"], r["life_round_num"], r["e_try"])) \
         if tdef is not None and tdef.task_type_id in SQL_TASK_TYPES else None
+    if sql is not None and tdef is not None and may_change_schema(tdef.code):
+        # DDL ran (or may have): the catalog of the task's source is due for a refresh.
+        mark_stale(tx.conn, catalog_source(tdef), now)
     if code == 0 and not killed and not pre_failure:
         outputs: dict[str, str] = {}
         missing: dict[str, str] = {}
@@ -420,3 +425,12 @@ def spawn(node: EngineNode, launch: Launch) -> None:
         return
     node.add_handle(launch.execution_id, handle)
 
+
+
+def catalog_source(tdef: TaskDef) -> int | None:
+    """The catalog key of a SQL task's source: the data source's Id, or None for the lake (a DLC
+    task, type 32)."""
+    if tdef.task_type_id == DLC_SQL_TYPE or not tdef.source_service_id:
+        return None
+    first = tdef.source_service_id.split(";", 1)[0].strip()
+    return int(first) if first.isdigit() else None

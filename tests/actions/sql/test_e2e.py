@@ -90,3 +90,22 @@ def test_a_dlc_script_runs_on_the_lake(api: Api, project: str) -> None:
     done = wait_status(api, project, run(api, project, sql, lake)["JobId"])
     assert done["Status"] == "SUCCESS", done
     assert done["Results"][2]["Rows"] == [{"Values": ["1", "x"]}]
+
+
+def catalog_tables(api: Api, **filters: str | int) -> set[str]:
+    data = api.data("ListTable", {"PageNumber": 1, "PageSize": 500, **filters})
+    return {str(item["Name"]) for item in data["Items"]}
+
+
+def test_the_catalog_lists_a_table_a_script_created(api: Api, project: str, postgres: Db) -> None:
+    """A run that executed DDL marks its source's catalog stale (services/sql/execute.py): the
+    next list re-reads the source at once instead of serving the snapshot until it ages out."""
+    source = create_source(api, project, postgres)
+    before = catalog_tables(api, DatasourceId=source)  # read and cached now
+    table = unique("made_by_script").lower()
+    done = wait_status(api, project, run(api, project, f"create table {table} (id int); select 1", source)["JobId"])
+    assert done["Status"] == "SUCCESS", done
+    assert table not in before and table in catalog_tables(api, DatasourceId=source)
+    done = wait_status(api, project, run(api, project, f"drop table {table}", source)["JobId"])
+    assert done["Status"] == "SUCCESS", done
+    assert table not in catalog_tables(api, DatasourceId=source)

@@ -350,3 +350,21 @@ def test_stopping_the_server_cancels_the_statement_and_the_attempt_is_retried(
         wait_until(lambda: _sleepers(postgres), lambda rows: not rows, what="the second statement gone", patience=10)
     finally:
         server.stop()
+
+
+def test_the_catalog_lists_a_lake_table_a_dlc_task_created(api: Api, space: Space) -> None:
+    """A SQL attempt whose code runs DDL marks its source's catalog stale (scheduler/cycle.py):
+    the lake table a DLC task created is listed at once, not when the snapshot ages out."""
+    db, table = unique("cat").lower(), unique("made").lower()
+
+    def lake_tables() -> set[str]:
+        data = api.data("ListTable", {"PageNumber": 1, "PageSize": 500, "CatalogName": "DataLakeCatalog",
+                                      "DatabaseName": db})
+        return {str(item["Name"]) for item in data["Items"]}
+
+    assert lake_tables() == set()  # the lake's catalog is read and cached now
+    task = sql_task(api, space, f"CREATE DATABASE IF NOT EXISTS {db};\nCREATE TABLE {db}.{table} (id INT)", None,
+                    type_id="32")
+    item = on_day(api, space, task, {"COMPLETED", "EXPIRED"})
+    assert item["InstanceState"] == "COMPLETED", full_log(api, space, item["InstanceKey"])
+    assert lake_tables() == {table}

@@ -21,6 +21,8 @@ Decisions:
 
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import SqlglotError
@@ -85,3 +87,15 @@ def returns_rows(statement: str, dialect: str) -> bool:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+_SCHEMA_CHANGE = re.compile(r"(?:^|;)\s*(?:create|drop|alter|truncate|rename|comment\s+on)\b", re.IGNORECASE)
+_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
+
+
+def may_change_schema(text: str) -> bool:
+    """Whether a script may have run DDL (CREATE, DROP, ALTER, TRUNCATE, RENAME, COMMENT ON at
+    the start of a statement), so that the catalog of its source is due for a refresh. A
+    heuristic over the text, comments removed: a false positive costs one extra refresh of the
+    catalog, a miss only delays the refresh to the catalog's periodic one."""
+    return bool(_SCHEMA_CHANGE.search(_COMMENTS.sub(" ", text)))

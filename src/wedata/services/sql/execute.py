@@ -32,10 +32,12 @@ from sqlalchemy import exists, func, select, update
 from wedata.clock import Clock
 from wedata.config import Settings
 from wedata.executors.sql.contract import CancelToken, ResultLimits, RunOutcome, StatementResult
+from wedata.executors.sql.splitting import may_change_schema
 from wedata.services.datasources.datasources import DataSourceService
 from wedata.services.errors import ServiceError
 from wedata.services.sql.records import CANCELED, FAILED, QUEUED, RUNNING, SUCCESS
-from wedata.services.sql.targets import target_of
+from wedata.services.sql.targets import LAKE_TYPES, target_of
+from wedata.storage.catalog_tables import mark_stale
 from wedata.storage.db import Database
 from wedata.storage.sql_tables import sql_run_statements, sql_runs
 
@@ -190,6 +192,14 @@ def execute_run(ctx: ExecContext, run: Any, cancel: CancelToken) -> None:
         failed = next((s for s in outcome.statements if s.error), None)
         message = f"Statement {failed.index} failed: {failed.error}" if failed else "The run failed."
     finish(ctx, run.id, status, message, truncated=recorder.truncated)
+    if outcome.statements and may_change_schema(run.content):
+        # DDL ran (or may have): the catalog of the source is due for a refresh (docs/catalog.md).
+        lake = source.source_type in LAKE_TYPES
+        try:
+            with ctx.db.write() as conn:
+                mark_stale(conn, None if lake else int(run.data_source_id), ctx.clock.now())
+        except Exception:  # the catalog refreshes periodically anyway
+            log.exception("SQL run %s: marking the catalog of its source stale failed", run.id)
 
 
 def _stopped_message(ctx: ExecContext, run_id: str, detail: str | None) -> str:
