@@ -169,6 +169,7 @@ class RefreshWorker(BackgroundWorker):
     def __init__(self, refresher: Refresher, interval: float) -> None:
         super().__init__("catalog-refresh", min(interval, 30.0))
         self.refresher = refresher
+        self.health = refresher.db.health  # an outage is one line per change of state
         self.max_age = interval
 
     def poll(self) -> bool:

@@ -63,6 +63,7 @@ class SqlRunWorker(BackgroundWorker):
         threads = max(1, settings.sql_script_threads)
         super().__init__("sql-runs", 0.5, pool_size=threads)
         self.db = db
+        self.health = db.health  # an outage is one line per change of state (storage/health.py)
         self.clock = clock
         self.settings = settings
         self.threads = threads
