@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import base64
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,10 +12,13 @@ from tests.waiting import wait_until
 
 VISITOR = "308335260945326080"  # services/projects/roles.py
 DATA_ENGINEER = "308335260676890624"
-XSS_NAME = "<script>window.__xss=1</script>"
+# A task name cannot hold "/" (services/folders.py), so the <script> payload goes into the
+# description and the log; the name carries an <img onerror> one.
+XSS_SCRIPT = "<script>window.__xss=1</script>"
 XSS_IMG = "<img src=x onerror=window.__xss=2>"
 DAILY = {"CycleType": "DAY_CYCLE", "CrontabExpression": "0 0 0 * * ? *", "StartTime": "2025-01-01 00:00:00",
          "MaxRetryNumber": 0}
+ONEOFF = {"CycleType": "ONEOFF_CYCLE", "StartTime": "2025-01-01 00:00:00", "MaxRetryNumber": 0}
 
 
 def b64(text: str) -> str:
@@ -45,13 +47,14 @@ def new_workflow(api: Api, project: str, project_name: str) -> Flow:
     return Flow(project, project_name, workflow, name)
 
 
-def add_task(api: Api, flow: Flow, name: str, code: str, *, upstream: list[str] = (), sched: dict[str, Any] | None = None,
-             submit: bool = True) -> str:
+def add_task(api: Api, flow: Flow, name: str, code: str, *, upstream: tuple[str, ...] | list[str] = (), sched: dict[str, Any] | None = None,
+             submit: bool = True, description: str | None = None) -> str:
     deps = [{"TaskId": flow.tasks[u], "MainCyclicConfig": "DAY", "SubordinateCyclicConfig": "CURRENT_DAY"}
             for u in upstream]
     task_id: str = api.data("CreateTask", {
         "ProjectId": flow.project,
-        "TaskBaseAttribute": {"TaskName": name, "TaskTypeId": "35", "WorkflowId": flow.workflow},
+        "TaskBaseAttribute": {"TaskName": name, "TaskTypeId": "35", "WorkflowId": flow.workflow,
+                              **({"TaskDescription": description} if description else {})},
         "TaskConfiguration": {"CodeContent": b64(code)},
         "TaskSchedulerConfiguration": {**(sched or DAILY), **({"UpstreamDependencyConfigList": deps} if deps else {})},
     })["TaskId"]
@@ -76,6 +79,3 @@ def wait_state(api: Api, project: str, task_id: str, states: set[str], timeout: 
 def add_member(api: Api, project: str, uin: str, role: str) -> None:
     api.call("CreateProjectMember", {"ProjectId": project, "UserUins": [uin], "RoleIds": [role]})
 
-
-def settle(seconds: float) -> None:
-    time.sleep(seconds)
