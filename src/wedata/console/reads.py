@@ -54,7 +54,7 @@ def latest_instances(actions: Actions, project_id: str, workflow_id: str, task_i
     return {**waiting, **ran}
 
 
-def workflow_graph(actions: Actions, project_id: str, workflow_id: str) -> Graph:
+def workflow_graph(actions: Actions, project_id: str, workflow_id: str, *, with_states: bool = True) -> Graph:
     tasks, truncated = all_items(actions, "ListTasks", page_size=200, max_items=MAX_TASKS, ProjectId=project_id,
                                  WorkflowId=workflow_id)
     nodes = [Node(t.task_id, t.task_name or t.task_id, str(t.task_type_id)) for t in tasks]
@@ -71,7 +71,7 @@ def workflow_graph(actions: Actions, project_id: str, workflow_id: str) -> Graph
             if up.task_id not in ids and up.task_id not in external:
                 external[up.task_id] = Node(up.task_id, up.task_name or up.task_id, str(up.task_type_id or ""),
                                             external=True, workflow_name=up.workflow_name or "")
-    latest = latest_instances(actions, project_id, workflow_id, ids)
+    latest = latest_instances(actions, project_id, workflow_id, ids) if with_states else {}
     for node in nodes:
         item = latest.get(node.task_id)
         if item is not None:

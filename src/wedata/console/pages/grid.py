@@ -34,7 +34,7 @@ def grid(v: View) -> Response:
         columns_wanted = min(MAX_COLUMNS, max(1, int(v.arg("n") or DEFAULT_COLUMNS)))
     except ValueError:
         columns_wanted = DEFAULT_COLUMNS
-    graph = workflow_graph(a, project_id, workflow_id)
+    graph = workflow_graph(a, project_id, workflow_id, with_states=False)
     tasks = [n for n in graph.nodes if not n.external]
     names = {n.task_id: n.name for n in tasks}
     order = topological_order([n.task_id for n in tasks], graph.edges, names)
