@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP_RUN := $(VENV)/.installed-runtime
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test setup lint typecheck spec coverage-doc bench clean
+.PHONY: run test setup lint typecheck spec coverage-doc bench vendor clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,7 @@ run: $(STAMP_RUN)
 test: $(STAMP_DEV)
 	bash tools/ci/install-quartz.sh
 	bash tools/ci/install-sandbox.sh
+	bash tools/ci/install-chromium.sh
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 lint: $(STAMP_DEV)
@@ -51,6 +52,12 @@ bench: $(STAMP_DEV)
 	$(PY) tools/bench/api.py
 	$(PY) tools/bench/scheduling.py
 	$(PY) tools/bench/cli.py
+	$(PY) tools/bench/console.py
+
+## Refresh the console's vendored JavaScript from the npm registry (needs npm; the files are
+## committed, so installing or running the server never does).
+vendor:
+	bash tools/vendor.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -19,15 +19,17 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from wedata.actions.registry import build_routes
 from wedata.clock import Clock, SystemClock
 from wedata.config import Settings
+from wedata.console import Console
 from wedata.protocol.endpoint import ApiEndpoint, EndpointConfig
 from wedata.protocol.ratelimit import RateLimiter
 from wedata.services.container import Services
+from wedata.spec import VERSION as SPEC_VERSION
 from wedata.storage.credentials import CredentialStore
 from wedata.storage.db import Database
 from wedata.storage.migrate import upgrade
@@ -114,6 +116,32 @@ async def _healthz(request: Request) -> Response:
     return Response(json.dumps(body, separators=(",", ":")).encode(), media_type="application/json")
 
 
+class _Root:
+    """``/``: the API, except a browser's plain ``GET /`` (no query, no Authorization header),
+    which is sent to the console. Every API request carries one or the other (TC3: the header;
+    v1 and signed GETs: the query), so the wire behaviour is unchanged. (A class, not a function:
+    Starlette calls a function route as a request -> response endpoint, this is an ASGI app.)"""
+
+    def __init__(self, endpoint: ApiEndpoint) -> None:
+        self.endpoint = endpoint
+        self.console = RedirectResponse("/console/", status_code=302)
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if (scope["method"] == "GET" and not scope.get("query_string")
+                and not any(name == b"authorization" for name, _ in scope["headers"])):
+            await self.console(scope, receive, send)
+        else:
+            await self.endpoint(scope, receive, send)
+
+
+def build_console(runtime: Runtime) -> Console:
+    """The web console on the same action routes as the API (console/)."""
+    box = runtime.secrets or SecretBox.from_key_file(runtime.settings.key_path)
+    return Console(routes=runtime.endpoint.versions[SPEC_VERSION], version=SPEC_VERSION,
+                   credentials=runtime.credentials, session_key=box.derive_key("console-session"),
+                   access=runtime.services.projects.access)
+
+
 def start_engine(runtime: Runtime, kind: str = "server") -> Any:
     """Start the scheduler engine (planning, dispatch, local executor) in this process."""
     from wedata.scheduler.engine import Engine
@@ -169,7 +197,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/healthz", _healthz, methods=["GET"]),
-            Route("/", runtime.endpoint, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
+            Route("/", _Root(runtime.endpoint), methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
+            *build_console(runtime).starlette_routes(),
         ],
         lifespan=lifespan,
     )

@@ -26,6 +26,8 @@ Nothing here logs or raises with a secret or a ciphertext in the message.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import stat
 import uuid
@@ -49,6 +51,7 @@ class SecretBox:
 
     def __init__(self, key: bytes, *, path: Path | None = None, created: bool = False) -> None:
         self._fernet = Fernet(key)
+        self._key = key
         self.path = path
         # True when this process created the key file (so it may remove it on a key mismatch).
         self.created = created
@@ -73,6 +76,13 @@ class SecretBox:
                 f"The key file {path} does not hold a Fernet key (32 urlsafe-base64 bytes); "
                 "restore the right file or point WEDATA_KEY_FILE at it."
             ) from None
+
+    def derive_key(self, purpose: str) -> bytes:
+        """A 32-byte key for ``purpose`` (e.g. signing the console's session cookies), derived
+        from the key file with HMAC-SHA256: every process sharing the key file derives the same
+        one, a new key file invalidates what was signed with it, and the Fernet key itself is
+        never used twice nor shown."""
+        return hmac.new(self._key, b"wedata-derived-key:" + purpose.encode("utf-8"), hashlib.sha256).digest()
 
     @staticmethod
     def is_encrypted(value: str) -> bool:

@@ -5,6 +5,8 @@ PauseOpsTasksAsync, StopOpsTasksAsync, StartOpsTasks, UpdateOpsTasksOwner, GetOp
 The ``*Async`` actions validate up front (bad values InvalidParameterValue, unknown instances or
 tasks ResourceNotFound), record a job and answer its AsyncId at once; the job worker carries it
 out (services/jobs.py) and GetOpsAsyncJob reports progress and the per-item failures.
+Every action here that changes production needs a role that operates (a Visitor only reads:
+services/projects/access.py), checked before anything else.
 Rules: services/ops/instance_control.py, rerun.py, task_status.py; shapes: wire.py;
 docs/operations.md.
 """
@@ -33,6 +35,7 @@ class RerunRequest(M.RerunTaskInstancesAsyncRequest):
 def rerun_task_instances_async(
     services: Services, ctx: RequestContext, req: RerunRequest
 ) -> M.RerunTaskInstancesAsyncResponse:
+    services.projects.access.require_operator(req.project_id, ctx.caller)
     async_id = services.ops_rerun.rerun(req, ctx.caller.uin)
     return M.RerunTaskInstancesAsyncResponse(data=wire.async_answer(async_id))
 
@@ -41,6 +44,7 @@ def rerun_task_instances_async(
 def kill_task_instances_async(
     services: Services, ctx: RequestContext, req: M.KillTaskInstancesAsyncRequest
 ) -> M.KillTaskInstancesAsyncResponse:
+    services.projects.access.require_operator(req.project_id, ctx.caller)
     async_id = services.instance_ops.kill(req.project_id, req.instance_key_list, ctx.caller.uin)
     return M.KillTaskInstancesAsyncResponse(data=wire.async_answer(async_id))
 
@@ -49,6 +53,7 @@ def kill_task_instances_async(
 def set_success_task_instances_async(
     services: Services, ctx: RequestContext, req: M.SetSuccessTaskInstancesAsyncRequest
 ) -> M.SetSuccessTaskInstancesAsyncResponse:
+    services.projects.access.require_operator(req.project_id, ctx.caller)
     async_id = services.instance_ops.set_success(req.project_id, req.instance_key_list, ctx.caller.uin)
     return M.SetSuccessTaskInstancesAsyncResponse(data=wire.async_answer(async_id))
 
@@ -57,6 +62,7 @@ def set_success_task_instances_async(
 def pause_ops_tasks_async(
     services: Services, ctx: RequestContext, req: M.PauseOpsTasksAsyncRequest
 ) -> M.PauseOpsTasksAsyncResponse:
+    services.projects.access.require_operator(req.project_id, ctx.caller)
     async_id = services.task_ops.pause(req.project_id, req.task_ids, req.kill_instance, ctx.caller.uin)
     return M.PauseOpsTasksAsyncResponse(data=wire.async_answer(async_id))
 
@@ -65,12 +71,14 @@ def pause_ops_tasks_async(
 def stop_ops_tasks_async(
     services: Services, ctx: RequestContext, req: M.StopOpsTasksAsyncRequest
 ) -> M.StopOpsTasksAsyncResponse:
+    services.projects.access.require_operator(req.project_id, ctx.caller)
     async_id = services.task_ops.stop(req.project_id, req.task_ids, req.kill_instance, ctx.caller.uin)
     return M.StopOpsTasksAsyncResponse(data=wire.async_answer(async_id))
 
 
 @action("StartOpsTasks")
 def start_ops_tasks(services: Services, ctx: RequestContext, req: M.StartOpsTasksRequest) -> M.StartOpsTasksResponse:
+    services.projects.access.require_operator(req.project_id, ctx.caller)
     ok = services.task_ops.start(req.project_id, req.task_ids, req.enable_data_backfill, ctx.caller.uin)
     return M.StartOpsTasksResponse(data=wire.tasks_started(ok))
 
@@ -79,6 +87,7 @@ def start_ops_tasks(services: Services, ctx: RequestContext, req: M.StartOpsTask
 def update_ops_tasks_owner(
     services: Services, ctx: RequestContext, req: M.UpdateOpsTasksOwnerRequest
 ) -> M.UpdateOpsTasksOwnerResponse:
+    services.projects.access.require_operator(req.project_id, ctx.caller)
     ok = services.task_ops.update_owner(req.project_id, req.task_ids, req.owner_uin, ctx.caller.uin)
     return M.UpdateOpsTasksOwnerResponse(data=wire.owner_updated(ok))
 

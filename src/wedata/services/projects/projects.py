@@ -47,6 +47,7 @@ from wedata.config import Settings
 from wedata.principal import Caller
 from wedata.services.common import Paged, as_int, like_pattern, new_project_id, page
 from wedata.services.errors import Duplicate, Forbidden, InvalidValue, NotFound, NotMember, OperationFailed
+from wedata.services.projects.access import ProjectAccess
 from wedata.services.projects.checks import check_description, check_display_name, check_uin
 from wedata.services.projects.group_rights import require_group_use
 from wedata.services.projects.roles import (
@@ -129,6 +130,8 @@ class ProjectService:
         self.db = db
         self.clock = clock
         self.settings = settings
+        # Who may operate production; the projects a user belongs to (access.py).
+        self.access = ProjectAccess(db)
 
     # ------------------------------------------------------------------------------------------
     # Checks shared with the registry and other services.
