@@ -76,7 +76,7 @@ def stage(stores: Stores, spec: RunSpec) -> str | None:
         target.mkdir(parents=True, exist_ok=True)
         for res in spec.resources:
             try:
-                cached = stores.cache.ensure(stores.get(res.store, res.bucket), res.key, res.sha256)
+                cached = stores.cache.ensure(stores.get(res.store, res.bucket), res.key, res.sha256, res.size)
             except ObjectStoreError as exc:
                 return f"cannot stage the resource file {res.name}: {exc}"
             dest = target / res.name

@@ -212,6 +212,9 @@ class ContentCache:
         final = self.path(sha256)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(tmp, 0o444)  # a run's hard link must not be able to change the cached content
+        # mtime 0 marks an untouched entry: where a task could still write through its hard link
+        # (no isolation, root), the write changes the mtime and the entry is fetched again.
+        os.utime(tmp, ns=(0, 0))
         os.replace(tmp, final)
         return final
 
@@ -227,12 +230,18 @@ class ContentCache:
             if os.path.exists(tmp):
                 os.unlink(tmp)
 
-    def ensure(self, store: ObjectStore, key: str, sha256: str) -> Path:
+    def ensure(self, store: ObjectStore, key: str, sha256: str, size: int) -> Path:
         """The cached file of ``sha256``, downloading ``key`` once; ObjectStoreError when the
         object is missing or its content is no longer the registered one."""
         final = self.path(sha256)
-        if final.exists():
-            return final
+        try:
+            st = final.stat()
+        except FileNotFoundError:
+            pass
+        else:
+            if st.st_size == size and st.st_mtime_ns == 0:
+                return final
+            final.unlink()  # changed since it was cached: fetch it again
         tmp = self._incoming()
         try:
             store.download(key, tmp)
