@@ -23,6 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from wedata.actions.registry import build_routes
+from wedata.actions.resources.upload import upload_route
 from wedata.clock import Clock, SystemClock
 from wedata.config import Settings
 from wedata.console import Console
@@ -197,6 +198,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/healthz", _healthz, methods=["GET"]),
+            # The bytes of resource files (signed like an API call; actions/resources/upload.py).
+            upload_route(runtime.services, runtime.credentials, settings.max_clock_skew),
             Route("/", _Root(runtime.endpoint), methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
             *build_console(runtime).starlette_routes(),
         ],

@@ -141,6 +141,15 @@ class Settings:
     sql_script_max_rows: int = 1000
     sql_script_max_bytes: int = 1024 * 1024
     sql_result_retention: float = 7 * 86400.0
+    # Resource files (storage/objects.py, docs/files.md): where new files go (local: under
+    # WEDATA_HOME/objects; s3: any S3-compatible store), and the largest file accepted.
+    object_store: str = "local"
+    object_store_bucket: str = ""
+    object_store_region: str = ""
+    object_store_endpoint: str | None = None
+    object_store_access_key: str | None = None
+    object_store_secret_key: str | None = field(default=None, repr=False)
+    resource_max_bytes: int = 512 * 1024 * 1024
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -211,4 +220,11 @@ class Settings:
             sql_script_max_rows=_int(env, "WEDATA_SQL_SCRIPT_MAX_ROWS", 1000),
             sql_script_max_bytes=_int(env, "WEDATA_SQL_SCRIPT_MAX_BYTES", 1024 * 1024),
             sql_result_retention=_duration(env, "WEDATA_SQL_RESULT_RETENTION", 7 * 86400.0),
+            object_store=_choice(env, "WEDATA_OBJECT_STORE", "local", ("local", "s3")),
+            object_store_bucket=env.get("WEDATA_OBJECT_STORE_BUCKET", ""),
+            object_store_region=env.get("WEDATA_OBJECT_STORE_REGION", ""),
+            object_store_endpoint=env.get("WEDATA_OBJECT_STORE_ENDPOINT") or None,
+            object_store_access_key=env.get("WEDATA_OBJECT_STORE_ACCESS_KEY") or None,
+            object_store_secret_key=env.get("WEDATA_OBJECT_STORE_SECRET_KEY") or None,
+            resource_max_bytes=_int(env, "WEDATA_RESOURCE_MAX_BYTES", 512 * 1024 * 1024),
         )

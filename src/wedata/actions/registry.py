@@ -45,6 +45,8 @@ ACTION_MODULES = (
     "wedata.actions.sql.scripts",
     "wedata.actions.sql.folders",
     "wedata.actions.sql.runs",
+    "wedata.actions.resources.files",
+    "wedata.actions.resources.folders",
 )
 
 

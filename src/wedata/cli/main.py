@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "set-success": ("wedata.cli.commands.instances", "set_success", "Mark instances as successful."),
     "backfill": ("wedata.cli.commands.backfill", "backfill", "Backfill tasks over a range of dates, with progress."),
     "alarms": ("wedata.cli.commands.alarms", "alarms", "List alarm rules."),
+    "resources": ("wedata.cli.commands.resources", "resources", "Upload and list resource files tasks can use."),
     "cron": ("wedata.cli.commands.cron", "cron", "Explain a cron expression offline (no server needed)."),
     "completion": ("wedata.cli.commands.completion", "completion", "Print the shell completion script (bash, zsh)."),
     # Local administration (this machine's WEDATA_HOME and database).
@@ -51,7 +52,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 
 _SECTIONS = (
     ("Working with a server", ("login", "logout", "projects", "workflows", "tasks", "run", "instances", "logs",
-                               "rerun", "kill", "set-success", "backfill", "alarms")),
+                               "rerun", "kill", "set-success", "backfill", "alarms", "resources")),
     ("Offline", ("cron", "completion")),
     ("Local administration (WEDATA_HOME)", ("server", "scheduler", "credentials", "db", "datasources",
                                              "setup-sandbox")),

@@ -25,6 +25,19 @@ ExitCallback = Callable[[int, int | None], None]
 
 
 @dataclass(frozen=True)
+class StagedResource:
+    """A resource file an attempt needs, staged read-only as ``<run_dir>/resources/<name>``
+    before it starts (scheduler/staging.py): its content (sha256) and where it is stored."""
+
+    name: str
+    sha256: str
+    size: int
+    store: str  # local | s3
+    bucket: str
+    key: str
+
+
+@dataclass(frozen=True)
 class RunSpec:
     execution_id: int
     argv: list[str]
@@ -41,6 +54,8 @@ class RunSpec:
     # A SQL task's attempt (types 21, 23, 134, 32): no command; the SQL executor runs the job
     # (executors/sql_tasks.py) and ``argv`` is empty.
     sql: SqlJob | None = None
+    # Resource files to stage into ``<run_dir>/resources/`` before the start (Shell, Python).
+    resources: tuple[StagedResource, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -67,3 +67,23 @@ def build_command(task_type_id: int, code: str, ext: Mapping[str, str], run_dir:
         raise ExecutorError(f"task type {task_type_id} is a SQL task: the SQL executor runs it, not a command")
     raise ExecutorError(f"task type {task_type_id} cannot be run by this server (supported: Shell 35, Python 30, "
                         "SQL 21, 23, 32, 134)")
+
+
+# Resource files a task uses (services/resources, docs/files.md): staged read-only into
+# ``<run dir>/resources/`` before the attempt starts.
+SHELL_FORM_TYPE = 38  # Shell form mode: an uploaded package (ext ftp.file.name) + a command
+RESOURCE_EXT_KEY = "resourceFiles"  # Shell/Python: ResourceIds or resource paths, comma-separated
+
+
+def resource_refs(task_type_id: int, ext: Mapping[str, str]) -> list[str]:
+    """The resource files a task names (ResourceIds or paths), in order, without duplicates."""
+    raw = [ext.get(RESOURCE_EXT_KEY) or ""]
+    if task_type_id == SHELL_FORM_TYPE:
+        raw.insert(0, ext.get("ftp.file.name") or "")
+    refs: list[str] = []
+    for text in raw:
+        for part in text.replace(";", ",").replace("\n", ",").split(","):
+            part = part.strip()
+            if part and part not in refs:
+                refs.append(part)
+    return refs

@@ -129,11 +129,16 @@ def verify_tc3(
     headers: Mapping[str, str],
     body: bytes,
     timestamp: int,
+    payload_hash: str | None = None,
 ) -> None:
+    """``payload_hash``: the body's sha256 when the caller hashed it while streaming it (the
+    resource upload route), instead of ``body``."""
     expected_date = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
     if auth.date != expected_date or auth.service != SERVICE:
         raise ApiError(E.AUTH_SIGNATURE_FAILURE, "The credential scope date or service does not match the request.")
-    if headers.get("x-tc-content-sha256", "") == UNSIGNED_PAYLOAD:
+    if payload_hash is not None:
+        pass
+    elif headers.get("x-tc-content-sha256", "") == UNSIGNED_PAYLOAD:
         payload_hash = hashlib.sha256(UNSIGNED_PAYLOAD.encode()).hexdigest()
     elif body:
         payload_hash = hashlib.sha256(body).hexdigest()

@@ -42,6 +42,7 @@ from wedata.scheduler.runs import (
     render_context,
     run_dir_for,
 )
+from wedata.scheduler.staging import stage
 from wedata.scheduler.transitions import Tx, transition
 from wedata.scheduling.datatimes import instance_key
 from wedata.storage.catalog_tables import mark_stale
@@ -417,6 +418,11 @@ def spawn(node: EngineNode, launch: Launch) -> None:
     if spec is None:
         node.fail_before_run(launch.execution_id, launch.prepared.error or "the attempt could not be prepared")
         return
+    if spec.resources:  # after the commit: a download never holds the engine's transaction
+        problem = stage(node.stores, spec)
+        if problem is not None:
+            node.fail_before_run(launch.execution_id, problem)
+            return
     node.watch(launch.execution_id)  # before the start: the exit may be reported at once
     try:
         handle = node.executor.submit(spec)

@@ -32,6 +32,7 @@ from wedata.executors.base import Executor, Handle
 from wedata.scheduler.definitions import DefinitionCache, TaskDef
 from wedata.scheduler.planner import load_snapshot, workflow_params
 from wedata.storage.db import Database
+from wedata.storage.objects import Stores
 from wedata.storage.tables import resource_groups
 
 # How long slot limits and workflow parameters read from the database are trusted.
@@ -58,6 +59,7 @@ class EngineNode:
         self.actor = f"scheduler:{self.node_id}"[:64]
         self.logs_dir = settings.logs_dir
         self.run_root = settings.home / "run"
+        self.stores = Stores(settings)  # where resource files are staged from (scheduler/staging.py)
         self.defs = defs if defs is not None else DefinitionCache()
         # The loop waits on this condition; everything below that threads share is guarded by it.
         self.cv = threading.Condition()

@@ -21,8 +21,9 @@ from sqlalchemy import Connection, and_, select
 
 from wedata.executors.base import ExecutorError, RunSpec
 from wedata.executors.sql.contract import SqlJob
-from wedata.executors.tasktypes import SHELL_TYPE, SQL_TASK_TYPES, build_command
+from wedata.executors.tasktypes import SHELL_TYPE, SQL_TASK_TYPES, build_command, resource_refs
 from wedata.scheduler.definitions import TaskDef
+from wedata.scheduler.staging import resolve, resources_dir
 from wedata.scheduling.datatimes import format_wall, instance_key
 from wedata.scheduling.parameters import ParameterError, RenderContext, own_output_constants, render
 from wedata.scheduling.shellnames import shell_foreign
@@ -190,6 +191,11 @@ def prepare(
     except ParameterError as exc:
         return Prepared(None, tdef.code, f"cannot render the task's code: {exc}")
     sql: SqlJob | None = None
+    # Resource files: resolved here (the content registered now), staged after the commit.
+    staged, problem = resolve(conn, str(inst["project_id"]), resource_refs(tdef.task_type_id, tdef.ext)) \
+        if tdef.task_type_id not in SQL_TASK_TYPES else ([], None)
+    if problem is not None:
+        return Prepared(None, code, problem)
     try:
         if tdef.task_type_id in SQL_TASK_TYPES:
             # No command: the SQL executor runs the statements (executors/sql_tasks.py),
@@ -220,6 +226,14 @@ def prepare(
         WEDATA_WORKFLOW_ID=str(inst["workflow_id"]),
         WEDATA_LIFE_ROUND_NUM=str(inst["life_round_num"]),
     )
+    if staged:
+        # docs/files.md: the files are in $WEDATA_RESOURCES; Python imports from there (and
+        # from any wheel or zip staged there); Shell form mode unpacks $WEDATA_PACKAGE.
+        where = resources_dir(run_dir)
+        env["WEDATA_RESOURCES"] = where
+        env["WEDATA_PACKAGE"] = staged[0].name
+        archives = [f"{where}/{r.name}" for r in staged if r.name.endswith((".whl", ".zip", ".egg"))]
+        env["PYTHONPATH"] = ":".join([where, *archives])
     spec = RunSpec(
         execution_id=0,
         argv=argv,
@@ -230,5 +244,6 @@ def prepare(
         resource_group=inst.get("resource_group_id"),
         trusted=users_are_admins(conn, tdef) if check_users and sql is None else None,
         sql=sql,
+        resources=tuple(staged),
     )
     return Prepared(spec, code)

@@ -23,6 +23,8 @@ from wedata.services.ops.workflow_reads import OpsWorkflowService
 from wedata.services.projects.lake_engines import LakeEngineService
 from wedata.services.projects.projects import ProjectService
 from wedata.services.projects.resource_groups import ResourceGroupService
+from wedata.services.resources.files import ResourceFileService
+from wedata.services.resources.folders import ResourceFolderService
 from wedata.services.sql.folders import SqlFolderService
 from wedata.services.sql.runs import SqlRunService
 from wedata.services.sql.scripts import SqlScriptService
@@ -89,3 +91,6 @@ class Services:
         self.sql_folders = SqlFolderService(self.db, self.clock, self.settings)
         self.sql_scripts = SqlScriptService(self.db, self.clock, self.settings, self.datasources)
         self.sql_runs = SqlRunService(self.db, self.clock, self.settings, self.datasources, self.sql_scripts)
+        # Resource files and folders; their bytes in the object store (services/resources/).
+        self.resource_folders = ResourceFolderService(self.db, self.clock, self.settings)
+        self.resource_files = ResourceFileService(self.db, self.clock, self.settings)

@@ -15,6 +15,7 @@ from wedata.storage import (  # noqa: F401  (imported for their tables)
     event_tables,
     lake_tables,
     ops_tables,
+    resource_tables,
     sql_tables,
     tables,
 )
