@@ -45,6 +45,8 @@ ACTION_MODULES = (
     "wedata.actions.sql.scripts",
     "wedata.actions.sql.folders",
     "wedata.actions.sql.runs",
+    "wedata.actions.triggers.definitions",
+    "wedata.actions.triggers.runs",
 )
 
 

@@ -36,7 +36,7 @@ from wedata.scheduling.cycletypes import CycleType
 from wedata.scheduling.dependencies import MainCyclicConfig, SubordinateCyclicConfig, validate_dependency
 from wedata.scheduling.walltime import WALL_FORMAT
 from wedata.services.common import Page, new_uuid, page, parse_time_range, supported, zone_of
-from wedata.services.errors import Duplicate, InUse, InvalidValue, NotFound, OperationFailed
+from wedata.services.errors import Duplicate, InUse, InvalidValue, NotFound, OperationFailed, Unsupported
 from wedata.services.folders import (
     MAX_PATH_LENGTH,
     ROOT,
@@ -51,6 +51,13 @@ from wedata.storage.db import Database
 # Workflow names are one path segment (their Path is folder path + name), longer than folders'.
 MAX_WORKFLOW_NAME = 256
 WORKFLOW_TYPES = ("cycle", "manual")
+# The workflow_type of a trigger workflow (workflow-scheduling projects, services/triggers/):
+# never accepted from a WorkflowType field, only set by ``create_workflow(trigger=...)``.
+TRIGGER = "trigger"
+# Called inside the CreateWorkflow/UpdateWorkflow transaction of a trigger workflow with the
+# connection and the WorkflowId: the triggers service writes its own row there, so a workflow
+# and its trigger settings are created (or changed) together or not at all.
+WorkflowHook = Callable[[Connection, str], None]
 
 # Called inside the UpdateWorkflow/CreateWorkflow transaction when a unified schedule is saved:
 # (conn, project_id, workflow_id, canonical config dict, caller uin). The tasks service applies
@@ -154,10 +161,13 @@ class WorkflowService:
         scheduler_config: dict[str, Any] | None,
         bundle_id: str | None,
         bundle_info: str | None,
+        trigger: WorkflowHook | None = None,
     ) -> str:
+        """Create a workflow. With ``trigger`` it is a trigger workflow (workflow_type
+        ``trigger``, no unified schedule) and ``trigger`` runs in the same transaction."""
         name = check_name(name, "WorkflowName", max_length=MAX_WORKFLOW_NAME)
         folder = check_path(parent_folder_path, "ParentFolderPath")
-        kind = _check_type(workflow_type)
+        kind = TRIGGER if trigger is not None else _check_type(workflow_type)
         owner = _check_owner(owner_uin) if owner_uin is not None else caller_uin
         stored_params = _check_params(params) if params is not None else []
         config = _check_config(kind, scheduler_config)
@@ -165,6 +175,10 @@ class WorkflowService:
         workflow_id = new_uuid()
         try:
             with self.db.write() as conn:
+                if trigger is not None:
+                    require_schedule_mode(conn, project_id, "workflow", "Trigger workflows")
+                else:
+                    require_schedule_mode(conn, project_id, "task", "Periodic workflows")
                 _require_folder_path(conn, project_id, folder, "ParentFolderPath")
                 self._check_name_free(conn, project_id, name, None)
                 conn.execute(
@@ -188,14 +202,20 @@ class WorkflowService:
                 )
                 if config is not None:
                     self._notify_schedule(conn, project_id, workflow_id, config, caller_uin)
+                if trigger is not None:
+                    trigger(conn, workflow_id)
         except IntegrityError as exc:
             if _is_unique_violation(exc):
                 raise Duplicate(f"A workflow named {name!r} already exists in the project.") from None
             raise
         return workflow_id
 
-    def get_workflow(self, project_id: str, workflow_id: str) -> Row[Any]:
-        return self.get_row(None, project_id, workflow_id)
+    def get_workflow(self, project_id: str, workflow_id: str, *, trigger: bool = False) -> Row[Any]:
+        """GetWorkflow (or, with ``trigger``, GetTriggerWorkflow): the row of a workflow of that kind."""
+        row = self.get_row(None, project_id, workflow_id)
+        if (row.workflow_type == TRIGGER) != trigger:
+            raise _wrong_kind(row)
+        return row
 
     def list_workflows(
         self,
@@ -214,7 +234,7 @@ class WorkflowService:
     ) -> tuple[list[Row[Any]], int, Page]:
         pg = page(page_number, page_size, min_size=10, max_size=200)
         w = T.workflows
-        conds = [w.c.project_id == project_id]
+        conds = [w.c.project_id == project_id, w.c.workflow_type != TRIGGER]
         if keyword:
             # The console's search box: a part of the name (any case), or the exact id.
             conds.append(or_(func.lower(w.c.name).contains(keyword.lower(), autoescape=True), w.c.id == keyword))
@@ -253,8 +273,10 @@ class WorkflowService:
         scheduler_config: dict[str, Any] | None,
         bundle_id: str | None,
         bundle_info: str | None,
+        trigger: Callable[[Connection, str], bool] | None = None,
     ) -> None:
-        """Change only the fields given (None = not sent)."""
+        """Change only the fields given (None = not sent). ``trigger`` (trigger workflows only)
+        writes the trigger settings in the same transaction and says whether it changed any."""
         values: dict[str, Any] = {}
         if name is not None:
             values["name"] = check_name(name, "WorkflowName", max_length=MAX_WORKFLOW_NAME)
@@ -271,10 +293,13 @@ class WorkflowService:
         try:
             with self.db.write() as conn:
                 row = load_workflow(conn, project_id, workflow_id, for_update=True)
+                if (row.workflow_type == TRIGGER) != (trigger is not None):
+                    raise _wrong_kind(row)
                 config = _check_config(row.workflow_type, scheduler_config)
                 if config is not None:
                     values["scheduler_config"] = config
-                if not values:
+                touched = trigger(conn, workflow_id) if trigger is not None else False
+                if not values and not touched:
                     return  # nothing sent: not an edit, the modification time stays
                 if "name" in values:
                     self._check_name_free(conn, project_id, values["name"], workflow_id)
@@ -287,10 +312,12 @@ class WorkflowService:
                 raise Duplicate(f"A workflow named {name!r} already exists in the project.") from None
             raise
 
-    def delete_workflow(self, project_id: str, workflow_id: str) -> None:
+    def delete_workflow(self, project_id: str, workflow_id: str, *, trigger: bool = False) -> None:
         try:
             with self.db.write() as conn:
-                load_workflow(conn, project_id, workflow_id, for_update=True)
+                row = load_workflow(conn, project_id, workflow_id, for_update=True)
+                if (row.workflow_type == TRIGGER) != trigger:
+                    raise _wrong_kind(row)
                 tasks = conn.execute(
                     select(func.count()).select_from(T.tasks).where(T.tasks.c.workflow_id == workflow_id)
                 ).scalar_one()
@@ -445,6 +472,26 @@ class WorkflowService:
 
 # ----------------------------------------------------------------------------------------------
 # Field checks.
+
+
+def _wrong_kind(row: Row[Any]) -> Unsupported:
+    if row.workflow_type == TRIGGER:
+        return Unsupported(f"The workflow {row.id} is a trigger workflow (ScheduleMode workflow): use the "
+                           "*TriggerWorkflow actions.")
+    return Unsupported(f"The workflow {row.id} is a periodic workflow (ScheduleMode task): use the *Workflow actions.")
+
+
+def require_schedule_mode(conn: Connection, project_id: str, mode: str, what: str) -> None:
+    """Refuse ``what`` unless the project schedules by ``mode`` (``task`` or ``workflow``): a
+    project's ScheduleMode is fixed at creation and decides which actions it has (spec §6.27)."""
+    p = T.projects
+    have = conn.execute(select(p.c.schedule_mode).where(p.c.id == project_id)).scalar()
+    if have is not None and have != mode:
+        other = "trigger workflows and trigger tasks" if have == "workflow" else "periodic workflows and tasks"
+        raise Unsupported(
+            f"{what} is not available in the project {project_id}: its ScheduleMode is {have!r}, which "
+            f"schedules {other} (ScheduleMode {mode!r} projects have {what})."
+        )
 
 
 def _check_type(value: str | None) -> str:
