@@ -53,14 +53,21 @@ from wedata.services.tasks.definition import (
     CONFIG_DEFAULTS,
     SCHED,
     SCHEDULER_DEFAULTS,
-    decode_code,
     encode_code,
     given_fields,
     merge_section,
-    resolve_twins,
     today_start,
     validate_configuration,
     validate_scheduler,
+)
+from wedata.services.tasks.fields import (
+    _conf_given,
+    _description,
+    _folder,
+    _name,
+    _owner,
+    _sched_given,
+    _task_type,
 )
 from wedata.services.tasks.paramcheck import CODE_FIELD, code_problems
 from wedata.services.tasks.patch import (
@@ -74,7 +81,7 @@ from wedata.services.tasks.patch import (
 from wedata.services.tasks.queries import list_condition
 from wedata.services.tasks.snapshot import render_task, task_select
 from wedata.services.tasks.sql_targets import SqlTargets
-from wedata.services.tasks.types import known_task_type, node_category, task_type_desc
+from wedata.services.tasks.types import node_category, task_type_desc
 from wedata.services.tasks.unified import apply_workflow_schedule
 from wedata.services.tasks.versions import (
     SAVE,
@@ -92,8 +99,6 @@ from wedata.storage.db import Database
 
 log = logging.getLogger(__name__)
 
-MAX_NAME = 256
-_DOWN_OLD = "DownStreamDependencyConfigList"
 
 
 @dataclass
@@ -108,67 +113,6 @@ class Draft:
     sched: dict[str, Any]
     upstream: dict[str, task_edges.Config]
     downstream: dict[str, task_edges.Config] | None  # None: the downstream edges stay as they are
-
-
-def _name(value: Any, field: str = "TaskName") -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidValue(f"{field} must not be empty")
-    if value != value.strip():
-        raise InvalidValue(f"{field} must not start or end with blanks: {value!r}")
-    if len(value) > MAX_NAME:
-        raise InvalidValue(f"{field} must be at most {MAX_NAME} characters")
-    if any(ord(c) < 32 or ord(c) == 127 for c in value) or "/" in value:
-        raise InvalidValue(f"{field} must not contain '/' or control characters")
-    return value
-
-
-def _owner(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > 32:
-        raise InvalidValue(f"OwnerUin must be a user id of at most 32 characters, got {value!r}")
-    return value.strip()
-
-
-def _description(value: Any) -> str:
-    if value is None:
-        return ""
-    if len(value) > 4096:
-        raise InvalidValue("TaskDescription must be at most 4096 characters")
-    return str(value)
-
-
-def _folder(value: Any) -> str | None:
-    """The stored folder path: None for the workflow's root."""
-    from wedata.services.folders import check_path
-
-    path = check_path(value, "TaskFolderPath", lenient=True)
-    return None if path == "/" else path
-
-
-def _task_type(value: Any) -> int:
-    try:
-        tid = int(str(value).strip())
-    except ValueError:
-        raise InvalidValue(f"TaskTypeId must be an integer, got {value!r}") from None
-    # -1 is the 2021 API's cross-workflow placeholder node, not a task one can create.
-    if tid < 0 or not known_task_type(tid):
-        raise InvalidValue(f"TaskTypeId {tid} is not a known task type")
-    return tid
-
-
-def _conf_given(raw: dict[str, Any] | None) -> dict[str, Any]:
-    given = given_fields(raw)
-    given.pop("ResourceGroupName", None)  # output only: derived from ResourceGroup
-    if "CodeContent" in given:
-        given["CodeContent"] = decode_code(given["CodeContent"], f"{CONF}.CodeContent")
-    return given
-
-
-def _sched_given(raw: dict[str, Any] | None) -> tuple[dict[str, Any], list[Any] | None, list[Any] | None]:
-    """(scheduler fields under new names, upstream items, downstream items)."""
-    given = resolve_twins(given_fields(raw))
-    up = given.pop(UPSTREAM, None)
-    down_new, down_old = given.pop(DOWNSTREAM, None), given.pop(_DOWN_OLD, None)
-    return given, up, down_new if down_new is not None else down_old
 
 
 # Built once (GetTask is the hottest read): see ProjectService's _MEMBER_CHECK.
