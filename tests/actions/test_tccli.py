@@ -88,3 +88,30 @@ def test_tccli_reports_errors_with_exit_255(cli: Tccli) -> None:
     assert "code:ResourceNotFound" in out.stderr
     out = cli.run("CreateProject", {"Project": {"ProjectName": "9bad name", "DisplayName": "x"}})
     assert out.returncode == 255 and "code:InvalidParameterValue" in out.stderr
+
+
+def test_a_workflow_run_through_tccli(cli: Tccli) -> None:
+    """CreateTriggerWorkflowRun and GetTriggerWorkflowRun as a tccli user types them."""
+    project = cli.data("CreateProject", {"Project": {"ProjectName": unique("tccli_trg"), "DisplayName": "t",
+                                                     "ScheduleMode": "workflow"}})["ProjectId"]
+    workflow = cli.data("CreateTriggerWorkflow", {"ProjectId": project, "WorkflowName": unique("twf"),
+                                                  "ParentFolderPath": "/",
+                                                  "WorkflowParams": [{"ParamKey": "p", "ParamValue": "x"}]})["WorkflowId"]
+    task = cli.data("CreateTriggerTask", {
+        "ProjectId": project,
+        "TriggerTaskBaseAttribute": {"TaskName": unique("t"), "TaskTypeId": "35", "WorkflowId": workflow},
+        "TriggerTaskConfiguration": {"CodeContent": "ZWNobyAke3B9"},  # echo ${p}
+        "TriggerTaskSchedulerConfiguration": {"MaxRetryNumber": 0},
+    })["TaskId"]
+    cli.data("SubmitTriggerTask", {"ProjectId": project, "TaskId": task, "VersionRemark": "tccli"})
+    execution = cli.data("CreateTriggerWorkflowRun", {"ProjectId": project, "WorkflowId": workflow,
+                                                      "AdvancedParams": [{"ParamKey": "p", "ParamValue": "y"}]})[
+        "WorkflowExecutionId"]
+    from tests.waiting import wait_until
+
+    got = wait_until(lambda: cli.data("GetTriggerWorkflowRun", {"ProjectId": project, "WorkflowExecutionId": execution}),
+                     lambda d: d["TriggerWorkflowRun"]["ExecutionState"] in ("SUCCESS", "FAILED"),
+                     what="the workflow run to finish", progress=lambda d: d["TriggerWorkflowRun"]["ExecutionState"])
+    assert got["TriggerWorkflowRun"]["ExecutionState"] == "SUCCESS"
+    assert [t["TaskId"] for t in got["TriggerTaskRuns"]] == [task]
+    assert "\"y\"" in got["TriggerWorkflowRun"]["WorkflowParams"]

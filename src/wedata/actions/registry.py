@@ -47,6 +47,8 @@ ACTION_MODULES = (
     "wedata.actions.sql.runs",
     "wedata.actions.resources.files",
     "wedata.actions.resources.folders",
+    "wedata.actions.triggers.definitions",
+    "wedata.actions.triggers.runs",
 )
 
 

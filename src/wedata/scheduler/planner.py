@@ -16,6 +16,8 @@ Rules (docs/engine.md):
 - A new submitted version replaces the instances that have not started yet (from today on) with
   ones planned from the new definition.
 - Paused tasks (O) keep their instances, which the dispatcher holds back; no new ones are made.
+- The tasks of trigger workflows (workflow-scheduling projects) are never planned: their
+  instances are created by workflow runs (services/triggers/runs.py, docs/triggers.md).
 - Offline tasks (F, T, INVALID) and deleted tasks lose their not-yet-started instances; a
   pending retry ends EXPIRED; a running attempt finishes.
 """
@@ -103,6 +105,9 @@ class Planner:
                    P.c.planned_through)
             .select_from(tasks.outerjoin(P, P.c.task_id == tasks.c.id))
             .where(
+                # The tasks of trigger workflows have no schedule of their own: they run only
+                # inside workflow runs (services/triggers/runs.py), never planned here.
+                tasks.c.workflow_id.not_in(select(workflows.c.id).where(workflows.c.workflow_type == "trigger")),
                 or_(
                     and_(P.c.task_id.is_(None), tasks.c.prod_version_id.is_not(None)),
                     and_(

@@ -32,6 +32,10 @@ from wedata.services.tasks.folders import TaskFolderService
 from wedata.services.tasks.lineage import TaskDependencyService
 from wedata.services.tasks.sql_targets import SqlTargets
 from wedata.services.tasks.tasks import TaskService
+from wedata.services.triggers.run_reads import TriggerRunReads
+from wedata.services.triggers.runs import TriggerRunService
+from wedata.services.triggers.tasks import TriggerTaskService
+from wedata.services.triggers.workflows import TriggerWorkflowService
 from wedata.services.workflows.workflows import WorkflowService
 from wedata.storage.db import Database
 from wedata.storage.secrets import SecretBox
@@ -83,6 +87,14 @@ class Services:
         self.lake_engines = LakeEngineService(self.db, self.clock, self.settings, self.projects)
         self.sql_targets = SqlTargets(self.db, self.settings, self.datasources, self.lake_engines)
         self.tasks.sql_targets = self.sql_targets
+        # Workflow-scheduling projects: trigger workflows, their tasks (a TaskService through its
+        # extension points) and workflow runs, whose state follows instance changes as an
+        # observer (services/triggers/).
+        self.trigger_workflows = TriggerWorkflowService(self.db, self.clock, self.settings, self.workflows)
+        self.trigger_tasks = TriggerTaskService(self.db, self.clock, self.settings, self.scheduler)
+        self.trigger_tasks.sql_targets = self.sql_targets
+        self.trigger_runs = TriggerRunService(self.db, self.clock, self.settings, self.scheduler)
+        self.trigger_run_reads = TriggerRunReads(self.db, self.clock, self.settings)
         # The catalog of the data sources and the lake, cached with stable GUIDs, and its refresh
         # worker (services/catalog/).
         self.catalog = CatalogService(self.db, self.clock, self.settings, self.datasources)

@@ -18,6 +18,7 @@ from wedata.storage import (  # noqa: F401  (imported for their tables)
     resource_tables,
     sql_tables,
     tables,
+    trigger_tables,
 )
 from wedata.storage.tables import metadata
 

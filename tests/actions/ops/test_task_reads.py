@@ -335,15 +335,20 @@ def test_resubmitting_updates_the_production_lists(api: Api, prod: Prod) -> None
 def test_workflow_scheduling_projects_have_no_production_dependency_lists(api: Api) -> None:
     project = api.data("CreateProject", {"Project": {"ProjectName": unique("wfm"), "DisplayName": "wfm",
                                                      "ScheduleMode": "workflow"}})["ProjectId"]
-    # Periodic tasks are still accepted in a workflow-scheduling project (until trigger
-    # workflows own such projects); the setup must succeed, or this test checks nothing.
-    workflow = api.data("CreateWorkflow", {"ProjectId": project, "WorkflowName": unique("wf"),
-                                           "ParentFolderPath": "/"})["WorkflowId"]
-    task = create_task(api, project, workflow, unique("t"))
-    submit(api, project, task)
+    # Since trigger workflows own workflow-scheduling projects (issue 11), periodic workflows and
+    # tasks cannot be created there (UnsupportedOperation naming the ScheduleMode), so the tasks
+    # of such a project are trigger tasks: the periodic production lists do not serve them.
+    err = api.error("CreateWorkflow", {"ProjectId": project, "WorkflowName": unique("wf"), "ParentFolderPath": "/"})
+    assert err.code == "UnsupportedOperation" and "ScheduleMode" in err.message
+    workflow = api.data("CreateTriggerWorkflow", {"ProjectId": project, "WorkflowName": unique("wf"),
+                                                  "ParentFolderPath": "/"})["WorkflowId"]
+    task = api.data("CreateTriggerTask", {
+        "ProjectId": project, "TriggerTaskBaseAttribute": {"TaskName": unique("t"), "TaskTypeId": "35",
+                                                           "WorkflowId": workflow},
+        "TriggerTaskConfiguration": {"CodeContent": "ZWNobw=="}, "TriggerTaskSchedulerConfiguration": {}})["TaskId"]
+    api.data("SubmitTriggerTask", {"ProjectId": project, "TaskId": task, "VersionRemark": "go"})
     for action in ("ListUpstreamOpsTasks", "ListDownstreamOpsTasks"):
         assert api.error(action, {"ProjectId": project, "TaskId": task}).code == "ResourceNotFound"
-    assert api.data("GetOpsTask", {"ProjectId": project, "TaskId": task})["TaskBaseAttribute"]["TaskId"] == task
 
 
 def test_other_resources_show_their_current_names(api: Api, prod: Prod) -> None:

@@ -174,11 +174,14 @@ def load_targets(conn: Connection, ids: Iterable[str], project_id: str, caller: 
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    t, p, m = T.tasks, T.projects, T.project_members
+    t, p, m, w = T.tasks, T.projects, T.project_members, T.workflows
     rows = conn.execute(
-        select(t.c.id, t.c.project_id, t.c.name, t.c.definition, m.c.user_uin.label("member"))
+        select(t.c.id, t.c.project_id, t.c.name, t.c.definition, t.c.workflow_id, w.c.workflow_type,
+               m.c.user_uin.label("member"))
         .select_from(
-            t.join(p, and_(p.c.id == t.c.project_id, p.c.deleted_at.is_(None))).outerjoin(
+            t.join(p, and_(p.c.id == t.c.project_id, p.c.deleted_at.is_(None)))
+            .join(w, w.c.id == t.c.workflow_id)
+            .outerjoin(
                 m, and_(m.c.project_id == t.c.project_id, m.c.user_uin == caller.uin)
             )
         )

@@ -38,9 +38,9 @@ def _copy(value: dict[str, Any]) -> dict[str, Any]:
 
 
 def task_select() -> Select[Any]:
-    """tasks + the workflow's name + the resource group's name (one row per task)."""
+    """tasks + the workflow's name and type + the resource group's name (one row per task)."""
     t, w, g = T.tasks, T.workflows, T.resource_groups
-    return select(t, w.c.name.label("workflow_name"), g.c.name.label("resource_group_name")).select_from(
+    return select(t, w.c.name.label("workflow_name"), w.c.workflow_type, g.c.name.label("resource_group_name")).select_from(
         t.join(w, w.c.id == t.c.workflow_id).outerjoin(g, g.c.id == t.c.resource_group_id)
     )
 

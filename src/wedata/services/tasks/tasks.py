@@ -53,14 +53,21 @@ from wedata.services.tasks.definition import (
     CONFIG_DEFAULTS,
     SCHED,
     SCHEDULER_DEFAULTS,
-    decode_code,
     encode_code,
     given_fields,
     merge_section,
-    resolve_twins,
     today_start,
     validate_configuration,
     validate_scheduler,
+)
+from wedata.services.tasks.fields import (
+    _conf_given,
+    _description,
+    _folder,
+    _name,
+    _owner,
+    _sched_given,
+    _task_type,
 )
 from wedata.services.tasks.paramcheck import CODE_FIELD, code_problems
 from wedata.services.tasks.patch import (
@@ -74,7 +81,7 @@ from wedata.services.tasks.patch import (
 from wedata.services.tasks.queries import list_condition
 from wedata.services.tasks.snapshot import render_task, task_select
 from wedata.services.tasks.sql_targets import SqlTargets
-from wedata.services.tasks.types import known_task_type, node_category, task_type_desc
+from wedata.services.tasks.types import node_category, task_type_desc
 from wedata.services.tasks.unified import apply_workflow_schedule
 from wedata.services.tasks.versions import (
     SAVE,
@@ -85,14 +92,13 @@ from wedata.services.tasks.versions import (
     list_versions,
     record_version,
 )
+from wedata.services.workflows.workflows import TRIGGER, require_schedule_mode
 from wedata.spec import models as M
 from wedata.storage import tables as T
 from wedata.storage.db import Database
 
 log = logging.getLogger(__name__)
 
-MAX_NAME = 256
-_DOWN_OLD = "DownStreamDependencyConfigList"
 
 
 @dataclass
@@ -109,72 +115,21 @@ class Draft:
     downstream: dict[str, task_edges.Config] | None  # None: the downstream edges stay as they are
 
 
-def _name(value: Any, field: str = "TaskName") -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidValue(f"{field} must not be empty")
-    if value != value.strip():
-        raise InvalidValue(f"{field} must not start or end with blanks: {value!r}")
-    if len(value) > MAX_NAME:
-        raise InvalidValue(f"{field} must be at most {MAX_NAME} characters")
-    if any(ord(c) < 32 or ord(c) == 127 for c in value) or "/" in value:
-        raise InvalidValue(f"{field} must not contain '/' or control characters")
-    return value
-
-
-def _owner(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > 32:
-        raise InvalidValue(f"OwnerUin must be a user id of at most 32 characters, got {value!r}")
-    return value.strip()
-
-
-def _description(value: Any) -> str:
-    if value is None:
-        return ""
-    if len(value) > 4096:
-        raise InvalidValue("TaskDescription must be at most 4096 characters")
-    return str(value)
-
-
-def _folder(value: Any) -> str | None:
-    """The stored folder path: None for the workflow's root."""
-    from wedata.services.folders import check_path
-
-    path = check_path(value, "TaskFolderPath", lenient=True)
-    return None if path == "/" else path
-
-
-def _task_type(value: Any) -> int:
-    try:
-        tid = int(str(value).strip())
-    except ValueError:
-        raise InvalidValue(f"TaskTypeId must be an integer, got {value!r}") from None
-    # -1 is the 2021 API's cross-workflow placeholder node, not a task one can create.
-    if tid < 0 or not known_task_type(tid):
-        raise InvalidValue(f"TaskTypeId {tid} is not a known task type")
-    return tid
-
-
-def _conf_given(raw: dict[str, Any] | None) -> dict[str, Any]:
-    given = given_fields(raw)
-    given.pop("ResourceGroupName", None)  # output only: derived from ResourceGroup
-    if "CodeContent" in given:
-        given["CodeContent"] = decode_code(given["CodeContent"], f"{CONF}.CodeContent")
-    return given
-
-
-def _sched_given(raw: dict[str, Any] | None) -> tuple[dict[str, Any], list[Any] | None, list[Any] | None]:
-    """(scheduler fields under new names, upstream items, downstream items)."""
-    given = resolve_twins(given_fields(raw))
-    up = given.pop(UPSTREAM, None)
-    down_new, down_old = given.pop(DOWNSTREAM, None), given.pop(_DOWN_OLD, None)
-    return given, up, down_new if down_new is not None else down_old
-
-
 # Built once (GetTask is the hottest read): see ProjectService's _MEMBER_CHECK.
 _TASK_BY_ID = task_select().where(T.tasks.c.project_id == bindparam("project_id"), T.tasks.c.id == bindparam("task_id"))
 
 
 class TaskService:
+    """Periodic tasks. The extension points a kind of task may change (services/triggers/tasks.py
+    subclasses this for the tasks of trigger workflows, which are stored, validated, versioned
+    and submitted exactly like these): ``TRIGGER_TASKS`` (which workflows hold this kind),
+    :meth:`_check_targets` (where its dependencies may point) and :meth:`_mode_check` (which
+    projects may create it)."""
+
+    # True: the tasks of trigger workflows (workflow-scheduling projects); False: periodic tasks.
+    TRIGGER_TASKS = False
+    KIND_NAME = "periodic task"
+
     def __init__(self, db: Database, clock: Clock, settings: Settings, scheduler: SchedulerApi) -> None:
         self.db = db
         self.clock = clock
@@ -187,8 +142,7 @@ class TaskService:
     # ------------------------------------------------------------------------------------------
     # Reads.
 
-    @staticmethod
-    def _row(conn: Connection, project_id: str, task_id: str, *, lock: bool = False) -> Row[Any]:
+    def _row(self, conn: Connection, project_id: str, task_id: str, *, lock: bool = False) -> Row[Any]:
         t = T.tasks
         if lock:
             # Serialise concurrent writers of one task (no-op on SQLite, which has one writer).
@@ -196,7 +150,36 @@ class TaskService:
         row = conn.execute(_TASK_BY_ID, {"project_id": project_id, "task_id": task_id}).first()
         if row is None:
             raise NotFound(f"The task {task_id} does not exist in the project {project_id}.")
+        self._check_kind(row.workflow_type, f"The task {task_id}")
         return row
+
+    # ------------------------------------------------------------------------------------------
+    # Extension points (class docstring).
+
+    def _check_kind(self, workflow_type: str, what: str) -> None:
+        """Refuse a task (or workflow) of the other kind, naming the actions that serve it."""
+        if (workflow_type == TRIGGER) == self.TRIGGER_TASKS:
+            return
+        if workflow_type == TRIGGER:
+            raise Unsupported(f"{what} belongs to a trigger workflow (ScheduleMode workflow): use the "
+                              "*TriggerTask actions.")
+        raise Unsupported(f"{what} is a periodic task (ScheduleMode task): use the *Task actions.")
+
+    def _mode_check(self, conn: Connection, project_id: str) -> None:
+        """Only task-scheduling projects have periodic tasks."""
+        require_schedule_mode(conn, project_id, "task", "Periodic tasks")
+
+    def _check_targets(self, targets: dict[str, Any], workflow_id: str) -> None:
+        """Periodic tasks may depend on periodic tasks of any workflow the caller may see, never
+        on the tasks of a trigger workflow (no cross-mode dependencies, spec §6.27)."""
+        for tid, r in targets.items():
+            if r.workflow_type == TRIGGER:
+                raise InvalidValue(f"The task {tid} belongs to a trigger workflow: a periodic task cannot depend on it.")
+
+    def _kind_condition(self) -> Any:
+        """SQL: the task rows of this kind (list filters)."""
+        w = T.workflows
+        return w.c.workflow_type == TRIGGER if self.TRIGGER_TASKS else w.c.workflow_type != TRIGGER
 
     def get_task(self, project_id: str, task_id: str) -> dict[str, Any]:
         """The wire-shaped task record (``Task`` under its wire names, Base64 code)."""
@@ -209,7 +192,7 @@ class TaskService:
         """One page of task rows (task_select: with workflow and resource group names), newest
         first, the total count and the page."""
         pg = page(req.page_number, req.page_size, min_size=10)
-        cond = list_condition(req)
+        cond = list_condition(req) & self._kind_condition()
         t, w = T.tasks, T.workflows
         with self.db.read() as conn:
             total = conn.execute(
@@ -263,7 +246,9 @@ class TaskService:
             downstream=None,
         )
         with self.db.write() as conn:
+            self._mode_check(conn, project_id)
             workflow = load_workflow(conn, project_id, str(base.get("WorkflowId") or ""))
+            self._check_kind(workflow.workflow_type, f"The workflow {workflow.id}")
             self._check(conn, project_id, caller, None, workflow.id, type_id, draft)
             user_name = self._user_name(conn, project_id, caller.uin)
             values = {
@@ -475,6 +460,7 @@ class TaskService:
         up_now, down_now = task_edges.load_edges(conn, me) if me is not None else ({}, {})
         down_final = draft.downstream if draft.downstream is not None else down_now
         targets = task_edges.load_targets(conn, [*draft.upstream, *down_final], project_id, caller)
+        self._check_targets(targets, workflow_id)
         linked = sorted((draft.upstream.keys() - up_now.keys()) | (down_final.keys() - down_now.keys()))
         if linked:
             # Two concurrent edits adding opposite edges (A<-B, B<-A) would each pass the cycle

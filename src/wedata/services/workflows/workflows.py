@@ -22,7 +22,6 @@ Decisions where WeData's documentation is silent:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, func, literal, or_, select
@@ -30,13 +29,8 @@ from sqlalchemy.exc import IntegrityError
 
 from wedata.clock import Clock
 from wedata.config import Settings
-from wedata.scheduling.crontabs import validate_crontab_for_cycle
-from wedata.scheduling.cycles import format_hhmm, parse_hhmm
-from wedata.scheduling.cycletypes import CycleType
-from wedata.scheduling.dependencies import MainCyclicConfig, SubordinateCyclicConfig, validate_dependency
-from wedata.scheduling.walltime import WALL_FORMAT
-from wedata.services.common import Page, new_uuid, page, parse_time_range, supported, zone_of
-from wedata.services.errors import Duplicate, InUse, InvalidValue, NotFound, OperationFailed
+from wedata.services.common import Page, new_uuid, page, parse_time_range
+from wedata.services.errors import Duplicate, InUse, InvalidValue, NotFound, OperationFailed, Unsupported
 from wedata.services.folders import (
     MAX_PATH_LENGTH,
     ROOT,
@@ -45,12 +39,20 @@ from wedata.services.folders import (
     join_path,
     path_too_long,
 )
+from wedata.services.workflows.schedule import canonical_schedule
 from wedata.storage import tables as T
 from wedata.storage.db import Database
 
 # Workflow names are one path segment (their Path is folder path + name), longer than folders'.
 MAX_WORKFLOW_NAME = 256
 WORKFLOW_TYPES = ("cycle", "manual")
+# The workflow_type of a trigger workflow (workflow-scheduling projects, services/triggers/):
+# never accepted from a WorkflowType field, only set by ``create_workflow(trigger=...)``.
+TRIGGER = "trigger"
+# Called inside the CreateWorkflow/UpdateWorkflow transaction of a trigger workflow with the
+# connection and the WorkflowId: the triggers service writes its own row there, so a workflow
+# and its trigger settings are created (or changed) together or not at all.
+WorkflowHook = Callable[[Connection, str], None]
 
 # Called inside the UpdateWorkflow/CreateWorkflow transaction when a unified schedule is saved:
 # (conn, project_id, workflow_id, canonical config dict, caller uin). The tasks service applies
@@ -154,10 +156,13 @@ class WorkflowService:
         scheduler_config: dict[str, Any] | None,
         bundle_id: str | None,
         bundle_info: str | None,
+        trigger: WorkflowHook | None = None,
     ) -> str:
+        """Create a workflow. With ``trigger`` it is a trigger workflow (workflow_type
+        ``trigger``, no unified schedule) and ``trigger`` runs in the same transaction."""
         name = check_name(name, "WorkflowName", max_length=MAX_WORKFLOW_NAME)
         folder = check_path(parent_folder_path, "ParentFolderPath")
-        kind = _check_type(workflow_type)
+        kind = TRIGGER if trigger is not None else _check_type(workflow_type)
         owner = _check_owner(owner_uin) if owner_uin is not None else caller_uin
         stored_params = _check_params(params) if params is not None else []
         config = _check_config(kind, scheduler_config)
@@ -165,6 +170,10 @@ class WorkflowService:
         workflow_id = new_uuid()
         try:
             with self.db.write() as conn:
+                if trigger is not None:
+                    require_schedule_mode(conn, project_id, "workflow", "Trigger workflows")
+                else:
+                    require_schedule_mode(conn, project_id, "task", "Periodic workflows")
                 _require_folder_path(conn, project_id, folder, "ParentFolderPath")
                 self._check_name_free(conn, project_id, name, None)
                 conn.execute(
@@ -188,14 +197,20 @@ class WorkflowService:
                 )
                 if config is not None:
                     self._notify_schedule(conn, project_id, workflow_id, config, caller_uin)
+                if trigger is not None:
+                    trigger(conn, workflow_id)
         except IntegrityError as exc:
             if _is_unique_violation(exc):
                 raise Duplicate(f"A workflow named {name!r} already exists in the project.") from None
             raise
         return workflow_id
 
-    def get_workflow(self, project_id: str, workflow_id: str) -> Row[Any]:
-        return self.get_row(None, project_id, workflow_id)
+    def get_workflow(self, project_id: str, workflow_id: str, *, trigger: bool = False) -> Row[Any]:
+        """GetWorkflow (or, with ``trigger``, GetTriggerWorkflow): the row of a workflow of that kind."""
+        row = self.get_row(None, project_id, workflow_id)
+        if (row.workflow_type == TRIGGER) != trigger:
+            raise _wrong_kind(row)
+        return row
 
     def list_workflows(
         self,
@@ -214,7 +229,7 @@ class WorkflowService:
     ) -> tuple[list[Row[Any]], int, Page]:
         pg = page(page_number, page_size, min_size=10, max_size=200)
         w = T.workflows
-        conds = [w.c.project_id == project_id]
+        conds = [w.c.project_id == project_id, w.c.workflow_type != TRIGGER]
         if keyword:
             # The console's search box: a part of the name (any case), or the exact id.
             conds.append(or_(func.lower(w.c.name).contains(keyword.lower(), autoescape=True), w.c.id == keyword))
@@ -253,8 +268,10 @@ class WorkflowService:
         scheduler_config: dict[str, Any] | None,
         bundle_id: str | None,
         bundle_info: str | None,
+        trigger: Callable[[Connection, str], bool] | None = None,
     ) -> None:
-        """Change only the fields given (None = not sent)."""
+        """Change only the fields given (None = not sent). ``trigger`` (trigger workflows only)
+        writes the trigger settings in the same transaction and says whether it changed any."""
         values: dict[str, Any] = {}
         if name is not None:
             values["name"] = check_name(name, "WorkflowName", max_length=MAX_WORKFLOW_NAME)
@@ -271,10 +288,13 @@ class WorkflowService:
         try:
             with self.db.write() as conn:
                 row = load_workflow(conn, project_id, workflow_id, for_update=True)
+                if (row.workflow_type == TRIGGER) != (trigger is not None):
+                    raise _wrong_kind(row)
                 config = _check_config(row.workflow_type, scheduler_config)
                 if config is not None:
                     values["scheduler_config"] = config
-                if not values:
+                touched = trigger(conn, workflow_id) if trigger is not None else False
+                if not values and not touched:
                     return  # nothing sent: not an edit, the modification time stays
                 if "name" in values:
                     self._check_name_free(conn, project_id, values["name"], workflow_id)
@@ -287,10 +307,12 @@ class WorkflowService:
                 raise Duplicate(f"A workflow named {name!r} already exists in the project.") from None
             raise
 
-    def delete_workflow(self, project_id: str, workflow_id: str) -> None:
+    def delete_workflow(self, project_id: str, workflow_id: str, *, trigger: bool = False) -> None:
         try:
             with self.db.write() as conn:
-                load_workflow(conn, project_id, workflow_id, for_update=True)
+                row = load_workflow(conn, project_id, workflow_id, for_update=True)
+                if (row.workflow_type == TRIGGER) != trigger:
+                    raise _wrong_kind(row)
                 tasks = conn.execute(
                     select(func.count()).select_from(T.tasks).where(T.tasks.c.workflow_id == workflow_id)
                 ).scalar_one()
@@ -447,6 +469,26 @@ class WorkflowService:
 # Field checks.
 
 
+def _wrong_kind(row: Row[Any]) -> Unsupported:
+    if row.workflow_type == TRIGGER:
+        return Unsupported(f"The workflow {row.id} is a trigger workflow (ScheduleMode workflow): use the "
+                           "*TriggerWorkflow actions.")
+    return Unsupported(f"The workflow {row.id} is a periodic workflow (ScheduleMode task): use the *Workflow actions.")
+
+
+def require_schedule_mode(conn: Connection, project_id: str, mode: str, what: str) -> None:
+    """Refuse ``what`` unless the project schedules by ``mode`` (``task`` or ``workflow``): a
+    project's ScheduleMode is fixed at creation and decides which actions it has (spec §6.27)."""
+    p = T.projects
+    have = conn.execute(select(p.c.schedule_mode).where(p.c.id == project_id)).scalar()
+    if have is not None and have != mode:
+        other = "trigger workflows and trigger tasks" if have == "workflow" else "periodic workflows and tasks"
+        raise Unsupported(
+            f"{what} is not available in the project {project_id}: its ScheduleMode is {have!r}, which "
+            f"schedules {other} (ScheduleMode {mode!r} projects have {what})."
+        )
+
+
 def _check_type(value: str | None) -> str:
     if value is None or value == "":
         return "cycle"
@@ -482,119 +524,3 @@ def _check_config(workflow_type: str, config: dict[str, Any] | None) -> dict[str
     if workflow_type == "manual":
         raise InvalidValue("A manual workflow has no unified schedule: WorkflowSchedulerConfiguration is not allowed")
     return canonical_schedule(config)
-
-
-# ----------------------------------------------------------------------------------------------
-# The unified schedule (WorkflowSchedulerConfigurationInfo), validated and stored in canonical
-# form under its wire names so that the tasks service can apply it to each task as it is.
-
-SELF_DEPEND = ("parallel", "serial", "orderly")
-_CONFIG = "WorkflowSchedulerConfiguration"
-
-
-def _config_text(raw: dict[str, Any], key: str, *, required: bool = False) -> str | None:
-    value = raw.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise InvalidValue(f"{_CONFIG}.{key} must not be empty")
-        return None
-    if not isinstance(value, str):
-        raise InvalidValue(f"{_CONFIG}.{key} must be a string, got {value!r}")
-    return value.strip()
-
-
-def _config_choice(raw: dict[str, Any], key: str, choices: tuple[str, ...], default: str) -> str:
-    value = _config_text(raw, key)
-    if value is None:
-        return default
-    if value.lower() not in choices:
-        raise InvalidValue(f"{_CONFIG}.{key} must be one of {' | '.join(choices)}, got {value!r}")
-    return value.lower()
-
-
-def _config_wall(raw: dict[str, Any], key: str) -> datetime:
-    text = _config_text(raw, key, required=True)
-    assert text is not None
-    try:
-        wall = datetime.strptime(text, WALL_FORMAT)
-    except ValueError:
-        raise InvalidValue(f"{_CONFIG}.{key} must be formatted yyyy-MM-dd HH:mm:ss, got {text!r}") from None
-    supported(wall, f"{_CONFIG}.{key}")
-    return wall
-
-
-def canonical_schedule(raw: dict[str, Any]) -> dict[str, Any]:
-    """Validate a unified schedule given under its wire names; return the stored form."""
-    zone = _config_text(raw, "ScheduleTimeZone", required=True)
-    try:
-        zone_of(zone)
-    except InvalidValue as exc:
-        raise InvalidValue(f"{_CONFIG}.ScheduleTimeZone: {exc.message}") from None
-    cycle_value = raw.get("CycleType")
-    try:
-        cycle = CycleType.parse(cycle_value)  # type: ignore[arg-type]
-    except (ValueError, TypeError):
-        raise InvalidValue(f"{_CONFIG}.CycleType is not a cycle type: {cycle_value!r}") from None
-    self_depend = _config_choice(raw, "SelfDepend", SELF_DEPEND, "serial")
-    start, end = _config_wall(raw, "StartTime"), _config_wall(raw, "EndTime")
-    if start > end:
-        raise InvalidValue(f"{_CONFIG}: StartTime {raw['StartTime']} is after EndTime {raw['EndTime']}")
-    cron = " ".join((_config_text(raw, "CrontabExpression", required=True) or "").split())
-    try:
-        # Valid Quartz (wedata.scheduling.cron.validate_cron) that also fits the CycleType, the
-        # rule every task's schedule obeys: the schedule is copied onto the workflow's tasks.
-        validate_crontab_for_cycle(cycle, cron)
-    except ValueError as exc:
-        raise InvalidValue(f"{_CONFIG}.{exc}") from None
-
-    modify = _config_choice(raw, "ModifyCycleValue", ("0", "1"), "0")
-    main = _config_text(raw, "MainCyclicConfig")
-    sub = _config_text(raw, "SubordinateCyclicConfig")
-    if modify == "1" and main is None:
-        raise InvalidValue(f"{_CONFIG}.MainCyclicConfig is required when ModifyCycleValue is 1")
-    if main is not None:
-        try:
-            validate_dependency(main, sub)
-            main = MainCyclicConfig(main.upper()).value
-            sub = SubordinateCyclicConfig.parse(sub).value if sub else None
-        except ValueError as exc:
-            raise InvalidValue(f"{_CONFIG}: {exc}") from None
-    elif sub is not None:
-        raise InvalidValue(f"{_CONFIG}.SubordinateCyclicConfig needs a MainCyclicConfig")
-
-    window = []
-    for key, default in (("ExecutionStartTime", "00:00"), ("ExecutionEndTime", "23:59")):
-        text = _config_text(raw, key) or default
-        try:
-            window.append(format_hhmm(parse_hhmm(text)))
-        except ValueError:
-            raise InvalidValue(f"{_CONFIG}.{key} must be formatted HH:mm, got {text!r}") from None
-
-    calendar_open = _config_choice(raw, "CalendarOpen", ("0", "1"), "0")
-    calendar_id = _config_text(raw, "CalendarId")
-    if calendar_open == "1" and calendar_id is None:
-        raise InvalidValue(f"{_CONFIG}.CalendarId is required when CalendarOpen is 1")
-    minute_offset = raw.get("MinuteOffset")
-    if minute_offset is not None and (
-        isinstance(minute_offset, bool) or not isinstance(minute_offset, int) or not 0 <= minute_offset < 60
-    ):
-        raise InvalidValue(f"{_CONFIG}.MinuteOffset must be an integer from 0 to 59, got {minute_offset!r}")
-    clear_link = raw.get("ClearLink")
-    return {
-        "ScheduleTimeZone": zone,
-        "CycleType": cycle.value,
-        "SelfDepend": self_depend,
-        "StartTime": start.strftime(WALL_FORMAT),
-        "EndTime": end.strftime(WALL_FORMAT),
-        "CrontabExpression": cron,
-        "DependencyWorkflow": _config_choice(raw, "DependencyWorkflow", ("yes", "no"), "no"),
-        "ModifyCycleValue": modify,
-        "ClearLink": bool(clear_link),
-        "MainCyclicConfig": main,
-        "SubordinateCyclicConfig": sub,
-        "ExecutionStartTime": window[0],
-        "ExecutionEndTime": window[1],
-        "CalendarOpen": calendar_open,
-        "CalendarId": calendar_id,
-        "MinuteOffset": minute_offset,
-    }

@@ -1,0 +1,13 @@
+"""Workflow-scheduling projects (spec §1 I, issue 11): trigger workflows, their tasks, and
+workflow runs.
+
+Modules: workflows.py (TriggerWorkflowService: CreateTriggerWorkflow ...; the workflow is a
+``workflows`` row of type ``trigger`` created through WorkflowService, plus its trigger
+settings), tasks.py (TriggerTaskService: the tasks of trigger workflows, a TaskService through
+its extension points, so definitions, versions, submit and edges are the periodic code),
+runs.py (CreateTriggerWorkflowRun, KillTriggerWorkflowRuns: one engine instance per task run),
+progress.py (the observer that ends downstream task runs of a failed one and keeps each run's
+state), run_reads.py (GetTriggerWorkflowRun, ListTriggerWorkflowRuns, GetTriggerTaskRun,
+ListTriggerTaskRuns). Tables: storage/trigger_tables.py. Docs: docs/triggers.md. Tests:
+tests/actions/triggers/.
+"""

@@ -1,0 +1,144 @@
+"""What a task run's end means for its workflow run: the observer of instance state changes
+that ends the downstream task runs of a failed one and keeps each run's state.
+
+It is registered on the engine's transition observers (scheduler/observers.py) and runs inside
+the transaction that changed the instances, so a run's state commits with the task-run changes
+that caused it, whichever process (engine, API kill) made them. For a batch without task runs
+it costs one indexed query.
+
+- A task run that FAILED (instance EXPIRED: failed for good, killed, timed out) ends every task
+  run of the same workflow run still waiting downstream of it, directly or not, as FAILED with
+  "upstream failed" and no attempt (ALL_SUCCESS: spec §3.8 "otherwise mark upstream-failed").
+  They never run; the engine's own edges would have kept them waiting for ever.
+- The run's ``ExecutionState``: PENDING until a task run starts; RUNNING while any is unfinished
+  after that; when all have ended, SUCCESS if none failed (skipped ones count as done), SKIP if
+  all were skipped, else FAILED. ``started_at`` is set by the first start, ``ended_at`` and
+  ``cost_ms`` by the end.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+
+from wedata.scheduler.api import Tx, observe, states, transition
+from wedata.storage.db import Database
+from wedata.storage.engine_tables import instance_deps, task_instances
+from wedata.storage.trigger_tables import trigger_task_runs, trigger_workflow_runs
+
+log = logging.getLogger(__name__)
+
+TI, D, R, TR = task_instances, instance_deps, trigger_workflow_runs, trigger_task_runs
+PENDING, QUEUED, RUNNING, SUCCESS, FAILED, SKIP = "PENDING", "QUEUED", "RUNNING", "SUCCESS", "FAILED", "SKIP"
+FINISHED = (SUCCESS, FAILED, SKIP)
+LIVE = (PENDING, QUEUED, RUNNING)
+UPSTREAM_FAILED = "upstream failed"
+_WATCHED = frozenset({states.RUNNING, *states.TERMINAL})
+
+# A task run's ExecutionState for each instance state.
+TASK_RUN_STATE = {
+    states.WAIT_EVENT: PENDING,
+    states.WAIT_UPSTREAM: PENDING,
+    states.WAIT_RUN: QUEUED,
+    states.RUNNING: RUNNING,
+    states.FAILED_RETRY: RUNNING,
+    states.COMPLETED: SUCCESS,
+    states.EXPIRED: FAILED,
+    states.SKIP_RUNNING: SKIP,
+}
+
+
+def run_state(counts: Mapping[str, int], started: bool) -> str:
+    """A workflow run's state from the number of its instances in each instance state."""
+    total = sum(counts.values())
+    ended = sum(n for s, n in counts.items() if s in states.TERMINAL)
+    if total and ended == total:
+        if counts.get(states.EXPIRED):
+            return FAILED
+        if counts.get(states.SKIP_RUNNING) == total:
+            return SKIP
+        return SUCCESS
+    if started or ended or counts.get(states.RUNNING) or counts.get(states.FAILED_RETRY):
+        return RUNNING
+    return PENDING
+
+
+def observe_runs(db: Database) -> None:
+    observe(db.engine, "trigger-runs", on_changes)
+
+
+def on_changes(conn: Connection, changes: Sequence[Mapping[str, Any]]) -> None:
+    ids = {c["instance_id"] for c in changes if c["to_state"] in _WATCHED}
+    if not ids:
+        return
+    runs = conn.execute(
+        select(TR.c.instance_id, TR.c.workflow_execution_id).where(TR.c.instance_id.in_(sorted(ids)))
+    ).all()
+    if not runs:
+        return
+    now = max(c["at"] for c in changes)
+    try:
+        with conn.begin_nested():
+            failed = [c["instance_id"] for c in changes
+                      if c["to_state"] == states.EXPIRED and c["instance_id"] in {r.instance_id for r in runs}]
+            if failed:
+                _fail_downstream(conn, now, failed)
+            for execution_id in sorted({r.workflow_execution_id for r in runs}):
+                refresh_run(conn, execution_id, now)
+    except Exception:  # an observer must not roll back the engine's changes (observers.py)
+        log.exception("workflow runs: could not follow the state changes of instances %s", sorted(ids))
+
+
+def _fail_downstream(conn: Connection, now: Any, failed: list[int]) -> None:
+    """End the waiting task runs downstream of ``failed`` in their own runs, as upstream failed."""
+    tx = Tx(conn=conn, now=now, actor="scheduler")
+    frontier = [(r.task_id, r.data_time) for r in conn.execute(
+        select(TI.c.task_id, TI.c.data_time).where(TI.c.id.in_(failed)))]
+    while frontier:
+        task_id, data_time = frontier.pop()
+        # Only instances of workflow runs (joined with trigger_task_runs), waiting on this key.
+        rows = conn.execute(
+            select(TI).select_from(D.join(TI, TI.c.id == D.c.instance_id).join(TR, TR.c.instance_id == TI.c.id))
+            .where(D.c.upstream_task_id == task_id, D.c.upstream_data_time == data_time,
+                   TI.c.state.in_(states.PENDING))
+        ).mappings().all()
+        for inst in rows:
+            reason = f"{UPSTREAM_FAILED}: the task {task_id} of this workflow run failed"
+            if transition(tx, inst, states.EXPIRED, reason, {
+                "retry_at": None, "deadline_at": None, "error_msg": reason, "ended_at": now, "claimed_by": None,
+            }):
+                frontier.append((inst["task_id"], inst["data_time"]))
+    tx.flush()
+
+
+def refresh_run(conn: Connection, execution_id: str, now: Any) -> None:
+    run = conn.execute(
+        select(R.c.state, R.c.started_at, R.c.created_at).where(R.c.execution_id == execution_id)
+    ).first()
+    if run is None:
+        return
+    counts: dict[str, int] = defaultdict(int)
+    for state, n in conn.execute(
+        select(TI.c.state, func.count()).select_from(TR.join(TI, TI.c.id == TR.c.instance_id))
+        .where(TR.c.workflow_execution_id == execution_id).group_by(TI.c.state)
+    ):
+        counts[state] += n
+    started = run.started_at is not None or bool(
+        counts.get(states.RUNNING) or counts.get(states.FAILED_RETRY) or counts.get(states.COMPLETED))
+    new = run_state(counts, started)
+    values: dict[str, Any] = {}
+    if new != run.state:
+        values["state"] = new
+    if run.started_at is None and new in (RUNNING, SUCCESS) and counts.get(states.COMPLETED, 0) + counts.get(
+            states.RUNNING, 0) + counts.get(states.FAILED_RETRY, 0):
+        values["started_at"] = now
+    if new in FINISHED and run.state not in FINISHED:
+        values["ended_at"] = now
+        values["cost_ms"] = int((now - (run.started_at or values.get("started_at") or run.created_at))
+                                .total_seconds() * 1000)
+    if values:
+        conn.execute(update(R).where(R.c.execution_id == execution_id).values(**values))
