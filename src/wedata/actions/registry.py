@@ -45,6 +45,7 @@ ACTION_MODULES = (
     "wedata.actions.sql.scripts",
     "wedata.actions.sql.folders",
     "wedata.actions.sql.runs",
+    "wedata.actions.lineage.lineage",
 )
 
 

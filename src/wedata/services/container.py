@@ -15,6 +15,7 @@ from wedata.services.events.events import EventService
 from wedata.services.instances.instances import InstanceService
 from wedata.services.instances.lineage import InstanceLineageService
 from wedata.services.jobs import OpsJobService
+from wedata.services.lineage.lineage import LineageService
 from wedata.services.ops.instance_control import InstanceOpsService
 from wedata.services.ops.rerun import RerunService
 from wedata.services.ops.task_reads import OpsTaskService
@@ -89,3 +90,6 @@ class Services:
         self.sql_folders = SqlFolderService(self.db, self.clock, self.settings)
         self.sql_scripts = SqlScriptService(self.db, self.clock, self.settings, self.datasources)
         self.sql_runs = SqlRunService(self.db, self.clock, self.settings, self.datasources, self.sql_scripts)
+        # Table and column lineage: registered, and computed from the SQL that ran by a worker of
+        # this process (services/lineage/).
+        self.lineage = LineageService(self.db, self.clock, self.settings, self.catalog)
