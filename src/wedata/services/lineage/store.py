@@ -171,15 +171,19 @@ LIMIT :limit OFFSET :offset"""
 def processes_of(conn: Connection, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], list[Row[Any]]]:
     if not pairs:
         return {}
+    # source IN (...) AND target IN (...), then the exact pairs here: a row-value IN of pairs is
+    # not served by an index on SQLite (a scan of every edge).
+    wanted = set(pairs)
     rows = conn.execute(
         select(LE.c.source_node, LE.c.target_node, LE.c.manual, LP)
         .join(LP, LP.c.node_id == LE.c.process_node)
-        .where(tuple_(LE.c.source_node, LE.c.target_node).in_(sorted(set(pairs))))
+        .where(LE.c.source_node.in_(sorted({s for s, _ in wanted})), LE.c.target_node.in_(sorted({t for _, t in wanted})))
         .order_by(LE.c.source_node, LE.c.target_node, LP.c.process_type, LP.c.process_id)
     ).all()
     out: dict[tuple[str, str], list[Row[Any]]] = {}
     for r in rows:
-        out.setdefault((r.source_node, r.target_node), []).append(r)
+        if (r.source_node, r.target_node) in wanted:
+            out.setdefault((r.source_node, r.target_node), []).append(r)
     return out
 
 
