@@ -212,3 +212,57 @@ def test_bad_input_is_refused_and_nothing_is_half_saved(
                                   "PageNumber": 1, "PageSize": 10, "Platform": "WEDATA"}, "ResourceNotFound")
     refused("ListProcessLineage", {"ProcessId": "123", "ProcessType": "SCHEDULE_TASK", "PageNumber": 1,
                                    "PageSize": 10, "Platform": "WEDATA"}, "ResourceNotFound")
+
+
+def lake_guid(api: Api, db: str, name: str) -> str:
+    data = api.data("ListTable", {"PageNumber": 1, "PageSize": 100, "CatalogName": "DataLakeCatalog",
+                                  "DatabaseName": db, "Keyword": name})
+    (item,) = [t for t in data["Items"] if t["Name"] == name]
+    return str(item["Guid"])
+
+
+def test_a_dlc_task_in_spark_sql_gives_lake_lineage(api: Api, space: Space) -> None:
+    db, src, dst = unique("lin").lower(), unique("src").lower(), unique("dst").lower()
+    code = (f"CREATE DATABASE IF NOT EXISTS {db};\n"
+            f"CREATE TABLE IF NOT EXISTS {db}.{src} (id INT, amount DECIMAL(10,2)) USING parquet;\n"
+            f"CREATE TABLE IF NOT EXISTS {db}.{dst} (id INT, doubled DECIMAL(10,2)) USING parquet;\n"
+            f"INSERT OVERWRITE TABLE {db}.{dst} SELECT id, amount * 2 FROM {db}.{src}")
+    task = sql_task(api, space, code, None, type_id="32")
+    item = on_day(api, space, task, {"COMPLETED", "EXPIRED"})
+    assert item["InstanceState"] == "COMPLETED"
+    g_src, g_dst = lake_guid(api, db, src), lake_guid(api, db, dst)
+    (hop,) = wait_until(lambda: lineage(api, g_src, "OUTPUT"), lambda items: len(items) == 1,
+                        what="the lake table's lineage", patience=20)
+    assert hop["Resource"]["ResourceUniqueId"] == g_dst
+    props = {p["Name"]: p["Value"] for p in hop["Resource"]["ResourceProperties"]}
+    assert props["CatalogName"] == "DataLakeCatalog" and props["DatabaseName"] == db
+    assert columns(api, g_dst, "doubled", "INPUT") == {f"{g_src}::amount"}
+
+
+def test_a_mariadb_task_gives_lineage(api: Api, space: Space, my_source: int) -> None:
+    a, b = unique("ma").lower(), unique("mb").lower()
+    code = (f"CREATE TABLE {a} (id INT, v VARCHAR(10));\nCREATE TABLE {b} (id INT, w VARCHAR(10));\n"
+            f"INSERT INTO {b} SELECT * FROM {a}")
+    task = sql_task(api, space, code, my_source)
+    assert on_day(api, space, task, {"COMPLETED", "EXPIRED"})["InstanceState"] == "COMPLETED"
+    g_a, g_b = table_guid(api, my_source, a), table_guid(api, my_source, b)
+    wait_until(lambda: lineage(api, g_b, "INPUT"), lambda items: [i["Resource"]["ResourceUniqueId"]
+                                                                  for i in items] == [g_a],
+               what="the MariaDB table's lineage", patience=20)
+    assert columns(api, g_b, "w", "INPUT") == {f"{g_a}::v"}
+
+
+def test_sql_lineage_cannot_parse_leaves_the_run_successful_and_says_why(
+    api: Api, space: Space, pg_source: int, tables: dict[str, str], fast: Any
+) -> None:
+    t = tables
+    # Valid PostgreSQL that sqlglot does not parse.
+    task = sql_task(api, space, f"INSERT INTO {t['extra']} OVERRIDING SYSTEM VALUE SELECT id, note "
+                                f"FROM {t['orders']}", pg_source)
+    assert on_day(api, space, task, {"COMPLETED", "EXPIRED"})["InstanceState"] == "COMPLETED"
+    body = {"ProcessId": task, "ProcessType": "SCHEDULE_TASK", "PageNumber": 1, "PageSize": 10,
+            "Platform": "WEDATA"}
+    wait_until(lambda: fast.server.log_path.read_text(),
+               lambda log: f"lineage of task {task}: statement 1 not parsed" in log,
+               what="the lineage worker's word on the statement", patience=20)
+    assert api.data("ListProcessLineage", body)["TotalCount"] == 0  # the process is known, without edges
