@@ -266,3 +266,19 @@ def test_sql_lineage_cannot_parse_leaves_the_run_successful_and_says_why(
                lambda log: f"lineage of task {task}: statement 1 not parsed" in log,
                what="the lineage worker's word on the statement", patience=20)
     assert api.data("ListProcessLineage", body)["TotalCount"] == 0  # the process is known, without edges
+
+
+def test_a_caller_sees_the_lineage_of_the_sources_their_projects_may_use(
+    api: Api, fast: Any, pg_source: int, tables: dict[str, str]
+) -> None:
+    g_orders = table_guid(api, pg_source, tables["orders"])
+    body = {"ResourceUniqueId": g_orders, "ResourceType": "TABLE", "Direction": "OUTPUT", "PageNumber": 1,
+            "PageSize": 10, "Platform": "WEDATA"}
+    user = fast.server.new_user()
+    assert user.error("ListLineage", body).code == "UnauthorizedOperation"  # a member of no project
+    other = api.data("CreateProject", {"Project": {"ProjectName": unique("lp"), "DisplayName": "other"}})["ProjectId"]
+    api.call("CreateProjectMember", {"ProjectId": other, "UserUins": [user.uin], "RoleIds": ["308335260676890624"]})
+    # Another project's source, not granted: as if the table did not exist.
+    assert user.error("ListLineage", body).code == "ResourceNotFound"
+    assert user.error("RegisterLineage", {"Relations": [{"Source": wedata(g_orders), "Target": third("x"),
+                                                         "Processes": REPORT}]}).code == "ResourceNotFound"

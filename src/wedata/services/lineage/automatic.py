@@ -15,6 +15,9 @@ first (an older pending run of the same process is superseded):
 4. the process's automatic edges are REPLACED by the new ones in one transaction: edges of SQL
    that no longer runs disappear; registered (manual) edges are never touched.
 
+A run is claimed (``done_at``) before it is applied: one claimed by a process that dies before
+applying it is not retried; the next run of the same process derives its edges again.
+
 A statement that cannot be parsed is skipped and named, with sqlglot's reason, in the server log
 (``wedata.lineage``) and in the run's ``note``; the run itself succeeded long before.
 """

@@ -257,12 +257,12 @@ class LineageService:
         pid = _text(req.process_id, "ProcessId", UNIQUE_ID_MAX)
         pg = _page(req.page_number, req.page_size)
         with self.db.read() as conn:
-            self._visible_keys(conn, caller)
+            visible = self._visible_keys(conn, caller)
             pnode = process_node_id(platform, ptype, pid)
             if conn.execute(select(lineage_processes.c.node_id).where(lineage_processes.c.node_id == pnode)).first() \
                     is None:
                 raise NotFound(f"No lineage of the process {ptype} {pid[:80]} (platform {platform}) was recorded.")
-            pairs, total = store.process_pairs(conn, pnode, pg.size, pg.offset)
+            pairs, total = store.process_pairs(conn, pnode, pg.size, pg.offset, visible_keys=visible)
         return Paged(pairs, pg, total)
 
 

@@ -187,15 +187,20 @@ def processes_of(conn: Connection, pairs: list[tuple[str, str]]) -> dict[tuple[s
     return out
 
 
-def process_pairs(conn: Connection, process_node: str, limit: int, offset: int) -> tuple[list[Pair], int]:
-    """The edges a process produced (tables first), a page of them and their total."""
+def process_pairs(conn: Connection, process_node: str, limit: int, offset: int, *,
+                  visible_keys: list[str] | None = None) -> tuple[list[Pair], int]:  # fmt: skip
+    """The edges a process produced (tables first), a page of them and their total; with
+    ``visible_keys``, only those whose WeData ends belong to those catalog sources."""
     S, T = LN.alias("s"), LN.alias("t")
-    where = LE.c.process_node == process_node
-    total = int(conn.execute(select(func.count()).select_from(LE).where(where)).scalar() or 0)
+    where = [LE.c.process_node == process_node]
+    if visible_keys is not None:
+        where += [or_(S.c.source_key.is_(None), S.c.source_key.in_(visible_keys)),
+                  or_(T.c.source_key.is_(None), T.c.source_key.in_(visible_keys))]
+    joined = LE.join(S, S.c.node_id == LE.c.source_node).join(T, T.c.node_id == LE.c.target_node)
+    total = int(conn.execute(select(func.count()).select_from(joined).where(*where)).scalar() or 0)
     rows = conn.execute(
-        select(LE.c.source_node, LE.c.target_node, LE.c.level)
-        .join(S, S.c.node_id == LE.c.source_node).join(T, T.c.node_id == LE.c.target_node)
-        .where(where)
+        select(LE.c.source_node, LE.c.target_node, LE.c.level).select_from(joined)
+        .where(*where)
         .order_by(LE.c.level.desc(), S.c.name, T.c.name, LE.c.source_node, LE.c.target_node, LE.c.manual)
         .limit(limit).offset(offset)
     ).all()
