@@ -184,9 +184,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         # ending FAILED those a stopped server left RUNNING (services/sql/queue.py).
         runtime.services.catalog.start_worker()
         runtime.services.sql_runs.start_worker()
+        # Automatic lineage: parses the statements of successful SQL runs (services/lineage/).
+        runtime.services.lineage.start_worker()
         try:
             yield
         finally:
+            runtime.services.lineage.stop_worker()
             runtime.services.sql_runs.stop_worker()
             runtime.services.catalog.stop_worker()
             runtime.services.ops_jobs.stop_worker()

@@ -135,6 +135,9 @@ class Settings:
     # catalogued source every catalog_refresh_interval seconds (0: no worker).
     catalog_max_age: float = 600.0
     catalog_refresh_interval: float = 300.0
+    # Lineage (services/lineage, docs/lineage.md): how many hops ListLineage/ListColumnLineage
+    # follow (the API has no depth field).
+    lineage_depth: int = 5
     # SQL script runs (services/sql, docs/sql-scripts.md): threads executing them in each server
     # process, rows kept per result set, the largest script, how long results are kept (seconds).
     sql_script_threads: int = 8
@@ -216,6 +219,7 @@ class Settings:
             datasource_test_timeout=_seconds(env, "WEDATA_DATASOURCE_TEST_TIMEOUT", 5.0),
             catalog_max_age=_bounded(env, "WEDATA_CATALOG_MAX_AGE", 600.0, low=1),
             catalog_refresh_interval=_bounded(env, "WEDATA_CATALOG_REFRESH_INTERVAL", 300.0, low=0),
+            lineage_depth=int(_bounded(env, "WEDATA_LINEAGE_DEPTH", 5, low=1, high=20)),
             sql_script_threads=_int(env, "WEDATA_SQL_SCRIPT_THREADS", 8),
             sql_script_max_rows=_int(env, "WEDATA_SQL_SCRIPT_MAX_ROWS", 1000),
             sql_script_max_bytes=_int(env, "WEDATA_SQL_SCRIPT_MAX_BYTES", 1024 * 1024),

@@ -19,7 +19,10 @@ the data source's pooled connection (or on the lake), behind the same ``Executor
 - **Outcome**: written to ``run_dir/sql_outcome.json`` (the server's own directory, 0600) before
   the exit is reported: exit code 0 (SUCCESS), 1 (FAILED) or 143 (CANCELED); the reason; the
   last result set's rows as text, which output parameters (``$[n][m]``) select from. The engine
-  reads it when the attempt ends (:func:`read_outcome`).
+  reads it when the attempt ends (:func:`read_outcome`). A successful attempt also leaves what
+  lineage needs (the statements that ran, their dialect, what unqualified names meant): the
+  engine hands them to the lineage worker in the transaction that ends the attempt
+  (``storage.lineage_tables.record_run``); parsing happens there, off the engine's path.
 - **Kill, stop, ExecutionTTL**: ``kill`` cancels the statement in the database
   (``pg_cancel_backend``, ``KILL QUERY``, DuckDB ``interrupt``: ``runner.py``); the attempt then
   ends CANCELED. If the database does not give the thread back within the kill grace plus 10 s,
@@ -76,6 +79,12 @@ class SqlAttemptOutcome:
     error: str | None
     columns: list[str]
     rows: list[list[str]]  # the last result set, cells as text (NULL as "")
+    # For lineage, on success: the statements that ran (as written: Spark SQL on the lake), the
+    # dialect sqlglot reads them in, the connection's database and the lake's default database.
+    statements: list[str] | None = None
+    dialect: str | None = None
+    database: str | None = None
+    default_schema: str | None = None
 
 
 def _text(value: Any) -> str:
@@ -90,7 +99,9 @@ def write_outcome(run_dir: str, outcome: SqlAttemptOutcome) -> None:
     path = Path(run_dir, OUTCOME_FILE)
     tmp = path.with_suffix(".tmp")
     body = json.dumps({"status": outcome.status, "exit_code": outcome.exit_code, "error": outcome.error,
-                       "columns": outcome.columns, "rows": outcome.rows}, ensure_ascii=False)
+                       "columns": outcome.columns, "rows": outcome.rows, "statements": outcome.statements,
+                       "dialect": outcome.dialect, "database": outcome.database,
+                       "default_schema": outcome.default_schema}, ensure_ascii=False)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(body)
@@ -111,7 +122,9 @@ def read_outcome(run_dir: str) -> SqlAttemptOutcome | None:
         data = json.loads(raw)
         return SqlAttemptOutcome(str(data["status"]), int(data["exit_code"]), data.get("error"),
                                  [str(c) for c in data.get("columns") or []],
-                                 [[str(c) for c in row] for row in data.get("rows") or []])
+                                 [[str(c) for c in row] for row in data.get("rows") or []],
+                                 [str(s) for s in data["statements"]] if data.get("statements") else None,
+                                 data.get("dialect"), data.get("database"), data.get("default_schema"))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -309,8 +322,10 @@ class SqlTaskExecutor:
             for text in _rows_table(columns, shown):
                 events.line(text)
         error = scrub(outcome.error, secrets) if outcome.error else None
-        if outcome.status == "SUCCESS":
-            events.line(f"[sql] {len(outcome.statements)} statement(s) succeeded")
-        else:
+        if outcome.status != "SUCCESS":
             events.line(f"[sql] {outcome.status}: {error}")
-        return SqlAttemptOutcome(outcome.status, EXIT_CODES[outcome.status], error, columns, rows)
+            return SqlAttemptOutcome(outcome.status, EXIT_CODES[outcome.status], error, columns, rows)
+        events.line(f"[sql] {len(outcome.statements)} statement(s) succeeded")
+        return SqlAttemptOutcome(outcome.status, 0, None, columns, rows, [s.sql for s in outcome.statements],
+                                 "spark" if target.transpile_from == "spark" else target.dialect,
+                                 url.database if url is not None else None, target.default_schema)

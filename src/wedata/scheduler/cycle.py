@@ -48,6 +48,7 @@ from wedata.scheduling.datatimes import instance_key
 from wedata.storage.catalog_tables import mark_stale
 from wedata.storage.engine_tables import instance_deps, instance_executions, task_instances
 from wedata.storage.health import is_disk_full
+from wedata.storage.lineage_tables import record_run
 from wedata.storage.tables import tasks
 
 log = logging.getLogger("wedata.scheduler")
@@ -143,6 +144,11 @@ def end_attempt(node: EngineNode, tx: Tx, r: Any, code: int | None) -> str:
             got = collect(r["log_path"], r["log_offset"] or 0, tdef.out_params, ctx,
                           sql.rows if sql is not None else None)
             outputs, missing = got.values, got.missing
+        if sql is not None and tdef is not None and sql.statements and sql.dialect:
+            # Lineage: the statements that ran go to the lineage worker (one INSERT; parsed there).
+            record_run(tx.conn, process_type="SCHEDULE_TASK", process_id=r["task_id"], process_name=tdef.name,
+                       source_id=catalog_source(tdef), dialect=sql.dialect, database=sql.database,
+                       default_schema=sql.default_schema, statements=sql.statements, now=now)
         tx.conn.execute(_END_EXEC, {"eid": r["eid"], "st": "COMPLETE", "at": now, "code": 0, "err": None})
         transition(tx, r, states.COMPLETED, "attempt succeeded", {**common, "outputs": outputs or None})
         lines = [log_line(now, "WARN", f"output parameter {k} not produced: {why}") for k, why in missing.items()]

@@ -15,6 +15,7 @@ from wedata.services.events.events import EventService
 from wedata.services.instances.instances import InstanceService
 from wedata.services.instances.lineage import InstanceLineageService
 from wedata.services.jobs import OpsJobService
+from wedata.services.lineage.lineage import LineageService
 from wedata.services.ops.instance_control import InstanceOpsService
 from wedata.services.ops.rerun import RerunService
 from wedata.services.ops.task_reads import OpsTaskService
@@ -106,3 +107,6 @@ class Services:
         # Resource files and folders; their bytes in the object store (services/resources/).
         self.resource_folders = ResourceFolderService(self.db, self.clock, self.settings)
         self.resource_files = ResourceFileService(self.db, self.clock, self.settings)
+        # Table and column lineage: registered, and computed from the SQL that ran by a worker of
+        # this process (services/lineage/).
+        self.lineage = LineageService(self.db, self.clock, self.settings, self.catalog)

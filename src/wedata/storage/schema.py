@@ -14,6 +14,7 @@ from wedata.storage import (  # noqa: F401  (imported for their tables)
     engine_tables,
     event_tables,
     lake_tables,
+    lineage_tables,
     ops_tables,
     resource_tables,
     sql_tables,

@@ -39,6 +39,7 @@ from wedata.services.sql.records import CANCELED, FAILED, QUEUED, RUNNING, SUCCE
 from wedata.services.sql.targets import LAKE_TYPES, target_of
 from wedata.storage.catalog_tables import mark_stale
 from wedata.storage.db import Database
+from wedata.storage.lineage_tables import record_run
 from wedata.storage.sql_tables import sql_run_statements, sql_runs
 
 log = logging.getLogger("wedata.sql")
@@ -200,6 +201,23 @@ def execute_run(ctx: ExecContext, run: Any, cancel: CancelToken) -> None:
                 mark_stale(conn, None if lake else int(run.data_source_id), ctx.clock.now())
         except Exception:  # the catalog refreshes periodically anyway
             log.exception("SQL run %s: marking the catalog of its source stale failed", run.id)
+    if status == SUCCESS and outcome.statements:
+        _record_lineage(ctx, run, target, outcome, source.source_type in LAKE_TYPES)
+
+
+def _record_lineage(ctx: ExecContext, run: Any, target: Any, outcome: RunOutcome, lake: bool) -> None:
+    """Hand the statements that ran to the lineage worker (services/lineage/; parsed there): the
+    script is the process, so a later run of it replaces the edges of this one."""
+    url = getattr(target.engine, "url", None)
+    try:
+        with ctx.db.write() as conn:
+            record_run(conn, process_type="SQL_SCRIPT", process_id=str(run.script_id), process_name=run.job_name,
+                       source_id=None if lake else int(run.data_source_id),
+                       dialect="spark" if target.transpile_from == "spark" else target.dialect,
+                       database=url.database if url is not None else None, default_schema=target.default_schema,
+                       statements=[s.sql for s in outcome.statements], now=ctx.clock.now())
+    except Exception:  # lineage is derived: the run itself succeeded
+        log.exception("SQL run %s: recording its statements for lineage failed", run.id)
 
 
 def _stopped_message(ctx: ExecContext, run_id: str, detail: str | None) -> str:
