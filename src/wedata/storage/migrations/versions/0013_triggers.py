@@ -1,7 +1,7 @@
 """triggers: trigger workflows' settings, workflow runs and task runs
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 """
 
 from alembic import op
