@@ -8,6 +8,8 @@ import json
 import re
 from pathlib import Path
 
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+
 from tests.cli.clitools import Cli, logged_in, write_task
 from tests.support import ADMIN_ID, ADMIN_KEY, Api, ServerProcess, unique
 from tests.waiting import wait_until
@@ -97,8 +99,16 @@ def test_run_under_a_terminal_follows_the_instance(server: ServerProcess, api: A
                                                                     code="echo once"))).strip()
     cli.ok("tasks", "submit", task)
     key = f"{task}_2025-01-01 00:00:00"
-    wait_until(lambda: api.data("GetTaskInstance", {"ProjectId": project, "InstanceKey": key})["InstanceState"],
-               lambda s: s == "COMPLETED", what="the one-off run")
+
+    def state() -> str | None:  # None until the engine has planned the instance
+        try:
+            return str(api.data("GetTaskInstance", {"ProjectId": project, "InstanceKey": key})["InstanceState"])
+        except TencentCloudSDKException as exc:
+            if exc.code != "ResourceNotFound":
+                raise
+            return None
+
+    wait_until(state, lambda s: s == "COMPLETED", what="the one-off run")
     run = cli.pty("run", task, "--log")  # one-off: its only data time, rerun
     assert run.returncode == 0, run.text
     assert "rerunning" in run.text and "echo once" not in run.text and "once" in run.text

@@ -25,7 +25,9 @@ def require_chromium() -> None:
         pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium, or tools/ci/install-chromium.sh)")
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running in this thread while it is
+# open, which breaks any later test of the same worker that calls asyncio.run().
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     require_chromium()
     from playwright.sync_api import sync_playwright
