@@ -59,7 +59,7 @@ def main() -> int:
     import psycopg
 
     from tests.actions.datasources.conftest import pg_admin
-    from tests.actions.sql.conftest import real_runner_present, start_server
+    from tests.actions.sql.conftest import start_server
     from tests.support import drop_pg_database
 
     name = "wd_bench_" + uuid.uuid4().hex[:10]
@@ -92,8 +92,7 @@ def main() -> int:
             assert done["Status"] == "SUCCESS", done
         direct_conn.close()
         overhead = statistics.median(via) - statistics.median(direct)
-        print(f"executor: {'shared (executors/sql/runner.py)' if real_runner_present() else 'TEST STAND-IN (shim)'}; "
-              f"server database: {args.backend}")
+        print(f"server database: {args.backend}")
         print(f"SELECT 1, {args.runs} runs each, interleaved:")
         print(f"  psycopg directly        median {statistics.median(direct):7.2f} ms")
         print(f"  RunSQLScript -> SUCCESS median {statistics.median(via):7.2f} ms  "
