@@ -141,6 +141,14 @@ class Settings:
     sql_script_max_rows: int = 1000
     sql_script_max_bytes: int = 1024 * 1024
     sql_result_retention: float = 7 * 86400.0
+    # Remote workers (docs/workers.md): resource groups whose attempts the engine sends to Celery
+    # workers (ids; "*" = every group; tasks without a group always run locally), the broker,
+    # how long a worker may stay silent before its runs are lost and retried (seconds), and
+    # Redis's visibility timeout (seconds before an unacknowledged message is delivered again).
+    remote_groups: tuple[str, ...] = ()
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    worker_lease: float = 30.0
+    broker_visibility_timeout: float = 300.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -211,4 +219,8 @@ class Settings:
             sql_script_max_rows=_int(env, "WEDATA_SQL_SCRIPT_MAX_ROWS", 1000),
             sql_script_max_bytes=_int(env, "WEDATA_SQL_SCRIPT_MAX_BYTES", 1024 * 1024),
             sql_result_retention=_duration(env, "WEDATA_SQL_RESULT_RETENTION", 7 * 86400.0),
+            remote_groups=tuple(g.strip() for g in env.get("WEDATA_REMOTE_GROUPS", "").split(",") if g.strip()),
+            broker_url=env.get("WEDATA_BROKER_URL") or "redis://127.0.0.1:6379/0",
+            worker_lease=_bounded(env, "WEDATA_WORKER_LEASE", 30.0, low=1, high=3600),
+            broker_visibility_timeout=_bounded(env, "WEDATA_BROKER_VISIBILITY_TIMEOUT", 300.0, low=10),
         )

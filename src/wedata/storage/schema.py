@@ -16,6 +16,7 @@ from wedata.storage import (  # noqa: F401  (imported for their tables)
     ops_tables,
     sql_tables,
     tables,
+    worker_tables,
 )
 from wedata.storage.tables import metadata
 
