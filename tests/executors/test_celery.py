@@ -129,3 +129,133 @@ def worker_host() -> str:
     import socket
 
     return socket.gethostname()[:40]
+
+
+def sleeper(folder: Path) -> str:
+    """A shell task whose process group has a child that sleeps; both write their pids."""
+    return f"echo $$ > {folder}/parent.pid\nsleep 600 &\necho $! > {folder}/child.pid\necho sleeping\nwait"
+
+
+def gone(pid: int) -> bool:
+    wait_until(lambda: alive(pid), lambda a: not a, what=f"process {pid} to end", patience=10)
+    return True
+
+
+def test_kill_reaches_the_worker_and_ends_its_process_group(
+        api: Api, space: Space, group: str, worker: WorkerProcess, tmp_path: Path) -> None:
+    task = submit(api, space, sleeper(tmp_path), conf={"ResourceGroup": group}, sched={"MaxRetryNumber": 2})
+    (item,) = wait_for(api, space, task, {"RUNNING"})
+    parent, child = int(wait_file(tmp_path / "parent.pid")), int(wait_file(tmp_path / "child.pid"))
+    assert alive(parent) and alive(child)
+    async_id = api.data("KillTaskInstancesAsync", {"ProjectId": space.project,
+                                                   "InstanceKeyList": [item["InstanceKey"]]})["AsyncId"]
+    done = wait_until(lambda: api.data("GetOpsAsyncJob", {"ProjectId": space.project, "AsyncId": async_id}),
+                      lambda d: d["Status"] not in ("INIT", "RUNNING"), what="the kill job", patience=30,
+                      progress=lambda d: d["Status"])
+    assert (done["Status"], done["SuccessSubProcessCount"]) == ("SUCCESS", 1)
+    assert gone(parent) and gone(child)
+    (ended,) = instances(api, space, task)
+    assert (ended["InstanceState"], ended["Tries"]) == ("EXPIRED", 1)  # a kill is not retried
+    detail = api.data("GetTaskInstance", {"ProjectId": space.project, "InstanceKey": item["InstanceKey"]})
+    assert "killed by user" in detail["JobErrorMsg"]
+    (attempt,) = executions(worker.db_file, item["InstanceKey"])
+    assert attempt["executor"] == "celery" and attempt["state"] == "EXPIRED"
+    assert attempt["exit_code"] in (143, 137)  # SIGTERM (or SIGKILL after the grace) to the group
+    assert "kill requested" in worker.log()
+
+
+def test_execution_ttl_ends_the_workers_process_group(
+        api: Api, space: Space, group: str, worker: WorkerProcess, tmp_path: Path) -> None:
+    task = submit(api, space, sleeper(tmp_path), conf={"ResourceGroup": group},
+                  sched={"ExecutionTTLMinute": 1, "MaxRetryNumber": 3})
+    parent, child = int(wait_file(tmp_path / "parent.pid")), int(wait_file(tmp_path / "child.pid"))
+    (item,) = wait_for(api, space, task, {"EXPIRED"})
+    assert item["Tries"] == 1  # a timeout is not retried
+    assert gone(parent) and gone(child)
+    detail = api.data("GetTaskInstance", {"ProjectId": space.project, "InstanceKey": item["InstanceKey"]})
+    assert "ExecutionTTL" in detail["JobErrorMsg"]
+    assert 60_000 <= detail["CostTime"] <= 60_000 + 6 * FACTOR * 1000  # 1 minute of the server's clock
+    text = log_of(api, space, item["InstanceKey"])["LogInfo"]
+    assert "sleeping" in text and "execution timeout" in text and "running on worker" in text
+
+
+def test_kill_9_of_a_worker_loses_nothing_and_runs_nothing_twice_at_once(
+        api: Api, space: Space, server: ServerProcess, worker: WorkerProcess, tmp_path: Path,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    group = new_group(api)  # 8 slots: two workers of 4
+    first = WorkerProcess(server, tmp_path_factory.mktemp("w") / "k1", [group], REDIS_URL).start()
+    second = WorkerProcess(server, tmp_path_factory.mktemp("w") / "k2", [group], REDIS_URL).start()
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    # Each run appends "start", a tick every 0.2 s and "end" (with its pid and the time) to a
+    # file of its own instance: a run killed half-way leaves a start without an end.
+    code = (f'f={marks}/$WEDATA_TASK_ID\necho "start $$ $(date +%s.%N)" >> $f\n'
+            f'for i in $(seq 10); do echo "tick $$ $(date +%s.%N)" >> $f; sleep 0.2; done\n'
+            f'echo "end $$ $(date +%s.%N)" >> $f')
+    try:
+        tasks = [submit(api, space, code, conf={"ResourceGroup": group},
+                        sched={"MaxRetryNumber": 2, "RetryWaitMinute": 0}) for _ in range(20)]
+        # Kill the second worker once it runs attempts (each lasts 2 s).
+        wait_until(lambda: second.log().count("Task wedata.run_attempt"), lambda n: n >= 1,
+                   what="the second worker to take attempts", patience=30)
+        time.sleep(0.7)
+        second.kill9()
+        for t in tasks:
+            wait_for(api, space, t, {"COMPLETED"}, timeout=40)
+    finally:
+        first.stop()
+        second.stop()
+    retried = 0
+    for t in tasks:
+        (item,) = instances(api, space, t)
+        runs = parse_marks(marks / t)
+        # Exactly one run ended; every run that started is an attempt of the database; the
+        # retry policy held; no two runs of the instance overlapped.
+        assert [r["end"] is not None for r in runs].count(True) == 1, runs
+        assert runs[-1]["end"] is not None
+        attempts = executions(worker.db_file, item["InstanceKey"])
+        assert len(attempts) == len(runs) == item["TotalRunNum"] == item["Tries"] <= item["TryLimit"] == 3
+        assert [a["state"] for a in attempts] == ["FAILED"] * (len(attempts) - 1) + ["COMPLETE"]
+        for a in attempts[:-1]:
+            assert "lost" in (a["error_msg"] or ""), a
+        for before, after in zip(runs, runs[1:], strict=False):
+            assert before["last"] < after["start"], (before, after)
+            assert not alive(before["pid"])
+        retried += len(runs) > 1
+    assert retried >= 1  # the killed worker held attempts, and they ran again elsewhere
+    assert retried <= 4  # ... only those it held (4 slots)
+
+
+def parse_marks(path: Path) -> list[dict[str, Any]]:
+    runs: dict[int, dict[str, Any]] = {}
+    for line in path.read_text().splitlines():
+        word, pid_text, when = line.split()
+        run = runs.setdefault(int(pid_text), {"pid": int(pid_text), "start": None, "end": None, "last": 0.0})
+        run[word if word != "tick" else "last"] = float(when)
+        run["last"] = max(run["last"], float(when))
+    return sorted(runs.values(), key=lambda r: r["start"])
+
+
+def test_the_same_run_over_rabbitmq(tmp_path_factory: pytest.TempPathFactory) -> None:
+    require_broker(5672, "RabbitMQ")
+    srv = ServerProcess(tmp_path_factory.mktemp("celery-amqp"), None, server_env(AMQP_URL)).start()
+    w: WorkerProcess | None = None
+    try:
+        api = srv.admin()
+        space = new_space(api)
+        group = new_group(api)
+        # Sent before any worker declared the group's queue: it must wait there, not be dropped.
+        task = submit(api, space, "echo over rabbitmq\necho '${setValue(v=7)}'", conf={"ResourceGroup": group},
+                      sched={"ParamTaskOutList": [{"ParamKey": "v", "ParamValue": "0"}]})
+        wait_for(api, space, task, {"RUNNING"})
+        w = WorkerProcess(srv, tmp_path_factory.mktemp("w") / "amqp", [group], AMQP_URL).start()
+        (item,) = wait_for(api, space, task, {"COMPLETED"})
+        text = log_of(api, space, item["InstanceKey"])["LogInfo"].split("<br>")
+        assert "over rabbitmq" in text
+        assert any(f":{w.pid}:" in line and "running on worker" in line for line in text), text
+        detail = api.data("GetTaskInstance", {"ProjectId": space.project, "InstanceKey": item["InstanceKey"]})
+        assert detail["InstanceState"] == "COMPLETED"
+    finally:
+        if w is not None:
+            w.stop()
+        srv.stop()

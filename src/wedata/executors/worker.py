@@ -293,13 +293,14 @@ class Worker:
 
     def _apply_controls(self) -> None:
         with self._lock:
-            runs = {eid: r for eid, r in self._runs.items() if r.handle is not None and not r.fenced}
+            runs = {eid: r for eid, r in self._runs.items()
+                    if r.handle is not None and not r.fenced and not r.done.is_set()}
         if not runs:
             return
         for c in self.store.controls(runs):
             run = runs.get(c.execution_id)
-            if run is None or run.handle is None:
-                continue
+            if run is None or run.handle is None or run.done.is_set():
+                continue  # ended meanwhile: its end is being (or has been) recorded
             if c.state != "running":
                 self._fence(run, f"its run is {c.state} in the database")
             elif c.kill_requested and not run.kill_sent:
