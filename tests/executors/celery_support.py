@@ -72,9 +72,8 @@ class WorkerProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited early:\n{self.log()[-4000:]}")
-            if "ready." in self.log() or "Connected to" in self.log():
-                if self.registered():
-                    return self
+            if "ready." in self.log() and self.registered():
+                return self
             time.sleep(0.1)
         raise RuntimeError(f"worker did not start:\n{self.log()[-4000:]}")
 

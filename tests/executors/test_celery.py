@@ -30,7 +30,7 @@ from tests.executors.celery_support import (
     require_broker,
     server_env,
 )
-from tests.support import Api, ServerProcess, unique
+from tests.support import Api, ServerProcess, bwrap_works, unique
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.xdist_group("celery")
@@ -234,6 +234,26 @@ def parse_marks(path: Path) -> list[dict[str, Any]]:
         run[word if word != "tick" else "last"] = float(when)
         run["last"] = max(run["last"], float(when))
     return sorted(runs.values(), key=lambda r: r["start"])
+
+
+def test_a_worker_runs_attempts_inside_its_own_sandbox(
+        api: Api, space: Space, server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> None:
+    if not bwrap_works():
+        pytest.skip("bubblewrap does not work on this machine")
+    group = new_group(api, "s_test")
+    w = WorkerProcess(server, tmp_path_factory.mktemp("w") / "boxed", [group], REDIS_URL,
+                      env={"WEDATA_SANDBOX": "bwrap", "WEDATA_ALLOW_UNISOLATED": "0"}).start()
+    try:
+        # The server's home (its database and key file) is on this machine too: hidden.
+        task = submit(api, space, f"echo inside; ls -A {server.home} | wc -l; cat {server.home}/keys/secret.key "
+                                  "|| echo no-key; echo pid1=$(cat /proc/1/comm)", conf={"ResourceGroup": group})
+        (item,) = wait_for(api, space, task, {"COMPLETED"})
+    finally:
+        w.stop()
+    text = log_of(api, space, item["InstanceKey"])["LogInfo"].split("<br>")
+    assert "inside" in text and "0" in text and "no-key" in text, text
+    assert "pid1=bwrap" in text, text  # its own PID namespace
+    assert any("isolation bwrap)" in line and "running on worker" in line for line in text), text
 
 
 def test_the_same_run_over_rabbitmq(tmp_path_factory: pytest.TempPathFactory) -> None:
