@@ -58,9 +58,13 @@ class CeleryExecutor:
         self.app = make_app(broker_url, visibility_timeout=visibility_timeout)
         self.lease = lease
         self.poll_interval = poll_interval
+        # A message no worker took for this long may have been lost by the broker (a Redis
+        # restart without persistence): send it again (a second delivery is dropped by the claim).
+        self.resend_after = max(visibility_timeout, 10.0)
         self._on_exit: ExitCallback | None = None
         self._lock = threading.Lock()
-        self._watched: dict[int, str] = {}  # execution id -> token
+        self._watched: dict[int, tuple[str, str]] = {}  # execution id -> (token, queue)
+        self._queued_since: dict[int, float] = {}  # watched, and no worker has taken it yet
         self._by_token: dict[str, int] = {}
         self._pending_handles: dict[str, Handle] = {}  # run_dir -> handle made at the claim
         self._beats: dict[str, tuple[datetime | None, float]] = {}  # worker -> (heartbeat, since)
@@ -109,7 +113,7 @@ class CeleryExecutor:
         if "error" in handle:
             raise ExecutorError(str(handle["error"]))
         handle = {**handle, "execution_id": spec.execution_id}
-        self._watch(spec.execution_id, handle["token"])
+        self._watch(spec.execution_id, handle["token"], handle["queue"])
         self._outbox.put((handle["queue"], spec.execution_id, handle["token"]))
         return handle
 
@@ -117,7 +121,7 @@ class CeleryExecutor:
         token = handle.get("token")
         if not isinstance(token, str) or "queue" not in handle:
             return False
-        self._watch(execution_id, token)
+        self._watch(execution_id, token, str(handle["queue"]))
         (row,) = self.store.runs([execution_id])
         if row.state is None:
             # No worker took it: the message may never have been sent (the engine died between
@@ -153,17 +157,18 @@ class CeleryExecutor:
         with self._lock:
             return self._by_token.get(str(handle.get("token")))
 
-    def _watch(self, execution_id: int, token: str) -> None:
+    def _watch(self, execution_id: int, token: str, queue: str) -> None:
         with self._lock:
-            self._watched[execution_id] = token
+            self._watched[execution_id] = (token, queue)
             self._by_token[token] = execution_id
 
     def _report(self, execution_id: int, code: int | None) -> None:
         with self._lock:
-            token = self._watched.pop(execution_id, None)
-            if token is None:
+            watched = self._watched.pop(execution_id, None)
+            self._queued_since.pop(execution_id, None)
+            if watched is None:
                 return  # reported already
-            self._by_token.pop(token, None)
+            self._by_token.pop(watched[0], None)
         if self._on_exit is not None:
             try:
                 self._on_exit(execution_id, code)
@@ -247,7 +252,9 @@ class CeleryExecutor:
         if not ids:
             return
         for row in self.store.runs(ids):
-            if row.state == "ended":
+            if row.state is None:
+                self._maybe_resend(row.execution_id, now)
+            elif row.state == "ended":
                 self._report(row.execution_id, row.exit_code)
             elif row.state in ("lost", "killed"):
                 self._report(row.execution_id, None)
@@ -256,6 +263,16 @@ class CeleryExecutor:
                 log.warning("worker %s is gone (no heartbeat for %.0f s): attempt %s is lost",
                             row.worker_id, self.lease, row.execution_id)
                 self._report(row.execution_id, None)
+
+    def _maybe_resend(self, execution_id: int, now: float) -> None:
+        with self._lock:
+            since = self._queued_since.setdefault(execution_id, now)
+            watched = self._watched.get(execution_id)
+            if watched is None or now - since < self.resend_after:
+                return
+            self._queued_since[execution_id] = now
+        log.warning("attempt %s: no worker took it for %.0f s; sending it again", execution_id, now - since)
+        self._outbox.put((watched[1], execution_id, watched[0]))
 
     def _dead(self, worker: str | None, beat: datetime | None, stopped: bool, now: float) -> bool:
         if worker is None or stopped:

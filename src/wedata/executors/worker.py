@@ -39,10 +39,13 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
+
+from celery.exceptions import Reject
 
 from wedata.executors.base import ExecutorError, Handle
 from wedata.executors.celeryapp import announce_end, make_app
@@ -54,6 +57,7 @@ from wedata.scheduling.timezones import DEFAULT_ZONE, parse_zone, utc_to_wall
 from wedata.scheduling.walltime import format_wall
 
 log = logging.getLogger("wedata.worker")
+T = TypeVar("T")
 
 START_FAILED = 126  # the exit code of an attempt this worker could not start (the reason is in its log)
 _CHUNK_CHARS = 64 * 1024
@@ -188,8 +192,27 @@ class Worker:
 
     # -- one attempt (the Celery task) ------------------------------------------------------------
 
+    def _persist(self, what: str, fn: Callable[[], T]) -> T:
+        """``fn`` until it gets through to the database (an outage must lose neither a start nor
+        an exit); after half the lease an engine may have declared the run lost: the fenced
+        writes then say so."""
+        started = time.monotonic()
+        while True:
+            try:
+                return fn()
+            except Exception as exc:
+                if self._stopping.is_set() or time.monotonic() - started > self.config.lease:
+                    raise
+                log.warning("%s: the database failed (%s); trying again", what, exc)
+                time.sleep(1.0)
+
     def execute(self, execution_id: int, token: str) -> None:
-        claim = self.store.claim(int(execution_id), str(token), self.worker_id)
+        try:
+            claim = self._persist(f"attempt {execution_id}", lambda: self.store.claim(
+                int(execution_id), str(token), self.worker_id))
+        except Exception as exc:
+            # Not taken: give the message back to the broker for another try (or another worker).
+            raise Reject(f"cannot claim attempt {execution_id}: {exc}", requeue=True) from exc
         if isinstance(claim, str):
             log.info("message for attempt %s dropped: %s", execution_id, claim)
             return
@@ -230,7 +253,9 @@ class Worker:
             if run.fenced:
                 return
             outputs = scan(log_path, output_from).to_json() if code == 0 else None
-            if not self.store.finish(eid, self.worker_id, code, outputs, seq, pos, texts):
+            recorded = self._persist(f"attempt {eid}", lambda: self.store.finish(
+                eid, self.worker_id, code, outputs, seq, pos, texts))
+            if not recorded:
                 log.warning("attempt %s ended with code %s, but an engine had declared it lost meanwhile: "
                             "not recorded", eid, code)
                 return
