@@ -153,6 +153,14 @@ class Settings:
     object_store_access_key: str | None = None
     object_store_secret_key: str | None = field(default=None, repr=False)
     resource_max_bytes: int = 512 * 1024 * 1024
+    # Remote workers (docs/workers.md): resource groups whose attempts the engine sends to Celery
+    # workers (ids; "*" = every group; tasks without a group always run locally), the broker,
+    # how long a worker may stay silent before its runs are lost and retried (seconds), and
+    # Redis's visibility timeout (seconds before an unacknowledged message is delivered again).
+    remote_groups: tuple[str, ...] = ()
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    worker_lease: float = 30.0
+    broker_visibility_timeout: float = 300.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -231,4 +239,8 @@ class Settings:
             object_store_access_key=env.get("WEDATA_OBJECT_STORE_ACCESS_KEY") or None,
             object_store_secret_key=env.get("WEDATA_OBJECT_STORE_SECRET_KEY") or None,
             resource_max_bytes=_int(env, "WEDATA_RESOURCE_MAX_BYTES", 512 * 1024 * 1024),
+            remote_groups=tuple(g.strip() for g in env.get("WEDATA_REMOTE_GROUPS", "").split(",") if g.strip()),
+            broker_url=env.get("WEDATA_BROKER_URL") or "redis://127.0.0.1:6379/0",
+            worker_lease=_bounded(env, "WEDATA_WORKER_LEASE", 30.0, low=1, high=3600),
+            broker_visibility_timeout=_bounded(env, "WEDATA_BROKER_VISIBILITY_TIMEOUT", 300.0, low=10),
         )

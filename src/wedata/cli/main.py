@@ -43,6 +43,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     # Local administration (this machine's WEDATA_HOME and database).
     "server": ("wedata.cli.admin", "server", "Run the API server (with the scheduler and local executor)."),
     "scheduler": ("wedata.cli.admin", "scheduler", "Run the scheduler engine alone (no API) against the same database."),
+    "worker": ("wedata.cli.worker", "worker", "Run a Celery worker for remote resource groups (WEDATA_REMOTE_GROUPS)."),
     "credentials": ("wedata.cli.admin", "credentials", "Manage API credentials (SecretId/SecretKey -> Uin)."),
     "db": ("wedata.cli.admin", "db", "Database commands."),
     "datasources": ("wedata.cli.admin", "datasources", "Data source commands (test a source's connections)."),
@@ -54,7 +55,7 @@ _SECTIONS = (
     ("Working with a server", ("login", "logout", "projects", "workflows", "tasks", "run", "instances", "logs",
                                "rerun", "kill", "set-success", "backfill", "alarms", "resources")),
     ("Offline", ("cron", "completion")),
-    ("Local administration (WEDATA_HOME)", ("server", "scheduler", "credentials", "db", "datasources",
+    ("Local administration (WEDATA_HOME)", ("server", "scheduler", "worker", "credentials", "db", "datasources",
                                              "setup-sandbox")),
 )
 

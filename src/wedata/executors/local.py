@@ -102,6 +102,12 @@ def _pid_of(handle: Handle, *, scan: bool = False) -> int | None:
     return _scan_for(str(handle["run_dir"])) if scan and "run_dir" in handle else None
 
 
+def find_wrapper(run_dir: str) -> int | None:
+    """The pid of the live wrapper of ``run_dir`` on this host, or None (a worker's guardian)."""
+    pid = _pid_of({"run_dir": run_dir}, scan=True)
+    return pid if pid is not None and _process_matches(pid, run_dir) else None
+
+
 def _exit_code(status: int) -> int:
     code = os.waitstatus_to_exitcode(status)
     return 128 - code if code < 0 else code  # killed by signal n -> 128 + n, as shells do

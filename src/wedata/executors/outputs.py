@@ -38,6 +38,25 @@ class Outputs:
     missing: dict[str, str] = field(default_factory=dict)  # declared key -> why it is absent
 
 
+@dataclass
+class Scanned:
+    """What an attempt's output says: its setValue lines and its result line. A remote worker
+    scans its own output and sends this back with the attempt's end (executors/worker.py)."""
+
+    set_values: dict[str, str] = field(default_factory=dict)
+    result: str = ""  # the last non-empty line that is not a setValue line
+
+    def to_json(self) -> dict[str, object]:
+        return {"set_values": dict(self.set_values), "result": self.result}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Scanned:
+        values = data.get("set_values")
+        result = data.get("result")
+        return cls({str(k): str(v) for k, v in values.items()} if isinstance(values, Mapping) else {},
+                   result if isinstance(result, str) else "")
+
+
 def _lines(path: str, offset: int) -> Iterator[str]:
     with open(path, "rb") as f:
         f.seek(offset)
@@ -49,27 +68,32 @@ def _lines(path: str, offset: int) -> Iterator[str]:
             yield raw.decode("utf-8", "replace").rstrip("\r\n")
 
 
-def collect(path: str, offset: int, declared: Mapping[str, str], context: RenderContext | None,
-            result_rows: Sequence[Sequence[str]] | None = None) -> Outputs:
-    """``result_rows``: the task's result when it has a tabular one of its own (a SQL task's last
-    result set); otherwise the result is read from the output as described above."""
-    set_values: dict[str, str] = {}
-    last_result = ""
+def scan(path: str, offset: int) -> Scanned:
+    out = Scanned()
     try:
         for line in _lines(path, offset):
             m = SET_VALUE.match(line)
             if m:
-                set_values[m.group(1)] = m.group(2)
+                out.set_values[m.group(1)] = m.group(2)
             elif line.strip():
-                last_result = line
+                out.result = line
     except OSError:
         pass
+    return out
+
+
+def collect(path: str, offset: int, declared: Mapping[str, str], context: RenderContext | None,
+            result_rows: Sequence[Sequence[str]] | None = None, scanned: Scanned | None = None) -> Outputs:
+    """``result_rows``: the task's result when it has a tabular one of its own (a SQL task's last
+    result set); otherwise the result line of the output. ``scanned``: the output as already
+    scanned elsewhere (a remote worker's); else the log file ``path`` is read from ``offset``."""
+    got = scanned if scanned is not None else scan(path, offset)
     rows: Sequence[Sequence[str]] | None = result_rows
-    if rows is None and last_result:
-        rows = parse_text_result(last_result)
-    out = Outputs(values=dict(set_values))
+    if rows is None and got.result:
+        rows = parse_text_result(got.result)
+    out = Outputs(values=dict(got.set_values))
     for key, definition in declared.items():
-        if key in set_values:
+        if key in got.set_values:
             continue
         try:
             out.values[key] = output_parameter_value(definition, rows, context)

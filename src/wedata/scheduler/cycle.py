@@ -24,7 +24,8 @@ from sqlalchemy import bindparam, func, insert, select, update
 
 from wedata.executors.base import Handle
 from wedata.executors.local import read_exit_code
-from wedata.executors.outputs import collect
+from wedata.executors.outputs import Scanned, collect
+from wedata.executors.remote import logs_in_database
 from wedata.executors.sql.splitting import may_change_schema
 from wedata.executors.sql_tasks import read_outcome
 from wedata.executors.tasktypes import DLC_SQL_TYPE, SQL_TASK_TYPES
@@ -49,6 +50,7 @@ from wedata.storage.catalog_tables import mark_stale
 from wedata.storage.engine_tables import instance_deps, instance_executions, task_instances
 from wedata.storage.health import is_disk_full
 from wedata.storage.lineage_tables import record_run
+from wedata.storage.remote_runs import append_chunk, remote_outputs
 from wedata.storage.tables import tasks
 
 log = logging.getLogger("wedata.scheduler")
@@ -66,7 +68,7 @@ _NEW_EXEC = insert(E).returning(E.c.id)
 _FINISHED = (
     select(TI, tasks.c.prod_version_id.label("prod_version"), E.c.id.label("eid"), E.c.state.label("e_state"),
            E.c.log_path, E.c.log_offset, E.c.error_msg.label("e_error"), E.c.started_at.label("e_started"),
-           E.c.try_no.label("e_try"))
+           E.c.try_no.label("e_try"), E.c.executor.label("e_executor"))
     .select_from(E.join(TI, TI.c.id == E.c.instance_id).outerjoin(tasks, tasks.c.id == TI.c.task_id))
     .where(E.c.id.in_(bindparam("ids", expanding=True)))
 )
@@ -119,8 +121,18 @@ def finish(node: EngineNode, tx: Tx, exits: list[tuple[int, int | None]], after:
             code = read_exit_code(run_dir)
         footer = end_attempt(node, tx, r, code)
         after.footers.append((r["log_path"], footer))
+        if logs_in_database(r["e_executor"]):  # a remote attempt's log is in the database
+            append_chunk(tx.conn, r["eid"], footer, tx.now)
         after.cleanup.append(run_dir)
         after.finished += 1
+
+
+def _remote_scan(tx: Tx, r: Any) -> Scanned | None:
+    """The outputs a remote worker scanned from its attempt's output (it sent them with the end)."""
+    if not logs_in_database(r["e_executor"]):
+        return None
+    got = remote_outputs(tx.conn, r["eid"])
+    return Scanned.from_json(got) if got is not None else Scanned()
 
 
 def end_attempt(node: EngineNode, tx: Tx, r: Any, code: int | None) -> str:
@@ -142,7 +154,7 @@ def end_attempt(node: EngineNode, tx: Tx, r: Any, code: int | None) -> str:
         if tdef is not None and r["log_path"] and tdef.out_params:  # only declared outputs are read
             ctx = render_context(tdef, r, to_wall(r["scheduled_at"], tdef.zone), {}, {})
             got = collect(r["log_path"], r["log_offset"] or 0, tdef.out_params, ctx,
-                          sql.rows if sql is not None else None)
+                          sql.rows if sql is not None else None, scanned=_remote_scan(tx, r))
             outputs, missing = got.values, got.missing
         if sql is not None and tdef is not None and sql.statements and sql.dialect:
             # Lineage: the statements that ran go to the lineage worker (one INSERT; parsed there).
@@ -383,9 +395,10 @@ def claim(node: EngineNode, tx: Tx, inst: Any, tdef: TaskDef) -> Launch | None:
     if deadline is not None:
         node.timer_at(deadline)
     path = log_path(node.logs_dir, inst["task_id"], inst["data_time"], inst["life_round_num"])
+    header = log_line(now, "INFO", f"attempt {tries} of {tdef.try_limit} (life round {inst['life_round_num']}) "
+                                   f"on {node.host}")
     try:
-        offset = append_log(path, log_line(now, "INFO", f"attempt {tries} of {tdef.try_limit} "
-                                                       f"(life round {inst['life_round_num']}) on {node.host}"))
+        offset = append_log(path, header)
     except OSError as exc:
         if is_disk_full(exc):
             raise  # the cycle rolls back; the engine pauses dispatch
@@ -400,15 +413,19 @@ def claim(node: EngineNode, tx: Tx, inst: Any, tdef: TaskDef) -> Launch | None:
             workflow_params=node.workflow_params(tx.conn, inst["workflow_id"]),
             log_file=path, check_users=getattr(node.executor, "admin_only", False),
         )
+    handle = node.executor.handle_for(prepared.spec) if prepared.spec is not None else None
     eid = tx.conn.execute(_NEW_EXEC, {
         "instance_id": inst["id"], "life_round_num": inst["life_round_num"], "try_no": tries,
         "run_type": inst["run_type"], "state": states.RUNNING, "started_at": now, "log_path": str(path),
-        "log_offset": offset, "executor": node.executor.name, "host": node.host, "node_id": node.node_id,
+        "log_offset": offset, "executor": (handle or {}).get("executor") or node.executor.name, "host": node.host,
+        "node_id": node.node_id,
         "code_content": prepared.code,
         # As much of the handle as is known before the start: enough to find the attempt after
         # a crash (the local executor's wrapper writes its pid into run_dir at once).
-        "handle": node.executor.handle_for(prepared.spec) if prepared.spec is not None else None,
+        "handle": handle,
     }).scalar_one()
+    if handle is not None and logs_in_database(handle.get("executor")):
+        append_chunk(tx.conn, eid, header, now)  # a remote attempt's log is in the database
     if prepared.spec is not None:
         prepared.spec = replace(prepared.spec, execution_id=eid)
     return Launch(eid, prepared)

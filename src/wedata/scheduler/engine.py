@@ -98,6 +98,8 @@ class Engine:
         self.node = EngineNode(db, settings, clock, executor, kind, defs)
         self.executor: Executor = self.node.executor
         self.node_id = self.node.node_id
+        if settings.remote_groups:  # their attempts run on Celery workers (docs/workers.md)
+            self.executor = self.node.executor = _with_remote_groups(self.executor, db, settings)
         self.planner = Planner(self.node.load_def, horizon_days=settings.plan_horizon_days, catch_up=settings.plan_catch_up)
         self.stats = EngineStats()
         self._cv = self.node.cv
@@ -395,6 +397,17 @@ class Engine:
                 tx.flush()
         recovery.check_lost(self.node)
         self._eligible = datetime.min  # the sweep may have readied instances due later
+
+
+def _with_remote_groups(executor: Executor, db: Database, settings: Settings) -> Executor:
+    """The engine's executor with the remote groups' attempts going to Celery (imported only
+    when some group is remote: an engine without remote groups never loads Celery)."""
+    from wedata.executors.celery import CeleryExecutor, RemoteGroups
+    from wedata.storage.remote_runs import RemoteRunStore
+
+    remote = CeleryExecutor(RemoteRunStore(db), settings.broker_url, lease=settings.worker_lease,
+                            visibility_timeout=settings.broker_visibility_timeout)
+    return RemoteGroups(executor, remote, settings.remote_groups)
 
 
 def _not_the_task(exc: BaseException) -> bool:

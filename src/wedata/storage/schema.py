@@ -20,6 +20,7 @@ from wedata.storage import (  # noqa: F401  (imported for their tables)
     sql_tables,
     tables,
     trigger_tables,
+    worker_tables,
 )
 from wedata.storage.tables import metadata
 

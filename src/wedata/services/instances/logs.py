@@ -26,11 +26,13 @@ from typing import Any
 from sqlalchemy import select
 
 from wedata.clock import Clock
+from wedata.executors.remote import logs_in_database
 from wedata.scheduler.api import states
 from wedata.services.common import page
 from wedata.services.errors import InvalidValue, NotFound
 from wedata.services.instances.records import Execution, Executions, LogPage, Phase
 from wedata.storage.engine_tables import instance_executions, instance_transitions
+from wedata.storage.remote_runs import read_chunks
 
 E = instance_executions
 H = instance_transitions
@@ -72,6 +74,19 @@ def read_page(path: str | None, offset: int) -> tuple[list[str], int, bool]:
             data = f.read(PAGE_BYTES)
     except FileNotFoundError:
         return [], offset, True
+    return _page(data, offset, size)
+
+
+def read_chunk_page(conn: Any, execution_ids: Sequence[int], offset: int) -> tuple[list[str], int, bool]:
+    """As :func:`read_page`, over the chunks remote attempts wrote to the database (in order)."""
+    data, size = read_chunks(conn, execution_ids, offset, PAGE_BYTES)
+    if offset > size:
+        raise InvalidValue(f"NextCursor {offset} is beyond the end of the log")
+    return _page(data, offset, size)
+
+
+def _page(data: bytes, offset: int, size: int) -> tuple[list[str], int, bool]:
+    """Whole lines of ``data`` (read at ``offset`` of a log of ``size`` bytes), the next offset, EOF."""
     if not data:
         return [], offset, True
     end = len(data)
@@ -107,13 +122,19 @@ def instance_log(conn: Any, inst: Mapping[Any, Any], life_round: int | None, lev
     if rnd < 0 or rnd > current:
         raise NotFound(f"The task instance has no execution with LifeRoundNum {rnd} (latest is {current}).")
     rows = conn.execute(
-        select(E.c.log_path, E.c.code_content)
+        select(E.c.log_path, E.c.code_content, E.c.id, E.c.executor)
         .where(E.c.instance_id == inst["id"], E.c.life_round_num == rnd)
         .order_by(E.c.try_no.desc())
     ).all()
     path = next((r[0] for r in rows if r[0]), None)
     code = next((r[1] for r in rows if r[1] is not None), None)
-    lines, next_offset, eof = read_page(path, cursor)
+    # A round that ran on remote workers has its log in the database (docs/workers.md): the
+    # chunks of its remote tries, oldest first; any API process can read them.
+    remote = [r[2] for r in reversed(rows) if logs_in_database(r[3])]
+    if remote:
+        lines, next_offset, eof = read_chunk_page(conn, remote, cursor)
+    else:
+        lines, next_offset, eof = read_page(path, cursor)
     open_round = rnd == current and inst["state"] not in states.TERMINAL
     return LogPage(instance=inst, code=code, lines=filter_level(lines, level),
                    next_cursor=None if eof and not open_round else next_offset)

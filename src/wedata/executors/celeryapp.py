@@ -1,0 +1,72 @@
+"""The Celery application both sides build: broker, delivery guarantees, the end announcements.
+
+Delivery (docs/workers.md): a message is acknowledged only after its attempt has ended
+(``task_acks_late``; ``task_reject_on_worker_lost`` for pools with child processes), and a
+worker prefetches no more messages than it has slots (``worker_prefetch_multiplier`` 1 with
+late acknowledgement), so a message never waits inside a worker that is busy. A message of a
+worker that dies is delivered again (RabbitMQ at once, Redis after the visibility timeout);
+that is harmless, because a run starts only by inserting its ``remote_runs`` row (a second
+delivery finds it and is dropped). Results go through the database, not a result backend.
+
+Ends: a worker announces each end it has recorded on a fanout exchange (``wedata.ends``;
+a PUBLISH on Redis, a fanout exchange on RabbitMQ); every engine listens on a queue of its own
+and reads the database for the attempts it watches. The announcement only saves the engine its
+poll interval: a lost one is found by the next poll.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from kombu import Exchange, Queue
+
+from wedata.executors.remote import ENDS_EXCHANGE
+
+
+def make_app(broker_url: str, *, visibility_timeout: float = 300.0) -> Celery:
+    app = Celery("wedata", broker=broker_url, set_as_current=False)
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        task_create_missing_queues=True,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={
+            "visibility_timeout": visibility_timeout,
+            "fanout_prefix": True,
+            "fanout_patterns": True,
+        },
+        # Kill requests and liveness go through the database (executors/worker.py): no pidbox.
+        worker_enable_remote_control=False,
+        worker_send_task_events=False,
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+    )
+    return app
+
+
+def ends_exchange() -> Exchange:
+    return Exchange(ENDS_EXCHANGE, type="fanout", durable=False, auto_delete=False)
+
+
+def ends_queue(name: str) -> Queue:
+    """An engine's own queue of end announcements (gone with its connection)."""
+    return Queue(name, exchange=ends_exchange(), routing_key="ends", durable=False, auto_delete=True,
+                 exclusive=True)
+
+
+def announce_end(app: Celery, execution_id: int) -> None:
+    """Tell the engines that this attempt's end is in the database (best effort)."""
+    exchange = ends_exchange()
+    with app.producer_or_acquire() as producer:
+        producer.publish({"execution_id": execution_id}, exchange=exchange, routing_key="ends",
+                         declare=[exchange], serializer="json", retry=False)
+
+
+def describe(app: Celery) -> dict[str, Any]:
+    """The broker, without its password (for log lines)."""
+    return {"broker": app.connection_for_write().as_uri(include_password=False)}

@@ -1,0 +1,274 @@
+"""The database side of remote runs (tables in worker_tables.py; the design in docs/workers.md).
+
+:class:`RemoteRunStore` is what the Celery executor (engine side, executors/celery.py) and the
+worker (executors/worker.py) are given: they live in ``executors/``, which does not import
+``storage/``, and declare what they need as protocols (executors/remote.py); this class
+provides it. The module functions work inside a caller's transaction: the engine writes its own
+lines of a remote attempt's log (header, footer) and reads a remote attempt's outputs there, and
+GetTaskInstanceLog reads the chunks.
+
+Fencing: the worker's every write is ``WHERE execution_id = ? AND worker_id = me AND state =
+'running'``; an engine ends a run only from ``running`` (lost) or claims it before any worker
+(killed). Whoever changes the row first wins; the other learns it from the row count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from wedata.clock import utcnow
+from wedata.storage.db import Database
+from wedata.storage.engine_tables import instance_executions
+from wedata.storage.worker_tables import instance_log_chunks, remote_runs, worker_nodes
+
+E = instance_executions
+R = remote_runs
+C = instance_log_chunks
+W = worker_nodes
+RUNNING, ENDED, LOST, KILLED = "running", "ended", "lost", "killed"
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """What an engine watching a remote attempt sees of it (None fields: no row yet)."""
+
+    execution_id: int
+    state: str | None  # None: no worker has taken it yet (queued)
+    exit_code: int | None
+    worker_id: str | None
+    heartbeat_at: datetime | None
+    worker_stopped: bool
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A run a worker has just taken: the attempt's handle (with its spec) and where its log goes on."""
+
+    handle: dict[str, Any]
+    log_seq: int
+    log_bytes: int
+
+
+@dataclass(frozen=True)
+class RunControl:
+    """What a worker polls for each of its runs."""
+
+    execution_id: int
+    state: str
+    kill_requested: bool
+    kill_grace: float | None
+
+
+# -- log chunks (inside a caller's transaction) -------------------------------------------------------
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8", "replace"))
+
+
+def append_chunk(conn: Connection, execution_id: int, text: str, now: datetime | None = None) -> None:
+    """Append ``text`` to a remote attempt's log (the engine's header and footer lines). The
+    worker is fenced out before the engine writes after it, so the next position is the end."""
+    if not text:
+        return
+    seq, pos = conn.execute(
+        select(func.coalesce(func.max(C.c.seq) + 1, 0), func.coalesce(func.max(C.c.pos + C.c.size), 0))
+        .where(C.c.execution_id == execution_id)
+    ).one()
+    conn.execute(insert(C).values(execution_id=execution_id, seq=seq, pos=pos, size=_size(text), text=text,
+                                  created_at=now or utcnow()))
+
+
+def remote_outputs(conn: Connection, execution_id: int) -> Mapping[str, Any] | None:
+    """The outputs a worker scanned from its attempt's output (None: none recorded)."""
+    value = conn.execute(select(R.c.outputs).where(R.c.execution_id == execution_id)).scalar()
+    return value if isinstance(value, Mapping) else None
+
+
+def read_chunks(conn: Connection, execution_ids: Sequence[int], offset: int, limit: int) -> tuple[bytes, int]:
+    """Up to ``limit`` bytes from byte ``offset`` of the log made of these attempts' chunks, in
+    the order given; and the log's total size so far."""
+    if not execution_ids:
+        return b"", 0
+    ends = dict(conn.execute(
+        select(C.c.execution_id, func.max(C.c.pos + C.c.size)).where(C.c.execution_id.in_(execution_ids))
+        .group_by(C.c.execution_id)
+    ).all())
+    base: dict[int, int] = {}
+    total = 0
+    for eid in execution_ids:
+        base[eid] = total
+        total += int(ends.get(eid) or 0)
+    if offset >= total:
+        return b"", total
+    stop = min(total, offset + limit)
+    out = bytearray()
+    for eid in execution_ids:
+        start, end = base[eid], base[eid] + int(ends.get(eid) or 0)
+        if end <= offset or start >= stop:
+            continue
+        lo, hi = offset - start, stop - start  # the wanted range, in this attempt's own bytes
+        rows = conn.execute(
+            select(C.c.pos, C.c.text).where(C.c.execution_id == eid, C.c.pos + C.c.size > lo, C.c.pos < hi)
+            .order_by(C.c.seq)
+        ).all()
+        for pos, text in rows:
+            data = text.encode("utf-8", "replace")
+            out += data[max(0, lo - pos): max(0, hi - pos)]
+    return bytes(out), total
+
+
+# -- the store given to the executors ------------------------------------------------------------------
+
+
+class RemoteRunStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # engine side ---------------------------------------------------------------------------------
+
+    def runs(self, execution_ids: Iterable[int]) -> list[RunRow]:
+        ids = list(execution_ids)
+        out: list[RunRow] = []
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            with self.db.read() as conn:
+                rows = conn.execute(
+                    select(R.c.execution_id, R.c.state, R.c.exit_code, R.c.worker_id, W.c.heartbeat_at,
+                           W.c.stopped_at)
+                    .select_from(R.outerjoin(W, W.c.worker_id == R.c.worker_id))
+                    .where(R.c.execution_id.in_(part))
+                ).all()
+            seen = set()
+            for eid, state, code, worker, beat, stopped in rows:
+                seen.add(eid)
+                out.append(RunRow(eid, state, code, worker, beat, stopped is not None))
+            out += [RunRow(eid, None, None, None, None, False) for eid in part if eid not in seen]
+        return out
+
+    def declare_lost(self, execution_id: int, worker_id: str | None) -> bool:
+        """Its worker is dead: the run is lost (the worker, should it come back, is fenced out)."""
+        with self.db.write() as conn:
+            return bool(conn.execute(
+                update(R).where(R.c.execution_id == execution_id, R.c.worker_id == worker_id, R.c.state == RUNNING)
+                .values(state=LOST, ended_at=utcnow())
+            ).rowcount)
+
+    def request_kill(self, execution_id: int, token: str, grace: float) -> str:
+        """Ask the worker running it to kill it: ``running`` (its worker will, within its poll
+        interval), ``killed`` (no worker had taken it: now none ever will) or the state it had
+        already ended in."""
+        now = utcnow()
+        for _ in range(3):
+            with self.db.write() as conn:
+                done = conn.execute(
+                    update(R).where(R.c.execution_id == execution_id, R.c.state == RUNNING)
+                    .values(kill_requested_at=now, kill_grace=grace)
+                ).rowcount
+                if done:
+                    return RUNNING
+                state = conn.execute(select(R.c.state).where(R.c.execution_id == execution_id)).scalar()
+                if state is not None:
+                    return str(state)
+            try:
+                with self.db.write() as conn:
+                    conn.execute(insert(R).values(execution_id=execution_id, token=token, state=KILLED,
+                                                  ended_at=now, kill_requested_at=now, kill_grace=grace,
+                                                  log_seq=0, log_bytes=0))
+                return KILLED
+            except IntegrityError:
+                continue  # a worker took it in between: ask it
+        return RUNNING
+
+    # worker side ---------------------------------------------------------------------------------
+
+    def register_worker(self, worker_id: str, host: str, pid: int, groups: Sequence[str], slots: int,
+                        isolation: str) -> None:
+        now = utcnow()
+        with self.db.write() as conn:
+            conn.execute(insert(W).values(worker_id=worker_id, host=host, pid=pid, groups=",".join(groups),
+                                          slots=slots, isolation=isolation, started_at=now, heartbeat_at=now))
+
+    def heartbeat(self, worker_id: str) -> None:
+        with self.db.write() as conn:
+            conn.execute(update(W).where(W.c.worker_id == worker_id).values(heartbeat_at=utcnow()))
+
+    def stop_worker(self, worker_id: str) -> None:
+        with self.db.write() as conn:
+            conn.execute(update(W).where(W.c.worker_id == worker_id).values(stopped_at=utcnow()))
+
+    def claim(self, execution_id: int, token: str, worker_id: str) -> Claim | str:
+        """Take the attempt, or say why not (a stale, duplicate or forged message)."""
+        with self.db.write() as conn:
+            row = conn.execute(select(E.c.state, E.c.handle).where(E.c.id == execution_id)).first()
+            if row is None:
+                return "no such attempt"
+            handle = row.handle if isinstance(row.handle, dict) else {}
+            if handle.get("token") != token:
+                return "its fencing token does not match the attempt's"
+            if row.state != "RUNNING":
+                return f"the attempt has already ended ({row.state})"
+            if conn.execute(select(R.c.state).where(R.c.execution_id == execution_id)).first() is not None:
+                return "another delivery of it was taken already"
+            seq, pos = conn.execute(
+                select(func.coalesce(func.max(C.c.seq) + 1, 0), func.coalesce(func.max(C.c.pos + C.c.size), 0))
+                .where(C.c.execution_id == execution_id)
+            ).one()
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(R).values(execution_id=execution_id, token=token, worker_id=worker_id,
+                                                  state=RUNNING, started_at=utcnow(), log_seq=seq, log_bytes=pos))
+            except IntegrityError:
+                return "another delivery of it was taken already"
+            return Claim(handle, int(seq), int(pos))
+
+    def append_log(self, execution_id: int, worker_id: str, seq: int, pos: int, texts: Sequence[str]) -> bool:
+        """Chunks ``seq``, ``seq+1``, ... at byte ``pos`` on; False: fenced out (not written)."""
+        with self.db.write() as conn:
+            return self._append(conn, execution_id, worker_id, seq, pos, texts)
+
+    def _append(self, conn: Connection, execution_id: int, worker_id: str, seq: int, pos: int,
+                texts: Sequence[str]) -> bool:
+        rows = []
+        now = utcnow()
+        for text in texts:
+            size = _size(text)
+            rows.append({"execution_id": execution_id, "seq": seq, "pos": pos, "size": size, "text": text,
+                         "created_at": now})
+            seq, pos = seq + 1, pos + size
+        won = conn.execute(
+            update(R).where(R.c.execution_id == execution_id, R.c.worker_id == worker_id, R.c.state == RUNNING)
+            .values(log_seq=seq, log_bytes=pos)
+        ).rowcount
+        if not won:
+            return False
+        if rows:
+            conn.execute(insert(C), rows)
+        return True
+
+    def finish(self, execution_id: int, worker_id: str, exit_code: int | None, outputs: Mapping[str, Any] | None,
+               seq: int, pos: int, texts: Sequence[str]) -> bool:
+        """The last chunks and the exit, together; False: fenced out (nothing written)."""
+        with self.db.write() as conn:
+            if not self._append(conn, execution_id, worker_id, seq, pos, texts):
+                return False
+            conn.execute(update(R).where(R.c.execution_id == execution_id, R.c.worker_id == worker_id)
+                         .values(state=ENDED, ended_at=utcnow(), exit_code=exit_code, outputs=dict(outputs or {})))
+            return True
+
+    def controls(self, execution_ids: Iterable[int]) -> list[RunControl]:
+        ids = list(execution_ids)
+        if not ids:
+            return []
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(R.c.execution_id, R.c.state, R.c.kill_requested_at, R.c.kill_grace)
+                .where(R.c.execution_id.in_(ids))
+            ).all()
+        return [RunControl(eid, state, at is not None, grace) for eid, state, at, grace in rows]

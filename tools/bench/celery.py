@@ -1,0 +1,225 @@
+"""Remote workers benchmark: work flowing through the engine, the broker and ``wedata worker``.
+
+Workloads (every task a Shell task running ``true`` in one remote resource group, a one-off
+whose data time becomes eligible at one instant):
+
+  chain   a chain of 50 (each depends on the previous), on 1 worker x 4 slots  (target <= 2 s)
+  fanout  N independent tasks (``--tasks``, default 200), on 1 worker x 4 slots, then on
+          2 workers x 4 slots (the group has 8 slots): the speed-up of the second worker. With
+          ``true`` the engine bounds it (one engine, 2 CPUs shared by everything here); with
+          ``--task-seconds 0.2`` (``sleep 0.2``) the workers' slots do
+
+The tasks are written straight into a fresh database (as SubmitTask leaves them), an engine is
+started in this process with the group remote (``WEDATA_REMOTE_GROUPS``), real ``wedata worker``
+processes consume the group's queue, and the time is measured from the instant the tasks become
+eligible to the last COMPLETED, from the engine's own timestamps. Per hop of the chain, the
+time goes to: the engine's cycle (end, readiness, claim), the publish, the worker's claim (one
+write), the spawn, the process, the worker's end record (one write), the end announcement and
+the engine's read of it.
+
+Usage: ``python tools/bench/celery.py [--backend sqlite|postgres] [--broker redis://...|amqp://...]
+[--only chain,fanout] [--tasks 200] [--sandbox none|auto] [--repeat 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+# This script's own directory is first on the path, and its name would hide the celery package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
+
+from sqlalchemy import func, insert, select  # noqa: E402
+
+from tests.scheduler.helpers import World  # noqa: E402
+from tests.support import PG_URL, clean_env, create_pg_database, drop_pg_database, wedata_cli  # noqa: E402
+from wedata.clock import SystemClock, utcnow  # noqa: E402
+from wedata.config import Settings  # noqa: E402
+from wedata.scheduler.engine import Engine  # noqa: E402
+from wedata.services.container import Services  # noqa: E402
+from wedata.storage import tables as T  # noqa: E402
+from wedata.storage.db import Database  # noqa: E402
+from wedata.storage.engine_tables import instance_executions as E  # noqa: E402
+from wedata.storage.engine_tables import task_instances as TI  # noqa: E402
+from wedata.storage.migrate import upgrade  # noqa: E402
+from wedata.storage.worker_tables import remote_runs as R  # noqa: E402
+from wedata.storage.worker_tables import worker_nodes  # noqa: E402
+
+EVERY_SECOND = "* * * * * ? *"
+
+
+def wall(utc: Any) -> str:
+    return (utc + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def count(db: Database, state: str | None = None) -> int:
+    with db.read() as conn:
+        q = select(func.count()).select_from(TI)
+        if state:
+            q = q.where(TI.c.state == state)
+        return int(conn.execute(q).scalar_one())
+
+
+def start_workers(n: int, url: str, broker: str, group: str, home: Path, sandbox: str) -> list[subprocess.Popen[bytes]]:
+    procs = []
+    for i in range(n):
+        env = clean_env()
+        env.update(WEDATA_HOME=str(home / f"worker{i}"), WEDATA_DATABASE_URL=url, WEDATA_BROKER_URL=broker,
+                   WEDATA_SANDBOX=sandbox, WEDATA_ALLOW_UNISOLATED="1", WEDATA_LOG_LEVEL="WARNING",
+                   PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT), env.get("PYTHONPATH", "")]))
+        log = open(home / f"worker{i}.log", "ab")  # noqa: SIM115
+        procs.append(subprocess.Popen([*wedata_cli(), "worker", "--groups", group, "--slots", "4"], env=env,
+                                      stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True))
+    db = Database(url)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for i, p in enumerate(procs):
+            if p.poll() is not None:
+                raise SystemExit(f"worker {i} exited: " + (home / f"worker{i}.log").read_text()[-2000:])
+        with db.read() as conn:
+            live = conn.execute(select(func.count()).select_from(worker_nodes)
+                                .where(worker_nodes.c.stopped_at.is_(None))).scalar_one()
+        if live >= n:
+            break
+        time.sleep(0.1)
+    db.dispose()
+    time.sleep(1.0)  # Celery connects to the broker after registering
+    return procs
+
+
+def run(name: str, workers: int, args: argparse.Namespace) -> dict[str, Any]:
+    home = Path(tempfile.mkdtemp(prefix=f"bench-celery-{name}-", dir=args.keep))
+    pg_name = create_pg_database() if args.backend == "postgres" else None
+    url = f"{PG_URL}/{pg_name}" if pg_name else f"sqlite:///{home / 'wedata.db'}"
+    db = Database(url)
+    upgrade(db)
+    procs: list[subprocess.Popen[bytes]] = []
+    engine: Engine | None = None
+    try:
+        group = str(uuid.uuid4().int)[:20]
+        now = utcnow()
+        with db.write() as conn:
+            conn.execute(insert(T.resource_groups).values(
+                id=group, name="rg" + group, description="", group_type="Schedule", specification={}, region="r",
+                vpc_id="v", subnet="s", max_concurrency=8, creator_uin="1", created_at=now, updated_at=now))
+        procs = start_workers(workers, url, args.broker, group, home, args.sandbox)
+        eligible_at = (utcnow() + timedelta(seconds=args.lead)).replace(microsecond=0) + timedelta(seconds=1)
+        w = World(db, now)
+        ids: list[str] = []
+        prev: list[str] = []
+        n = 50 if name == "chain" else args.tasks
+        command = f"sleep {args.task_seconds}" if name == "fanout" and args.task_seconds > 0 else "true"
+        for _ in range(n):
+            tid = w.task(command, cycle="ONEOFF_CYCLE", cron=EVERY_SECOND, start=wall(eligible_at), resource_group=group,
+                         upstream=[(u, "DAY", "CURRENT_DAY") for u in prev], SelfDepend="parallel")
+            ids.append(tid)
+            if name == "chain":
+                prev = [tid]
+        settings = Settings(home=home, plan_interval=0.2, sweep_interval=30.0, sandbox=args.sandbox,
+                            allow_unisolated=True, remote_groups=(group,), broker_url=args.broker)
+        services = Services(db, settings, SystemClock())
+        engine = Engine(db, settings, SystemClock(), defs=services.scheduler.defs)
+        services.scheduler.attach(engine)
+        engine.start()
+        while count(db) < len(ids):
+            if utcnow() >= eligible_at:
+                raise SystemExit(f"{name}: planning did not finish before the eligible time; raise --lead")
+            time.sleep(0.05)
+        deadline = time.monotonic() + args.lead + args.timeout
+        while count(db, "COMPLETED") < len(ids):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{name}: not finished; {count(db, 'COMPLETED')} of {len(ids)} completed")
+            time.sleep(0.2)
+        with db.read() as conn:
+            sched, last = conn.execute(select(func.min(TI.c.scheduled_at), func.max(TI.c.ended_at))).one()
+            rows = conn.execute(select(E.c.started_at, R.c.started_at, R.c.ended_at, E.c.ended_at)
+                                .join(R, R.c.execution_id == E.c.id).order_by(E.c.started_at)).all()
+        return {"workload": name, "workers": workers, "tasks": len(ids), "elapsed_s": (last - sched).total_seconds(),
+                "phases": phases(rows)}
+    finally:
+        if engine is not None:
+            engine.stop()
+        for p in procs:
+            if p.poll() is None:
+                os.kill(p.pid, signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+        db.dispose()
+        if pg_name:
+            drop_pg_database(pg_name)
+        if args.keep is None:
+            shutil.rmtree(home, ignore_errors=True)
+
+
+def phases(rows: list[Any]) -> dict[str, float]:
+    """Mean ms per attempt: claim -> a worker took it; worker took it -> worker recorded the end
+    (spawn, process, log); recorded -> the engine ended it; and, along a chain, the engine's end
+    of one attempt -> the claim of the next."""
+    def ms(a: Any, b: Any) -> float:
+        return (b - a).total_seconds() * 1000
+
+    n = max(len(rows), 1)
+    out = {"to_worker": sum(ms(r[0], r[1]) for r in rows) / n, "on_worker": sum(ms(r[1], r[2]) for r in rows) / n,
+           "to_engine": sum(ms(r[2], r[3]) for r in rows) / n}
+    gaps = [ms(a[3], b[0]) for a, b in zip(rows, rows[1:], strict=False)]
+    out["end_to_next_claim"] = sum(gaps) / max(len(gaps), 1)
+    return out
+
+
+def median(name: str, workers: int, args: argparse.Namespace) -> dict[str, Any]:
+    runs = sorted((run(name, workers, args) for _ in range(args.repeat)), key=lambda r: r["elapsed_s"])
+    if len(runs) > 1:
+        print(f"  {name} x{workers} worker(s): runs " + ", ".join(f"{r['elapsed_s']:.3f}" for r in runs) + " s")
+    return runs[len(runs) // 2]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    ap.add_argument("--broker", default="redis://127.0.0.1:6379/8", help="Celery broker URL (redis:// or amqp://)")
+    ap.add_argument("--only", default="chain,fanout")
+    ap.add_argument("--tasks", type=int, default=200, help="tasks of the fan-out")
+    ap.add_argument("--task-seconds", type=float, default=0.0,
+                    help="fan-out tasks run `sleep S` instead of `true` (where the workers' slots, not the engine, bound it)")
+    ap.add_argument("--lead", type=float, default=4.0, help="seconds between start and eligibility")
+    ap.add_argument("--sandbox", default="none", help="task isolation on the workers (WEDATA_SANDBOX)")
+    ap.add_argument("--keep", default=None, help="make (and keep) the run directories here, for a look at the logs")
+    ap.add_argument("--timeout", type=float, default=120, help="seconds a workload may take")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per workload; the median is reported")
+    args = ap.parse_args()
+    only = {n.strip() for n in args.only.split(",")}
+    where = f"[{args.backend}, {args.broker.split(':')[0]}, sandbox {args.sandbox}]"
+    if "chain" in only:
+        r = median("chain", 1, args)
+        ok = "ok" if r["elapsed_s"] <= 2.0 else "OVER TARGET"
+        print(f"chain {where} 50 tasks, 1 worker x 4 slots: {r['elapsed_s']:.3f} s eligible->last COMPLETED "
+              f"({r['elapsed_s'] / 50 * 1000:.1f} ms per hop), target 2 s: {ok}")
+        print("    per hop (mean ms): " + ", ".join(f"{k} {v:.1f}" for k, v in r["phases"].items()))
+    if "fanout" in only:
+        one = median("fanout", 1, args)
+        two = median("fanout", 2, args)
+        speedup = one["elapsed_s"] / two["elapsed_s"]
+        what = f"sleep {args.task_seconds}" if args.task_seconds > 0 else "true"
+        print(f"fanout {where} {one['tasks']} tasks of `{what}`: 1 worker x 4 slots {one['elapsed_s']:.3f} s "
+              f"({one['tasks'] / one['elapsed_s']:.0f}/s); 2 workers x 4 slots {two['elapsed_s']:.3f} s "
+              f"({two['tasks'] / two['elapsed_s']:.0f}/s); speed-up {speedup:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
