@@ -72,5 +72,13 @@ def path_too_long(what: str = "The folder path") -> InvalidValue:
     return InvalidValue(f"{what} would be longer than {MAX_PATH_LENGTH} characters")
 
 
+def child_path(parent: str, name: str) -> str:
+    """The path of a new folder or file ``name`` under ``parent``, refused when too long."""
+    path = join_path(parent, name)
+    if len(path) > MAX_PATH_LENGTH:
+        raise path_too_long()
+    return path
+
+
 def join_path(parent: str, name: str) -> str:
     return f"/{name}" if parent == ROOT else f"{parent}/{name}"

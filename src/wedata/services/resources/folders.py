@@ -17,7 +17,15 @@ from wedata.config import Settings
 from wedata.principal import Caller
 from wedata.services.common import Paged, new_uuid, page
 from wedata.services.errors import Duplicate, NotFound, OperationFailed
-from wedata.services.folders import MAX_PATH_LENGTH, ROOT, check_name, check_path, join_path, path_too_long
+from wedata.services.folders import (
+    MAX_PATH_LENGTH,
+    ROOT,
+    check_name,
+    check_path,
+    child_path,
+    join_path,
+    path_too_long,
+)
 from wedata.spec import models as M
 from wedata.storage import tables as T
 from wedata.storage.db import Database
@@ -58,9 +66,7 @@ class ResourceFolderService:
     def create(self, caller: Caller, req: M.CreateResourceFolderRequest) -> str:
         name = check_name(req.folder_name, "FolderName")
         parent = check_path(req.parent_folder_path, "ParentFolderPath", lenient=True)
-        path = join_path(parent, name)
-        if len(path) > MAX_PATH_LENGTH:
-            raise path_too_long()
+        path = child_path(parent, name)
         folder_id, now = new_uuid(), self.clock.now()
         try:
             with self.db.write() as conn:

@@ -18,7 +18,15 @@ from wedata.config import Settings
 from wedata.principal import Caller
 from wedata.services.common import new_uuid
 from wedata.services.errors import Duplicate, NotFound, OperationFailed
-from wedata.services.folders import MAX_PATH_LENGTH, ROOT, check_name, check_path, join_path, path_too_long
+from wedata.services.folders import (
+    MAX_PATH_LENGTH,
+    ROOT,
+    check_name,
+    check_path,
+    child_path,
+    join_path,
+    path_too_long,
+)
 from wedata.services.sql.tree import (
     FOLDER,
     LIGHT,
@@ -53,9 +61,7 @@ class SqlFolderService:
         name = check_name(req.folder_name, "FolderName")
         parent = check_path(req.parent_folder_path, "ParentFolderPath", lenient=True)
         scope = scope_of(req.access_scope)
-        path = join_path(parent, name)
-        if len(path) > MAX_PATH_LENGTH:
-            raise path_too_long()
+        path = child_path(parent, name)
         tree = tree_of(scope, caller.uin)
         folder_id, now = new_uuid(), self.clock.now()
         try:

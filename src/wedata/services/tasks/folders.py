@@ -24,6 +24,7 @@ from wedata.services.folders import (
     ROOT,
     check_name,
     check_path,
+    child_path,
     join_path,
     path_too_long,
 )
@@ -129,9 +130,7 @@ class TaskFolderService:
         folder_type = validate_folder_type(folder_type)
         parent = check_path(parent_path, "ParentTaskFolderPath", lenient=True)
         name = check_name(name, "TaskFolderName")
-        path = join_path(parent, name)
-        if len(path) > MAX_PATH_LENGTH:
-            raise path_too_long()
+        path = child_path(parent, name)
         folder_id = new_uuid()
         try:
             with self.db.write() as conn:

@@ -36,6 +36,7 @@ from wedata.services.folders import (
     ROOT,
     check_name,
     check_path,
+    child_path,
     join_path,
     path_too_long,
 )
@@ -346,9 +347,7 @@ class WorkflowService:
     def create_folder(self, project_id: str, caller_uin: str, parent_folder_path: str, name: str) -> str:
         parent = check_path(parent_folder_path, "ParentFolderPath")
         name = check_name(name, "FolderName")
-        path = join_path(parent, name)
-        if len(path) > MAX_PATH_LENGTH:
-            raise path_too_long()
+        path = child_path(parent, name)
         folder_id = new_uuid()
         try:
             with self.db.write() as conn:
