@@ -60,6 +60,7 @@ class ActionDef:
     handler: ActionHandler
     request_type: type
     project_scoped: bool
+    operate: bool = False
 
 
 _REGISTRY: dict[str, dict[str, ActionDef]] = {}
@@ -77,9 +78,11 @@ def register_version(version: str, request_types: dict[str, type], known: Iterab
 
 
 def action(
-    name: str, *, version: str = SPEC_VERSION, project_scoped: bool = True, request: type | None = None
+    name: str, *, version: str = SPEC_VERSION, project_scoped: bool = True, request: type | None = None,
+    operate: bool = False,
 ) -> Callable[[ActionHandler], ActionHandler]:
-    """Register a handler. ``project_scoped=False`` skips the membership check. ``request``
+    """Register a handler. ``project_scoped=False`` skips the membership check; ``operate=True``
+    also requires a role that may operate production (services/projects/access.py). ``request``
     replaces the generated request Struct by a more lenient subclass of it (e.g. a field the
     spec types inconsistently, §6.3, that must accept both shapes)."""
 
@@ -99,7 +102,7 @@ def action(
         defs = _REGISTRY.setdefault(version, {})
         if name in defs:
             raise ValueError(f"{name} registered twice")
-        defs[name] = ActionDef(name, version, fn, request_type, project_scoped)
+        defs[name] = ActionDef(name, version, fn, request_type, project_scoped, operate)
         return fn
 
     return decorate
@@ -141,6 +144,7 @@ def to_api_error(err: service_errors.ServiceError) -> ApiError:
 def _bind(defn: ActionDef, services: Services) -> Route:
     handler = defn.handler
     check_member = services.projects.require_member
+    check_operator = services.projects.access.require_operator if defn.operate else None
 
     if defn.project_scoped:
 
@@ -149,6 +153,8 @@ def _bind(defn: ActionDef, services: Services) -> Route:
                 project_id = getattr(request, "project_id", None)
                 if project_id is not None:
                     check_member(project_id, ctx.caller)
+                    if check_operator is not None:
+                        check_operator(project_id, ctx.caller)
                 return handler(services, ctx, request)
             except service_errors.ServiceError as err:
                 raise to_api_error(err) from None

@@ -31,63 +31,56 @@ class RerunRequest(M.RerunTaskInstancesAsyncRequest):
     redefine_param_list: M.KVMap | list[M.KVPair] | None = None  # type: ignore[assignment]  # widened on purpose
 
 
-@action("RerunTaskInstancesAsync", request=RerunRequest)
+@action("RerunTaskInstancesAsync", request=RerunRequest, operate=True)
 def rerun_task_instances_async(
     services: Services, ctx: RequestContext, req: RerunRequest
 ) -> M.RerunTaskInstancesAsyncResponse:
-    services.projects.access.require_operator(req.project_id, ctx.caller)
     async_id = services.ops_rerun.rerun(req, ctx.caller.uin)
     return M.RerunTaskInstancesAsyncResponse(data=wire.async_answer(async_id))
 
 
-@action("KillTaskInstancesAsync")
+@action("KillTaskInstancesAsync", operate=True)
 def kill_task_instances_async(
     services: Services, ctx: RequestContext, req: M.KillTaskInstancesAsyncRequest
 ) -> M.KillTaskInstancesAsyncResponse:
-    services.projects.access.require_operator(req.project_id, ctx.caller)
     async_id = services.instance_ops.kill(req.project_id, req.instance_key_list, ctx.caller.uin)
     return M.KillTaskInstancesAsyncResponse(data=wire.async_answer(async_id))
 
 
-@action("SetSuccessTaskInstancesAsync")
+@action("SetSuccessTaskInstancesAsync", operate=True)
 def set_success_task_instances_async(
     services: Services, ctx: RequestContext, req: M.SetSuccessTaskInstancesAsyncRequest
 ) -> M.SetSuccessTaskInstancesAsyncResponse:
-    services.projects.access.require_operator(req.project_id, ctx.caller)
     async_id = services.instance_ops.set_success(req.project_id, req.instance_key_list, ctx.caller.uin)
     return M.SetSuccessTaskInstancesAsyncResponse(data=wire.async_answer(async_id))
 
 
-@action("PauseOpsTasksAsync")
+@action("PauseOpsTasksAsync", operate=True)
 def pause_ops_tasks_async(
     services: Services, ctx: RequestContext, req: M.PauseOpsTasksAsyncRequest
 ) -> M.PauseOpsTasksAsyncResponse:
-    services.projects.access.require_operator(req.project_id, ctx.caller)
     async_id = services.task_ops.pause(req.project_id, req.task_ids, req.kill_instance, ctx.caller.uin)
     return M.PauseOpsTasksAsyncResponse(data=wire.async_answer(async_id))
 
 
-@action("StopOpsTasksAsync")
+@action("StopOpsTasksAsync", operate=True)
 def stop_ops_tasks_async(
     services: Services, ctx: RequestContext, req: M.StopOpsTasksAsyncRequest
 ) -> M.StopOpsTasksAsyncResponse:
-    services.projects.access.require_operator(req.project_id, ctx.caller)
     async_id = services.task_ops.stop(req.project_id, req.task_ids, req.kill_instance, ctx.caller.uin)
     return M.StopOpsTasksAsyncResponse(data=wire.async_answer(async_id))
 
 
-@action("StartOpsTasks")
+@action("StartOpsTasks", operate=True)
 def start_ops_tasks(services: Services, ctx: RequestContext, req: M.StartOpsTasksRequest) -> M.StartOpsTasksResponse:
-    services.projects.access.require_operator(req.project_id, ctx.caller)
     ok = services.task_ops.start(req.project_id, req.task_ids, req.enable_data_backfill, ctx.caller.uin)
     return M.StartOpsTasksResponse(data=wire.tasks_started(ok))
 
 
-@action("UpdateOpsTasksOwner")
+@action("UpdateOpsTasksOwner", operate=True)
 def update_ops_tasks_owner(
     services: Services, ctx: RequestContext, req: M.UpdateOpsTasksOwnerRequest
 ) -> M.UpdateOpsTasksOwnerResponse:
-    services.projects.access.require_operator(req.project_id, ctx.caller)
     ok = services.task_ops.update_owner(req.project_id, req.task_ids, req.owner_uin, ctx.caller.uin)
     return M.UpdateOpsTasksOwnerResponse(data=wire.owner_updated(ok))
 
