@@ -12,12 +12,14 @@ run beside the writer and see the last committed state.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import NullPool
 
 from wedata.storage.health import DatabaseHealth
@@ -49,6 +51,38 @@ def _sqlite_begin(conn: Connection) -> None:
     # statement sees the latest committed state, and the hot read path saves a round trip.
     if conn.get_execution_options().get(_WRITE):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# A pooled PostgreSQL connection idle longer than this is pinged before it is handed out.
+PING_IDLE_AFTER = 2.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Pessimistic disconnect handling for connections that sat in the pool, not for busy ones.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: one more round trip (and a third of
+    the server's database time under load) for each read and each transaction. A connection
+    returned a moment ago is as good as one just pinged; one idle for seconds may have been cut
+    (a restart, an idle timeout in a proxy), so only those are pinged, and a dead one is replaced
+    transparently (``DisconnectionError`` makes the pool connect again). A connection that dies
+    while in use fails its statement: SQLAlchemy then invalidates the whole pool, so every other
+    stale connection is replaced at its next checkout (storage/health.py logs the outage)."""
+
+    @event.listens_for(engine.pool, "checkin")
+    def _returned(_dbapi_conn: Any, record: Any) -> None:
+        record.info["wedata_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _handed_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("wedata_idle_since")
+        if since is None or time.monotonic() - since < PING_IDLE_AFTER:
+            return  # new (just connected) or recently used
+        try:
+            ok = engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise DisconnectionError(f"a pooled connection is gone: {exc}") from exc
+        if not ok:
+            raise DisconnectionError("a pooled connection did not answer")
 
 
 _WRITE = "wedata_write"
@@ -86,8 +120,10 @@ class Database:
             else:
                 kwargs.update(pool_size=max(5, threads + 2), max_overflow=10)
         else:
-            kwargs.update(pool_size=max(10, threads + 2), max_overflow=20, pool_pre_ping=True)
+            kwargs.update(pool_size=max(10, threads + 2), max_overflow=20)
         self.engine: Engine = create_engine(url, **kwargs)
+        if not self.is_sqlite:
+            _ping_when_idle(self.engine)
         self._read_options: dict[str, Any] = {} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"}
         # Reachability as this process's loops see it (storage/health.py): shared, so an outage
         # is logged once per change of state whichever loop notices it.

@@ -20,6 +20,7 @@ Conventions as in tables.py.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import (
@@ -35,6 +36,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     insert,
+    select,
 )
 
 from wedata.storage.tables import BigId, metadata
@@ -111,11 +113,32 @@ lineage_runs = Table(
 Index("ix_lineage_runs_pending", lineage_runs.c.done_at, lineage_runs.c.id)
 
 
+# A statement that only reads (no lineage edge can come of it). ``SELECT ... INTO`` creates a
+# table (PostgreSQL) or writes a file (MySQL): not a read. ``WITH`` may lead to an INSERT.
+_READ_ONLY = re.compile(r"\s*(?:select|show|describe|desc|explain|values|set|use)\b", re.IGNORECASE)
+_INTO = re.compile(r"\binto\b", re.IGNORECASE)
+_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
+
+
+def only_reads(statements: list[str]) -> bool:
+    for sql in statements:
+        text = _COMMENTS.sub(" ", sql)
+        if not _READ_ONLY.match(text) or _INTO.search(text):
+            return False
+    return True
+
+
 def record_run(conn: Connection, *, process_type: str, process_id: str, process_name: str | None,
                source_id: int | None, dialect: str, database: str | None, default_schema: str | None,
-               statements: list[str], now: datetime) -> None:  # fmt: skip
+               statements: list[str], now: datetime) -> bool:  # fmt: skip
     """Hand the statements of a successful run to the lineage worker: one INSERT, safe in any
-    write transaction (the engine's, the SQL script worker's)."""
+    write transaction (the engine's, the SQL script worker's). Not recorded (False) when every
+    statement only reads and the process never had lineage: no edge could come of it, and
+    nothing of an earlier run is left to replace (ad-hoc queries, ``SELECT 1`` health checks)."""
+    if only_reads(statements) and conn.execute(select(lineage_processes.c.node_id).where(
+            lineage_processes.c.process_type == process_type,
+            lineage_processes.c.process_id == process_id)).first() is None:
+        return False
     size = sum(len(s) for s in statements)
     conn.execute(insert(lineage_runs).values(
         process_type=process_type, process_id=process_id, process_name=(process_name or "")[:256],
@@ -123,3 +146,4 @@ def record_run(conn: Connection, *, process_type: str, process_id: str, process_
         statements=statements if size <= MAX_RECORDED_CHARS else None, recorded_at=now,
         note=None if size <= MAX_RECORDED_CHARS else f"the script is too large for lineage ({size} characters)",
     ))
+    return True

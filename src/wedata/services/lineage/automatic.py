@@ -72,6 +72,12 @@ class _Catalog:
                                   .where(CT.c.source_key == key, func.lower(CT.c.name).in_(sorted(names)))):
                 self.rows[(_low(r.database_name), _low(r.schema_name), _low(r.name))] = r
 
+    @classmethod
+    def empty(cls, three_levels: bool) -> _Catalog:
+        cat = cls.__new__(cls)
+        cat.three, cat.rows = three_levels, {}
+        return cat
+
     def find(self, ref: TableRef) -> Any:
         catalog, db, name = ref
         if self.three:  # PostgreSQL: catalog = the database, db = the schema
@@ -129,13 +135,6 @@ class AutomaticLineage:
     def apply_run(self, row: Any) -> str:
         who = f"{'script' if row.process_type == SCRIPT_PROCESS else 'task'} {row.process_id}"
         key = source_key(row.source_id)
-        self._fresh(key, row.source_id)
-        with self.db.read() as conn:
-            if row.source_id is None:
-                source_type = "DLC"
-            else:
-                source_type = conn.execute(select(data_sources.c.source_type)
-                                           .where(data_sources.c.id == row.source_id)).scalar() or "?"
         notes: list[str] = []
         parsed: list[tuple[int, Parsed]] = []
         for i, sql in enumerate(row.statements or [], 1):
@@ -148,10 +147,20 @@ class AutomaticLineage:
                 parsed.append((i, p))
         if row.statements is None and row.note:
             notes.append(row.note)
+        source_type = "DLC"
+        if parsed:  # only statements that write need the catalog (read-only runs: no edges)
+            self._fresh(key, row.source_id)
+            if row.source_id is not None:
+                with self.db.read() as conn:
+                    source_type = conn.execute(select(data_sources.c.source_type)
+                                               .where(data_sources.c.id == row.source_id)).scalar() or "?"
         three = row.dialect == "postgres"
         names = {_low(t[2]) for _, p in parsed for t in [*p.reads, p.target] if t is not None}
-        with self.db.read() as conn:
-            cat = _Catalog(conn, key, names, three)
+        if names:
+            with self.db.read() as conn:
+                cat = _Catalog(conn, key, names, three)
+        else:
+            cat = _Catalog.empty(three)
         mapping = cat.mapping()
         default_catalog, default_db = self._defaults(row, three)
         nodes: dict[str, NodeRecord] = {}

@@ -120,7 +120,11 @@ def column_type(values: Sequence[Any]) -> str | None:
 
 
 class Recorder:
-    """The executor's events for one run: each statement's start and result, written at once."""
+    """The executor's events for one run. A statement's result is written when the next one
+    ends, and the last one in the transaction that ends the run (``finish``): GetSQLRunResult
+    shows results only once the run has ended, and on PostgreSQL every commit is a disk flush,
+    so a one-statement run costs two commits (claim, end) instead of four (issue 9's overhead).
+    Only one statement's (bounded) preview is held in memory at a time."""
 
     def __init__(self, ctx: ExecContext, run_id: str, cancel: CancelToken) -> None:
         self.ctx = ctx
@@ -128,6 +132,7 @@ class Recorder:
         self.cancel = cancel
         self.started: dict[int, tuple[str, datetime]] = {}
         self.truncated = False
+        self._pending: tuple[int, str, dict[str, Any]] | None = None
 
     def statement_started(self, index: int, sql: str) -> None:
         # Kept in memory: nothing shows a statement's start (GetSQLRunResult waits for the end
@@ -154,11 +159,20 @@ class Recorder:
         values = dict(status=status, columns=columns, rows=text, row_count=result.row_count, preview_count=len(rows),
                       truncated=bool(result.truncated), cost_ms=int(result.cost_ms), error=error,
                       started_at=started, ended_at=now)
-        with self.ctx.db.write() as conn:
-            done = conn.execute(update(S).where(S.c.run_id == self.run_id, S.c.idx == result.index)
-                                .values(**values)).rowcount
-            if not done:  # the executor split differently from RunSQLScript's answer: keep what ran
-                conn.execute(S.insert().values(run_id=self.run_id, idx=result.index, sql=sql, **values))
+        if self._pending is not None:
+            with self.ctx.db.write() as conn:
+                self.write_pending(conn)
+        self._pending = (result.index, sql, values)
+
+    def write_pending(self, conn: Any) -> None:
+        """Store the statement result not yet written (inside the caller's transaction)."""
+        if self._pending is None:
+            return
+        index, sql, values = self._pending
+        self._pending = None
+        done = conn.execute(update(S).where(S.c.run_id == self.run_id, S.c.idx == index).values(**values)).rowcount
+        if not done:  # the executor split differently from RunSQLScript's answer: keep what ran
+            conn.execute(S.insert().values(run_id=self.run_id, idx=index, sql=sql, **values))
 
 
 def execute_run(ctx: ExecContext, run: Any, cancel: CancelToken) -> None:
@@ -179,7 +193,7 @@ def execute_run(ctx: ExecContext, run: Any, cancel: CancelToken) -> None:
         outcome: RunOutcome = run_sql(target, run.content, limits=ctx.limits, events=recorder, cancel=cancel)
     except Exception:
         log.exception("SQL run %s: the executor failed", run.id)
-        finish(ctx, run.id, FAILED, "The SQL executor failed (logged by the server).")
+        finish(ctx, run.id, FAILED, "The SQL executor failed (logged by the server).", recorder=recorder)
         return
     status: str = outcome.status
     message = outcome.error
@@ -192,32 +206,25 @@ def execute_run(ctx: ExecContext, run: Any, cancel: CancelToken) -> None:
     elif status == FAILED and not message:
         failed = next((s for s in outcome.statements if s.error), None)
         message = f"Statement {failed.index} failed: {failed.error}" if failed else "The run failed."
-    finish(ctx, run.id, status, message, truncated=recorder.truncated)
+    lake = source.source_type in LAKE_TYPES
+    after: list[Callable[[Any], None]] = []
     if outcome.statements and may_change_schema(run.content):
         # DDL ran (or may have): the catalog of the source is due for a refresh (docs/catalog.md).
-        lake = source.source_type in LAKE_TYPES
-        try:
-            with ctx.db.write() as conn:
-                mark_stale(conn, None if lake else int(run.data_source_id), ctx.clock.now())
-        except Exception:  # the catalog refreshes periodically anyway
-            log.exception("SQL run %s: marking the catalog of its source stale failed", run.id)
+        after.append(lambda conn: mark_stale(conn, None if lake else int(run.data_source_id), ctx.clock.now()))
     if status == SUCCESS and outcome.statements:
-        _record_lineage(ctx, run, target, outcome, source.source_type in LAKE_TYPES)
+        after.append(lambda conn: _record_lineage(conn, ctx, run, target, outcome, lake))
+    finish(ctx, run.id, status, message, truncated=recorder.truncated, recorder=recorder, after=after)
 
 
-def _record_lineage(ctx: ExecContext, run: Any, target: Any, outcome: RunOutcome, lake: bool) -> None:
+def _record_lineage(conn: Any, ctx: ExecContext, run: Any, target: Any, outcome: RunOutcome, lake: bool) -> None:
     """Hand the statements that ran to the lineage worker (services/lineage/; parsed there): the
     script is the process, so a later run of it replaces the edges of this one."""
     url = getattr(target.engine, "url", None)
-    try:
-        with ctx.db.write() as conn:
-            record_run(conn, process_type="SQL_SCRIPT", process_id=str(run.script_id), process_name=run.job_name,
-                       source_id=None if lake else int(run.data_source_id),
-                       dialect="spark" if target.transpile_from == "spark" else target.dialect,
-                       database=url.database if url is not None else None, default_schema=target.default_schema,
-                       statements=[s.sql for s in outcome.statements], now=ctx.clock.now())
-    except Exception:  # lineage is derived: the run itself succeeded
-        log.exception("SQL run %s: recording its statements for lineage failed", run.id)
+    record_run(conn, process_type="SQL_SCRIPT", process_id=str(run.script_id), process_name=run.job_name,
+               source_id=None if lake else int(run.data_source_id),
+               dialect="spark" if target.transpile_from == "spark" else target.dialect,
+               database=url.database if url is not None else None, default_schema=target.default_schema,
+               statements=[s.sql for s in outcome.statements], now=ctx.clock.now())
 
 
 def _stopped_message(ctx: ExecContext, run_id: str, detail: str | None) -> str:
@@ -227,15 +234,27 @@ def _stopped_message(ctx: ExecContext, run_id: str, detail: str | None) -> str:
     return f"{text} {detail}" if detail else text
 
 
-def finish(ctx: ExecContext, run_id: str, status: str, message: str | None, *, truncated: bool = False) -> bool:
-    """Write the run's end, if this process still holds it (a run failed by recovery stays so)."""
+def finish(ctx: ExecContext, run_id: str, status: str, message: str | None, *, truncated: bool = False,
+           recorder: Recorder | None = None, after: Sequence[Callable[[Any], None]] = ()) -> bool:
+    """Write the run's end, if this process still holds it (a run failed by recovery stays so),
+    with the last statement's result and the derived marks (``after``: catalog staleness, the
+    statements for lineage) in the same transaction. A derived mark that fails is logged and
+    rolled back alone (a savepoint): the run's own end is kept."""
     now = ctx.clock.now()
     with ctx.db.write() as conn:
         done = conn.execute(update(R).where(R.c.id == run_id, R.c.status == RUNNING, R.c.runner_id == ctx.runner_id)
                             .values(status=status, message=message, ended_at=now, truncated=truncated)).rowcount
         if not done:
             return False
+        if recorder is not None:
+            recorder.write_pending(conn)
         end_statements(conn, run_id, status, message, now, truncated=truncated)
+        for mark in after:
+            try:
+                with conn.begin_nested():
+                    mark(conn)
+            except Exception:  # derived data: the catalog refreshes periodically, lineage is best effort
+                log.exception("SQL run %s: recording %s failed", run_id, getattr(mark, "__name__", "a derived mark"))
     return True
 
 

@@ -153,6 +153,50 @@ class SqlRunWorker(BackgroundWorker):
                 self._tokens.pop(run.id, None)
             self.wake()  # a slot is free: claim the next run now
 
+    def claim_at_once(self, conn: Any, run_id: str, group: str) -> Any | None:
+        """Inside the transaction that stores a new run: take it for this process at once (the
+        claimed row), when a thread here is free, the group has a free slot and none of its runs
+        waits before it; None leaves it QUEUED for ``claim``. Saves a wake-up, a read and a
+        commit per run (issue 9's overhead). The caller hands the row to ``dispatch`` after its
+        commit, or to ``release`` when its transaction failed."""
+        if self._shutting_down or self.pool is None:
+            return None
+        with self._lock:
+            if self.threads - len(self._tokens) <= 0:
+                return None
+            self._tokens[run_id] = CancelToken()  # the thread is reserved from here on
+        try:
+            if not self.db.is_sqlite:
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK})
+            in_group = R.c.resource_group_id == group
+            running = conn.execute(select(func.count()).where(R.c.status == RUNNING, in_group)).scalar() or 0
+            limit = self.settings.default_slots
+            if group:
+                limit = conn.execute(select(T.resource_groups.c.max_concurrency)
+                                     .where(T.resource_groups.c.id == group)).scalar() or limit
+            waiting = conn.execute(select(exists().where(R.c.status == QUEUED, in_group, R.c.id != run_id))).scalar()
+            if running >= int(limit) or waiting:
+                self.release(run_id)
+                return None
+            conn.execute(update(R).where(R.c.id == run_id, R.c.status == QUEUED).values(
+                status=RUNNING, runner_id=self.runner_id, started_at=self.clock.now(), heartbeat_at=utcnow()))
+            return conn.execute(select(R).where(R.c.id == run_id)).one()
+        except BaseException:
+            self.release(run_id)
+            raise
+
+    def release(self, run_id: str) -> None:
+        with self._lock:
+            self._tokens.pop(run_id, None)
+
+    def dispatch(self, run: Any) -> None:
+        """Execute a run taken by ``claim_at_once`` (its transaction committed)."""
+        with self._lock:
+            token = self._tokens.get(run.id)
+        if token is None or self.pool is None:  # stopped meanwhile: the run is failed by shutdown/recovery
+            return
+        self.pool.submit(self._execute, run, token)
+
     def claim(self) -> list[Any]:
         with self._lock:
             free = self.threads - len(self._tokens)

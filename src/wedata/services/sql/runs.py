@@ -121,6 +121,7 @@ class SqlRunService:
             resource_group_id=cfg.executor_group_id or "", content=text, params=params, status=QUEUED,
             truncated=False, results_purged=False,
         )
+        claimed: Any = None
         for attempt in range(5):
             job_id, now = "68" + new_millis_id(), self.clock.now()
             try:
@@ -130,13 +131,27 @@ class SqlRunService:
                         dict(run_id=job_id, idx=i, sql=sql, status=QUEUED, preview_count=0, truncated=False)
                         for i, sql in enumerate(statements, 1)
                     ])
+                    claimed = self.worker.claim_at_once(conn, job_id, str(values["resource_group_id"]))
                 break
             except IntegrityError:  # another process took the same millisecond id
+                if claimed is not None:
+                    self.worker.release(job_id)
+                    claimed = None
                 if attempt == 4:
                     raise
-        self.worker.wake()
-        # The answer is the run as stored (QUEUED), without reading it back.
-        row = SimpleNamespace(id=job_id, created_at=now, started_at=None, ended_at=None, **values)
+            except BaseException:
+                if claimed is not None:
+                    self.worker.release(job_id)
+                raise
+        if claimed is not None:
+            self.worker.dispatch(claimed)
+        else:
+            self.worker.wake()
+        # The answer is the run as stored (QUEUED, or RUNNING when taken at once), without reading it back.
+        if claimed is not None:
+            values.update(status=RUNNING)
+        row = SimpleNamespace(id=job_id, created_at=now, started_at=claimed.started_at if claimed else None,
+                              ended_at=None, **values)
         return Run(row, [Statement(idx=i, sql=sql, status=QUEUED, columns=None, rows=None, row_count=None,
                                    preview_count=0, truncated=False, cost_ms=None, error=None, started_at=None,
                                    ended_at=None) for i, sql in enumerate(statements, 1)], now)
