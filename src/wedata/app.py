@@ -165,6 +165,19 @@ def stop_engine(runtime: Runtime) -> None:
         runtime.engine = None
 
 
+def app_from_env() -> Starlette:
+    """The app of one API process of ``wedata server --workers N`` (cli/serve.py): settings from
+    the environment the parent set, no migrations (the parent ran them), no engine."""
+    import logging
+
+    settings = Settings.from_env()
+    logging.basicConfig(level=getattr(logging, settings.log_level.upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s [api %(process)d] %(message)s")
+    if not settings.access_log:
+        logging.getLogger("wedata.api").setLevel(logging.WARNING)
+    return create_app(settings, build_runtime(settings, migrate=False))
+
+
 def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
     runtime = runtime or build_runtime(settings)
 

@@ -88,14 +88,21 @@ def ensure_first_credential(runtime) -> None:  # type: ignore[no-untyped-def]
 @click.option("--home", default=None, help=_HOME_HELP)
 @click.option("--database-url", default=None, help="SQLAlchemy URL; default SQLite under --home.")
 @click.option("--rate-limit", default=None, type=float, help="Requests/s per credential and action; 0 = off.")
+@click.option("--no-scheduler", is_flag=True, default=False,
+              help="Serve the API only (as WEDATA_SCHEDULER=0): `wedata scheduler` processes run the engine.")
+@click.option("--workers", default=1, type=click.IntRange(1, 64), show_default=True, envvar="WEDATA_API_PROCESSES",
+              help="API processes sharing the port ($WEDATA_API_PROCESSES); with more than one, this process "
+                   "runs only the engine (docs/deploy.md). Meant for PostgreSQL.")
 def server(host: str | None, port: int | None, home: str | None, database_url: str | None,
-           rate_limit: float | None) -> None:
+           rate_limit: float | None, no_scheduler: bool, workers: int) -> None:
     """Run the API server (with the scheduler and local executor)."""
     import uvicorn
 
     from wedata.app import build_runtime, create_app
 
     settings = _settings(home, database_url).with_overrides(host=host, port=port, rate_limit=rate_limit)
+    if no_scheduler:
+        settings = settings.with_overrides(scheduler_enabled=False)
     # Take the port before anything else (home, key file, migrations, engine): a second server
     # on a used port must fail without touching the database. The bound socket is handed to
     # uvicorn, so nothing can take the port in between.
@@ -106,6 +113,11 @@ def server(host: str | None, port: int | None, home: str | None, database_url: s
         logging.getLogger("wedata.api").setLevel(logging.WARNING)
     runtime = build_runtime(settings)
     ensure_first_credential(runtime)
+    if workers > 1:
+        from wedata.cli.serve import serve_processes
+
+        serve_processes(runtime, sock, workers)
+        return
     app = create_app(settings, runtime)
     click.echo(f"wedata-server listening on http://{settings.host}:{settings.port} (home {settings.home})", err=True)
     config = uvicorn.Config(

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 
 from wedata.executors.base import Handle
 from wedata.executors.local import read_exit_code
@@ -308,11 +308,18 @@ _FULL = select(TI, tasks.c.prod_version_id.label("prod_version")).join(tasks, ta
 _RUNNING = select(TI.c.task_id, TI.c.resource_group_id).where(TI.c.state == states.RUNNING)
 
 
+_DISPATCH_LOCK = text("SELECT pg_advisory_xact_lock(5149808400021)")  # "dispatch" of every engine
+
+
 def dispatch(node: EngineNode, tx: Tx, after: After) -> None:
     conn = tx.conn
     cands = conn.execute(_CANDIDATES, {"now": tx.now, "lim": 500}).mappings().all()
     if not cands:
         return
+    if conn.dialect.name == "postgresql":
+        # Several engines on one database (docs/deploy.md): one dispatches at a time (until its
+        # transaction commits), so each counts the others' claims and a group's slots hold exactly.
+        conn.execute(_DISPATCH_LOCK)
     limits = node.slot_limits()
     default = node.settings.default_slots
     running: dict[str, int] = {}
