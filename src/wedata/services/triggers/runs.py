@@ -57,7 +57,7 @@ from wedata.services.triggers.workflows import load_trigger_workflow
 from wedata.storage import tables as T
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import instance_deps, task_instances
-from wedata.storage.trigger_tables import trigger_task_runs, trigger_workflow_runs
+from wedata.storage.trigger_tables import trigger_task_runs, trigger_workflow_runs, trigger_workflows
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,11 @@ class TriggerRunService:
         try:
             with self.db.write() as conn:
                 wf = load_trigger_workflow(conn, project_id, workflow_id)
+                # Runs of one workflow are created one at a time (PostgreSQL: a row lock; SQLite
+                # serialises writers): each takes the next data time and sees the others' slots.
+                conn.execute(select(trigger_workflows.c.workflow_id)
+                             .where(trigger_workflows.c.workflow_id == wf.row.id).with_for_update())
+                now = self.clock.now()  # after the lock: queue order is creation order
                 rows = conn.execute(
                     select(t.c.id, t.c.name, t.c.prod_version_id, t.c.status).where(t.c.workflow_id == wf.row.id)
                     .order_by(t.c.id)
