@@ -199,9 +199,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         runtime.services.sql_runs.start_worker()
         # Automatic lineage: parses the statements of successful SQL runs (services/lineage/).
         runtime.services.lineage.start_worker()
+        # Workflow runs queued behind MaxConcurrentNum: expiry after 48 h and re-admission
+        # (services/triggers/concurrency.py).
+        runtime.services.trigger_queue.start()
         try:
             yield
         finally:
+            runtime.services.trigger_queue.stop()
             runtime.services.lineage.stop_worker()
             runtime.services.sql_runs.stop_worker()
             runtime.services.catalog.stop_worker()

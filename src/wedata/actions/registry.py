@@ -49,6 +49,7 @@ ACTION_MODULES = (
     "wedata.actions.resources.folders",
     "wedata.actions.triggers.definitions",
     "wedata.actions.triggers.runs",
+    "wedata.actions.triggers.ops",
     "wedata.actions.lineage.lineage",
 )
 

@@ -33,6 +33,9 @@ from wedata.services.tasks.folders import TaskFolderService
 from wedata.services.tasks.lineage import TaskDependencyService
 from wedata.services.tasks.sql_targets import SqlTargets
 from wedata.services.tasks.tasks import TaskService
+from wedata.services.triggers.concurrency import RunQueueWorker
+from wedata.services.triggers.ops import TriggerOpsService
+from wedata.services.triggers.rerun import TriggerRerunService
 from wedata.services.triggers.run_reads import TriggerRunReads
 from wedata.services.triggers.runs import TriggerRunService
 from wedata.services.triggers.tasks import TriggerTaskService
@@ -96,6 +99,11 @@ class Services:
         self.trigger_tasks.sql_targets = self.sql_targets
         self.trigger_runs = TriggerRunService(self.db, self.clock, self.settings, self.scheduler)
         self.trigger_run_reads = TriggerRunReads(self.db, self.clock, self.settings)
+        # Reruns of finished runs (an async job), the production views, and the worker that
+        # expires runs queued too long behind MaxConcurrentNum and re-admits (concurrency.py).
+        self.trigger_rerun = TriggerRerunService(self.db, self.clock, self.settings, self.ops_jobs, self.scheduler)
+        self.trigger_ops = TriggerOpsService(self.db, self.clock, self.settings)
+        self.trigger_queue = RunQueueWorker(self.db, self.clock, self.settings, self.scheduler)
         # The catalog of the data sources and the lake, cached with stable GUIDs, and its refresh
         # worker (services/catalog/).
         self.catalog = CatalogService(self.db, self.clock, self.settings, self.datasources)

@@ -1,4 +1,4 @@
-"""Trigger tables (migration 0012_triggers): trigger workflows' settings and workflow runs.
+"""Trigger tables (migrations 0013 and 0019_trigger_ops): trigger workflows' settings and workflow runs.
 
 Conventions as in tables.py: naive UTC instants, every constraint named.
 
@@ -52,9 +52,15 @@ trigger_workflow_runs = Table(
     Column("started_at", DateTime),  # the first task run started
     Column("ended_at", DateTime),  # every task run ended
     Column("cost_ms", BigInteger),
+    # The concurrency gate (services/triggers/concurrency.py): when the run (or its latest
+    # rerun) entered the queue, and when it was let through; RerunTimes.
+    Column("queued_at", DateTime),
+    Column("admitted_at", DateTime),
+    Column("rerun_times", Integer, nullable=False, default=0, server_default="0"),
 )
 Index("ix_trigger_workflow_runs_project_created", trigger_workflow_runs.c.project_id, trigger_workflow_runs.c.created_at)
 Index("ix_trigger_workflow_runs_workflow", trigger_workflow_runs.c.workflow_id, trigger_workflow_runs.c.data_time)
+Index("ix_trigger_workflow_runs_state", trigger_workflow_runs.c.workflow_id, trigger_workflow_runs.c.state)
 
 trigger_task_runs = Table(
     "trigger_task_runs",
@@ -73,6 +79,8 @@ trigger_task_runs = Table(
     # retention, and a run keeps its record.
     Column("instance_id", BigId, nullable=False, unique=True),
     Column("created_at", DateTime, nullable=False),
+    # The task's DependencyTriggerPolicy in the version it runs (services/triggers/rules.py).
+    Column("trigger_policy", String(48), nullable=False, default="ALL_SUCCESS", server_default="ALL_SUCCESS"),
 )
 Index("ix_trigger_task_runs_workflow_execution", trigger_task_runs.c.workflow_execution_id)
 Index("ix_trigger_task_runs_project_task", trigger_task_runs.c.project_id, trigger_task_runs.c.task_id)

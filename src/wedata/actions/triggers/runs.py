@@ -1,5 +1,6 @@
 """Workflow runs (spec §1 I): CreateTriggerWorkflowRun, GetTriggerWorkflowRun,
-ListTriggerWorkflowRuns, GetTriggerTaskRun, ListTriggerTaskRuns, KillTriggerWorkflowRuns."""
+ListTriggerWorkflowRuns, GetTriggerTaskRun, ListTriggerTaskRuns, KillTriggerWorkflowRuns,
+RerunTriggerWorkflowRunAsync."""
 
 from __future__ import annotations
 
@@ -67,3 +68,13 @@ def kill_trigger_workflow_runs(services: Services, ctx: RequestContext,
         M.ExecutionActionBrief(item_id=eid, item_name=name, execution_action_id=eid, error_message=None, op_status=True)
         for eid, name in done
     ])
+
+
+@action("RerunTriggerWorkflowRunAsync", operate=True)
+def rerun_trigger_workflow_run_async(services: Services, ctx: RequestContext,
+                                     req: M.RerunTriggerWorkflowRunAsyncRequest) -> M.RerunTriggerWorkflowRunAsyncResponse:
+    params = [msgspec.to_builtins(p) for p in req.advanced_params] if req.advanced_params is not None else None
+    async_id = services.trigger_rerun.request(
+        req.project_id, ctx.caller, req.workflow_id, req.workflow_execution_id, req.execute_type, params,
+        req.task_ids, (req.scheduling_resource_group, req.integration_resource_group))
+    return M.RerunTriggerWorkflowRunAsyncResponse(data=M.OpsAsyncResponse(async_id=async_id))

@@ -22,6 +22,7 @@ from wedata.services.tasks.lineage import DependencyView
 from wedata.services.tasks.snapshot import base_attribute, version_no
 from wedata.services.tasks.types import task_type_desc
 from wedata.services.tasks.versions import VersionDetail, VersionItem
+from wedata.services.triggers.ops import Dag
 from wedata.services.triggers.progress import TASK_RUN_STATE
 from wedata.services.triggers.workflows import TriggerWorkflow
 from wedata.services.workflows.workflows import workflow_path
@@ -161,18 +162,24 @@ def _params_text(params: Any) -> str | None:
     return None if params is None else msgspec.json.encode(params).decode()
 
 
+def _span(start: datetime | None, end: datetime | None) -> str | None:
+    """Milliseconds from ``start`` to ``end`` as a string (None while either is unknown)."""
+    return None if start is None or end is None else str(int((end - start).total_seconds() * 1000))
+
+
 def run_brief(r: Row[Any]) -> M.TriggerWorkflowRunBrief:
     end = r.ended_at
+    queued = r.queued_at or r.created_at
     return M.TriggerWorkflowRunBrief(
         project_id=r.project_id, workflow_name=r.workflow_name, workflow_id=r.workflow_id,
         execution_id=r.execution_id, trigger_type=r.trigger_type, create_time=ms(r.created_at),
         schedule_time=ms(r.created_at), execution_start_time=ms(r.started_at), execution_end_time=ms(end),
         execution_cost_time=None if r.cost_ms is None else str(r.cost_ms),
-        queue_cost_time="0", pending_cost_time=None if r.started_at is None else
-        str(int((r.started_at - r.created_at).total_seconds() * 1000)),
+        queue_cost_time=_span(queued, r.admitted_at), pending_cost_time=_span(r.admitted_at or queued, r.started_at),
         execution_state=r.state, execute_user_uin=r.execute_user_uin, error_code_str=r.error_msg,
-        workflow_params=_params_text(r.params), support_rerun=False, rerun_times=0,
-        selected_task_ids=r.selected_task_ids, pending_start_time=ms(r.created_at), queue_start_time=ms(r.created_at),
+        workflow_params=_params_text(r.params), support_rerun=r.state in ("SUCCESS", "FAILED", "SKIP"),
+        rerun_times=r.rerun_times or 0, selected_task_ids=r.selected_task_ids,
+        pending_start_time=ms(r.admitted_at), queue_start_time=ms(queued),
         end_time=ms(end), planned_scheduling_time=ms(r.created_at),
         user_uin_in_charge=getattr(r, "owner_uin", None), associated_entity_exist=True,
     )
@@ -206,9 +213,10 @@ def task_run(t: Row[Any], depends_on: list[str] | None = None) -> M.TriggerTaskR
         run_params=_params_text(t.run_params), retry_times=max(0, (t.tries or 0) - 1),
         task_name=t.task_name, workflow_name=t.workflow_name, rerun_times=t.life_round_num,
         is_latest_execution=True, task_execution_state=_task_state(t), user_uin_in_charge=t.task_owner,
-        task_type_id=t.task_type_id, workflow_params=_params_text(t.run_params), support_rerun=False,
+        task_type_id=t.task_type_id, workflow_params=_params_text(t.run_params),
+        support_rerun=t.run_state in ("SUCCESS", "FAILED", "SKIP"),
         workflow_execution_state=t.run_state, execution_result=t.error_msg or None,
-        dependency_trigger_policy="ALL_SUCCESS", associated_entity_exist=t.task_name is not None,
+        dependency_trigger_policy=t.trigger_policy, associated_entity_exist=t.task_name is not None,
     )
 
 
@@ -241,3 +249,46 @@ def run_detail(run: Row[Any], tasks: list[Row[Any]], depends: dict[str, list[str
         biz_state_enum_infos=[M.BizStateEnumInfoBrief(label_key=k, label_value=k, count=n)
                               for k, n in sorted(counts.items())],
     )
+
+
+# ----------------------------------------------------------------------------------------------
+# Production (Ops) views.
+
+
+def dag(d: Dag) -> M.TriggerTaskDAGBrief:
+    tasks = []
+    for x in d.tasks:
+        r, run = x.row, x.run
+        tasks.append(M.TriggerTaskBrief(
+            project_id=r.project_id, project_name=r.project_name, workflow_id=r.workflow_id,
+            workflow_name=r.workflow_name, task_id=r.id, task_name=r.name, task_type=task_type_desc(r.task_type_id),
+            user_uin_in_charge=r.owner_uin, user_name_in_charge=r.owner_uin, folder_id=r.folder_id,
+            folder_name=r.folder_name, task_type_id=r.task_type_id,
+            execution_state=None if run is None else TASK_RUN_STATE.get(run.state, run.state),
+            execution_start_time=None if run is None else ms(run.started_at),
+            dependency_trigger_policy=x.policy, execute_user_uin=None, cycle_type=None,
+        ))
+    return M.TriggerTaskDAGBrief(trigger_tasks=tasks, trigger_task_links=[
+        M.TriggerTaskLinkBrief(link_id=f"{up}_{down}", workflow_id=d.workflow_id, workflow_version_id=None,
+                               upstream_task_id=up, downstream_task_id=down)
+        for up, down in d.links
+    ])
+
+
+def ops_workflow_page(paged: Paged[Row[Any]]) -> M.TriggerWorkflowResult:
+    items = []
+    for r in paged.items:
+        triggers = r.triggers or []
+        items.append(M.TriggerWorkflowBrief(
+            project_id=r.project_id, workflow_id=r.id, workflow_name=r.name, task_count=int(r.task_count),
+            folder_id=r.folder_id, folder_name=r.folder_name,
+            workflow_trigger_config=msgspec.convert(triggers[0], M.WorkflowTriggerConfig) if triggers else None,
+            user_name_in_charge=r.owner_uin, user_uin_in_charge=r.owner_uin,
+            workflow_params=_params_text(r.params or []), execute_user_uin=r.execute_user_uin,
+        ))
+    return M.TriggerWorkflowResult(total_count=paged.total, total_page_number=paged.total_pages,
+                                   page_number=paged.page.number, page_size=paged.page.size, items=items)
+
+
+def owners_updated(count: int) -> M.BatchOperationOpsDto:
+    return M.BatchOperationOpsDto(success_count=count, failed_count=0, total_count=count, async_action_id=None)

@@ -30,7 +30,7 @@ from wedata.storage.engine_tables import instance_deps, task_instances
 
 TI, D = task_instances, instance_deps
 # Edge kinds that name an actual upstream instance key (see the module docstring).
-REAL_EDGES = ("task", "self")
+REAL_EDGES = ("task", "self", "trigger")  # trigger: inside a workflow run
 
 
 class InstanceLineageService:

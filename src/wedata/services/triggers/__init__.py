@@ -6,8 +6,11 @@ Modules: workflows.py (TriggerWorkflowService: CreateTriggerWorkflow ...; the wo
 settings), tasks.py (TriggerTaskService: the tasks of trigger workflows, a TaskService through
 its extension points, so definitions, versions, submit and edges are the periodic code),
 runs.py (CreateTriggerWorkflowRun, KillTriggerWorkflowRuns: one engine instance per task run),
-progress.py (the observer that ends downstream task runs of a failed one and keeps each run's
-state), run_reads.py (GetTriggerWorkflowRun, ListTriggerWorkflowRuns, GetTriggerTaskRun,
-ListTriggerTaskRuns). Tables: storage/trigger_tables.py. Docs: docs/triggers.md. Tests:
+progress.py (the observer that applies the trigger rules when a task run ends, keeps each
+run's state and frees its slot), rules.py (DependencyTriggerPolicy: pass, skip, upstream
+failed), concurrency.py (MaxConcurrentNum / QueuingMode: the gate, the queue, its expiry
+worker), rerun.py (RerunTriggerWorkflowRunAsync, an async job), ops.py (GetOpsTriggerWorkflow,
+ListOpsTriggerWorkflows, UpdateOpsTriggerTasksOwner), run_reads.py (GetTriggerWorkflowRun,
+ListTriggerWorkflowRuns, GetTriggerTaskRun, ListTriggerTaskRuns). Tables: storage/trigger_tables.py. Docs: docs/triggers.md. Tests:
 tests/actions/triggers/.
 """

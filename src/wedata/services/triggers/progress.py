@@ -1,19 +1,19 @@
 """What a task run's end means for its workflow run: the observer of instance state changes
-that ends the downstream task runs of a failed one and keeps each run's state.
+that applies the trigger rules downstream, keeps each run's state, and frees the run's slot.
 
 It is registered on the engine's transition observers (scheduler/observers.py) and runs inside
 the transaction that changed the instances, so a run's state commits with the task-run changes
 that caused it, whichever process (engine, API kill) made them. For a batch without task runs
 it costs one indexed query.
 
-- A task run that FAILED (instance EXPIRED: failed for good, killed, timed out) ends every task
-  run of the same workflow run still waiting downstream of it, directly or not, as FAILED with
-  "upstream failed" and no attempt (ALL_SUCCESS: spec §3.8 "otherwise mark upstream-failed").
-  They never run; the engine's own edges would have kept them waiting for ever.
-- The run's ``ExecutionState``: PENDING until a task run starts; RUNNING while any is unfinished
-  after that; when all have ended, SUCCESS if none failed (skipped ones count as done), SKIP if
-  all were skipped, else FAILED. ``started_at`` is set by the first start, ``ended_at`` and
-  ``cost_ms`` by the end.
+- A task run that ended (SUCCESS, FAILED, SKIP) has its waiting downstream task runs decided by
+  their DependencyTriggerPolicy (rules.py): pass, skip, upstream failed, or wait.
+- The run's ``ExecutionState``: QUEUED while the concurrency gate holds it (concurrency.py);
+  PENDING until a task run starts; RUNNING while any is unfinished after that; when all have
+  ended, SUCCESS if none failed (skipped ones count as done), SKIP if all were skipped, else
+  FAILED. ``started_at`` is set by the first start, ``ended_at`` and ``cost_ms`` by the end.
+- A run that ends frees its slot: the workflow's queued runs are admitted in the same
+  transaction (concurrency.admit).
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
-from wedata.scheduler.api import Tx, observe, states, transition
+from wedata.scheduler.api import observe, states
+from wedata.services.triggers import concurrency, rules
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import instance_deps, task_instances
 from wedata.storage.trigger_tables import trigger_task_runs, trigger_workflow_runs
@@ -36,7 +37,7 @@ TI, D, R, TR = task_instances, instance_deps, trigger_workflow_runs, trigger_tas
 PENDING, QUEUED, RUNNING, SUCCESS, FAILED, SKIP = "PENDING", "QUEUED", "RUNNING", "SUCCESS", "FAILED", "SKIP"
 FINISHED = (SUCCESS, FAILED, SKIP)
 LIVE = (PENDING, QUEUED, RUNNING)
-UPSTREAM_FAILED = "upstream failed"
+UPSTREAM_FAILED = rules.UPSTREAM_FAILED
 _WATCHED = frozenset({states.RUNNING, *states.TERMINAL})
 
 # A task run's ExecutionState for each instance state.
@@ -83,44 +84,28 @@ def on_changes(conn: Connection, changes: Sequence[Mapping[str, Any]]) -> None:
     now = max(c["at"] for c in changes)
     try:
         with conn.begin_nested():
-            failed = [c["instance_id"] for c in changes
-                      if c["to_state"] == states.EXPIRED and c["instance_id"] in {r.instance_id for r in runs}]
-            if failed:
-                _fail_downstream(conn, now, failed)
-            for execution_id in sorted({r.workflow_execution_id for r in runs}):
-                refresh_run(conn, execution_id, now)
+            mine = {r.instance_id for r in runs}
+            ended = [c["instance_id"] for c in changes
+                     if c["to_state"] in states.TERMINAL and c["instance_id"] in mine]
+            if ended:
+                rules.settle(conn, now, ended)
+            freed = {wf for execution_id in sorted({r.workflow_execution_id for r in runs})
+                     if (wf := refresh_run(conn, execution_id, now)) is not None}
+            for workflow_id in sorted(freed):
+                concurrency.admit(conn, workflow_id, now)
     except Exception:  # an observer must not roll back the engine's changes (observers.py)
         log.exception("workflow runs: could not follow the state changes of instances %s", sorted(ids))
 
 
-def _fail_downstream(conn: Connection, now: Any, failed: list[int]) -> None:
-    """End the waiting task runs downstream of ``failed`` in their own runs, as upstream failed."""
-    tx = Tx(conn=conn, now=now, actor="scheduler")
-    frontier = [(r.task_id, r.data_time) for r in conn.execute(
-        select(TI.c.task_id, TI.c.data_time).where(TI.c.id.in_(failed)))]
-    while frontier:
-        task_id, data_time = frontier.pop()
-        # Only instances of workflow runs (joined with trigger_task_runs), waiting on this key.
-        rows = conn.execute(
-            select(TI).select_from(D.join(TI, TI.c.id == D.c.instance_id).join(TR, TR.c.instance_id == TI.c.id))
-            .where(D.c.upstream_task_id == task_id, D.c.upstream_data_time == data_time,
-                   TI.c.state.in_(states.PENDING))
-        ).mappings().all()
-        for inst in rows:
-            reason = f"{UPSTREAM_FAILED}: the task {task_id} of this workflow run failed"
-            if transition(tx, inst, states.EXPIRED, reason, {
-                "retry_at": None, "deadline_at": None, "error_msg": reason, "ended_at": now, "claimed_by": None,
-            }):
-                frontier.append((inst["task_id"], inst["data_time"]))
-    tx.flush()
-
-
-def refresh_run(conn: Connection, execution_id: str, now: Any) -> None:
+def refresh_run(conn: Connection, execution_id: str, now: Any) -> str | None:
+    """Bring the run's state in line with its task runs; returns its workflow id when the run
+    has just finished (its slot is free), else None."""
     run = conn.execute(
-        select(R.c.state, R.c.started_at, R.c.created_at).where(R.c.execution_id == execution_id)
+        select(R.c.state, R.c.started_at, R.c.created_at, R.c.admitted_at, R.c.workflow_id)
+        .where(R.c.execution_id == execution_id)
     ).first()
     if run is None:
-        return
+        return None
     counts: dict[str, int] = defaultdict(int)
     for state, n in conn.execute(
         select(TI.c.state, func.count()).select_from(TR.join(TI, TI.c.id == TR.c.instance_id))
@@ -130,6 +115,8 @@ def refresh_run(conn: Connection, execution_id: str, now: Any) -> None:
     started = run.started_at is not None or bool(
         counts.get(states.RUNNING) or counts.get(states.FAILED_RETRY) or counts.get(states.COMPLETED))
     new = run_state(counts, started)
+    if run.state == QUEUED and new not in FINISHED:
+        return None  # held by the concurrency gate (only a kill ends a queued run's task runs)
     values: dict[str, Any] = {}
     if new != run.state:
         values["state"] = new
@@ -138,7 +125,8 @@ def refresh_run(conn: Connection, execution_id: str, now: Any) -> None:
         values["started_at"] = now
     if new in FINISHED and run.state not in FINISHED:
         values["ended_at"] = now
-        values["cost_ms"] = int((now - (run.started_at or values.get("started_at") or run.created_at))
-                                .total_seconds() * 1000)
+        values["cost_ms"] = int((now - (run.started_at or values.get("started_at") or run.admitted_at
+                                        or run.created_at)).total_seconds() * 1000)
     if values:
         conn.execute(update(R).where(R.c.execution_id == execution_id).values(**values))
+    return run.workflow_id if new in FINISHED and run.state not in FINISHED else None

@@ -50,7 +50,7 @@ def _cols() -> tuple[Any, ...]:
         TI.c.ended_at, TI.c.cost_ms, TI.c.tries, TI.c.total_run_num, TI.c.life_round_num, TI.c.error_msg,
         TI.c.task_type_id, TI.c.resource_group_id, TI.c.wait_since, TI.c.updated_at,
         R.c.workflow_id, R.c.workflow_name, R.c.state.label("run_state"), R.c.execute_user_uin,
-        R.c.trigger_type, R.c.params.label("run_params"),
+        R.c.trigger_type, R.c.params.label("run_params"), TR.c.trigger_policy,
         t.c.name.label("task_name"), t.c.owner_uin.label("task_owner"), w.c.folder_path.label("folder_path"),
     )
 
@@ -172,7 +172,8 @@ class TriggerRunReads:
             return out
         with self.db.read() as conn:
             for iid, up in conn.execute(select(D.c.instance_id, D.c.upstream_task_id)
-                                        .where(D.c.instance_id.in_(list(ids))).order_by(D.c.upstream_task_id)):
+                                        .where(D.c.instance_id.in_(list(ids)), D.c.kind.in_(("trigger", "task")))
+                                        .order_by(D.c.upstream_task_id)):
                 out[ids[iid]].append(up)
         return out
 

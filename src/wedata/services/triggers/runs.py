@@ -23,10 +23,11 @@ Decisions where WeData is silent:
   one workflow created within the same second take the following seconds (an instance's key and
   its log path are per second).
 - Task runs of one workflow run in parallel with those of other runs of it (SelfDepend
-  ``parallel``); MaxConcurrentNum caps whole runs (a later round).
-- ``DependencyTriggerPolicy``: ALL_SUCCESS is what runs now (all upstream succeeded; a failed
-  upstream ends the task FAILED "upstream failed" without running it). A run whose tasks use
-  another policy is refused (``UnsupportedOperation``) rather than run under the wrong rule.
+  ``parallel``); MaxConcurrentNum caps whole runs: a run is created QUEUED behind the
+  concurrency gate and admitted in the same transaction when a slot is free (concurrency.py).
+- ``DependencyTriggerPolicy``: each task run keeps its task's policy (of the version it runs);
+  the edges among a run's task runs are of kind ``trigger``, decided by rules.py when an
+  upstream ends (pass, skip, upstream failed) rather than by the transition function.
 - Every check happens before the first write: a refused request creates nothing.
 - KillTriggerWorkflowRuns takes a list, ``All`` (every unfinished run of the workflow) or
   ``Pending`` (those in PENDING/QUEUED). Waiting task runs end FAILED at once; running ones are
@@ -49,21 +50,20 @@ from wedata.config import Settings
 from wedata.principal import Caller
 from wedata.scheduler.api import Change, SchedulerApi, Tx, instance_row, record_created, states
 from wedata.services.common import new_uuid, to_local
-from wedata.services.errors import InvalidValue, NotFound, OperationFailed, Unsupported
+from wedata.services.errors import InvalidValue, NotFound, OperationFailed
 from wedata.services.killing import kill_one, settle_readiness
-from wedata.services.triggers import progress
+from wedata.services.triggers import concurrency, progress, rules
 from wedata.services.triggers.workflows import load_trigger_workflow
 from wedata.storage import tables as T
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import instance_deps, task_instances
-from wedata.storage.trigger_tables import trigger_task_runs, trigger_workflow_runs
+from wedata.storage.trigger_tables import trigger_task_runs, trigger_workflow_runs, trigger_workflows
 
 log = logging.getLogger(__name__)
 
 TI, R, TR = task_instances, trigger_workflow_runs, trigger_task_runs
 MAX_TASKS = 1000
 RUN_TYPE = "MANUAL_TRIGGER"  # InstanceExecution.RunType of a task run started by hand
-SUPPORTED_POLICIES = ("ALL_SUCCESS",)
 
 
 def _wall_now(now: datetime) -> datetime:
@@ -123,6 +123,11 @@ class TriggerRunService:
         try:
             with self.db.write() as conn:
                 wf = load_trigger_workflow(conn, project_id, workflow_id)
+                # Runs of one workflow are created one at a time (PostgreSQL: a row lock; SQLite
+                # serialises writers): each takes the next data time and sees the others' slots.
+                conn.execute(select(trigger_workflows.c.workflow_id)
+                             .where(trigger_workflows.c.workflow_id == wf.row.id).with_for_update())
+                now = self.clock.now()  # after the lock: queue order is creation order
                 rows = conn.execute(
                     select(t.c.id, t.c.name, t.c.prod_version_id, t.c.status).where(t.c.workflow_id == wf.row.id)
                     .order_by(t.c.id)
@@ -148,8 +153,8 @@ class TriggerRunService:
                 if unknown:
                     raise InvalidValue(f"AdvancedParams: {', '.join(unknown)} are not parameters of the workflow "
                                        f"{workflow_id} (its WorkflowParams: {', '.join(sorted(map(str, known))) or 'none'}).")
-                self._check_policies(conn, chosen)
-                execution_id = self._write_run(conn, now, caller, wf, chosen, wanted, overrides)
+                policies = self._policies(conn, chosen)
+                execution_id = self._write_run(conn, now, caller, wf, chosen, wanted, overrides, policies)
         except IntegrityError:
             # Another run of this workflow took the same data time at the same moment (PostgreSQL).
             raise OperationFailed("Another run of the workflow was created at the same moment; retry.") from None
@@ -157,19 +162,20 @@ class TriggerRunService:
         return execution_id
 
     @staticmethod
-    def _check_policies(conn: Connection, chosen: Sequence[Any]) -> None:
+    def _policies(conn: Connection, chosen: Sequence[Any]) -> dict[str, str]:
+        """Each chosen task's DependencyTriggerPolicy in the version the run runs."""
         v = T.task_versions
         snaps = conn.execute(
             select(v.c.task_id, v.c.snapshot).where(v.c.version_id.in_([r.prod_version_id for r in chosen]))
         ).all()
+        out: dict[str, str] = {}
         for s in snaps:
             policy = ((s.snapshot or {}).get("TaskSchedulerConfiguration") or {}).get("DependencyTriggerPolicy")
-            if policy and policy not in SUPPORTED_POLICIES:
-                raise Unsupported(f"The task {s.task_id} uses DependencyTriggerPolicy {policy}: this server runs "
-                                  "ALL_SUCCESS so far (docs/triggers.md).")
+            out[s.task_id] = policy if policy in rules.POLICIES else "ALL_SUCCESS"
+        return out
 
     def _write_run(self, conn: Connection, now: datetime, caller: Caller, wf: Any, chosen: Sequence[Any],
-                   wanted: list[str] | None, overrides: dict[str, str]) -> str:
+                   wanted: list[str] | None, overrides: dict[str, str], policies: dict[str, str]) -> str:
         data_time = _wall_now(now)
         last = conn.execute(select(func.max(R.c.data_time)).where(R.c.workflow_id == wf.row.id)).scalar()
         if last is not None and last >= data_time:
@@ -187,9 +193,9 @@ class TriggerRunService:
                   for p in wf.row.params or []]
         conn.execute(insert(R).values(
             execution_id=execution_id, project_id=wf.row.project_id, workflow_id=wf.row.id,
-            workflow_name=wf.row.name, state=progress.PENDING, trigger_type="ManualTrigger", data_time=data_time,
+            workflow_name=wf.row.name, state=progress.QUEUED, trigger_type="ManualTrigger", data_time=data_time,
             params=params, selected_task_ids=wanted, task_count=len(chosen), execute_user_uin=caller.uin,
-            created_at=now,
+            created_at=now, queued_at=now, rerun_times=0,
         ))
         tx = Tx(conn=conn, now=now, actor=caller.uin)
         created: list[dict[str, Any]] = []
@@ -198,8 +204,9 @@ class TriggerRunService:
         for r in chosen:
             tdef = self.scheduler.load_def(r.prod_version_id, conn)
             ups = edges[r.id]
+            # A root holds the run's concurrency gate instead of an edge (concurrency.py).
             row = instance_row(now, tdef, wf.row.project_id, wf.row.id, data_time, data_time,
-                               [{"met": False}] * len(ups), instance_type=2, run_type=RUN_TYPE)
+                               [{"met": False}] * max(1, len(ups)), instance_type=2, run_type=RUN_TYPE)
             row.update(scheduled_at=now, wait_since=now, self_depend="parallel", params=overrides or None)
             if row["deadline_at"] is not None:
                 row["deadline_at"] = now + timedelta(minutes=tdef.wait_ttl_minutes)
@@ -207,14 +214,18 @@ class TriggerRunService:
             created.append({"id": iid, "state": row["state"]})
             task_runs.append({"execution_id": new_uuid(), "workflow_execution_id": execution_id,
                               "project_id": wf.row.project_id, "task_id": r.id, "version_id": r.prod_version_id,
-                              "instance_id": iid, "created_at": now})
-            deps.extend({"instance_id": iid, "upstream_task_id": u, "upstream_data_time": data_time, "kind": "task",
-                         "met": False, "on_missing": False, "on_failed": False, "timeout_minutes": None} for u in ups)
+                              "instance_id": iid, "created_at": now, "trigger_policy": policies.get(r.id, "ALL_SUCCESS")})
+            deps.extend({"instance_id": iid, "upstream_task_id": u, "upstream_data_time": data_time,
+                         "kind": rules.KIND, "met": False, "on_missing": False, "on_failed": False,
+                         "timeout_minutes": None} for u in ups)
+            if not ups:
+                deps.append(concurrency.gate_row(iid, data_time))
         conn.execute(insert(TR), task_runs)
         if deps:
             conn.execute(insert(instance_deps), deps)
         record_created(tx, created, f"created by the workflow run {execution_id} (CreateTriggerWorkflowRun)")
         tx.flush()
+        concurrency.admit(conn, wf.row.id, now)
         log.info("workflow run %s of %s: %d task(s), data time %s, by %s", execution_id, wf.row.id, len(chosen),
                  data_time, caller.uin)
         return execution_id
