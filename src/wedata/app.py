@@ -186,9 +186,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         runtime.services.sql_runs.start_worker()
         # Automatic lineage: parses the statements of successful SQL runs (services/lineage/).
         runtime.services.lineage.start_worker()
+        # Time and file-arrival triggers of trigger workflows (services/triggers/firing.py); safe
+        # in several processes (each fire has a unique row).
+        runtime.services.trigger_firing.start_worker()
         try:
             yield
         finally:
+            runtime.services.trigger_firing.stop_worker()
             runtime.services.lineage.stop_worker()
             runtime.services.sql_runs.stop_worker()
             runtime.services.catalog.stop_worker()

@@ -33,6 +33,7 @@ from wedata.services.tasks.folders import TaskFolderService
 from wedata.services.tasks.lineage import TaskDependencyService
 from wedata.services.tasks.sql_targets import SqlTargets
 from wedata.services.tasks.tasks import TaskService
+from wedata.services.triggers.firing import TriggerFiring
 from wedata.services.triggers.run_reads import TriggerRunReads
 from wedata.services.triggers.runs import TriggerRunService
 from wedata.services.triggers.tasks import TriggerTaskService
@@ -96,6 +97,8 @@ class Services:
         self.trigger_tasks.sql_targets = self.sql_targets
         self.trigger_runs = TriggerRunService(self.db, self.clock, self.settings, self.scheduler)
         self.trigger_run_reads = TriggerRunReads(self.db, self.clock, self.settings)
+        # Time and file-arrival triggers start runs from a worker of this process (firing.py).
+        self.trigger_firing = TriggerFiring(self.db, self.clock, self.settings, self.trigger_runs)
         # The catalog of the data sources and the lake, cached with stable GUIDs, and its refresh
         # worker (services/catalog/).
         self.catalog = CatalogService(self.db, self.clock, self.settings, self.datasources)

@@ -52,6 +52,7 @@ from wedata.services.common import new_uuid, to_local
 from wedata.services.errors import InvalidValue, NotFound, OperationFailed, Unsupported
 from wedata.services.killing import kill_one, settle_readiness
 from wedata.services.triggers import progress
+from wedata.services.triggers.origin import RunOrigin
 from wedata.services.triggers.workflows import load_trigger_workflow
 from wedata.storage import tables as T
 from wedata.storage.db import Database
@@ -115,7 +116,9 @@ class TriggerRunService:
     # -- CreateTriggerWorkflowRun -----------------------------------------------------------------
 
     def create_run(self, project_id: str, caller: Caller, workflow_id: str,
-                   advanced: Sequence[dict[str, Any]] | None, task_ids: Sequence[str] | None) -> str:
+                   advanced: Sequence[dict[str, Any]] | None, task_ids: Sequence[str] | None,
+                   origin: RunOrigin | None = None) -> str:
+        """``origin``: a run started by a trigger (services/triggers/firing.py); None: by hand."""
         wanted = check_task_ids(task_ids)
         overrides = check_params(advanced)
         now = self.clock.now()
@@ -149,7 +152,7 @@ class TriggerRunService:
                     raise InvalidValue(f"AdvancedParams: {', '.join(unknown)} are not parameters of the workflow "
                                        f"{workflow_id} (its WorkflowParams: {', '.join(sorted(map(str, known))) or 'none'}).")
                 self._check_policies(conn, chosen)
-                execution_id = self._write_run(conn, now, caller, wf, chosen, wanted, overrides)
+                execution_id = self._write_run(conn, now, caller, wf, chosen, wanted, overrides, origin)
         except IntegrityError:
             # Another run of this workflow took the same data time at the same moment (PostgreSQL).
             raise OperationFailed("Another run of the workflow was created at the same moment; retry.") from None
@@ -169,8 +172,8 @@ class TriggerRunService:
                                   "ALL_SUCCESS so far (docs/triggers.md).")
 
     def _write_run(self, conn: Connection, now: datetime, caller: Caller, wf: Any, chosen: Sequence[Any],
-                   wanted: list[str] | None, overrides: dict[str, str]) -> str:
-        data_time = _wall_now(now)
+                   wanted: list[str] | None, overrides: dict[str, str], origin: RunOrigin | None = None) -> str:
+        data_time = _wall_now(origin.at if origin is not None and origin.at is not None else now)
         last = conn.execute(select(func.max(R.c.data_time)).where(R.c.workflow_id == wf.row.id)).scalar()
         if last is not None and last >= data_time:
             data_time = last + timedelta(seconds=1)
@@ -185,9 +188,13 @@ class TriggerRunService:
                 edges[down].append(up)
         params = [{"ParamKey": p["ParamKey"], "ParamValue": overrides.get(p["ParamKey"], p["ParamValue"])}
                   for p in wf.row.params or []]
+        if origin is not None and origin.params:
+            params += [{"ParamKey": k, "ParamValue": v} for k, v in origin.params.items()]
+            overrides = {**overrides, **origin.params}
         conn.execute(insert(R).values(
             execution_id=execution_id, project_id=wf.row.project_id, workflow_id=wf.row.id,
-            workflow_name=wf.row.name, state=progress.PENDING, trigger_type="ManualTrigger", data_time=data_time,
+            workflow_name=wf.row.name, state=progress.PENDING,
+            trigger_type=origin.trigger_type if origin is not None else "ManualTrigger", data_time=data_time,
             params=params, selected_task_ids=wanted, task_count=len(chosen), execute_user_uin=caller.uin,
             created_at=now,
         ))
@@ -213,6 +220,8 @@ class TriggerRunService:
         conn.execute(insert(TR), task_runs)
         if deps:
             conn.execute(insert(instance_deps), deps)
+        if origin is not None and origin.record is not None:
+            origin.record(conn, execution_id)
         record_created(tx, created, f"created by the workflow run {execution_id} (CreateTriggerWorkflowRun)")
         tx.flush()
         log.info("workflow run %s of %s: %d task(s), data time %s, by %s", execution_id, wf.row.id, len(chosen),
