@@ -188,8 +188,10 @@ class TriggerRunService:
                 edges[down].append(up)
         params = [{"ParamKey": p["ParamKey"], "ParamValue": overrides.get(p["ParamKey"], p["ParamValue"])}
                   for p in wf.row.params or []]
-        if origin is not None and origin.params:
-            params += [{"ParamKey": k, "ParamValue": v} for k, v in origin.params.items()]
+        if origin is not None and origin.params:  # a trigger's own parameters set or join WorkflowParams
+            declared = {p["ParamKey"] for p in params}
+            params = [{**p, "ParamValue": origin.params.get(p["ParamKey"], p["ParamValue"])} for p in params]
+            params += [{"ParamKey": k, "ParamValue": v} for k, v in origin.params.items() if k not in declared]
             overrides = {**overrides, **origin.params}
         conn.execute(insert(R).values(
             execution_id=execution_id, project_id=wf.row.project_id, workflow_id=wf.row.id,
