@@ -178,7 +178,8 @@ class TriggerFiring:
                 execution_id = self.runs.create_run(row.project_id, self._caller(row), row.id, None, None, origin)
             except ServiceError as exc:
                 if self._fired(row.id, spec.trigger_id, key):
-                    return 0  # another process fired it
+                    self._advance(row.id, spec.trigger_id, fire_at)  # another process fired it
+                    return 0
                 error = exc
                 continue
             log.info("trigger %s of the workflow %s fired for %s UTC: run %s", spec.trigger_id, row.id, fire_at,
@@ -191,9 +192,13 @@ class TriggerFiring:
             conn.execute(file_triggers.insert_ignore(conn, F).values(
                 workflow_id=row.id, trigger_id=spec.trigger_id, fire_key=key, kind="time", fire_at=fire_at,
                 note=f"no run: {error.message}"[:4000], created_at=now))
-            conn.execute(update(C).where(C.c.workflow_id == row.id, C.c.trigger_id == spec.trigger_id,
-                                         C.c.cursor_at < fire_at).values(cursor_at=fire_at))
+        self._advance(row.id, spec.trigger_id, fire_at)
         return 0
+
+    def _advance(self, workflow_id: str, trigger_id: str, fire_at: datetime) -> None:
+        with self.db.write() as conn:
+            conn.execute(update(C).where(C.c.workflow_id == workflow_id, C.c.trigger_id == trigger_id,
+                                         C.c.cursor_at < fire_at).values(cursor_at=fire_at))
 
     # -- FILE_ARRIVAL -----------------------------------------------------------------------------
 
