@@ -9,7 +9,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from tests.actions.triggers.firing_support import data_time, runs, set_triggers, time_trigger, workflow_with_task
+from tests.actions.triggers.firing_support import (
+    data_time,
+    runs,
+    set_triggers,
+    time_trigger,
+    workflow_with_task,
+)
 from tests.services.alarms.support import FakeClock
 from tests.support import Api, ServerProcess
 from tests.waiting import wait_until
