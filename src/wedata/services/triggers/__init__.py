@@ -8,6 +8,8 @@ its extension points, so definitions, versions, submit and edges are the periodi
 runs.py (CreateTriggerWorkflowRun, KillTriggerWorkflowRuns: one engine instance per task run),
 progress.py (the observer that ends downstream task runs of a failed one and keeps each run's
 state), run_reads.py (GetTriggerWorkflowRun, ListTriggerWorkflowRuns, GetTriggerTaskRun,
-ListTriggerTaskRuns). Tables: storage/trigger_tables.py. Docs: docs/triggers.md. Tests:
+ListTriggerTaskRuns), firing.py (the worker that starts the runs of time and file-arrival
+triggers, with time_triggers.py, file_triggers.py, trigger_config.py, watch.py, origin.py).
+Tables: storage/trigger_tables.py, storage/trigger_firing_tables.py. Docs: docs/triggers.md. Tests:
 tests/actions/triggers/.
 """
