@@ -202,9 +202,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         # Workflow runs queued behind MaxConcurrentNum: expiry after 48 h and re-admission
         # (services/triggers/concurrency.py).
         runtime.services.trigger_queue.start()
+        # Time and file-arrival triggers of trigger workflows (services/triggers/firing.py); safe
+        # in several processes (each fire has a unique row).
+        runtime.services.trigger_firing.start_worker()
         try:
             yield
         finally:
+            runtime.services.trigger_firing.stop_worker()
             runtime.services.trigger_queue.stop()
             runtime.services.lineage.stop_worker()
             runtime.services.sql_runs.stop_worker()

@@ -161,6 +161,12 @@ class Settings:
     broker_url: str = "redis://127.0.0.1:6379/0"
     worker_lease: float = 30.0
     broker_visibility_timeout: float = 300.0
+    # Time and file-arrival triggers of trigger workflows (services/triggers/firing.py,
+    # docs/triggers.md): where file-arrival triggers may look (local directories and URL
+    # prefixes; empty: WEDATA_HOME/incoming and the S3 object store's bucket) and how often the
+    # firing worker looks (seconds).
+    trigger_watch_roots: tuple[str, ...] = ()
+    trigger_interval: float = 0.5
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -243,4 +249,7 @@ class Settings:
             broker_url=env.get("WEDATA_BROKER_URL") or "redis://127.0.0.1:6379/0",
             worker_lease=_bounded(env, "WEDATA_WORKER_LEASE", 30.0, low=1, high=3600),
             broker_visibility_timeout=_bounded(env, "WEDATA_BROKER_VISIBILITY_TIMEOUT", 300.0, low=10),
+            trigger_watch_roots=tuple(r.strip() for r in env.get("WEDATA_TRIGGER_WATCH_ROOTS", "").split(",")
+                                      if r.strip()),
+            trigger_interval=_bounded(env, "WEDATA_TRIGGER_INTERVAL", 0.5, low=0.05, high=60),
         )

@@ -34,6 +34,7 @@ from wedata.services.tasks.lineage import TaskDependencyService
 from wedata.services.tasks.sql_targets import SqlTargets
 from wedata.services.tasks.tasks import TaskService
 from wedata.services.triggers.concurrency import RunQueueWorker
+from wedata.services.triggers.firing import TriggerFiring
 from wedata.services.triggers.ops import TriggerOpsService
 from wedata.services.triggers.rerun import TriggerRerunService
 from wedata.services.triggers.run_reads import TriggerRunReads
@@ -104,6 +105,8 @@ class Services:
         self.trigger_rerun = TriggerRerunService(self.db, self.clock, self.settings, self.ops_jobs, self.scheduler)
         self.trigger_ops = TriggerOpsService(self.db, self.clock, self.settings)
         self.trigger_queue = RunQueueWorker(self.db, self.clock, self.settings, self.scheduler)
+        # Time and file-arrival triggers start runs from a worker of this process (firing.py).
+        self.trigger_firing = TriggerFiring(self.db, self.clock, self.settings, self.trigger_runs)
         # The catalog of the data sources and the lake, cached with stable GUIDs, and its refresh
         # worker (services/catalog/).
         self.catalog = CatalogService(self.db, self.clock, self.settings, self.datasources)

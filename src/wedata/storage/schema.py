@@ -19,6 +19,7 @@ from wedata.storage import (  # noqa: F401  (imported for their tables)
     resource_tables,
     sql_tables,
     tables,
+    trigger_firing_tables,
     trigger_tables,
     worker_tables,
 )

@@ -11,6 +11,9 @@ run's state and frees its slot), rules.py (DependencyTriggerPolicy: pass, skip, 
 failed), concurrency.py (MaxConcurrentNum / QueuingMode: the gate, the queue, its expiry
 worker), rerun.py (RerunTriggerWorkflowRunAsync, an async job), ops.py (GetOpsTriggerWorkflow,
 ListOpsTriggerWorkflows, UpdateOpsTriggerTasksOwner), run_reads.py (GetTriggerWorkflowRun,
-ListTriggerWorkflowRuns, GetTriggerTaskRun, ListTriggerTaskRuns). Tables: storage/trigger_tables.py. Docs: docs/triggers.md. Tests:
+ListTriggerWorkflowRuns, GetTriggerTaskRun, ListTriggerTaskRuns), firing.py (the worker that
+starts the runs of time and file-arrival triggers, with time_triggers.py, file_triggers.py,
+trigger_config.py, watch.py, origin.py). Tables: storage/trigger_tables.py,
+storage/trigger_firing_tables.py. Docs: docs/triggers.md. Tests:
 tests/actions/triggers/.
 """

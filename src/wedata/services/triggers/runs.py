@@ -53,6 +53,7 @@ from wedata.services.common import new_uuid, to_local
 from wedata.services.errors import InvalidValue, NotFound, OperationFailed
 from wedata.services.killing import kill_one, settle_readiness
 from wedata.services.triggers import concurrency, progress, rules
+from wedata.services.triggers.origin import RunOrigin
 from wedata.services.triggers.workflows import load_trigger_workflow
 from wedata.storage import tables as T
 from wedata.storage.db import Database
@@ -115,7 +116,9 @@ class TriggerRunService:
     # -- CreateTriggerWorkflowRun -----------------------------------------------------------------
 
     def create_run(self, project_id: str, caller: Caller, workflow_id: str,
-                   advanced: Sequence[dict[str, Any]] | None, task_ids: Sequence[str] | None) -> str:
+                   advanced: Sequence[dict[str, Any]] | None, task_ids: Sequence[str] | None,
+                   origin: RunOrigin | None = None) -> str:
+        """``origin``: a run started by a trigger (services/triggers/firing.py); None: by hand."""
         wanted = check_task_ids(task_ids)
         overrides = check_params(advanced)
         now = self.clock.now()
@@ -154,7 +157,7 @@ class TriggerRunService:
                     raise InvalidValue(f"AdvancedParams: {', '.join(unknown)} are not parameters of the workflow "
                                        f"{workflow_id} (its WorkflowParams: {', '.join(sorted(map(str, known))) or 'none'}).")
                 policies = self._policies(conn, chosen)
-                execution_id = self._write_run(conn, now, caller, wf, chosen, wanted, overrides, policies)
+                execution_id = self._write_run(conn, now, caller, wf, chosen, wanted, overrides, policies, origin)
         except IntegrityError:
             # Another run of this workflow took the same data time at the same moment (PostgreSQL).
             raise OperationFailed("Another run of the workflow was created at the same moment; retry.") from None
@@ -175,8 +178,9 @@ class TriggerRunService:
         return out
 
     def _write_run(self, conn: Connection, now: datetime, caller: Caller, wf: Any, chosen: Sequence[Any],
-                   wanted: list[str] | None, overrides: dict[str, str], policies: dict[str, str]) -> str:
-        data_time = _wall_now(now)
+                   wanted: list[str] | None, overrides: dict[str, str], policies: dict[str, str],
+                   origin: RunOrigin | None = None) -> str:
+        data_time = _wall_now(origin.at if origin is not None and origin.at is not None else now)
         last = conn.execute(select(func.max(R.c.data_time)).where(R.c.workflow_id == wf.row.id)).scalar()
         if last is not None and last >= data_time:
             data_time = last + timedelta(seconds=1)
@@ -191,9 +195,15 @@ class TriggerRunService:
                 edges[down].append(up)
         params = [{"ParamKey": p["ParamKey"], "ParamValue": overrides.get(p["ParamKey"], p["ParamValue"])}
                   for p in wf.row.params or []]
+        if origin is not None and origin.params:  # a trigger's own parameters set or join WorkflowParams
+            declared = {p["ParamKey"] for p in params}
+            params = [{**p, "ParamValue": origin.params.get(p["ParamKey"], p["ParamValue"])} for p in params]
+            params += [{"ParamKey": k, "ParamValue": v} for k, v in origin.params.items() if k not in declared]
+            overrides = {**overrides, **origin.params}
         conn.execute(insert(R).values(
             execution_id=execution_id, project_id=wf.row.project_id, workflow_id=wf.row.id,
-            workflow_name=wf.row.name, state=progress.QUEUED, trigger_type="ManualTrigger", data_time=data_time,
+            workflow_name=wf.row.name, state=progress.QUEUED,
+            trigger_type=origin.trigger_type if origin is not None else "ManualTrigger", data_time=data_time,
             params=params, selected_task_ids=wanted, task_count=len(chosen), execute_user_uin=caller.uin,
             created_at=now, queued_at=now, rerun_times=0,
         ))
@@ -223,6 +233,8 @@ class TriggerRunService:
         conn.execute(insert(TR), task_runs)
         if deps:
             conn.execute(insert(instance_deps), deps)
+        if origin is not None and origin.record is not None:
+            origin.record(conn, execution_id)
         record_created(tx, created, f"created by the workflow run {execution_id} (CreateTriggerWorkflowRun)")
         tx.flush()
         concurrency.admit(conn, wf.row.id, now)

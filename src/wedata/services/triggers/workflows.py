@@ -10,8 +10,10 @@ Decisions where WeData is silent:
 
 - Only workflow-scheduling projects have trigger workflows (``UnsupportedOperation`` naming the
   project's ScheduleMode otherwise; the periodic workflow actions refuse trigger workflows).
-- The trigger settings are validated against the spec's ranges and stored; this round runs a
-  workflow only by hand (CreateTriggerWorkflowRun). A trigger without ``TriggerId`` gets a UUID.
+- The trigger settings are validated against the spec's ranges and, in the write's transaction,
+  against what the firing worker needs (services/triggers/trigger_config.py: cron, zone, bounds,
+  watch path, pattern); the worker fires them (firing.py). A trigger without ``TriggerId`` gets
+  a UUID.
 - UpdateTriggerWorkflow replaces what it is given (a list given replaces the whole list);
   UpdateTriggerWorkflowPartially upserts list items by key (``ParamKey``, ``TriggerId``,
   ``Type``) and removes the ``FieldToRemoveList`` entries ``WorkflowParams:<key>``,
@@ -222,6 +224,7 @@ class TriggerWorkflowService:
         def write(conn: Connection, workflow_id: str) -> None:
             values = {"scheduler_status": "ACTIVE", "triggers": [], "general_task_params": [], **extra.values()}
             conn.execute(insert(TW).values(workflow_id=workflow_id, **values))
+            self._check_firing(conn, workflow_id)
 
         return self.workflows.create_workflow(
             project_id, caller_uin,
@@ -308,6 +311,7 @@ class TriggerWorkflowService:
             values = extra.values()
             if values:
                 conn.execute(update(TW).where(TW.c.workflow_id == wid).values(**values))
+                self._check_firing(conn, wid)
             return bool(values)
 
         self.workflows.update_workflow(
@@ -316,6 +320,15 @@ class TriggerWorkflowService:
             params=_params(params), scheduler_config=None, bundle_id=body.get("BundleId"),
             bundle_info=body.get("BundleInfo"), trigger=write,
         )
+
+    def _check_firing(self, conn: Connection, workflow_id: str) -> None:
+        """The triggers as stored by this write must be ones the firing worker can fire from
+        (trigger_config.py); raised inside the write's transaction, so nothing is saved."""
+        from wedata.services.triggers.trigger_config import check_triggers_of
+        from wedata.services.triggers.watch import Roots
+
+        row = conn.execute(select(TW.c.trigger_mode, TW.c.triggers).where(TW.c.workflow_id == workflow_id)).one()
+        check_triggers_of(row.trigger_mode, list(row.triggers or []), Roots.from_settings(self.settings))
 
     def delete(self, project_id: str, workflow_id: str) -> None:
         self.workflows.delete_workflow(project_id, workflow_id, trigger=True)
