@@ -84,6 +84,22 @@ class Access(Protocol):
     def member_project_ids(self, caller: Caller) -> set[str] | None: ...
 
 
+class EdgeReads(Protocol):
+    """A workflow's dependency edges in one query (``services.tasks.lineage``): the API answers
+    them one task at a time (ListUpstreamTasks)."""
+
+    def workflow_edges(self, project_id: str, workflow_id: str) -> list[Any]: ...
+
+
+class RunReads(Protocol):
+    """A workflow's latest runs, its grid window, a task's recent runs, one query each
+    (``services.instances.workflow_runs``): the API answers them only page by page."""
+
+    def latest(self, project_id: str, workflow_id: str) -> dict[str, Any]: ...
+    def grid(self, project_id: str, workflow_id: str, columns: int) -> tuple[list[Any], list[Any]]: ...
+    def recent(self, project_id: str, task_id: str, limit: int = 10) -> list[Any]: ...
+
+
 ViewFn = Callable[["View"], Response]
 
 
@@ -189,13 +205,16 @@ class Console:
     """The console of one server process: built by app.create_app from the runtime's parts."""
 
     def __init__(self, *, routes: VersionRoutes, version: str, credentials: CredentialLookup, session_key: bytes,
-                 access: Access) -> None:
+                 access: Access, edges: EdgeReads, runs: RunReads) -> None:
         self.routes = routes
         self.version = version
         self.credentials = credentials
         self.codec = SessionCodec(session_key)
         self.brake = SignInBrake()
         self.access = access
+        # Asked only after an action has checked the caller's membership (console/reads.py).
+        self.edges = edges
+        self.runs = runs
         self.env = build_environment()
 
     def pages(self) -> Iterator[PageRoute]:
