@@ -59,6 +59,9 @@ PAGE_MODULES = (
     "wedata.console.pages.workflows",
     "wedata.console.pages.instances",
     "wedata.console.pages.grid",
+    "wedata.console.pages.editor",
+    "wedata.console.pages.versions",
+    "wedata.console.pages.project",
 )
 
 SECURITY_HEADERS = {
