@@ -5,11 +5,13 @@ typed, a refused save shown next to its field with nothing saved, submit, edit a
 two versions; the members with their roles; a resource group's slots in use.
 
 What the browser did is checked through the official SDK (GetTask, ListTaskVersions).
+``WEDATA_CONSOLE_SCREENSHOTS=1`` writes docs/img/console-editor.png (the README shows it).
 """
 
 from __future__ import annotations
 
 import base64
+import os
 import re
 from typing import Any
 
@@ -17,7 +19,7 @@ import pytest
 
 from tests.console.conftest import sign_in
 from tests.console.flows import VISITOR, Flow, add_member, new_project, new_workflow
-from tests.support import Api, ServerProcess, unique
+from tests.support import ROOT, Api, ServerProcess, unique
 
 pytestmark = pytest.mark.xdist_group("chromium")
 
@@ -63,6 +65,8 @@ def test_create_edit_submit_a_task_and_compare_its_versions(page: Any, api: Api,
     assert page.locator("#schedule-preview .words").inner_text() == "Every day, at 00:30 (UTC+8)"
     times = fires(page)
     assert len(times) == 10 and all(t.endswith(" 00:30:00") for t in times)
+    if os.environ.get("WEDATA_CONSOLE_SCREENSHOTS"):
+        page.screenshot(path=str(ROOT / "docs" / "img" / "console-editor.png"), full_page=True)
     type_cron(page, "0 15 6 * * ? *")
     page.locator("#schedule-preview .words", has_text="at 06:15").wait_for()
     after = fires(page)
@@ -156,3 +160,7 @@ def test_members_with_their_roles_and_resource_groups_with_their_slots(
     assert int(line.locator("td.slots").inner_text()) == expected > 0
     assert line.locator("td.running").inner_text() == "0"
     assert line.locator("meter").get_attribute("aria-label") == f"0 of {expected} slots in use"
+
+
+def test_the_editor_screenshot_exists_for_the_readme() -> None:
+    assert (ROOT / "docs" / "img" / "console-editor.png").stat().st_size > 10_000
