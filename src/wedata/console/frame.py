@@ -88,10 +88,12 @@ class Access(Protocol):
 
 
 class EdgeReads(Protocol):
-    """A workflow's dependency edges in one query (``services.tasks.lineage``): the API answers
-    them one task at a time (ListUpstreamTasks)."""
+    """A workflow's tasks and dependency edges in one query each (``services.tasks.lineage``):
+    the API answers the edges one task at a time (ListUpstreamTasks) and the tasks with their
+    whole definitions, 200 a page (ListTasks)."""
 
     def workflow_edges(self, project_id: str, workflow_id: str) -> list[Any]: ...
+    def workflow_tasks(self, project_id: str, workflow_id: str, limit: int) -> list[Any]: ...
 
 
 class RunReads(Protocol):

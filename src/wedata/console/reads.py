@@ -2,11 +2,12 @@
 checked membership, the few whole-workflow reads no action answers in one call.
 
 - ``all_items``: every page of a list action, up to a bound (a page never loads without end).
-- ``workflow_graph``: a workflow's tasks (ListTasks: the action checks the caller's membership
-  first), then the edges into them and each task's latest run, one query each, asked of the
-  services the console was given (``Console.edges``, ``Console.runs``): the API answers those
-  only task by task (ListUpstreamTasks) or page by page (ListTaskInstances), which cost 300
-  calls for a 300-task workflow. Upstream tasks of other workflows become external nodes; which
+- ``workflow_graph``: after the page's GetWorkflow (the action checks the caller's membership),
+  a workflow's tasks, the edges into them and each task's latest run, one query each, asked of
+  the services the console was given (``Console.edges``, ``Console.runs``): the API answers
+  those only task by task (ListUpstreamTasks), page by page (ListTaskInstances) or with every
+  task's whole definition (ListTasks), which cost 300 calls and over a second for a 300-task
+  workflow. Upstream tasks of other workflows become external nodes; which
   instance counts as a task's latest run: ``services.instances.workflow_runs``.
 - ``Cell``: an instance as a node, a grid cell or a recent-runs line shows it.
 """
@@ -90,10 +91,10 @@ def cells(runs: Iterable[Any], base: str = "") -> list[Cell]:
 
 
 def workflow_graph(v: View, project_id: str, workflow_id: str, *, with_states: bool = True) -> Graph:
-    # ListTasks first: the action checks the caller's membership before any direct read.
-    tasks, truncated = all_items(v.actions, "ListTasks", page_size=200, max_items=MAX_TASKS, ProjectId=project_id,
-                                 WorkflowId=workflow_id)
-    nodes = [Node(t.task_id, t.task_name or t.task_id, str(t.task_type_id)) for t in tasks]
+    """The caller has called GetWorkflow first (the action checks membership)."""
+    rows = v.console.edges.workflow_tasks(project_id, workflow_id, MAX_TASKS + 1)
+    truncated = len(rows) > MAX_TASKS
+    nodes = [Node(r.id, r.name or r.id, str(r.task_type_id)) for r in rows[:MAX_TASKS]]
     ids = {n.task_id for n in nodes}
     edges: list[tuple[str, str]] = []
     external: dict[str, Node] = {}

@@ -1,7 +1,7 @@
 """The whole-workflow reads behind the console's graph and grid, on SQLite and PostgreSQL:
 each task's latest run (a run that started or ended beats a newer waiting one), the grid's window
-of the newest data times, a task's recent runs, and a workflow's dependency edges (including an
-upstream task of another workflow) — each compared with what the per-task reads answer, and
+of the newest data times, a task's recent runs, a workflow's tasks and its dependency edges
+(including an upstream task of another workflow) — each compared with what the per-task reads answer, and
 bound to their project."""
 
 from __future__ import annotations
@@ -96,3 +96,8 @@ def test_latest_grid_recent_and_edges(db: Database, tmp_path: Path) -> None:
         views, _ = deps.list_upstream(w.project_id, task, page(1, 100))
         assert sorted(v.task_id for v in views) == sorted(e.upstream_task_id for e in edges if e.task_id == task)
     assert deps.workflow_edges(other.project_id, w.workflow_id) == []
+
+    named = deps.workflow_tasks(w.project_id, w.workflow_id, 10)
+    assert sorted(r.id for r in named) == sorted([a, b, c, idle]) and all(r.name == "t" + r.id for r in named)
+    assert len(deps.workflow_tasks(w.project_id, w.workflow_id, 2)) == 2
+    assert deps.workflow_tasks(other.project_id, w.workflow_id, 10) == []

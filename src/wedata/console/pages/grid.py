@@ -2,8 +2,8 @@
 columns the last N data times (oldest on the left), each cell the instance of that task and data
 time, coloured by its state and linking to its instance panel.
 
-The rows and their order come from the graph (reads.workflow_graph, which checks membership
-through ListTasks first); the cells from one query for the window (the newest N data times of
+The rows and their order come from the graph (reads.workflow_graph, after GetWorkflow checked
+membership); the cells from one query for the window (the newest N data times of
 the workflow's instances and every instance at them: ``services.instances.workflow_runs.grid``),
 where ListTaskInstances would page through the whole history with OFFSET.
 """

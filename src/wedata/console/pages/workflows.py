@@ -75,6 +75,7 @@ def workflow(v: View) -> Response:
 def workflow_dag(v: View) -> Response:
     """The DAG alone (the htmx refresh of the colours)."""
     project_id, workflow_id = v.param("project_id"), v.param("workflow_id")
+    v.actions.data("GetWorkflow", ProjectId=project_id, WorkflowId=workflow_id)  # membership
     graph = workflow_graph(v, project_id, workflow_id)
     return v.render("_dag.html", project_id=project_id, workflow_id=workflow_id, graph=graph)
 

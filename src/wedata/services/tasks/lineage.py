@@ -179,6 +179,17 @@ class TaskDependencyService:
         return [WorkflowEdge(r.upstream_task_id, r.task_id, r.name, r.task_type_id, r.workflow_id, r.workflow_name)
                 for r in rows]
 
+    def workflow_tasks(self, project_id: str, workflow_id: str, limit: int) -> list[Any]:
+        """The workflow's tasks as a graph names them (id, name, type), by name, at most
+        ``limit``: one light query where ListTasks renders every task's whole definition."""
+        t = T.tasks
+        return self._read(
+            select(t.c.id, t.c.name, t.c.task_type_id)
+            .where(t.c.project_id == project_id, t.c.workflow_id == workflow_id)
+            .order_by(t.c.name, t.c.id)
+            .limit(limit)
+        )
+
     def _read(self, stmt: Any) -> list[Any]:
         with self.db.read() as conn:
             return list(conn.execute(stmt).all())
