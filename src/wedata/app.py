@@ -140,7 +140,8 @@ def build_console(runtime: Runtime) -> Console:
     box = runtime.secrets or SecretBox.from_key_file(runtime.settings.key_path)
     return Console(routes=runtime.endpoint.versions[SPEC_VERSION], version=SPEC_VERSION,
                    credentials=runtime.credentials, session_key=box.derive_key("console-session"),
-                   access=runtime.services.projects.access)
+                   access=runtime.services.projects.access, edges=runtime.services.task_dependencies,
+                   runs=runtime.services.workflow_runs)
 
 
 def start_engine(runtime: Runtime, kind: str = "server") -> Any:

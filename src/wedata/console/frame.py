@@ -59,6 +59,9 @@ PAGE_MODULES = (
     "wedata.console.pages.workflows",
     "wedata.console.pages.instances",
     "wedata.console.pages.grid",
+    "wedata.console.pages.editor",
+    "wedata.console.pages.versions",
+    "wedata.console.pages.project",
 )
 
 SECURITY_HEADERS = {
@@ -82,6 +85,24 @@ class Access(Protocol):
 
     def may_operate(self, project_id: str, caller: Caller) -> bool: ...
     def member_project_ids(self, caller: Caller) -> set[str] | None: ...
+
+
+class EdgeReads(Protocol):
+    """A workflow's tasks and dependency edges in one query each (``services.tasks.lineage``):
+    the API answers the edges one task at a time (ListUpstreamTasks) and the tasks with their
+    whole definitions, 200 a page (ListTasks)."""
+
+    def workflow_edges(self, project_id: str, workflow_id: str) -> list[Any]: ...
+    def workflow_tasks(self, project_id: str, workflow_id: str, limit: int) -> list[Any]: ...
+
+
+class RunReads(Protocol):
+    """A workflow's latest runs, its grid window, a task's recent runs, one query each
+    (``services.instances.workflow_runs``): the API answers them only page by page."""
+
+    def latest(self, project_id: str, workflow_id: str) -> dict[str, Any]: ...
+    def grid(self, project_id: str, workflow_id: str, columns: int) -> tuple[list[Any], list[Any]]: ...
+    def recent(self, project_id: str, task_id: str, limit: int = 10) -> list[Any]: ...
 
 
 ViewFn = Callable[["View"], Response]
@@ -189,13 +210,16 @@ class Console:
     """The console of one server process: built by app.create_app from the runtime's parts."""
 
     def __init__(self, *, routes: VersionRoutes, version: str, credentials: CredentialLookup, session_key: bytes,
-                 access: Access) -> None:
+                 access: Access, edges: EdgeReads, runs: RunReads) -> None:
         self.routes = routes
         self.version = version
         self.credentials = credentials
         self.codec = SessionCodec(session_key)
         self.brake = SignInBrake()
         self.access = access
+        # Asked only after an action has checked the caller's membership (console/reads.py).
+        self.edges = edges
+        self.runs = runs
         self.env = build_environment()
 
     def pages(self) -> Iterator[PageRoute]:

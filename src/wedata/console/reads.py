@@ -1,22 +1,32 @@
-"""What several pages read, always through the actions (console/client.py).
+"""What several pages read: through the actions (console/client.py), and, after an action has
+checked membership, the few whole-workflow reads no action answers in one call.
 
 - ``all_items``: every page of a list action, up to a bound (a page never loads without end).
-- ``workflow_graph``: a workflow's tasks (ListTasks), the edges into each (ListUpstreamTasks,
-  one call per task: the API has no call for a workflow's edges), the upstream tasks of other
-  workflows as external nodes, and each task's latest instance state (ListTaskInstances of the
-  workflow, newest data time first, up to ``STATE_PAGES`` pages: a task none of them shows is
-  drawn as "no run"; see ``latest_instances`` for which instance counts).
+- ``workflow_graph``: after the page's GetWorkflow (the action checks the caller's membership),
+  a workflow's tasks, the edges into them and each task's latest run, one query each, asked of
+  the services the console was given (``Console.edges``, ``Console.runs``): the API answers
+  those only task by task (ListUpstreamTasks), page by page (ListTaskInstances) or with every
+  task's whole definition (ListTasks), which cost 300 calls and over a second for a 300-task
+  workflow. Upstream tasks of other workflows become external nodes; which
+  instance counts as a task's latest run: ``services.instances.workflow_runs``.
+- ``Cell``: an instance as a node, a grid cell or a recent-runs line shows it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote_plus
 
 from wedata.console.client import Actions
 from wedata.console.dag import Graph, Node
+from wedata.console.frame import View
+from wedata.console.render import state_class, state_words
+from wedata.scheduling.datatimes import instance_key
+from wedata.scheduling.walltime import format_wall
 
 MAX_TASKS = 1000
-STATE_PAGES = 5
 
 
 def all_items(actions: Actions, action: str, *, page_size: int, max_items: int, **params: Any) -> tuple[list[Any], bool]:
@@ -34,48 +44,75 @@ def all_items(actions: Actions, action: str, *, page_size: int, max_items: int, 
         number += 1
 
 
-WAITING = frozenset({"WAIT_EVENT", "WAIT_UPSTREAM", "WAIT_RUN"})
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """An instance as a node, a grid cell or a recent-runs line shows it (the names the API's
+    TaskInstance uses, so the templates read either)."""
+
+    task_id: str
+    instance_state: str
+    instance_key: str
+    cur_run_date: str
+    # Worked out once here, not per use in a template: a grid of 300 x 14 draws 4,200 cells.
+    css: str  # render.state_class
+    words: str  # render.state_words
+    link: str  # "?key=<the instance key, URL-encoded>", after ``base`` when cells() was given one
+    tail: str = ""  # " · <data time> · <state words>": the end of a grid cell's title
 
 
-def latest_instances(actions: Actions, project_id: str, workflow_id: str, task_ids: set[str]) -> dict[str, Any]:
-    """Task id -> its latest *run*: the newest instance (by data time) that has started or ended,
-    else the newest waiting one (the planner makes tomorrow's instances ahead of time; colouring
-    a node by one of those would hide how the last run went). Read from the newest pages of the
-    workflow's instances."""
-    ran: dict[str, Any] = {}
-    waiting: dict[str, Any] = {}
-    for number in range(1, STATE_PAGES + 1):
-        data = actions.data("ListTaskInstances", ProjectId=project_id, WorkflowId=workflow_id, PageNumber=number,
-                            PageSize=100, SortColumn="SCHEDULE_DATE", SortType="DESC")
-        for item in data.items or []:
-            (waiting if item.instance_state in WAITING else ran).setdefault(item.task_id, item)
-        if number >= (data.total_page_number or 1) or task_ids <= ran.keys():
-            break
-    return {**waiting, **ran}
+def cell(run: Any) -> Cell:
+    """A ``services.instances.workflow_runs.Run`` as a Cell."""
+    key = instance_key(run.task_id, run.data_time)
+    return Cell(run.task_id, run.state, key, format_wall(run.data_time), state_class(run.state),
+                state_words(run.state), "?key=" + quote_plus(key))
 
 
-def workflow_graph(actions: Actions, project_id: str, workflow_id: str, *, with_states: bool = True) -> Graph:
-    tasks, truncated = all_items(actions, "ListTasks", page_size=200, max_items=MAX_TASKS, ProjectId=project_id,
-                                 WorkflowId=workflow_id)
-    nodes = [Node(t.task_id, t.task_name or t.task_id, str(t.task_type_id)) for t in tasks]
+def cells(runs: Iterable[Any], base: str = "") -> list[Cell]:
+    """Many runs as Cells (a grid: 4,200 of them), each text worked out once per task, data time
+    and state rather than once per cell; ``base`` starts each link (the instance page's path)."""
+    walls: dict[Any, tuple[str, str]] = {}
+    ids: dict[str, str] = {}
+    looks: dict[str, tuple[str, str]] = {}
+    out: list[Cell] = []
+    for run in runs:
+        wall = walls.get(run.data_time)
+        if wall is None:
+            text = format_wall(run.data_time)
+            wall = walls[run.data_time] = (text, quote_plus(text))
+        quoted = ids.get(run.task_id)
+        if quoted is None:
+            quoted = ids[run.task_id] = quote_plus(run.task_id)
+        look = looks.get(run.state)
+        if look is None:
+            look = looks[run.state] = (state_class(run.state), state_words(run.state))
+        out.append(Cell(run.task_id, run.state, f"{run.task_id}_{wall[0]}", wall[0], look[0], look[1],
+                        f"{base}?key={quoted}_{wall[1]}", f" · {wall[0]} · {look[1]}"))
+    return out
+
+
+def workflow_graph(v: View, project_id: str, workflow_id: str, *, with_states: bool = True) -> Graph:
+    """The caller has called GetWorkflow first (the action checks membership)."""
+    rows = v.console.edges.workflow_tasks(project_id, workflow_id, MAX_TASKS + 1)
+    truncated = len(rows) > MAX_TASKS
+    nodes = [Node(r.id, r.name or r.id, str(r.task_type_id)) for r in rows[:MAX_TASKS]]
     ids = {n.task_id for n in nodes}
     edges: list[tuple[str, str]] = []
     external: dict[str, Node] = {}
-    for node in nodes:
-        ups, _ = all_items(actions, "ListUpstreamTasks", page_size=200, max_items=1000, ProjectId=project_id,
-                           TaskId=node.task_id)
-        for up in ups:
-            if up.task_id is None:
-                continue
-            edges.append((up.task_id, node.task_id))
-            if up.task_id not in ids and up.task_id not in external:
-                external[up.task_id] = Node(up.task_id, up.task_name or up.task_id, str(up.task_type_id or ""),
-                                            external=True, workflow_name=up.workflow_name or "")
-    latest = latest_instances(actions, project_id, workflow_id, ids) if with_states else {}
-    for node in nodes:
-        item = latest.get(node.task_id)
-        if item is not None:
-            node.state, node.latest_key = item.instance_state, item.instance_key
+    for edge in v.console.edges.workflow_edges(project_id, workflow_id):
+        if edge.task_id not in ids:
+            continue  # a task past MAX_TASKS
+        edges.append((edge.upstream_task_id, edge.task_id))
+        if edge.upstream_task_id not in ids and edge.upstream_task_id not in external:
+            external[edge.upstream_task_id] = Node(edge.upstream_task_id, edge.upstream_name or edge.upstream_task_id,
+                                                   str(edge.upstream_type_id), external=True,
+                                                   workflow_name=edge.upstream_workflow_name or "")
+    if with_states:
+        latest = v.console.runs.latest(project_id, workflow_id)
+        for node in nodes:
+            run = latest.get(node.task_id)
+            if run is not None:
+                c = cell(run)
+                node.state, node.latest_key = c.instance_state, c.instance_key
     graph = Graph(nodes + list(external.values()), edges, truncated)
     if truncated:
         graph.notes.append(f"Only the first {MAX_TASKS} tasks are drawn.")

@@ -14,6 +14,7 @@ from wedata.services.datasources.datasources import DataSourceService
 from wedata.services.events.events import EventService
 from wedata.services.instances.instances import InstanceService
 from wedata.services.instances.lineage import InstanceLineageService
+from wedata.services.instances.workflow_runs import WorkflowRunReads
 from wedata.services.jobs import OpsJobService
 from wedata.services.lineage.lineage import LineageService
 from wedata.services.ops.instance_control import InstanceOpsService
@@ -70,6 +71,8 @@ class Services:
         self.task_dependencies = TaskDependencyService(self.db, self.clock, self.settings)
         self.instances = InstanceService(self.db, self.clock, self.settings, self.scheduler)
         self.instance_lineage = InstanceLineageService(self.db, self.clock, self.settings)
+        # A whole workflow's latest runs and grid window in one query each (the console's graph).
+        self.workflow_runs = WorkflowRunReads(self.db, self.clock, self.settings)
         self.ops_tasks = OpsTaskService(self.db, self.clock, self.settings)
         self.ops_workflows = OpsWorkflowService(self.db, self.clock, self.settings)
         self.events = EventService(self.db, self.clock, self.settings, self.scheduler)

@@ -8,7 +8,8 @@
   search. A node is coloured by its task's latest instance (reads.workflow_graph). Upstream
   tasks of other workflows are drawn dashed, with their workflow's name.
 - ``/p/{project}/tasks/{task}``: the task panel (GetTask: base attributes, schedule, upstream
-  dependencies, code read-only; the task's recent instances), a fragment for htmx or a page.
+  dependencies, code read-only; the task's recent instances, read in one query after GetTask
+  checked membership), a fragment for htmx or a page.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from starlette.responses import Response
 
 from wedata.console.client import ActionFailed
 from wedata.console.frame import Pages, View
-from wedata.console.reads import all_items, workflow_graph
+from wedata.console.reads import all_items, cell, workflow_graph
 
 pages = Pages()
 
 MAX_FOLDERS = 200
+RECENT = 10
 
 
 def folder_tree(v: View, project_id: str) -> list[dict[str, Any]]:
@@ -64,7 +66,7 @@ def workflow(v: View) -> Response:
     a = v.actions
     project = a.data("GetProject", ProjectId=project_id)
     flow = a.data("GetWorkflow", ProjectId=project_id, WorkflowId=workflow_id)
-    graph = workflow_graph(a, project_id, workflow_id)
+    graph = workflow_graph(v, project_id, workflow_id)
     return v.render("workflow.html", project=project, workflow=flow, workflow_id=workflow_id, graph=graph,
                     selected=v.arg("task"))
 
@@ -73,7 +75,8 @@ def workflow(v: View) -> Response:
 def workflow_dag(v: View) -> Response:
     """The DAG alone (the htmx refresh of the colours)."""
     project_id, workflow_id = v.param("project_id"), v.param("workflow_id")
-    graph = workflow_graph(v.actions, project_id, workflow_id)
+    v.actions.data("GetWorkflow", ProjectId=project_id, WorkflowId=workflow_id)  # membership
+    graph = workflow_graph(v, project_id, workflow_id)
     return v.render("_dag.html", project_id=project_id, workflow_id=workflow_id, graph=graph)
 
 
@@ -82,13 +85,14 @@ def task_panel(v: View) -> Response:
     project_id, task_id = v.param("project_id"), v.param("task_id")
     a = v.actions
     task = a.data("GetTask", ProjectId=project_id, TaskId=task_id)
-    recent, recent_error = a.try_data("ListTaskInstances", ProjectId=project_id, Keyword=task_id, PageSize=10)
-    items = [i for i in (recent.items or []) if i.task_id == task_id] if recent else []
+    # After GetTask checked membership: one indexed read (ListTaskInstances has no TaskId
+    # filter; its Keyword is a contains-match over every instance of the project).
+    items = [cell(r) for r in v.console.runs.recent(project_id, task_id, RECENT)]
     try:
         upstream, _ = all_items(a, "ListUpstreamTasks", page_size=200, max_items=200, ProjectId=project_id,
                                 TaskId=task_id)
     except ActionFailed:
         upstream = []
     template = "_task_panel.html" if v.htmx else "task.html"
-    return v.render(template, project_id=project_id, task=task, instances=items, recent_error=recent_error,
+    return v.render(template, project_id=project_id, task=task, instances=items,
                     upstream=upstream)

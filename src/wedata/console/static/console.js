@@ -5,7 +5,8 @@
      edges drawn from its points; wheel zooms, drag pans, "Fit" resets, the search box
      highlights matching task names (Enter centres the first); a click (or Enter) on a node
      loads its task panel into #panel. Node labels stay the server's text: nothing here builds
-     HTML from data. */
+     HTML from data;
+   - textarea[data-editor]: the task editor's code, in the vendored CodeMirror 5. */
 (function () {
   "use strict";
   var SVGNS = "http://www.w3.org/2000/svg";
@@ -141,6 +142,34 @@
     if (first) centre(svg, first);
   });
 
-  document.addEventListener("DOMContentLoaded", function () { wire(document); });
+  // The task editor: CodeMirror 5 (vendored) over textarea[data-editor], in the mode of the
+  // task type; fromTextArea copies the text back into the textarea when the form posts. A new
+  // task's type select switches the mode. Without the script the textarea still works.
+  var MODES = { sql: "text/x-sql", shell: "shell", python: "python" };
+  function editors(root) {
+    if (!window.CodeMirror) return;
+    (root.querySelectorAll ? root : document).querySelectorAll("textarea[data-editor]").forEach(function (area) {
+      if (area.dataset.wired) return;
+      area.dataset.wired = "1";
+      var cm = CodeMirror.fromTextArea(area, { mode: MODES[area.dataset.editor] || "shell", lineNumbers: true,
+                                               indentUnit: 4, viewportMargin: Infinity });
+      cm.getWrapperElement().setAttribute("data-mode", area.dataset.editor);
+      area.cm = cm;
+      cm.on("change", function () { cm.save(); });
+    });
+  }
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (!t || !t.matches || !t.matches("select[data-editor-mode-for]")) return;
+    var area = document.getElementById(t.dataset.editorModeFor);
+    var mode = t.options[t.selectedIndex].dataset.mode;
+    area.dataset.editor = mode;
+    if (area.cm) {
+      area.cm.setOption("mode", MODES[mode] || "shell");
+      area.cm.getWrapperElement().setAttribute("data-mode", mode);
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () { wire(document); editors(document); });
   document.addEventListener("htmx:afterSettle", function (e) { wire(e.target); });
 })();

@@ -23,7 +23,7 @@ from wedata.services.tasks.types import TASK_TYPE_NAMES
 from wedata.storage import tables as T
 from wedata.storage.db import Database
 
-__all__ = ["DependencyView", "TaskDependencyService"]
+__all__ = ["DependencyView", "TaskDependencyService", "WorkflowEdge"]
 
 DEV = "dev"
 _SCHEDULE_FIELDS = (
@@ -60,6 +60,19 @@ class DependencyView:
     task_action: str
     init_strategy: str | None
     crontab_expression: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowEdge:
+    """One dev edge into a task of a workflow, with what a graph shows of its upstream end (which
+    may be a task of another workflow: a cross-workflow dependency)."""
+
+    upstream_task_id: str
+    task_id: str  # the downstream end, a task of the workflow
+    upstream_name: str
+    upstream_type_id: int
+    upstream_workflow_id: str
+    upstream_workflow_name: str
 
 
 def _scheduler_field(name: str) -> ColumnElement[Any]:
@@ -144,6 +157,42 @@ class TaskDependencyService:
             total = conn.execute(select(func.count()).select_from(joined).where(where)).scalar_one()
             rows = conn.execute(stmt).all()
         return [self._view(r._mapping) for r in rows], int(total)
+
+    def workflow_edges(self, project_id: str, workflow_id: str) -> list[WorkflowEdge]:
+        """Every dev edge into the workflow's tasks, in one query (the graph of a workflow: what
+        ListUpstreamTasks answers task by task). Upstream tasks of deleted projects are left out,
+        as ListUpstreamTasks leaves them out."""
+        e, t, w, p = T.task_dependencies, T.tasks, T.workflows, T.projects
+        down = t.alias("down")
+        rows = self._read(
+            select(e.c.upstream_task_id, e.c.task_id, t.c.name, t.c.task_type_id, t.c.workflow_id,
+                   w.c.name.label("workflow_name"))
+            .select_from(
+                e.join(down, down.c.id == e.c.task_id)
+                .join(t, t.c.id == e.c.upstream_task_id)
+                .join(w, w.c.id == t.c.workflow_id)
+                .join(p, (p.c.id == t.c.project_id) & p.c.deleted_at.is_(None))
+            )
+            .where(e.c.side == DEV, down.c.project_id == project_id, down.c.workflow_id == workflow_id)
+            .order_by(e.c.task_id, e.c.created_at, e.c.upstream_task_id)
+        )
+        return [WorkflowEdge(r.upstream_task_id, r.task_id, r.name, r.task_type_id, r.workflow_id, r.workflow_name)
+                for r in rows]
+
+    def workflow_tasks(self, project_id: str, workflow_id: str, limit: int) -> list[Any]:
+        """The workflow's tasks as a graph names them (id, name, type), by name, at most
+        ``limit``: one light query where ListTasks renders every task's whole definition."""
+        t = T.tasks
+        return self._read(
+            select(t.c.id, t.c.name, t.c.task_type_id)
+            .where(t.c.project_id == project_id, t.c.workflow_id == workflow_id)
+            .order_by(t.c.name, t.c.id)
+            .limit(limit)
+        )
+
+    def _read(self, stmt: Any) -> list[Any]:
+        with self.db.read() as conn:
+            return list(conn.execute(stmt).all())
 
     @staticmethod
     def _view(r: Any) -> DependencyView:

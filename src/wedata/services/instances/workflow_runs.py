@@ -1,0 +1,129 @@
+"""A workflow's runs at a glance: what a graph colours its nodes by and what a grid shows.
+
+The API answers these questions only page by page (ListTaskInstances of a workflow, newest data
+time first, then one ListUpstreamTasks per task); the console's graph and grid need them for a
+whole workflow of hundreds of tasks in one go, so each is one query here:
+
+- ``latest``: each task's latest *run*: its newest instance (by data time) that has started or
+  ended, else its newest waiting one (the planner makes tomorrow's instances ahead of time;
+  colouring a node by one of those would hide how the last run went). One correlated
+  ``ORDER BY data_time DESC LIMIT 1`` per task on the ``(task_id, data_time)`` key, so the cost
+  follows the number of tasks, not the length of the history.
+
+The instances are reached through the tasks of the project (``task_id IN (the project's
+tasks ...)``), never by ``task_instances.project_id``: with that column in the WHERE clause
+SQLite walks the project's whole history on ``ix_task_instances_project_scheduled`` instead of
+the ``(task_id, data_time)`` key (80 ms instead of 9 ms for a 300-task grid).
+- ``grid``: the newest ``columns`` data times among the workflow's instances and every instance
+  at those data times, from each task's ``columns`` newest instances (see ``grid``).
+- ``recent``: a task's newest instances.
+
+Records, not wire Structs: ``Run`` (task, data time as the task's wall time, state). Callers
+check membership first (the console calls ListTasks / GetTask through the actions); every
+query is also bound to the project, through its tasks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from wedata.clock import Clock
+from wedata.config import Settings
+from wedata.scheduler.api import states
+from wedata.storage import tables as T
+from wedata.storage.db import Database
+from wedata.storage.engine_tables import task_instances
+
+TI = task_instances
+MAX_COLUMNS = 100
+MAX_RECENT = 100
+EPOCH = datetime(1970, 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    task_id: str
+    data_time: datetime  # wall time in the task's zone (the instance key's time)
+    state: str
+
+
+def _runs(rows: Any) -> list[Run]:
+    return [Run(r.task_id, r.data_time, r.state) for r in rows]
+
+
+class WorkflowRunReads:
+    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+
+    def latest(self, project_id: str, workflow_id: str) -> dict[str, Run]:
+        """Task id -> its latest run, for the tasks of the workflow that have an instance."""
+        t = T.tasks
+
+        def newest(*cond: Any) -> Any:
+            return (
+                select(TI.c.id)
+                .where(TI.c.task_id == t.c.id, *cond)
+                .order_by(TI.c.data_time.desc())
+                .limit(1)
+                .correlate(t)
+                .scalar_subquery()
+            )
+
+        picked = (
+            select(func.coalesce(newest(TI.c.state.not_in(sorted(states.WAITING))), newest()))
+            .where(t.c.project_id == project_id, t.c.workflow_id == workflow_id)
+        )
+        with self.db.read() as conn:
+            rows = conn.execute(select(TI.c.task_id, TI.c.data_time, TI.c.state).where(TI.c.id.in_(picked))).all()
+        return {r.task_id: r for r in _runs(rows)}
+
+    def grid(self, project_id: str, workflow_id: str, columns: int) -> tuple[list[datetime], list[Run]]:
+        """(the newest ``columns`` data times, oldest first; every instance of the workflow's tasks
+        at those data times).
+
+        A task's ``columns`` newest instances span ``columns`` distinct data times, so the
+        window's oldest data time is no older than any task's columns'th newest one: the newest
+        of those (one correlated ``LIMIT 1 OFFSET columns - 1`` per task on the
+        ``(task_id, data_time)`` key) bounds an index range scan that reads at most tasks x
+        columns rows, however long the history; the window is picked from them here."""
+        columns = max(1, min(MAX_COLUMNS, columns))
+        t, older = T.tasks, TI.alias("older")
+        tasks = select(t.c.id).where(t.c.project_id == project_id, t.c.workflow_id == workflow_id)
+        since = (
+            select(older.c.data_time)
+            .where(older.c.task_id == t.c.id)
+            .order_by(older.c.data_time.desc())
+            .limit(1)
+            .offset(columns - 1)
+            .correlate(t)
+            .scalar_subquery()
+        )
+        bound = select(func.max(since)).where(t.c.project_id == project_id, t.c.workflow_id == workflow_id)
+        floor = func.coalesce(bound.scalar_subquery(), EPOCH)
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(TI.c.task_id, TI.c.data_time, TI.c.state)
+                .where(TI.c.task_id.in_(tasks), TI.c.data_time >= floor)
+            ).all()
+        dates = sorted({r.data_time for r in rows}, reverse=True)[:columns]
+        window = set(dates)
+        return sorted(dates), [r for r in _runs(rows) if r.data_time in window]
+
+    def recent(self, project_id: str, task_id: str, limit: int = 10) -> list[Run]:
+        """A task's newest instances (by data time), at most ``limit``."""
+        t = T.tasks
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(TI.c.task_id, TI.c.data_time, TI.c.state)
+                .where(TI.c.task_id == select(t.c.id).where(t.c.id == task_id, t.c.project_id == project_id)
+                       .scalar_subquery())
+                .order_by(TI.c.data_time.desc())
+                .limit(max(1, min(MAX_RECENT, limit)))
+            ).all()
+        return _runs(rows)

@@ -1,0 +1,103 @@
+"""The whole-workflow reads behind the console's graph and grid, on SQLite and PostgreSQL:
+each task's latest run (a run that started or ended beats a newer waiting one), the grid's window
+of the newest data times, a task's recent runs, a workflow's tasks and its dependency edges
+(including an upstream task of another workflow) — each compared with what the per-task reads answer, and
+bound to their project."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import insert
+
+from tests.scheduler.helpers import World
+from wedata.clock import SystemClock
+from wedata.config import Settings
+from wedata.services.common import page
+from wedata.services.instances.workflow_runs import WorkflowRunReads
+from wedata.services.tasks.lineage import TaskDependencyService
+from wedata.storage import tables as T
+from wedata.storage.db import Database
+from wedata.storage.engine_tables import task_instances
+
+DAY0 = datetime(2025, 3, 1)
+
+
+def put(db: Database, w: World, task_id: str, day: int, state: str, workflow_id: str | None = None) -> None:
+    when = DAY0 + timedelta(days=day)
+    with db.write() as conn:
+        conn.execute(insert(task_instances).values(
+            task_id=task_id, data_time=when, project_id=w.project_id, workflow_id=workflow_id or w.workflow_id,
+            version_id="v", instance_type=1, state=state, scheduled_at=when, cycle_type="D", task_type_id=35,
+            try_limit=1, created_at=when, updated_at=when))
+
+
+def dev_edge(db: Database, down: str, up: str) -> None:
+    with db.write() as conn:
+        conn.execute(insert(T.task_dependencies).values(
+            side="dev", task_id=down, upstream_task_id=up, main_cyclic_config="DAY",
+            subordinate_cyclic_config="CURRENT_DAY", created_at=DAY0))
+
+
+def test_latest_grid_recent_and_edges(db: Database, tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path)
+    runs = WorkflowRunReads(db, SystemClock(), settings)
+    deps = TaskDependencyService(db, SystemClock(), settings)
+    w = World(db, DAY0)
+    a, b, c, idle = w.task(), w.task(), w.task(), w.task()
+    other = World(db, DAY0)  # another project: its task is an upstream of c
+    foreign = other.task()
+    # a: ran for days 0..4 (day 3 failed), tomorrow's instance waits -> latest is day 4, COMPLETED.
+    for day in range(5):
+        put(db, w, a, day, "EXPIRED" if day == 3 else "COMPLETED")
+    put(db, w, a, 5, "WAIT_UPSTREAM")
+    # b: only waiting instances -> latest is the newest waiting one.
+    put(db, w, b, 3, "WAIT_RUN")
+    put(db, w, b, 4, "WAIT_UPSTREAM")
+    # c: days 1 and 4, the newer one running.
+    put(db, w, c, 1, "COMPLETED")
+    put(db, w, c, 4, "RUNNING")
+    put(db, other, foreign, 9, "COMPLETED")  # newer, but of another project's workflow
+    dev_edge(db, b, a)
+    dev_edge(db, c, a)
+    dev_edge(db, c, b)
+    dev_edge(db, c, foreign)
+
+    latest = runs.latest(w.project_id, w.workflow_id)
+    assert {t: (r.data_time.day, r.state) for t, r in latest.items()} == {
+        a: (DAY0.day + 4, "COMPLETED"),
+        b: (DAY0.day + 4, "WAIT_UPSTREAM"),
+        c: (DAY0.day + 4, "RUNNING"),
+    }
+    assert idle not in latest
+    assert runs.latest(other.project_id, w.workflow_id) == {}  # the workflow is not the other project's
+
+    dates, cells = runs.grid(w.project_id, w.workflow_id, 3)
+    assert dates == [DAY0 + timedelta(days=d) for d in (3, 4, 5)]  # the newest 3, oldest first
+    assert sorted((r.task_id, (r.data_time - DAY0).days, r.state) for r in cells) == sorted([
+        (a, 3, "EXPIRED"), (a, 4, "COMPLETED"), (a, 5, "WAIT_UPSTREAM"),
+        (b, 3, "WAIT_RUN"), (b, 4, "WAIT_UPSTREAM"), (c, 4, "RUNNING"),
+    ])
+    wide_dates, wide = runs.grid(w.project_id, w.workflow_id, 60)
+    assert len(wide_dates) == 6 and len(wide) == 10  # every instance of the workflow's tasks
+    assert runs.grid(w.project_id, str(uuid.uuid4()), 14) == ([], [])
+
+    assert [(r.data_time - DAY0).days for r in runs.recent(w.project_id, a, 3)] == [5, 4, 3]
+    assert runs.recent(other.project_id, a) == []  # bound to the task's project
+
+    edges = deps.workflow_edges(w.project_id, w.workflow_id)
+    assert sorted((e.upstream_task_id, e.task_id) for e in edges) == sorted([(a, b), (a, c), (b, c), (foreign, c)])
+    outside = next(e for e in edges if e.upstream_task_id == foreign)
+    assert outside.upstream_workflow_id == other.workflow_id and outside.upstream_name == "t" + foreign
+    # The same edges as ListUpstreamTasks answers task by task.
+    for task in (a, b, c):
+        views, _ = deps.list_upstream(w.project_id, task, page(1, 100))
+        assert sorted(v.task_id for v in views) == sorted(e.upstream_task_id for e in edges if e.task_id == task)
+    assert deps.workflow_edges(other.project_id, w.workflow_id) == []
+
+    named = deps.workflow_tasks(w.project_id, w.workflow_id, 10)
+    assert sorted(r.id for r in named) == sorted([a, b, c, idle]) and all(r.name == "t" + r.id for r in named)
+    assert len(deps.workflow_tasks(w.project_id, w.workflow_id, 2)) == 2
+    assert deps.workflow_tasks(other.project_id, w.workflow_id, 10) == []
