@@ -5,8 +5,7 @@
   ``WEDATA_CODE_FILE_MAX_BYTES``; below the 10 MiB request limit so that a larger file is
   refused naming the field), no NUL.
 - A ``.ipynb`` file holds a real notebook: non-empty content must be notebook JSON that
-  nbformat reads and validates (any nbformat 4 minor version; older major versions are
-  upgraded when read). Empty content is an empty file, as WeData's CreateCodeFile example
+  nbformat validates (nbformat 4, any minor version). Empty content is an empty file, as WeData's CreateCodeFile example
   creates it; it runs as an empty notebook.
 - ``CodeFileConfig.Params`` is kept as given (WeData's examples send free text such as
   ``"p1"``), at most 64 KiB without control characters; ``NotebookSessionInfo`` is kept.
@@ -15,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any
 
 from wedata.services.errors import InvalidValue
@@ -41,25 +41,28 @@ def is_notebook(name: str) -> bool:
 
 
 def check_notebook(text: str, field: str) -> None:
-    """``InvalidParameterValue`` naming the field unless ``text`` is a valid notebook."""
+    """``InvalidParameterValue`` naming the field unless ``text`` is a valid nbformat 4 notebook."""
     if not text.strip():
         return
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise InvalidValue(f"{field} is not a notebook (.ipynb JSON): {exc}") from None
+    major = doc.get("nbformat") if isinstance(doc, dict) else None
+    if major != 4:
+        raise InvalidValue(f"{field} is not a notebook: it must be a JSON object with nbformat 4, got "
+                           f"nbformat {major!r}")
     import nbformat  # imported lazily: only notebook saves need it
-    from nbformat.validator import ValidationError
 
     try:
-        nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
-    except (ValueError, nbformat.reader.NotJSONError) as exc:
-        raise InvalidValue(f"{field} is not a notebook (.ipynb JSON): {str(exc)[:300]}") from None
-    major = nb.get("nbformat") if isinstance(nb, dict) else None
-    if not isinstance(major, int) or major not in (3, 4):
-        raise InvalidValue(f"{field} is not a notebook: nbformat must be 4 (or 3), got {major!r}")
-    try:
-        nbformat.validate(nbformat.convert(nb, 4) if major != 4 else nb)
-    except ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) if getattr(exc, "absolute_path", None) else ""
+        with warnings.catch_warnings():  # a cell without an id: nbformat warns, it stays valid
+            warnings.simplefilter("ignore")
+            nbformat.validate(nbformat.from_dict(doc), version=4)
+    except nbformat.ValidationError as exc:
+        where = "/".join(str(p) for p in getattr(exc, "absolute_path", ()) or ())
+        message = str(getattr(exc, "message", exc)).splitlines()[0]
         raise InvalidValue(f"{field} is not a valid notebook{f' at {where}' if where else ''}: "
-                           f"{str(exc.message)[:300]}") from None
+                           f"{message[:300]}") from None
 
 
 def check_content(name: str, text: str | None, field: str, max_bytes: int) -> str:
