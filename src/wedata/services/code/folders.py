@@ -9,6 +9,7 @@ grants, which are by id); a non-empty folder cannot be deleted (``FailedOperatio
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, func, insert, select, update
@@ -176,7 +177,7 @@ class CodeFolderService:
                       bool(req.only_user_self_script), caller.uin)
 
 
-def _build(rows: list[Any], parent: str, perms: Permissions, project_id: str, caller: Caller) -> list[Node]:
+def _build(rows: Sequence[Any], parent: str, perms: Permissions, project_id: str, caller: Caller) -> list[Node]:
     nodes: dict[str, Node] = {}
     for r in rows:
         item = node(r, perms.level(r))

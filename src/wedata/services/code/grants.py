@@ -90,13 +90,14 @@ def _sized(items: Sequence[Any] | None, where: str, limit: int, *, required: boo
 
 def _resource(conn: Connection, caller: Caller, project_id: str, res: M.ExploreFileResource | None,
               where: str) -> Any:
-    if res is None or not (res.resource_id or "").strip():
+    rid = (res.resource_id or "").strip() if res is not None else ""
+    if res is None or not rid:
         raise InvalidValue(f"{where}.ResourceId must name a code folder or file")
     kind = res.resource_type
     if kind not in (FOLDER, SCRIPT):
         raise InvalidValue(f"{where}.ResourceType must be folder or script, got {kind!r}")
     try:
-        row = load(conn, project_id, res.resource_id.strip(), None, caller, columns=LIGHT)
+        row = load(conn, project_id, rid, None, caller, columns=LIGHT)
     except NotFound:
         raise NotFound(f"{where}.ResourceId: the code {'folder' if kind == FOLDER else 'file'} "
                        f"{res.resource_id} does not exist in the project {project_id}.") from None
@@ -229,7 +230,7 @@ class CodePermissionService:
                                                         columns=LIGHT))
 
 
-def _privilege_rows(row: Any, folders: list[Any], nodes: dict[str, Any], grants: list[Any]) -> list[PrivilegeRow]:
+def _privilege_rows(row: Any, folders: list[Any], nodes: dict[str, Any], grants: Sequence[Any]) -> list[PrivilegeRow]:
     out: list[PrivilegeRow] = []
     if row.scope != PRIVATE:
         out.append(PrivilegeRow("role", PROJECT_MANAGER, [CAN_MANAGE], row.kind, row.id, False))
