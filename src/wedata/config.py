@@ -144,6 +144,8 @@ class Settings:
     sql_script_max_rows: int = 1000
     sql_script_max_bytes: int = 1024 * 1024
     sql_result_retention: float = 7 * 86400.0
+    # Code studio files (services/code, docs/code-studio.md): the largest file content accepted.
+    code_file_max_bytes: int = 2 * 1024 * 1024
     # Resource files (storage/objects.py, docs/files.md): where new files go (local: under
     # WEDATA_HOME/objects; s3: any S3-compatible store), and the largest file accepted.
     object_store: str = "local"
@@ -238,6 +240,7 @@ class Settings:
             sql_script_max_rows=_int(env, "WEDATA_SQL_SCRIPT_MAX_ROWS", 1000),
             sql_script_max_bytes=_int(env, "WEDATA_SQL_SCRIPT_MAX_BYTES", 1024 * 1024),
             sql_result_retention=_duration(env, "WEDATA_SQL_RESULT_RETENTION", 7 * 86400.0),
+            code_file_max_bytes=_int(env, "WEDATA_CODE_FILE_MAX_BYTES", 2 * 1024 * 1024),
             object_store=_choice(env, "WEDATA_OBJECT_STORE", "local", ("local", "s3")),
             object_store_bucket=env.get("WEDATA_OBJECT_STORE_BUCKET", ""),
             object_store_region=env.get("WEDATA_OBJECT_STORE_REGION", ""),

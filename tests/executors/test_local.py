@@ -4,6 +4,7 @@ after a restart, and the task-type command builders and output parsing."""
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -127,7 +128,14 @@ def test_a_vanished_attempt_is_lost(executor: tuple[LocalExecutor, Exits], tmp_p
 
 
 def test_task_types(tmp_path: Path) -> None:
-    assert {30, 35, 21, 23, 32, 134} == SUPPORTED_TASK_TYPES
+    assert {30, 35, 132, 21, 23, 32, 134} == SUPPORTED_TASK_TYPES
+    # A notebook: the .ipynb and the runner are written into the run directory, the server's
+    # own interpreter runs it and writes the executed notebook into the working directory.
+    nb = build_command(132, '{"cells": []}', {}, str(tmp_path / "nb"))
+    assert nb == [sys.executable, "-u", str(tmp_path / "nb" / "run_notebook.py"), str(tmp_path / "nb" / "notebook.ipynb"),
+                  "executed.ipynb"]
+    assert (tmp_path / "nb" / "notebook.ipynb").read_text() == '{"cells": []}'
+    assert "nbclient" in (tmp_path / "nb" / "run_notebook.py").read_text()
     argv = build_command(30, "print(1)", {"python_sub_version": "python3"}, str(tmp_path / "py"))
     assert argv[1:] == ["-u", str(tmp_path / "py" / "task.py")] and os.path.exists(argv[0])
     with pytest.raises(ExecutorError, match="python9.9"):

@@ -6,6 +6,7 @@ test_isolation.py."""
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Iterator
@@ -211,3 +212,24 @@ def test_user_mode_alone_runs_as_the_run_as_user(home: Path, executors: list[Loc
     out = Path(s.log_path).read_text()
     assert out.splitlines()[:2] == ["wedata-run", "mine"], out
     assert "SERVER-DATABASE" not in out and out.count("Permission denied") == 3 and out.endswith("done\n"), out
+
+
+@pytest.mark.parametrize("mode", kill_modes())
+def test_a_notebook_runs_inside_the_sandbox(mode: str, home: Path, executors: list[LocalExecutor]) -> None:
+    """Notebook tasks (132): the server's virtualenv (nbclient, ipykernel) is visible read-only,
+    the kernel starts inside the sandbox and the executed notebook lands in work/."""
+    require_bwrap()
+    if mode == "bwrap+user":
+        sandbox_module.create_user("wedata-run")
+    ex, exits = started(SandboxSettings(mode=mode, home=str(home)))
+    executors.append(ex)
+    source = f"import os\nprint(6 * 7, os.path.exists({str(home / 'wedata.db')!r}))"
+    notebook = json.dumps({"cells": [{"cell_type": "code", "execution_count": None, "id": "a", "metadata": {},
+                                      "outputs": [], "source": source}],
+                           "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    s = spec(home, 1, notebook, type_id=132, trusted=True)
+    ex.submit(s)
+    out = Path(s.log_path)
+    assert exits.wait(1, timeout=90) == 0, out.read_text()
+    assert "42 False" in out.read_text()  # ran, and the server's database stays out of reach
+    assert '"42 False\\n"' in Path(s.cwd, "executed.ipynb").read_text()

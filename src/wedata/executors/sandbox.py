@@ -163,6 +163,14 @@ def _prefix_of(executable: str) -> str | None:
     return parent if parent not in ("", "/") else None
 
 
+def _venv_of(executable: str) -> str | None:
+    """The virtual environment an interpreter runs in (``<venv>/bin/python``, its
+    ``pyvenv.cfg`` beside ``bin``), read-only in the sandbox with its base prefix: the server's
+    own environment runs Notebook tasks (executors/notebook_runner.py). Code, no secrets."""
+    venv = os.path.dirname(os.path.dirname(os.path.abspath(executable)))
+    return venv if venv not in ("", "/") and os.path.isfile(os.path.join(venv, "pyvenv.cfg")) else None
+
+
 @dataclass
 class Sandbox:
     """The isolation decided for this process; builds each attempt's command and environment."""
@@ -364,6 +372,9 @@ class Sandbox:
             prefix = _prefix_of(exe) if os.path.isabs(exe) else None
             if prefix and not mounts.covered(prefix):
                 mounts.ro_bind(prefix)
+            venv = _venv_of(exe) if os.path.isabs(exe) else None
+            if venv and not mounts.covered(venv):
+                mounts.ro_bind(venv)
         args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm"]
         mounts.mark("/proc")
         mounts.mark("/dev")

@@ -7,6 +7,14 @@
   own interpreter use that interpreter (its base, outside the server's virtualenv); anything
   else is looked up on PATH. A missing interpreter fails the attempt with a clear message.
 
+- Notebook (132): the notebook (``.ipynb`` JSON) is written to ``notebook.ipynb`` and run
+  headless by ``run_notebook.py`` (executors/notebook_runner.py, copied beside it) with the
+  server's own interpreter, which has nbclient and ipykernel; the executed notebook is written
+  to ``work/executed.ipynb`` and kept next to the instance log (scheduler/notebooks.py). With
+  ``notebook.source`` = ``codeStudio`` the notebook is the code studio file
+  ``notebook.scriptId`` (its current version, read when the attempt is claimed); otherwise the
+  task's own code is the notebook.
+
 SQL tasks are not commands: JDBC SQL (21, any MySQL- or PostgreSQL-wire data source),
 TDSQL-PostgreSQL (23), StarRocks (134, MySQL wire) and DLC SQL (32, the lake) are run by the SQL
 executor (``executors/sql_tasks.py``); :data:`SQL_TASK_TYPES` names them.
@@ -32,7 +40,13 @@ TDSQL_POSTGRES_TYPE = 23
 DLC_SQL_TYPE = 32
 STARROCKS_TYPE = 134
 SQL_TASK_TYPES: frozenset[int] = frozenset({JDBC_SQL_TYPE, TDSQL_POSTGRES_TYPE, DLC_SQL_TYPE, STARROCKS_TYPE})
-SUPPORTED_TASK_TYPES: frozenset[int] = frozenset({SHELL_TYPE, PYTHON_TYPE}) | SQL_TASK_TYPES
+NOTEBOOK_TYPE = 132
+SUPPORTED_TASK_TYPES: frozenset[int] = frozenset({SHELL_TYPE, PYTHON_TYPE, NOTEBOOK_TYPE}) | SQL_TASK_TYPES
+# Notebook tasks: where the notebook comes from (WeData's ext keys) and what the attempt leaves.
+NOTEBOOK_SOURCE_KEY = "notebook.source"
+NOTEBOOK_SCRIPT_KEY = "notebook.scriptId"
+CODE_STUDIO = "codeStudio"
+EXECUTED_NOTEBOOK = "executed.ipynb"  # in the attempt's work/ directory
 
 
 def _own_python() -> str:
@@ -63,10 +77,22 @@ def build_command(task_type_id: int, code: str, ext: Mapping[str, str], run_dir:
         path = Path(run_dir, "task.py")
         path.write_text(code if code.endswith("\n") else code + "\n")
         return [interpreter, "-u", str(path)]
+    if task_type_id == NOTEBOOK_TYPE:
+        notebook = Path(run_dir, "notebook.ipynb")
+        notebook.write_text(code)
+        runner = Path(run_dir, "run_notebook.py")
+        shutil.copyfile(Path(__file__).with_name("notebook_runner.py"), runner)
+        return [notebook_interpreter(), "-u", str(runner), str(notebook), EXECUTED_NOTEBOOK]
     if task_type_id in SQL_TASK_TYPES:
         raise ExecutorError(f"task type {task_type_id} is a SQL task: the SQL executor runs it, not a command")
     raise ExecutorError(f"task type {task_type_id} cannot be run by this server (supported: Shell 35, Python 30, "
-                        "SQL 21, 23, 32, 134)")
+                        "Notebook 132, SQL 21, 23, 32, 134)")
+
+
+def notebook_interpreter() -> str:
+    """The interpreter notebooks run with: the server's own (its environment has nbclient and
+    ipykernel; the sandbox shows that environment read-only, executors/sandbox.py)."""
+    return sys.executable
 
 
 # Resource files a task uses (services/resources, docs/files.md): staged read-only into

@@ -28,7 +28,7 @@ from wedata.executors.outputs import Scanned, collect
 from wedata.executors.remote import logs_in_database
 from wedata.executors.sql.splitting import may_change_schema
 from wedata.executors.sql_tasks import read_outcome
-from wedata.executors.tasktypes import DLC_SQL_TYPE, SQL_TASK_TYPES
+from wedata.executors.tasktypes import DLC_SQL_TYPE, NOTEBOOK_TYPE, SQL_TASK_TYPES
 from wedata.scheduler import states
 from wedata.scheduler.definitions import TaskDef
 from wedata.scheduler.node import EngineNode
@@ -86,6 +86,7 @@ class After:
 
     footers: list[tuple[str, str]] = field(default_factory=list)
     cleanup: list[str] = field(default_factory=list)
+    notebooks: list[tuple[str, str]] = field(default_factory=list)  # (run dir, log path): scheduler/notebooks.py
     kills: list[Handle] = field(default_factory=list)
     launches: list[Launch] = field(default_factory=list)
     finished: int = 0
@@ -123,6 +124,9 @@ def finish(node: EngineNode, tx: Tx, exits: list[tuple[int, int | None]], after:
         after.footers.append((r["log_path"], footer))
         if logs_in_database(r["e_executor"]):  # a remote attempt's log is in the database
             append_chunk(tx.conn, r["eid"], footer, tx.now)
+        tdef = node.def_for(r)
+        if tdef is not None and tdef.task_type_id == NOTEBOOK_TYPE and r["log_path"]:
+            after.notebooks.append((run_dir, r["log_path"]))
         after.cleanup.append(run_dir)
         after.finished += 1
 

@@ -47,6 +47,7 @@ from wedata.scheduler import cycle, recovery, states
 from wedata.scheduler.definitions import DefinitionCache
 from wedata.scheduler.diskguard import DiskGuard
 from wedata.scheduler.node import EngineNode
+from wedata.scheduler.notebooks import keep_notebook
 from wedata.scheduler.planner import Planner, PlanOutcome
 from wedata.scheduler.readiness import evaluate, waiting_ids
 from wedata.scheduler.runs import append_log, remove_run_dir
@@ -303,6 +304,8 @@ class Engine:
                 self._write_footer(path, text)
         for handle in after.kills:
             self.executor.kill(handle, self.settings.kill_grace)
+        for run_dir, log_path in after.notebooks:
+            keep_notebook(run_dir, log_path)
         self._cleanup.extend(after.cleanup)
 
     def _write_footer(self, path: str, text: str) -> None:

@@ -21,8 +21,9 @@ from sqlalchemy import Connection, and_, select
 
 from wedata.executors.base import ExecutorError, RunSpec
 from wedata.executors.sql.contract import SqlJob
-from wedata.executors.tasktypes import SHELL_TYPE, SQL_TASK_TYPES, build_command, resource_refs
+from wedata.executors.tasktypes import NOTEBOOK_TYPE, SHELL_TYPE, SQL_TASK_TYPES, build_command, resource_refs
 from wedata.scheduler.definitions import TaskDef
+from wedata.scheduler.notebooks import notebook_code
 from wedata.scheduler.staging import resolve, resources_dir
 from wedata.scheduling.datatimes import format_wall, instance_key
 from wedata.scheduling.parameters import ParameterError, RenderContext, own_output_constants, render
@@ -190,6 +191,10 @@ def prepare(
         code = render(tdef.code, ctx)
     except ParameterError as exc:
         return Prepared(None, tdef.code, f"cannot render the task's code: {exc}")
+    if tdef.task_type_id == NOTEBOOK_TYPE:  # the notebook: a code studio file, or the task's code
+        code, problem = notebook_code(conn, str(inst["project_id"]), tdef.ext, code)
+        if problem is not None:
+            return Prepared(None, code, problem)
     sql: SqlJob | None = None
     # Resource files: resolved here (the content registered now), staged after the commit.
     staged, problem = resolve(conn, str(inst["project_id"]), resource_refs(tdef.task_type_id, tdef.ext)) \

@@ -10,6 +10,9 @@ from wedata.scheduler.api import SchedulerApi
 from wedata.services.alarms.alarms import AlarmService
 from wedata.services.backfill.plans import BackfillService
 from wedata.services.catalog.catalog import CatalogService
+from wedata.services.code.files import CodeFileService
+from wedata.services.code.folders import CodeFolderService
+from wedata.services.code.grants import CodePermissionService
 from wedata.services.datasources.datasources import DataSourceService
 from wedata.services.events.events import EventService
 from wedata.services.instances.instances import InstanceService
@@ -121,6 +124,10 @@ class Services:
         # Resource files and folders; their bytes in the object store (services/resources/).
         self.resource_folders = ResourceFolderService(self.db, self.clock, self.settings)
         self.resource_files = ResourceFileService(self.db, self.clock, self.settings)
+        # Code studio: folders, files and their versions, code permissions (services/code/).
+        self.code_folders = CodeFolderService(self.db, self.clock, self.settings)
+        self.code_files = CodeFileService(self.db, self.clock, self.settings)
+        self.code_permissions = CodePermissionService(self.db, self.clock, self.settings)
         # Table and column lineage: registered, and computed from the SQL that ran by a worker of
         # this process (services/lineage/).
         self.lineage = LineageService(self.db, self.clock, self.settings, self.catalog)

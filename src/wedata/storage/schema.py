@@ -10,6 +10,7 @@ from wedata.storage import (  # noqa: F401  (imported for their tables)
     alarm_tables,
     backfill_tables,
     catalog_tables,
+    code_tables,
     datasource_tables,
     engine_tables,
     event_tables,

@@ -413,7 +413,7 @@ class TaskService:
             return
         raise Unsupported(
             f"Task type {row.task_type_id} ({task_type_desc(row.task_type_id)}) cannot be scheduled by this "
-            "server yet: only Shell (35), Python (30) and SQL (21 JDBC, 23 TDSQL-PostgreSQL, 32 DLC, 134 StarRocks) "
+            "server yet: only Shell (35), Python (30), Notebook (132) and SQL (21 JDBC, 23 TDSQL-PostgreSQL, 32 DLC, 134 StarRocks) "
             "tasks run. Save it, or submit it as a dry run (ScheduleType 1)."
         )
 
