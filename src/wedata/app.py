@@ -186,9 +186,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         runtime.services.sql_runs.start_worker()
         # Automatic lineage: parses the statements of successful SQL runs (services/lineage/).
         runtime.services.lineage.start_worker()
+        # Data quality checks after successful attempts of attached tasks (services/quality/).
+        runtime.services.quality.start_worker()
         try:
             yield
         finally:
+            runtime.services.quality.stop_worker()
             runtime.services.lineage.stop_worker()
             runtime.services.sql_runs.stop_worker()
             runtime.services.catalog.stop_worker()

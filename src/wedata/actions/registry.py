@@ -50,6 +50,7 @@ ACTION_MODULES = (
     "wedata.actions.triggers.definitions",
     "wedata.actions.triggers.runs",
     "wedata.actions.lineage.lineage",
+    "wedata.actions.quality.quality",
 )
 
 
