@@ -9,7 +9,15 @@ import pytest
 
 from tests.actions.datasources.conftest import Db
 from tests.actions.instances.test_instances import Space, new_space, submit
-from tests.actions.quality.helpers import create_group, create_rules, custom, fixed, rule, rules_total, strategy
+from tests.actions.quality.helpers import (
+    create_group,
+    create_rules,
+    custom,
+    fixed,
+    rule,
+    rules_total,
+    strategy,
+)
 from tests.actions.sql_tasks.test_sql_tasks import pg_connect
 from tests.support import Api, unique
 
