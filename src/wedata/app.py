@@ -206,9 +206,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
         # Time and file-arrival triggers of trigger workflows (services/triggers/firing.py); safe
         # in several processes (each fire has a unique row).
         runtime.services.trigger_firing.start_worker()
+        # Data quality checks after successful attempts of attached tasks (services/quality/).
+        runtime.services.quality.start_worker()
         try:
             yield
         finally:
+            runtime.services.quality.stop_worker()
             runtime.services.trigger_firing.stop_worker()
             runtime.services.trigger_queue.stop()
             runtime.services.lineage.stop_worker()

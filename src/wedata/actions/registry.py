@@ -54,6 +54,7 @@ ACTION_MODULES = (
     "wedata.actions.triggers.runs",
     "wedata.actions.triggers.ops",
     "wedata.actions.lineage.lineage",
+    "wedata.actions.quality.quality",
 )
 
 

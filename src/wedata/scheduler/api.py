@@ -12,6 +12,8 @@ scheduler is here, on one object built once per process (``services.scheduler``)
 - :meth:`SchedulerApi.load_def` — task definitions through ONE cache shared with the engine.
 - :meth:`SchedulerApi.plan_task_now` — "re-plan this task", inside the caller's transaction.
 - :meth:`SchedulerApi.reevaluate` — re-evaluate readiness inside the caller's transaction.
+- :func:`satisfy_key` — satisfy the edges on a completed key whose data-quality hold the
+  caller has just removed (services/quality).
 - :meth:`SchedulerApi.dispatch_pause` — why this process's engine starts nothing now (a full
   disk), shown on waiting instances.
 - :func:`fenced_update` / :func:`fenced_delete` — the optimistic ``row_version``-checked write
@@ -52,7 +54,7 @@ from wedata.scheduler.observers import observe
 from wedata.scheduler.planner import Planner, PlanOutcome, instance_row, load_snapshot
 from wedata.scheduler.readiness import evaluate, target_state
 from wedata.scheduler.runs import append_log, log_line
-from wedata.scheduler.transitions import Tx, record_created, transition
+from wedata.scheduler.transitions import Tx, record_created, satisfy_key, transition
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import task_instances, task_plans
 from wedata.storage.tables import tasks
@@ -78,6 +80,7 @@ __all__ = [
     "log_line",
     "observe",
     "record_created",
+    "satisfy_key",
     "states",
     "target_state",
     "touch_instance",

@@ -50,6 +50,7 @@ from wedata.storage.catalog_tables import mark_stale
 from wedata.storage.engine_tables import instance_deps, instance_executions, task_instances
 from wedata.storage.health import is_disk_full
 from wedata.storage.lineage_tables import record_run
+from wedata.storage.quality_tables import gate_success
 from wedata.storage.remote_runs import append_chunk, remote_outputs
 from wedata.storage.tables import tasks
 
@@ -166,8 +167,13 @@ def end_attempt(node: EngineNode, tx: Tx, r: Any, code: int | None) -> str:
                        source_id=catalog_source(tdef), dialect=sql.dialect, database=sql.database,
                        default_schema=sql.default_schema, statements=sql.statements, now=now)
         tx.conn.execute(_END_EXEC, {"eid": r["eid"], "st": "COMPLETE", "at": now, "code": 0, "err": None})
+        # Data quality: attached groups are requested to check; a blocking one holds the key
+        # (the transition then satisfies no downstream edge until the check passes).
+        held = gate_success(tx.conn, r, now)
         transition(tx, r, states.COMPLETED, "attempt succeeded", {**common, "outputs": outputs or None})
         lines = [log_line(now, "WARN", f"output parameter {k} not produced: {why}") for k, why in missing.items()]
+        if held:
+            lines.append(log_line(now, "INFO", "downstream instances wait for the data quality check (ExecFailBlock)"))
         return "".join(lines) + log_line(now, "INFO", f"exit code 0; instance COMPLETED after {cost} ms")
     if pre_failure:
         reason = pre_failure

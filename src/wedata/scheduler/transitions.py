@@ -8,7 +8,10 @@ instance-level dependency edges in step:
 - an instance that COMPLETES (or is skipped) satisfies the edges that wait for its key;
 - one that EXPIRES satisfies only edges that allow a failed parent (PARENT_EXPIRED);
 - one that leaves a terminal state again (rerun) un-satisfies the edges of downstream
-  instances that have not started yet.
+  instances that have not started yet;
+- a key held by a data-quality check (``quality_holds``, written by the engine before the
+  transition: ``storage.quality_tables.gate_success``) satisfies nothing; the quality service
+  releases it through :func:`satisfy_key` when the check passes.
 
 The downstream instances whose edges changed are collected in ``Tx.wake`` so the caller
 re-evaluates exactly those (event-driven readiness: the cost of one change is the number of its
@@ -23,12 +26,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, exists, insert, select, update
 
 from wedata.scheduler import observers, states
 from wedata.storage.engine_tables import instance_deps, instance_transitions, task_instances
+from wedata.storage.quality_tables import quality_holds
 
-__all__ = ["IllegalTransition", "Tx", "record_created", "transition"]
+__all__ = ["IllegalTransition", "Tx", "record_created", "satisfy_key", "transition"]
 
 TI = task_instances
 
@@ -101,6 +105,8 @@ def _dep_key(only_on_failed: bool) -> Any:
         D.c.upstream_data_time == bindparam("_time"),
         D.c.met.is_(False),
         D.c.kind.in_(("task", "self")),  # placeholders wait for re-resolution
+        # A key held by a data-quality check (ExecFailBlock) satisfies nothing until released.
+        ~exists().where(quality_holds.c.task_id == bindparam("_task"), quality_holds.c.data_time == bindparam("_time")),
     ]
     if only_on_failed:
         cond.append(D.c.on_failed.is_(True))
@@ -186,6 +192,12 @@ def transition(
     if effect is not None:
         tx.wake.update(r[0] for r in tx.conn.execute(effect, key))
     return True
+
+
+def satisfy_key(tx: Tx, task_id: str, data_time: datetime) -> None:
+    """Satisfy the edges waiting for a COMPLETED key whose hold was just removed (a passed
+    data-quality check); the downstream instances go to ``tx.wake``."""
+    tx.wake.update(r[0] for r in tx.conn.execute(_SATISFY, {"_task": task_id, "_time": data_time}))
 
 
 def record_created(tx: Tx, rows: Iterable[Mapping[Any, Any]], reason: str) -> None:

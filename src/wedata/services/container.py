@@ -28,6 +28,7 @@ from wedata.services.ops.workflow_reads import OpsWorkflowService
 from wedata.services.projects.lake_engines import LakeEngineService
 from wedata.services.projects.projects import ProjectService
 from wedata.services.projects.resource_groups import ResourceGroupService
+from wedata.services.quality.quality import QualityService
 from wedata.services.resources.files import ResourceFileService
 from wedata.services.resources.folders import ResourceFolderService
 from wedata.services.sql.folders import SqlFolderService
@@ -131,3 +132,8 @@ class Services:
         # Table and column lineage: registered, and computed from the SQL that ran by a worker of
         # this process (services/lineage/).
         self.lineage = LineageService(self.db, self.clock, self.settings, self.catalog)
+        # Data quality: rules, monitoring tasks attached to production tasks, and the worker that
+        # checks after their successful attempts, holds downstream instances, raises alarms
+        # (services/quality/).
+        self.quality = QualityService(self.db, self.clock, self.settings, self.scheduler, self.datasources,
+                                      self.catalog, self.alarms)

@@ -101,7 +101,9 @@ def _file(path: Path) -> _LakeFile:
 
 def _is_lock_conflict(exc: BaseException) -> bool:
     text = str(exc)
-    return "Could not set lock" in text or "Conflicting lock" in text
+    # "different configuration": the catalog of this process (services/catalog/lakefile.py) has
+    # the file open read-only for an introspection; it closes it within moments, like a lock.
+    return "Could not set lock" in text or "Conflicting lock" in text or "different configuration" in text
 
 
 def _connect(path: Path, read_only: bool, deadline: float, cancel: CancelToken | None,

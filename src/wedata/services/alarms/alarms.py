@@ -105,6 +105,14 @@ class AlarmService:
             self.worker.wake()
         return ids
 
+    def record(self, conn: Connection, firings: Sequence[firing.Firing]) -> list[int]:
+        """Record firings made elsewhere (data quality checks, services/quality/checks.py) in the
+        caller's transaction, and wake the delivery worker. Idempotent by dedupe key."""
+        ids = firing.record(conn, firings)
+        if ids:
+            self.worker.wake()
+        return ids
+
     def check_overtime(self, now: datetime | None = None) -> list[int]:
         """Record overtime alarms of the unfinished instances that are late now (idempotent)."""
         now = now or self.clock.now()
