@@ -23,7 +23,7 @@ from typing import Any
 from wedata.principal import Caller
 from wedata.services.errors import Forbidden
 from wedata.services.permissions.workflows import WorkflowGrants
-from wedata.services.projects.access import Access, ProjectAccess
+from wedata.services.projects.access import NEED_TEXT, Access, ProjectAccess
 from wedata.services.projects.needs import Need
 from wedata.storage.db import Database
 
@@ -85,8 +85,8 @@ class Authorizer:
                     missing = None if entity is None else self.workflow_grants.decide(conn, access, need, entity)
                 if entity is not None:
                     if missing is not None:
-                        raise Forbidden(f"The user {access.uin} may not {action} in the project {project_id}: "
-                                        f"{missing}.")
+                        raise Forbidden(f"The user {access.uin} lacks the {NEED_TEXT[need]} permission in the "
+                                        f"project {project_id} that {action} needs: {missing}.")
                     return access
         ProjectAccess.require(access, need, action)
         return access

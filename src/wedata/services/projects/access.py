@@ -47,7 +47,7 @@ ROLE_NEEDS: dict[str, frozenset[Need]] = {r.role_id: _ROLE_NEEDS[r.role_name] fo
 OPERATOR_ROLES = frozenset(rid for rid, needs in ROLE_NEEDS.items() if Need.OPERATE in needs)
 _ALL = frozenset(Need)
 
-_NEED_TEXT = {
+NEED_TEXT = {
     Need.READ: "read",
     Need.WRITE: "write (develop)",
     Need.OPERATE: "operate (production)",
@@ -97,7 +97,7 @@ class Access:
 def denial(access: Access, need: Need, action: str, extra: str = "") -> Forbidden:
     holds = ", ".join(access.role_names) or "no role"
     return Forbidden(
-        f"The user {access.uin} lacks the {_NEED_TEXT[need]} permission in the project {access.project_id} that "
+        f"The user {access.uin} lacks the {NEED_TEXT[need]} permission in the project {access.project_id} that "
         f"{action} needs: it takes the {' or '.join(roles_with(need))} role{extra} (the user holds {holds})."
     )
 

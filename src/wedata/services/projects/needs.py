@@ -44,8 +44,6 @@ OVERRIDES: dict[str, Need] = {
     # Running and stopping one's own exploration SQL is development, not production.
     "RunSQLScript": Need.WRITE,
     "StopSQLScriptRun": Need.WRITE,
-    # Asking for an operations job's progress is a read (its name has Ops, its prefix says Get).
-    "GetOpsAsyncJob": Need.READ,
 }
 
 
