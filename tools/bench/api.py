@@ -49,12 +49,12 @@ end
 """
 
 
-def signed_lua(endpoint: str, action: str, params: dict) -> str:
+def signed_lua(endpoint: str, action: str, params: dict, secret_id: str = ADMIN_ID, secret_key: str = ADMIN_KEY) -> str:
     body = json.dumps(params)
     ts = int(time.time())
     date = time.strftime("%Y-%m-%d", time.gmtime(ts))
     sig = tc3_signature(
-        secret_key=ADMIN_KEY,
+        secret_key=secret_key,
         method="POST",
         query="",
         headers={"content-type": "application/json", "host": endpoint},
@@ -64,15 +64,16 @@ def signed_lua(endpoint: str, action: str, params: dict) -> str:
         date=date,
     )
     auth = (
-        f"TC3-HMAC-SHA256 Credential={ADMIN_ID}/{date}/wedata/tc3_request, "
+        f"TC3-HMAC-SHA256 Credential={secret_id}/{date}/wedata/tc3_request, "
         f"SignedHeaders=content-type;host, Signature={sig}"
     )
     return LUA.format(body=json.dumps(body), host=endpoint, action=action, ts=ts, auth=auth)
 
 
-def run_wrk(endpoint: str, action: str, params: dict, seconds: int, connections: int) -> dict:
+def run_wrk(endpoint: str, action: str, params: dict, seconds: int, connections: int,
+            credential: tuple[str, str] = (ADMIN_ID, ADMIN_KEY)) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(signed_lua(endpoint, action, params))
+        f.write(signed_lua(endpoint, action, params, *credential))
         script = f.name
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", script, f"http://{endpoint}/"],
@@ -94,6 +95,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--access-log", action="store_true", help="keep the per-request log line on")
+    parser.add_argument("--caller", choices=("admin", "member"), default="admin",
+                        help="sign as the tenant administrator, or as a DataEngineer member of the project "
+                             "(the authorization check's full path)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk is required: apt-get install wrk", file=sys.stderr)
@@ -117,16 +121,23 @@ def main() -> int:
             })  # fmt: skip
             task_ids.append(task["TaskId"])
         create_s = time.perf_counter() - started
+        credential = (ADMIN_ID, ADMIN_KEY)
+        if args.caller == "member":
+            member = server.new_user()
+            api.call("CreateProjectMember", {"ProjectId": project, "UserUins": [member.uin],  # type: ignore[attr-defined]
+                                             "RoleIds": ["308335260676890624"]})  # DataEngineer
+            credential = (member.secret_id, member.secret_key)
         results = [
             run_wrk(server.endpoint, "GetTask", {"ProjectId": project, "TaskId": task_ids[len(task_ids) // 2]},
-                    args.seconds, args.connections),
+                    args.seconds, args.connections, credential),
             run_wrk(server.endpoint, "ListTasks", {"ProjectId": project, "PageNumber": 3, "PageSize": 10},
-                    args.seconds, args.connections),
+                    args.seconds, args.connections, credential),
             run_wrk(server.endpoint, "ListTasks", {"ProjectId": project, "PageNumber": 2, "PageSize": 100},
-                    args.seconds, args.connections),
+                    args.seconds, args.connections, credential),
         ]  # fmt: skip
         print(json.dumps({"tasks": args.tasks, "create_tasks_per_s": round(args.tasks / create_s, 1),
-                          "connections": args.connections, "results": results}, indent=2))  # fmt: skip
+                          "caller": args.caller, "connections": args.connections, "results": results},
+                         indent=2))  # fmt: skip
     finally:
         server.stop()
         shutil.rmtree(home, ignore_errors=True)

@@ -1,9 +1,16 @@
 """The action registry: ``@action("GetTask")`` handlers, per API version.
 
 A handler is ``handler(services, ctx, request) -> <Action>Response`` Struct. The wrapper built
-here adds what every action shares: the project membership check (a caller who is not a member
-of the project named by ``ProjectId`` gets ``UnauthorizedOperation.UserNotInProject``) and the
-mapping of domain errors onto Tencent Cloud codes.
+here adds what every action shares: the one authorization check (services/permissions/
+authorize.py: a caller who is not a member of the project named by ``ProjectId`` gets
+``UnauthorizedOperation.UserNotInProject``; one whose roles or workflow grants lack what the
+action needs gets ``UnauthorizedOperation`` naming it) and the mapping of domain errors onto
+Tencent Cloud codes.
+
+What an action needs (``ActionDef.need``) comes from its name (services/projects/needs.py) unless
+the decorator says otherwise (``need=Need.READ``; ``operate=True`` is ``need=Need.OPERATE``). An
+action whose request has no ``ProjectId`` needs ``service``: its service checks the resource the
+request names. docs/permissions.md lists every action's need (tools/gen_permissions.py).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from wedata.protocol.context import RequestContext
 from wedata.protocol.endpoint import Route, VersionRoutes
 from wedata.protocol.errors import ApiError
 from wedata.services import errors as service_errors
+from wedata.services.projects.needs import Need, need_of
 from wedata.spec import OPERATIONS
 from wedata.spec import VERSION as SPEC_VERSION
 
@@ -55,6 +63,8 @@ ACTION_MODULES = (
     "wedata.actions.triggers.ops",
     "wedata.actions.lineage.lineage",
     "wedata.actions.quality.quality",
+    "wedata.actions.permissions.workflows",
+    "wedata.actions.permissions.catalog",
 )
 
 
@@ -65,7 +75,7 @@ class ActionDef:
     handler: ActionHandler
     request_type: type
     project_scoped: bool
-    operate: bool = False
+    need: Need = Need.SERVICE
 
 
 _REGISTRY: dict[str, dict[str, ActionDef]] = {}
@@ -84,10 +94,11 @@ def register_version(version: str, request_types: dict[str, type], known: Iterab
 
 def action(
     name: str, *, version: str = SPEC_VERSION, project_scoped: bool = True, request: type | None = None,
-    operate: bool = False,
+    operate: bool = False, need: Need | None = None,
 ) -> Callable[[ActionHandler], ActionHandler]:
-    """Register a handler. ``project_scoped=False`` skips the membership check; ``operate=True``
-    also requires a role that may operate production (services/projects/access.py). ``request``
+    """Register a handler. ``project_scoped=False`` skips the project check (the service checks
+    what the request names); ``need`` overrides what the name implies (``operate=True``: operate
+    production). ``request``
     replaces the generated request Struct by a more lenient subclass of it (e.g. a field the
     spec types inconsistently, §6.3, that must accept both shapes)."""
 
@@ -107,7 +118,9 @@ def action(
         defs = _REGISTRY.setdefault(version, {})
         if name in defs:
             raise ValueError(f"{name} registered twice")
-        defs[name] = ActionDef(name, version, fn, request_type, project_scoped, operate)
+        scoped = project_scoped and "project_id" in getattr(request_type, "__struct_fields__", ())
+        needed = (need or (Need.OPERATE if operate else need_of(name))) if scoped else Need.SERVICE
+        defs[name] = ActionDef(name, version, fn, request_type, scoped, needed)
         return fn
 
     return decorate
@@ -148,8 +161,9 @@ def to_api_error(err: service_errors.ServiceError) -> ApiError:
 
 def _bind(defn: ActionDef, services: Services) -> Route:
     handler = defn.handler
-    check_member = services.projects.require_member
-    check_operator = services.projects.access.require_operator if defn.operate else None
+    name, need = defn.name, defn.need
+    check = services.authorizer.check
+    forget = services.authorizer.forget if need is Need.MANAGE else None
 
     if defn.project_scoped:
 
@@ -157,10 +171,11 @@ def _bind(defn: ActionDef, services: Services) -> Route:
             try:
                 project_id = getattr(request, "project_id", None)
                 if project_id is not None:
-                    check_member(project_id, ctx.caller)
-                    if check_operator is not None:
-                        check_operator(project_id, ctx.caller)
-                return handler(services, ctx, request)
+                    check(name, need, project_id, ctx.caller, request, ctx.extras)
+                answer = handler(services, ctx, request)
+                if forget is not None:  # grants or roles may have changed: no stale standing
+                    forget(ctx.extras)
+                return answer
             except service_errors.ServiceError as err:
                 raise to_api_error(err) from None
 

@@ -25,6 +25,9 @@ from wedata.services.ops.rerun import RerunService
 from wedata.services.ops.task_reads import OpsTaskService
 from wedata.services.ops.task_status import TaskOpsService
 from wedata.services.ops.workflow_reads import OpsWorkflowService
+from wedata.services.permissions.authorize import Authorizer
+from wedata.services.permissions.catalog import CatalogPrivileges
+from wedata.services.permissions.workflows import WorkflowGrants
 from wedata.services.projects.lake_engines import LakeEngineService
 from wedata.services.projects.projects import ProjectService
 from wedata.services.projects.resource_groups import ResourceGroupService
@@ -132,6 +135,13 @@ class Services:
         # Table and column lineage: registered, and computed from the SQL that ran by a worker of
         # this process (services/lineage/).
         self.lineage = LineageService(self.db, self.clock, self.settings, self.catalog)
+        # Permissions: workflow grants, catalog privileges (checked on the tables SQL scripts and
+        # SQL tasks read and write), and the one check every action passes (services/permissions/).
+        self.workflow_grants = WorkflowGrants(self.db, self.clock, self.settings, self.projects.access)
+        self.authorizer = Authorizer(self.db, self.projects.access, self.workflow_grants)
+        self.catalog_privileges = CatalogPrivileges(self.db, self.clock, self.settings, self.catalog)
+        self.sql_runs.privileges = self.catalog_privileges
+        self.sql_targets.privileges = self.catalog_privileges
         # Data quality: rules, monitoring tasks attached to production tasks, and the worker that
         # checks after their successful attempts, holds downstream instances, raises alarms
         # (services/quality/).

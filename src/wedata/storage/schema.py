@@ -17,6 +17,7 @@ from wedata.storage import (  # noqa: F401  (imported for their tables)
     lake_tables,
     lineage_tables,
     ops_tables,
+    permission_tables,
     quality_tables,
     resource_tables,
     sql_tables,

@@ -1,12 +1,23 @@
-"""Who may operate a project's production, and which projects a user belongs to.
+"""What a caller may do in a project: their project roles, read in one query, against what an
+action needs (``needs.py``), and which projects a user belongs to.
 
-Operating production (RerunTaskInstancesAsync, KillTaskInstancesAsync,
-SetSuccessTaskInstancesAsync, and pausing, stopping, starting or re-owning ops tasks) changes
-what runs, so a member needs a role that operates: ProjectManager, DataEngineer or
-OperationEngineer. A member holding only the Visitor role ("只读账号", a read-only account in
-WeData) reads and does not operate: ``Forbidden`` (``UnauthorizedOperation``). The project's
-owner and tenant administrators always may. Every door (API, console, CLI) meets the rule in the
-action handlers of actions/ops/control.py, after the registry's membership check.
+The project roles (services/projects/roles.py) and what each allows:
+
+| role | read | write (develop) | operate (production) | manage (project, members, roles, grants) |
+|---|---|---|---|---|
+| ProjectManager | yes | yes | yes | yes |
+| DataEngineer | yes | yes | yes | no |
+| OperationEngineer | yes | no | yes | no |
+| Visitor ("只读账号", read-only) | yes | no | no | no |
+
+A member's rights are the union over the roles they hold. The project's owner and tenant
+administrators always pass. A denial is ``Forbidden`` (``UnauthorizedOperation``) naming the
+missing permission, the action and the roles that carry it; a caller who is not a member gets
+``NotMember`` (``UnauthorizedOperation.UserNotInProject``) whatever the action needs.
+
+``access`` reads everything the decision needs in ONE query (the project row, the membership and
+the member's roles, joined); the registry keeps the answer for the rest of the request
+(services/permissions/authorize.py), so a handler that checks again costs nothing more.
 
 ``member_project_ids`` answers the console's project switcher: ListProjects is tenant-wide in the
 API (as in WeData), while the console shows a user only the projects they belong to.
@@ -14,45 +25,115 @@ API (as in WeData), while the console shows a user only the projects they belong
 
 from __future__ import annotations
 
-from sqlalchemy import exists, select
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, select
 
 from wedata.principal import Caller
-from wedata.services.errors import Forbidden, NotFound
-from wedata.services.projects.roles import PROJECT_ROLES
+from wedata.services.errors import Forbidden, NotFound, NotMember
+from wedata.services.projects.needs import Need
+from wedata.services.projects.roles import PROJECT_ROLES, PROJECT_ROLES_BY_ID
 from wedata.storage import tables as T
 from wedata.storage.db import Database
 
-OPERATOR_ROLES = frozenset(r.role_id for r in PROJECT_ROLES if r.role_name != "Visitor")
+_ROLE_NEEDS: dict[str, frozenset[Need]] = {
+    "ProjectManager": frozenset({Need.READ, Need.WRITE, Need.OPERATE, Need.MANAGE}),
+    "DataEngineer": frozenset({Need.READ, Need.WRITE, Need.OPERATE}),
+    "OperationEngineer": frozenset({Need.READ, Need.OPERATE}),
+    "Visitor": frozenset({Need.READ}),
+}
+ROLE_NEEDS: dict[str, frozenset[Need]] = {r.role_id: _ROLE_NEEDS[r.role_name] for r in PROJECT_ROLES}
+OPERATOR_ROLES = frozenset(rid for rid, needs in ROLE_NEEDS.items() if Need.OPERATE in needs)
+_ALL = frozenset(Need)
+
+NEED_TEXT = {
+    Need.READ: "read",
+    Need.WRITE: "write (develop)",
+    Need.OPERATE: "operate (production)",
+    Need.MANAGE: "manage (the project, its members, roles and grants)",
+}
+
+
+def roles_with(need: Need) -> list[str]:
+    return [r.role_name for r in PROJECT_ROLES if need in ROLE_NEEDS[r.role_id]]
+
+
+def _access_query() -> Any:
+    p, m, r = T.projects, T.project_members, T.project_member_roles
+    return (
+        select(p.c.owner_uin, m.c.user_uin, r.c.role_id)
+        .select_from(
+            p.outerjoin(m, (m.c.project_id == p.c.id) & (m.c.user_uin == bindparam("uin")))
+            .outerjoin(r, (r.c.project_id == m.c.project_id) & (r.c.user_uin == m.c.user_uin))
+        )
+        .where(p.c.id == bindparam("project_id"), p.c.deleted_at.is_(None))
+    )
+
+
+# Built once: this runs on every project-scoped request (building costs more than executing).
+_ACCESS = _access_query()
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """A caller's standing in one live project."""
+
+    project_id: str
+    uin: str
+    member: bool
+    superuser: bool  # the project's owner or a tenant administrator: every permission
+    roles: frozenset[str]
+    needs: frozenset[Need]  # what the roles (or superuser) allow
+
+    def allows(self, need: Need) -> bool:
+        return need in self.needs
+
+    @property
+    def role_names(self) -> list[str]:
+        return [PROJECT_ROLES_BY_ID[r].role_name for r in sorted(self.roles) if r in PROJECT_ROLES_BY_ID]
+
+
+def denial(access: Access, need: Need, action: str, extra: str = "") -> Forbidden:
+    holds = ", ".join(access.role_names) or "no role"
+    return Forbidden(
+        f"The user {access.uin} lacks the {NEED_TEXT[need]} permission in the project {access.project_id} that "
+        f"{action} needs: it takes the {' or '.join(roles_with(need))} role{extra} (the user holds {holds})."
+    )
 
 
 class ProjectAccess:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def may_operate(self, project_id: str, caller: Caller) -> bool:
-        if caller.is_admin:
-            return True
-        p, r = T.projects, T.project_member_roles
-        operator = (
-            exists()
-            .where(r.c.project_id == p.c.id, r.c.user_uin == caller.uin, r.c.role_id.in_(OPERATOR_ROLES))
-            .label("operator")
-        )
+    def access(self, project_id: str, caller: Caller) -> Access:
+        """The caller's standing in the live project (``NotFound`` for an unknown or deleted one)."""
         with self.db.read() as conn:
-            row = conn.execute(
-                select(p.c.owner_uin, operator).where(p.c.id == project_id, p.c.deleted_at.is_(None))
-            ).first()
-        if row is None:
+            rows = conn.execute(_ACCESS, {"project_id": project_id, "uin": caller.uin}).all()
+        if not rows:
             raise NotFound(f"The project {project_id} does not exist.")
-        return bool(row.operator) or row.owner_uin == caller.uin
+        roles = frozenset(r.role_id for r in rows if r.role_id is not None)
+        superuser = caller.is_admin or rows[0].owner_uin == caller.uin
+        member = caller.is_admin or rows[0].user_uin is not None
+        needs: frozenset[Need] = _ALL if superuser else frozenset().union(*(ROLE_NEEDS.get(r, ()) for r in roles))
+        if member and not needs:
+            needs = frozenset({Need.READ})  # a member always reads
+        return Access(project_id, caller.uin, member, superuser, roles, needs if member else frozenset())
+
+    @staticmethod
+    def require(access: Access, need: Need, action: str) -> None:
+        """Refuse unless the caller is a member holding ``need``."""
+        if not access.member:
+            raise NotMember(f"The user {access.uin} is not a member of the project {access.project_id}.")
+        if need is not Need.SERVICE and not access.allows(need):
+            raise denial(access, need, action)
+
+    def may_operate(self, project_id: str, caller: Caller) -> bool:
+        access = self.access(project_id, caller)
+        return access.member and access.allows(Need.OPERATE)
 
     def require_operator(self, project_id: str, caller: Caller) -> None:
-        if not self.may_operate(project_id, caller):
-            raise Forbidden(
-                f"The user {caller.uin} may not operate the project {project_id}: operating instances and "
-                "production tasks needs the ProjectManager, DataEngineer or OperationEngineer role (a Visitor "
-                "only reads)."
-            )
+        self.require(self.access(project_id, caller), Need.OPERATE, "operating instances and production tasks")
 
     def member_project_ids(self, caller: Caller) -> set[str] | None:
         """The live projects the caller is a member of; None for a tenant administrator (every one)."""

@@ -24,6 +24,7 @@ from wedata.scheduling.parameters import ParameterError, RenderContext, UnknownV
 from wedata.services.common import like_pattern, new_millis_id, new_uuid, parse_local, to_local
 from wedata.services.datasources.datasources import DataSourceService
 from wedata.services.errors import Forbidden, InvalidValue, NotFound, OperationFailed
+from wedata.services.permissions.catalog import CatalogPrivileges
 from wedata.services.sql import execute
 from wedata.services.sql.content import ScriptConfig, decode_auto, parse_config, run_params
 from wedata.services.sql.queue import SqlRunWorker
@@ -38,7 +39,7 @@ from wedata.services.sql.records import (
     Statement,
 )
 from wedata.services.sql.scripts import SqlScriptService
-from wedata.services.sql.targets import check_group, check_source
+from wedata.services.sql.targets import Source, check_group, check_source
 from wedata.services.sql.tree import PRIVATE, SHARED
 from wedata.spec import models as M
 from wedata.storage.db import Database
@@ -72,6 +73,8 @@ class SqlRunService:
         self.scripts = scripts
         self.retention = timedelta(seconds=settings.sql_result_retention)
         self.worker = SqlRunWorker(db, clock, settings, datasources)
+        # The catalog grants checked on the tables a run reads and writes (set by the container).
+        self.privileges: CatalogPrivileges | None = None
 
     def start_worker(self) -> None:
         self.worker.start()
@@ -114,6 +117,12 @@ class SqlRunService:
         statements = execute.split(text, source.dialect)
         if not statements:
             raise InvalidValue("ScriptContent holds no SQL statement to run")
+        if self.privileges is not None:
+            self.privileges.check_sql(
+                uin=caller.uin, is_admin=caller.is_admin, project_id=req.project_id,
+                source_id=None if source.wire == "duckdb" else source.id, statements=statements,
+                dialect=source.dialect, default_schema=lambda: self._default_schema(source),
+            )
         values = dict(
             project_id=req.project_id, script_id=script_id, adhoc=adhoc, job_name=name[:256], scope=scope,
             user_uin=caller.uin, owner_uin=owner, data_source_id=source.id,
@@ -155,6 +164,15 @@ class SqlRunService:
         return Run(row, [Statement(idx=i, sql=sql, status=QUEUED, columns=None, rows=None, row_count=None,
                                    preview_count=0, truncated=False, cost_ms=None, error=None, started_at=None,
                                    ended_at=None) for i, sql in enumerate(statements, 1)], now)
+
+    def _default_schema(self, source: Source) -> str | None:
+        """What an unqualified table name means on the source: the lake's ``main``, PostgreSQL's
+        ``public``, the database a MySQL source's connection names."""
+        if source.wire == "duckdb":
+            return "main"
+        if source.wire == "postgresql":
+            return "public"
+        return self.datasources.connection(source.id).database
 
     def _render(self, text: str, cfg: ScriptConfig) -> str:
         """``${name}`` from ScriptConfig.Params and time expressions (``${yyyyMMdd}``) of now."""

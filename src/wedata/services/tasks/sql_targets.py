@@ -28,6 +28,7 @@ from typing import Any
 from wedata.config import Settings
 from wedata.executors.sql.connections import SourceError, wire_of
 from wedata.executors.sql.contract import SqlJob, SqlTarget, lake_engine_path, lake_path
+from wedata.executors.sql.splitting import split_statements
 from wedata.executors.tasktypes import (
     DLC_SQL_TYPE,
     JDBC_SQL_TYPE,
@@ -37,6 +38,7 @@ from wedata.executors.tasktypes import (
 )
 from wedata.services.datasources.datasources import PROD, DataSourceService
 from wedata.services.errors import InvalidValue, NotFound, ServiceError, Unsupported
+from wedata.services.permissions.catalog import CatalogPrivileges
 from wedata.services.projects.lake_engines import LakeEngineService
 from wedata.services.tasks.types import task_type_desc
 from wedata.storage.db import Database
@@ -57,6 +59,9 @@ class SqlTargets:
         self.settings = settings
         self.datasources = datasources
         self.lake_engines = lake_engines
+        # The catalog grants checked on the tables each attempt reads and writes (set by the
+        # container; services/permissions/catalog.py).
+        self.privileges: CatalogPrivileges | None = None
 
     # -- SubmitTask ------------------------------------------------------------------------------
 
@@ -71,10 +76,33 @@ class SqlTargets:
 
     def target_for(self, job: SqlJob) -> SqlTarget:
         try:
-            return self._resolve(job.project_id, job.user_uin, job.task_type_id, job.source_service_id,
-                                 job.data_cluster, connect=True)
+            target = self._resolve(job.project_id, job.user_uin, job.task_type_id, job.source_service_id,
+                                   job.data_cluster, connect=True)
+            if self.privileges is not None:
+                self._check_tables(job, target)
+            return target
         except ServiceError as exc:
             raise SourceError(str(exc)) from None
+
+    def _check_tables(self, job: SqlJob, target: SqlTarget) -> None:
+        """The catalog grants, with the rights of whoever submitted the running version."""
+        assert self.privileges is not None
+        lake = target.wire == "duckdb"
+        dialect = target.transpile_from or target.dialect
+
+        def default_schema() -> str | None:
+            if lake:
+                return target.default_schema or "main"
+            if target.wire == "postgresql":
+                return "public"
+            assert target.source_id is not None
+            return self.datasources.connection(target.source_id).database
+
+        self.privileges.check_sql(
+            uin=job.user_uin, is_admin=False, project_id=job.project_id,
+            source_id=None if lake else target.source_id, statements=split_statements(job.text, dialect),
+            dialect=dialect, default_schema=default_schema,
+        )
 
     # --------------------------------------------------------------------------------------------
 
