@@ -44,6 +44,12 @@ OVERRIDES: dict[str, Need] = {
     # Running and stopping one's own exploration SQL is development, not production.
     "RunSQLScript": Need.WRITE,
     "StopSQLScriptRun": Need.WRITE,
+    # Code studio: any member; the node's own level decides (CAN_VIEW < CAN_RUN < CAN_EDIT <
+    # CAN_MANAGE over the folder chain, services/code/access.py): a Visitor writes in their own
+    # private folder, a grant lets someone edit one shared folder, an owner grants on their file.
+    **{name: Need.READ for name in (
+        "CreateCodeFile", "UpdateCodeFile", "DeleteCodeFile", "CreateCodeFolder", "UpdateCodeFolder",
+        "DeleteCodeFolder", "CreateCodePermissions", "DeleteCodePermissions")},
 }
 
 
