@@ -93,7 +93,8 @@ def test_shell_form_mode_bad_input(api: Api, space: Space, uploader: Uploader, s
                                    tmp_path: Path) -> None:
     p = space.project
     # SubmitTask refuses a form-mode task without its package or its command, naming the key.
-    for conf, key in ((form("", "echo.sh"), "ftp.file.name"), (form("/datastudio/resource/x.zip", ""), "shell.cmd")):
+    for conf, key in ((form("", "echo.sh"), "ftp.file.name"), (form("/datastudio/resource/x.zip", ""), "shell.cmd"),
+                      (form("/datastudio/resource/x.zip", "run.sh", "${no_such_param}"), "no_such_param")):
         task_id = api.data("CreateTask", {
             "ProjectId": p, "TaskBaseAttribute": {"TaskName": unique("f"), "TaskTypeId": "38",
                                                   "WorkflowId": space.workflow},
