@@ -128,7 +128,13 @@ def test_a_vanished_attempt_is_lost(executor: tuple[LocalExecutor, Exits], tmp_p
 
 
 def test_task_types(tmp_path: Path) -> None:
-    assert {30, 35, 132, 21, 23, 32, 134} == SUPPORTED_TASK_TYPES
+    assert {30, 35, 38, 132, 21, 23, 32, 134} == SUPPORTED_TASK_TYPES
+    # Shell form mode: task.sh unpacks the package with the copied unpacker, then runs the entry.
+    form = build_command(38, "run.sh a 'b c'", {}, str(tmp_path / "form"))
+    assert form == ["/bin/bash", str(tmp_path / "form" / "task.sh")]
+    script = (tmp_path / "form" / "task.sh").read_text()
+    assert "unpack_package.py" in script and "exec /bin/bash run.sh a 'b c'" in script
+    assert (tmp_path / "form" / "unpack_package.py").is_file()
     # A notebook: the .ipynb and the runner are written into the run directory, the server's
     # own interpreter runs it and writes the executed notebook into the working directory.
     nb = build_command(132, '{"cells": []}', {}, str(tmp_path / "nb"))

@@ -1,6 +1,8 @@
 """Task types the engine can run, and how their (already rendered) code becomes a command.
 
 - Shell (35): the code is written to ``task.sh`` and run by ``/bin/bash``.
+- Shell form mode (38): ``task.sh`` unpacks the package (ext ``ftp.file.name``) into ``work/``
+  and runs ``shell.cmd`` with ``shell.args`` (executors/shell_form.py).
 - Python (30): the code is written to ``task.py`` and run unbuffered (``-u``, so the log streams)
   by the interpreter the ext keys name: ``python_sub_version`` (e.g. ``python3.11``) or else
   ``python_type`` (``python3``, ``python2``). ``python3`` and the exact version of the server's
@@ -32,6 +34,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from wedata.executors.base import ExecutorError
+from wedata.executors.shell_form import PACKAGE_KEY, build_form_command
 
 SHELL_TYPE = 35
 PYTHON_TYPE = 30
@@ -41,7 +44,8 @@ DLC_SQL_TYPE = 32
 STARROCKS_TYPE = 134
 SQL_TASK_TYPES: frozenset[int] = frozenset({JDBC_SQL_TYPE, TDSQL_POSTGRES_TYPE, DLC_SQL_TYPE, STARROCKS_TYPE})
 NOTEBOOK_TYPE = 132
-SUPPORTED_TASK_TYPES: frozenset[int] = frozenset({SHELL_TYPE, PYTHON_TYPE, NOTEBOOK_TYPE}) | SQL_TASK_TYPES
+SHELL_FORM_TYPE = 38  # Shell form mode: an uploaded package (ext ftp.file.name) + a command (executors/shell_form.py)
+SUPPORTED_TASK_TYPES: frozenset[int] = frozenset({SHELL_TYPE, SHELL_FORM_TYPE, PYTHON_TYPE, NOTEBOOK_TYPE}) | SQL_TASK_TYPES
 # Notebook tasks: where the notebook comes from (WeData's ext keys) and what the attempt leaves.
 NOTEBOOK_SOURCE_KEY = "notebook.source"
 NOTEBOOK_SCRIPT_KEY = "notebook.scriptId"
@@ -72,6 +76,8 @@ def build_command(task_type_id: int, code: str, ext: Mapping[str, str], run_dir:
         path = Path(run_dir, "task.sh")
         path.write_text(code if code.endswith("\n") else code + "\n")
         return ["/bin/bash", str(path)]
+    if task_type_id == SHELL_FORM_TYPE:  # ``code`` is the rendered command line (shell_form.form_source)
+        return build_form_command(code, run_dir, notebook_interpreter())
     if task_type_id == PYTHON_TYPE:
         interpreter = python_interpreter(ext)
         path = Path(run_dir, "task.py")
@@ -85,8 +91,8 @@ def build_command(task_type_id: int, code: str, ext: Mapping[str, str], run_dir:
         return [notebook_interpreter(), "-u", str(runner), str(notebook), EXECUTED_NOTEBOOK]
     if task_type_id in SQL_TASK_TYPES:
         raise ExecutorError(f"task type {task_type_id} is a SQL task: the SQL executor runs it, not a command")
-    raise ExecutorError(f"task type {task_type_id} cannot be run by this server (supported: Shell 35, Python 30, "
-                        "Notebook 132, SQL 21, 23, 32, 134)")
+    raise ExecutorError(f"task type {task_type_id} cannot be run by this server (supported: Shell 35, Shell form mode 38, "
+                        "Python 30, Notebook 132, SQL 21, 23, 32, 134)")
 
 
 def notebook_interpreter() -> str:
@@ -97,7 +103,6 @@ def notebook_interpreter() -> str:
 
 # Resource files a task uses (services/resources, docs/files.md): staged read-only into
 # ``<run dir>/resources/`` before the attempt starts.
-SHELL_FORM_TYPE = 38  # Shell form mode: an uploaded package (ext ftp.file.name) + a command
 RESOURCE_EXT_KEY = "resourceFiles"  # Shell/Python: ResourceIds or resource paths, comma-separated
 
 
@@ -105,7 +110,7 @@ def resource_refs(task_type_id: int, ext: Mapping[str, str]) -> list[str]:
     """The resource files a task names (ResourceIds or paths), in order, without duplicates."""
     raw = [ext.get(RESOURCE_EXT_KEY) or ""]
     if task_type_id == SHELL_FORM_TYPE:
-        raw.insert(0, ext.get("ftp.file.name") or "")
+        raw.insert(0, ext.get(PACKAGE_KEY) or "")
     refs: list[str] = []
     for text in raw:
         for part in text.replace(";", ",").replace("\n", ",").split(","):

@@ -6,6 +6,9 @@
   never submitted. Only a file of the project's shared tree runs (a private file under ``/~`` is
   its owner's alone). Otherwise the task's own code is the notebook. Empty content runs as an
   empty notebook.
+- ``render_cells``: ``${...}`` parameters are rendered into the source of every code cell (as a
+  Python task's code is rendered: strict, an unknown name fails the attempt naming it); markdown
+  and raw cells and outputs are left alone, and the JSON stays valid whatever a value holds.
 - ``keep_notebook``: after the attempt ended, the executed notebook (``work/executed.ipynb``)
   is copied next to the instance log, as ``logs/<TaskId>/<yyyyMMddHHmmss>/<LifeRoundNum>.ipynb``
   (the latest try of the round), before the run directory is removed.
@@ -17,7 +20,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from sqlalchemy import Connection, select
@@ -54,6 +57,28 @@ def notebook_code(conn: Connection, project_id: str, ext: Mapping[str, str], cod
         return code, f"the code studio file {file_id} is private (under /~): only shared files run as tasks"
     text = row.submitted if row.submitted is not None else (row.content or "")
     return (text if text.strip() else EMPTY), None
+
+
+def render_cells(text: str, render: Callable[[str], str]) -> str:
+    """The notebook with its code cells rendered (``render`` raises ParameterError); a text that
+    is not a notebook is returned as it is (the runner says why it cannot read it)."""
+    try:
+        nb = json.loads(text)
+    except ValueError:
+        return text
+    cells = nb.get("cells") if isinstance(nb, dict) else None
+    if not isinstance(cells, list):
+        return text
+    changed = False
+    for cell in cells:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source")
+        joined = "".join(source) if isinstance(source, list) else source
+        if isinstance(joined, str) and "$" in joined:
+            cell["source"] = render(joined)
+            changed = True
+    return json.dumps(nb, ensure_ascii=False) if changed else text
 
 
 def artifact_path(log_path: str) -> str:

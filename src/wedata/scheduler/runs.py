@@ -20,10 +20,18 @@ from typing import Any
 from sqlalchemy import Connection, and_, select
 
 from wedata.executors.base import ExecutorError, RunSpec
+from wedata.executors.shell_form import form_source
 from wedata.executors.sql.contract import SqlJob
-from wedata.executors.tasktypes import NOTEBOOK_TYPE, SHELL_TYPE, SQL_TASK_TYPES, build_command, resource_refs
+from wedata.executors.tasktypes import (
+    NOTEBOOK_TYPE,
+    SHELL_FORM_TYPE,
+    SHELL_TYPE,
+    SQL_TASK_TYPES,
+    build_command,
+    resource_refs,
+)
 from wedata.scheduler.definitions import TaskDef
-from wedata.scheduler.notebooks import notebook_code
+from wedata.scheduler.notebooks import notebook_code, render_cells
 from wedata.scheduler.staging import resolve, resources_dir
 from wedata.scheduling.datatimes import format_wall, instance_key
 from wedata.scheduling.parameters import ParameterError, RenderContext, own_output_constants, render
@@ -65,7 +73,8 @@ def remove_run_dir(run_dir: str) -> None:
 
 
 def render_context(tdef: TaskDef, inst: Mapping[Any, Any], scheduled_wall: datetime,
-                   workflow_params: Mapping[str, str], inputs: Mapping[str, str]) -> RenderContext:
+                   workflow_params: Mapping[str, str], inputs: Mapping[str, str],
+                   source: str | None = None) -> RenderContext:
     """Strict: an unknown ``${name}`` or a malformed time expression fails the attempt with the
     names (never an empty string); a Shell task's own variables are bash's (shellnames.py)."""
     # The task's own constant outputs (ParamTaskOutList) read like parameters, below its own;
@@ -78,7 +87,8 @@ def render_context(tdef: TaskDef, inst: Mapping[Any, Any], scheduled_wall: datet
         task_params=params,
         workflow_params=workflow_params,
         inputs=inputs,
-        foreign=shell_foreign(tdef.code) if tdef.task_type_id == SHELL_TYPE else None,
+        foreign=shell_foreign(tdef.code if source is None else source)
+        if tdef.task_type_id in (SHELL_TYPE, SHELL_FORM_TYPE) else None,
     )
 
 
@@ -180,21 +190,26 @@ def prepare(
     ``check_users``: look up whether the task's users are all admins (``RunSpec.trusted``), for
     an executor without isolation."""
     inputs, problems = input_values(conn, tdef, inst)
-    ctx = render_context(tdef, inst, scheduled_wall, workflow_params, inputs)
+    # What is rendered: the code; a Shell form-mode task's command line (shell.cmd shell.args).
+    source = form_source(tdef.ext, tdef.code) if tdef.task_type_id == SHELL_FORM_TYPE else tdef.code
+    ctx = render_context(tdef, inst, scheduled_wall, workflow_params, inputs, source)
     if problems:  # a missing input is the reason, not the ${name} it leaves unrendered
         try:
-            shown = render(tdef.code, replace(ctx, strict=False))
+            shown = render(source, replace(ctx, strict=False))
         except ParameterError:
-            shown = tdef.code
+            shown = source
         return Prepared(None, shown, "; ".join(problems))
-    try:
-        code = render(tdef.code, ctx)
-    except ParameterError as exc:
-        return Prepared(None, tdef.code, f"cannot render the task's code: {exc}")
     if tdef.task_type_id == NOTEBOOK_TYPE:  # the notebook: a code studio file, or the task's code
-        code, problem = notebook_code(conn, str(inst["project_id"]), tdef.ext, code)
+        code, problem = notebook_code(conn, str(inst["project_id"]), tdef.ext, source)
         if problem is not None:
             return Prepared(None, code, problem)
+    else:
+        code = source
+    try:  # a notebook's code cells one by one (its JSON stays JSON); any other code as a whole
+        code = render_cells(code, lambda text: render(text, ctx)) if tdef.task_type_id == NOTEBOOK_TYPE \
+            else render(code, ctx)
+    except ParameterError as exc:
+        return Prepared(None, code, f"cannot render the task's code: {exc}")
     sql: SqlJob | None = None
     # Resource files: resolved here (the content registered now), staged after the commit.
     staged, problem = resolve(conn, str(inst["project_id"]), resource_refs(tdef.task_type_id, tdef.ext)) \

@@ -157,3 +157,39 @@ def test_what_the_roles_say(walk: tuple[str, dict[str, Api]], sqlite_server: Ser
     assert err.code == "UnauthorizedOperation" and "manage" in str(err.message)
     roles = admin.data("ListProjectMembers", {"ProjectId": project, "UserUin": str(visitor.uin)})  # type: ignore[attr-defined]
     assert [r["RoleId"] for r in roles["Items"][0]["Roles"]] == [ROLES["Visitor"]]
+
+
+def test_the_newest_actions_are_classified(walk: tuple[str, dict[str, Api]]) -> None:
+    """Quality rules, code files and trigger operations, added after the walk was written: in the
+    table with the right need, and, spelled out, the roles decide as they should."""
+    needs = {name: need for name, _, need in table()}
+    assert needs["CreateQualityRule"] == needs["ModifyQualityRuleGroup"] == needs["DeleteQualityRule"] == "write"
+    assert needs["ListQualityRules"] == needs["ListQualityRuleGroupExecResultsByPage"] == "read"
+    assert needs["KillTriggerWorkflowRuns"] == needs["RerunTriggerWorkflowRunAsync"] == "operate"
+    assert needs["CreateTriggerWorkflowRun"] == needs["UpdateOpsTriggerTasksOwner"] == "operate"
+    assert needs["SubmitTriggerTask"] == needs["UpdateTriggerWorkflow"] == "write"
+    # Code studio changes need membership; the node's own level decides (docs/code-studio.md).
+    assert needs["CreateCodeFile"] == needs["DeleteCodeFolder"] == needs["CreateCodePermissions"] == "read"
+    assert needs["GetMyCodeMaxPermission"] == needs["ListCodeFolderContents"] == "read"
+    project, users = walk
+    visitor, operator, developer = users["Visitor"], users["OperationEngineer"], users["DataEngineer"]
+    registry = load_actions()["2025-08-06"]
+
+    def body(name: str) -> dict[str, Any]:
+        return {**placeholder(registry[name].request_type), "ProjectId": project}
+
+    rule = body("CreateQualityRule")
+    for user in (visitor, operator):
+        err = user.error("CreateQualityRule", rule)
+        assert err.code == "UnauthorizedOperation" and "write (develop)" in err.message
+    assert "lacks" not in str(developer.error("CreateQualityRule", rule).message)  # past the check
+    kill = body("KillTriggerWorkflowRuns")
+    err = visitor.error("KillTriggerWorkflowRuns", kill)
+    assert err.code == "UnauthorizedOperation" and "operate" in err.message
+    assert "lacks" not in str(operator.error("KillTriggerWorkflowRuns", kill).message)
+    # A Visitor writes code in their private folder, not in the shared tree (CAN_VIEW there).
+    name = unique("v") + ".py"
+    assert visitor.data("CreateCodeFile", {"ProjectId": project, "CodeFileName": name, "ParentFolderPath": "/~"})
+    err = visitor.error("CreateCodeFile", {"ProjectId": project, "CodeFileName": name, "ParentFolderPath": "/"})
+    assert err.code == "UnauthorizedOperation" and "CAN_EDIT" in err.message
+    assert developer.data("CreateCodeFile", {"ProjectId": project, "CodeFileName": name, "ParentFolderPath": "/"})

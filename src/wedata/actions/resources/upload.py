@@ -9,7 +9,10 @@ timestamp are checked before the body is read; the body is streamed to a tempora
 it is hashed (at most ``WEDATA_RESOURCE_MAX_BYTES``), then the signature is verified over that
 hash and the hash compared with ``Sha256``: a mismatch stores nothing. The answer is the API's
 envelope: ``Data`` {RemotePath, BucketName, CosRegion, Size, Sha256}, ready for
-CreateResourceFile (``ResourceFile`` = RemotePath).
+CreateResourceFile (``ResourceFile`` = RemotePath). Who may upload is decided by the actions' one
+authorization check (services/permissions/authorize.py): the write (develop) permission in the
+project, as CreateResourceFile needs; a Visitor or an OperationEngineer is refused before a byte
+is read.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from wedata.protocol.endpoint import CredentialLookup
 from wedata.protocol.errors import ApiError
 from wedata.protocol.signing import check_timestamp, parse_form, parse_tc3_authorization, verify_tc3
 from wedata.services.errors import ServiceError
+from wedata.services.projects.needs import need_of
 
 if TYPE_CHECKING:
     from wedata.services.container import Services
@@ -42,6 +46,7 @@ log = logging.getLogger("wedata.api")
 
 ACTION = "UploadResource"
 PATH = "/resources/upload"
+NEED = need_of(ACTION)  # write (develop), like CreateResourceFile
 
 
 def _answer(request_id: str, data: dict[str, Any] | None = None, error: ApiError | None = None) -> Response:
@@ -100,8 +105,9 @@ def upload_route(services: Services, credentials: CredentialLookup, max_clock_sk
                 raise ApiError(E.INVALID_PARAMETER_VALUE, f"The file is {declared} bytes, over the limit of {limit} "
                                                           "bytes (WEDATA_RESOURCE_MAX_BYTES).")
             caller = Caller(cred.secret_id, cred.uin, cred.is_admin)
-            try:
-                await run_in_threadpool(services.projects.require_member, params["ProjectId"], caller)
+            try:  # the actions' own check: uploading bytes is a write (develop) in the project
+                await run_in_threadpool(services.authorizer.check, ACTION, NEED, params["ProjectId"], caller,
+                                        None, {})
             except ServiceError as err:
                 raise to_api_error(err) from None
             cache.root.mkdir(parents=True, exist_ok=True)

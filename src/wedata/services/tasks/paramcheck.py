@@ -56,11 +56,14 @@ def workflow_params(conn: Connection, workflow_id: str) -> dict[str, str]:
 
 def code_problems(conn: Connection, task_type_id: int, definition: dict[str, Any], workflow_id: str) -> str | None:
     """What in the task's code the engine could not render, in words; None when all is well."""
-    from wedata.executors.tasktypes import SHELL_TYPE, SUPPORTED_TASK_TYPES
+    from wedata.executors.shell_form import form_source
+    from wedata.executors.tasktypes import SHELL_FORM_TYPE, SHELL_TYPE, SUPPORTED_TASK_TYPES
 
     conf = definition.get(CONF) or {}
     sched = definition.get(SCHED) or {}
     code = conf.get("CodeContent") or ""
+    if task_type_id == SHELL_FORM_TYPE:  # what runs is shell.cmd shell.args (executors/shell_form.py)
+        code = form_source(_pairs(conf.get("TaskExtConfigurationList")), code)
     if task_type_id not in SUPPORTED_TASK_TYPES or sched.get("ScheduleType") == 1 or "$" not in code:
         return None
     outputs = _pairs(sched.get("ParamTaskOutList"))
@@ -70,7 +73,7 @@ def code_problems(conn: Connection, task_type_id: int, definition: dict[str, Any
         task_params={**own_output_constants(outputs), **_pairs(conf.get("TaskSchedulingParameterList"))},
         workflow_params=workflow_params(conn, workflow_id),
         inputs={str(p["ParamKey"]): "" for p in sched.get("ParamTaskInList") or [] if p.get("ParamKey")},
-        foreign=shell_foreign(code) if task_type_id == SHELL_TYPE else None,
+        foreign=shell_foreign(code) if task_type_id in (SHELL_TYPE, SHELL_FORM_TYPE) else None,
     )
     try:
         render(code, ctx)

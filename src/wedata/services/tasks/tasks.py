@@ -79,6 +79,7 @@ from wedata.services.tasks.patch import (
     parse_removals,
 )
 from wedata.services.tasks.queries import list_condition
+from wedata.services.tasks.runnable import check_sources
 from wedata.services.tasks.snapshot import render_task, task_select
 from wedata.services.tasks.sql_targets import SqlTargets
 from wedata.services.tasks.types import node_category, task_type_desc
@@ -367,6 +368,7 @@ class TaskService:
         with self.db.write() as conn:
             row = self._row(conn, project_id, task_id, lock=True)
             self._check_runnable(row, project_id, caller)
+            check_sources(conn, project_id, caller, row.task_type_id, row.definition)
             self._check_parameters(conn, row)
             status = row.status if row.status in ("Y", "O") else "Y"
             conn.execute(
@@ -413,7 +415,7 @@ class TaskService:
             return
         raise Unsupported(
             f"Task type {row.task_type_id} ({task_type_desc(row.task_type_id)}) cannot be scheduled by this "
-            "server yet: only Shell (35), Python (30), Notebook (132) and SQL (21 JDBC, 23 TDSQL-PostgreSQL, 32 DLC, 134 StarRocks) "
+            "server yet: only Shell (35), Shell form mode (38), Python (30), Notebook (132) and SQL (21 JDBC, 23 TDSQL-PostgreSQL, 32 DLC, 134 StarRocks) "
             "tasks run. Save it, or submit it as a dry run (ScheduleType 1)."
         )
 
