@@ -120,7 +120,7 @@ def schedule_of(s: Mapping[str, Any], p: str = "") -> Schedule:
     zone = s.get("ScheduleTimeZone") or DEFAULT_ZONE
     try:
         parse_zone(zone)
-    except ValueError:
+    except Exception:  # ValueError, ZoneInfoNotFoundError
         raise InvalidValue(f"{p}ScheduleTimeZone: unknown zone {zone[:20]!r}") from None
     return Schedule(cycle_type=CycleType(CYCLES[cycle]), crontab_expression=cron, zone=zone, start_time=start, end_time=end)
 
