@@ -209,8 +209,8 @@ def test_a_fluctuation_rule_compares_with_the_stored_value_of_the_earlier_data_t
     done = wait_until(lambda: execs(api, space, RuleGroupId=str(group["Id"])), lambda items: len(items) == 2,
                       what="two checks", patience=30)
     by_time = {e["ExecDetail"]: e for e in done}
-    earlier = by_rule(by_time[f"data time {DAY} 22:00:00"])[rid]
-    later = by_rule(by_time[f"data time {DAY} 22:05:00"])[rid]
+    earlier = by_rule(by_time[f"task {task}, data time {DAY} 22:00:00"])[rid]
+    later = by_rule(by_time[f"task {task}, data time {DAY} 22:05:00"])[rid]
     # The first has no stored value five minutes before it: recorded, not compared.
     assert (earlier["ExecResultStatus"], earlier["TriggerResult"]) == (1, "10")
     assert earlier["CompareResult"]["Items"][0]["ResultValue"] == "no reference"
