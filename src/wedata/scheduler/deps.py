@@ -285,16 +285,19 @@ def unmet_counts(conn: Connection, instance_ids: Sequence[int]) -> dict[int, int
 
 def bypassable(conn: Connection, instance_ids: Sequence[int], now: datetime) -> set[tuple[int, str, datetime]]:
     """Unmet edges that PollingNullStrategy EXECUTING lets pass now: the parent does not exist
-    (NOT_EXIST) or has been waiting/running longer than the timeout (PARENT_TIMEOUT)."""
+    (NOT_EXIST) or has been waiting/running longer than the timeout (PARENT_TIMEOUT). A parent
+    held by a data-quality check (ExecFailBlock) has run: its edge waits for the check, not for
+    the parent, and no timeout lets it pass."""
     out: set[tuple[int, str, datetime]] = set()
     U = TI.alias("u")
     for i in range(0, len(instance_ids), 500):
         chunk = instance_ids[i : i + 500]
         rows = conn.execute(
             select(D.c.instance_id, D.c.upstream_task_id, D.c.upstream_data_time, D.c.on_missing,
-                   D.c.timeout_minutes, D.c.kind, U.c.id, U.c.wait_since, U.c.created_at)
+                   D.c.timeout_minutes, D.c.kind, U.c.id, U.c.wait_since, U.c.created_at, H.c.task_id)
             .select_from(
                 D.outerjoin(U, and_(U.c.task_id == D.c.upstream_task_id, U.c.data_time == D.c.upstream_data_time))
+                .outerjoin(H, and_(H.c.task_id == D.c.upstream_task_id, H.c.data_time == D.c.upstream_data_time))
             )
             .where(
                 D.c.instance_id.in_(chunk),
@@ -302,7 +305,9 @@ def bypassable(conn: Connection, instance_ids: Sequence[int], now: datetime) -> 
                 or_(D.c.on_missing.is_(True), D.c.timeout_minutes.is_not(None)),
             )
         ).all()
-        for iid, utid, udt, on_missing, timeout, kind, uid, wait_since, created in rows:
+        for iid, utid, udt, on_missing, timeout, kind, uid, wait_since, created, held in rows:
+            if held is not None:
+                continue
             if uid is None:
                 if on_missing and kind in ("task", "pending"):
                     out.add((iid, utid, udt))

@@ -15,6 +15,10 @@ Conventions as in tables.py: instants are naive UTC, every constraint is named.
   points at groups or rules: results outlive them (``RuleGroupExist`` says whether the group is
   still there).
 
+- ``quality_schedules``: the next fire of each group with its own cycle (MonitorType 3): the
+  wall time in the group's zone and the UTC instant it is due; the quality worker claims a due
+  row by moving it to the following fire (compare-and-set on ``fire_wall``), then runs the group.
+
 The engine's part (it may not import services, so the rules are storage functions it calls):
 
 - ``quality_task_gates``: (task, RunType, group) for every group attached to a production task
@@ -197,6 +201,17 @@ quality_holds = Table(
     Column("updated_at", DateTime, nullable=False),
     PrimaryKeyConstraint("task_id", "data_time"),
 )
+
+quality_schedules = Table(  # migration 0023_quality_schedule
+    "quality_schedules",
+    metadata,
+    Column("group_id", BigId, ForeignKey("quality_rule_groups.id", ondelete="CASCADE"), nullable=False),
+    Column("fire_wall", DateTime, nullable=False),  # the next fire, wall time in the group's zone
+    Column("due_at", DateTime, nullable=False),  # the same instant in UTC
+    Column("updated_at", DateTime, nullable=False),
+    PrimaryKeyConstraint("group_id"),
+)
+Index("ix_quality_schedules_due", quality_schedules.c.due_at)
 
 G, H, C = quality_task_gates, quality_holds, quality_checks
 

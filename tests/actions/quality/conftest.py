@@ -23,7 +23,8 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         require_postgres()
         db_name = create_pg_database()
         url = f"{PG_URL}/{db_name}"
-    env = {"WEDATA_CLOCK_START": CLOCK_START, "WEDATA_CLOCK_FACTOR": str(FACTOR), "WEDATA_PLAN_INTERVAL": "0.2"}
+    env = {"WEDATA_CLOCK_START": CLOCK_START, "WEDATA_CLOCK_FACTOR": str(FACTOR), "WEDATA_PLAN_INTERVAL": "0.2",
+           "WEDATA_SWEEP_INTERVAL": "1"}  # the sweep applies PollingNullStrategy EXECUTING timeouts
     srv = ServerProcess(tmp_path_factory.mktemp(f"quality-{request.param}"), url, env).start()
     yield srv
     srv.stop()

@@ -16,7 +16,7 @@ from tests.actions.datasources.conftest import Db
 from tests.actions.instances.test_instances import Space, b64, instances, submit, wait_for
 from tests.actions.ops.test_ops_async import run_op
 from tests.actions.quality.helpers import create_group, create_rules, custom, execs, fixed, rule, strategy
-from tests.actions.sql_tasks.conftest import DAY
+from tests.actions.sql_tasks.conftest import DAY, FACTOR
 from tests.actions.sql_tasks.test_sql_tasks import DAILY, pg_connect, sql_task
 from tests.services.alarms.webhook import Receiver
 from tests.support import Api, mariadb_root, unique
@@ -209,8 +209,8 @@ def test_a_fluctuation_rule_compares_with_the_stored_value_of_the_earlier_data_t
     done = wait_until(lambda: execs(api, space, RuleGroupId=str(group["Id"])), lambda items: len(items) == 2,
                       what="two checks", patience=30)
     by_time = {e["ExecDetail"]: e for e in done}
-    earlier = by_rule(by_time[f"data time {DAY} 22:00:00"])[rid]
-    later = by_rule(by_time[f"data time {DAY} 22:05:00"])[rid]
+    earlier = by_rule(by_time[f"task {task}, data time {DAY} 22:00:00"])[rid]
+    later = by_rule(by_time[f"task {task}, data time {DAY} 22:05:00"])[rid]
     # The first has no stored value five minutes before it: recorded, not compared.
     assert (earlier["ExecResultStatus"], earlier["TriggerResult"]) == (1, "10")
     assert earlier["CompareResult"]["Items"][0]["ResultValue"] == "no reference"
@@ -240,3 +240,35 @@ def test_a_lake_table_is_checked_on_the_lake(api: Api, space: Space, lake_source
     assert (results[ids[0]]["ExecResultStatus"], results[ids[0]]["TriggerResult"]) == (1, "6")
     assert (results[ids[1]]["ExecResultStatus"], results[ids[1]]["TriggerResult"]) == (2, "2")
     assert done["DatasourceId"] == str(lake_source)
+
+
+def test_a_held_edge_does_not_pass_when_a_parent_timeout_lets_edges_pass(
+    api: Api, space: Space, pg_source: int, postgres: Db
+) -> None:
+    """PollingNullStrategy EXECUTING with PARENT_TIMEOUT lets an edge pass when the parent waits
+    or runs too long; a parent held by a failed check has run, and its hold is not a timeout."""
+    db = postgres.url.rsplit("/", 1)[1]
+    table = unique("held").lower()
+    with pg_connect(postgres) as c:
+        c.execute(f"CREATE TABLE {table} (customer text)")
+        c.execute(f"INSERT INTO {table} VALUES ('a'), (NULL)")
+    gate, load = gated(api, space, f"SELECT count(*) FROM {table}", pg_source)
+    group = create_group(api, space, strategy(pg_source, db, table, [(load, space.workflow)], ExecFailBlock=1))
+    create_rules(api, space, [rule(pg_source, db, table, 2, column="customer", compare=fixed(">", "0"), engine=64,
+                                   RuleGroupId=group["Id"])])
+    release(api, space, gate)
+    wait_until(lambda: execs(api, space, RuleGroupId=str(group["Id"])), lambda items: len(items) == 1,
+               what="the failed check", patience=30)
+    timeout = {"PollingNullStrategy": "EXECUTING", "TaskDependencyExecutingStrategies": ["PARENT_TIMEOUT"],
+               "TaskDependencyExecutingTimeoutValue": 1}
+    report = submit(api, space, "echo report", sched={**DAILY, "UpstreamDependencyConfigList": [
+        {"TaskId": load, "MainCyclicConfig": "DAY", "SubordinateCyclicConfig": "CURRENT_DAY",
+         "DependencyStrategy": timeout}]})
+    held = wait_until(lambda: [i for i in instances(api, space, report) if i["CurRunDate"].startswith(DAY)],
+                      lambda items: len(items) == 1, what="the downstream instance", patience=10)[0]
+    time.sleep(3 * 60 / FACTOR + 3)  # three minutes of the server's clock: well past the 1-minute timeout
+    waiting = detail(api, space, held["InstanceKey"])
+    assert waiting["InstanceState"] == "WAIT_UPSTREAM", waiting
+    # Deleting the group ends the hold: the downstream runs.
+    api.data("DeleteQualityRuleGroup", {"ProjectId": space.project, "RuleGroupIdList": [group["Id"]]})
+    wait_for(api, space, report, {"COMPLETED"})

@@ -177,7 +177,7 @@ def test_monitoring_tasks_attach_to_production_tasks_and_refuse_bad_input(
     refused({**base, "Tasks": [{"WorkflowId": space.workflow, "TaskId": "20250101000000000", "TaskName": "x"}]},
             "InvalidParameterValue", "RuleGroupExecStrategyBOList[0].Tasks[0].TaskId")
     refused({**base, "Tasks": []}, "InvalidParameterValue", "Tasks must list")
-    refused({**base, "MonitorType": 3}, "UnsupportedOperation", "MonitorType 3")
+    refused({**base, "MonitorType": 3}, "InvalidParameterValue", "Tasks: a monitoring task on its own cycle")
     refused({**base, "TriggerTypes": ["SOMETIMES"]}, "InvalidParameterValue", "TriggerTypes[0]")
     refused({**base, "ExecFailBlock": 2}, "InvalidParameterValue", "ExecFailBlock")
     refused({**base, "TableName": "missing_table"}, "InvalidParameterValue", "TableName")

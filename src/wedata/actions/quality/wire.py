@@ -57,7 +57,7 @@ def rule(r: Any) -> M.QualityRule:
         field_config=msgspec.convert(r.field_config, M.QualityRuleFieldConfig) if r.field_config else None,
         multi_source_flag=False, source_engine_types=list(r.engine_types or []), table_name=r.table_name,
         exec_strategy=strategy(r.strategy), create_time=fmt_time(r.created_at), update_time=fmt_time(r.updated_at),
-        datasource_id=_ds_id(r), database_id=None, monitor_status=r.monitor_type == 2, ds_env_type=None,
+        datasource_id=_ds_id(r), database_id=None, monitor_status=r.monitor_type in (2, 3), ds_env_type=None,
         datasource_type=_dstype(r.source_type), schema_name=_schema(r), project_id=r.project_id,
         datasource_name=r.source_name, database_name=r.database_name, group_type="DEFAULT",
         catalog_name="DataLakeCatalog" if r.source_key == "lake" else None,
@@ -74,9 +74,9 @@ def group(r: Any) -> M.QualityRuleGroup:
         rule_group_id=r.id, datasource_id=_ds_id(r), datasource_name=r.source_name,
         datasource_type=_dstype(r.source_type), monitor_type=r.monitor_type, update_time=fmt_time(r.updated_at),
         table_name=r.table_name, table_id=r.table_guid, exec_strategy=st, database_name=r.database_name,
-        schema_name=_schema(r), permission=True, rule_count=int(r.rule_count), monitor_status=r.monitor_type == 2,
+        schema_name=_schema(r), permission=True, rule_count=int(r.rule_count), monitor_status=r.monitor_type in (2, 3),
         create_time=fmt_time(r.created_at), strategy_config=st is not None, subscribe_config=False, name=r.name,
-        enable_rule_count=int(r.rule_count) if r.monitor_type == 2 else 0, description=r.description,
+        enable_rule_count=int(r.rule_count) if r.monitor_type in (2, 3) else 0, description=r.description,
         create_user_name=r.create_user_uin, group_type="DEFAULT",
         catalog_name="DataLakeCatalog" if r.source_key == "lake" else None,
         pipeline_task_count=len(st.tasks or []) if st is not None else 0,
@@ -122,9 +122,15 @@ def rule_exec(r: Any, g: Any) -> M.QualityRuleExecResult:
         trigger_condition=r.sql, rule_group_name=g.group_name, datasource_id=_ds_id(g), datasource_name=g.source_name,
         database_name=g.database_name, schema_name=_schema(g), table_name=g.table_name,
         rule_group_exist=1 if g.group_exists else 0, datasource_type=_dstype(g.source_type), rule_group_table_id=g.table_id,
-        monitor_type=2 if g.trigger_type == 2 else 1, group_type="DEFAULT",
+        monitor_type=g.trigger_type if g.trigger_type in (2, 3) else 1, group_type="DEFAULT",
         aspect_task_id=g.task_id, rule_exec_status=3 if r.status == 3 else 2,
     )
+
+
+def _detail(g: Any) -> str:
+    """ExecDetail: "the schedule plan or the production task" (api.json), with the data time."""
+    what = f"task {g.task_id}, " if g.task_id else "own cycle, " if g.trigger_type == 3 else ""
+    return f"{what}data time {g.data_time:%Y-%m-%d %H:%M:%S}"
 
 
 def exec_page(page: ExecPage) -> M.ListQualityRuleGroupExecResultPage:
@@ -139,7 +145,7 @@ def exec_page(page: ExecPage) -> M.ListQualityRuleGroupExecResultPage:
             database_name=g.database_name, rule_group_table_id=g.table_id, instance_id=str(g.instance_id)
             if g.instance_id is not None else None, project_id=g.project_id, start_time=_millis(g.started_at),
             finish_time=fmt_time(g.finished_at), rule_group_name=g.group_name, rule_group_exist=1 if g.group_exists
-            else 0, fail_msg=g.fail_msg, exec_detail=f"data time {g.data_time:%Y-%m-%d %H:%M:%S}",
+            else 0, fail_msg=g.fail_msg, exec_detail=_detail(g),
             instance_status="COMPLETED" if g.status in (3, 4, 6) else "RUNNING",
         ))
     return M.ListQualityRuleGroupExecResultPage(total_count=page.paged.total, items=items)

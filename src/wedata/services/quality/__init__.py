@@ -2,7 +2,8 @@
 tasks attached to production tasks, run after each successful attempt of those tasks, with
 exact verdicts, stored results, alarms, and holds that keep downstream instances waiting.
 
-The domain owns the ``quality_*`` tables (``storage/quality_tables.py``, migration 0016). It
+The domain owns the ``quality_*`` tables (``storage/quality_tables.py``, migrations 0016 and
+0023). It
 depends on the catalog (tables and columns exist; GUIDs), datasources (who may use a source; its
 pool), and alarms (the alarm rules and the webhook outbox); the engine reaches it only through
 storage (``quality_tables.gate_success``, the held keys the transition function respects).
@@ -11,7 +12,8 @@ Modules: ``quality.py`` (the service), ``templates.py`` (the system templates an
 measure), ``compare.py`` (CompareRule validation and evaluation), ``scan.py`` (the SQL, per
 dialect), ``targets.py`` (a table, its source, where checks run), ``definitions.py`` (rule
 and strategy validation), ``rules.py``, ``groups.py`` (writes), ``execution.py`` (one group
-run), ``checks.py`` (the worker after successful attempts; alarms), ``holds.py`` (holding and
+run), ``checks.py`` (the worker after successful attempts; alarms), ``cycle.py`` (MonitorType 3:
+the group's own cycle), ``holds.py`` (holding and
 releasing downstream instances), ``listing.py`` (the lists).
 
 Decisions where WeData is silent (docs/quality.md has the user's view):
@@ -21,8 +23,9 @@ Decisions where WeData is silent (docs/quality.md has the user's view):
   the catalog, which is read again when it is due or does not list the table. A DLC source means
   the built-in lake. The quality API's ``DatasourceType`` has no PostgreSQL: MySQL-wire sources
   are 1 (MYSQL), DLC (the lake) 3, PostgreSQL-wire sources 5 (TCHouse-P/CDW, PostgreSQL-based).
-- **Groups**: a group monitors one table. Only MonitorType 2 (attached to production tasks) is
-  created; MonitorType 3 (own cycle) answers ``UnsupportedOperation``. Rules created without a
+- **Groups**: a group monitors one table. MonitorType 2 attaches it to production tasks;
+  MonitorType 3 runs it on its own cycle (``cycle.py``: the scheduler's calendar code, the quality
+  worker, TriggerType 3, project alarm rules). Rules created without a
   ``RuleGroupId`` join the table's first group, created as MonitorType 1 (not configured) when
   there is none; ModifyQualityRuleGroup attaches it. ``TriggerTypes`` default to all three.
   ``ExecutorGroupId`` is stored; checks run on the server's quality worker, not on a resource

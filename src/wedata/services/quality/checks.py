@@ -14,13 +14,15 @@ pending rows, runs each attached group (execution.py) and then:
   Failure`` for a rerun or a backfill), with the alarm service's webhook delivery. The reason
   starts with ``data quality:``. One message per (alarm rule, group execution).
 
+The same worker runs the groups on their own cycle (MonitorType 3, cycle.py) when a fire is due.
+
 A claimed check whose process dies is claimed again after ``STALE`` (its groups run again).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -30,6 +32,8 @@ from wedata.services.alarms import rules as alarm_config
 from wedata.services.alarms.alarms import AlarmService
 from wedata.services.alarms.firing import Firing, InstanceEvent, rules_for_event
 from wedata.services.quality import holds
+from wedata.services.quality.cycle import BATCH as CYCLE_BATCH
+from wedata.services.quality.cycle import CycleRunner
 from wedata.services.quality.execution import NORMAL, Executor, GroupRun
 from wedata.services.workers import BackgroundWorker
 from wedata.storage import tables as T
@@ -41,7 +45,7 @@ log = logging.getLogger("wedata.quality")
 C, G, H, TI = quality_checks, quality_task_gates, quality_holds, task_instances
 STALE = timedelta(minutes=10)
 BATCH = 10
-ATTACHED_TRIGGER = 2
+ATTACHED_TRIGGER, CYCLE_TRIGGER = 2, 3
 ACTOR = "quality"
 
 
@@ -104,6 +108,26 @@ class Checker:
         if released:
             self.scheduler.notify(Change.INSTANCES)
 
+    def run_cycle(self, group_id: int, data_time: datetime) -> GroupRun | None:
+        """One run of a group on its own cycle (MonitorType 3, cycle.py): stored with TriggerType
+        3; a triggered or failed rule raises alarms through the alarm rules watching the group's
+        project (no task is checked) that include ``failure``."""
+        run = self.executor.run_group(group_id, data_time, trigger_type=CYCLE_TRIGGER)
+        if run is None:
+            return None
+        log.info("data quality (cycle): %s -> status %s", run.summary() if run.bad else run.group_name, run.status)
+        if run.status != NORMAL:
+            with self.db.write() as conn:
+                ev = InstanceEvent(project_id=run.project_id, task_id="", workflow_id="", data_time=data_time,
+                                   outcome="failure", task_name=f"monitoring task {run.group_name}"[:256])
+                now = self.clock.now()
+                firings = [Firing(rule, ev, alarm_config.FAILURE, f"{rule['rule_id']}:quality:{run.exec_id}",
+                                  f"{alarm_config.FAILURE}: data quality: {run.summary()}"[:2000], now)
+                           for rule in rules_for_event(conn, ev) if alarm_config.FAILURE in (rule["alarm_types"] or [])]
+                if firings:
+                    self.alarms.record(conn, firings)
+        return run
+
     def _firings(self, conn: Any, row: Any, runs: list[GroupRun]) -> list[Firing]:
         if not runs:
             return []
@@ -130,10 +154,14 @@ class Checker:
 
 
 class QualityWorker(BackgroundWorker):
+    """Checks after attempts of attached tasks, then the due fires of own-cycle groups."""
+
     def __init__(self, checker: Checker, interval: float = 1.0) -> None:
         super().__init__("quality", interval)
         self.checker = checker
+        self.cycles = CycleRunner(checker.db, checker.clock, checker.run_cycle)
         self.health = checker.db.health
 
     def poll(self) -> bool:
-        return self.checker.run_pending() >= BATCH
+        busy = self.checker.run_pending() >= BATCH
+        return self.cycles.run_due() >= CYCLE_BATCH or busy

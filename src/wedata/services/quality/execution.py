@@ -66,6 +66,7 @@ class GroupRun:
     exec_id: int
     group_id: int
     group_name: str
+    project_id: str
     status: int
     outcomes: list[RuleOutcome]
 
@@ -137,7 +138,7 @@ class Executor:
                     "numeric": float(o.value) if o.value is not None and o.value.is_finite() else None,
                     "compare": o.items or None, "sql": o.sql, "error": (o.error or None) and o.error[:4000],
                     "started_at": started, "finished_at": finished} for o in outcomes])
-        return GroupRun(exec_id, group.id, group.name, status, outcomes)
+        return GroupRun(exec_id, group.id, group.name, group.project_id, status, outcomes)
 
     # -- measuring ---------------------------------------------------------------------------------
 

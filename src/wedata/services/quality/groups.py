@@ -5,7 +5,8 @@ A group monitors one table. MonitorType 2 attaches it to production tasks: for e
 each trigger type (CYCLE -> RunTypes PERIODIC and APERIODIC, MAKE_UP -> ADDITION, RERUN ->
 RERUN; default all three) one ``quality_task_gates`` row tells the engine to request a check
 after every successful attempt, and with ``ExecFailBlock`` 1 to hold the downstream instances
-until it passes (holds.py). Changing or deleting a group rewrites its gates in the same
+until it passes (holds.py). MonitorType 3 runs the group on its own cycle instead (cycle.py: a
+``quality_schedules`` row holds its next fire). Changing or deleting a group rewrites its gates in the same
 transaction and releases holds that nothing blocks any more.
 """
 
@@ -20,9 +21,10 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from wedata.principal import Caller
 from wedata.scheduler.api import Change, SchedulerApi
+from wedata.scheduling.cycles import Schedule
 from wedata.services.common import zone_of
-from wedata.services.errors import Duplicate, InvalidValue, NotFound, Unsupported
-from wedata.services.quality import holds
+from wedata.services.errors import Duplicate, InvalidValue, NotFound
+from wedata.services.quality import cycle, holds
 from wedata.services.quality.definitions import MAX_TEXT, text
 from wedata.services.quality.targets import TableRef, Targets
 from wedata.spec import models as M
@@ -69,18 +71,19 @@ class GroupService:
     def _table(self, caller: Caller, project_id: str, s: M.QualityRuleGroupExecStrategy, p: str) -> TableRef:
         """The group's table, resolved before any write transaction opens (resolving may read
         the catalog again, which writes)."""
-        if s.monitor_type == OWN_CYCLE:
-            raise Unsupported(f"{p}MonitorType 3 (offline periodic check) is not supported by this server; attach "
-                              "the group to production tasks (MonitorType 2)")
-        if s.monitor_type != ATTACHED:
-            raise InvalidValue(f"{p}MonitorType must be 2 (attached to production tasks), got {s.monitor_type}")
+        if s.monitor_type not in (ATTACHED, OWN_CYCLE):
+            raise InvalidValue(f"{p}MonitorType must be 2 (attached to production tasks) or 3 (its own cycle), "
+                               f"got {s.monitor_type}")
         text(s.executor_group_id, f"{p}ExecutorGroupId", 64)
         text(s.rule_group_name, f"{p}RuleGroupName")
         return self.targets.table(project_id, caller.uin, s.datasource_id, s.database_name, s.schema_name,
                                   s.table_name, p)
 
     def _strategy(self, conn: Connection, project_id: str, s: M.QualityRuleGroupExecStrategy,
-                  p: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+                  p: str) -> tuple[dict[str, Any], list[tuple[str, str]], Schedule | None]:
+        """The validated strategy to store, the gates (MonitorType 2) or the cycle (MonitorType 3)."""
+        if s.monitor_type == OWN_CYCLE:
+            return self._own_cycle(s, p)
         name = text(s.rule_group_name, f"{p}RuleGroupName")
         if s.exec_fail_block not in (None, 0, 1):
             raise InvalidValue(f"{p}ExecFailBlock must be 0 (do not block) or 1 (block), got {s.exec_fail_block}")
@@ -114,7 +117,27 @@ class GroupService:
         stored = msgspec.to_builtins(s)
         stored.update(RuleGroupName=name, TriggerTypes=triggers, ExecFailBlock=s.exec_fail_block or 0)
         gates = [(tid, rt) for tid in dict.fromkeys(ids) for trig in triggers for rt in TRIGGER_RUN_TYPES[trig]]
-        return stored, gates
+        return stored, gates, None
+
+    def _own_cycle(self, s: M.QualityRuleGroupExecStrategy, p: str) -> tuple[dict[str, Any], list[Any], Schedule]:
+        name = text(s.rule_group_name, f"{p}RuleGroupName")
+        if s.tasks:
+            raise InvalidValue(f"{p}Tasks: a monitoring task on its own cycle (MonitorType 3) is attached to no "
+                               "production task (MonitorType 2 is)")
+        if s.exec_fail_block:
+            raise InvalidValue(f"{p}ExecFailBlock blocks downstream instances of checked tasks: only MonitorType 2 "
+                               f"has them; give 0 for MonitorType 3, got {s.exec_fail_block}")
+        if s.trigger_types:
+            raise InvalidValue(f"{p}TriggerTypes choose which task executions are checked (MonitorType 2); a "
+                               "MonitorType 3 group runs on its cycle only")
+        text(s.description, f"{p}Description", MAX_TEXT, required=False)
+        stored = msgspec.to_builtins(s)
+        if stored.get("CycleType"):
+            stored["CycleType"] = str(stored["CycleType"]).strip().upper()
+        stored.update(RuleGroupName=name, ExecFailBlock=0)
+        schedule = cycle.schedule_of(stored, p)
+        cycle.first_fire(schedule, self.clock.now(), p)
+        return stored, [], schedule
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -145,23 +168,24 @@ class GroupService:
             checked = []
             for i, (s, ref) in enumerate(zip(items, refs, strict=True)):
                 p = f"RuleGroupExecStrategyBOList[{i}]."
-                stored, gates = self._strategy(conn, req.project_id, s, p)
+                stored, gates, schedule = self._strategy(conn, req.project_id, s, p)
                 name = stored["RuleGroupName"]
                 if name in names:
                     raise Duplicate(f"{p}RuleGroupName: {name!r} is given twice")
                 names.add(name)
                 name_free(conn, req.project_id, name, f"{p}RuleGroupName")
-                checked.append((ref, stored, gates))
-            for ref, stored, gates in checked:
+                checked.append((s.monitor_type, ref, stored, gates, schedule))
+            for monitor_type, ref, stored, gates, schedule in checked:
                 table_id = table_row(conn, req.project_id, ref, now)
                 gid = int(conn.execute(insert(QG).values(
                     project_id=req.project_id, table_id=table_id, name=stored["RuleGroupName"],
-                    monitor_type=ATTACHED, strategy=stored, exec_fail_block=bool(stored["ExecFailBlock"]),
+                    monitor_type=monitor_type, strategy=stored, exec_fail_block=bool(stored["ExecFailBlock"]),
                     description=stored.get("Description") or "", create_user_uin=caller.uin, created_at=now,
                     updated_at=now).returning(QG.c.id)).scalar_one())
                 self._write_gates(conn, gid, gates, bool(stored["ExecFailBlock"]))
+                cycle.write_schedule(conn, gid, schedule, now)
                 out.append({"id": gid, "name": stored["RuleGroupName"], "table_id": table_id, "ref": ref,
-                            "monitor_type": ATTACHED})
+                            "monitor_type": monitor_type})
         return out
 
     def _load(self, conn: Connection, project_id: str, group_id: int | None, field: str) -> Any:
@@ -186,19 +210,20 @@ class GroupService:
             for i, (s, ref) in enumerate(zip(items, refs, strict=True)):
                 p = f"RuleGroupExecStrategyBOList[{i}]."
                 row = self._load(conn, req.project_id, s.rule_group_id, f"{p}RuleGroupId")
-                stored, gates = self._strategy(conn, req.project_id, s, p)
+                stored, gates, schedule = self._strategy(conn, req.project_id, s, p)
                 if ref.guid != row.table_guid:
                     raise InvalidValue(f"{p}TableName: the monitoring task {row.id} checks another table; a group's "
                                        "table cannot change (create a new one)")
                 name_free(conn, req.project_id, stored["RuleGroupName"], f"{p}RuleGroupName", exclude=row.id)
-                plans.append((row, stored, gates))
-            before = self._gated_tasks(conn, [r.id for r, _, _ in plans])
-            for row, stored, gates in plans:
+                plans.append((s.monitor_type, row, stored, gates, schedule))
+            before = self._gated_tasks(conn, [plan[1].id for plan in plans])
+            for monitor_type, row, stored, gates, schedule in plans:
                 conn.execute(update(QG).where(QG.c.id == row.id).values(
-                    name=stored["RuleGroupName"], monitor_type=ATTACHED, strategy=stored,
+                    name=stored["RuleGroupName"], monitor_type=monitor_type, strategy=stored,
                     exec_fail_block=bool(stored["ExecFailBlock"]), description=stored.get("Description") or "",
                     updated_at=now))
                 self._write_gates(conn, row.id, gates, bool(stored["ExecFailBlock"]))
+                cycle.write_schedule(conn, row.id, schedule, now)
             released = holds.release_unblocked(self.scheduler, conn, before, now, caller.uin)
         if released:
             self.scheduler.notify(Change.INSTANCES)

@@ -133,7 +133,7 @@ def list_groups(conn: Connection, req: M.ListQualityRuleGroupsRequest) -> Paged[
 
 def list_tables(conn: Connection, req: M.ListQualityRuleGroupsTableRequest) -> Paged[Any]:
     groups = select(func.count()).where(QG.c.table_id == QT.c.id).correlate(QT).scalar_subquery()
-    attached = select(func.count()).where(QG.c.table_id == QT.c.id, QG.c.monitor_type == 2).correlate(QT) \
+    attached = select(func.count()).where(QG.c.table_id == QT.c.id, QG.c.monitor_type.in_((2, 3))).correlate(QT) \
         .scalar_subquery()
     rules = select(func.count()).select_from(QR.join(QG, QG.c.id == QR.c.group_id)) \
         .where(QG.c.table_id == QT.c.id).correlate(QT).scalar_subquery()
