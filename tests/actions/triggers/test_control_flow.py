@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from tests.actions.triggers.test_definitions import Space, new_space, submit
+from tests.actions.triggers.test_ops import job_done, rerun
 from tests.actions.triggers.test_runs import finished, log_of, run
 from tests.support import Api, unique
 
@@ -112,6 +113,27 @@ def test_for_each_runs_once_per_item_within_its_parallelism(api: Api) -> None:
     # The node waited for them all.
     assert int(runs[loop][0]["ExecutionEndTime"]) >= max(b for _, b in spans)
     assert "4 item(s)" in log_of(api, space, runs[loop][0])
+
+
+def test_a_rerun_of_a_for_each_runs_its_iterations_again_with_new_items(api: Api) -> None:
+    space = new_space(api, {"files": "a,bad,c"})
+    inner = node(api, space, "inner", 35, code='echo item=${item}; test "${item}" != bad', params={"item": ""})
+    loop = node(api, space, "loop", 137, ext={"foreach.items": "${files}", "foreach.taskId": inner,
+                                              "foreach.parallelism": "3"})
+    execution = run(api, space)
+    d = finished(api, space, execution)
+    assert by_task(d)[loop][0]["ExecutionState"] == "FAILED"
+    assert "1 of 3 iteration(s) failed" in by_task(d)[loop][0]["ErrorCodeStr"]
+    assert sorted(t["ExecutionState"] for t in by_task(d)[inner]) == ["FAILED", "SUCCESS", "SUCCESS"]
+    job = job_done(api, space, rerun(api, space, execution, ExecuteType="2", TaskIds=[loop],
+                                     AdvancedParams=[{"ParamKey": "files", "ParamValue": "a,b,c"}]))
+    assert job["Status"] == "SUCCESS", job
+    d = finished(api, space, execution)
+    runs = by_task(d)
+    assert d["TriggerWorkflowRun"]["ExecutionState"] == "SUCCESS"
+    assert runs[loop][0]["ExecutionState"] == "SUCCESS" and runs[loop][0]["RerunTimes"] == 1
+    assert [t["RerunTimes"] for t in runs[inner]] == [1, 1, 1]
+    assert sorted(log_of(api, space, t).count("item=b") for t in runs[inner]) == [0, 0, 1]
 
 
 def test_a_for_each_over_a_non_list_fails_with_the_reason(api: Api) -> None:

@@ -37,7 +37,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, insert, or_, select
+from sqlalchemy import Connection, insert, or_, select, update
 
 from wedata.config import Settings
 from wedata.principal import Caller
@@ -232,11 +232,23 @@ class ControlNodes:
             raise NodeFailed(f"the inner task {spec.inner} does not exist or was never submitted")
         inner = self.scheduler.load_def(version, conn)
         times = [inst["data_time"] + timedelta(microseconds=i + 1) for i in range(len(items))]
-        if times and conn.execute(select(TI.c.id).where(TI.c.task_id == spec.inner, TI.c.data_time.in_(times))
-                                  .limit(1)).first() is not None:
-            raise NodeFailed("its iterations already ran in this run: rerun the run's failed iterations instead")
+        earlier = conn.execute(
+            select(TI, TR.c.parent_instance_id, TR.c.item_index).select_from(TI.join(TR, TR.c.instance_id == TI.c.id))
+            .where(TI.c.task_id == spec.inner, TI.c.data_time > inst["data_time"],
+                   TI.c.data_time <= inst["data_time"] + timedelta(microseconds=control.MAX_ITEMS))
+        ).mappings().all()
+        if any(e["parent_instance_id"] != inst["id"] for e in earlier):
+            raise NodeFailed(f"the task {spec.inner} is already the inner task of another For-each node of this run")
         text = (f"For-each node: {len(items)} item(s) of {spec.items!r}, inner task {spec.inner}, "
                 f"parallelism {spec.parallelism}")
+        if earlier:  # a rerun of the run: the same iterations run again (a new life round each)
+            if len(earlier) != len(items):
+                raise NodeFailed(f"the list now has {len(items)} item(s) but the run's first round had "
+                                 f"{len(earlier)}: a rerun runs the same iterations (start a new run instead)")
+            path = self._log(inst, tx.now, "INFO", f"{text} (rerun)")
+            if self._run_now(tx, inst, text):
+                self._rearm(tx, inst, earlier, items)
+            return
         path = self._log(inst, tx.now, "INFO", text)
         if not items:
             if self._end(tx, inst, True, f"{text}: nothing to run"):
@@ -267,6 +279,22 @@ class ControlNodes:
         if deps:
             conn.execute(insert(D), deps)
         record_created(tx, created, f"iteration of the For-each node {inst['task_id']}")
+
+    @staticmethod
+    def _rearm(tx: Tx, inst: Mapping[Any, Any], earlier: Sequence[Mapping[Any, Any]], items: Sequence[str]) -> None:
+        ids = [e["id"] for e in earlier]
+        tx.conn.execute(update(D).where(D.c.instance_id.in_(ids), D.c.kind == rules.KIND).values(met=False))
+        reason = f"rerun with the For-each node {inst['task_id']}"
+        for e in earlier:
+            i = e["item_index"]
+            values = {"life_round_num": e["life_round_num"] + 1, "tries": 0, "run_type": "RERUN", "started_at": None,
+                      "ended_at": None, "cost_ms": None, "error_msg": None, "retry_at": None, "claimed_by": None,
+                      "wait_since": tx.now, "scheduled_at": tx.now, "deadline_at": None,
+                      "params": {**(inst["params"] or {}), "item": items[i], "item_index": str(i)}}
+            if e["state"] not in states.TERMINAL or not transition(tx, e, states.WAIT_UPSTREAM, reason, values):
+                raise NodeFailed(f"its iteration {i} changed meanwhile; rerun again")
+        tx.flush()
+        rules.settle(tx.conn, tx.now, [], waiting=ids)
 
     def _foreach_progress(self, conn: Connection, now: datetime, parent_id: int) -> None:
         node = conn.execute(select(TI).where(TI.c.id == parent_id)).mappings().first()
