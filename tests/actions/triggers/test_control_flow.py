@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from typing import Any
 
 from tests.actions.triggers.test_definitions import Space, new_space, submit
 from tests.actions.triggers.test_ops import job_done, rerun
 from tests.actions.triggers.test_runs import finished, log_of, run
 from tests.support import Api, unique
+from tests.waiting import wait_until
 
 
 def node(api: Api, space: Space, name: str, type_id: int, *, code: str = "", ext: dict[str, str] | None = None,
@@ -167,6 +169,31 @@ def test_run_workflow_waits_for_its_child_run(api: Api) -> None:
     assert int(runs[start][0]["ExecutionEndTime"]) >= int(kid_run["ExecutionEndTime"])
     assert int(runs[after][0]["ExecutionStartTime"]) >= int(runs[start][0]["ExecutionEndTime"])
     assert kids[0]["ExecutionId"] in log_of(api, parent, runs[start][0])
+
+
+def test_killing_the_parent_run_kills_the_child_run(api: Api) -> None:
+    child = new_space(api)
+    node(api, child, "slow", 35, code="sleep 60")
+    parent = Space(child.project, str(api.data("CreateTriggerWorkflow", {
+        "ProjectId": child.project, "WorkflowName": unique("parent"), "ParentFolderPath": "/"})["WorkflowId"]))
+    start = node(api, parent, "call", 140, ext={"workflow.id": child.workflow})
+    execution = run(api, parent)
+
+    def child_runs() -> list[dict[str, Any]]:
+        return list(api.data("ListTriggerTaskRuns", {"ProjectId": child.project, "Filters": [
+            {"Name": "WorkflowId", "Values": [child.workflow]}]})["Items"])
+
+    wait_until(child_runs, lambda items: any(t["TaskExecutionState"] == "RUNNING" for t in items),
+               what="the child's task run to start")
+    t0 = time.monotonic()
+    killed = api.data("KillTriggerWorkflowRuns", {"ProjectId": parent.project, "WorkflowId": parent.workflow,
+                                                  "WorkflowExecutionIdList": [execution]})
+    assert killed is not None
+    d = finished(api, parent, execution)
+    assert by_task(d)[start][0]["ExecutionState"] == "FAILED"
+    done = wait_until(child_runs, lambda items: all(t["TaskExecutionState"] == "FAILED" for t in items),
+                      what="the child's task run to be killed")
+    assert time.monotonic() - t0 < 30 and len(done) == 1
 
 
 def test_a_failing_child_fails_the_run_workflow_node(api: Api) -> None:
