@@ -240,6 +240,10 @@ def test_bad_settings_are_refused_when_saved(api: Api) -> None:
              "not in the workflow")
     _refused(api, space, 137, {"foreach.items": "a", "foreach.taskId": inner, "foreach.parallelism": "0"},
              "InvalidParameterValue", "foreach.parallelism")
+    draft = node(api, space, "draft", 35, code="echo hi", go=False)
+    loop = node(api, space, "loop", 137, ext={"foreach.items": "a", "foreach.taskId": draft}, go=False)
+    err = api.error("SubmitTriggerTask", {"ProjectId": space.project, "TaskId": loop, "VersionRemark": "x"})
+    assert err.code == "FailedOperation" and "never been submitted" in err.message, err.message
     _refused(api, space, 140, {}, "InvalidParameterValue", "workflow.id")
     _refused(api, space, 140, {"workflow.id": space.workflow}, "InvalidParameterValue", "its own workflow")
     _refused(api, space, 140, {"workflow.id": "no-such-workflow"}, "ResourceNotFound", "no-such-workflow")
