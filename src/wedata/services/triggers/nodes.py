@@ -84,22 +84,41 @@ class ControlNodes:
         self.settings = settings
         self.scheduler = scheduler
         self.runs = runs
+        self._pending: dict[int, list[tuple[Sequence[int], Sequence[int], datetime]]] = {}
         observe(db.engine, "trigger-control", self.on_changes)
 
     # -- the observer ---------------------------------------------------------------------------------
 
-    def on_changes(self, conn: Connection, changes: Sequence[Mapping[Any, Any]]) -> None:
+    def on_changes(self, conn: Connection, changes: Sequence[Mapping[str, Any]]) -> None:
         ready = sorted({c["instance_id"] for c in changes if c["to_state"] == states.WAIT_RUN})
         ended = sorted({c["instance_id"] for c in changes if c["to_state"] in states.TERMINAL})
         if not ready and not ended:
             return
         now = max(c["at"] for c in changes)
+        # A node's end lets the next node go, whose start is observed inside the first one's
+        # flush: acting there would nest one level per node of a chain. Changes seen while this
+        # connection is already inside this observer are queued and taken in turn by the
+        # outermost call (same transaction), so the depth stays bounded however long the chain.
+        key = id(conn)
+        queue = self._pending.get(key)
+        if queue is not None:
+            queue.append((ready, ended, now))
+            return
+        queue = self._pending[key] = [(ready, ended, now)]
+        try:
+            while queue:
+                ready, ended, now = queue.pop(0)
+                self._act(conn, ready, ended, now)
+        finally:
+            self._pending.pop(key, None)
+
+    def _act(self, conn: Connection, ready: Sequence[int], ended: Sequence[int], now: datetime) -> None:
         try:
             with conn.begin_nested():
                 if ready:
                     for inst in conn.execute(
                         select(TI, TR.c.workflow_execution_id).select_from(TI.join(TR, TR.c.instance_id == TI.c.id))
-                        .where(TI.c.id.in_(ready), TI.c.state == states.WAIT_RUN,
+                        .where(TI.c.id.in_(list(ready)), TI.c.state == states.WAIT_RUN,
                                TI.c.task_type_id.in_(sorted(control.CONTROL_TYPES)))
                     ).mappings().all():
                         self._start(conn, now, inst)
