@@ -10,9 +10,9 @@ from __future__ import annotations
 import base64
 import json
 import time
+from typing import Any
 
 import pytest
-from typing import Any
 
 from tests.actions.triggers.test_definitions import Space, new_space, submit
 from tests.actions.triggers.test_ops import job_done, rerun

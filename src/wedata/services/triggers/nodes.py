@@ -107,8 +107,7 @@ class ControlNodes:
         queue = self._pending[key] = [(ready, ended, now)]
         try:
             while queue:
-                ready, ended, now = queue.pop(0)
-                self._act(conn, ready, ended, now)
+                self._act(conn, *queue.pop(0))
         finally:
             self._pending.pop(key, None)
 
