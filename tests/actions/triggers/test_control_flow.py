@@ -187,6 +187,11 @@ def test_run_workflow_waits_for_its_child_run(api: Api) -> None:
     assert int(runs[start][0]["ExecutionEndTime"]) >= int(kid_run["ExecutionEndTime"])
     assert int(runs[after][0]["ExecutionStartTime"]) >= int(runs[start][0]["ExecutionEndTime"])
     assert kids[0]["ExecutionId"] in log_of(api, parent, runs[start][0])
+    # The child run names the node and the run that started it.
+    assert (kids[0]["ParentWorkflowExecutionId"], kids[0]["ParentTaskExecutionId"]) == (
+        d["TriggerWorkflowRun"]["ExecutionId"], runs[start][0]["ExecutionId"])
+    assert kid["TriggerWorkflowRun"]["ParentTaskExecutionName"].startswith("call_")
+    assert d["TriggerWorkflowRun"]["ParentWorkflowExecutionId"] is None
 
 
 def test_killing_the_parent_run_kills_the_child_run(api: Api) -> None:
