@@ -263,6 +263,9 @@ def test_bad_settings_are_refused_when_saved(api: Api) -> None:
              "not in the workflow")
     _refused(api, space, 137, {"foreach.items": "a", "foreach.taskId": inner, "foreach.parallelism": "0"},
              "InvalidParameterValue", "foreach.parallelism")
+    stray = node(api, space, "stray", 130, ext=branches(("1 == 1", ["no-such-task"])), go=False)
+    err = api.error("SubmitTriggerTask", {"ProjectId": space.project, "TaskId": stray, "VersionRemark": "x"})
+    assert err.code == "InvalidParameterValue" and "no-such-task" in err.message, err.message
     draft = node(api, space, "draft", 35, code="echo hi", go=False)
     loop = node(api, space, "loop", 137, ext={"foreach.items": "a", "foreach.taskId": draft}, go=False)
     err = api.error("SubmitTriggerTask", {"ProjectId": space.project, "TaskId": loop, "VersionRemark": "x"})
@@ -298,7 +301,8 @@ def test_run_workflow_cycles_and_unsubmitted_targets_are_refused_at_submit(api: 
 def test_a_branch_naming_an_unknown_parameter_fails_with_the_reason(api: Api) -> None:
     """Submit cannot know a run's parameters (a trigger adds some): the run's node fails."""
     space = new_space(api)
-    br = node(api, space, "br", 130, ext=branches(("${missing} == 1", ["x"])))
+    target = node(api, space, "t", 35, code="true")
+    br = node(api, space, "br", 130, ext=branches(("${missing} == 1", [target])))
     d = finished(api, space, run(api, space))
     tr = by_task(d)[br][0]
     assert tr["ExecutionState"] == "FAILED" and "missing" in tr["ErrorCodeStr"]

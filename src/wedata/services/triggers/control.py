@@ -288,7 +288,14 @@ def check_definition(conn: Connection, project_id: str, workflow_id: str, type_i
     ``submitted`` False; SubmitTriggerTask: True)."""
     ext = ext_of(conf)
     if type_id == BRANCH:
-        parse_branch(ext)
+        named = sorted({t for r in parse_branch(ext) for t in r.task_ids})
+        if submitted:
+            t = T.tasks
+            found = {r.id for r in conn.execute(select(t.c.id).where(t.c.id.in_(named), t.c.workflow_id == workflow_id))}
+            unknown = [x for x in named if x not in found]
+            if unknown:
+                raise InvalidValue(f"{FIELD} {CONDITIONS}: the task(s) {', '.join(unknown[:10])} are not in the "
+                                   f"workflow {workflow_id}")
     elif type_id == FOREACH:
         spec = parse_foreach(ext)
         t = T.tasks
