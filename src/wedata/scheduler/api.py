@@ -53,7 +53,7 @@ from wedata.scheduler.deps import (
 from wedata.scheduler.observers import observe
 from wedata.scheduler.planner import Planner, PlanOutcome, instance_row, load_snapshot
 from wedata.scheduler.readiness import evaluate, target_state
-from wedata.scheduler.runs import append_log, log_line
+from wedata.scheduler.runs import append_log, log_line, log_path
 from wedata.scheduler.transitions import Tx, record_created, satisfy_key, transition
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import task_instances, task_plans
@@ -78,6 +78,7 @@ __all__ = [
     "insert_edges",
     "instance_row",
     "log_line",
+    "log_path",
     "observe",
     "record_created",
     "satisfy_key",

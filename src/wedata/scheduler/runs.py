@@ -45,7 +45,9 @@ TI = task_instances
 
 
 def log_path(logs_dir: Path, task_id: str, data_time: datetime, life_round: int) -> Path:
-    return logs_dir / task_id / data_time.strftime("%Y%m%d%H%M%S") / f"{life_round}.log"
+    # An iteration of a For-each node has a microsecond in its data time (scheduling/datatimes.py).
+    stamp = data_time.strftime("%Y%m%d%H%M%S") + (f".{data_time.microsecond:06d}" if data_time.microsecond else "")
+    return logs_dir / task_id / stamp / f"{life_round}.log"
 
 
 # Log lines read in WeData's default zone, like every time the API shows without a TimeZone,

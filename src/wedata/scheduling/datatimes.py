@@ -58,8 +58,11 @@ _UNCUT = (CycleType.MINUTE_CYCLE, CycleType.CRONTAB_CYCLE)  # data time = fire t
 
 
 def instance_key(task_id: str, data_time: datetime) -> str:
-    """``<TaskId>_<yyyy-MM-dd HH:mm:ss>`` (the data time; it contains a space)."""
-    return f"{task_id}_{format_wall(data_time)}"
+    """``<TaskId>_<yyyy-MM-dd HH:mm:ss>`` (the data time; it contains a space). The iterations
+    of a For-each node (services/triggers/nodes.py) differ from the run's data time by
+    microseconds: their keys end ``.ffffff``."""
+    frac = f".{data_time.microsecond:06d}" if data_time.microsecond else ""
+    return f"{task_id}_{format_wall(data_time)}{frac}"
 
 
 def parse_instance_key(key: str) -> tuple[str, datetime]:
@@ -67,7 +70,10 @@ def parse_instance_key(key: str) -> tuple[str, datetime]:
     task_id, sep, when = key.rpartition("_")
     if not sep or not task_id:
         raise ValueError(f"invalid InstanceKey {key!r}, expected <TaskId>_<{WALL_PATTERN}>")
-    return task_id, parse_wall(when)
+    when, dot, frac = when.partition(".")
+    if dot and not (len(frac) == 6 and frac.isdigit()):
+        raise ValueError(f"invalid InstanceKey {key!r}, expected <TaskId>_<{WALL_PATTERN}>[.ffffff]")
+    return task_id, parse_wall(when).replace(microsecond=int(frac) if dot else 0)
 
 
 def event_dimension(sub_type: str, data_time: datetime) -> str:

@@ -43,6 +43,7 @@ from wedata.services.tasks.sql_targets import SqlTargets
 from wedata.services.tasks.tasks import TaskService
 from wedata.services.triggers.concurrency import RunQueueWorker
 from wedata.services.triggers.firing import TriggerFiring
+from wedata.services.triggers.nodes import ControlNodes
 from wedata.services.triggers.ops import TriggerOpsService
 from wedata.services.triggers.rerun import TriggerRerunService
 from wedata.services.triggers.run_reads import TriggerRunReads
@@ -109,6 +110,8 @@ class Services:
         self.trigger_tasks = TriggerTaskService(self.db, self.clock, self.settings, self.scheduler)
         self.trigger_tasks.sql_targets = self.sql_targets
         self.trigger_runs = TriggerRunService(self.db, self.clock, self.settings, self.scheduler)
+        # Control-flow nodes end in the engine's transactions (after the run-state observer).
+        self.trigger_nodes = ControlNodes(self.db, self.settings, self.scheduler, self.trigger_runs)
         self.trigger_run_reads = TriggerRunReads(self.db, self.clock, self.settings)
         # Reruns of finished runs (an async job), the production views, and the worker that
         # expires runs queued too long behind MaxConcurrentNum and re-admits (concurrency.py).

@@ -57,10 +57,13 @@ trigger_workflow_runs = Table(
     Column("queued_at", DateTime),
     Column("admitted_at", DateTime),
     Column("rerun_times", Integer, nullable=False, default=0, server_default="0"),
+    # A run started by a Run Workflow node (services/triggers/nodes.py): that node's instance.
+    Column("parent_instance_id", BigInteger),
 )
 Index("ix_trigger_workflow_runs_project_created", trigger_workflow_runs.c.project_id, trigger_workflow_runs.c.created_at)
 Index("ix_trigger_workflow_runs_workflow", trigger_workflow_runs.c.workflow_id, trigger_workflow_runs.c.data_time)
 Index("ix_trigger_workflow_runs_state", trigger_workflow_runs.c.workflow_id, trigger_workflow_runs.c.state)
+Index("ix_trigger_workflow_runs_parent", trigger_workflow_runs.c.parent_instance_id)
 
 trigger_task_runs = Table(
     "trigger_task_runs",
@@ -81,6 +84,10 @@ trigger_task_runs = Table(
     Column("created_at", DateTime, nullable=False),
     # The task's DependencyTriggerPolicy in the version it runs (services/triggers/rules.py).
     Column("trigger_policy", String(48), nullable=False, default="ALL_SUCCESS", server_default="ALL_SUCCESS"),
+    # An iteration of a For-each node (services/triggers/nodes.py): the node's instance, the item.
+    Column("parent_instance_id", BigInteger),
+    Column("item_index", Integer),
 )
 Index("ix_trigger_task_runs_workflow_execution", trigger_task_runs.c.workflow_execution_id)
 Index("ix_trigger_task_runs_project_task", trigger_task_runs.c.project_id, trigger_task_runs.c.task_id)
+Index("ix_trigger_task_runs_parent", trigger_task_runs.c.parent_instance_id)

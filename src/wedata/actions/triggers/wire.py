@@ -182,6 +182,10 @@ def run_brief(r: Row[Any]) -> M.TriggerWorkflowRunBrief:
         pending_start_time=ms(r.admitted_at), queue_start_time=ms(queued),
         end_time=ms(end), planned_scheduling_time=ms(r.created_at),
         user_uin_in_charge=getattr(r, "owner_uin", None), associated_entity_exist=True,
+        # A run started by a Run Workflow node (services/triggers/nodes.py) names it.
+        parent_workflow_execution_id=getattr(r, "parent_workflow_execution_id", None),
+        parent_task_execution_id=getattr(r, "parent_task_execution_id", None),
+        parent_task_execution_name=getattr(r, "parent_task_execution_name", None),
     )
 
 

@@ -72,8 +72,9 @@ class RerunKind(JobKind):
 def rerun_run(conn: Connection, now: datetime, caller: str, run: Any, scheduler: SchedulerApi,
               task_ids: Sequence[str] | None, new_params: dict[str, str]) -> None:
     """Re-arm the chosen task runs of a finished run, behind the concurrency gate."""
+    # The iterations of a For-each node are re-armed by the node when it runs again (nodes.py).
     q = select(TI, TR.c.trigger_policy).select_from(TI.join(TR, TR.c.instance_id == TI.c.id)).where(
-        TR.c.workflow_execution_id == run.execution_id)
+        TR.c.workflow_execution_id == run.execution_id, TR.c.parent_instance_id.is_(None))
     if task_ids:
         q = q.where(TR.c.task_id.in_(list(task_ids)))
     chosen = conn.execute(q.order_by(TI.c.id)).mappings().all()

@@ -148,12 +148,25 @@ class TriggerRunReads:
         self.clock = clock
         self.settings = settings
 
+    @staticmethod
+    def _parent() -> tuple[Any, list[Any]]:
+        """The Run Workflow node that started a run (nodes.py): R outer-joined to its task run."""
+        p = TR.alias("parent_run")
+        pt = T.tasks.alias("parent_task")
+        cols = [p.c.execution_id.label("parent_task_execution_id"),
+                p.c.workflow_execution_id.label("parent_workflow_execution_id"),
+                pt.c.name.label("parent_task_execution_name")]
+        return (lambda base: base.outerjoin(p, p.c.instance_id == R.c.parent_instance_id)
+                .outerjoin(pt, pt.c.id == p.c.task_id)), cols
+
     def get_run(self, project_id: str, execution_id: str, filters: Sequence[M.Filter] | None,
                 order: Sequence[M.OrderField] | None) -> tuple[Row[Any], list[Row[Any]]]:
         """GetTriggerWorkflowRun: the run and its task runs (filtered and ordered as asked; by
         default in the order of the task ids, upstream before downstream within a chain)."""
         with self.db.read() as conn:
-            run = conn.execute(select(R).where(R.c.project_id == project_id, R.c.execution_id == execution_id)).first()
+            join, parent = self._parent()
+            run = conn.execute(select(R, *parent).select_from(join(R))
+                               .where(R.c.project_id == project_id, R.c.execution_id == execution_id)).first()
             if run is None:
                 raise NotFound(f"The workflow run {execution_id} does not exist in the project {project_id}.")
             conds = [TR.c.workflow_execution_id == execution_id, *_filters(filters, task_runs=True)]
@@ -182,10 +195,12 @@ class TriggerRunReads:
         w = T.workflows
         where = and_(R.c.project_id == req.project_id, *_filters(req.filters, task_runs=False))
         joined = R.outerjoin(w, w.c.id == R.c.workflow_id)
+        join, parent = self._parent()
         with self.db.read() as conn:
             total = conn.execute(select(func.count()).select_from(joined).where(where)).scalar_one()
             rows = conn.execute(
-                select(R, w.c.owner_uin.label("owner_uin"), w.c.folder_path.label("folder_path")).select_from(joined)
+                select(R, w.c.owner_uin.label("owner_uin"), w.c.folder_path.label("folder_path"), *parent)
+                .select_from(join(joined))
                 .where(where).order_by(*_order(req.order_fields, task_runs=False)).limit(pg.size).offset(pg.offset)
             ).all()
         return Paged(list(rows), pg, int(total))

@@ -52,7 +52,7 @@ from wedata.scheduler.api import Change, SchedulerApi, Tx, instance_row, record_
 from wedata.services.common import new_uuid, to_local
 from wedata.services.errors import InvalidValue, NotFound, OperationFailed
 from wedata.services.killing import kill_one, settle_readiness
-from wedata.services.triggers import concurrency, progress, rules
+from wedata.services.triggers import concurrency, control, nodes, progress, rules
 from wedata.services.triggers.origin import RunOrigin
 from wedata.services.triggers.workflows import load_trigger_workflow
 from wedata.storage import tables as T
@@ -121,48 +121,59 @@ class TriggerRunService:
         """``origin``: a run started by a trigger (services/triggers/firing.py); None: by hand."""
         wanted = check_task_ids(task_ids)
         overrides = check_params(advanced)
-        now = self.clock.now()
-        t = T.tasks
         try:
             with self.db.write() as conn:
-                wf = load_trigger_workflow(conn, project_id, workflow_id)
-                # Runs of one workflow are created one at a time (PostgreSQL: a row lock; SQLite
-                # serialises writers): each takes the next data time and sees the others' slots.
-                conn.execute(select(trigger_workflows.c.workflow_id)
-                             .where(trigger_workflows.c.workflow_id == wf.row.id).with_for_update())
-                now = self.clock.now()  # after the lock: queue order is creation order
-                rows = conn.execute(
-                    select(t.c.id, t.c.name, t.c.prod_version_id, t.c.status).where(t.c.workflow_id == wf.row.id)
-                    .order_by(t.c.id)
-                ).all()
-                by_id = {r.id: r for r in rows}
-                if wanted is not None:
-                    foreign = [x for x in wanted if x not in by_id]
-                    if foreign:
-                        raise InvalidValue(f"TaskIds: the task(s) {', '.join(foreign[:10])} are not in the "
-                                           f"workflow {workflow_id}.")
-                    unsubmitted = [x for x in wanted if by_id[x].prod_version_id is None]
-                    if unsubmitted:
-                        raise OperationFailed(f"TaskIds: the task(s) {', '.join(unsubmitted[:10])} have never been "
-                                              "submitted (SubmitTriggerTask): a run runs submitted versions.")
-                    chosen = [by_id[x] for x in wanted]
-                else:
-                    chosen = [r for r in rows if r.prod_version_id is not None]
-                    if not chosen:
-                        raise OperationFailed(f"The workflow {workflow_id} has no submitted task: submit its tasks "
-                                              "(SubmitTriggerTask) before running it.")
-                known = {p.get("ParamKey") for p in wf.row.params or []}
-                unknown = sorted(k for k in overrides if k not in known)
-                if unknown:
-                    raise InvalidValue(f"AdvancedParams: {', '.join(unknown)} are not parameters of the workflow "
-                                       f"{workflow_id} (its WorkflowParams: {', '.join(sorted(map(str, known))) or 'none'}).")
-                policies = self._policies(conn, chosen)
-                execution_id = self._write_run(conn, now, caller, wf, chosen, wanted, overrides, policies, origin)
+                execution_id = self.create_run_in(conn, project_id, caller, workflow_id, wanted, overrides, origin)
         except IntegrityError:
             # Another run of this workflow took the same data time at the same moment (PostgreSQL).
             raise OperationFailed("Another run of the workflow was created at the same moment; retry.") from None
         self.scheduler.notify(Change.INSTANCES)
         return execution_id
+
+    def create_run_in(self, conn: Connection, project_id: str, caller: Caller, workflow_id: str,
+                      wanted: list[str] | None, overrides: dict[str, str], origin: RunOrigin | None = None,
+                      parent_instance_id: int | None = None) -> str:
+        """CreateTriggerWorkflowRun inside the caller's transaction (a Run Workflow node starts its
+        child run in the engine's, services/triggers/nodes.py); ``wanted`` and ``overrides``
+        checked by :func:`check_task_ids` and :func:`check_params`."""
+        t = T.tasks
+        wf = load_trigger_workflow(conn, project_id, workflow_id)
+        # Runs of one workflow are created one at a time (PostgreSQL: a row lock; SQLite
+        # serialises writers): each takes the next data time and sees the others' slots.
+        conn.execute(select(trigger_workflows.c.workflow_id)
+                     .where(trigger_workflows.c.workflow_id == wf.row.id).with_for_update())
+        now = self.clock.now()  # after the lock: queue order is creation order
+        rows = conn.execute(
+            select(t.c.id, t.c.name, t.c.prod_version_id, t.c.status).where(t.c.workflow_id == wf.row.id)
+            .order_by(t.c.id)
+        ).all()
+        by_id = {r.id: r for r in rows}
+        if wanted is not None:
+            foreign = [x for x in wanted if x not in by_id]
+            if foreign:
+                raise InvalidValue(f"TaskIds: the task(s) {', '.join(foreign[:10])} are not in the "
+                                   f"workflow {workflow_id}.")
+            unsubmitted = [x for x in wanted if by_id[x].prod_version_id is None]
+            if unsubmitted:
+                raise OperationFailed(f"TaskIds: the task(s) {', '.join(unsubmitted[:10])} have never been "
+                                      "submitted (SubmitTriggerTask): a run runs submitted versions.")
+            chosen = [by_id[x] for x in wanted]
+        else:
+            chosen = [r for r in rows if r.prod_version_id is not None]
+            if not chosen:
+                raise OperationFailed(f"The workflow {workflow_id} has no submitted task: submit its tasks "
+                                      "(SubmitTriggerTask) before running it.")
+        # The inner task of a chosen For-each node runs as its iterations, not as a node.
+        inner = control.inner_tasks(conn, [r.prod_version_id for r in chosen])
+        chosen = [r for r in chosen if r.id not in inner] or chosen
+        known = {p.get("ParamKey") for p in wf.row.params or []}
+        unknown = sorted(k for k in overrides if k not in known)
+        if unknown:
+            raise InvalidValue(f"AdvancedParams: {', '.join(unknown)} are not parameters of the workflow "
+                               f"{workflow_id} (its WorkflowParams: {', '.join(sorted(map(str, known))) or 'none'}).")
+        policies = self._policies(conn, chosen)
+        return self._write_run(conn, now, caller, wf, chosen, wanted, overrides, policies, origin,
+                               parent_instance_id)
 
     @staticmethod
     def _policies(conn: Connection, chosen: Sequence[Any]) -> dict[str, str]:
@@ -179,7 +190,7 @@ class TriggerRunService:
 
     def _write_run(self, conn: Connection, now: datetime, caller: Caller, wf: Any, chosen: Sequence[Any],
                    wanted: list[str] | None, overrides: dict[str, str], policies: dict[str, str],
-                   origin: RunOrigin | None = None) -> str:
+                   origin: RunOrigin | None = None, parent_instance_id: int | None = None) -> str:
         data_time = _wall_now(origin.at if origin is not None and origin.at is not None else now)
         last = conn.execute(select(func.max(R.c.data_time)).where(R.c.workflow_id == wf.row.id)).scalar()
         if last is not None and last >= data_time:
@@ -205,7 +216,7 @@ class TriggerRunService:
             workflow_name=wf.row.name, state=progress.QUEUED,
             trigger_type=origin.trigger_type if origin is not None else "ManualTrigger", data_time=data_time,
             params=params, selected_task_ids=wanted, task_count=len(chosen), execute_user_uin=caller.uin,
-            created_at=now, queued_at=now, rerun_times=0,
+            created_at=now, queued_at=now, rerun_times=0, parent_instance_id=parent_instance_id,
         ))
         tx = Tx(conn=conn, now=now, actor=caller.uin)
         created: list[dict[str, Any]] = []
@@ -281,7 +292,8 @@ class TriggerRunService:
                         .where(TR.c.workflow_execution_id == run.execution_id,
                                TI.c.state.in_((*states.PENDING, states.RUNNING)))
                     ).mappings().all()
-                    if "changed" not in [kill_one(tx, inst, reason) for inst in insts]:
+                    if "changed" not in [nodes.kill_node(tx, inst, reason, kill_one) if nodes.is_running_node(inst)
+                                         else kill_one(tx, inst, reason) for inst in insts]:
                         break
             settle_readiness(tx)
         self.scheduler.notify(Change.INSTANCES)

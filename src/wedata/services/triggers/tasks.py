@@ -30,6 +30,7 @@ from wedata.services.errors import InvalidValue
 from wedata.services.tasks.definition import CONF, SCHED
 from wedata.services.tasks.patch import DOWNSTREAM, UPSTREAM
 from wedata.services.tasks.tasks import TaskService
+from wedata.services.triggers import control
 from wedata.services.workflows.workflows import require_schedule_mode
 
 BASE = "TaskBaseAttribute"
@@ -84,6 +85,25 @@ class TriggerTaskService(TaskService):
                     f"The task {tid} is not in the workflow {workflow_id}: the dependencies of a trigger task "
                     "stay inside its workflow."
                 )
+
+    def _check(self, conn: Connection, project_id: str, caller: Caller, current: Any, workflow_id: str,
+               type_id: int, draft: Any) -> Any:
+        out = super()._check(conn, project_id, caller, current, workflow_id, type_id, draft)
+        if type_id in control.CONTROL_TYPES:  # their settings (services/triggers/control.py)
+            control.check_definition(conn, project_id, workflow_id, type_id, draft.conf, submitted=False)
+        return out
+
+    def _check_runnable(self, row: Any, project_id: str, caller: Caller) -> None:
+        if row.task_type_id in control.CONTROL_TYPES:  # no process: checked in _check_parameters
+            return
+        super()._check_runnable(row, project_id, caller)
+
+    def _check_parameters(self, conn: Connection, row: Any) -> None:  # type: ignore[override]
+        if row.task_type_id in control.CONTROL_TYPES:
+            control.check_definition(conn, row.project_id, row.workflow_id, row.task_type_id,
+                                     (row.definition or {}).get(CONF) or {}, submitted=True)
+            return
+        super()._check_parameters(conn, row)
 
     def require(self, project_id: str, task_id: str) -> None:
         """NotFound unless ``task_id`` is a trigger task of the project (before a lineage list)."""
