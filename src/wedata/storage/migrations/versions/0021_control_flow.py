@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0021_control_flow'
-down_revision = '0018_permissions'
+down_revision = '0023_quality_schedule'
 branch_labels = None
 depends_on = None
 
