@@ -17,7 +17,7 @@ panel, the task editor, the schedule preview, the versions page, members, resour
 issue 13 is p95 <= 150 ms for every page; ``--strict`` exits 1 when one misses it (by default
 the figures are only reported).
 Usage: ``python tools/bench/console.py [--tasks 1000] [--dag 300] [--days 100] [--samples 20]
-[--backend sqlite|postgres] [--strict]``.
+[--backend sqlite|postgres] [--strict] [--only grid]``.
 """
 
 from __future__ import annotations
@@ -120,6 +120,7 @@ def main() -> int:
     ap.add_argument("--samples", type=int, default=20)
     ap.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a page's p95 exceeds 150 ms")
+    ap.add_argument("--only", default="", help="time only the pages whose name contains this text")
     args = ap.parse_args()
 
     from starlette.testclient import TestClient
@@ -184,6 +185,8 @@ def main() -> int:
         print(f"{'page':32} {'p50 ms':>8} {'p95 ms':>8}  target p95 <= {TARGET_MS:.0f} ms")
         missed = []
         for name, path in pages.items():
+            if args.only not in name:
+                continue
             assert client.get(path).status_code == 200, (name, path)
             times = []
             for _ in range(args.samples):
