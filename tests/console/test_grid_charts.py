@@ -35,7 +35,9 @@ def test_grid_rows_escape_every_name_and_put_each_cell_under_its_data_time() -> 
 
 
 def timed(name: str, sched: int, start: int | None, end: int | None, state: str = "COMPLETED") -> Timed:
-    at = (lambda s: None if s is None else T0 + timedelta(seconds=s))
+    def at(seconds: int | None) -> datetime | None:
+        return None if seconds is None else T0 + timedelta(seconds=seconds)
+
     return Timed(name, name, T0, state, T0 + timedelta(seconds=sched), at(start), at(end),
                  None if start is None or end is None else (end - start) * 1000)
 

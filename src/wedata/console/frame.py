@@ -65,6 +65,7 @@ PAGE_MODULES = (
     "wedata.console.pages.backfill",
     "wedata.console.pages.alarms",
     "wedata.console.pages.charts",
+    "wedata.console.pages.sql",
 )
 
 SECURITY_HEADERS = {
