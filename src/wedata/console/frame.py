@@ -62,6 +62,10 @@ PAGE_MODULES = (
     "wedata.console.pages.editor",
     "wedata.console.pages.versions",
     "wedata.console.pages.project",
+    "wedata.console.pages.backfill",
+    "wedata.console.pages.alarms",
+    "wedata.console.pages.charts",
+    "wedata.console.pages.sql",
 )
 
 SECURITY_HEADERS = {
@@ -103,6 +107,15 @@ class RunReads(Protocol):
     def latest(self, project_id: str, workflow_id: str) -> dict[str, Any]: ...
     def grid(self, project_id: str, workflow_id: str, columns: int) -> tuple[list[Any], list[Any]]: ...
     def recent(self, project_id: str, task_id: str, limit: int = 10) -> list[Any]: ...
+    def timeline(self, project_id: str, workflow_id: str) -> list[Any]: ...
+    def durations(self, project_id: str, task_id: str, limit: int = 30) -> list[Any]: ...
+
+
+class PlanReads(Protocol):
+    """The ids of a project's backfill plans (``services.backfill.plans``): the API has no
+    action that lists plans; each is then read through GetDataBackfillPlan."""
+
+    def plan_ids(self, project_id: str, limit: int = 20, offset: int = 0) -> tuple[list[str], int]: ...
 
 
 ViewFn = Callable[["View"], Response]
@@ -210,7 +223,7 @@ class Console:
     """The console of one server process: built by app.create_app from the runtime's parts."""
 
     def __init__(self, *, routes: VersionRoutes, version: str, credentials: CredentialLookup, session_key: bytes,
-                 access: Access, edges: EdgeReads, runs: RunReads) -> None:
+                 access: Access, edges: EdgeReads, runs: RunReads, plans: PlanReads) -> None:
         self.routes = routes
         self.version = version
         self.credentials = credentials
@@ -220,6 +233,7 @@ class Console:
         # Asked only after an action has checked the caller's membership (console/reads.py).
         self.edges = edges
         self.runs = runs
+        self.plans = plans
         self.env = build_environment()
 
     def pages(self) -> Iterator[PageRoute]:

@@ -9,12 +9,12 @@ checked membership, the few whole-workflow reads no action answers in one call.
   task's whole definition (ListTasks), which cost 300 calls and over a second for a 300-task
   workflow. Upstream tasks of other workflows become external nodes; which
   instance counts as a task's latest run: ``services.instances.workflow_runs``.
-- ``Cell``: an instance as a node, a grid cell or a recent-runs line shows it.
+- ``Cell``: an instance as a node or a recent-runs line shows it (the grid builds its cells
+  itself: pages/grid.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote_plus
@@ -53,11 +53,9 @@ class Cell:
     instance_state: str
     instance_key: str
     cur_run_date: str
-    # Worked out once here, not per use in a template: a grid of 300 x 14 draws 4,200 cells.
     css: str  # render.state_class
     words: str  # render.state_words
-    link: str  # "?key=<the instance key, URL-encoded>", after ``base`` when cells() was given one
-    tail: str = ""  # " · <data time> · <state words>": the end of a grid cell's title
+    link: str  # "?key=<the instance key, URL-encoded>"
 
 
 def cell(run: Any) -> Cell:
@@ -65,29 +63,6 @@ def cell(run: Any) -> Cell:
     key = instance_key(run.task_id, run.data_time)
     return Cell(run.task_id, run.state, key, format_wall(run.data_time), state_class(run.state),
                 state_words(run.state), "?key=" + quote_plus(key))
-
-
-def cells(runs: Iterable[Any], base: str = "") -> list[Cell]:
-    """Many runs as Cells (a grid: 4,200 of them), each text worked out once per task, data time
-    and state rather than once per cell; ``base`` starts each link (the instance page's path)."""
-    walls: dict[Any, tuple[str, str]] = {}
-    ids: dict[str, str] = {}
-    looks: dict[str, tuple[str, str]] = {}
-    out: list[Cell] = []
-    for run in runs:
-        wall = walls.get(run.data_time)
-        if wall is None:
-            text = format_wall(run.data_time)
-            wall = walls[run.data_time] = (text, quote_plus(text))
-        quoted = ids.get(run.task_id)
-        if quoted is None:
-            quoted = ids[run.task_id] = quote_plus(run.task_id)
-        look = looks.get(run.state)
-        if look is None:
-            look = looks[run.state] = (state_class(run.state), state_words(run.state))
-        out.append(Cell(run.task_id, run.state, f"{run.task_id}_{wall[0]}", wall[0], look[0], look[1],
-                        f"{base}?key={quoted}_{wall[1]}", f" · {wall[0]} · {look[1]}"))
-    return out
 
 
 def workflow_graph(v: View, project_id: str, workflow_id: str, *, with_states: bool = True) -> Graph:

@@ -101,3 +101,42 @@ def test_latest_grid_recent_and_edges(db: Database, tmp_path: Path) -> None:
     assert sorted(r.id for r in named) == sorted([a, b, c, idle]) and all(r.name == "t" + r.id for r in named)
     assert len(deps.workflow_tasks(w.project_id, w.workflow_id, 2)) == 2
     assert deps.workflow_tasks(other.project_id, w.workflow_id, 10) == []
+
+
+def test_timeline_of_the_latest_run_and_a_task_durations(db: Database, tmp_path: Path) -> None:
+    runs = WorkflowRunReads(db, SystemClock(), Settings(home=tmp_path))
+    w = World(db, DAY0)
+    a, b, c = w.task(), w.task(), w.task()
+    other = World(db, DAY0)
+
+    def ran(task_id: str, day: int, state: str, start: int | None, end: int | None, world: World = w) -> None:
+        put(db, world, task_id, day, state)
+        at = DAY0 + timedelta(days=day)
+        with db.write() as conn:
+            conn.execute(task_instances.update().where(task_instances.c.task_id == task_id,
+                                                       task_instances.c.data_time == at).values(
+                started_at=None if start is None else at + timedelta(seconds=start),
+                ended_at=None if end is None else at + timedelta(seconds=end),
+                cost_ms=None if start is None or end is None else (end - start) * 1000))
+
+    ran(a, 1, "COMPLETED", 5, 65)
+    ran(a, 2, "COMPLETED", 10, 20)
+    ran(b, 2, "RUNNING", 20, None)
+    ran(c, 2, "WAIT_UPSTREAM", None, None)
+    ran(a, 3, "WAIT_UPSTREAM", None, None)  # tomorrow's, not started: not the latest run
+    ran(other.task(), 9, "COMPLETED", 1, 2, other)  # another project's, newer
+
+    timeline = runs.timeline(w.project_id, w.workflow_id)
+    assert [(t.task_id, t.state, t.data_time, t.started_at) for t in timeline] == [
+        (a, "COMPLETED", DAY0 + timedelta(days=2), DAY0 + timedelta(days=2, seconds=10)),
+        (b, "RUNNING", DAY0 + timedelta(days=2), DAY0 + timedelta(days=2, seconds=20)),
+        (c, "WAIT_UPSTREAM", DAY0 + timedelta(days=2), None),  # started ones first, then the waiting
+    ]
+    assert timeline[0].name == "t" + a and timeline[0].cost_ms == 10_000 and timeline[1].ended_at is None
+    assert runs.timeline(other.project_id, w.workflow_id) == []
+    assert runs.timeline(w.project_id, str(uuid.uuid4())) == []
+
+    durations = runs.durations(w.project_id, a, 2)
+    assert [((d.data_time - DAY0).days, d.cost_ms) for d in durations] == [(3, None), (2, 10_000)]
+    assert len(runs.durations(w.project_id, a)) == 3
+    assert runs.durations(other.project_id, a) == []  # bound to the task's project

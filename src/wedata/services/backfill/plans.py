@@ -199,6 +199,21 @@ class BackfillService:
         starts = [t for t in (plan["started_at"], running_since) if t is not None]
         return PlanDetail(plan, min(starts) if starts else None, zone)
 
+    # -- the console's plan list (the API has no action listing plans) --------------------------
+
+    def plan_ids(self, project_id: str, limit: int = 20, offset: int = 0) -> tuple[list[str], int]:
+        """The ids of the project's plans (running or done), newest first, one page of them, and
+        how many there are. The console asks after an action checked membership, then reads each
+        plan through GetDataBackfillPlan."""
+        cond = (BP.c.project_id == project_id, BP.c.status.in_(("RUNNING", "DONE")))
+        with self.db.read() as conn:
+            ids = conn.execute(
+                select(BP.c.id).where(*cond).order_by(BP.c.created_at.desc(), BP.c.id)
+                .limit(max(1, min(200, limit))).offset(max(0, offset))
+            ).scalars().all()
+            total = conn.execute(select(func.count()).select_from(BP).where(*cond)).scalar_one()
+        return list(ids), int(total)
+
     # -- ListDataBackfillInstances -------------------------------------------------------------
 
     def list_instances(self, req: M.ListDataBackfillInstancesRequest) -> Paged[MemberRun]:
