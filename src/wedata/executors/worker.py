@@ -64,10 +64,12 @@ _CHUNK_CHARS = 64 * 1024
 _LOG_ZONE = parse_zone(DEFAULT_ZONE)
 
 
-def log_line(level: str, message: str) -> str:
-    """A line as the engine writes them (scheduler/runs.py): wall time in UTC+8, level, text."""
-    now = datetime.now(UTC)
-    return f"{format_wall(utc_to_wall(now, _LOG_ZONE))} {level} {message}\n"
+def log_line(now: datetime, level: str, message: str) -> str:
+    """A line as the engine writes them (scheduler/runs.py): wall time in UTC+8 naming its zone,
+    level, text. ``now``: naive UTC, on the database's clock (not this machine's)."""
+    aware = now.replace(tzinfo=UTC)
+    offset = aware.astimezone(_LOG_ZONE).strftime("%z")
+    return f"{format_wall(utc_to_wall(aware, _LOG_ZONE))} {offset[:3]}:{offset[3:]} {level} {message}\n"
 
 
 @dataclass
@@ -132,6 +134,7 @@ class Worker:
         self._stopping = threading.Event()
         self._guardian: subprocess.Popen[bytes] | None = None
         self.isolation = "none"
+        self._skew_reported = False
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -139,6 +142,7 @@ class Worker:
         """Serve until Celery stops (SIGTERM: warm shutdown, running attempts finish first)."""
         self.run_root.mkdir(parents=True, exist_ok=True)
         self.isolation = str(self.local.isolation.get("isolation"))
+        self._sync_clock()
         self.local.start(self._on_exit)
         self._start_guardian()
         self.store.register_worker(self.worker_id, self.host, os.getpid(), self.config.groups, self.config.slots,
@@ -179,6 +183,15 @@ class Worker:
             [sys.executable, "-m", "wedata.executors.guardian", str(self.run_root), str(fence_after)],
             stdin=subprocess.PIPE, start_new_session=True, close_fds=True,
         )
+
+    def _sync_clock(self) -> None:
+        """Measure this machine's clock against the database's (heartbeats, start and end times
+        and log lines are on the database's clock); say so once when it is off by a second or more."""
+        skew = self.store.sync_clock()
+        if abs(skew) >= 1.0 and not self._skew_reported:
+            self._skew_reported = True
+            log.warning("this machine's clock is %.1f s %s the database's: the worker's times are taken from the "
+                        "database's clock", abs(skew), "behind" if skew > 0 else "ahead of")
 
     def _tick_loop(self) -> None:
         g = self._guardian
@@ -232,13 +245,14 @@ class Worker:
             try:
                 spec = unpack_spec(packed, eid, run_dir, log_path)
                 with open(log_path, "a", encoding="utf-8") as f:
-                    f.write(log_line("INFO", f"running on worker {self.worker_id} (host {self.host}, "
-                                             f"isolation {self.isolation})"))
+                    f.write(log_line(self.store.now(), "INFO", f"running on worker {self.worker_id} (host {self.host}, "
+                                                               f"isolation {self.isolation})"))
                     output_from = f.tell()
                 run.handle = self.local.submit(spec)
             except (OSError, ExecutorError) as exc:
                 with contextlib.suppress(OSError), open(log_path, "a", encoding="utf-8") as f:
-                    f.write(log_line("ERROR", f"could not start the process on worker {self.worker_id}: {exc}"))
+                    f.write(log_line(self.store.now(), "ERROR",
+                                     f"could not start the process on worker {self.worker_id}: {exc}"))
                 code = START_FAILED
             else:
                 while not run.done.wait(self.config.stream_interval):
@@ -297,6 +311,7 @@ class Worker:
             now = time.monotonic()
             try:
                 if now >= next_beat:
+                    self._sync_clock()
                     self.store.heartbeat(self.worker_id)
                     next_beat = now + self.config.heartbeat_interval
                     last_ok = now
