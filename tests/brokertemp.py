@@ -10,8 +10,9 @@ loses every message it held, the hardest case for the engine (it must send them 
 
 RabbitMQ: a node ``wedata-test-<random>@localhost`` with its own ``RABBITMQ_MNESIA_BASE`` and
 ``RABBITMQ_LOG_BASE`` in the temporary directory, its own AMQP and distribution ports, no plugin
-(the management plugin would need more ports), run as the ``rabbitmq`` OS user (so it finds the
-Erlang cookie in that user's home; ``rabbitmqctl stop`` needs the same cookie). A stop is clean
+(the management plugin would need more ports); as root it runs as the ``rabbitmq`` OS user (the
+server refuses root; HOME is that user's, where the Erlang cookie ``rabbitmqctl stop`` needs
+is), otherwise as the current user with its own HOME. A stop is clean
 (``rabbitmqctl stop``); durable queues and persistent messages survive the restart.
 """
 
@@ -30,6 +31,13 @@ import uuid
 from pathlib import Path
 
 from tests.support import free_port
+
+
+def _rabbit_binary(name: str) -> str | None:
+    """The RabbitMQ script itself: Debian's ``/usr/sbin`` wrapper would send a server's output
+    to the shared ``/var/log/rabbitmq/startup_log`` and refuse users other than root and rabbitmq."""
+    direct = Path("/usr/lib/rabbitmq/bin") / name
+    return str(direct) if direct.exists() else shutil.which(name)
 
 
 def _listening(port: int) -> bool:
@@ -103,8 +111,8 @@ class PrivateRabbit:
     def available() -> str | None:
         """None when a private node can be started here, else why not."""
         for name in ("rabbitmq-server", "rabbitmqctl"):
-            if shutil.which(name) is None:
-                return f"{name} was not found on PATH"
+            if _rabbit_binary(name) is None:
+                return f"{name} was not found (/usr/lib/rabbitmq/bin, PATH)"
         if os.geteuid() == 0:
             try:
                 pwd.getpwnam("rabbitmq")
@@ -140,7 +148,7 @@ class PrivateRabbit:
     def start(self) -> PrivateRabbit:
         log = open(self.log, "ab")  # noqa: SIM115 (the node keeps writing to it)
         self.proc = subprocess.Popen(self._argv("env", *(f"{k}={v}" for k, v in self._env().items()),
-                                                "rabbitmq-server"),
+                                                _rabbit_binary("rabbitmq-server") or "rabbitmq-server"),
                                      stdout=log, stderr=subprocess.STDOUT, env={"PATH": self._env()["PATH"]}, cwd=self.base,
                                      start_new_session=True)
         log.close()
@@ -149,7 +157,7 @@ class PrivateRabbit:
 
     def stop(self) -> None:
         out = subprocess.run(self._argv("env", *(f"{k}={v}" for k, v in self._env().items()),
-                                        "rabbitmqctl", "-n", self.node, "stop"),
+                                        _rabbit_binary("rabbitmqctl") or "rabbitmqctl", "-n", self.node, "stop"),
                              capture_output=True, text=True, timeout=60, env={"PATH": self._env()["PATH"]})
         if out.returncode != 0:
             raise RuntimeError(f"rabbitmqctl stop failed: {out.stderr or out.stdout}")
