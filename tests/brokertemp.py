@@ -166,6 +166,15 @@ class PrivateRabbit:
                 self.proc.wait(30)
         _wait_port(self.port, False, 30, f"RabbitMQ node {self.node}", self.log)
 
+    def queues(self) -> str:
+        """Each queue's ready and unacknowledged messages and consumers (for a failure's message)."""
+        out = subprocess.run(self._argv("env", *(f"{k}={v}" for k, v in self._env().items()),
+                                        _rabbit_binary("rabbitmqctl") or "rabbitmqctl", "-n", self.node, "-q",
+                                        "list_queues", "name", "messages_ready", "messages_unacknowledged",
+                                        "consumers"),
+                             capture_output=True, text=True, timeout=60, env={"PATH": self._env()["PATH"]})
+        return out.stdout + out.stderr
+
     def destroy(self) -> None:
         if _listening(self.port):
             with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):

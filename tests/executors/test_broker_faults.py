@@ -3,7 +3,7 @@ processes: a server on SQLite whose groups are all remote, two real ``wedata wor
 and a PRIVATE broker (tests/brokertemp.py; the shared Redis and RabbitMQ are never touched).
 
 200 one-off tasks are submitted before any worker runs; the group lets 8 run at once and the two
-workers have 2 slots each, so about 4 messages always wait in the broker. Once a quarter of the
+workers have 3 slots each, so about 2 messages always wait in the broker. Once a quarter of the
 run has completed, the broker is stopped for 3 s and started again. Each run appends a line to a file of its own
 task: every task must have completed with exactly one run, one execution in the database and
 ``TotalRunNum`` 1, none lost, none doubled.
@@ -34,6 +34,7 @@ pytestmark = pytest.mark.xdist_group("broker-faults")
 
 TASKS = 200
 VISIBILITY = "10"
+ACK_FAILED = "Couldn't ack"  # Celery's log line when an acknowledgement fails
 
 
 def need(why: str | None) -> None:
@@ -77,7 +78,8 @@ def states(api: Api, space: Space) -> dict[str, int]:
         page += 1
 
 
-def restart_under_load(tmp_path: Path, url: str, stop: Callable[[], None], start: Callable[[], None]) -> str:
+def restart_under_load(tmp_path: Path, url: str, stop: Callable[[], None], start: Callable[[], None],
+                       diagnose: Callable[[], str] = lambda: "") -> str:
     """The run with a broker restart in the middle; returns the server's log."""
     marks = tmp_path / "marks"
     marks.mkdir()
@@ -87,13 +89,13 @@ def restart_under_load(tmp_path: Path, url: str, stop: Callable[[], None], start
     try:
         api = srv.admin()
         space = new_space(api)
-        group = new_group(api)  # s_small: 8 at once, twice the workers' slots
-        code = f"echo \"run $$ $(date +%s.%N)\" >> {marks}/$WEDATA_TASK_ID\nsleep 0.1"
+        group = new_group(api)  # s_small: 8 at once, more than the workers' 6 slots
+        code = f"echo \"run $$ $(date +%s.%N)\" >> {marks}/$WEDATA_TASK_ID\nsleep 0.05"
         tasks = [submit(api, space, code, conf={"ResourceGroup": group}) for _ in range(TASKS)]
         wait_until(lambda: states(api, space).get("RUNNING", 0), lambda n: n >= 8,
                    what="the group's slots to hold messages waiting in the broker", patience=30)
         for n in range(2):
-            workers.append(WorkerProcess(srv, tmp_path / f"w{n}", [group], url, slots=2,
+            workers.append(WorkerProcess(srv, tmp_path / f"w{n}", [group], url, slots=3,
                                          env={"WEDATA_BROKER_VISIBILITY_TIMEOUT": VISIBILITY}).start())
         wait_until(lambda: states(api, space).get("COMPLETED", 0), lambda n: n >= TASKS // 4,
                    what="a quarter of the run to complete", patience=30)
@@ -104,8 +106,11 @@ def restart_under_load(tmp_path: Path, url: str, stop: Callable[[], None], start
         start()
         print(f"broker down {time.monotonic() - down:.1f} s; states then: {before}")
         assert before.get("COMPLETED", 0) < TASKS, "the run was over before the broker stopped"
-        final = wait_until(lambda: states(api, space), lambda s: s.get("COMPLETED", 0) == TASKS,
-                           what=f"all {TASKS} instances to complete", patience=40, interval=0.3)
+        try:
+            final = wait_until(lambda: states(api, space), lambda s: s.get("COMPLETED", 0) == TASKS,
+                               what=f"all {TASKS} instances to complete", patience=40, interval=0.3)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\nthe broker's queues:\n{diagnose()}") from None
         assert final == {"COMPLETED": TASKS}, final
         for task in tasks:
             runs = (marks / task).read_text().splitlines()
@@ -140,4 +145,40 @@ def test_a_redis_restart_loses_no_dispatch_and_doubles_none(private_redis: Priva
 
 def test_a_rabbitmq_restart_loses_no_dispatch_and_doubles_none(private_rabbit: PrivateRabbit,
                                                                tmp_path: Path) -> None:
-    restart_under_load(tmp_path, private_rabbit.url, private_rabbit.stop, private_rabbit.start)
+    restart_under_load(tmp_path, private_rabbit.url, private_rabbit.stop, private_rabbit.start,
+                       private_rabbit.queues)
+
+
+def test_a_worker_whose_attempt_ended_while_redis_was_down_keeps_taking_attempts(
+        private_redis: PrivateRedis, tmp_path: Path) -> None:
+    """The acknowledgement of an attempt that ends while Redis is down fails; the worker must
+    not keep counting that message against its prefetch (its only slot here) once Redis is back."""
+    url = private_redis.url(0)
+    srv = ServerProcess(tmp_path / "home", None, server_env(url, WEDATA_BROKER_VISIBILITY_TIMEOUT=VISIBILITY)).start()
+    worker: WorkerProcess | None = None
+    try:
+        api = srv.admin()
+        space = new_space(api)
+        group = new_group(api)
+        worker = WorkerProcess(srv, tmp_path / "w", [group], url, slots=1,
+                               env={"WEDATA_BROKER_VISIBILITY_TIMEOUT": VISIBILITY}).start()
+        go = tmp_path / "go"
+        first = submit(api, space, f"while [ ! -e {go} ]; do sleep 0.05; done; echo first",
+                       conf={"ResourceGroup": group})
+        wait_until(lambda: worker.log() if worker else "", lambda text: "running on worker" in text
+                   or "Task wedata.run_attempt" in text, what="the worker to take the first attempt", patience=30)
+        private_redis.stop()
+        go.touch()  # the attempt ends, and its acknowledgement fails, while Redis is down
+        wait_until(lambda: states(api, space), lambda s: s.get("COMPLETED", 0) == 1,
+                   what="the first attempt's end to be recorded (through the database)", patience=30)
+        wait_until(lambda: worker.log() if worker else "", lambda text: ACK_FAILED in text,
+                   what="the worker to give up acknowledging the first message", patience=30)
+        private_redis.start()
+        later = [submit(api, space, "echo later", conf={"ResourceGroup": group}) for _ in range(3)]
+        wait_until(lambda: states(api, space), lambda s: s.get("COMPLETED", 0) == 1 + len(later),
+                   what="the attempts submitted after the restart to run on the same worker", patience=30)
+        assert first and worker.proc is not None and worker.proc.poll() is None
+    finally:
+        if worker is not None:
+            worker.stop()
+        srv.stop()
