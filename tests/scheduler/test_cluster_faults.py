@@ -3,12 +3,14 @@ processes: an API-only server, two ``wedata scheduler`` processes and two ``weda
 processes on a PRIVATE PostgreSQL cluster (tests/pgtemp.py; the shared one on 5432 is never
 restarted) and a private Redis (tests/brokertemp.py).
 
-60 remote tasks of half a second run on the two workers (8 at once); in the middle PostgreSQL
+60 remote tasks run on the two workers (8 at once): 58 of half a second, and 2 that write a
+numbered line every 0.2 s until the test lets them end after the outage; in the middle PostgreSQL
 is stopped for 5 s and started again. Nothing of ours is restarted: the same six processes (the
 server, two schedulers, two workers) reconnect by themselves, every instance completes, each
 exactly once (one run of its code, one execution, ``TotalRunNum`` 1), since the outage is
 shorter than half the worker lease (20 s here): no worker gives its attempts up, none is
-declared lost.
+declared lost. The logs of the two attempts that ran through the outage are whole (the worker
+keeps the chunks the database cannot take and sends them when it is back).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.actions.instances.test_instances import Space, new_space, submit
+from tests.actions.instances.test_instances import Space, full_log, instances, new_space, submit
 from tests.brokertemp import PrivateRedis
 from tests.executors.celery_support import WorkerProcess, new_group, server_env
 from tests.pgtemp import PrivatePostgres, available
@@ -111,8 +113,14 @@ def test_a_postgresql_restart_under_two_schedulers_and_two_workers(
         for n in range(2):
             workers.append(WorkerProcess(srv, tmp_path / f"w{n}", [group], broker, database_url=url,
                                          env={"WEDATA_WORKER_LEASE": LEASE}).start())
+        # Two attempts write a numbered line every 0.2 s until the test lets them end: they run
+        # through the outage, and their logs must come through whole.
+        gate = tmp_path / "gate"
+        ticking = (f"echo \"run $$\" >> {marks}/$WEDATA_TASK_ID\n"
+                   f"i=0; while [ ! -e {gate} ]; do i=$((i+1)); echo tick $i; sleep 0.2; done; echo released")
+        long = [submit(api, space, ticking, conf={"ResourceGroup": group}) for _ in range(2)]
         code = f"echo \"run $$\" >> {marks}/$WEDATA_TASK_ID\nsleep 0.5"
-        tasks = [submit(api, space, code, conf={"ResourceGroup": group}) for _ in range(TASKS)]
+        tasks = long + [submit(api, space, code, conf={"ResourceGroup": group}) for _ in range(TASKS - 2)]
         wait_until(lambda: states(api, space).get("COMPLETED", 0), lambda n: n >= 8,
                    what="the run to be under way", patience=30, interval=0.2)
 
@@ -121,6 +129,7 @@ def test_a_postgresql_restart_under_two_schedulers_and_two_workers(
         down = time.monotonic()
         time.sleep(OUTAGE)
         private_pg.start()
+        gate.touch()
         print(f"PostgreSQL down for {time.monotonic() - down:.1f} s; states before: {before}")
         assert before.get("COMPLETED", 0) < TASKS, "the run was over before the outage"
 
@@ -136,6 +145,15 @@ def test_a_postgresql_restart_under_two_schedulers_and_two_workers(
             assert len((marks / task).read_text().splitlines()) == 1, task
         recorded = attempts(url)
         assert {t: recorded.get(t) for t in tasks} == {t: [(1, "COMPLETE")] for t in tasks}
+        # The logs of the attempts that ran through the outage lost no line: the chunks the
+        # database could not take were kept and sent when it came back.
+        for task in long:
+            (item,) = instances(api, space, task)
+            text, _ = full_log(api, space, item["InstanceKey"])
+            ticks = [line for line in text.split("<br>") if line.startswith("tick ")]
+            assert ticks == [f"tick {n}" for n in range(1, len(ticks) + 1)] and len(ticks) > OUTAGE / 0.2, text
+            assert "released" in text.split("<br>")
+        assert any("cannot stream its log to the database" in w.log() for w in workers)
         # Both schedulers and both workers saw the outage and came back by themselves.
         for w in workers:
             log = w.log()

@@ -96,6 +96,7 @@ class _Run:
     handle: Handle | None = None
     kill_sent: bool = False
     fenced: bool = False
+    stream_failing: bool = False
 
 
 class _LogStreamer:
@@ -241,6 +242,7 @@ class Worker:
         streamer = _LogStreamer(log_path)
         output_from = 0
         code: int | None
+        texts_before_end: list[str] = []
         try:
             try:
                 spec = unpack_spec(packed, eid, run_dir, log_path)
@@ -255,15 +257,14 @@ class Worker:
                                      f"could not start the process on worker {self.worker_id}: {exc}"))
                 code = START_FAILED
             else:
+                pending: list[str] = []  # read from the log, not yet in the database
                 while not run.done.wait(self.config.stream_interval):
-                    texts = streamer.read()
-                    if texts and not run.fenced:
-                        if self.store.append_log(eid, self.worker_id, seq, pos, texts):
-                            seq, pos = seq + len(texts), pos + sum(len(t.encode("utf-8", "replace")) for t in texts)
-                        else:
-                            self._fence(run, "an engine declared it lost")
+                    pending += streamer.read()
+                    if pending and not run.fenced:
+                        seq, pos, pending = self._stream(run, seq, pos, pending)
                 code = run.code
-            texts = streamer.read(final=True)
+                texts_before_end = pending
+            texts = texts_before_end + streamer.read(final=True)
             if run.fenced:
                 return
             outputs = scan(log_path, output_from).to_json() if code == 0 else None
@@ -283,6 +284,23 @@ class Worker:
             shutil.rmtree(run_dir, ignore_errors=True)
             with contextlib.suppress(OSError):
                 os.unlink(log_path)
+
+    def _stream(self, run: _Run, seq: int, pos: int, texts: list[str]) -> tuple[int, int, list[str]]:
+        """Send the chunks read so far; what the database cannot take now (an outage) is kept for
+        the next try or the end record: a failed write never ends the attempt."""
+        try:
+            ok = self.store.append_log(run.execution_id, self.worker_id, seq, pos, texts)
+        except Exception as exc:
+            if not run.stream_failing:
+                log.warning("attempt %s: cannot stream its log to the database (%s); keeping it until it can",
+                            run.execution_id, exc)
+                run.stream_failing = True
+            return seq, pos, texts
+        run.stream_failing = False
+        if not ok:
+            self._fence(run, "an engine declared it lost")
+            return seq, pos, []
+        return seq + len(texts), pos + sum(len(t.encode("utf-8", "replace")) for t in texts), []
 
     def _on_exit(self, execution_id: int, code: int | None) -> None:
         with self._lock:
