@@ -35,6 +35,7 @@ test: $(STAMP_DEV)
 	bash tools/ci/install-quartz.sh
 	bash tools/ci/install-sandbox.sh
 	bash tools/ci/install-chromium.sh
+	bash tools/ci/install-faketime.sh
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 lint: $(STAMP_DEV)

@@ -37,11 +37,15 @@ def server_env(broker: str, **extra: str) -> dict[str, str]:
 
 
 class WorkerProcess:
-    """``wedata worker`` for one server's (SQLite) database, with a home of its own."""
+    """``wedata worker`` for one server's database (its SQLite file, or ``database_url``), with a
+    home of its own. ``prefix``: a command the worker runs under (e.g. ``faketime``)."""
 
     def __init__(self, server: ServerProcess, home: Path, groups: list[str], broker: str, slots: int = 4,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, database_url: str | None = None,
+                 prefix: list[str] | None = None) -> None:
         self.server = server
+        self.database_url = database_url
+        self.prefix = prefix or []
         self.home = home
         self.groups = groups
         self.broker = broker
@@ -56,7 +60,7 @@ class WorkerProcess:
 
     def env(self) -> dict[str, str]:
         env = clean_env()
-        env.update(WEDATA_HOME=str(self.home), WEDATA_DATABASE_URL=f"sqlite:///{self.db_file}",
+        env.update(WEDATA_HOME=str(self.home), WEDATA_DATABASE_URL=self.database_url or f"sqlite:///{self.db_file}",
                    WEDATA_BROKER_URL=self.broker, WEDATA_WORKER_LEASE=LEASE, WEDATA_HEARTBEAT_INTERVAL="0.5",
                    WEDATA_KILL_GRACE="2", PYTHONUNBUFFERED="1", **harness_sandbox())
         env.update(self.extra_env)
@@ -66,7 +70,7 @@ class WorkerProcess:
         self.home.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 (the worker keeps writing to it)
         self.proc = subprocess.Popen(
-            [*wedata_cli(), "worker", "--groups", ",".join(self.groups), "--slots", str(self.slots)],
+            [*self.prefix, *wedata_cli(), "worker", "--groups", ",".join(self.groups), "--slots", str(self.slots)],
             env=self.env(), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -79,6 +83,13 @@ class WorkerProcess:
 
     def registered(self) -> bool:
         assert self.proc is not None
+        if self.database_url is not None:
+            import psycopg
+
+            with psycopg.connect(self.database_url.replace("postgresql+psycopg", "postgresql")) as pg:
+                found = pg.execute("SELECT count(*) FROM worker_nodes WHERE pid = %s AND stopped_at IS NULL",
+                                   (self.proc.pid,)).fetchone()
+            return bool(found and found[0])
         with sqlite3.connect(self.db_file, timeout=30) as conn:
             row = conn.execute("SELECT count(*) FROM worker_nodes WHERE pid = ? AND stopped_at IS NULL",
                                (self.proc.pid,)).fetchone()

@@ -20,12 +20,52 @@ from typing import Any
 
 from celery import Celery
 from kombu import Exchange, Queue
+from kombu.transport import redis as kombu_redis
+from kombu.transport import virtual
 
 from wedata.executors.remote import ENDS_EXCHANGE
 
 
+class _RedisQoS(kombu_redis.QoS):  # type: ignore[misc]
+    """kombu's Redis QoS, except that an acknowledgement (or rejection) that fails because Redis
+    is unreachable still releases the message's prefetch place in this worker.
+
+    kombu forgets a delivered message locally only after Redis confirmed the ack; when Redis is
+    down at that moment (restarted), the message stays counted against the prefetch limit
+    forever, and a worker whose slots all ended during the outage never takes a message again
+    (tests/executors/test_broker_faults.py). Forgetting it is safe: if Redis still holds the
+    message in its unacknowledged set, it is delivered again after the visibility timeout and
+    dropped by the worker's claim (the attempt has ended)."""
+
+    def ack(self, delivery_tag: Any) -> None:
+        try:
+            super().ack(delivery_tag)
+        except Exception:
+            virtual.QoS.ack(self, delivery_tag)
+            raise
+
+    def reject(self, delivery_tag: Any, requeue: bool = False) -> None:
+        try:
+            super().reject(delivery_tag, requeue=requeue)
+        except Exception:
+            virtual.QoS.ack(self, delivery_tag)  # a message Redis lost cannot be requeued: the engine resends it
+            raise
+
+
+class _RedisChannel(kombu_redis.Channel):  # type: ignore[misc]
+    QoS = _RedisQoS
+
+
+class RedisTransport(kombu_redis.Transport):  # type: ignore[misc]
+    """``redis://`` brokers: kombu's transport with :class:`_RedisQoS`."""
+
+    Channel = _RedisChannel
+
+
 def make_app(broker_url: str, *, visibility_timeout: float = 300.0) -> Celery:
     app = Celery("wedata", broker=broker_url, set_as_current=False)
+    if broker_url.split("://", 1)[0] == "redis":
+        app.conf.broker_transport = RedisTransport
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,

@@ -150,6 +150,14 @@ class RunControlLike(Protocol):
 
 
 class WorkerStore(Protocol):
+    def now(self) -> datetime:
+        """Naive UTC on the database's clock (a worker's machine may have a wrong one)."""
+        ...
+
+    def sync_clock(self) -> float:
+        """Measure this machine's clock against the database's; the offset in seconds."""
+        ...
+
     def register_worker(self, worker_id: str, host: str, pid: int, groups: Sequence[str], slots: int,
                         isolation: str) -> None: ...
 

@@ -64,10 +64,12 @@ _CHUNK_CHARS = 64 * 1024
 _LOG_ZONE = parse_zone(DEFAULT_ZONE)
 
 
-def log_line(level: str, message: str) -> str:
-    """A line as the engine writes them (scheduler/runs.py): wall time in UTC+8, level, text."""
-    now = datetime.now(UTC)
-    return f"{format_wall(utc_to_wall(now, _LOG_ZONE))} {level} {message}\n"
+def log_line(now: datetime, level: str, message: str) -> str:
+    """A line as the engine writes them (scheduler/runs.py): wall time in UTC+8 naming its zone,
+    level, text. ``now``: naive UTC, on the database's clock (not this machine's)."""
+    aware = now.replace(tzinfo=UTC)
+    offset = aware.astimezone(_LOG_ZONE).strftime("%z")
+    return f"{format_wall(utc_to_wall(aware, _LOG_ZONE))} {offset[:3]}:{offset[3:]} {level} {message}\n"
 
 
 @dataclass
@@ -94,6 +96,7 @@ class _Run:
     handle: Handle | None = None
     kill_sent: bool = False
     fenced: bool = False
+    stream_failing: bool = False
 
 
 class _LogStreamer:
@@ -132,6 +135,7 @@ class Worker:
         self._stopping = threading.Event()
         self._guardian: subprocess.Popen[bytes] | None = None
         self.isolation = "none"
+        self._skew_reported = False
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -139,6 +143,7 @@ class Worker:
         """Serve until Celery stops (SIGTERM: warm shutdown, running attempts finish first)."""
         self.run_root.mkdir(parents=True, exist_ok=True)
         self.isolation = str(self.local.isolation.get("isolation"))
+        self._sync_clock()
         self.local.start(self._on_exit)
         self._start_guardian()
         self.store.register_worker(self.worker_id, self.host, os.getpid(), self.config.groups, self.config.slots,
@@ -179,6 +184,15 @@ class Worker:
             [sys.executable, "-m", "wedata.executors.guardian", str(self.run_root), str(fence_after)],
             stdin=subprocess.PIPE, start_new_session=True, close_fds=True,
         )
+
+    def _sync_clock(self) -> None:
+        """Measure this machine's clock against the database's (heartbeats, start and end times
+        and log lines are on the database's clock); say so once when it is off by a second or more."""
+        skew = self.store.sync_clock()
+        if abs(skew) >= 1.0 and not self._skew_reported:
+            self._skew_reported = True
+            log.warning("this machine's clock is %.1f s %s the database's: the worker's times are taken from the "
+                        "database's clock", abs(skew), "behind" if skew > 0 else "ahead of")
 
     def _tick_loop(self) -> None:
         g = self._guardian
@@ -228,28 +242,29 @@ class Worker:
         streamer = _LogStreamer(log_path)
         output_from = 0
         code: int | None
+        texts_before_end: list[str] = []
         try:
             try:
                 spec = unpack_spec(packed, eid, run_dir, log_path)
                 with open(log_path, "a", encoding="utf-8") as f:
-                    f.write(log_line("INFO", f"running on worker {self.worker_id} (host {self.host}, "
-                                             f"isolation {self.isolation})"))
+                    f.write(log_line(self.store.now(), "INFO", f"running on worker {self.worker_id} (host {self.host}, "
+                                                               f"isolation {self.isolation})"))
                     output_from = f.tell()
                 run.handle = self.local.submit(spec)
             except (OSError, ExecutorError) as exc:
                 with contextlib.suppress(OSError), open(log_path, "a", encoding="utf-8") as f:
-                    f.write(log_line("ERROR", f"could not start the process on worker {self.worker_id}: {exc}"))
+                    f.write(log_line(self.store.now(), "ERROR",
+                                     f"could not start the process on worker {self.worker_id}: {exc}"))
                 code = START_FAILED
             else:
+                pending: list[str] = []  # read from the log, not yet in the database
                 while not run.done.wait(self.config.stream_interval):
-                    texts = streamer.read()
-                    if texts and not run.fenced:
-                        if self.store.append_log(eid, self.worker_id, seq, pos, texts):
-                            seq, pos = seq + len(texts), pos + sum(len(t.encode("utf-8", "replace")) for t in texts)
-                        else:
-                            self._fence(run, "an engine declared it lost")
+                    pending += streamer.read()
+                    if pending and not run.fenced:
+                        seq, pos, pending = self._stream(run, seq, pos, pending)
                 code = run.code
-            texts = streamer.read(final=True)
+                texts_before_end = pending
+            texts = texts_before_end + streamer.read(final=True)
             if run.fenced:
                 return
             outputs = scan(log_path, output_from).to_json() if code == 0 else None
@@ -269,6 +284,23 @@ class Worker:
             shutil.rmtree(run_dir, ignore_errors=True)
             with contextlib.suppress(OSError):
                 os.unlink(log_path)
+
+    def _stream(self, run: _Run, seq: int, pos: int, texts: list[str]) -> tuple[int, int, list[str]]:
+        """Send the chunks read so far; what the database cannot take now (an outage) is kept for
+        the next try or the end record: a failed write never ends the attempt."""
+        try:
+            ok = self.store.append_log(run.execution_id, self.worker_id, seq, pos, texts)
+        except Exception as exc:
+            if not run.stream_failing:
+                log.warning("attempt %s: cannot stream its log to the database (%s); keeping it until it can",
+                            run.execution_id, exc)
+                run.stream_failing = True
+            return seq, pos, texts
+        run.stream_failing = False
+        if not ok:
+            self._fence(run, "an engine declared it lost")
+            return seq, pos, []
+        return seq + len(texts), pos + sum(len(t.encode("utf-8", "replace")) for t in texts), []
 
     def _on_exit(self, execution_id: int, code: int | None) -> None:
         with self._lock:
@@ -297,6 +329,7 @@ class Worker:
             now = time.monotonic()
             try:
                 if now >= next_beat:
+                    self._sync_clock()
                     self.store.heartbeat(self.worker_id)
                     next_beat = now + self.config.heartbeat_interval
                     last_ok = now

@@ -7,6 +7,13 @@ provides it. The module functions work inside a caller's transaction: the engine
 lines of a remote attempt's log (header, footer) and reads a remote attempt's outputs there, and
 GetTaskInstanceLog reads the chunks.
 
+Clocks: a worker's machine may have a wrong clock. Nothing is decided on it (an engine tells a
+worker alive by its heartbeat *changing*, measured on the engine's clock; ExecutionTTL is the
+engine's), and what a worker stores (heartbeats, start and end times, log chunk times) and the
+times of its log lines are on the *database's* clock: :meth:`RemoteRunStore.sync_clock` measures
+the offset at each heartbeat (PostgreSQL's ``now()``; a SQLite database is on the worker's own
+machine, offset 0).
+
 Fencing: the worker's every write is ``WHERE execution_id = ? AND worker_id = me AND state =
 'running'``; an engine ends a run only from ``running`` (lost) or claims it before any worker
 (killed). Whoever changes the row first wins; the other learns it from the row count.
@@ -16,10 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 
 from wedata.clock import utcnow
@@ -130,6 +138,22 @@ def read_chunks(conn: Connection, execution_ids: Sequence[int], offset: int, lim
 class RemoteRunStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._skew = timedelta(0)  # the database's clock minus this machine's
+
+    def now(self) -> datetime:
+        """Naive UTC on the database's clock (as of the last :meth:`sync_clock`)."""
+        return utcnow() + self._skew
+
+    def sync_clock(self) -> float:
+        """Measure how far this machine's clock is from the database's; returns the seconds."""
+        if self.db.is_sqlite:
+            return 0.0
+        with self.db.read() as conn:
+            before = utcnow()
+            db_now = conn.execute(sql_text("SELECT now() AT TIME ZONE 'UTC'")).scalar_one()
+            after = utcnow()
+        self._skew = db_now - (before + (after - before) / 2)
+        return self._skew.total_seconds()
 
     # engine side ---------------------------------------------------------------------------------
 
@@ -190,18 +214,18 @@ class RemoteRunStore:
 
     def register_worker(self, worker_id: str, host: str, pid: int, groups: Sequence[str], slots: int,
                         isolation: str) -> None:
-        now = utcnow()
+        now = self.now()
         with self.db.write() as conn:
             conn.execute(insert(W).values(worker_id=worker_id, host=host, pid=pid, groups=",".join(groups),
                                           slots=slots, isolation=isolation, started_at=now, heartbeat_at=now))
 
     def heartbeat(self, worker_id: str) -> None:
         with self.db.write() as conn:
-            conn.execute(update(W).where(W.c.worker_id == worker_id).values(heartbeat_at=utcnow()))
+            conn.execute(update(W).where(W.c.worker_id == worker_id).values(heartbeat_at=self.now()))
 
     def stop_worker(self, worker_id: str) -> None:
         with self.db.write() as conn:
-            conn.execute(update(W).where(W.c.worker_id == worker_id).values(stopped_at=utcnow()))
+            conn.execute(update(W).where(W.c.worker_id == worker_id).values(stopped_at=self.now()))
 
     def claim(self, execution_id: int, token: str, worker_id: str) -> Claim | str:
         """Take the attempt, or say why not (a stale, duplicate or forged message)."""
@@ -223,7 +247,7 @@ class RemoteRunStore:
             try:
                 with conn.begin_nested():
                     conn.execute(insert(R).values(execution_id=execution_id, token=token, worker_id=worker_id,
-                                                  state=RUNNING, started_at=utcnow(), log_seq=seq, log_bytes=pos))
+                                                  state=RUNNING, started_at=self.now(), log_seq=seq, log_bytes=pos))
             except IntegrityError:
                 return "another delivery of it was taken already"
             return Claim(handle, int(seq), int(pos))
@@ -236,7 +260,7 @@ class RemoteRunStore:
     def _append(self, conn: Connection, execution_id: int, worker_id: str, seq: int, pos: int,
                 texts: Sequence[str]) -> bool:
         rows = []
-        now = utcnow()
+        now = self.now()
         for text in texts:
             size = _size(text)
             rows.append({"execution_id": execution_id, "seq": seq, "pos": pos, "size": size, "text": text,
@@ -259,7 +283,7 @@ class RemoteRunStore:
             if not self._append(conn, execution_id, worker_id, seq, pos, texts):
                 return False
             conn.execute(update(R).where(R.c.execution_id == execution_id, R.c.worker_id == worker_id)
-                         .values(state=ENDED, ended_at=utcnow(), exit_code=exit_code, outputs=dict(outputs or {})))
+                         .values(state=ENDED, ended_at=self.now(), exit_code=exit_code, outputs=dict(outputs or {})))
             return True
 
     def controls(self, execution_ids: Iterable[int]) -> list[RunControl]:
