@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, insert, select, text, update
+from sqlalchemy import bindparam, exists, func, insert, select, update
 
 from wedata.executors.base import Handle
 from wedata.executors.local import read_exit_code
@@ -315,34 +315,38 @@ def next_timer(conn: Any) -> datetime | None:
 
 # -- dispatch -----------------------------------------------------------------------------------------
 
-# Candidates are chosen from a narrow projection (cheap even when hundreds are ready); only the
-# chosen rows are read in full.
+# Candidates are read with the columns a claim needs (state, counters, what the run is rendered
+# from) and nothing more: cheap even when hundreds are ready, and no second read of the chosen.
+_CLAIM_COLUMNS = (
+    TI.c.id, TI.c.task_id, TI.c.resource_group_id, TI.c.self_depend, TI.c.parallel_limit, TI.c.version_id,
+    TI.c.state, TI.c.row_version, TI.c.data_time, TI.c.scheduled_at, TI.c.life_round_num, TI.c.tries,
+    TI.c.total_run_num, TI.c.run_type, TI.c.project_id, TI.c.workflow_id, TI.c.params,
+    tasks.c.prod_version_id.label("prod_version"),
+)
 _CANDIDATES = (
-    select(TI.c.id, TI.c.task_id, TI.c.resource_group_id, TI.c.self_depend, TI.c.parallel_limit,
-           TI.c.version_id, tasks.c.prod_version_id.label("prod_version"))
+    select(*_CLAIM_COLUMNS)
     .join(tasks, tasks.c.id == TI.c.task_id)
     .where(TI.c.state == states.WAIT_RUN, TI.c.scheduled_at <= bindparam("now"), tasks.c.status == "Y")
     .order_by(TI.c.priority, TI.c.data_time, TI.c.id)
     .limit(bindparam("lim"))
 )
-_FULL = select(TI, tasks.c.prod_version_id.label("prod_version")).join(tasks, tasks.c.id == TI.c.task_id).where(
-    TI.c.id.in_(bindparam("ids", expanding=True))
+# PostgreSQL, several engines on one database (docs/deploy.md): one dispatches at a time (until
+# its transaction commits), so each counts the others' claims and a group's slots hold exactly.
+# The lock is taken by the candidates' own statement (an InitPlan run once, when there is a
+# first candidate): the running attempts are counted by the NEXT statement, whose snapshot is
+# taken after the lock, while the candidates themselves are checked by the optimistic claim.
+_CANDIDATES_LOCKED = _CANDIDATES.add_columns(
+    select(func.pg_advisory_xact_lock(5149808400021)).scalar_subquery().label("dispatch_lock")
 )
 _RUNNING = select(TI.c.task_id, TI.c.resource_group_id).where(TI.c.state == states.RUNNING)
 
 
-_DISPATCH_LOCK = text("SELECT pg_advisory_xact_lock(5149808400021)")  # "dispatch" of every engine
-
-
 def dispatch(node: EngineNode, tx: Tx, after: After) -> None:
     conn = tx.conn
-    cands = conn.execute(_CANDIDATES, {"now": tx.now, "lim": 500}).mappings().all()
+    query = _CANDIDATES_LOCKED if conn.dialect.name == "postgresql" else _CANDIDATES
+    cands = conn.execute(query, {"now": tx.now, "lim": 500}).mappings().all()
     if not cands:
         return
-    if conn.dialect.name == "postgresql":
-        # Several engines on one database (docs/deploy.md): one dispatches at a time (until its
-        # transaction commits), so each counts the others' claims and a group's slots hold exactly.
-        conn.execute(_DISPATCH_LOCK)
     limits = node.slot_limits()
     default = node.settings.default_slots
     running: dict[str, int] = {}
@@ -350,13 +354,13 @@ def dispatch(node: EngineNode, tx: Tx, after: After) -> None:
     for task_id, group_id in conn.execute(_RUNNING):
         running[group_id or ""] = running.get(group_id or "", 0) + 1
         busy[task_id] = busy.get(task_id, 0) + 1
-    chosen: list[tuple[int, TaskDef]] = []
+    chosen: list[tuple[Any, TaskDef]] = []
     for c in cands:
         tdef = node.def_for(c)
         if tdef is None:
             continue
         if tdef.dry_run:  # needs no slot
-            chosen.append((c["id"], tdef))
+            chosen.append((c, tdef))
             continue
         group = c["resource_group_id"] or ""
         limit = limits.get(group, default) if group else default
@@ -370,17 +374,13 @@ def dispatch(node: EngineNode, tx: Tx, after: After) -> None:
             cap = None if c["self_depend"] == "parallel" else 1
         if cap is not None and n >= cap:
             continue
-        chosen.append((c["id"], tdef))
+        chosen.append((c, tdef))
         running[group] = running.get(group, 0) + 1
         busy[c["task_id"]] = n + 1
     if not chosen:
         return
-    full = {r["id"]: r for r in conn.execute(_FULL, {"ids": [i for i, _ in chosen]}).mappings()}
     claims: list[tuple[Any, TaskDef]] = []
-    for iid, tdef in chosen:
-        row = full.get(iid)
-        if row is None or row["state"] != states.WAIT_RUN:
-            continue
+    for row, tdef in chosen:
         if tdef.dry_run:
             dry_run(node, tx, row)
             continue
