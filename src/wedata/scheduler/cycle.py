@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, exists, func, insert, select, update
 
 from wedata.executors.base import Handle
 from wedata.executors.local import read_exit_code
@@ -44,13 +44,13 @@ from wedata.scheduler.runs import (
     run_dir_for,
 )
 from wedata.scheduler.staging import stage
-from wedata.scheduler.transitions import Tx, transition
+from wedata.scheduler.transitions import Move, Tx, transition, transition_many
 from wedata.scheduling.datatimes import instance_key
 from wedata.storage.catalog_tables import mark_stale
 from wedata.storage.engine_tables import instance_deps, instance_executions, task_instances
 from wedata.storage.health import is_disk_full
 from wedata.storage.lineage_tables import record_run
-from wedata.storage.quality_tables import gate_success
+from wedata.storage.quality_tables import gate_success, quality_task_gates
 from wedata.storage.remote_runs import append_chunk, remote_outputs
 from wedata.storage.tables import tasks
 
@@ -66,10 +66,15 @@ _END_EXEC = (
     .values(state=bindparam("st"), ended_at=bindparam("at"), exit_code=bindparam("code"), error_msg=bindparam("err"))
 )
 _NEW_EXEC = insert(E).returning(E.c.id)
+# Several at once: one INSERT ... VALUES (...), (...) RETURNING id, ids in the order of the rows.
+_NEW_EXECS = insert(E).returning(E.c.id, sort_by_parameter_order=True)
 _FINISHED = (
     select(TI, tasks.c.prod_version_id.label("prod_version"), E.c.id.label("eid"), E.c.state.label("e_state"),
            E.c.log_path, E.c.log_offset, E.c.error_msg.label("e_error"), E.c.started_at.label("e_started"),
-           E.c.try_no.label("e_try"), E.c.executor.label("e_executor"))
+           E.c.try_no.label("e_try"), E.c.executor.label("e_executor"),
+           # Whether data-quality groups are attached (gate_success has work to do): read here
+           # rather than with one more query per ending attempt.
+           exists().where(quality_task_gates.c.task_id == TI.c.task_id).label("has_gates"))
     .select_from(E.join(TI, TI.c.id == E.c.instance_id).outerjoin(tasks, tasks.c.id == TI.c.task_id))
     .where(E.c.id.in_(bindparam("ids", expanding=True)))
 )
@@ -106,14 +111,16 @@ def finish(node: EngineNode, tx: Tx, exits: list[tuple[int, int | None]], after:
     rows: list[Any] = []
     for i in range(0, len(ids), 500):
         rows.extend(tx.conn.execute(_FINISHED, {"ids": ids[i : i + 500]}).mappings().all())
+    ends: list[dict[str, Any]] = []  # the attempts' own rows: one executemany
+    moves: list[Move] = []  # the instances: one transition_many
     for r in rows:
         if r["e_state"] != states.RUNNING:
             continue  # already ended (reported twice)
         if r["state"] != states.RUNNING:
             # The instance was ended by someone else meanwhile: close the attempt's record only.
             code = codes[r["eid"]]
-            tx.conn.execute(_END_EXEC, {"eid": r["eid"], "st": "COMPLETE" if code == 0 else "EXPIRED", "at": tx.now,
-                                        "code": code, "err": None if code == 0 else f"instance already {r['state']}"})
+            ends.append({"eid": r["eid"], "st": "COMPLETE" if code == 0 else "EXPIRED", "at": tx.now,
+                         "code": code, "err": None if code == 0 else f"instance already {r['state']}"})
             continue
         run_dir = run_dir_for(node.run_root, r["id"], r["life_round_num"], r["e_try"])
         code = codes[r["eid"]]
@@ -121,7 +128,9 @@ def finish(node: EngineNode, tx: Tx, exits: list[tuple[int, int | None]], after:
             # Reconcile before declaring it lost (and retrying it): the wrapper may have left
             # its code in the exit file although the watcher or a poll could not see it.
             code = read_exit_code(run_dir)
-        footer = end_attempt(node, tx, r, code)
+        footer, end, move = end_attempt(node, tx, r, code)
+        ends.append(end)
+        moves.append(move)
         after.footers.append((r["log_path"], footer))
         if logs_in_database(r["e_executor"]):  # a remote attempt's log is in the database
             append_chunk(tx.conn, r["eid"], footer, tx.now)
@@ -130,6 +139,10 @@ def finish(node: EngineNode, tx: Tx, exits: list[tuple[int, int | None]], after:
             after.notebooks.append((run_dir, r["log_path"]))
         after.cleanup.append(run_dir)
         after.finished += 1
+    if ends:
+        tx.conn.execute(_END_EXEC, ends)
+    if moves:
+        transition_many(tx, moves)
 
 
 def _remote_scan(tx: Tx, r: Any) -> Scanned | None:
@@ -140,7 +153,9 @@ def _remote_scan(tx: Tx, r: Any) -> Scanned | None:
     return Scanned.from_json(got) if got is not None else Scanned()
 
 
-def end_attempt(node: EngineNode, tx: Tx, r: Any, code: int | None) -> str:
+def end_attempt(node: EngineNode, tx: Tx, r: Any, code: int | None) -> tuple[str, dict[str, Any], Move]:
+    """How an attempt ended: its log footer, the update of its execution row and the move of its
+    instance (both applied by the caller, batched with the other attempts of the cycle)."""
     now = tx.now
     pre_failure = node.fail_reason(r["eid"])  # forgotten once this cycle commits (engine.py)
     killed = r["e_error"] if r["e_error"] and r["e_error"].startswith(KILL_PREFIX) else None
@@ -166,15 +181,15 @@ def end_attempt(node: EngineNode, tx: Tx, r: Any, code: int | None) -> str:
             record_run(tx.conn, process_type="SCHEDULE_TASK", process_id=r["task_id"], process_name=tdef.name,
                        source_id=catalog_source(tdef), dialect=sql.dialect, database=sql.database,
                        default_schema=sql.default_schema, statements=sql.statements, now=now)
-        tx.conn.execute(_END_EXEC, {"eid": r["eid"], "st": "COMPLETE", "at": now, "code": 0, "err": None})
+        end = {"eid": r["eid"], "st": "COMPLETE", "at": now, "code": 0, "err": None}
         # Data quality: attached groups are requested to check; a blocking one holds the key
         # (the transition then satisfies no downstream edge until the check passes).
-        held = gate_success(tx.conn, r, now)
-        transition(tx, r, states.COMPLETED, "attempt succeeded", {**common, "outputs": outputs or None})
+        held = gate_success(tx.conn, r, now) if r["has_gates"] else False
+        move = Move(r, states.COMPLETED, "attempt succeeded", {**common, "outputs": outputs or None})
         lines = [log_line(now, "WARN", f"output parameter {k} not produced: {why}") for k, why in missing.items()]
         if held:
             lines.append(log_line(now, "INFO", "downstream instances wait for the data quality check (ExecFailBlock)"))
-        return "".join(lines) + log_line(now, "INFO", f"exit code 0; instance COMPLETED after {cost} ms")
+        return "".join(lines) + log_line(now, "INFO", f"exit code 0; instance COMPLETED after {cost} ms"), end, move
     if pre_failure:
         reason = pre_failure
     elif killed:
@@ -200,10 +215,8 @@ def end_attempt(node: EngineNode, tx: Tx, r: Any, code: int | None) -> str:
         state, detail = states.EXPIRED, "EXPIRED"
         values = {**common, "retry_at": None, "error_msg": msg}
         tail = "instance EXPIRED" + ("" if killed else f" (no retry left of {r['try_limit']} tries)")
-    tx.conn.execute(_END_EXEC, {"eid": r["eid"], "st": detail, "at": now, "code": code,
-                                "err": (killed or reason)[:2000]})
-    transition(tx, r, state, reason[:500], values)
-    return log_line(now, "ERROR", f"{reason}; {tail}")
+    end = {"eid": r["eid"], "st": detail, "at": now, "code": code, "err": (killed or reason)[:2000]}
+    return log_line(now, "ERROR", f"{reason}; {tail}"), end, Move(r, state, reason[:500], values)
 
 
 # -- timers -------------------------------------------------------------------------------------------
@@ -215,8 +228,8 @@ def timers(node: EngineNode, tx: Tx, after: After) -> None:
     retry = conn.execute(
         select(TI).where(TI.c.state == states.FAILED_RETRY, TI.c.retry_at <= now).limit(500)
     ).mappings().all()
-    for r in retry:
-        transition(tx, r, states.WAIT_RUN, "retry wait over", {"retry_at": None, "wait_since": now})
+    transition_many(tx, [Move(r, states.WAIT_RUN, "retry wait over", {"retry_at": None, "wait_since": now})
+                         for r in retry])
     if retry:
         evaluate(tx, [r["id"] for r in retry])
     due = conn.execute(select(TI).where(TI.c.deadline_at <= now).limit(500)).mappings().all()
@@ -302,34 +315,38 @@ def next_timer(conn: Any) -> datetime | None:
 
 # -- dispatch -----------------------------------------------------------------------------------------
 
-# Candidates are chosen from a narrow projection (cheap even when hundreds are ready); only the
-# chosen rows are read in full.
+# Candidates are read with the columns a claim needs (state, counters, what the run is rendered
+# from) and nothing more: cheap even when hundreds are ready, and no second read of the chosen.
+_CLAIM_COLUMNS = (
+    TI.c.id, TI.c.task_id, TI.c.resource_group_id, TI.c.self_depend, TI.c.parallel_limit, TI.c.version_id,
+    TI.c.state, TI.c.row_version, TI.c.data_time, TI.c.scheduled_at, TI.c.life_round_num, TI.c.tries,
+    TI.c.total_run_num, TI.c.run_type, TI.c.project_id, TI.c.workflow_id, TI.c.params,
+    tasks.c.prod_version_id.label("prod_version"),
+)
 _CANDIDATES = (
-    select(TI.c.id, TI.c.task_id, TI.c.resource_group_id, TI.c.self_depend, TI.c.parallel_limit,
-           TI.c.version_id, tasks.c.prod_version_id.label("prod_version"))
+    select(*_CLAIM_COLUMNS)
     .join(tasks, tasks.c.id == TI.c.task_id)
     .where(TI.c.state == states.WAIT_RUN, TI.c.scheduled_at <= bindparam("now"), tasks.c.status == "Y")
     .order_by(TI.c.priority, TI.c.data_time, TI.c.id)
     .limit(bindparam("lim"))
 )
-_FULL = select(TI, tasks.c.prod_version_id.label("prod_version")).join(tasks, tasks.c.id == TI.c.task_id).where(
-    TI.c.id.in_(bindparam("ids", expanding=True))
+# PostgreSQL, several engines on one database (docs/deploy.md): one dispatches at a time (until
+# its transaction commits), so each counts the others' claims and a group's slots hold exactly.
+# The lock is taken by the candidates' own statement (an InitPlan run once, when there is a
+# first candidate): the running attempts are counted by the NEXT statement, whose snapshot is
+# taken after the lock, while the candidates themselves are checked by the optimistic claim.
+_CANDIDATES_LOCKED = _CANDIDATES.add_columns(
+    select(func.pg_advisory_xact_lock(5149808400021)).scalar_subquery().label("dispatch_lock")
 )
 _RUNNING = select(TI.c.task_id, TI.c.resource_group_id).where(TI.c.state == states.RUNNING)
 
 
-_DISPATCH_LOCK = text("SELECT pg_advisory_xact_lock(5149808400021)")  # "dispatch" of every engine
-
-
 def dispatch(node: EngineNode, tx: Tx, after: After) -> None:
     conn = tx.conn
-    cands = conn.execute(_CANDIDATES, {"now": tx.now, "lim": 500}).mappings().all()
+    query = _CANDIDATES_LOCKED if conn.dialect.name == "postgresql" else _CANDIDATES
+    cands = conn.execute(query, {"now": tx.now, "lim": 500}).mappings().all()
     if not cands:
         return
-    if conn.dialect.name == "postgresql":
-        # Several engines on one database (docs/deploy.md): one dispatches at a time (until its
-        # transaction commits), so each counts the others' claims and a group's slots hold exactly.
-        conn.execute(_DISPATCH_LOCK)
     limits = node.slot_limits()
     default = node.settings.default_slots
     running: dict[str, int] = {}
@@ -337,13 +354,13 @@ def dispatch(node: EngineNode, tx: Tx, after: After) -> None:
     for task_id, group_id in conn.execute(_RUNNING):
         running[group_id or ""] = running.get(group_id or "", 0) + 1
         busy[task_id] = busy.get(task_id, 0) + 1
-    chosen: list[tuple[int, TaskDef]] = []
+    chosen: list[tuple[Any, TaskDef]] = []
     for c in cands:
         tdef = node.def_for(c)
         if tdef is None:
             continue
         if tdef.dry_run:  # needs no slot
-            chosen.append((c["id"], tdef))
+            chosen.append((c, tdef))
             continue
         group = c["resource_group_id"] or ""
         limit = limits.get(group, default) if group else default
@@ -357,22 +374,19 @@ def dispatch(node: EngineNode, tx: Tx, after: After) -> None:
             cap = None if c["self_depend"] == "parallel" else 1
         if cap is not None and n >= cap:
             continue
-        chosen.append((c["id"], tdef))
+        chosen.append((c, tdef))
         running[group] = running.get(group, 0) + 1
         busy[c["task_id"]] = n + 1
     if not chosen:
         return
-    full = {r["id"]: r for r in conn.execute(_FULL, {"ids": [i for i, _ in chosen]}).mappings()}
-    for iid, tdef in chosen:
-        row = full.get(iid)
-        if row is None or row["state"] != states.WAIT_RUN:
-            continue
+    claims: list[tuple[Any, TaskDef]] = []
+    for row, tdef in chosen:
         if tdef.dry_run:
             dry_run(node, tx, row)
             continue
-        launch = claim(node, tx, row, tdef)
-        if launch is not None:
-            after.launches.append(launch)
+        claims.append((row, tdef))
+    if claims:
+        after.launches.extend(claim_all(node, tx, claims))
 
 
 def dry_run(node: EngineNode, tx: Tx, inst: Any) -> None:
@@ -397,20 +411,51 @@ def dry_run(node: EngineNode, tx: Tx, inst: Any) -> None:
     ))
 
 
-def claim(node: EngineNode, tx: Tx, inst: Any, tdef: TaskDef) -> Launch | None:
+def claim_all(node: EngineNode, tx: Tx, claims: list[tuple[Any, TaskDef]]) -> list[Launch]:
+    """Claim the chosen instances (WAIT_RUN -> RUNNING) and create their attempts: one
+    transition_many, one INSERT of the execution rows (RETURNING their ids), whatever their
+    number; the log headers and run directories are prepared in between."""
     now = tx.now
-    tries = inst["tries"] + 1
-    ttl = tdef.execution_ttl_minutes
-    deadline = now + timedelta(minutes=ttl) if ttl > 0 else None
-    values = {
-        "tries": tries, "total_run_num": inst["total_run_num"] + 1, "started_at": now, "ended_at": None,
-        "cost_ms": None, "error_msg": None, "retry_at": None, "claimed_by": node.node_id,
-        "deadline_at": deadline, "try_limit": tdef.try_limit,
-    }
-    if not transition(tx, inst, states.RUNNING, f"attempt {tries} started", values):
-        return None
-    if deadline is not None:
-        node.timer_at(deadline)
+    moves: list[Move] = []
+    for inst, tdef in claims:
+        tries = inst["tries"] + 1
+        ttl = tdef.execution_ttl_minutes
+        values = {
+            "tries": tries, "total_run_num": inst["total_run_num"] + 1, "started_at": now, "ended_at": None,
+            "cost_ms": None, "error_msg": None, "retry_at": None, "claimed_by": node.node_id,
+            "deadline_at": now + timedelta(minutes=ttl) if ttl > 0 else None, "try_limit": tdef.try_limit,
+        }
+        moves.append(Move(inst, states.RUNNING, f"attempt {tries} started", values))
+    won = transition_many(tx, moves)
+    rows: list[dict[str, Any]] = []
+    pending: list[tuple[Prepared, dict[str, Any] | None, str]] = []
+    for (inst, tdef), move, ok in zip(claims, moves, won, strict=True):
+        if not ok:
+            continue
+        assert move.values is not None
+        if move.values["deadline_at"] is not None:
+            node.timer_at(move.values["deadline_at"])
+        row, prepared, handle, header = _attempt(node, tx, inst, tdef, move.values["tries"])
+        rows.append(row)
+        pending.append((prepared, handle, header))
+    if not rows:
+        return []
+    ids = [r[0] for r in tx.conn.execute(_NEW_EXECS, rows)] if len(rows) > 1 else \
+        [tx.conn.execute(_NEW_EXEC, rows[0]).scalar_one()]
+    launches: list[Launch] = []
+    for eid, (prepared, handle, header) in zip(ids, pending, strict=True):
+        if handle is not None and logs_in_database(handle.get("executor")):
+            append_chunk(tx.conn, eid, header, now)  # a remote attempt's log is in the database
+        if prepared.spec is not None:
+            prepared.spec = replace(prepared.spec, execution_id=eid)
+        launches.append(Launch(eid, prepared))
+    return launches
+
+
+def _attempt(node: EngineNode, tx: Tx, inst: Any, tdef: TaskDef, tries: int
+             ) -> tuple[dict[str, Any], Prepared, dict[str, Any] | None, str]:
+    """A claimed instance's attempt: its log header written, its run prepared, its execution row."""
+    now = tx.now
     path = log_path(node.logs_dir, inst["task_id"], inst["data_time"], inst["life_round_num"])
     header = log_line(now, "INFO", f"attempt {tries} of {tdef.try_limit} (life round {inst['life_round_num']}) "
                                    f"on {node.host}")
@@ -431,7 +476,7 @@ def claim(node: EngineNode, tx: Tx, inst: Any, tdef: TaskDef) -> Launch | None:
             log_file=path, check_users=getattr(node.executor, "admin_only", False),
         )
     handle = node.executor.handle_for(prepared.spec) if prepared.spec is not None else None
-    eid = tx.conn.execute(_NEW_EXEC, {
+    row = {
         "instance_id": inst["id"], "life_round_num": inst["life_round_num"], "try_no": tries,
         "run_type": inst["run_type"], "state": states.RUNNING, "started_at": now, "log_path": str(path),
         "log_offset": offset, "executor": (handle or {}).get("executor") or node.executor.name, "host": node.host,
@@ -440,12 +485,8 @@ def claim(node: EngineNode, tx: Tx, inst: Any, tdef: TaskDef) -> Launch | None:
         # As much of the handle as is known before the start: enough to find the attempt after
         # a crash (the local executor's wrapper writes its pid into run_dir at once).
         "handle": handle,
-    }).scalar_one()
-    if handle is not None and logs_in_database(handle.get("executor")):
-        append_chunk(tx.conn, eid, header, now)  # a remote attempt's log is in the database
-    if prepared.spec is not None:
-        prepared.spec = replace(prepared.spec, execution_id=eid)
-    return Launch(eid, prepared)
+    }
+    return row, prepared, handle, header
 
 
 def store_handles(conn: Any, handles: list[dict[str, Any]]) -> None:

@@ -62,6 +62,9 @@ TI = task_instances
 KILL_PREFIX = cycle.KILL_PREFIX
 _NEVER = datetime(9999, 1, 1)
 _REPEAT_LOG_EVERY = 60.0  # seconds between summaries of the same iteration failure repeated
+# A started attempt's handle (its pid) waits for the next cycle's transaction at most this long
+# before it is stored in one of its own (its run directory's pid file has it meanwhile).
+HANDLE_DELAY = 0.25
 
 
 @dataclass
@@ -244,7 +247,10 @@ class Engine:
         if busy:
             return 0.0
         # Idle time: complete the stored handles (pids) and remove finished scratch directories.
-        if self.node.has_handles():
+        # A handle usually goes with the next cycle's transaction (its attempt's end, most
+        # often); one that waited HANDLE_DELAY is stored in a transaction of its own.
+        age = self.node.handles_age()
+        if age is not None and age >= HANDLE_DELAY:
             handles = self.node.take_handles()
             try:
                 with self.db.write() as conn:
@@ -268,29 +274,38 @@ class Engine:
         after = cycle.After()
         now = self.clock.now()
         node = self.node
-        with self.db.write() as conn:
-            tx = Tx(conn, now, node.actor)
-            if exits:
-                cycle.finish(node, tx, exits, after)
-            if now >= node.timer_due:
-                node.timer_due = _NEVER
-                cycle.timers(node, tx, after)
-                node.timer_at(cycle.next_timer(conn) or _NEVER)
-            for _ in range(10):  # readiness settles in a step or two; bounded all the same
-                if not tx.wake:
-                    break
-                woken, tx.wake = tx.wake, set()
-                evaluate(tx, woken)
-            # Observers see this cycle's endings before dispatch, so what they make ready (a
-            # backfill plan releasing its next instances, services/backfill/release.py) is
-            # dispatched in this same cycle instead of one iteration later.
-            tx.flush()
-            if dispatch:  # paused while the disk is full (diskguard.py): attempts still end
-                cycle.dispatch(node, tx, after)
-            tx.flush()
+        handles = node.take_handles()
+        try:
+            with self.db.write() as conn:
+                cycle.store_handles(conn, handles)  # one statement, in this transaction
+                self._cycle_tx(Tx(conn, now, node.actor), exits, dispatch, after)
+        except BaseException:
+            node.restore_handles(handles)
+            raise
+        return after
+
+    def _cycle_tx(self, tx: Tx, exits: list[tuple[int, int | None]], dispatch: bool, after: cycle.After) -> None:
+        node, now, conn = self.node, tx.now, tx.conn
+        if exits:
+            cycle.finish(node, tx, exits, after)
+        if now >= node.timer_due:
+            node.timer_due = _NEVER
+            cycle.timers(node, tx, after)
+            node.timer_at(cycle.next_timer(conn) or _NEVER)
+        for _ in range(10):  # readiness settles in a step or two; bounded all the same
+            if not tx.wake:
+                break
+            woken, tx.wake = tx.wake, set()
+            evaluate(tx, woken)
+        # Observers see this cycle's endings before dispatch, so what they make ready (a
+        # backfill plan releasing its next instances, services/backfill/release.py) is
+        # dispatched in this same cycle instead of one iteration later.
+        tx.flush()
+        if dispatch:  # paused while the disk is full (diskguard.py): attempts still end
+            cycle.dispatch(node, tx, after)
+        tx.flush()
         if tx.eligible_at is not None and (self._eligible is None or tx.eligible_at < self._eligible):
             self._eligible = tx.eligible_at
-        return after
 
     def _after(self, after: cycle.After) -> None:
         t0 = time.perf_counter()
@@ -330,6 +345,9 @@ class Engine:
         wait = min(self._next_plan, self._next_heartbeat, self._next_sweep) - mono
         if self.guard.paused:
             wait = min(wait, self.guard.probe_interval)  # look for space again soon
+        age = self.node.handles_age()
+        if age is not None:
+            wait = min(wait, HANDLE_DELAY - age)
         for t in (self._eligible, self.node.timer_due):
             if t is not None and t != _NEVER:
                 wait = min(wait, real_seconds(self.clock, (t - now).total_seconds()))

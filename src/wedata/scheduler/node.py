@@ -67,6 +67,7 @@ class EngineNode:
         self._watched: set[int] = set()  # attempts whose exit the executor will report
         self._fail_reasons: dict[int, str] = {}  # execution id -> why it failed before running
         self._pending_handles: list[dict[str, Any]] = []
+        self._handles_since = 0.0  # monotonic time the oldest pending handle was added
         self.timer_due: datetime = datetime.min  # the earliest retry / deadline known
         self._slots: tuple[float, dict[str, int]] = (-1e9, {})
         self._wf_params: dict[str, tuple[float, dict[str, str]]] = {}
@@ -131,6 +132,8 @@ class EngineNode:
 
     def add_handle(self, execution_id: int, handle: Handle) -> None:
         with self.cv:
+            if not self._pending_handles:
+                self._handles_since = time.monotonic()
             self._pending_handles.append({"eid": execution_id, "handle": handle, "pid": handle.get("pid")})
 
     def take_handles(self) -> list[dict[str, Any]]:
@@ -141,11 +144,18 @@ class EngineNode:
     def restore_handles(self, handles: list[dict[str, Any]]) -> None:
         """Storing these failed: keep them for the next idle moment."""
         with self.cv:
+            if handles and not self._pending_handles:
+                self._handles_since = time.monotonic()
             self._pending_handles[:0] = handles
 
     def has_handles(self) -> bool:
         with self.cv:
             return bool(self._pending_handles)
+
+    def handles_age(self) -> float | None:
+        """Seconds the oldest pending handle has waited, or None when none waits."""
+        with self.cv:
+            return time.monotonic() - self._handles_since if self._pending_handles else None
 
     # -- timers ----------------------------------------------------------------------------------
 

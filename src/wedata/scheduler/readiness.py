@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, func, select, update
 from wedata.scheduler import states
 from wedata.scheduler.deps import bypassable
 from wedata.scheduler.event_consume import consume_waiting
-from wedata.scheduler.transitions import Tx, transition
+from wedata.scheduler.transitions import Move, Tx, transition_many
 from wedata.storage.engine_tables import instance_deps, instance_event_waits, task_instances
 
 TI = task_instances
@@ -102,18 +102,20 @@ def evaluate(tx: Tx, instance_ids: Iterable[int], *, with_bypass: bool = False) 
         reload = True
     if reload:
         rows = _load(tx, ids)
-    moved = 0
+    moves: list[Move] = []
     for r in rows:
         want = target_state(r["unmet_events"], r["unmet_deps"], bool(r["skip_events"]))
         if want != r["state"]:
-            reason = {
-                states.WAIT_RUN: "dependencies met",
-                states.WAIT_UPSTREAM: "waiting for upstream instances",
-                states.WAIT_EVENT: "waiting for events",
-            }[want]
-            if transition(tx, r, want, reason):
-                moved += 1
-    return moved
+            moves.append(Move(r, want, _REASONS[want]))
+    # One statement for all of them (a layer of a DAG becomes ready at once).
+    return sum(transition_many(tx, moves)) if moves else 0
+
+
+_REASONS = {
+    states.WAIT_RUN: "dependencies met",
+    states.WAIT_UPSTREAM: "waiting for upstream instances",
+    states.WAIT_EVENT: "waiting for events",
+}
 
 
 def waiting_ids(tx: Tx, *, due_before: datetime | None = None, limit: int = 5000, after_id: int = 0) -> list[int]:

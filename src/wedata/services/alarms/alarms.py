@@ -132,8 +132,14 @@ class AlarmService:
         if not any(firing.outcome_of(h) for h in history):
             return
         try:
+            # The matching is one read; a savepoint (two more round trips on PostgreSQL, on
+            # every ending attempt) only guards the writes, when some rule fires. A read that
+            # fails in the database fails the engine's cycle, which is retried whole.
+            events = firing.events_from_transitions(conn, history)
+            if not events:
+                return
             with conn.begin_nested():
-                ids = firing.record(conn, firing.events_from_transitions(conn, history))
+                ids = firing.record(conn, events)
         except Exception:
             log.exception("alarm matching failed; the state changes stand, no alarm was recorded")
             return
