@@ -169,13 +169,13 @@ def test_another_project_cannot_see_versions(api: Api, space: Space) -> None:
 
 
 def test_submit_refuses_task_types_the_engine_cannot_run(api: Api, space: Space) -> None:
-    """Only Shell (35), Python (30) and SQL (21, 23, 32, 134) run here; other types are refused
+    """Only Shell (35), Shell form mode (38), Python (30), Notebook (132) and SQL (21, 23, 32, 134) run here; other types are refused
     at submit time with a clear error and stay unsubmitted, except as a dry run, which never
     executes."""
     sql = create(api, space, type_id="46", conf={"CodeContent": b64("select 1")})  # DLC Spark
     err = api.error("SubmitTask", {"ProjectId": space.project, "TaskId": sql, "VersionRemark": "r"})
     assert err.code == "UnsupportedOperation"
-    assert "46" in err.message and "Shell (35), Python (30)" in err.message
+    assert "46" in err.message and "Shell (35)" in err.message and "Python (30)" in err.message
     base = get(api, space, sql)["TaskBaseAttribute"]
     assert (base["Status"], base["Submit"], base["TaskLatestSubmitVersionNo"]) == ("N", False, None)
     assert versions(api, space, sql, TaskVersionType="SUBMIT")["TotalCount"] == 0
