@@ -342,7 +342,7 @@ def main() -> int:
             if args.py_spy:  # pip install py-spy (not a project dependency)
                 py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
                 spy = subprocess.Popen([py_spy, "record", "-p", str(server.proc.pid), "-d", str(int(args.seconds)),
-                                        "-r", "200", "--threads", "-f", "raw", "-o", args.py_spy, "--nonblocking"],
+                                        "-r", "200", "--threads", "--gil", "-f", "raw", "-o", args.py_spy, "--nonblocking"],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
             records, seconds = run_clients(specs, args.seconds, args.procs)
             cpu = cpu_seconds(server.proc.pid) - cpu0

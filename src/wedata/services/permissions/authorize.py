@@ -76,7 +76,7 @@ class Authorizer:
     def check(self, action: str, need: Need, project_id: str, caller: Caller, req: Any,
               cache: dict[str, Any]) -> Access:
         access = self.standing(project_id, caller, cache)
-        if access.member and need in (Need.WRITE, Need.MANAGE) and not (
+        if access.member and access.workflow_grants and need in (Need.WRITE, Need.MANAGE) and not (
                 access.superuser or access.allows(Need.MANAGE)):
             key = write_target(action, req)
             if key is not None:

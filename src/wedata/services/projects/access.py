@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 
 from wedata.principal import Caller
 from wedata.services.errors import Forbidden, NotFound, NotMember
@@ -36,6 +36,7 @@ from wedata.services.projects.needs import Need
 from wedata.services.projects.roles import PROJECT_ROLES, PROJECT_ROLES_BY_ID
 from wedata.storage import tables as T
 from wedata.storage.db import Database
+from wedata.storage.permission_tables import workflow_grants
 
 _ROLE_NEEDS: dict[str, frozenset[Need]] = {
     "ProjectManager": frozenset({Need.READ, Need.WRITE, Need.OPERATE, Need.MANAGE}),
@@ -60,9 +61,12 @@ def roles_with(need: Need) -> list[str]:
 
 
 def _access_query() -> Any:
-    p, m, r = T.projects, T.project_members, T.project_member_roles
+    p, m, r, g = T.projects, T.project_members, T.project_member_roles, workflow_grants
+    # Whether any workflow grant exists in the project (an index seek on its primary key): in
+    # the common project without one, writes need no look at the grants of a folder chain.
+    guarded = exists().where(g.c.project_id == p.c.id).label("guarded")
     return (
-        select(p.c.owner_uin, m.c.user_uin, r.c.role_id)
+        select(p.c.owner_uin, m.c.user_uin, r.c.role_id, guarded)
         .select_from(
             p.outerjoin(m, (m.c.project_id == p.c.id) & (m.c.user_uin == bindparam("uin")))
             .outerjoin(r, (r.c.project_id == m.c.project_id) & (r.c.user_uin == m.c.user_uin))
@@ -85,6 +89,7 @@ class Access:
     superuser: bool  # the project's owner or a tenant administrator: every permission
     roles: frozenset[str]
     needs: frozenset[Need]  # what the roles (or superuser) allow
+    workflow_grants: bool = True  # the project has workflow grants (False: the roles decide alone)
 
     def allows(self, need: Need) -> bool:
         return need in self.needs
@@ -118,7 +123,8 @@ class ProjectAccess:
         needs: frozenset[Need] = _ALL if superuser else frozenset().union(*(ROLE_NEEDS.get(r, ()) for r in roles))
         if member and not needs:
             needs = frozenset({Need.READ})  # a member always reads
-        return Access(project_id, caller.uin, member, superuser, roles, needs if member else frozenset())
+        return Access(project_id, caller.uin, member, superuser, roles, needs if member else frozenset(),
+                      bool(rows[0].guarded))
 
     @staticmethod
     def require(access: Access, need: Need, action: str) -> None:
