@@ -29,6 +29,9 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.support import free_port
 
@@ -184,3 +187,25 @@ class PrivateRabbit:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+def need(why: str | None) -> None:
+    """A private server this machine cannot start: a failure in CI, a skip elsewhere."""
+    if why is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(why)
+    pytest.skip(why)
+
+
+def states(api: Any, project: str) -> dict[str, int]:
+    """How many instances of the project are in each state (every page)."""
+    counts: dict[str, int] = {}
+    page = 1
+    while True:
+        data = api.data("ListTaskInstances", {"ProjectId": project, "PageNumber": page, "PageSize": 100})
+        for item in data["Items"]:
+            counts[item["InstanceState"]] = counts.get(item["InstanceState"], 0) + 1
+        if page * 100 >= data["TotalCount"]:
+            return counts
+        page += 1

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.actions.instances.test_instances import Space, new_space, submit
-from tests.brokertemp import PrivateRabbit, PrivateRedis
+from tests.actions.instances.test_instances import new_space, submit
+from tests.brokertemp import PrivateRabbit, PrivateRedis, need, states
 from tests.executors.celery_support import WorkerProcess, new_group, server_env
-from tests.support import Api, ServerProcess
+from tests.support import ServerProcess
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.xdist_group("broker-faults")
@@ -35,14 +35,6 @@ pytestmark = pytest.mark.xdist_group("broker-faults")
 TASKS = 200
 VISIBILITY = "10"
 ACK_FAILED = "Couldn't ack"  # Celery's log line when an acknowledgement fails
-
-
-def need(why: str | None) -> None:
-    if why is None:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(why)
-    pytest.skip(why)
 
 
 @pytest.fixture
@@ -65,19 +57,6 @@ def private_rabbit() -> Iterator[PrivateRabbit]:
         broker.destroy()
 
 
-def states(api: Api, space: Space) -> dict[str, int]:
-    """How many instances of the project are in each state (every page)."""
-    counts: dict[str, int] = {}
-    page = 1
-    while True:
-        data = api.data("ListTaskInstances", {"ProjectId": space.project, "PageNumber": page, "PageSize": 100})
-        for item in data["Items"]:
-            counts[item["InstanceState"]] = counts.get(item["InstanceState"], 0) + 1
-        if page * 100 >= data["TotalCount"]:
-            return counts
-        page += 1
-
-
 def restart_under_load(tmp_path: Path, url: str, stop: Callable[[], None], start: Callable[[], None],
                        diagnose: Callable[[], str] = lambda: "") -> str:
     """The run with a broker restart in the middle; returns the server's log from the stop on."""
@@ -92,23 +71,23 @@ def restart_under_load(tmp_path: Path, url: str, stop: Callable[[], None], start
         group = new_group(api)  # s_small: 8 at once, more than the workers' 6 slots
         code = f"echo \"run $$ $(date +%s.%N)\" >> {marks}/$WEDATA_TASK_ID\nsleep 0.05"
         tasks = [submit(api, space, code, conf={"ResourceGroup": group}) for _ in range(TASKS)]
-        wait_until(lambda: states(api, space).get("RUNNING", 0), lambda n: n >= 8,
+        wait_until(lambda: states(api, space.project).get("RUNNING", 0), lambda n: n >= 8,
                    what="the group's slots to hold messages waiting in the broker", patience=30)
         for n in range(2):
             workers.append(WorkerProcess(srv, tmp_path / f"w{n}", [group], url, slots=3,
                                          env={"WEDATA_BROKER_VISIBILITY_TIMEOUT": VISIBILITY}).start())
-        wait_until(lambda: states(api, space).get("COMPLETED", 0), lambda n: n >= TASKS // 4,
+        wait_until(lambda: states(api, space.project).get("COMPLETED", 0), lambda n: n >= TASKS // 4,
                    what="a quarter of the run to complete", patience=30)
         mark = srv.log_path.stat().st_size
         stop()
         down = time.monotonic()
-        before = states(api, space)
+        before = states(api, space.project)
         time.sleep(max(0.0, 3.0 - (time.monotonic() - down)))
         start()
         print(f"broker down {time.monotonic() - down:.1f} s; states then: {before}")
         assert before.get("COMPLETED", 0) < TASKS, "the run was over before the broker stopped"
         try:
-            final = wait_until(lambda: states(api, space), lambda s: s.get("COMPLETED", 0) == TASKS,
+            final = wait_until(lambda: states(api, space.project), lambda s: s.get("COMPLETED", 0) == TASKS,
                                what=f"all {TASKS} instances to complete", patience=40, interval=0.3)
         except AssertionError as exc:
             raise AssertionError(f"{exc}\nthe broker's queues:\n{diagnose()}") from None
@@ -189,13 +168,13 @@ def test_a_worker_whose_attempt_ended_while_redis_was_down_keeps_taking_attempts
                    or "Task wedata.run_attempt" in text, what="the worker to take the first attempt", patience=30)
         private_redis.stop()
         go.touch()  # the attempt ends, and its acknowledgement fails, while Redis is down
-        wait_until(lambda: states(api, space), lambda s: s.get("COMPLETED", 0) == 1,
+        wait_until(lambda: states(api, space.project), lambda s: s.get("COMPLETED", 0) == 1,
                    what="the first attempt's end to be recorded (through the database)", patience=30)
         wait_until(lambda: worker.log() if worker else "", lambda text: ACK_FAILED in text,
                    what="the worker to give up acknowledging the first message", patience=30)
         private_redis.start()
         later = [submit(api, space, "echo later", conf={"ResourceGroup": group}) for _ in range(3)]
-        wait_until(lambda: states(api, space), lambda s: s.get("COMPLETED", 0) == 1 + len(later),
+        wait_until(lambda: states(api, space.project), lambda s: s.get("COMPLETED", 0) == 1 + len(later),
                    what="the attempts submitted after the restart to run on the same worker", patience=30)
         assert first and worker.proc is not None and worker.proc.poll() is None
     finally:

@@ -24,11 +24,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.actions.instances.test_instances import Space, full_log, instances, new_space, submit
-from tests.brokertemp import PrivateRedis
+from tests.actions.instances.test_instances import full_log, instances, new_space, submit
+from tests.brokertemp import PrivateRedis, need, states
 from tests.executors.celery_support import WorkerProcess, new_group, server_env
 from tests.pgtemp import PrivatePostgres, available
-from tests.support import ROOT, Api, ServerProcess, wedata_cli
+from tests.support import ROOT, ServerProcess, wedata_cli
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.xdist_group("cluster-faults")
@@ -36,14 +36,6 @@ pytestmark = pytest.mark.xdist_group("cluster-faults")
 TASKS = 60
 OUTAGE = 5.0
 LEASE = "20"
-
-
-def need(why: str | None) -> None:
-    if why is None:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(why)
-    pytest.skip(why)
 
 
 @pytest.fixture
@@ -64,18 +56,6 @@ def private_redis() -> Iterator[PrivateRedis]:
         yield broker
     finally:
         broker.destroy()
-
-
-def states(api: Api, space: Space) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    page = 1
-    while True:
-        data = api.data("ListTaskInstances", {"ProjectId": space.project, "PageNumber": page, "PageSize": 100})
-        for item in data["Items"]:
-            counts[item["InstanceState"]] = counts.get(item["InstanceState"], 0) + 1
-        if page * 100 >= data["TotalCount"]:
-            return counts
-        page += 1
 
 
 def attempts(url: str) -> dict[str, list[tuple[int, str]]]:
@@ -121,10 +101,10 @@ def test_a_postgresql_restart_under_two_schedulers_and_two_workers(
         long = [submit(api, space, ticking, conf={"ResourceGroup": group}) for _ in range(2)]
         code = f"echo \"run $$\" >> {marks}/$WEDATA_TASK_ID\nsleep 0.5"
         tasks = long + [submit(api, space, code, conf={"ResourceGroup": group}) for _ in range(TASKS - 2)]
-        wait_until(lambda: states(api, space).get("COMPLETED", 0), lambda n: n >= 8,
+        wait_until(lambda: states(api, space.project).get("COMPLETED", 0), lambda n: n >= 8,
                    what="the run to be under way", patience=30, interval=0.2)
 
-        before = states(api, space)
+        before = states(api, space.project)
         private_pg.stop()
         down = time.monotonic()
         time.sleep(OUTAGE)
@@ -133,7 +113,7 @@ def test_a_postgresql_restart_under_two_schedulers_and_two_workers(
         print(f"PostgreSQL down for {time.monotonic() - down:.1f} s; states before: {before}")
         assert before.get("COMPLETED", 0) < TASKS, "the run was over before the outage"
 
-        final = wait_until(lambda: states(api, space), lambda s: s.get("COMPLETED", 0) == TASKS,
+        final = wait_until(lambda: states(api, space.project), lambda s: s.get("COMPLETED", 0) == TASKS,
                            what=f"all {TASKS} instances to complete", patience=40, interval=0.3)
         assert final == {"COMPLETED": TASKS}, final
         # The same processes did it all: none of ours was restarted, none died.
@@ -163,7 +143,7 @@ def test_a_postgresql_restart_under_two_schedulers_and_two_workers(
             assert "database unreachable" in log and "database reachable again after" in log, log[-3000:]
         # Every process is still in the cluster: a task submitted now runs too.
         after = submit(api, space, "echo after", conf={"ResourceGroup": group})
-        wait_until(lambda: states(api, space).get("COMPLETED", 0), lambda n: n == TASKS + 1,
+        wait_until(lambda: states(api, space.project).get("COMPLETED", 0), lambda n: n == TASKS + 1,
                    what=f"the task {after} submitted after the outage", patience=30)
     finally:
         for w in workers:
