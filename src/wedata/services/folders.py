@@ -9,6 +9,9 @@ path columns). The error messages name the request field.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
 from wedata.services.errors import InvalidValue
 
 ROOT = "/"
@@ -82,3 +85,37 @@ def child_path(parent: str, name: str) -> str:
 
 def join_path(parent: str, name: str) -> str:
     return f"/{name}" if parent == ROOT else f"{parent}/{name}"
+
+
+class TreeNode(Protocol):
+    kind: str  # "folder" | "script"
+    name: str
+    owner_uin: str
+    children: Any
+
+
+N = TypeVar("N", bound=TreeNode)
+
+
+def prune_tree(items: list[N], keyword: str, mine: bool, uin: str, order: Callable[[N], Any]) -> list[N]:
+    """The filters of a folder-contents listing (SQL scripts, code studio): keep a script that
+    passes them (``mine``: the caller's own; ``keyword``, lower-cased, in its name), and a folder
+    whose name matches the keyword (with its whole content) or that holds something kept; without
+    a keyword every folder is kept. Siblings come in ``order``."""
+    kept: list[N] = []
+    for item in sorted(items, key=order):
+        if item.kind != "folder":
+            if mine and item.owner_uin != uin:
+                continue
+            if keyword and keyword not in item.name.lower():
+                continue
+            kept.append(item)
+            continue
+        if keyword and keyword in item.name.lower():
+            item.children = prune_tree(item.children or [], "", mine, uin, order)
+            kept.append(item)
+            continue
+        item.children = prune_tree(item.children or [], keyword, mine, uin, order)
+        if not keyword or item.children:
+            kept.append(item)
+    return kept

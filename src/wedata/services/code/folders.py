@@ -32,7 +32,6 @@ from wedata.services.code.tree import (
     LIGHT,
     PRIVATE_ROOT,
     PRIVATE_ROOT_ID,
-    SCRIPT,
     N,
     Node,
     ancestors,
@@ -59,6 +58,7 @@ from wedata.services.folders import (
     child_path,
     join_path,
     path_too_long,
+    prune_tree,
 )
 from wedata.spec import models as M
 from wedata.storage.db import Database
@@ -173,8 +173,8 @@ class CodeFolderService:
                 N.c.project_id == req.project_id, N.c.tree == "", N.c.path.in_(above))).all() \
                 if tree == "" and above else []
             perms = Permissions(who, [*rows, *extra], grants_of(conn, req.project_id, who))
-        return _prune(_build(rows, parent, perms, req.project_id, caller), keyword,
-                      bool(req.only_user_self_script), caller.uin)
+        return prune_tree(_build(rows, parent, perms, req.project_id, caller), keyword,
+                          bool(req.only_user_self_script), caller.uin, _order)
 
 
 def _build(rows: Sequence[Any], parent: str, perms: Permissions, project_id: str, caller: Caller) -> list[Node]:
@@ -207,25 +207,4 @@ def _build(rows: Sequence[Any], parent: str, perms: Permissions, project_id: str
 def _order(item: Node) -> tuple[int, int, str]:
     return (1 if is_private(item.path) else 0, 0 if item.kind == FOLDER else 1, item.name)
 
-
-def _prune(items: list[Node], keyword: str, mine: bool, uin: str) -> list[Node]:
-    """Keep a file that passes the filters, and a folder whose name matches the keyword (with
-    its whole content) or that holds something kept; without a keyword every folder is kept."""
-    kept: list[Node] = []
-    for item in sorted(items, key=_order):
-        if item.kind == SCRIPT:
-            if mine and item.owner_uin != uin:
-                continue
-            if keyword and keyword not in item.name.lower():
-                continue
-            kept.append(item)
-            continue
-        if keyword and keyword in item.name.lower():
-            item.children = _prune(item.children or [], "", mine, uin)
-            kept.append(item)
-            continue
-        item.children = _prune(item.children or [], keyword, mine, uin)
-        if not keyword or item.children:
-            kept.append(item)
-    return kept
 

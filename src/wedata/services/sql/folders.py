@@ -26,12 +26,12 @@ from wedata.services.folders import (
     child_path,
     join_path,
     path_too_long,
+    prune_tree,
 )
 from wedata.services.sql.tree import (
     FOLDER,
     LIGHT,
     PRIVATE,
-    SCRIPT,
     SHARED,
     N,
     Node,
@@ -179,33 +179,12 @@ class SqlFolderService:
             if up is not None and up.children is not None and item.parent_path != parent:
                 up.children.append(item)
         mine = bool(req.only_user_self_script)
-        return _prune(top, keyword.lower(), mine, caller.uin)
+        return prune_tree(top, keyword.lower(), mine, caller.uin, _order)
 
 
 def _order(item: Node) -> tuple[int, str, int]:
     return (0 if item.kind == FOLDER else 1, item.name, 0 if item.scope == SHARED else 1)
 
-
-def _prune(items: list[Node], keyword: str, mine: bool, uin: str) -> list[Node]:
-    """Keep a script that passes the filters, and a folder whose name matches the keyword (with
-    its whole content) or that holds something kept; without a keyword every folder is kept."""
-    kept: list[Node] = []
-    for item in sorted(items, key=_order):
-        if item.kind == SCRIPT:
-            if mine and item.owner_uin != uin:
-                continue
-            if keyword and keyword not in item.name.lower():
-                continue
-            kept.append(item)
-            continue
-        if keyword and keyword in item.name.lower():
-            item.children = _prune(item.children or [], "", mine, uin)
-            kept.append(item)
-            continue
-        item.children = _prune(item.children or [], keyword, mine, uin)
-        if not keyword or item.children:
-            kept.append(item)
-    return kept
 
 
 __all__ = ["SqlFolderService", "Viewer"]
