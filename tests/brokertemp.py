@@ -169,14 +169,18 @@ class PrivateRabbit:
                 self.proc.wait(30)
         _wait_port(self.port, False, 30, f"RabbitMQ node {self.node}", self.log)
 
-    def queues(self) -> str:
-        """Each queue's ready and unacknowledged messages and consumers (for a failure's message)."""
+    def _ctl(self, *args: str) -> str:
         out = subprocess.run(self._argv("env", *(f"{k}={v}" for k, v in self._env().items()),
-                                        _rabbit_binary("rabbitmqctl") or "rabbitmqctl", "-n", self.node, "-q",
-                                        "list_queues", "name", "messages_ready", "messages_unacknowledged",
-                                        "consumers"),
+                                        _rabbit_binary("rabbitmqctl") or "rabbitmqctl", "-n", self.node, "-q", *args),
                              capture_output=True, text=True, timeout=60, env={"PATH": self._env()["PATH"]})
         return out.stdout + out.stderr
+
+    def queues(self) -> str:
+        """Each queue's ready and unacknowledged messages and consumers, and each channel's
+        prefetch and unacknowledged messages (for a failure's message)."""
+        return (self._ctl("list_queues", "name", "messages_ready", "messages_unacknowledged", "consumers")
+                + self._ctl("list_channels", "connection", "number", "consumer_count", "messages_unacknowledged",
+                            "prefetch_count", "global_prefetch_count"))
 
     def destroy(self) -> None:
         if _listening(self.port):

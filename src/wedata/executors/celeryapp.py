@@ -75,6 +75,15 @@ def make_app(broker_url: str, *, visibility_timeout: float = 300.0) -> Celery:
         task_ignore_result=True,
         task_create_missing_queues=True,
         broker_connection_retry_on_startup=True,
+        # After a reconnection with attempts still running, Celery lowers the prefetch count and
+        # raises it again from the callback of each acknowledgement, which runs in the pool
+        # thread that finished the task: a ``basic.qos`` on the consumer's py-amqp connection
+        # from a second thread while the event loop reads it. The two threads then share the
+        # socket's frames, and now and then both wait for good: the worker stays connected and
+        # consumes nothing more (tests/executors/test_broker_faults.py, RabbitMQ; docs/workers.md,
+        # "Faults"). Without the reduction a worker prefetches its slots at once after a
+        # reconnection; a message taken while an earlier attempt still runs waits in the pool.
+        worker_enable_prefetch_count_reduction=False,
         broker_transport_options={
             "visibility_timeout": visibility_timeout,
             "fanout_prefix": True,
