@@ -17,7 +17,9 @@ One attempt (:meth:`Worker.execute`, the Celery task, in a pool thread):
 3. every ``stream_interval`` (0.3 s) send what the process wrote to its log as chunks; a write
    that finds the run no longer ours (an engine declared it lost) kills the process;
 4. at the end: the last chunks, the exit code and the outputs scanned from the output
-   (executors/outputs.py) in one fenced transaction; then an end announcement to the engines.
+   (executors/outputs.py) in one fenced transaction; then an end announcement to the engines,
+   sent by the announcer thread (the slot is free at once, and a broker that is down holds up
+   the announcer, never a slot: the engines' poll finds an end that was not announced).
 
 Beside the pool: a control thread polls the database every half second for kill requests of
 its runs (kill, stop, ExecutionTTL all arrive that way) and for runs an engine declared lost,
@@ -32,6 +34,7 @@ import codecs
 import contextlib
 import logging
 import os
+import queue
 import shutil
 import socket
 import subprocess
@@ -61,6 +64,8 @@ T = TypeVar("T")
 
 START_FAILED = 126  # the exit code of an attempt this worker could not start (the reason is in its log)
 _CHUNK_CHARS = 64 * 1024
+# An announcement older than this is not sent: the engines' poll (every second) has found that end.
+_ANNOUNCE_WITHIN = 2.0
 _LOG_ZONE = parse_zone(DEFAULT_ZONE)
 
 
@@ -136,6 +141,7 @@ class Worker:
         self._guardian: subprocess.Popen[bytes] | None = None
         self.isolation = "none"
         self._skew_reported = False
+        self._ends: queue.SimpleQueue[tuple[int, float] | None] = queue.SimpleQueue()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -149,7 +155,8 @@ class Worker:
         self.store.register_worker(self.worker_id, self.host, os.getpid(), self.config.groups, self.config.slots,
                                    self.isolation)
         threads = [threading.Thread(target=self._control_loop, name="wedata-worker-control", daemon=True),
-                   threading.Thread(target=self._tick_loop, name="wedata-worker-tick", daemon=True)]
+                   threading.Thread(target=self._tick_loop, name="wedata-worker-tick", daemon=True),
+                   threading.Thread(target=self._announce_loop, name="wedata-worker-announce", daemon=True)]
         for t in threads:
             t.start()
         log.info("worker %s: groups %s, %d slot(s), isolation %s", self.worker_id, ",".join(self.config.groups),
@@ -169,6 +176,7 @@ class Worker:
             worker.start()
         finally:
             self._stopping.set()
+            self._ends.put(None)
             with contextlib.suppress(Exception):
                 self.store.stop_worker(self.worker_id)
             self.local.close()
@@ -193,6 +201,20 @@ class Worker:
             self._skew_reported = True
             log.warning("this machine's clock is %.1f s %s the database's: the worker's times are taken from the "
                         "database's clock", abs(skew), "behind" if skew > 0 else "ahead of")
+
+    def _announce_loop(self) -> None:
+        """Announce the recorded ends to the engines (best effort, in order, off the pool's threads)."""
+        while True:
+            item = self._ends.get()
+            if item is None:
+                return
+            eid, recorded = item
+            if time.monotonic() - recorded > _ANNOUNCE_WITHIN:
+                continue  # held up by a broker outage: the engines' poll has found it
+            try:
+                announce_end(self.app, eid)
+            except Exception as exc:  # the engines' poll finds it
+                log.debug("cannot announce the end of attempt %s: %s", eid, exc)
 
     def _tick_loop(self) -> None:
         g = self._guardian
@@ -274,10 +296,7 @@ class Worker:
                 log.warning("attempt %s ended with code %s, but an engine had declared it lost meanwhile: "
                             "not recorded", eid, code)
                 return
-            try:
-                announce_end(self.app, eid)
-            except Exception as exc:  # the engines' poll finds it
-                log.debug("cannot announce the end of attempt %s: %s", eid, exc)
+            self._ends.put((eid, time.monotonic()))
         finally:
             with self._lock:
                 self._runs.pop(eid, None)
