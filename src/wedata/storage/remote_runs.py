@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, DateTime, Integer, Text, bindparam, func, insert, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 
@@ -80,17 +80,23 @@ def _size(text: str) -> int:
     return len(text.encode("utf-8", "replace"))
 
 
+# One statement (one round trip) per chunk: the next seq and byte position are read by the
+# INSERT itself (an aggregate without GROUP BY gives one row, 0 and 0 for an empty log). Built
+# once: the engine appends a header and a footer for every remote attempt.
+_APPEND_AT_END = insert(C).from_select(
+    ["execution_id", "seq", "pos", "size", "text", "created_at"],
+    select(bindparam("eid", type_=C.c.execution_id.type), func.coalesce(func.max(C.c.seq) + 1, 0),
+           func.coalesce(func.max(C.c.pos + C.c.size), 0), bindparam("size", type_=Integer),
+           bindparam("text", type_=Text), bindparam("at", type_=DateTime))
+    .where(C.c.execution_id == bindparam("eid")))
+
+
 def append_chunk(conn: Connection, execution_id: int, text: str, now: datetime | None = None) -> None:
     """Append ``text`` to a remote attempt's log (the engine's header and footer lines). The
     worker is fenced out before the engine writes after it, so the next position is the end."""
     if not text:
         return
-    seq, pos = conn.execute(
-        select(func.coalesce(func.max(C.c.seq) + 1, 0), func.coalesce(func.max(C.c.pos + C.c.size), 0))
-        .where(C.c.execution_id == execution_id)
-    ).one()
-    conn.execute(insert(C).values(execution_id=execution_id, seq=seq, pos=pos, size=_size(text), text=text,
-                                  created_at=now or utcnow()))
+    conn.execute(_APPEND_AT_END, {"eid": execution_id, "size": _size(text), "text": text, "at": now or utcnow()})
 
 
 def remote_outputs(conn: Connection, execution_id: int) -> Mapping[str, Any] | None:
