@@ -4,10 +4,17 @@ Workloads (every task a Shell task running ``true`` in one remote resource group
 whose data time becomes eligible at one instant):
 
   chain   a chain of 50 (each depends on the previous), on 1 worker x 4 slots  (target <= 2 s)
-  fanout  N independent tasks (``--tasks``, default 200), on 1 worker x 4 slots, then on
-          2 workers x 4 slots (the group has 8 slots): the speed-up of the second worker. With
-          ``true`` the engine bounds it (one engine, 2 CPUs shared by everything here); with
-          ``--task-seconds 0.2`` (``sleep 0.2``) the workers' slots do
+  fanout  N independent tasks (``--tasks``, default 200; the issue's W1 figure is 2,000), on
+          1 worker x 4 slots, then on 2 workers x 4 slots (the group has 8 slots): the speed-up
+          of the second worker. With ``true`` the CPUs bound it (one engine, and on this machine
+          2 CPUs shared by the engine, the workers, the broker, the database and the tasks);
+          with ``--task-seconds 0.2`` (``sleep 0.2``) the workers' slots do
+
+CPU per task (load-independent, unlike the elapsed times): the engine's (this process's CPU time
+over the run), the workers' (their own CPU, and separately that of the processes they started:
+wrapper and task), from /proc. Their sum bounds the rate on this machine whatever the number of
+workers: ``ceiling = CPUs / (CPU seconds per task)``; the engine's alone bounds the rate of one
+engine (its dispatch is one thread under the GIL) whatever the machines.
 
 The tasks are written straight into a fresh database (as SubmitTask leaves them), an engine is
 started in this process with the group remote (``WEDATA_REMOTE_GROUPS``), real ``wedata worker``
@@ -18,7 +25,7 @@ write), the spawn, the process, the worker's end record (one write), the end ann
 the engine's read of it.
 
 Usage: ``python tools/bench/celery.py [--backend sqlite|postgres] [--broker redis://...|amqp://...]
-[--only chain,fanout] [--tasks 200] [--sandbox none|auto] [--repeat 3]``
+[--only chain,fanout] [--tasks 200] [--task-seconds 0] [--sandbox none|auto] [--repeat 3]``
 """
 
 from __future__ import annotations
@@ -100,6 +107,16 @@ def start_workers(n: int, url: str, broker: str, group: str, home: Path, sandbox
     return procs
 
 
+def cpu_of(pid: int) -> tuple[float, float]:
+    """(own, children's) CPU seconds of a process, from /proc (children: those it has reaped)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0, 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
+
+
 def run(name: str, workers: int, args: argparse.Namespace) -> dict[str, Any]:
     home = Path(tempfile.mkdtemp(prefix=f"bench-celery-{name}-", dir=args.keep))
     pg_name = create_pg_database() if args.backend == "postgres" else None
@@ -116,11 +133,12 @@ def run(name: str, workers: int, args: argparse.Namespace) -> dict[str, Any]:
                 id=group, name="rg" + group, description="", group_type="Schedule", specification={}, region="r",
                 vpc_id="v", subnet="s", max_concurrency=8, creator_uin="1", created_at=now, updated_at=now))
         procs = start_workers(workers, url, args.broker, group, home, args.sandbox)
-        eligible_at = (utcnow() + timedelta(seconds=args.lead)).replace(microsecond=0) + timedelta(seconds=1)
+        n = 50 if name == "chain" else args.tasks
+        lead = args.lead if args.lead is not None else max(4.0, n / 100)  # writing and planning them
+        eligible_at = (utcnow() + timedelta(seconds=lead)).replace(microsecond=0) + timedelta(seconds=1)
         w = World(db, now)
         ids: list[str] = []
         prev: list[str] = []
-        n = 50 if name == "chain" else args.tasks
         command = f"sleep {args.task_seconds}" if name == "fanout" and args.task_seconds > 0 else "true"
         for _ in range(n):
             tid = w.task(command, cycle="ONEOFF_CYCLE", cron=EVERY_SECOND, start=wall(eligible_at), resource_group=group,
@@ -138,17 +156,22 @@ def run(name: str, workers: int, args: argparse.Namespace) -> dict[str, Any]:
             if utcnow() >= eligible_at:
                 raise SystemExit(f"{name}: planning did not finish before the eligible time; raise --lead")
             time.sleep(0.05)
-        deadline = time.monotonic() + args.lead + args.timeout
+        cpu0 = time.process_time(), [cpu_of(p.pid) for p in procs]
+        deadline = time.monotonic() + lead + args.timeout
         while count(db, "COMPLETED") < len(ids):
             if time.monotonic() > deadline:
                 raise SystemExit(f"{name}: not finished; {count(db, 'COMPLETED')} of {len(ids)} completed")
             time.sleep(0.2)
+        cpu1 = time.process_time(), [cpu_of(p.pid) for p in procs]
+        cpu = {"engine": cpu1[0] - cpu0[0],
+               "workers": sum(b[0] - a[0] for a, b in zip(cpu0[1], cpu1[1], strict=True)),
+               "tasks": sum(b[1] - a[1] for a, b in zip(cpu0[1], cpu1[1], strict=True))}
         with db.read() as conn:
             sched, last = conn.execute(select(func.min(TI.c.scheduled_at), func.max(TI.c.ended_at))).one()
             rows = conn.execute(select(E.c.started_at, R.c.started_at, R.c.ended_at, E.c.ended_at)
                                 .join(R, R.c.execution_id == E.c.id).order_by(E.c.started_at)).all()
         return {"workload": name, "workers": workers, "tasks": len(ids), "elapsed_s": (last - sched).total_seconds(),
-                "phases": phases(rows)}
+                "phases": phases(rows), "cpu_ms_per_task": {k: v * 1000 / len(ids) for k, v in cpu.items()}}
     finally:
         if engine is not None:
             engine.stop()
@@ -197,28 +220,45 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=200, help="tasks of the fan-out")
     ap.add_argument("--task-seconds", type=float, default=0.0,
                     help="fan-out tasks run `sleep S` instead of `true` (where the workers' slots, not the engine, bound it)")
-    ap.add_argument("--lead", type=float, default=4.0, help="seconds between start and eligibility")
+    ap.add_argument("--lead", type=float, default=None,
+                    help="seconds between start and eligibility (default: 4, or 1 per 100 tasks)")
     ap.add_argument("--sandbox", default="none", help="task isolation on the workers (WEDATA_SANDBOX)")
     ap.add_argument("--keep", default=None, help="make (and keep) the run directories here, for a look at the logs")
     ap.add_argument("--timeout", type=float, default=120, help="seconds a workload may take")
     ap.add_argument("--repeat", type=int, default=1, help="runs per workload; the median is reported")
+    ap.add_argument("--workers", default="1,2", help="fan-out: the numbers of workers (4 slots each) to run it on")
     args = ap.parse_args()
     only = {n.strip() for n in args.only.split(",")}
     where = f"[{args.backend}, {args.broker.split(':')[0]}, sandbox {args.sandbox}]"
+    print(f"{os.cpu_count()} CPUs; load average at start {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if "chain" in only:
         r = median("chain", 1, args)
         ok = "ok" if r["elapsed_s"] <= 2.0 else "OVER TARGET"
         print(f"chain {where} 50 tasks, 1 worker x 4 slots: {r['elapsed_s']:.3f} s eligible->last COMPLETED "
               f"({r['elapsed_s'] / 50 * 1000:.1f} ms per hop), target 2 s: {ok}")
         print("    per hop (mean ms): " + ", ".join(f"{k} {v:.1f}" for k, v in r["phases"].items()))
+        print("    " + cpu_line(r))
     if "fanout" in only:
-        one = median("fanout", 1, args)
-        two = median("fanout", 2, args)
-        speedup = one["elapsed_s"] / two["elapsed_s"]
         what = f"sleep {args.task_seconds}" if args.task_seconds > 0 else "true"
-        print(f"fanout {where} {one['tasks']} tasks of `{what}`: 1 worker x 4 slots {one['elapsed_s']:.3f} s "
-              f"({one['tasks'] / one['elapsed_s']:.0f}/s); 2 workers x 4 slots {two['elapsed_s']:.3f} s "
-              f"({two['tasks'] / two['elapsed_s']:.0f}/s); speed-up {speedup:.2f}x")
+        results = {n: median("fanout", n, args) for n in sorted({int(x) for x in args.workers.split(",")})}
+        for n, r in results.items():
+            print(f"fanout {where} {r['tasks']} tasks of `{what}`, {n} worker(s) x 4 slots: {r['elapsed_s']:.3f} s "
+                  f"({r['tasks'] / r['elapsed_s']:.0f}/s)")
+            print("    " + cpu_line(r))
+        if 1 in results and 2 in results:
+            print(f"    speed-up of the second worker: {results[1]['elapsed_s'] / results[2]['elapsed_s']:.2f}x")
+    print(f"load average at end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def cpu_line(r: dict[str, Any]) -> str:
+    """CPU ms per task and the rates they allow: all of it on this machine's CPUs, and the
+    engine's alone (one engine, whatever the number of workers and machines)."""
+    c = r["cpu_ms_per_task"]
+    total = sum(c.values())
+    ncpu = os.cpu_count() or 1
+    return (f"CPU ms per task: engine {c['engine']:.1f}, workers {c['workers']:.1f}, their processes "
+            f"{c['tasks']:.1f} (total {total:.1f}; brokers and PostgreSQL not counted): at most "
+            f"{ncpu * 1000 / total:.0f}/s on {ncpu} CPUs, {1000 / c['engine']:.0f}/s for one engine")
 
 
 if __name__ == "__main__":
