@@ -155,13 +155,14 @@ class PrivateRabbit:
                                      stdout=log, stderr=subprocess.STDOUT, env={"PATH": self._env()["PATH"]}, cwd=self.base,
                                      start_new_session=True)
         log.close()
-        _wait_port(self.port, True, 90, f"RabbitMQ node {self.node}", self.log)
+        _wait_port(self.port, True, 180, f"RabbitMQ node {self.node}", self.log)
         return self
 
     def stop(self) -> None:
+        # rabbitmqctl boots an Erlang VM of its own: over a minute on a 2-CPU machine at load 40.
         out = subprocess.run(self._argv("env", *(f"{k}={v}" for k, v in self._env().items()),
                                         _rabbit_binary("rabbitmqctl") or "rabbitmqctl", "-n", self.node, "stop"),
-                             capture_output=True, text=True, timeout=60, env={"PATH": self._env()["PATH"]})
+                             capture_output=True, text=True, timeout=180, env={"PATH": self._env()["PATH"]})
         if out.returncode != 0:
             raise RuntimeError(f"rabbitmqctl stop failed: {out.stderr or out.stdout}")
         if self.proc is not None:
