@@ -65,8 +65,10 @@ ERROR_FIELDS = (
     ("TimeOutExtInfo", "Timeout"), ("DataBackfillOrRerunTimeOutExtInfo", "Timeout"), ("overtime alarm", "Timeout"),
     ("AlarmWays", "AlarmWays"), ("AlarmRecipientIds", "AlarmRecipientIds"), ("AlarmRecipientType", "AlarmRecipientType"),
     ("WebHooks", "WebHook"), ("CustomEmails", "CustomEmails"), ("NotifyCount", "NotifyCount"),
-    ("NotifyInterval", "NotifyInterval"), ("AlarmGroups", "AlarmWays"),
+    ("NotifyInterval", "NotifyInterval"),
 )
+# Named only when nothing more precise is: an error about a recipient group as a whole.
+FALLBACK_FIELDS = (("AlarmGroups", "AlarmWays"), ("AlarmRuleDetail", "Trigger"))
 DELIVERY_WORDS = {"DELIVERED": "sent", "FAILED": "failed", "PENDING": "pending", "NOT_DELIVERED": "not sent",
                   "SUPPRESSED": "suppressed (quiet hours)"}
 
@@ -75,8 +77,11 @@ def error_field(err: ActionFailed) -> str | None:
     """The form field an action's error names first."""
     if err.code.endswith("RuleNameRepeated"):
         return "AlarmRuleName"
-    found = [(m.start(), field) for words, field in ERROR_FIELDS if (m := re.search(rf"\b{words}\b", err.message))]
-    return min(found)[1] if found else None
+    for table in (ERROR_FIELDS, FALLBACK_FIELDS):
+        found = [(m.start(), field) for words, field in table if (m := re.search(rf"\b{words}\b", err.message))]
+        if found:
+            return min(found)[1]
+    return None
 
 
 def _page(v: View) -> int:
