@@ -9,7 +9,7 @@ task's own zone, never shifted), not those that happened to run on it: the data 
 the grid, the instance list and a backfill range speak of, and it is an index range per task
 (``services.instances.workflow_runs.day``), while "ran that day" would have to scan the
 history (an old data time backfilled today). The bars are the instances' real UTC times: a
-backfilled instance of the day is drawn when it ran. At most 2,000 instances are drawn (the
+backfilled instance of the day is drawn when it ran. At most 500 instances are drawn (the
 page says how many there are).
 
 Membership: GetWorkflow (a workflow) or ListWorkflows (the project; GetProject is tenant-wide)
@@ -29,7 +29,7 @@ from wedata.console.reads import all_items
 
 pages = Pages()
 
-MAX_BARS = 2000
+MAX_BARS = 500  # 1,000 rows cost ~120 ms of CPU to draw (tools/bench/console.py); a workflow narrows it
 
 
 def utc_now() -> datetime:
