@@ -141,7 +141,8 @@ def build_console(runtime: Runtime) -> Console:
     return Console(routes=runtime.endpoint.versions[SPEC_VERSION], version=SPEC_VERSION,
                    credentials=runtime.credentials, session_key=box.derive_key("console-session"),
                    access=runtime.services.projects.access, edges=runtime.services.task_dependencies,
-                   runs=runtime.services.workflow_runs, plans=runtime.services.backfill)
+                   runs=runtime.services.workflow_runs, plans=runtime.services.backfill,
+                   deliveries=runtime.services.alarms)
 
 
 def start_engine(runtime: Runtime, kind: str = "server") -> Any:

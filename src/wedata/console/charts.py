@@ -8,7 +8,7 @@ Times are the instances' UTC instants (``services.instances.workflow_runs.Timed`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -60,6 +60,8 @@ class GanttRow:
     ended: str
     waited: str
     ran: str
+    key: str = ""  # the instance's InstanceKey
+    data_time: str = ""
 
 
 @dataclass
@@ -77,9 +79,10 @@ def _clock(t: datetime) -> str:
     return t.strftime("%H:%M:%S")
 
 
-def gantt(items: Sequence[Any], now: datetime) -> Gantt:
-    """Bars for the instances of one run: waiting (from the scheduled time, or the chart's start
-    when that is earlier) then running (to the end, or to ``now`` while it runs)."""
+def gantt(items: Sequence[Any], now: datetime, label: Callable[[Any], str] | None = None) -> Gantt:
+    """Bars for the instances of one run (or of a day): waiting (from the scheduled time, or the
+    chart's start when that is earlier) then running (to the end, or to ``now`` while it runs).
+    ``label`` names a row (default: the task's name)."""
     chart = Gantt()
     if not items:
         return chart
@@ -103,15 +106,18 @@ def gantt(items: Sequence[Any], now: datetime) -> Gantt:
         waited = (item.started_at - item.scheduled_at).total_seconds() if item.started_at else None
         ran = (end - item.started_at).total_seconds() if item.started_at and end else None
         words = state_words(item.state)
-        title = f"{item.name}: {words}"
+        name = label(item) if label is not None else item.name
+        title = f"{name}: {words}"
         if waited is not None and waited > 0:
             title += f", waited {seconds_text(waited)}"
         if ran is not None:
             title += f", ran {seconds_text(ran)}" + ("" if item.ended_at else " so far")
-        chart.rows.append(GanttRow(y, item.name, item.task_id, item.state, state_class(item.state), words, wait, run,
+        wall = format_wall(item.data_time)
+        chart.rows.append(GanttRow(y, name, item.task_id, item.state, state_class(item.state), words, wait, run,
                                    title, format_wall(item.started_at) if item.started_at else "",
                                    format_wall(item.ended_at) if item.ended_at else "",
-                                   seconds_text(waited) if waited and waited > 0 else "", seconds_text(ran)))
+                                   seconds_text(waited) if waited and waited > 0 else "", seconds_text(ran),
+                                   f"{item.task_id}_{wall}", wall))
     chart.ticks = [(LABEL_W + PLOT_W * k / (TICKS - 1), _clock(t0 + timedelta(seconds=span * k / (TICKS - 1))))
                    for k in range(TICKS)]
     chart.height = AXIS_H + len(items) * ROW_H + 4

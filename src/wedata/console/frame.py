@@ -21,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote
@@ -65,6 +66,7 @@ PAGE_MODULES = (
     "wedata.console.pages.backfill",
     "wedata.console.pages.alarms",
     "wedata.console.pages.charts",
+    "wedata.console.pages.day",
     "wedata.console.pages.sql",
 )
 
@@ -109,6 +111,8 @@ class RunReads(Protocol):
     def recent(self, project_id: str, task_id: str, limit: int = 10) -> list[Any]: ...
     def timeline(self, project_id: str, workflow_id: str) -> list[Any]: ...
     def durations(self, project_id: str, task_id: str, limit: int = 30) -> list[Any]: ...
+    def day(self, project_id: str, day: date, workflow_id: str | None = None,
+            limit: int = 2000) -> tuple[list[Any], int]: ...
 
 
 class PlanReads(Protocol):
@@ -116,6 +120,15 @@ class PlanReads(Protocol):
     action that lists plans; each is then read through GetDataBackfillPlan."""
 
     def plan_ids(self, project_id: str, limit: int = 20, offset: int = 0) -> tuple[list[str], int]: ...
+    # What CreateDataBackfillPlan would make of a request, written nowhere (the API has no dry run).
+    def preview(self, req: Any) -> Any: ...
+
+
+class DeliveryReads(Protocol):
+    """The delivery state (outbox rows) of alarm messages (``services.alarms``): the API's
+    AlarmMessage has no field for it."""
+
+    def delivery_states(self, project_id: str, message_ids: Sequence[int]) -> dict[int, list[Any]]: ...
 
 
 ViewFn = Callable[["View"], Response]
@@ -223,7 +236,8 @@ class Console:
     """The console of one server process: built by app.create_app from the runtime's parts."""
 
     def __init__(self, *, routes: VersionRoutes, version: str, credentials: CredentialLookup, session_key: bytes,
-                 access: Access, edges: EdgeReads, runs: RunReads, plans: PlanReads) -> None:
+                 access: Access, edges: EdgeReads, runs: RunReads, plans: PlanReads,
+                 deliveries: DeliveryReads) -> None:
         self.routes = routes
         self.version = version
         self.credentials = credentials
@@ -234,6 +248,7 @@ class Console:
         self.edges = edges
         self.runs = runs
         self.plans = plans
+        self.deliveries = deliveries
         self.env = build_environment()
 
     def pages(self) -> Iterator[PageRoute]:

@@ -380,6 +380,28 @@ class AlarmService:
             raise NotFound(f"The alarm message {message_id} does not exist in the project {project_id}.")
         return row
 
+    def delivery_states(self, project_id: str, message_ids: Sequence[int]) -> dict[int, list[Mapping[Any, Any]]]:
+        """The outbox rows of the messages (one query; the console's messages page shows their
+        delivery state: the API's AlarmMessage has no field for it). Bound to the project through
+        the messages; the caller has checked membership with ListAlarmMessages first."""
+        from wedata.storage.alarm_tables import alarm_deliveries as D
+
+        ids = [int(i) for i in message_ids][:200]
+        out: dict[int, list[Mapping[Any, Any]]] = {i: [] for i in ids}
+        if not ids:
+            return out
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(D.c.message_id, D.c.alarm_way, D.c.target, D.c.round, D.c.status, D.c.attempts,
+                       D.c.next_attempt_at, D.c.last_status_code, D.c.last_error, D.c.delivered_at)
+                .select_from(D.join(MSG, MSG.c.id == D.c.message_id))
+                .where(D.c.message_id.in_(ids), MSG.c.project_id == project_id)
+                .order_by(D.c.message_id, D.c.alarm_way, D.c.target, D.c.round)
+            ).mappings().all()  # fmt: skip
+        for r in rows:
+            out[int(r["message_id"])].append(r)
+        return out
+
     def deliveries(self, message_id: int) -> list[Mapping[Any, Any]]:
         """The outbox rows of a message (for operators and tests)."""
         from wedata.storage.alarm_tables import alarm_deliveries as D

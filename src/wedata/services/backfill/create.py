@@ -99,18 +99,28 @@ def check_groups(conn: Connection, req: build.PlanRequest) -> None:
             raise InvalidValue(f"{name}: the resource group {gid} is a {row.group_type} group, not a {kind} group.")
 
 
-def classify(conn: Connection, wanted: Sequence[build.Wanted], problems: build.Problems) -> list[Member]:
-    """Look up the existing instance of every wanted key and decide what the plan does with it."""
-    by_task: dict[str, list[build.Wanted]] = {}
-    for w in wanted:
-        by_task.setdefault(w.task.task_id, []).append(w)
+# What deciding a member's kind reads of an instance (a preview reads only these).
+_KIND_COLUMNS = (TI.c.id, TI.c.task_id, TI.c.data_time, TI.c.state, TI.c.tries, TI.c.life_round_num)
+
+
+def classify(conn: Connection, wanted: Sequence[build.Wanted], problems: build.Problems, *,
+             whole_rows: bool = True) -> list[Member]:
+    """Look up the existing instance of every wanted key and decide what the plan does with it.
+    ``whole_rows=False`` (a preview, which writes nothing) reads only what the decision needs and
+    keeps no ``prior``."""
     rows: dict[tuple[str, datetime], Any] = {}
-    for task_id, ws in by_task.items():
-        lo, hi = min(w.data_time for w in ws), max(w.data_time for w in ws)
-        for r in conn.execute(
-            select(TI).where(TI.c.task_id == task_id, TI.c.data_time >= lo, TI.c.data_time <= hi)
-        ).mappings():
-            rows[(task_id, r["data_time"])] = r
+    columns: Sequence[Any] = (TI,) if whole_rows else _KIND_COLUMNS
+    task_ids = list(dict.fromkeys(w.task.task_id for w in wanted))
+    if wanted:
+        # Every task of a plan shares its ranges: one index range per task on (task_id,
+        # data_time), in one statement per 500 tasks (rows outside a task's own keys are ignored).
+        lo, hi = min(w.data_time for w in wanted), max(w.data_time for w in wanted)
+        for i in range(0, len(task_ids), 500):
+            for r in conn.execute(
+                select(*columns).where(TI.c.task_id.in_(task_ids[i : i + 500]), TI.c.data_time >= lo,
+                                       TI.c.data_time <= hi)
+            ).mappings():
+                rows[(r["task_id"], r["data_time"])] = r
     members: list[Member] = []
     for w in wanted:
         row = rows.get((w.task.task_id, w.data_time))
@@ -123,9 +133,11 @@ def classify(conn: Connection, wanted: Sequence[build.Wanted], problems: build.P
             if allow == "NONE" or (allow == "FAILURE" and state != states.EXPIRED):
                 problems.skipped += 1
                 continue
-            members.append(Member(w, row, "redo", row["id"], row["life_round_num"] + 1, prior_of(row)))
+            members.append(Member(w, row, "redo", row["id"], row["life_round_num"] + 1,
+                                  prior_of(row) if whole_rows else {}))
         elif state in states.WAITING and row["tries"] == 0:
-            members.append(Member(w, row, "adopt", row["id"], row["life_round_num"], prior_of(row)))
+            members.append(Member(w, row, "adopt", row["id"], row["life_round_num"],
+                                  prior_of(row) if whole_rows else {}))
         else:
             problems.busy.append(build.key_text(w.task.task_id, w.data_time))
     ids = [m.instance_id for m in members if m.row is not None]
@@ -259,9 +271,11 @@ def _write_edges(conn: Connection, members: Sequence[Member], req: build.PlanReq
     flush_edges(conn, buf)
 
 
-def build_members(conn: Connection, req: build.PlanRequest, load_def: Callable[[str], TaskDef]
-                  ) -> tuple[list[build.TaskInfo], list[Member], build.Problems]:
-    """Resolve the tasks, list the data times, classify the instances; refuse if needed."""
+def build_members(conn: Connection, req: build.PlanRequest, load_def: Callable[[str], TaskDef], *,
+                  preview: bool = False) -> tuple[list[build.TaskInfo], list[Member], build.Problems]:
+    """Resolve the tasks, list the data times, classify the instances; refuse if needed.
+    ``preview``: the same members, read lean (nothing will be written), and busy instances or
+    instances held by another plan are counted in the problems instead of refusing."""
     tasks = build.load_tasks(conn, req.project_id, req.task_ids, load_def)
     if req.self_workflow_dependency is not None:
         for x in tasks:
@@ -277,6 +291,8 @@ def build_members(conn: Connection, req: build.PlanRequest, load_def: Callable[[
         raise InvalidValue("No instance of the tasks' schedules has a data time inside DataBackfillRangeList: "
                            + "; ".join(build.why_no_data_time(x, req.ranges) for x in tasks) + ".")
     problems = build.Problems()
+    if preview:
+        return tasks, classify(conn, wanted, problems, whole_rows=False), problems
     members = classify(conn, build.order_members(wanted), problems)
     problems.refuse()
     if not members:

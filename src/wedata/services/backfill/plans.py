@@ -98,6 +98,24 @@ class MemberRun:
     cost_ms: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What CreateDataBackfillPlan would do with a request, read without writing (the console's
+    backfill form shows it; the API has no dry run). ``count`` is the plan's TotalCount: the
+    instances it would hold, ``new`` of them created, ``redo`` run again, ``adopt`` taken while
+    they wait. ``skipped`` have run and their task's AllowRedoType keeps them out; ``busy``
+    (running or waiting for a retry) and ``in_plan`` (held by a live plan) would refuse the plan."""
+
+    count: int
+    new: int
+    redo: int
+    adopt: int
+    skipped: int
+    busy: int
+    in_plan: int
+    per_task: dict[str, int]
+
+
 class BackfillService:
     def __init__(self, db: Database, clock: Clock, settings: Settings, scheduler: SchedulerApi,
                  jobs: _Jobs | None = None) -> None:
@@ -165,6 +183,25 @@ class BackfillService:
             plan_writes.write_plan(tx, row, members, req, self.load_def)
             plan_release.release_and_finish(conn, now, self._rules, self.slots, caller_uin, [plan_id])
         return plan_id
+
+    def preview(self, req: Any) -> Preview:
+        """CreateDataBackfillPlan's members for ``req`` (a CreateDataBackfillPlanRequest), counted
+        and written nowhere: the same validation, tasks, data times and classification as
+        :meth:`create_plan` (``create.build_members``), so the same errors. Its cost is bounded
+        like a plan's: data times are pure (a month of a minute task in milliseconds) and at most
+        ``build.MAX_MEMBERS``; the instances are read with the few columns the decision needs,
+        one index range per task. The caller (the console) has checked membership."""
+        parsed = build.parse_request(req)
+        self._require_task_mode(parsed.project_id)
+        with self.db.read() as conn:
+            _, members, problems = plan_writes.build_members(conn, parsed, self.load_def, preview=True)
+        kinds = {"new": 0, "redo": 0, "adopt": 0}
+        per_task: dict[str, int] = dict.fromkeys(parsed.task_ids, 0)
+        for m in members:
+            kinds[m.kind] += 1
+            per_task[m.want.task.task_id] += 1
+        return Preview(len(members), kinds["new"], kinds["redo"], kinds["adopt"], problems.skipped,
+                       len(problems.busy), len(problems.in_plan), per_task)
 
     def _require_task_mode(self, project_id: str) -> None:
         with self.db.read() as conn:
@@ -332,4 +369,4 @@ def _watch(ref: weakref.ref[BackfillService]) -> None:
         del svc
 
 
-__all__ = ["BackfillService", "MemberRun", "PlanDetail"]
+__all__ = ["BackfillService", "MemberRun", "PlanDetail", "Preview"]

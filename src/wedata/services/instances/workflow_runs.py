@@ -20,6 +20,8 @@ the ``(task_id, data_time)`` key (80 ms instead of 9 ms for a 300-task grid).
 - ``timeline``: the instances of a workflow's latest run (the newest data time at which one of
   its tasks started), with their scheduled, start and end times: a Gantt chart's bars.
 - ``durations``: a task's newest instances with their times: its duration history.
+- ``day``: every instance of a project's (or a workflow's) tasks whose data time falls on a
+  day, with their times: the Gantt of a day.
 
 Records, not wire Structs: ``Run`` (task, data time as the task's wall time, state). Callers
 check membership first (the console calls ListTasks / GetTask through the actions); every
@@ -29,7 +31,7 @@ query is also bound to the project, through its tasks.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import String, func, select, type_coerce
@@ -44,6 +46,7 @@ from wedata.storage.engine_tables import task_instances
 TI = task_instances
 MAX_COLUMNS = 100
 MAX_RECENT = 100
+MAX_DAY = 2000
 EPOCH = datetime(1970, 1, 1)
 
 
@@ -198,3 +201,30 @@ class WorkflowRunReads:
                 .limit(max(1, min(MAX_RECENT, limit)))
             ).all()
         return _timed(rows)
+
+    def day(self, project_id: str, day: date, workflow_id: str | None = None,
+            limit: int = MAX_DAY) -> tuple[list[Timed], int]:
+        """(the instances of the project's tasks, or of one workflow's, whose data time falls on
+        ``day``, in start order, at most ``limit``; how many there are). The day is the data
+        time's own date (the task's wall time, as the InstanceKey shows it; never shifted between
+        zones). One index range per task on the ``(task_id, data_time)`` key, reached through the
+        project's tasks; the count is asked only when the limit cut the list."""
+        t = T.tasks
+        limit = max(1, min(MAX_DAY, limit))
+        lo = datetime.combine(day, time())
+        cond = [t.c.project_id == project_id, TI.c.data_time >= lo, TI.c.data_time < lo + timedelta(days=1)]
+        if workflow_id:
+            cond.append(t.c.workflow_id == workflow_id)
+        joined = TI.join(t, t.c.id == TI.c.task_id)
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(TI.c.task_id, t.c.name, TI.c.data_time, TI.c.state, TI.c.scheduled_at, TI.c.started_at,
+                       TI.c.ended_at, TI.c.cost_ms)
+                .select_from(joined).where(*cond)
+                .order_by(TI.c.started_at.is_(None), TI.c.started_at, TI.c.scheduled_at, t.c.name, TI.c.data_time)
+                .limit(limit + 1)
+            ).all()
+            total = len(rows)
+            if total > limit:
+                total = int(conn.execute(select(func.count()).select_from(joined).where(*cond)).scalar_one())
+        return _timed(rows[:limit]), total
