@@ -219,8 +219,9 @@ tasks = Table(
 )
 Index("ix_tasks_project_workflow", tasks.c.project_id, tasks.c.workflow_id)
 Index("ix_tasks_project_status", tasks.c.project_id, tasks.c.status)
-# ListTasks pages a project's tasks newest first.
-Index("ix_tasks_project_created", tasks.c.project_id, tasks.c.created_at)
+# ListTasks pages a project's tasks newest first: the page's ids are an index-only walk
+# (services/paging.py; the id added by migration 0024_scale_indexes).
+Index("ix_tasks_project_created", tasks.c.project_id, tasks.c.created_at, tasks.c.id)
 
 task_versions = Table(
     "task_versions",

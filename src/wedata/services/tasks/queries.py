@@ -1,4 +1,5 @@
-"""ListTasks: the filters of ListTasksRequest as one SQL condition (one page query + one count).
+"""ListTasks: the filters of ListTasksRequest as one SQL condition on ``tasks`` alone (the
+workflow folder filter is a semi-join), so the count and the page's ids need no join.
 
 - ``TaskName`` matches a case-insensitive substring (the console's search box);
 - ``TaskFolderPathList`` / ``WorkflowFolderPathList``: a folder includes all its sub-folders;
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, true
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 
 from wedata.services.common import as_int, parse_time_range
 from wedata.services.errors import InvalidValue
@@ -79,7 +80,8 @@ def list_condition(req: M.ListTasksRequest) -> ColumnElement[bool]:
         # A task in the root has no folder path: it only matches the root filter "/".
         conds.append(_under(t.c.folder_path, req.task_folder_path_list, "TaskFolderPathList"))
     if req.workflow_folder_path_list:
-        conds.append(_under(w.c.folder_path, req.workflow_folder_path_list, "WorkflowFolderPathList"))
+        folders = _under(w.c.folder_path, req.workflow_folder_path_list, "WorkflowFolderPathList")
+        conds.append(t.c.workflow_id.in_(select(w.c.id).where(w.c.project_id == req.project_id, folders)))
     if req.task_node_type_list:
         ids: set[int] = set()
         for raw in req.task_node_type_list:

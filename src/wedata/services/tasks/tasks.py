@@ -47,6 +47,7 @@ from wedata.principal import Caller
 from wedata.scheduler.api import Change, SchedulerApi
 from wedata.services.common import Page, new_millis_id, page
 from wedata.services.errors import Duplicate, InUse, InvalidValue, NotFound, OperationFailed, Unsupported
+from wedata.services.paging import page_keys
 from wedata.services.tasks import edges as task_edges
 from wedata.services.tasks.definition import (
     CONF,
@@ -177,10 +178,11 @@ class TaskService:
             if r.workflow_type == TRIGGER:
                 raise InvalidValue(f"The task {tid} belongs to a trigger workflow: a periodic task cannot depend on it.")
 
-    def _kind_condition(self) -> Any:
-        """SQL: the task rows of this kind (list filters)."""
-        w = T.workflows
-        return w.c.workflow_type == TRIGGER if self.TRIGGER_TASKS else w.c.workflow_type != TRIGGER
+    def _kind_condition(self, project_id: str) -> Any:
+        """SQL on ``tasks`` alone: the task rows of this kind (list filters)."""
+        w, t = T.workflows, T.tasks
+        triggers = select(w.c.id).where(w.c.project_id == project_id, w.c.workflow_type == TRIGGER)
+        return t.c.workflow_id.in_(triggers) if self.TRIGGER_TASKS else t.c.workflow_id.not_in(triggers)
 
     def get_task(self, project_id: str, task_id: str) -> dict[str, Any]:
         """The wire-shaped task record (``Task`` under its wire names, Base64 code)."""
@@ -191,17 +193,17 @@ class TaskService:
 
     def list_tasks(self, req: M.ListTasksRequest) -> tuple[list[Row[Any]], int, Page]:
         """One page of task rows (task_select: with workflow and resource group names), newest
-        first, the total count and the page."""
+        first, the total count and the page. The count and the page's ids read ``tasks`` alone
+        (services/paging.py); the page's rows are then joined."""
         pg = page(req.page_number, req.page_size, min_size=10)
-        cond = list_condition(req) & self._kind_condition()
-        t, w = T.tasks, T.workflows
+        cond = list_condition(req) & self._kind_condition(req.project_id)
+        t = T.tasks
         with self.db.read() as conn:
-            total = conn.execute(
-                select(func.count()).select_from(t.join(w, w.c.id == t.c.workflow_id)).where(cond)
-            ).scalar_one()
+            total = conn.execute(select(func.count()).select_from(t).where(cond)).scalar_one()
+            ids = page_keys(conn, t.c.id, [cond], [(t.c.created_at, True)], pg, total)
             rows = conn.execute(
-                task_select().where(cond).order_by(t.c.created_at.desc(), t.c.id.desc()).limit(pg.size).offset(pg.offset)
-            ).all()
+                task_select().where(t.c.id.in_(ids)).order_by(t.c.created_at.desc(), t.c.id.desc())
+            ).all() if ids else []
         return list(rows), int(total), pg
 
     def get_task_code(self, project_id: str, task_id: str) -> tuple[str, str]:
