@@ -2,7 +2,8 @@
 
 Each list's page of ids is cut by an index walk over (project, sort column, id)
 (services/paging.py); the existing project indexes gain the id, the other sort columns of
-ListTaskInstances get theirs, and WorkflowId (its most used filter) gets one.
+ListTaskInstances get theirs, and WorkflowId (its most used filter) gets one. The planner's
+look for changed tasks reads a covering index instead of the wide task rows.
 
 Revision ID: 0024_scale_indexes
 Revises: 0021_control_flow
@@ -25,6 +26,7 @@ _NEW = [
     ('task_instances', 'ix_task_instances_project_ended', ['project_id', 'ended_at', 'id']),
     ('task_instances', 'ix_task_instances_project_cost', ['project_id', 'cost_ms', 'id']),
     ('task_instances', 'ix_task_instances_workflow_scheduled', ['workflow_id', 'scheduled_at']),
+    ('tasks', 'ix_tasks_plan_state', ['id', 'prod_version_id', 'status', 'workflow_id']),
 ]
 
 
