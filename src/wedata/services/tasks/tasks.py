@@ -38,7 +38,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, false, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from wedata.clock import Clock
@@ -79,7 +79,7 @@ from wedata.services.tasks.patch import (
     merge_scheduler,
     parse_removals,
 )
-from wedata.services.tasks.queries import list_condition
+from wedata.services.tasks.queries import list_condition, workflow_ids
 from wedata.services.tasks.runnable import check_sources
 from wedata.services.tasks.snapshot import render_task, task_select
 from wedata.services.tasks.sql_targets import SqlTargets
@@ -178,11 +178,12 @@ class TaskService:
             if r.workflow_type == TRIGGER:
                 raise InvalidValue(f"The task {tid} belongs to a trigger workflow: a periodic task cannot depend on it.")
 
-    def _kind_condition(self, project_id: str) -> Any:
+    def _kind_condition(self, conn: Connection, project_id: str) -> Any:
         """SQL on ``tasks`` alone: the task rows of this kind (list filters)."""
-        w, t = T.workflows, T.tasks
-        triggers = select(w.c.id).where(w.c.project_id == project_id, w.c.workflow_type == TRIGGER)
-        return t.c.workflow_id.in_(triggers) if self.TRIGGER_TASKS else t.c.workflow_id.not_in(triggers)
+        triggers = workflow_ids(conn, project_id, T.workflows.c.workflow_type == TRIGGER)
+        if self.TRIGGER_TASKS:
+            return T.tasks.c.workflow_id.in_(triggers) if triggers else false()
+        return T.tasks.c.workflow_id.not_in(triggers) if triggers else true()
 
     def get_task(self, project_id: str, task_id: str) -> dict[str, Any]:
         """The wire-shaped task record (``Task`` under its wire names, Base64 code)."""
@@ -196,9 +197,9 @@ class TaskService:
         first, the total count and the page. The count and the page's ids read ``tasks`` alone
         (services/paging.py); the page's rows are then joined."""
         pg = page(req.page_number, req.page_size, min_size=10)
-        cond = list_condition(req) & self._kind_condition(req.project_id)
         t = T.tasks
         with self.db.read() as conn:
+            cond = list_condition(conn, req) & self._kind_condition(conn, req.project_id)
             total = conn.execute(select(func.count()).select_from(t).where(cond)).scalar_one()
             ids = page_keys(conn, t.c.id, [cond], [(t.c.created_at, True)], pg, total)
             rows = conn.execute(
