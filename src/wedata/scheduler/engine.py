@@ -365,8 +365,7 @@ class Engine:
             try:  # the whole batch in one transaction (fast path) ...
                 with self.db.write() as conn:
                     tx = Tx(conn, self.clock.now(), self.node.actor)
-                    for row in rows:
-                        self.planner.plan(tx, row, out)
+                    self.planner.plan_many(tx, rows, out)
                     tx.flush()
             except Exception as exc:  # ... else task by task, so one bad definition holds up no other
                 if _not_the_task(exc):

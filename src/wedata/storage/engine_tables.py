@@ -98,7 +98,15 @@ task_instances = Table(
 Index("ix_task_instances_state_scheduled", task_instances.c.state, task_instances.c.scheduled_at)
 Index("ix_task_instances_state_retry", task_instances.c.state, task_instances.c.retry_at)
 Index("ix_task_instances_deadline", task_instances.c.deadline_at)
-Index("ix_task_instances_project_scheduled", task_instances.c.project_id, task_instances.c.scheduled_at)
+# ListTaskInstances (services/paging.py): each SortColumn's page of ids is an index-only walk of
+# (project, column, id); WorkflowId is its most used filter. Migration 0024_scale_indexes.
+Index("ix_task_instances_project_scheduled", task_instances.c.project_id, task_instances.c.scheduled_at,
+      task_instances.c.id)
+Index("ix_task_instances_project_started", task_instances.c.project_id, task_instances.c.started_at,
+      task_instances.c.id)
+Index("ix_task_instances_project_ended", task_instances.c.project_id, task_instances.c.ended_at, task_instances.c.id)
+Index("ix_task_instances_project_cost", task_instances.c.project_id, task_instances.c.cost_ms, task_instances.c.id)
+Index("ix_task_instances_workflow_scheduled", task_instances.c.workflow_id, task_instances.c.scheduled_at)
 Index("ix_task_instances_task_state", task_instances.c.task_id, task_instances.c.state)
 Index("ix_task_instances_updated", task_instances.c.updated_at)
 

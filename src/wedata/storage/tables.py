@@ -219,8 +219,13 @@ tasks = Table(
 )
 Index("ix_tasks_project_workflow", tasks.c.project_id, tasks.c.workflow_id)
 Index("ix_tasks_project_status", tasks.c.project_id, tasks.c.status)
-# ListTasks pages a project's tasks newest first.
-Index("ix_tasks_project_created", tasks.c.project_id, tasks.c.created_at)
+# ListTasks pages a project's tasks newest first: the page's ids are an index-only walk
+# (services/paging.py; the id added by migration 0024_scale_indexes).
+Index("ix_tasks_project_created", tasks.c.project_id, tasks.c.created_at, tasks.c.id)
+# The planner's look for changed tasks (scheduler/planner.py ``changed``) compares every task's
+# submitted version and status with its plan on each engine iteration: from this index alone,
+# not from the wide rows (their definitions). Migration 0024_scale_indexes.
+Index("ix_tasks_plan_state", tasks.c.id, tasks.c.prod_version_id, tasks.c.status, tasks.c.workflow_id)
 
 task_versions = Table(
     "task_versions",

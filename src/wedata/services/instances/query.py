@@ -1,7 +1,9 @@
 """Reading task instances: the joined row and the ListTaskInstances filters.
 
-One query per page: ``task_instances`` joined with the task, its workflow, the workflow's
-folder and the resource group; plus one COUNT. Times are stored in UTC; the request's
+One page is three queries: a COUNT and the page's ids, both on ``task_instances`` alone (the
+filters on the task's owner or name and on the workflow's folder are semi-joins, so no row is
+joined to be counted or skipped; services/paging.py cuts deep pages from the nearer end), then the
+page's rows joined with the task, its workflow, the workflow's folder and the resource group. Times are stored in UTC; the request's
 ``TimeZone`` (default UTC+8) reads the time filters here and renders the rows in
 actions/instances/wire.py, where ``CurRunDate`` and ``InstanceKey`` stay in the task's own zone,
 as WeData shows them (spec §6.5).
@@ -14,13 +16,13 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.sql.util import find_tables
 
 from wedata.scheduler.api import states
 from wedata.scheduling.cycletypes import CycleType
 from wedata.scheduling.datatimes import parse_instance_key
 from wedata.services.common import Paged, as_int, page, parse_local, zone_of
 from wedata.services.errors import InvalidValue, NotFound
+from wedata.services.paging import page_keys
 from wedata.spec import models as M
 from wedata.storage import tables as T
 from wedata.storage.engine_tables import task_instances
@@ -92,14 +94,18 @@ def _time_range(cond: list[Any], column: Any, lo: str | None, hi: str | None, zo
 
 
 def list_filters(req: M.ListTaskInstancesRequest, zone: str | None) -> list[Any]:
+    """Conditions on ``task_instances`` alone (the task's and the folder's as semi-joins)."""
     cond: list[Any] = [TI.c.project_id == req.project_id]
+    tasks = T.tasks
     if req.keyword:
         words = [w.strip() for w in req.keyword.split(",") if w.strip()]
         if words:
-            cond.append(or_(*[
-                or_(T.tasks.c.name.contains(w, autoescape=True), TI.c.task_id.contains(w, autoescape=True))
-                for w in words
+            # The fuzzy match runs over the project's tasks (names and ids), not over every
+            # instance; an instance of a deleted task is still found by its exact task id.
+            named = select(tasks.c.id).where(tasks.c.project_id == req.project_id, or_(*[
+                or_(tasks.c.name.contains(w, autoescape=True), tasks.c.id.contains(w, autoescape=True)) for w in words
             ]))
+            cond.append(or_(TI.c.task_id.in_(named), TI.c.task_id.in_(words)))
     if req.instance_type is not None:
         if req.instance_type not in (0, 1, 2):
             raise InvalidValue(f"InstanceType must be 0, 1 or 2, got {req.instance_type}")
@@ -118,9 +124,13 @@ def list_filters(req: M.ListTaskInstancesRequest, zone: str | None) -> list[Any]
         except ValueError as exc:
             raise InvalidValue(str(exc)) from None
     if req.owner_uin:
-        cond.append(T.tasks.c.owner_uin == req.owner_uin)
+        cond.append(TI.c.task_id.in_(
+            select(tasks.c.id).where(tasks.c.project_id == req.project_id, tasks.c.owner_uin == req.owner_uin)))
     if req.folder_id:
-        cond.append(T.workflow_folders.c.id == req.folder_id)
+        wf, fo = T.workflows, T.workflow_folders
+        cond.append(TI.c.workflow_id.in_(
+            select(wf.c.id).join(fo, and_(fo.c.project_id == wf.c.project_id, fo.c.path == wf.c.folder_path))
+            .where(fo.c.id == req.folder_id, fo.c.project_id == req.project_id)))
     if req.workflow_id:
         cond.append(TI.c.workflow_id == req.workflow_id)
     if req.executor_group_id:
@@ -141,16 +151,13 @@ def list_instances(conn: Any, req: M.ListTaskInstancesRequest) -> Paged[Any]:
     if direction not in ("ASC", "DESC"):
         raise InvalidValue(f"SortType must be ASC or DESC, got {req.sort_type!r}")
     cond = list_filters(req, zone)
-    order = [column.asc() if direction == "ASC" else column.desc(),
-             TI.c.id.asc() if direction == "ASC" else TI.c.id.desc()]
-    rows = conn.execute(
-        base_query().where(*cond).order_by(*order).limit(pg.size).offset(pg.offset)
-    ).mappings().all()
-    if all(t is TI for c in cond for t in find_tables(c, check_columns=True)):
-        # Every join of base_query is an outer join to at most one row: without a filter on a
-        # joined table the count is the instances' own (an index count, not 4 joins per row).
-        count_q = select(func.count()).select_from(TI).where(*cond)
-    else:
-        count_q = select(func.count()).select_from(base_query().where(*cond).subquery())
-    total = conn.execute(count_q).scalar_one()
+    desc = direction == "DESC"
+    # Every join of base_query is an outer join to at most one row: the count and the page's
+    # ids are the instances' own.
+    total = conn.execute(select(func.count()).select_from(TI).where(*cond)).scalar_one()
+    ids = page_keys(conn, TI.c.id, cond, [(column, desc)], pg, total)
+    if not ids:
+        return Paged([], pg, total)
+    order = [column.desc() if desc else column.asc(), TI.c.id.desc() if desc else TI.c.id.asc()]
+    rows = conn.execute(base_query().where(TI.c.id.in_(ids)).order_by(*order)).mappings().all()
     return Paged(list(rows), pg, total)

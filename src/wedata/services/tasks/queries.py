@@ -1,4 +1,6 @@
-"""ListTasks: the filters of ListTasksRequest as one SQL condition (one page query + one count).
+"""ListTasks: the filters of ListTasksRequest as one SQL condition on ``tasks`` alone (the
+workflow folder filter is a list of the folder's workflows, read first), so the count and the
+page's ids need no join.
 
 - ``TaskName`` matches a case-insensitive substring (the console's search box);
 - ``TaskFolderPathList`` / ``WorkflowFolderPathList``: a folder includes all its sub-folders;
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, true
+from sqlalchemy import ColumnElement, Connection, and_, false, func, or_, select, true
 
 from wedata.services.common import as_int, parse_time_range
 from wedata.services.errors import InvalidValue
@@ -44,7 +46,14 @@ def _under(column: Any, paths: list[str], field: str) -> ColumnElement[bool]:
     return or_(*conds)
 
 
-def list_condition(req: M.ListTasksRequest) -> ColumnElement[bool]:
+def workflow_ids(conn: Connection, project_id: str, where: ColumnElement[bool]) -> list[str]:
+    """The project's workflows matching ``where``, read first: a literal list lets PostgreSQL
+    check the condition on the tasks' list index (a sub-select would send it to the rows)."""
+    w = T.workflows
+    return [r[0] for r in conn.execute(select(w.c.id).where(w.c.project_id == project_id, where))]
+
+
+def list_condition(conn: Connection, req: M.ListTasksRequest) -> ColumnElement[bool]:
     t, w = T.tasks, T.workflows
     conds: list[ColumnElement[bool]] = [t.c.project_id == req.project_id]
     if req.task_name:
@@ -79,7 +88,9 @@ def list_condition(req: M.ListTasksRequest) -> ColumnElement[bool]:
         # A task in the root has no folder path: it only matches the root filter "/".
         conds.append(_under(t.c.folder_path, req.task_folder_path_list, "TaskFolderPathList"))
     if req.workflow_folder_path_list:
-        conds.append(_under(w.c.folder_path, req.workflow_folder_path_list, "WorkflowFolderPathList"))
+        folders = _under(w.c.folder_path, req.workflow_folder_path_list, "WorkflowFolderPathList")
+        ids_in = workflow_ids(conn, req.project_id, folders)
+        conds.append(t.c.workflow_id.in_(ids_in) if ids_in else false())
     if req.task_node_type_list:
         ids: set[int] = set()
         for raw in req.task_node_type_list:

@@ -38,7 +38,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, false, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from wedata.clock import Clock
@@ -47,6 +47,7 @@ from wedata.principal import Caller
 from wedata.scheduler.api import Change, SchedulerApi
 from wedata.services.common import Page, new_millis_id, page
 from wedata.services.errors import Duplicate, InUse, InvalidValue, NotFound, OperationFailed, Unsupported
+from wedata.services.paging import page_keys
 from wedata.services.tasks import edges as task_edges
 from wedata.services.tasks.definition import (
     CONF,
@@ -78,7 +79,7 @@ from wedata.services.tasks.patch import (
     merge_scheduler,
     parse_removals,
 )
-from wedata.services.tasks.queries import list_condition
+from wedata.services.tasks.queries import list_condition, workflow_ids
 from wedata.services.tasks.runnable import check_sources
 from wedata.services.tasks.snapshot import render_task, task_select
 from wedata.services.tasks.sql_targets import SqlTargets
@@ -177,10 +178,12 @@ class TaskService:
             if r.workflow_type == TRIGGER:
                 raise InvalidValue(f"The task {tid} belongs to a trigger workflow: a periodic task cannot depend on it.")
 
-    def _kind_condition(self) -> Any:
-        """SQL: the task rows of this kind (list filters)."""
-        w = T.workflows
-        return w.c.workflow_type == TRIGGER if self.TRIGGER_TASKS else w.c.workflow_type != TRIGGER
+    def _kind_condition(self, conn: Connection, project_id: str) -> Any:
+        """SQL on ``tasks`` alone: the task rows of this kind (list filters)."""
+        triggers = workflow_ids(conn, project_id, T.workflows.c.workflow_type == TRIGGER)
+        if self.TRIGGER_TASKS:
+            return T.tasks.c.workflow_id.in_(triggers) if triggers else false()
+        return T.tasks.c.workflow_id.not_in(triggers) if triggers else true()
 
     def get_task(self, project_id: str, task_id: str) -> dict[str, Any]:
         """The wire-shaped task record (``Task`` under its wire names, Base64 code)."""
@@ -191,17 +194,17 @@ class TaskService:
 
     def list_tasks(self, req: M.ListTasksRequest) -> tuple[list[Row[Any]], int, Page]:
         """One page of task rows (task_select: with workflow and resource group names), newest
-        first, the total count and the page."""
+        first, the total count and the page. The count and the page's ids read ``tasks`` alone
+        (services/paging.py); the page's rows are then joined."""
         pg = page(req.page_number, req.page_size, min_size=10)
-        cond = list_condition(req) & self._kind_condition()
-        t, w = T.tasks, T.workflows
+        t = T.tasks
         with self.db.read() as conn:
-            total = conn.execute(
-                select(func.count()).select_from(t.join(w, w.c.id == t.c.workflow_id)).where(cond)
-            ).scalar_one()
+            cond = list_condition(conn, req) & self._kind_condition(conn, req.project_id)
+            total = conn.execute(select(func.count()).select_from(t).where(cond)).scalar_one()
+            ids = page_keys(conn, t.c.id, [cond], [(t.c.created_at, True)], pg, total)
             rows = conn.execute(
-                task_select().where(cond).order_by(t.c.created_at.desc(), t.c.id.desc()).limit(pg.size).offset(pg.offset)
-            ).all()
+                task_select().where(t.c.id.in_(ids)).order_by(t.c.created_at.desc(), t.c.id.desc())
+            ).all() if ids else []
         return list(rows), int(total), pg
 
     def get_task_code(self, project_id: str, task_id: str) -> tuple[str, str]:

@@ -1,0 +1,47 @@
+"""services/paging.py: every page of a list equals the same slice of the whole ordered list,
+whichever end it is cut from, with ties and NULLs in the sort column (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from tests.scheduler.helpers import World
+from wedata.services.common import Page
+from wedata.services.paging import page_keys
+from wedata.storage.db import Database
+from wedata.storage.engine_tables import task_instances as TI
+
+
+def _seed(db: Database) -> str:
+    w = World(db, datetime(2026, 1, 1))
+    task = w.task("true", cycle="DAY_CYCLE")
+    day = datetime(2026, 1, 1)
+    rows = []
+    for i in range(23):
+        started = None if i % 5 == 0 else day + timedelta(hours=i % 4)  # NULLs and ties
+        rows.append({"task_id": task, "data_time": day + timedelta(days=i), "project_id": w.project_id,
+                     "workflow_id": w.workflow_id, "version_id": "v", "state": "COMPLETED",
+                     "scheduled_at": day + timedelta(days=i), "cycle_type": "DAY_CYCLE", "task_type_id": 35,
+                     "try_limit": 1, "started_at": started, "created_at": day, "updated_at": day})
+    with db.write() as conn:
+        conn.execute(insert(TI), rows)
+    return w.project_id
+
+
+@pytest.mark.parametrize("desc", [False, True])
+@pytest.mark.parametrize("size", [1, 4, 10, 30])
+def test_every_page_is_the_slice_of_the_whole(db: Database, desc: bool, size: int) -> None:
+    project = _seed(db)
+    where = [TI.c.project_id == project]
+    order = [TI.c.started_at.desc() if desc else TI.c.started_at.asc(), TI.c.id.desc() if desc else TI.c.id.asc()]
+    with db.read() as conn:
+        whole = [r[0] for r in conn.execute(select(TI.c.id).where(*where).order_by(*order))]
+        total = conn.execute(select(func.count()).select_from(TI).where(*where)).scalar_one()
+        pages = [page_keys(conn, TI.c.id, where, [(TI.c.started_at, desc)], Page(n, size), total)
+                 for n in range(1, total // size + 3)]
+    assert total == 23
+    for n, keys in enumerate(pages, start=1):
+        assert keys == whole[(n - 1) * size : n * size], f"page {n} of size {size}"
