@@ -92,3 +92,23 @@ def test_python_task_and_parameters(db: Database, tmp_path: Path) -> None:
     assert "got hello 20250301" in ex["code_content"]
     (bad,) = w.executions(broken)
     assert "produced no output parameter nope" in Path(bad["log_path"]).read_text()
+
+
+def test_short_chain_keeps_pids_and_removes_run_dirs(db: Database, tmp_path: Path) -> None:
+    """Attempts that end before their handle's own transaction still have their pid stored (with
+    their end, issue 14), and their run directories are removed (off the engine's thread)."""
+    clock = fast_clock(utc("2025-03-01 02:00:00"))
+    w = World(db, clock.now())
+    first = w.task("true", start="2025-03-01 00:00:00")
+    ids = [first]
+    for _ in range(4):
+        ids.append(w.task("true", start="2025-03-01 00:00:00", upstream=[(ids[-1], "DAY", "CURRENT_DAY")]))
+    settings = settings_for(tmp_path)
+    with running_engine(db, settings, clock):
+        w.wait_states(ids[-1], {"COMPLETED"})
+        run_root = settings.home / "run"
+        w.wait(lambda: not any(run_root.iterdir()), what="run directories removed")
+    for tid in ids:
+        (ex,) = w.executions(tid)
+        assert ex["state"] == "COMPLETE" and isinstance(ex["pid"], int) and ex["pid"] > 0, ex
+        assert ex["handle"]["pid"] == ex["pid"] and ex["handle"]["run_dir"]

@@ -17,8 +17,12 @@ engine's own per-phase timing for the run.
 Also: ``--idle`` the CPU of an idle ``wedata scheduler`` process with 10,000 tasks defined;
 ``--rss`` the resident memory of ``wedata server`` with 100,000 instances in its database.
 
+``--statements`` also counts the statements the engine's thread sends from the first claim to
+the end (a SQLAlchemy ``before_cursor_execute`` counter, ``BEGIN`` and ``COMMIT`` included): on
+PostgreSQL each is a network round trip, so this is the load-independent cost of a hop.
+
 Usage: ``python tools/bench/engine.py [--backend sqlite|postgres] [--only W1,W2] [--sandbox none|bwrap|auto]
-[--idle] [--rss]``
+[--statements] [--idle] [--rss]``
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -38,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import event, func, insert, select  # noqa: E402
 
 from tests.scheduler.helpers import World  # noqa: E402
 from tests.support import PG_URL, clean_env, create_pg_database, drop_pg_database, wedata_cli  # noqa: E402
@@ -118,7 +123,40 @@ def count(db: Database, state: str | None = None) -> int:
         return int(conn.execute(q).scalar_one())
 
 
-def run_workload(name: str, backend_kind: str, slots: int, lead: float, sandbox: str = "auto") -> dict[str, Any]:
+class StatementCounter:
+    """Statements sent by the engine's thread while ``on`` (BEGIN and COMMIT included): all of
+    them, and those of its cycles alone (ending, readiness, dispatch: the per-hop work; the rest
+    is planning polls and heartbeats, which grow with the elapsed time, i.e. with the load)."""
+
+    def __init__(self, db: Database, engine: Engine) -> None:
+        self.db, self.on, self.n, self.in_cycles = db, False, 0, 0
+        self._cycling = False
+        self._events = [("before_cursor_execute", self._count), ("begin", self._count), ("commit", self._count)]
+        for name, fn in self._events:
+            event.listen(db.engine, name, fn)
+        cycle = engine._cycle  # wrapped on this instance only, to know which statements are a cycle's
+
+        def counted_cycle(*args: Any) -> Any:
+            self._cycling = True
+            try:
+                return cycle(*args)
+            finally:
+                self._cycling = False
+
+        engine._cycle = counted_cycle  # type: ignore[method-assign]
+
+    def _count(self, *_: Any) -> None:
+        if self.on and threading.current_thread().name == "wedata-engine":
+            self.n += 1
+            self.in_cycles += self._cycling
+
+    def close(self) -> None:
+        for name, fn in self._events:
+            event.remove(self.db.engine, name, fn)
+
+
+def run_workload(name: str, backend_kind: str, slots: int, lead: float, sandbox: str = "auto",
+                 statements: bool = False) -> dict[str, Any]:
     home = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
     backend = Backend(backend_kind, home)
     try:
@@ -133,6 +171,7 @@ def run_workload(name: str, backend_kind: str, slots: int, lead: float, sandbox:
         services = Services(backend.db, settings, SystemClock())
         engine = Engine(backend.db, settings, SystemClock(), defs=services.scheduler.defs)
         services.scheduler.attach(engine)
+        counter = StatementCounter(backend.db, engine) if statements else None
         engine.start()
         try:
             t1 = time.perf_counter()
@@ -144,6 +183,8 @@ def run_workload(name: str, backend_kind: str, slots: int, lead: float, sandbox:
             while utcnow() < eligible_at - timedelta(milliseconds=200):
                 time.sleep(0.05)
             before = dict(engine.stats.timings)
+            if counter is not None:
+                counter.on = True
             cpu0 = time.process_time()
             deadline = time.monotonic() + 120
             while count(backend.db, "COMPLETED") < len(ids):
@@ -154,13 +195,16 @@ def run_workload(name: str, backend_kind: str, slots: int, lead: float, sandbox:
             spent = {k: v - before.get(k, 0.0) for k, v in engine.stats.timings.items()}
         finally:
             engine.stop()
+            if counter is not None:
+                counter.close()
         with backend.db.read() as conn:
             sched, first, last = conn.execute(
                 select(func.min(TI.c.scheduled_at), func.min(TI.c.started_at), func.max(TI.c.ended_at))
             ).one()
         elapsed = (last - sched).total_seconds()
         return {"workload": name, "tasks": len(ids), "elapsed_s": elapsed, "first_start_ms": (first - sched).total_seconds() * 1000,
-                "build_s": built, "plan_s": planned, "cpu_s": cpu, "spent": spent}
+                "build_s": built, "plan_s": planned, "cpu_s": cpu, "spent": spent,
+                "statements": (counter.n, counter.in_cycles) if counter is not None else None}
     finally:
         backend.close()
         shutil.rmtree(home, ignore_errors=True)
@@ -256,13 +300,15 @@ def main() -> None:
     ap.add_argument("--lead", type=float, default=4.0, help="seconds between start and eligibility")
     ap.add_argument("--sandbox", default="auto", help="task isolation (WEDATA_SANDBOX), e.g. none or bwrap")
     ap.add_argument("--repeat", type=int, default=1, help="runs per workload; the median is reported")
+    ap.add_argument("--statements", action="store_true", help="count the engine thread's statements per task")
     ap.add_argument("--idle", action="store_true", help="also measure idle CPU with 10,000 tasks")
     ap.add_argument("--idle-tasks", type=int, default=10_000)
     ap.add_argument("--rss", action="store_true", help="also measure server RSS with 100,000 instances")
     args = ap.parse_args()
     targets = {"W1": 2.0, "W2": 1.0, "W3": 3.0, "W4": 5.0}
     for name in [n.strip() for n in args.only.split(",") if n.strip()]:
-        runs = sorted((run_workload(name, args.backend, args.slots, args.lead, args.sandbox) for _ in range(args.repeat)),
+        runs = sorted((run_workload(name, args.backend, args.slots, args.lead, args.sandbox, args.statements)
+                      for _ in range(args.repeat)),
                       key=lambda x: x["elapsed_s"])
         r = runs[len(runs) // 2]
         if len(runs) > 1:
@@ -275,6 +321,10 @@ def main() -> None:
               f"target {targets[name]} s: {ok}; first start after {r['first_start_ms']:.0f} ms; "
               f"engine-process CPU {r['cpu_s']:.2f} s; planning {r['plan_s']:.2f} s")
         print(f"    engine time: {spent}")
+        if r["statements"] is not None:
+            n, in_cycles = r["statements"]
+            print(f"    statements on the engine thread: {in_cycles} in its cycles ({in_cycles / r['tasks']:.1f} per task), "
+                  f"{n} in all ({n / r['tasks']:.1f} per task, planning polls and heartbeats included)")
     if args.idle:
         r = idle_cpu(args.backend, args.idle_tasks, 30.0)
         print(f"idle [{args.backend}] {r['tasks']} tasks, {r['instances']} planned instances: "

@@ -54,7 +54,7 @@ from wedata.scheduler.observers import observe
 from wedata.scheduler.planner import Planner, PlanOutcome, instance_row, load_snapshot
 from wedata.scheduler.readiness import evaluate, target_state
 from wedata.scheduler.runs import append_log, log_line, log_path
-from wedata.scheduler.transitions import Tx, record_created, satisfy_key, transition
+from wedata.scheduler.transitions import Move, Tx, record_created, satisfy_key, transition, transition_many
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import task_instances, task_plans
 from wedata.storage.tables import tasks
@@ -62,6 +62,7 @@ from wedata.storage.tables import tasks
 __all__ = [
     "KILL_PREFIX",
     "SATISFYING",
+    "Move",
     "Change",
     "NewInstance",
     "SchedulerApi",
@@ -86,6 +87,7 @@ __all__ = [
     "target_state",
     "touch_instance",
     "transition",
+    "transition_many",
 ]
 
 log = logging.getLogger("wedata.scheduler")

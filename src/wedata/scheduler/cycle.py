@@ -65,6 +65,8 @@ _END_EXEC = (
     .where(E.c.id == bindparam("eid"))
     .values(state=bindparam("st"), ended_at=bindparam("at"), exit_code=bindparam("code"), error_msg=bindparam("err"))
 )
+# The same for attempts whose handle (pid) had not been stored yet: one statement instead of two.
+_END_EXEC_HANDLE = _END_EXEC.values(handle=bindparam("handle"), pid=bindparam("pid"))
 _NEW_EXEC = insert(E).returning(E.c.id)
 # Several at once: one INSERT ... VALUES (...), (...) RETURNING id, ids in the order of the rows.
 _NEW_EXECS = insert(E).returning(E.c.id, sort_by_parameter_order=True)
@@ -101,7 +103,10 @@ class After:
 # -- ending attempts --------------------------------------------------------------------------------
 
 
-def finish(node: EngineNode, tx: Tx, exits: list[tuple[int, int | None]], after: After) -> None:
+def finish(node: EngineNode, tx: Tx, exits: list[tuple[int, int | None]], after: After,
+           handles: dict[int, dict[str, Any]] | None = None) -> None:
+    """End the attempts that exited. ``handles``: the not yet stored handles of some of them
+    (a short attempt ends before its handle's transaction): written with their end."""
     # An attempt may be reported twice (its watcher, then a poll); a known code beats "lost".
     codes: dict[int, int | None] = {}
     for eid, code in exits:
@@ -139,8 +144,17 @@ def finish(node: EngineNode, tx: Tx, exits: list[tuple[int, int | None]], after:
             after.notebooks.append((run_dir, r["log_path"]))
         after.cleanup.append(run_dir)
         after.finished += 1
-    if ends:
-        tx.conn.execute(_END_EXEC, ends)
+    handles = dict(handles or {})
+    plain = [e for e in ends if e["eid"] not in handles]
+    with_handle = [{**e, "handle": handles[e["eid"]]["handle"], "pid": handles[e["eid"]]["pid"]}
+                   for e in ends if e["eid"] in handles]
+    for e in with_handle:
+        del handles[e["eid"]]
+    store_handles(tx.conn, list(handles.values()))  # reported twice, already ended: still stored
+    if plain:
+        tx.conn.execute(_END_EXEC, plain)
+    if with_handle:
+        tx.conn.execute(_END_EXEC_HANDLE, with_handle)
     if moves:
         transition_many(tx, moves)
 

@@ -50,7 +50,7 @@ from wedata.scheduler.node import EngineNode
 from wedata.scheduler.notebooks import keep_notebook
 from wedata.scheduler.planner import Planner, PlanOutcome
 from wedata.scheduler.readiness import evaluate, waiting_ids
-from wedata.scheduler.runs import append_log, remove_run_dir
+from wedata.scheduler.runs import RunDirRemover, append_log
 from wedata.scheduler.transitions import Tx
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import task_instances
@@ -62,8 +62,9 @@ TI = task_instances
 KILL_PREFIX = cycle.KILL_PREFIX
 _NEVER = datetime(9999, 1, 1)
 _REPEAT_LOG_EVERY = 60.0  # seconds between summaries of the same iteration failure repeated
-# A started attempt's handle (its pid) waits for the next cycle's transaction at most this long
-# before it is stored in one of its own (its run directory's pid file has it meanwhile).
+# A started attempt's handle (its pid) is stored with its end, or once it has waited this long
+# (with the next cycle, or in a transaction of its own when idle; its run directory's pid file
+# has it meanwhile, and its row has the run directory from the claim).
 HANDLE_DELAY = 0.25
 
 
@@ -107,8 +108,11 @@ class Engine:
         self.planner = Planner(self.node.load_def, horizon_days=settings.plan_horizon_days, catch_up=settings.plan_catch_up)
         self.stats = EngineStats()
         self._cv = self.node.cv
-        self._cleanup: list[str] = []
+        self._remover = RunDirRemover()  # finished run directories go, off this thread (runs.py)
         self._woken = False
+        # True on the engine's thread between a cycle's start and its dispatch: what an observer
+        # makes ready then is dispatched by that same cycle, so its poke() is not needed.
+        self._dispatch_ahead = False
         self._plan_now = True
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -139,6 +143,7 @@ class Engine:
             self._cv.notify_all()
         if self._thread is not None:
             self._thread.join(10)
+        self._remover.close()
         self.executor.close()
         recovery.unregister_node(self.db, self.node_id)
 
@@ -166,6 +171,8 @@ class Engine:
     def poke(self) -> None:
         """Run one more iteration at once, without re-reading timers (cheaper than wake(): for
         work made ready inside the engine's own cycle, e.g. by a transition observer)."""
+        if self._dispatch_ahead and self.is_engine_thread():
+            return  # this cycle's dispatch is still to come and sees it (one iteration saved)
         with self._cv:
             self._woken = True
             self._cv.notify_all()
@@ -246,7 +253,7 @@ class Engine:
             busy = self.node.has_exits() or self._woken
         if busy:
             return 0.0
-        # Idle time: complete the stored handles (pids) and remove finished scratch directories.
+        # Idle time: complete the stored handles (pids).
         # A handle usually goes with the next cycle's transaction (its attempt's end, most
         # often); one that waited HANDLE_DELAY is stored in a transaction of its own.
         age = self.node.handles_age()
@@ -258,9 +265,6 @@ class Engine:
             except BaseException:
                 self.node.restore_handles(handles)
                 raise
-        for d in self._cleanup:
-            remove_run_dir(d)
-        self._cleanup.clear()
         return self._wait_seconds(mono)
 
     def _timed(self, name: str, fn: Any, *args: Any) -> Any:
@@ -274,20 +278,35 @@ class Engine:
         after = cycle.After()
         now = self.clock.now()
         node = self.node
-        handles = node.take_handles()
+        # The handles of attempts ending now go with their end's statement; the others wait
+        # until they are HANDLE_DELAY old (then all in one statement): a busy loop does not pay
+        # one more statement per cycle for the pid of the attempt it started the cycle before.
+        ending = {eid for eid, _ in exits}
+        age = node.handles_age()
+        handles = node.take_handles(None if age is not None and age >= HANDLE_DELAY else ending)
+        with_end = {h["eid"]: h for h in handles if h["eid"] in ending}
         try:
             with self.db.write() as conn:
-                cycle.store_handles(conn, handles)  # one statement, in this transaction
-                self._cycle_tx(Tx(conn, now, node.actor), exits, dispatch, after)
+                cycle.store_handles(conn, [h for h in handles if h["eid"] not in ending])
+                self._cycle_tx(Tx(conn, now, node.actor), exits, dispatch, after, with_end)
         except BaseException:
             node.restore_handles(handles)
             raise
         return after
 
-    def _cycle_tx(self, tx: Tx, exits: list[tuple[int, int | None]], dispatch: bool, after: cycle.After) -> None:
+    def _cycle_tx(self, tx: Tx, exits: list[tuple[int, int | None]], dispatch: bool, after: cycle.After,
+                  handles: dict[int, dict[str, Any]] | None = None) -> None:
+        self._dispatch_ahead = dispatch
+        try:
+            self._cycle_steps(tx, exits, dispatch, after, handles or {})
+        finally:
+            self._dispatch_ahead = False
+
+    def _cycle_steps(self, tx: Tx, exits: list[tuple[int, int | None]], dispatch: bool, after: cycle.After,
+                     handles: dict[int, dict[str, Any]]) -> None:
         node, now, conn = self.node, tx.now, tx.conn
         if exits:
-            cycle.finish(node, tx, exits, after)
+            cycle.finish(node, tx, exits, after, handles)
         if now >= node.timer_due:
             node.timer_due = _NEVER
             cycle.timers(node, tx, after)
@@ -303,6 +322,7 @@ class Engine:
         tx.flush()
         if dispatch:  # paused while the disk is full (diskguard.py): attempts still end
             cycle.dispatch(node, tx, after)
+        self._dispatch_ahead = False  # what the claims' observers make ready needs a poke again
         tx.flush()
         if tx.eligible_at is not None and (self._eligible is None or tx.eligible_at < self._eligible):
             self._eligible = tx.eligible_at
@@ -321,7 +341,7 @@ class Engine:
             self.executor.kill(handle, self.settings.kill_grace)
         for run_dir, log_path in after.notebooks:
             keep_notebook(run_dir, log_path)
-        self._cleanup.extend(after.cleanup)
+        self._remover.remove(after.cleanup)
 
     def _write_footer(self, path: str, text: str) -> None:
         """The attempt has ended and its state is committed: a footer that cannot be written is

@@ -136,9 +136,14 @@ class EngineNode:
                 self._handles_since = time.monotonic()
             self._pending_handles.append({"eid": execution_id, "handle": handle, "pid": handle.get("pid")})
 
-    def take_handles(self) -> list[dict[str, Any]]:
+    def take_handles(self, only: set[int] | None = None) -> list[dict[str, Any]]:
+        """All the pending handles, or ``only`` those of these attempts (the others keep waiting)."""
         with self.cv:
-            handles, self._pending_handles = self._pending_handles, []
+            if only is None:
+                handles, self._pending_handles = self._pending_handles, []
+                return handles
+            handles = [h for h in self._pending_handles if h["eid"] in only]
+            self._pending_handles = [h for h in self._pending_handles if h["eid"] not in only]
             return handles
 
     def restore_handles(self, handles: list[dict[str, Any]]) -> None:

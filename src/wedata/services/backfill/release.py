@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import Connection, DateTime, bindparam, case, delete, exists, func, or_, select, update
 
-from wedata.scheduler.api import Tx, evaluate, states, touch_instance, transition
+from wedata.scheduler.api import Move, Tx, evaluate, states, touch_instance, transition_many
 from wedata.storage.backfill_tables import backfill_members, backfill_plans
 from wedata.storage.engine_tables import instance_deps, instance_event_waits, task_instances
 
@@ -344,13 +344,16 @@ class Releaser:
         tx = Tx(conn, now, self.actor)
         reason = f"released by backfill plan {rules.plan_id}"
         slow: list[Candidate] = []
+        direct: list[Candidate] = []
         for c in chosen:
             # The candidate query checked that the gate was its only unmet edge: straight to
             # WAIT_RUN, unless it still waits for events (readiness decides those).
             r = c.row
-            direct = r["state"] == states.WAIT_UPSTREAM and not (r["events_unmet"] and not r["skip_events"])
-            if not (direct and transition(tx, r, states.WAIT_RUN, reason, self._wait_values(rules, c))):
-                slow.append(c)
+            ok = r["state"] == states.WAIT_UPSTREAM and not (r["events_unmet"] and not r["skip_events"])
+            (direct if ok else slow).append(c)
+        # All in one statement (transition_many): a release is on the engine's cycle.
+        won = transition_many(tx, [Move(c.row, states.WAIT_RUN, reason, self._wait_values(rules, c)) for c in direct])
+        slow += [c for c, applied in zip(direct, won, strict=True) if not applied]
         for c in slow:
             # WaitExecutionTotalTTL counts from the release: waiting behind the plan's own queue
             # is not the instance waiting for its upstream or for resources.

@@ -113,27 +113,43 @@ class ControlNodes:
 
     def _act(self, conn: Connection, ready: Sequence[int], ended: Sequence[int], now: datetime) -> None:
         try:
+            # The reads first, outside the savepoint: most state changes concern no control
+            # node, and a savepoint costs the engine's cycle two round trips (issue 14).
+            starting = self._ready_nodes(conn, ready) if ready else []
+            rows: Sequence[Any] | None = None
+            if not starting:
+                rows = self._ended_rows(conn, ended) if ended else []
+                if not rows:
+                    return
             with conn.begin_nested():
-                if ready:
-                    for inst in conn.execute(
-                        select(TI, TR.c.workflow_execution_id).select_from(TI.join(TR, TR.c.instance_id == TI.c.id))
-                        .where(TI.c.id.in_(list(ready)), TI.c.state == states.WAIT_RUN,
-                               TI.c.task_type_id.in_(sorted(control.CONTROL_TYPES)))
-                    ).mappings().all():
-                        self._start(conn, now, inst)
-                if ended:
-                    self._ended(conn, now, ended)
+                for inst in starting:
+                    self._start(conn, now, inst)
+                if ended:  # read after the starts when there were some (as they may change runs)
+                    self._ended(conn, now, rows if rows is not None else self._ended_rows(conn, ended))
         except Exception:  # an observer must not roll back the engine's changes (observers.py)
             log.exception("control-flow nodes: could not follow the state changes of instances %s", ended or ready)
 
-    def _ended(self, conn: Connection, now: datetime, ended: Sequence[int]) -> None:
-        rows = conn.execute(
+    @staticmethod
+    def _ready_nodes(conn: Connection, ready: Sequence[int]) -> Sequence[Any]:
+        return conn.execute(
+            select(TI, TR.c.workflow_execution_id).select_from(TI.join(TR, TR.c.instance_id == TI.c.id))
+            .where(TI.c.id.in_(list(ready)), TI.c.state == states.WAIT_RUN,
+                   TI.c.task_type_id.in_(sorted(control.CONTROL_TYPES)))
+        ).mappings().all()
+
+    @staticmethod
+    def _ended_rows(conn: Connection, ended: Sequence[int]) -> Sequence[Any]:
+        """The ended instances that are iterations of a For-each node or run in a run started by
+        another node (sub-workflow)."""
+        return conn.execute(
             select(TR.c.parent_instance_id.label("iteration_of"), R.c.parent_instance_id.label("started_by"),
                    R.c.state, R.c.execution_id, R.c.workflow_id)
             .select_from(TR.join(R, R.c.execution_id == TR.c.workflow_execution_id))
             .where(TR.c.instance_id.in_(list(ended)),
                    or_(TR.c.parent_instance_id.is_not(None), R.c.parent_instance_id.is_not(None)))
         ).all()
+
+    def _ended(self, conn: Connection, now: datetime, rows: Sequence[Any]) -> None:
         for parent in sorted({r.iteration_of for r in rows if r.iteration_of is not None}):
             self._foreach_progress(conn, now, parent)
         for r in {(r.started_by, r.execution_id, r.state, r.workflow_id) for r in rows if r.started_by is not None}:
