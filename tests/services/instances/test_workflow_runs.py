@@ -104,6 +104,10 @@ def test_latest_grid_recent_and_edges(db: Database, tmp_path: Path) -> None:
         views, _ = deps.list_upstream(w.project_id, task, page(1, 100))
         assert sorted(v.task_id for v in views) == sorted(e.upstream_task_id for e in edges if e.task_id == task)
     assert deps.workflow_edges(other.project_id, w.workflow_id) == []
+    # The same edges as bare id pairs (what the grid orders its rows by).
+    assert sorted(deps.workflow_links(w.project_id, w.workflow_id)) == sorted(
+        (e.upstream_task_id, e.task_id) for e in edges)
+    assert deps.workflow_links(other.project_id, w.workflow_id) == []
 
     named = deps.workflow_tasks(w.project_id, w.workflow_id, 10)
     assert sorted(r.id for r in named) == sorted([a, b, c, idle]) and all(r.name == "t" + r.id for r in named)

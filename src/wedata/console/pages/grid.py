@@ -2,9 +2,10 @@
 columns the last N data times (oldest on the left), each cell the instance of that task and data
 time, coloured by its state and linking to its instance panel.
 
-The rows and their order come from the graph (reads.workflow_graph, after GetWorkflow checked
-membership); they are paged, ``PAGE_ROWS`` tasks a page in DAG order (``?page=``), with links to
-the other pages. The cells of a page come from one query (the window — the newest N data times
+The rows are the workflow's tasks (at most reads.MAX_TASKS) in DAG order, from two light queries
+after GetWorkflow checked membership (the tasks' ids and names, and the dependency edges as id
+pairs: ``services.tasks.lineage`` ``workflow_tasks``, ``workflow_links``); they are paged,
+``PAGE_ROWS`` tasks a page (``?page=``), with links to the other pages. The cells of a page come from one query (the window — the newest N data times
 of the whole workflow's instances, so every page has the same columns — and the page's tasks'
 instances at them: ``services.instances.workflow_runs.grid``), where ListTaskInstances would
 page through the whole history with OFFSET.
@@ -25,7 +26,7 @@ from starlette.responses import Response
 
 from wedata.console.dag import Node, topological_order
 from wedata.console.frame import Pages, View
-from wedata.console.reads import workflow_graph
+from wedata.console.reads import MAX_TASKS
 from wedata.console.render import state_class, state_words
 from wedata.scheduling.walltime import format_wall
 from wedata.services.instances.workflow_runs import GridWindow
@@ -85,10 +86,11 @@ def grid(v: View) -> Response:
     project = a.data("GetProject", ProjectId=project_id)
     flow = a.data("GetWorkflow", ProjectId=project_id, WorkflowId=workflow_id)
     columns_wanted = number(v.arg("n"), DEFAULT_COLUMNS, 1, MAX_COLUMNS)
-    graph = workflow_graph(v, project_id, workflow_id, with_states=False)
-    tasks = [n for n in graph.nodes if not n.external]
+    tasks = [Node(r.id, r.name or r.id, str(r.task_type_id))
+             for r in v.console.edges.workflow_tasks(project_id, workflow_id, MAX_TASKS)]
     names = {n.task_id: n.name for n in tasks}
-    order = topological_order([n.task_id for n in tasks], graph.edges, names)
+    order = topological_order([n.task_id for n in tasks], v.console.edges.workflow_links(project_id, workflow_id),
+                              names)
     pages_count = max(1, -(-len(order) // PAGE_ROWS))
     page = number(v.arg("page"), 1, 1, pages_count)
     shown = order[(page - 1) * PAGE_ROWS:page * PAGE_ROWS]
