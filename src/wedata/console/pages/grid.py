@@ -5,7 +5,7 @@ time, coloured by its state and linking to its instance panel.
 The rows are the workflow's tasks (at most reads.MAX_TASKS) in DAG order, from two light queries
 after GetWorkflow checked membership (the tasks' ids and names, and the dependency edges as id
 pairs: ``services.tasks.lineage`` ``workflow_tasks``, ``workflow_links``); they are paged,
-``PAGE_ROWS`` tasks a page (``?page=``), with links to the other pages. The cells of a page come from one query (the window — the newest N data times
+``PAGE_ROWS`` tasks a page unless ``?rows=`` says otherwise (``?page=``), with links to the other pages. The cells of a page come from one query (the window — the newest N data times
 of the whole workflow's instances, so every page has the same columns — and the page's tasks'
 instances at them: ``services.instances.workflow_runs.grid``), where ListTaskInstances would
 page through the whole history with OFFSET.
@@ -35,7 +35,8 @@ pages = Pages()
 
 DEFAULT_COLUMNS = 14
 MAX_COLUMNS = 60
-PAGE_ROWS = 100  # task rows a page: the grid of a 300-task workflow is three pages
+PAGE_ROWS = 100  # task rows a page by default (``?rows=``): a 300-task workflow is three pages
+MAX_PAGE_ROWS = 500
 EMPTY_CELL = '<td><span class="cell st-empty" title="no instance"></span></td>'
 
 
@@ -91,14 +92,15 @@ def grid(v: View) -> Response:
     names = {n.task_id: n.name for n in tasks}
     order = topological_order([n.task_id for n in tasks], v.console.edges.workflow_links(project_id, workflow_id),
                               names)
-    pages_count = max(1, -(-len(order) // PAGE_ROWS))
+    per_page = number(v.arg("rows"), PAGE_ROWS, 1, MAX_PAGE_ROWS)
+    pages_count = max(1, -(-len(order) // per_page))
     page = number(v.arg("page"), 1, 1, pages_count)
-    shown = order[(page - 1) * PAGE_ROWS:page * PAGE_ROWS]
+    shown = order[(page - 1) * per_page:page * per_page]
     window = v.console.runs.grid(project_id, workflow_id, columns_wanted, shown)
     by_id = {n.task_id: n for n in tasks}
     body = grid_body([by_id[t] for t in shown], window, v.url(f"/p/{project_id}/instance"))
     template = "_grid.html" if v.htmx else "grid.html"
     return v.render(template, project=project, workflow=flow, workflow_id=workflow_id,
                     columns=[format_wall(t) for t in window.times], body=body, has_rows=bool(order), n=columns_wanted,
-                    page=page, pages=pages_count, first=(page - 1) * PAGE_ROWS + 1,
-                    last=(page - 1) * PAGE_ROWS + len(shown), total=len(order))
+                    rows=per_page, page=page, pages=pages_count, first=(page - 1) * per_page + 1,
+                    last=(page - 1) * per_page + len(shown), total=len(order))
