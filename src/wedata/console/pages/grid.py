@@ -5,10 +5,11 @@ time, coloured by its state and linking to its instance panel.
 The rows are the workflow's tasks (at most reads.MAX_TASKS) in DAG order, from two light queries
 after GetWorkflow checked membership (the tasks' ids and names, and the dependency edges as id
 pairs: ``services.tasks.lineage`` ``workflow_tasks``, ``workflow_links``); they are paged,
-``PAGE_ROWS`` tasks a page unless ``?rows=`` says otherwise (``?page=``), with links to the other pages. The cells of a page come from one query (the window — the newest N data times
-of the whole workflow's instances, so every page has the same columns — and the page's tasks'
-instances at them: ``services.instances.workflow_runs.grid``), where ListTaskInstances would
-page through the whole history with OFFSET.
+``PAGE_ROWS`` tasks a page unless ``?rows=`` says otherwise (``?page=``), with links to the other
+pages. The cells of a page come from one query (the window — the newest N data times of the
+whole workflow's instances, so every page has the same columns — and the page's tasks' instances
+at them: ``services.instances.workflow_runs.grid``), where ListTaskInstances would page through
+the whole history with OFFSET.
 
 The table body is built here as one string (``grid_body``), not by the template: a grid of 300
 tasks x 14 data times had 4,200 cells, and a template loop with a few expressions per cell cost
