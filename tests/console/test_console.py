@@ -166,6 +166,31 @@ def test_a_failed_instance_shows_its_log_and_a_rerun_turns_it_green(page: Any, a
     assert "st-ok" in (cell.get_attribute("class") or "")
 
 
+def test_the_grid_pages_its_rows_in_dag_order_with_the_same_columns(page: Any, world: World) -> None:
+    flow = world.flow
+    total = len(flow.tasks)  # other tests of this module may have added some
+    per_page = total - 2
+    sign_in(page)
+    page.goto(f"/console/p/{flow.project}/workflows/{flow.workflow}/grid?rows={per_page}")
+    pager = page.get_by_role("navigation", name="Pages of tasks")
+    assert f"Tasks 1–{per_page} of {total}" in pager.inner_text()
+    first = page.locator("table.grid tbody th.task").all_inner_texts()
+    columns = page.locator("table.grid thead th.date").count()
+    assert len(first) == per_page and columns >= 1
+
+    pager.get_by_role("link", name="Next").click()
+    page.wait_for_url(re.compile(r".*page=2"))
+    pager = page.get_by_role("navigation", name="Pages of tasks")
+    assert f"Tasks {per_page + 1}–{total} of {total}" in pager.inner_text()
+    assert pager.get_by_role("link", name="Next").count() == 0
+    second = page.locator("table.grid tbody th.task").all_inner_texts()
+    assert len(second) == 2 and page.locator("table.grid thead th.date").count() == columns
+    names = first + second
+    assert sorted(names) == sorted(flow.tasks)  # every task once, over the two pages
+    assert names.index("extract") < names.index("transform") < names.index("load")  # upstream first
+    assert names.index("transform") < names.index("report")
+
+
 def test_kill_a_running_sleeper_while_its_log_streams(page: Any, api: Api, world: World) -> None:
     flow = world.flow
     task_id = add_task(api, flow, "sleeper", "echo tick one; sleep 1; echo tick two; sleep 300", sched=ONEOFF)

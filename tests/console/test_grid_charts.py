@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from wedata.console import charts
 from wedata.console.dag import Node
 from wedata.console.pages.grid import grid_body
-from wedata.services.instances.workflow_runs import Run, Timed
+from wedata.services.instances.workflow_runs import GridWindow, Timed
 
 T0 = datetime(2026, 3, 1)
 EVIL = "<img src=x onerror=alert(1)>&\"'"
@@ -18,11 +18,12 @@ EVIL = "<img src=x onerror=alert(1)>&\"'"
 def test_grid_rows_escape_every_name_and_put_each_cell_under_its_data_time() -> None:
     times = [T0, T0 + timedelta(days=1), T0 + timedelta(days=2)]
     rows = [Node("t1", EVIL, "35"), Node("t 2", "plain", "35")]
-    runs = [Run("t1", times[0], "COMPLETED"), Run("t1", times[2], "EXPIRED"), Run("t 2", times[1], "RUNNING"),
-            Run("t 2", T0 - timedelta(days=9), "COMPLETED")]  # outside the window: not drawn
-    body = str(grid_body(rows, times, runs, "/console/p/1/instance"))
+    window = GridWindow(times, {"t1": ["COMPLETED", None, "EXPIRED"], "t 2": [None, "RUNNING", None],
+                                "t3": ["COMPLETED", None, None]})  # t3: not a row of this page, not drawn
+    body = str(grid_body([*rows, Node("idle", "no runs", "35")], window, "/console/p/1/instance"))
     assert "<img" not in body and "&lt;img src=x onerror=alert(1)&gt;&amp;&#34;&#39;" in body
-    first, second = body.split("\n")
+    first, second, idle = body.split("\n")
+    assert idle.count("st-empty") == 3 and "no runs" in idle and "t3" not in body
     cells = first.split("<td>")[1:]
     assert len(cells) == 3
     assert 'data-state="COMPLETED"' in cells[0] and "st-ok" in cells[0]

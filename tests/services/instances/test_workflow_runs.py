@@ -1,6 +1,6 @@
 """The whole-workflow reads behind the console's graph and grid, on SQLite and PostgreSQL:
 each task's latest run (a run that started or ended beats a newer waiting one), the grid's window
-of the newest data times, a task's recent runs, a workflow's tasks and its dependency edges
+of the newest data times (the same for every page of rows), a task's recent runs, a workflow's tasks and its dependency edges
 (including an upstream task of another workflow) — each compared with what the per-task reads answer, and
 bound to their project."""
 
@@ -16,7 +16,7 @@ from tests.scheduler.helpers import World
 from wedata.clock import SystemClock
 from wedata.config import Settings
 from wedata.services.common import page
-from wedata.services.instances.workflow_runs import WorkflowRunReads
+from wedata.services.instances.workflow_runs import GridWindow, WorkflowRunReads
 from wedata.services.tasks.lineage import TaskDependencyService
 from wedata.storage import tables as T
 from wedata.storage.db import Database
@@ -74,15 +74,23 @@ def test_latest_grid_recent_and_edges(db: Database, tmp_path: Path) -> None:
     assert idle not in latest
     assert runs.latest(other.project_id, w.workflow_id) == {}  # the workflow is not the other project's
 
-    dates, cells = runs.grid(w.project_id, w.workflow_id, 3)
-    assert dates == [DAY0 + timedelta(days=d) for d in (3, 4, 5)]  # the newest 3, oldest first
-    assert sorted((r.task_id, (r.data_time - DAY0).days, r.state) for r in cells) == sorted([
-        (a, 3, "EXPIRED"), (a, 4, "COMPLETED"), (a, 5, "WAIT_UPSTREAM"),
-        (b, 3, "WAIT_RUN"), (b, 4, "WAIT_UPSTREAM"), (c, 4, "RUNNING"),
-    ])
-    wide_dates, wide = runs.grid(w.project_id, w.workflow_id, 60)
-    assert len(wide_dates) == 6 and len(wide) == 10  # every instance of the workflow's tasks
-    assert runs.grid(w.project_id, str(uuid.uuid4()), 14) == ([], [])
+    window = runs.grid(w.project_id, w.workflow_id, 3)
+    dates = [DAY0 + timedelta(days=d) for d in (3, 4, 5)]
+    assert window.times == dates  # the newest 3, oldest first
+    assert window.states == {
+        a: ["EXPIRED", "COMPLETED", "WAIT_UPSTREAM"],
+        b: ["WAIT_RUN", "WAIT_UPSTREAM", None],
+        c: [None, "RUNNING", None],
+    }
+    # One page of rows: the same window (the whole workflow's), the cells of the asked tasks only,
+    # never of a task outside the workflow even when asked for.
+    assert runs.grid(w.project_id, w.workflow_id, 3, [c]) == GridWindow(dates, {c: [None, "RUNNING", None]})
+    assert runs.grid(w.project_id, w.workflow_id, 3, [idle]) == GridWindow(dates, {})
+    assert runs.grid(w.project_id, w.workflow_id, 3, [foreign]) == GridWindow(dates, {})
+    wide = runs.grid(w.project_id, w.workflow_id, 60)
+    assert len(wide.times) == 6  # every data time of the workflow's tasks' instances
+    assert sum(s is not None for row in wide.states.values() for s in row) == 10  # every instance
+    assert runs.grid(w.project_id, str(uuid.uuid4()), 14) == GridWindow([], {})
 
     assert [(r.data_time - DAY0).days for r in runs.recent(w.project_id, a, 3)] == [5, 4, 3]
     assert runs.recent(other.project_id, a) == []  # bound to the task's project
@@ -96,6 +104,10 @@ def test_latest_grid_recent_and_edges(db: Database, tmp_path: Path) -> None:
         views, _ = deps.list_upstream(w.project_id, task, page(1, 100))
         assert sorted(v.task_id for v in views) == sorted(e.upstream_task_id for e in edges if e.task_id == task)
     assert deps.workflow_edges(other.project_id, w.workflow_id) == []
+    # The same edges as bare id pairs (what the grid orders its rows by).
+    assert sorted(deps.workflow_links(w.project_id, w.workflow_id)) == sorted(
+        (e.upstream_task_id, e.task_id) for e in edges)
+    assert deps.workflow_links(other.project_id, w.workflow_id) == []
 
     named = deps.workflow_tasks(w.project_id, w.workflow_id, 10)
     assert sorted(r.id for r in named) == sorted([a, b, c, idle]) and all(r.name == "t" + r.id for r in named)

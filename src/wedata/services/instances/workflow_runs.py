@@ -15,7 +15,8 @@ tasks ...)``), never by ``task_instances.project_id``: with that column in the W
 SQLite walks the project's whole history on ``ix_task_instances_project_scheduled`` instead of
 the ``(task_id, data_time)`` key (80 ms instead of 9 ms for a 300-task grid).
 - ``grid``: the newest ``columns`` data times among the workflow's instances and every instance
-  at those data times, from each task's ``columns`` newest instances (see ``grid``).
+  at those data times of one page of its tasks, from each task's ``columns`` newest instances,
+  in one statement (see ``grid``).
 - ``recent``: a task's newest instances.
 - ``timeline``: the instances of a workflow's latest run (the newest data time at which one of
   its tasks started), with their scheduled, start and end times: a Gantt chart's bars.
@@ -23,18 +24,19 @@ the ``(task_id, data_time)`` key (80 ms instead of 9 ms for a 300-task grid).
 - ``day``: every instance of a project's (or a workflow's) tasks whose data time falls on a
   day, with their times: the Gantt of a day.
 
-Records, not wire Structs: ``Run`` (task, data time as the task's wall time, state). Callers
+Records, not wire Structs: ``Run`` (task, data time as the task's wall time, state), ``GridWindow``. Callers
 check membership first (the console calls ListTasks / GetTask through the actions); every
 query is also bound to the project, through its tasks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import String, func, select, type_coerce
+from sqlalchemy import String, func, null, select, type_coerce, union_all
 
 from wedata.clock import Clock
 from wedata.config import Settings
@@ -70,6 +72,17 @@ class Timed:
     started_at: datetime | None
     ended_at: datetime | None
     cost_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class GridWindow:
+    """A grid's cells: ``times`` the window's data times (wall times, oldest first); ``states``
+    task id -> the state of its instance at each of them (None: no instance), for the tasks that
+    have one in the window. Per task a list, not a record per cell: a page of 100 tasks x 30 data
+    times is 3,000 cells, and the page indexes them by column."""
+
+    times: list[datetime]
+    states: dict[str, list[str | None]]
 
 
 def _timed(rows: Any) -> list[Timed]:
@@ -114,15 +127,22 @@ class WorkflowRunReads:
             rows = conn.execute(select(TI.c.task_id, TI.c.data_time, TI.c.state).where(TI.c.id.in_(picked))).all()
         return {r.task_id: r for r in _runs(rows)}
 
-    def grid(self, project_id: str, workflow_id: str, columns: int) -> tuple[list[datetime], list[Run]]:
-        """(the newest ``columns`` data times, oldest first; every instance of the workflow's tasks
-        at those data times).
+    def grid(self, project_id: str, workflow_id: str, columns: int,
+             task_ids: Sequence[str] | None = None) -> GridWindow:
+        """The window — the newest ``columns`` data times among the instances of the workflow's
+        tasks — and the states at those data times of the tasks ``task_ids`` (one page of the
+        grid's rows; every task of the workflow when None), in one statement.
 
-        A task's ``columns`` newest instances span ``columns`` distinct data times, so the
-        window's oldest data time is no older than any task's columns'th newest one: the newest
-        of those (one correlated ``LIMIT 1 OFFSET columns - 1`` per task on the
+        The window is the whole workflow's, whichever tasks are asked, so every page of rows has
+        the same columns. A task's ``columns`` newest instances span ``columns`` distinct data
+        times, so the window's oldest data time is no older than any task's columns'th newest
+        one: the newest of those (one correlated ``LIMIT 1 OFFSET columns - 1`` per task on the
         ``(task_id, data_time)`` key) bounds an index range scan that reads at most tasks x
-        columns rows, however long the history; the window is picked from them here."""
+        columns index entries, however long the history; the distinct data times of that range,
+        newest first, ``LIMIT columns``, are the window. The cells are the asked tasks' instances
+        from the window's oldest data time on (every data time from there on is in the window),
+        at most asked tasks x columns rows. The window's data times come back as rows with no
+        task (``UNION ALL``), so the page costs one round trip."""
         columns = max(1, min(MAX_COLUMNS, columns))
         t, older = T.tasks, TI.alias("older")
         tasks = select(t.c.id).where(t.c.project_id == project_id, t.c.workflow_id == workflow_id)
@@ -137,18 +157,40 @@ class WorkflowRunReads:
         )
         bound = select(func.max(since)).where(t.c.project_id == project_id, t.c.workflow_id == workflow_id)
         floor = func.coalesce(bound.scalar_subquery(), EPOCH)
-        # The data time is read as the driver gives it (SQLite: text) and turned into a datetime
-        # once per distinct value, not once per row: a 300 x 14 window is 4,200 rows but 14 times.
-        raw_time = type_coerce(TI.c.data_time, String).label("data_time")
+        window = (
+            select(TI.c.data_time)
+            .where(TI.c.task_id.in_(tasks), TI.c.data_time >= floor)
+            .distinct()
+            .order_by(TI.c.data_time.desc())
+            .limit(columns)
+            .cte("grid_window")
+        )
+        oldest = select(func.min(window.c.data_time)).scalar_subquery()
+        asked = [TI.c.task_id.in_(tasks), TI.c.data_time >= oldest]
+        if task_ids is not None:
+            asked.append(TI.c.task_id.in_(list(task_ids)))
+        # The data time is read as the driver gives it (SQLite: text; a UNION's result types are
+        # its first SELECT's) and turned into a datetime once per column, not once per cell: a
+        # page of 100 tasks x 30 data times is 3,000 rows but 30 data times.
+        query = union_all(
+            select(null().label("task_id"), type_coerce(window.c.data_time, String).label("data_time"),
+                   null().label("state")),
+            select(TI.c.task_id, TI.c.data_time, TI.c.state).where(*asked),
+        )
         with self.db.read() as conn:
-            rows = conn.execute(
-                select(TI.c.task_id, raw_time, TI.c.state)
-                .where(TI.c.task_id.in_(tasks), TI.c.data_time >= floor)
-            ).all()
-        times = {raw: _as_datetime(raw) for raw in {r[1] for r in rows}}
-        newest = sorted(times.items(), key=lambda kv: kv[1], reverse=True)[:columns]
-        window = dict(newest)
-        return sorted(window.values()), [Run(r[0], window[r[1]], r[2]) for r in rows if r[1] in window]
+            rows = conn.execute(query).all()
+        raw_times = sorted(((r[1], _as_datetime(r[1])) for r in rows if r[0] is None), key=lambda kv: kv[1])
+        column = {raw: i for i, (raw, _) in enumerate(raw_times)}
+        states: dict[str, list[str | None]] = {}
+        blank: list[str | None] = [None] * len(raw_times)
+        for task_id, raw, state in rows:
+            i = column.get(raw) if task_id is not None else None
+            if i is not None:
+                row = states.get(task_id)
+                if row is None:
+                    row = states[task_id] = blank.copy()
+                row[i] = state
+        return GridWindow([when for _, when in raw_times], states)
 
     def recent(self, project_id: str, task_id: str, limit: int = 10) -> list[Run]:
         """A task's newest instances (by data time), at most ``limit``."""
