@@ -38,7 +38,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Row, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -81,7 +81,7 @@ from wedata.services.tasks.patch import (
 )
 from wedata.services.tasks.queries import list_condition
 from wedata.services.tasks.runnable import check_sources
-from wedata.services.tasks.snapshot import render_task, task_select
+from wedata.services.tasks.snapshot import TASK_BY_ID, TASK_FOR_UPDATE, render_task, task_select
 from wedata.services.tasks.sql_targets import SqlTargets
 from wedata.services.tasks.types import node_category, task_type_desc
 from wedata.services.tasks.unified import apply_workflow_schedule
@@ -104,7 +104,6 @@ from wedata.storage.db import Database
 log = logging.getLogger(__name__)
 
 
-
 @dataclass
 class Draft:
     """The complete, validated state a write will store."""
@@ -119,31 +118,6 @@ class Draft:
     downstream: dict[str, task_edges.Config] | None  # None: the downstream edges stay as they are
 
 
-# Built once (GetTask is the hottest read): see ProjectService's _MEMBER_CHECK.
-_TASK_BY_ID = task_select().where(T.tasks.c.project_id == bindparam("project_id"), T.tasks.c.id == bindparam("task_id"))
-
-
-def _task_for_update() -> Any:
-    """The row of _TASK_BY_ID, locked (FOR UPDATE OF tasks) in the same statement. The names come
-    from scalar subqueries, not joins: when the lock waits on a concurrent writer, PostgreSQL
-    re-checks the newest task row against the query's joins as they were (its EvalPlanQual), so
-    a joined row could drop the task from the answer; subqueries are evaluated for that row."""
-    t, w, g = T.tasks, T.workflows, T.resource_groups
-
-    def of_workflow(column: Any) -> Any:
-        return select(column).where(w.c.id == t.c.workflow_id).scalar_subquery()
-
-    group_name = select(g.c.name).where(g.c.id == t.c.resource_group_id).scalar_subquery()
-    return (
-        select(t, of_workflow(w.c.name).label("workflow_name"), of_workflow(w.c.workflow_type).label("workflow_type"),
-               group_name.label("resource_group_name"))
-        .where(t.c.project_id == bindparam("project_id"), t.c.id == bindparam("task_id"))
-        .with_for_update(of=t)
-    )
-
-
-# Writers lock the task and read it in one statement (one round trip less than lock, then read).
-_TASK_FOR_UPDATE = _task_for_update()
 
 
 class TaskService:
@@ -171,7 +145,7 @@ class TaskService:
 
     def _row(self, conn: Connection, project_id: str, task_id: str, *, lock: bool = False) -> Row[Any]:
         # lock: serialise concurrent writers of one task (no-op on SQLite, which has one writer).
-        row = conn.execute(_TASK_FOR_UPDATE if lock else _TASK_BY_ID, {"project_id": project_id, "task_id": task_id}).first()
+        row = conn.execute(TASK_FOR_UPDATE if lock else TASK_BY_ID, {"project_id": project_id, "task_id": task_id}).first()
         if row is None:
             raise NotFound(f"The task {task_id} does not exist in the project {project_id}.")
         self._check_kind(row.workflow_type, f"The task {task_id}")
