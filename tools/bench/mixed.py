@@ -353,7 +353,7 @@ def main() -> int:
             rows += [row(op, [r for r in records if r[0] == op], seconds) for op, _ in MIX]
             table(
                 f"mixed [{args.backend}]: {args.clients} SDK clients, {seconds:.0f} s, server CPU "
-                f"{cpu / seconds * 100:.0f} %, clients' CPU {last_client_cpu:.0f} %, engine instances {before} -> {after} (targets: >= 300 req/s, "
+                f"{cpu / seconds * 100:.0f} % ({cpu / max(1, len(records)) * 1000:.2f} ms a request, engine included), clients' CPU {last_client_cpu:.0f} %, engine instances {before} -> {after} (targets: >= 300 req/s, "
                 f"p99 <= 250 ms, 0 errors)",
                 rows,
             )

@@ -295,10 +295,11 @@ def write_downstream(
     return {pair[0] for pair in changed}
 
 
-def publish(conn: Connection, me: str, now: datetime) -> None:
-    """SubmitTask: the task's prod upstream edges become a copy of its dev upstream edges."""
+def publish(conn: Connection, me: str, now: datetime, upstream: dict[str, Config] | None = None) -> None:
+    """SubmitTask: the task's prod upstream edges become a copy of its dev upstream edges
+    (``upstream``: those, when the caller read them in this transaction)."""
     e = T.task_dependencies
-    up, _ = load_edges(conn, me, DEV)
+    up = upstream if upstream is not None else load_edges(conn, me, DEV)[0]
     conn.execute(delete(e).where(e.c.side == PROD, e.c.task_id == me))
     for upstream_id, config in up.items():
         conn.execute(insert(e).values(**_values(me, upstream_id, config, PROD, now)))

@@ -24,7 +24,7 @@ import copy
 from typing import Any
 
 import msgspec
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, Select, bindparam, select
 
 from wedata.services.common import fmt_time
 from wedata.services.tasks.definition import CONF, SCHED, TWINS, encode_code
@@ -43,6 +43,33 @@ def task_select() -> Select[Any]:
     return select(t, w.c.name.label("workflow_name"), w.c.workflow_type, g.c.name.label("resource_group_name")).select_from(
         t.join(w, w.c.id == t.c.workflow_id).outerjoin(g, g.c.id == t.c.resource_group_id)
     )
+
+
+# Built once (GetTask is the hottest read): building costs more than executing.
+TASK_BY_ID = task_select().where(T.tasks.c.project_id == bindparam("project_id"), T.tasks.c.id == bindparam("task_id"))
+
+
+def _task_for_update() -> Any:
+    """The row of TASK_BY_ID, locked (FOR UPDATE OF tasks) in the same statement. The names come
+    from scalar subqueries, not joins: when the lock waits on a concurrent writer, PostgreSQL
+    re-checks the newest task row against the query's joins as they were (its EvalPlanQual), so
+    a joined row could drop the task from the answer; subqueries are evaluated for that row."""
+    t, w, g = T.tasks, T.workflows, T.resource_groups
+
+    def of_workflow(column: Any) -> Any:
+        return select(column).where(w.c.id == t.c.workflow_id).scalar_subquery()
+
+    group_name = select(g.c.name).where(g.c.id == t.c.resource_group_id).scalar_subquery()
+    return (
+        select(t, of_workflow(w.c.name).label("workflow_name"), of_workflow(w.c.workflow_type).label("workflow_type"),
+               group_name.label("resource_group_name"))
+        .where(t.c.project_id == bindparam("project_id"), t.c.id == bindparam("task_id"))
+        .with_for_update(of=t)
+    )
+
+
+# Writers lock the task and read it in one statement (one round trip less than lock, then read).
+TASK_FOR_UPDATE = _task_for_update()
 
 
 def version_no(n: int | None) -> str | None:

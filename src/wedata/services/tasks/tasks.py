@@ -38,7 +38,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, false, func, insert, select, true, update
+from sqlalchemy import Connection, Row, delete, false, func, select, true, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from wedata.clock import Clock
@@ -81,13 +82,15 @@ from wedata.services.tasks.patch import (
 )
 from wedata.services.tasks.queries import list_condition, workflow_ids
 from wedata.services.tasks.runnable import check_sources
-from wedata.services.tasks.snapshot import render_task, task_select
+from wedata.services.tasks.snapshot import TASK_BY_ID, TASK_FOR_UPDATE, render_task, task_select
 from wedata.services.tasks.sql_targets import SqlTargets
 from wedata.services.tasks.types import node_category, task_type_desc
 from wedata.services.tasks.unified import apply_workflow_schedule
 from wedata.services.tasks.versions import (
+    NO_EDGES,
     SAVE,
     SUBMIT,
+    Edges,
     VersionDetail,
     VersionItem,
     get_version,
@@ -100,7 +103,6 @@ from wedata.storage import tables as T
 from wedata.storage.db import Database
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass
@@ -117,8 +119,6 @@ class Draft:
     downstream: dict[str, task_edges.Config] | None  # None: the downstream edges stay as they are
 
 
-# Built once (GetTask is the hottest read): see ProjectService's _MEMBER_CHECK.
-_TASK_BY_ID = task_select().where(T.tasks.c.project_id == bindparam("project_id"), T.tasks.c.id == bindparam("task_id"))
 
 
 class TaskService:
@@ -145,11 +145,8 @@ class TaskService:
     # Reads.
 
     def _row(self, conn: Connection, project_id: str, task_id: str, *, lock: bool = False) -> Row[Any]:
-        t = T.tasks
-        if lock:
-            # Serialise concurrent writers of one task (no-op on SQLite, which has one writer).
-            conn.execute(select(t.c.id).where(t.c.id == task_id).with_for_update()).first()
-        row = conn.execute(_TASK_BY_ID, {"project_id": project_id, "task_id": task_id}).first()
+        # lock: serialise concurrent writers of one task (no-op on SQLite, which has one writer).
+        row = conn.execute(TASK_FOR_UPDATE if lock else TASK_BY_ID, {"project_id": project_id, "task_id": task_id}).first()
         if row is None:
             raise NotFound(f"The task {task_id} does not exist in the project {project_id}.")
         self._check_kind(row.workflow_type, f"The task {task_id}")
@@ -268,7 +265,9 @@ class TaskService:
             task_id = self._insert(conn, values, now)
             task_edges.write_upstream(conn, task_id, {}, draft.upstream, now)
             remark = self._save_warning(conn, task_id, type_id, draft, workflow.id)
-            record_version(conn, task_id, SAVE, user_uin=caller.uin, now=now, remark=remark)
+            # A new task without dependencies has no edges: no need to read them back.
+            edges = None if draft.upstream else NO_EDGES
+            record_version(conn, task_id, SAVE, user_uin=caller.uin, now=now, remark=remark, edges=edges)
         return task_id
 
     def update_task(
@@ -319,7 +318,8 @@ class TaskService:
             definition = row.definition or {}
             conf = dict(definition.get(CONF) or {})
             sched = dict(definition.get(SCHED) or {})
-            upstream, downstream = task_edges.load_edges(conn, task_id)
+            stored = task_edges.load_edges(conn, task_id)
+            upstream, downstream = dict(stored[0]), dict(stored[1])  # apply_removals edits in place
             _, down_changed = apply_removals(removals or [], conf, sched, upstream, downstream)
             conf = merge_section(conf, conf_given, CONF, upsert_lists=upsert)
             sched = merge_scheduler(sched, sched_given, upsert_lists=upsert)
@@ -339,7 +339,7 @@ class TaskService:
                 upstream=upstream,
                 downstream=downstream if (down_changed or down_new or (not upsert and down_items is not None)) else None,
             )
-            self._save(conn, project_id, caller, row, draft, now)
+            self._save(conn, project_id, caller, row, draft, now, stored)
 
     def delete_task(self, project_id: str, task_id: str, caller: Caller, delete_mode: bool | None) -> None:
         t, v = T.tasks, T.task_versions
@@ -377,9 +377,11 @@ class TaskService:
             conn.execute(
                 update(t).where(t.c.id == task_id).values(status=status, latest_submit_version_no=row.latest_version_no)
             )
-            version_id = record_version(conn, task_id, SUBMIT, user_uin=caller.uin, now=now, remark=remark)
+            edges = task_edges.load_edges(conn, task_id)
+            version_id = record_version(conn, task_id, SUBMIT, user_uin=caller.uin, now=now, remark=remark,
+                                        edges=edges)
             conn.execute(update(t).where(t.c.id == task_id).values(prod_version_id=version_id))
-            task_edges.publish(conn, task_id, now)
+            task_edges.publish(conn, task_id, now, upstream=edges[0])
         # An in-process engine plans the task now, not at its next poll.
         self.scheduler.notify(Change.TASKS)
         return version_id
@@ -441,8 +443,10 @@ class TaskService:
         workflow_id: str,
         type_id: int,
         draft: Draft,
-    ) -> tuple[dict[str, task_edges.Config], dict[str, task_edges.Config]]:
-        """Every rule that needs the database; returns the stored (upstream, downstream) edges."""
+        stored: Edges | None = None,
+    ) -> Edges:
+        """Every rule that needs the database; returns the stored (upstream, downstream) edges
+        (``stored``: those edges, when the caller read them in this transaction)."""
         from wedata.services.tasks.folders import folder_exists
 
         t = T.tasks
@@ -462,7 +466,10 @@ class TaskService:
         ).first() is None:
             raise NotFound(f"The resource group {group} does not exist.")
 
-        up_now, down_now = task_edges.load_edges(conn, me) if me is not None else ({}, {})
+        if stored is not None:
+            up_now, down_now = stored
+        else:
+            up_now, down_now = task_edges.load_edges(conn, me) if me is not None else ({}, {})
         down_final = draft.downstream if draft.downstream is not None else down_now
         targets = task_edges.load_targets(conn, [*draft.upstream, *down_final], project_id, caller)
         self._check_targets(targets, workflow_id)
@@ -512,8 +519,10 @@ class TaskService:
                         f"The task {r.id} reads the output parameter {p['FromParamKey']!r}: it cannot be removed."
                     )
 
-    def _save(self, conn: Connection, project_id: str, caller: Caller, row: Row[Any], draft: Draft, now: Any) -> None:
-        up_now, down_now = self._check(conn, project_id, caller, row, row.workflow_id, row.task_type_id, draft)
+    def _save(self, conn: Connection, project_id: str, caller: Caller, row: Row[Any], draft: Draft, now: Any,
+              stored: Edges | None = None) -> None:
+        up_now, down_now = self._check(conn, project_id, caller, row, row.workflow_id, row.task_type_id, draft,
+                                       stored)
         t = T.tasks
         user_name = self._user_name(conn, project_id, caller.uin)
         conn.execute(
@@ -523,7 +532,10 @@ class TaskService:
         )
         task_edges.write_upstream(conn, row.id, up_now, draft.upstream, now)
         remark = self._save_warning(conn, row.id, row.task_type_id, draft, row.workflow_id)
-        record_version(conn, row.id, SAVE, user_uin=caller.uin, now=now, remark=remark)
+        # Edges left as they were are the ones read (in their stored order): no need to read them back.
+        same = draft.upstream == up_now and (draft.downstream is None or draft.downstream == down_now)
+        record_version(conn, row.id, SAVE, user_uin=caller.uin, now=now, remark=remark,
+                       edges=(up_now, down_now) if same else None)
         if draft.downstream is None:
             return
         for other in sorted(task_edges.write_downstream(conn, row.id, down_now, draft.downstream, now)):
@@ -557,18 +569,25 @@ class TaskService:
 
     @staticmethod
     def _insert(conn: Connection, values: dict[str, Any], now: Any) -> str:
-        """Insert a task under a fresh TaskId, retrying when another process took the same id."""
+        """Insert a task under a fresh TaskId, retrying when another process took the same id.
+
+        ``ON CONFLICT DO NOTHING`` instead of a savepoint around a plain INSERT: a clash on the id
+        or the name inserts nothing and leaves the transaction usable, two round trips less."""
         t = T.tasks
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         for _ in range(5):
             task_id = new_millis_id(now)
             try:
-                with conn.begin_nested():
-                    conn.execute(insert(t).values(id=task_id, **values))
+                inserted = conn.execute(
+                    dialect.insert(t).values(id=task_id, **values).on_conflict_do_nothing().returning(t.c.id)
+                ).first()
+            except IntegrityError:  # not a unique clash (e.g. the workflow went away meanwhile)
+                break
+            if inserted is not None:
                 return task_id
-            except IntegrityError:
-                taken = select(t.c.id).where(t.c.project_id == values["project_id"], t.c.name == values["name"])
-                if conn.execute(taken).first() is not None:
-                    raise Duplicate(f"A task named {values['name']!r} already exists in the project.") from None
+            taken = select(t.c.id).where(t.c.project_id == values["project_id"], t.c.name == values["name"])
+            if conn.execute(taken).first() is not None:
+                raise Duplicate(f"A task named {values['name']!r} already exists in the project.")
         raise OperationFailed("Could not allocate a TaskId; retry the request.")
 
     @staticmethod

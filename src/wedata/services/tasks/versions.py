@@ -25,15 +25,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, insert, not_, select
+from sqlalchemy import Connection, Row, and_, bindparam, func, insert, not_, select
 
 from wedata.services.common import Page, new_millis_id
 from wedata.services.errors import InvalidValue, NotFound
-from wedata.services.tasks.edges import load_edges
+from wedata.services.tasks.edges import Config, load_edges
 from wedata.services.tasks.snapshot import encode_snapshot, render_task, task_select
 from wedata.storage import tables as T
 
 SAVE, SUBMIT = "SAVE", "SUBMIT"
+
+Edges = tuple[dict[str, Config], dict[str, Config]]  # (upstream, downstream) as load_edges returns them
+NO_EDGES: Edges = ({}, {})
+
+
+# Built once: every save and submit snapshots the task.
+_TASK = task_select().where(T.tasks.c.id == bindparam("task_id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +75,14 @@ class VersionDetail:
 
 
 def record_version(
-    conn: Connection, task_id: str, kind: str, *, user_uin: str, now: datetime, remark: str = ""
+    conn: Connection, task_id: str, kind: str, *, user_uin: str, now: datetime, remark: str = "",
+    edges: Edges | None = None,
 ) -> str:
-    """Snapshot the task's current dev state as a version of ``kind``; return its VersionId."""
-    row = conn.execute(task_select().where(T.tasks.c.id == task_id)).one()
-    up, down = load_edges(conn, task_id)
+    """Snapshot the task's current dev state as a version of ``kind``; return its VersionId.
+    ``edges``: the task's dev edges exactly as ``load_edges`` would return them now, when the
+    caller has them (read in this transaction and not changed since); None reads them."""
+    row = conn.execute(_TASK, {"task_id": task_id}).one()
+    up, down = edges if edges is not None else load_edges(conn, task_id)
     snapshot = render_task(row, up, down, encode=False)
     version_id = f"{task_id}_{new_millis_id(now)}"
     conn.execute(

@@ -87,8 +87,8 @@ class TriggerTaskService(TaskService):
                 )
 
     def _check(self, conn: Connection, project_id: str, caller: Caller, current: Any, workflow_id: str,
-               type_id: int, draft: Any) -> Any:
-        out = super()._check(conn, project_id, caller, current, workflow_id, type_id, draft)
+               type_id: int, draft: Any, stored: Any = None) -> Any:
+        out = super()._check(conn, project_id, caller, current, workflow_id, type_id, draft, stored)
         if type_id in control.CONTROL_TYPES:  # their settings (services/triggers/control.py)
             control.check_definition(conn, project_id, workflow_id, type_id, draft.conf, submitted=False)
         return out
