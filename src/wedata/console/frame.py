@@ -66,6 +66,10 @@ PAGE_MODULES = (
     "wedata.console.pages.alarms",
     "wedata.console.pages.charts",
     "wedata.console.pages.sql",
+    "wedata.console.pages.catalog",
+    "wedata.console.pages.lineage",
+    "wedata.console.pages.quality",
+    "wedata.console.pages.triggers",
 )
 
 SECURITY_HEADERS = {
