@@ -15,12 +15,14 @@ of the answer): projects, the workflow tree, the DAG of the big workflow, its gr
 instance list (first page and a filtered one), an instance panel, its log fragment, a task
 panel, the task editor, the schedule preview, the versions page, members, resource groups, the
 Gantt of the big workflow's latest run, a task's duration chart, the backfill plans and form,
-the alarm rules and messages. Each page ``--samples`` times after one warm-up; p50 and p95
+the alarm rules and messages; the catalog (a lake of ``--lake-tables`` tables), a table's
+lineage, the quality groups and a group's history, the trigger workflows, a workflow's
+``--trigger-runs`` runs and one run (``make_domains``). Each page ``--samples`` times after one warm-up; p50 and p95
 reported (``--only <text>`` times only the pages whose name contains it). The target of issue
 13 is p95 <= 150 ms for every page; ``--strict`` exits 1 when one misses it (by default
 the figures are only reported).
 Usage: ``python tools/bench/console.py [--tasks 1000] [--dag 300] [--days 100] [--samples 20]
-[--backend sqlite|postgres] [--strict] [--only grid]``.
+[--backend sqlite|postgres] [--strict] [--only grid] [--lake-tables 200] [--trigger-runs 200]``.
 """
 
 from __future__ import annotations
@@ -115,6 +117,96 @@ def make_history(runtime: Any, project: str, tasks: list[tuple[str, str]], days:
     return total
 
 
+def make_domains(runtime: Any, actions: Any, home: Path, lake_tables: int, runs: int) -> dict[str, str]:
+    """The catalog, lineage, quality and trigger-workflow pages' data; their paths by name.
+
+    A lake of ``lake_tables`` tables in schema ``sales`` (written with DuckDB before the server
+    reads it), wired by RegisterLineage in layers of 10 (each table feeds two of the next layer);
+    a DLC source and a monitoring task of 3 rules on one lake table, run 30 times by the quality
+    executor; a workflow-scheduling project with a 10-task trigger workflow and ``runs`` runs (no
+    engine: they stay pending, their task runs exist)."""
+    import duckdb
+
+    from wedata.executors.sql.contract import lake_path
+
+    lake = lake_path(home)
+    lake.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(lake)) as con:
+        con.execute("CREATE SCHEMA sales")
+        for i in range(lake_tables):
+            con.execute(f"CREATE TABLE sales.t_{i:04d} (id INTEGER, customer VARCHAR, amount DECIMAL(10,2))")
+        con.execute("INSERT INTO sales.t_0000 SELECT i, CASE WHEN i % 7 = 0 THEN NULL ELSE 'c' || i END, i "
+                    "FROM range(1000) t(i)")
+    guids: list[str] = []
+    number = 1
+    while len(guids) < lake_tables:
+        page = actions.data("ListTable", PageNumber=number, PageSize=500, CatalogName="DataLakeCatalog",
+                            DatabaseName="sales")
+        guids.extend(t.guid for t in page.items or [])
+        if not page.items:
+            break
+        number += 1
+    relations = []
+    for i in range(10, len(guids)):
+        for up in {i - 10, i - 10 - i % 10 + (i + 3) % 10}:  # same place and 3 along, a layer up
+            relations.append({"Source": {"ResourceUniqueId": guids[up], "ResourceType": "TABLE", "Platform": "WEDATA"},
+                              "Target": {"ResourceUniqueId": guids[i], "ResourceType": "TABLE", "Platform": "WEDATA"},
+                              "Processes": [{"ProcessId": f"etl_{i}", "ProcessType": "THIRD_REPORT", "Platform": "THIRD"}]})
+    for start in range(0, len(relations), 100):
+        actions.data("RegisterLineage", Relations=relations[start:start + 100])
+
+    project = actions.data("CreateProject", Project={"ProjectName": "bench_domains", "DisplayName": "Bench domains"}
+                           ).project_id
+    source = actions.data("CreateDataSource", ProjectId=project, Name="bench_lake", Type="DLC",
+                          ProdConProperties='{"region":"ap-guangzhou"}').data_source_id
+    table = "t_0000"
+
+    def rule(name: str, template: int, op: str, value: str, column: str | None = None) -> dict[str, Any]:
+        return {"Name": name, "Type": 1, "DatasourceId": str(source), "DatabaseName": "sales", "TableName": table,
+                "RuleTemplateId": template, "AlarmLevel": 2, "SourceEngineTypes": [16], "ConditionType": 1,
+                "SourceObjectDataTypeName": "table" if column is None else "string", "SourceObjectValue": column or table,
+                "CompareRule": {"Items": [{"CompareType": 1, "Operator": op, "ValueList": [{"ValueType": 3, "Value": value}]}]}}
+
+    made = actions.data("CreateQualityRule", ProjectId=project, CreateRuleScene=1, RuleBOList=[
+        rule("rows", 1, "<", "1"), rule("null customers", 2, ">", "0", "customer"),
+        rule("distinct customers", 4, "<", "10", "customer")])
+    group = made.results[0].rule_group_id
+    for d in range(30):
+        runtime.services.quality.executor.run_group(group, datetime(2026, 6, 1) + timedelta(days=d), trigger_type=3)
+
+    trigger_project = actions.data("CreateProject", Project={"ProjectName": "bench_triggers", "DisplayName": "Bench triggers",
+                                                             "ScheduleMode": "workflow"}).project_id
+    flow = actions.data("CreateTriggerWorkflow", ProjectId=trigger_project, WorkflowName="bench_flow",
+                        ParentFolderPath="/").workflow_id
+    code = base64.b64encode(b"echo bench").decode()
+    previous: str | None = None
+    for i in range(10):
+        task = actions.data("CreateTriggerTask", ProjectId=trigger_project, TriggerTaskBaseAttribute={
+            "TaskName": f"step_{i}", "TaskTypeId": "35", "WorkflowId": flow},
+            TriggerTaskConfiguration={"CodeContent": code},
+            TriggerTaskSchedulerConfiguration={"UpstreamDependencyConfigList": [{"TaskId": previous}] if previous else []}
+        ).task_id
+        actions.data("SubmitTriggerTask", ProjectId=trigger_project, TaskId=task, VersionRemark="bench")
+        previous = task
+    execution = ""
+    for _ in range(runs):
+        execution = actions.data("CreateTriggerWorkflowRun", ProjectId=trigger_project,
+                                 WorkflowId=flow).workflow_execution_id
+    middle = guids[len(guids) // 2]
+    return {
+        "catalog": f"/console/p/{project}/catalog",
+        f"catalog tables ({lake_tables}, page 1)":
+            f"/console/p/{project}/catalog/tables?catalog=DataLakeCatalog&database=sales",
+        "catalog table columns": f"/console/p/{project}/catalog/tables/{guids[0]}",
+        "lineage, depth 5": f"/console/p/{project}/lineage?table={middle}&depth=5",
+        "quality groups and latest runs": f"/console/p/{project}/quality",
+        "quality group history (30 runs)": f"/console/p/{project}/quality/groups/{group}",
+        "trigger workflows": f"/console/p/{trigger_project}/trigger-workflows",
+        f"trigger workflow runs ({runs})": f"/console/p/{trigger_project}/trigger-workflows/{flow}",
+        "trigger run (10 task runs)": f"/console/p/{trigger_project}/trigger-runs/{execution}",
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tasks", type=int, default=1000)
@@ -124,6 +216,8 @@ def main() -> int:
     ap.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a page's p95 exceeds 150 ms")
     ap.add_argument("--only", default="", help="time only the pages whose name contains this text")
+    ap.add_argument("--lake-tables", type=int, default=200, help="lake tables of the catalog and lineage pages")
+    ap.add_argument("--trigger-runs", type=int, default=200, help="runs of the trigger workflow")
     args = ap.parse_args()
 
     from starlette.testclient import TestClient
@@ -154,6 +248,7 @@ def main() -> int:
         workflows = [actions.data("CreateWorkflow", ProjectId=project, WorkflowName=f"flow_{i}",
                                   ParentFolderPath="/").workflow_id for i in range(max(2, args.tasks // 100))]
         tasks = make_tasks(actions, project, workflows, args.tasks, min(args.dag, args.tasks))
+        domain_pages = make_domains(runtime, actions, settings.home, args.lake_tables, args.trigger_runs)
         made = time.perf_counter()
         instances = make_history(runtime, project, tasks, args.days)
         print(f"{len(tasks)} tasks in {len(workflows)} workflows ({made - started:.1f} s), {instances} instances "
@@ -190,6 +285,7 @@ def main() -> int:
             "new backfill form": f"/console/p/{project}/backfill/new?workflow={big}",
             "alarm rules": f"/console/p/{project}/alarms",
             "alarm messages": f"/console/p/{project}/alarms/messages",
+            **domain_pages,
         }
         print(f"{'page':32} {'p50 ms':>8} {'p95 ms':>8}  target p95 <= {TARGET_MS:.0f} ms")
         missed = []
