@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 from tests.actions.datasources.conftest import Db, postgres
 from tests.console.conftest import sign_in
@@ -48,6 +49,8 @@ class World:
     group: int
     group_name: str
     rules: dict[str, str]  # "pass" / "triggered" -> rule name
+    report: str  # sales.<report>, written by the SQL task
+    sql_task: str
 
 
 def table_guid(api: Api, source: str, name: str) -> str:
@@ -73,8 +76,10 @@ def world(api: Api, postgres: Db) -> World:  # noqa: F811 - the fixture imported
         c.execute("CREATE SCHEMA IF NOT EXISTS sales")
         c.execute(f"CREATE TABLE sales.{summary} (customer varchar(40), total numeric(12,2))")
         c.execute(f'CREATE TABLE sales."{XSS_IMG}" (x int)')
+        report = unique("report").lower()
+        c.execute(f"CREATE TABLE sales.{report} (customer varchar(40))")
     database = postgres.url.rsplit("/", 1)[1]
-    guids = {name: table_guid(api, source, name) for name in (orders, summary, XSS_IMG)}
+    guids = {name: table_guid(api, source, name) for name in (orders, summary, XSS_IMG, report)}
 
     # Lineage: an ad-hoc SQL run (orders -> summary), and a registered BI edge out of the summary.
     job = api.data("RunSQLScript", {"ProjectId": project, "ScriptConfig": {"DatasourceId": source}, "ScriptContent": b64(
@@ -116,7 +121,16 @@ def world(api: Api, postgres: Db) -> World:  # noqa: F811 - the fixture imported
     assert made["SuccessCount"] == 2, made
     wait_until(lambda: api.data("ListQualityRuleGroupExecResultsByPage", {"ProjectId": project, "PageSize": 10})["Items"],
                bool, what="the check after the task run", patience=60)
-    return World(project, source, database, orders, XSS_IMG, summary, guids, dashboard, int(group), group_name, rules)
+    # A SQL task (runs once): its process lineage, orders -> report.
+    sql_task = api.data("CreateTask", {
+        "ProjectId": project,
+        "TaskBaseAttribute": {"TaskName": "load report", "TaskTypeId": "21", "WorkflowId": flow.workflow},
+        "TaskConfiguration": {"CodeContent": b64(f"INSERT INTO sales.{report} SELECT customer FROM {orders}"),
+                              "SourceServiceId": source},
+        "TaskSchedulerConfiguration": ONEOFF})["TaskId"]
+    api.data("SubmitTask", {"ProjectId": project, "TaskId": sql_task, "VersionRemark": "go"})
+    return World(project, source, database, orders, XSS_IMG, summary, guids, dashboard, int(group), group_name, rules,
+                 report, sql_task)
 
 
 @dataclass
@@ -201,17 +215,39 @@ def test_the_lineage_graph_draws_upstream_and_downstream_names_as_text(page: Any
     edges = page.locator("table.lineage-edges").inner_text()
     assert "SQL_SCRIPT" in edges and "THIRD_REPORT" in edges
     no_xss(page)
-    # Depth 1 from the orders table: the summary only; depth 2 adds the dashboard behind it.
+    # Depth 1 from the orders table: the summary, not the dashboard behind it; depth 2 adds it.
     page.goto(f"/console/p/{world.project}/lineage?table={world.guids[world.orders]}&depth=1")
     page.wait_for_selector("svg.lineage[data-laid-out]")
-    assert len(page.locator("svg.lineage g.node").all()) == 2
+    near = page.locator("svg.lineage g.node.lin-down text.label").all_text_contents()
+    assert any(n.endswith(world.summary) for n in near) and world.dashboard not in near  # (and the report, once run)
     page.get_by_label("Depth (hops)").select_option("2")
     page.wait_for_url("**depth=2*")
     page.wait_for_selector("svg.lineage[data-laid-out]")
     assert world.dashboard in page.locator("svg.lineage g.node.lin-down text.label").all_text_contents()
     # A click on a table's node opens that table's lineage.
-    page.locator("svg.lineage g.node.lin-down[data-href]").first.click()
+    page.locator("svg.lineage g.node.lin-down[data-href]", has_text=world.summary).click()
     page.wait_for_url(f"**table={world.guids[world.summary]}")
+
+
+def test_a_sql_tasks_lineage_shows_the_tables_it_read_and_wrote(page: Any, api: Api, world: World) -> None:
+    def pairs() -> list[Any]:
+        try:
+            return list(api.data("ListProcessLineage", {"ProcessId": world.sql_task, "ProcessType": "SCHEDULE_TASK",
+                                                        "PageNumber": 1, "PageSize": 10, "Platform": "WEDATA"})["Items"])
+        except TencentCloudSDKException:  # ResourceNotFound until the task ran and its SQL was parsed
+            return []
+
+    wait_until(pairs, bool, what="the SQL task's lineage", patience=60)
+    sign_in(page)
+    page.goto(f"/console/p/{world.project}/lineage?table={world.guids[world.report]}")
+    page.wait_for_selector("svg.lineage[data-laid-out]")
+    page.locator("table.lineage-edges").get_by_role("link", name=f"task load report ({world.sql_task})").click()
+    page.wait_for_url(f"**task={world.sql_task}")
+    assert page.locator("h1").inner_text().startswith("load report")
+    page.wait_for_selector("svg.lineage[data-laid-out]")
+    labels = {n.get_attribute("class").split()[-1]: n.locator("text.label").text_content()
+              for n in page.locator("svg.lineage g.node").all()}
+    assert labels["lin-up"].endswith(world.orders) and labels["lin-down"].endswith(world.report)
 
 
 def test_quality_pages_show_the_groups_rules_and_each_runs_verdicts(page: Any, world: World) -> None:

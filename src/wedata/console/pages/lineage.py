@@ -155,12 +155,17 @@ def table_graph(v: View, project_id: str, guid: str, table: Any, depth: int) -> 
 
 
 def task_graph(v: View, project_id: str, task_id: str) -> LineageGraph:
-    """The tables a SQL task read and wrote (ListProcessLineage, one page)."""
+    """The tables a SQL task read and wrote (ListProcessLineage, one page; it lists the table
+    edges first, then the column edges, which are counted, not drawn)."""
     data = v.actions.data("ListProcessLineage", ProcessId=task_id, ProcessType="SCHEDULE_TASK", PageNumber=1,
                           PageSize=MAX_EDGES, Platform=WEDATA)
     nodes: dict[str, LineageNode] = {}
     edges: list[LineageEdge] = []
+    columns = 0
     for pair in data.items or []:
+        if "COLUMN" in (pair.source.resource_type, pair.target.resource_type):
+            columns += 1  # the page draws tables; ListColumnLineage has a column's own graph
+            continue
         source, target = _node(v, project_id, pair.source, "up"), _node(v, project_id, pair.target, "down")
         for n in (source, target):
             known = nodes.setdefault(n.node_id, n)
@@ -168,8 +173,10 @@ def task_graph(v: View, project_id: str, task_id: str) -> LineageGraph:
                 known.side = "root"  # read and written by the task: in the middle
         edges.append(LineageEdge(source.node_id, target.node_id, list(pair.processes or [])))
     notes = []
-    if (data.total_count or 0) > len(edges):
-        notes.append(f"Only the first {len(edges)} of {data.total_count} edges are drawn.")
+    if (data.total_count or 0) > len(data.items or []):
+        notes.append(f"Only the first {len(data.items or [])} of {data.total_count} edges were read.")
+    if columns:
+        notes.append(f"{columns} column-level edge(s) of the task are not drawn.")
     return LineageGraph(list(nodes.values()), edges, notes)
 
 
