@@ -303,6 +303,26 @@ def test_trigger_workflow_pages_show_the_runs_and_each_task_runs_state(page: Any
     page.wait_for_function("document.getElementById('log').textContent.includes('loading-now')")
 
 
+def test_an_open_run_page_follows_the_run_until_it_ends(page: Any, api: Api, triggers: Triggers) -> None:
+    t = triggers
+    workflow = api.data("CreateTriggerWorkflow", {"ProjectId": t.project, "WorkflowName": unique("slow"),
+                                                  "ParentFolderPath": "/"})["WorkflowId"]
+    task = api.data("CreateTriggerTask", {
+        "ProjectId": t.project, "TriggerTaskBaseAttribute": {"TaskName": "slow", "TaskTypeId": "35", "WorkflowId": workflow},
+        "TriggerTaskConfiguration": {"CodeContent": b64("sleep 4; echo done")},
+        "TriggerTaskSchedulerConfiguration": {"MaxRetryNumber": 0}})["TaskId"]
+    api.data("SubmitTriggerTask", {"ProjectId": t.project, "TaskId": task, "VersionRemark": "go"})
+    execution = api.data("CreateTriggerWorkflowRun", {"ProjectId": t.project, "WorkflowId": workflow})["WorkflowExecutionId"]
+    sign_in(page)
+    page.goto(f"/console/p/{t.project}/trigger-runs/{execution}")
+    first = page.locator("#trigger-run").get_attribute("data-state")
+    assert first in ("QUEUED", "PENDING", "RUNNING"), first
+    page.wait_for_selector("#trigger-run[data-state='SUCCESS']", timeout=60_000)  # reloaded by htmx, no navigation
+    assert page.locator(f"tr[data-task-id='{task}']").get_attribute("data-state") == "SUCCESS"
+    assert page.url.endswith(f"/trigger-runs/{execution}")
+    assert page.locator("#trigger-run[hx-trigger]").count() == 0  # a finished run stops reloading
+
+
 def test_a_non_member_is_refused_on_every_page(browser: Any, server: ServerProcess, world: World,
                                                 triggers: Triggers) -> None:
     stranger = server.new_user()
