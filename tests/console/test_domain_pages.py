@@ -271,6 +271,10 @@ def test_quality_pages_show_the_groups_rules_and_each_runs_verdicts(page: Any, w
     assert verdicts[world.rules["triggered"]] == ("2", "1")  # 1 customer missing: triggered
     assert "after a task run" in page.locator("tr.quality-exec").first.inner_text()
     no_xss(page)
+    page.locator("tr.quality-exec a.checked-instance").first.click()  # the task run that was checked
+    page.wait_for_url("**/instance?key=*")
+    assert page.locator("main h1").inner_text().startswith("checked")
+    page.wait_for_function("document.getElementById('log').textContent.includes('loaded')")
 
 
 def test_trigger_workflow_pages_show_the_runs_and_each_task_runs_state(page: Any, triggers: Triggers) -> None:
@@ -309,11 +313,11 @@ def test_an_open_run_page_follows_the_run_until_it_ends(page: Any, api: Api, tri
                                                   "ParentFolderPath": "/"})["WorkflowId"]
     task = api.data("CreateTriggerTask", {
         "ProjectId": t.project, "TriggerTaskBaseAttribute": {"TaskName": "slow", "TaskTypeId": "35", "WorkflowId": workflow},
-        "TriggerTaskConfiguration": {"CodeContent": b64("sleep 4; echo done")},
+        "TriggerTaskConfiguration": {"CodeContent": b64("sleep 10; echo done")},
         "TriggerTaskSchedulerConfiguration": {"MaxRetryNumber": 0}})["TaskId"]
     api.data("SubmitTriggerTask", {"ProjectId": t.project, "TaskId": task, "VersionRemark": "go"})
-    execution = api.data("CreateTriggerWorkflowRun", {"ProjectId": t.project, "WorkflowId": workflow})["WorkflowExecutionId"]
     sign_in(page)
+    execution = api.data("CreateTriggerWorkflowRun", {"ProjectId": t.project, "WorkflowId": workflow})["WorkflowExecutionId"]
     page.goto(f"/console/p/{t.project}/trigger-runs/{execution}")
     first = page.locator("#trigger-run").get_attribute("data-state")
     assert first in ("QUEUED", "PENDING", "RUNNING"), first

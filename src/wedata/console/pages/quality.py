@@ -64,6 +64,17 @@ def condition(rule: Any) -> str:
     return "triggers when " + joined
 
 
+def checked_instance(e: Any) -> str | None:
+    """The InstanceKey of the task run an execution checked (``<TaskId>_<data time>``), read from
+    its ExecDetail ("task <id>, data time <yyyy-MM-dd HH:mm:ss>", actions/quality/wire.py): the
+    list has no InstanceKey field. None for an execution of the group's own cycle."""
+    detail = e.exec_detail or ""
+    if not detail.startswith("task ") or ", data time " not in detail:
+        return None
+    task, data_time = detail[len("task "):].split(", data time ", 1)
+    return f"{task}_{data_time}"
+
+
 def _execs(v: View, project_id: str, number: int, size: int, group_id: str | None = None) -> tuple[Any, Any]:
     filters = [{"Name": "RuleGroupId", "Values": [group_id]}] if group_id else None
     return v.actions.try_data("ListQualityRuleGroupExecResultsByPage", ProjectId=project_id, PageNumber=number,
@@ -71,7 +82,8 @@ def _execs(v: View, project_id: str, number: int, size: int, group_id: str | Non
 
 
 def _context() -> dict[str, Any]:
-    return {"group_status": GROUP_STATUS, "rule_verdict": RULE_VERDICT, "monitor": MONITOR, "trigger": TRIGGER}
+    return {"group_status": GROUP_STATUS, "rule_verdict": RULE_VERDICT, "monitor": MONITOR, "trigger": TRIGGER,
+            "checked_instance": checked_instance}
 
 
 @pages.get("/p/{project_id}/quality")
