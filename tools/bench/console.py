@@ -10,9 +10,11 @@ Tasks are made through the console's own way to the actions (console/client.py),
 real tasks with real dependency edges.
 
 Then it signs in through ``POST /console/signin`` and times every page of ``server_pages`` (a
-list: a new page is one line; it includes the alarm rule form and editor with messages' delivery
-states, the backfill form's instance-count preview and the Gantt of a day) in process through Starlette's TestClient (no network: the time is
-the server's, from the request to the last byte of the answer). Each page ``--samples`` times
+list: a new page is one line; the alarm rule form and editor, the messages' delivery states, the
+backfill form's instance-count preview and the Gantt of a day among them) and of ``make_domains``
+(catalog, lineage, quality and trigger-workflow pages over a lake of ``--lake-tables`` tables and
+``--trigger-runs`` runs) in process through Starlette's TestClient (no network: the time is the
+server's, from the request to the last byte of the answer). Each page ``--samples`` times
 after one warm-up; reported per page: wall time p50 and p95, CPU time of the process p50 and p95
 (``time.process_time``: the server's own work, which the machine's load does not inflate) and the
 SQL statements one request sends (every engine's ``before_cursor_execute``). ``--only <text>``
@@ -29,7 +31,7 @@ Issue 13's targets: grid of 100 tasks x 30 data times <= 1 s, DAG of 300 tasks <
 
 Usage: ``python tools/bench/console.py [--tasks 1000] [--dag 300] [--days 100] [--samples 20]
 [--backend sqlite|postgres] [--db-prefix wedata_bench_] [--strict] [--only grid] [--browser]
-[--browser-samples 5]``.
+[--browser-samples 5] [--lake-tables 200] [--trigger-runs 200] [--no-gc-freeze]``.
 """
 
 from __future__ import annotations
@@ -354,6 +356,94 @@ def create_database(prefix: str) -> str:
     with psycopg.connect(PG_URL.replace("postgresql+psycopg", "postgresql") + "/postgres", autocommit=True) as c:
         c.execute(f'CREATE DATABASE "{name}"')
     return name
+def make_domains(runtime: Any, actions: Any, home: Path, lake_tables: int, runs: int) -> dict[str, str]:
+    """The catalog, lineage, quality and trigger-workflow pages' data; their paths by name.
+
+    A lake of ``lake_tables`` tables in schema ``sales`` (written with DuckDB before the server
+    reads it), wired by RegisterLineage in layers of 10 (each table feeds two of the next layer);
+    a DLC source and a monitoring task of 3 rules on one lake table, run 30 times by the quality
+    executor; a workflow-scheduling project with a 10-task trigger workflow and ``runs`` runs (no
+    engine: they stay pending, their task runs exist)."""
+    import duckdb
+
+    from wedata.executors.sql.contract import lake_path
+
+    lake = lake_path(home)
+    lake.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(lake)) as con:
+        con.execute("CREATE SCHEMA sales")
+        for i in range(lake_tables):
+            con.execute(f"CREATE TABLE sales.t_{i:04d} (id INTEGER, customer VARCHAR, amount DECIMAL(10,2))")
+        con.execute("INSERT INTO sales.t_0000 SELECT i, CASE WHEN i % 7 = 0 THEN NULL ELSE 'c' || i END, i "
+                    "FROM range(1000) t(i)")
+    guids: list[str] = []
+    number = 1
+    while len(guids) < lake_tables:
+        page = actions.data("ListTable", PageNumber=number, PageSize=500, CatalogName="DataLakeCatalog",
+                            DatabaseName="sales")
+        guids.extend(t.guid for t in page.items or [])
+        if not page.items:
+            break
+        number += 1
+    relations = []
+    for i in range(10, len(guids)):
+        for up in {i - 10, i - 10 - i % 10 + (i + 3) % 10}:  # same place and 3 along, a layer up
+            relations.append({"Source": {"ResourceUniqueId": guids[up], "ResourceType": "TABLE", "Platform": "WEDATA"},
+                              "Target": {"ResourceUniqueId": guids[i], "ResourceType": "TABLE", "Platform": "WEDATA"},
+                              "Processes": [{"ProcessId": f"etl_{i}", "ProcessType": "THIRD_REPORT", "Platform": "THIRD"}]})
+    for start in range(0, len(relations), 100):
+        actions.data("RegisterLineage", Relations=relations[start:start + 100])
+
+    project = actions.data("CreateProject", Project={"ProjectName": "bench_domains", "DisplayName": "Bench domains"}
+                           ).project_id
+    source = actions.data("CreateDataSource", ProjectId=project, Name="bench_lake", Type="DLC",
+                          ProdConProperties='{"region":"ap-guangzhou"}').data_source_id
+    table = "t_0000"
+
+    def rule(name: str, template: int, op: str, value: str, column: str | None = None) -> dict[str, Any]:
+        return {"Name": name, "Type": 1, "DatasourceId": str(source), "DatabaseName": "sales", "TableName": table,
+                "RuleTemplateId": template, "AlarmLevel": 2, "SourceEngineTypes": [16], "ConditionType": 1,
+                "SourceObjectDataTypeName": "table" if column is None else "string", "SourceObjectValue": column or table,
+                "CompareRule": {"Items": [{"CompareType": 1, "Operator": op, "ValueList": [{"ValueType": 3, "Value": value}]}]}}
+
+    made = actions.data("CreateQualityRule", ProjectId=project, CreateRuleScene=1, RuleBOList=[
+        rule("rows", 1, "<", "1"), rule("null customers", 2, ">", "0", "customer"),
+        rule("distinct customers", 4, "<", "10", "customer")])
+    group = made.results[0].rule_group_id
+    for d in range(30):
+        runtime.services.quality.executor.run_group(group, datetime(2026, 6, 1) + timedelta(days=d), trigger_type=3)
+
+    trigger_project = actions.data("CreateProject", Project={"ProjectName": "bench_triggers", "DisplayName": "Bench triggers",
+                                                             "ScheduleMode": "workflow"}).project_id
+    flow = actions.data("CreateTriggerWorkflow", ProjectId=trigger_project, WorkflowName="bench_flow",
+                        ParentFolderPath="/").workflow_id
+    code = base64.b64encode(b"echo bench").decode()
+    previous: str | None = None
+    for i in range(10):
+        task = actions.data("CreateTriggerTask", ProjectId=trigger_project, TriggerTaskBaseAttribute={
+            "TaskName": f"step_{i}", "TaskTypeId": "35", "WorkflowId": flow},
+            TriggerTaskConfiguration={"CodeContent": code},
+            TriggerTaskSchedulerConfiguration={"UpstreamDependencyConfigList": [{"TaskId": previous}] if previous else []}
+        ).task_id
+        actions.data("SubmitTriggerTask", ProjectId=trigger_project, TaskId=task, VersionRemark="bench")
+        previous = task
+    execution = ""
+    for _ in range(runs):
+        execution = actions.data("CreateTriggerWorkflowRun", ProjectId=trigger_project,
+                                 WorkflowId=flow).workflow_execution_id
+    middle = guids[len(guids) // 2]
+    return {
+        "catalog": f"/console/p/{project}/catalog",
+        f"catalog tables ({lake_tables}, page 1)":
+            f"/console/p/{project}/catalog/tables?catalog=DataLakeCatalog&database=sales",
+        "catalog table columns": f"/console/p/{project}/catalog/tables/{guids[0]}",
+        "lineage, depth 5": f"/console/p/{project}/lineage?table={middle}&depth=5",
+        "quality groups and latest runs": f"/console/p/{project}/quality",
+        "quality group history (30 runs)": f"/console/p/{project}/quality/groups/{group}",
+        "trigger workflows": f"/console/p/{trigger_project}/trigger-workflows",
+        f"trigger workflow runs ({runs})": f"/console/p/{trigger_project}/trigger-workflows/{flow}",
+        "trigger run (10 task runs)": f"/console/p/{trigger_project}/trigger-runs/{execution}",
+    }
 
 
 def main() -> int:
@@ -369,6 +459,8 @@ def main() -> int:
     ap.add_argument("--browser", action="store_true",
                     help="also time the grid and the DAG in Chromium (/usr/bin/chromium, Playwright)")
     ap.add_argument("--browser-samples", type=int, default=5)
+    ap.add_argument("--lake-tables", type=int, default=200, help="lake tables of the catalog and lineage pages")
+    ap.add_argument("--trigger-runs", type=int, default=200, help="runs of the trigger workflow")
     args = ap.parse_args()
 
     from starlette.testclient import TestClient
@@ -397,6 +489,7 @@ def main() -> int:
         workflows = [actions.data("CreateWorkflow", ProjectId=project, WorkflowName=f"flow_{i}",
                                   ParentFolderPath="/").workflow_id for i in range(max(2, args.tasks // 100))]
         tasks = make_tasks(actions, project, workflows, args.tasks, min(args.dag, args.tasks))
+        domain_pages = make_domains(runtime, actions, settings.home, args.lake_tables, args.trigger_runs)
         made = time.perf_counter()
         instances = make_history(runtime, project, tasks, args.days)
         print(f"{len(tasks)} tasks in {len(workflows)} workflows ({made - started:.1f} s), {instances} instances "
@@ -424,7 +517,8 @@ def main() -> int:
                    "&EndDate=2026-05-31&DataTimeOrder=NORMAL&CheckParentType=NONE")
         day = (datetime(2026, 6, 30) - timedelta(days=1)).date().isoformat()
         world = World(project, big, min(args.dag, args.tasks), task_id, key, rule, preview, day, len(tasks))
-        missed = time_server_pages(client, server_pages(world), args.samples, args.only)
+        pages = server_pages(world) + [Page(name, path) for name, path in domain_pages.items()]
+        missed = time_server_pages(client, pages, args.samples, args.only)
         if args.browser:
             time_browser_pages(app, browser_pages(world), args.browser_samples, args.only)
         runtime.endpoint.close()

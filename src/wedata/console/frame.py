@@ -68,6 +68,10 @@ PAGE_MODULES = (
     "wedata.console.pages.charts",
     "wedata.console.pages.day",
     "wedata.console.pages.sql",
+    "wedata.console.pages.catalog",
+    "wedata.console.pages.lineage",
+    "wedata.console.pages.quality",
+    "wedata.console.pages.triggers",
 )
 
 SECURITY_HEADERS = {

@@ -103,6 +103,7 @@
   }
 
   function openNode(node) {
+    if (!node.dataset.href) return;  // a node with nowhere to go (lineage: a THIRD resource)
     var svg = node.closest("svg");
     svg.querySelectorAll("g.node.selected").forEach(function (n) { n.classList.remove("selected"); });
     node.classList.add("selected");
