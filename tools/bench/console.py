@@ -455,6 +455,8 @@ def main() -> int:
     ap.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     ap.add_argument("--db-prefix", default="wedata_bench_", help="name prefix of the scratch PostgreSQL database")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a page's p95 exceeds 150 ms")
+    ap.add_argument("--no-gc-freeze", action="store_true",
+                    help="leave the start-up heap to the collector (the server freezes it: app.freeze_startup_heap)")
     ap.add_argument("--only", default="", help="time only the pages whose name contains this text")
     ap.add_argument("--browser", action="store_true",
                     help="also time the grid and the DAG in Chromium (/usr/bin/chromium, Playwright)")
@@ -466,7 +468,7 @@ def main() -> int:
     from starlette.testclient import TestClient
 
     from tests.support import PG_URL
-    from wedata.app import build_runtime, create_app
+    from wedata.app import build_runtime, create_app, freeze_startup_heap
     from wedata.config import Settings
     from wedata.console.client import Actions
     from wedata.principal import Caller
@@ -496,6 +498,8 @@ def main() -> int:
               f"({time.perf_counter() - made:.1f} s), backend {args.backend}")
 
         app = create_app(settings, runtime)
+        if not args.no_gc_freeze:
+            freeze_startup_heap()  # as the server's start-up does (app.py lifespan)
         client = TestClient(app, base_url="http://bench")
         form = client.get("/console/signin").text
         token = form.split('name="pre_token" value="')[1].split('"')[0]
