@@ -93,10 +93,27 @@ def _time_range(cond: list[Any], column: Any, lo: str | None, hi: str | None, zo
         cond.append(column < end + timedelta(seconds=1))
 
 
-def list_filters(req: M.ListTaskInstancesRequest, zone: str | None) -> list[Any]:
-    """Conditions on ``task_instances`` alone (the task's and the folder's as semi-joins)."""
+# Up to this many tasks matched by Keyword or OwnerUin go into the instances' statements as a
+# literal list; more stay a sub-select.
+LITERAL_TASK_IDS = 1000
+
+
+def _task_ids(conn: Any, matching: Any, extra: list[str]) -> tuple[Any, bool]:
+    """The condition "the instance's task is one of ``matching`` (a select of task ids) or of
+    ``extra``", and whether it is a literal list. The ids are read first: a sub-select OR'ed with
+    a list can use no index at all, a literal list is an index range per task."""
+    ids = conn.execute(matching.limit(LITERAL_TASK_IDS + 1)).scalars().all()
+    if len(ids) > LITERAL_TASK_IDS:
+        return (or_(TI.c.task_id.in_(matching), TI.c.task_id.in_(extra)) if extra else TI.c.task_id.in_(matching)), False
+    return TI.c.task_id.in_(sorted(set(ids) | set(extra))), True
+
+
+def list_filters(conn: Any, req: M.ListTaskInstancesRequest, zone: str | None) -> list[Any]:
+    """Conditions on ``task_instances`` alone (the folder's as a semi-join; the tasks matched by
+    Keyword or OwnerUin read first, see ``_task_ids``)."""
     cond: list[Any] = [TI.c.project_id == req.project_id]
     tasks = T.tasks
+    by_task = False
     if req.keyword:
         words = [w.strip() for w in req.keyword.split(",") if w.strip()]
         if words:
@@ -105,7 +122,9 @@ def list_filters(req: M.ListTaskInstancesRequest, zone: str | None) -> list[Any]
             named = select(tasks.c.id).where(tasks.c.project_id == req.project_id, or_(*[
                 or_(tasks.c.name.contains(w, autoescape=True), tasks.c.id.contains(w, autoescape=True)) for w in words
             ]))
-            cond.append(or_(TI.c.task_id.in_(named), TI.c.task_id.in_(words)))
+            condition, literal = _task_ids(conn, named, words)
+            cond.append(condition)
+            by_task = by_task or literal
     if req.instance_type is not None:
         if req.instance_type not in (0, 1, 2):
             raise InvalidValue(f"InstanceType must be 0, 1 or 2, got {req.instance_type}")
@@ -124,8 +143,10 @@ def list_filters(req: M.ListTaskInstancesRequest, zone: str | None) -> list[Any]
         except ValueError as exc:
             raise InvalidValue(str(exc)) from None
     if req.owner_uin:
-        cond.append(TI.c.task_id.in_(
-            select(tasks.c.id).where(tasks.c.project_id == req.project_id, tasks.c.owner_uin == req.owner_uin)))
+        condition, literal = _task_ids(conn, select(tasks.c.id).where(
+            tasks.c.project_id == req.project_id, tasks.c.owner_uin == req.owner_uin), [])
+        cond.append(condition)
+        by_task = by_task or literal
     if req.folder_id:
         wf, fo = T.workflows, T.workflow_folders
         cond.append(TI.c.workflow_id.in_(
@@ -138,6 +159,13 @@ def list_filters(req: M.ListTaskInstancesRequest, zone: str | None) -> list[Any]
     _time_range(cond, TI.c.scheduled_at, req.schedule_time_from, req.schedule_time_to, zone, "ScheduleTime")
     _time_range(cond, TI.c.started_at, req.start_time_from, req.start_time_to, zone, "StartTime")
     _time_range(cond, TI.c.updated_at, req.last_update_time_from, req.last_update_time_to, zone, "LastUpdateTime")
+    if by_task:
+        # A literal list of tasks is the narrow condition: its index is (task_id, state). Without
+        # statistics SQLite prefers any index led by project_id (the sort indexes of
+        # 0024_scale_indexes) and passes every instance of the project: a task's failed runs
+        # in a project of 100,000 instances took 270 ms, 1 ms this way. COALESCE(x, x) is x
+        # but no indexed column.
+        cond[0] = func.coalesce(TI.c.project_id, TI.c.project_id) == req.project_id
     return cond
 
 
@@ -150,7 +178,7 @@ def list_instances(conn: Any, req: M.ListTaskInstancesRequest) -> Paged[Any]:
     direction = (req.sort_type or "DESC").strip().upper()
     if direction not in ("ASC", "DESC"):
         raise InvalidValue(f"SortType must be ASC or DESC, got {req.sort_type!r}")
-    cond = list_filters(req, zone)
+    cond = list_filters(conn, req, zone)
     desc = direction == "DESC"
     # Every join of base_query is an outer join to at most one row: the count and the page's
     # ids are the instances' own.
