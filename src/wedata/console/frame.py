@@ -204,6 +204,13 @@ class View:
     def arg(self, name: str, default: str = "") -> str:
         return self.request.query_params.get(name, default).strip()
 
+    def page(self) -> int:
+        """The ``page`` query argument as a page number (1 when absent or not a number)."""
+        try:
+            return max(1, int(self.arg("page") or 1))
+        except ValueError:
+            return 1
+
     def url(self, path: str) -> str:
         return PREFIX + path
 

@@ -84,12 +84,6 @@ def error_field(err: ActionFailed) -> str | None:
     return None
 
 
-def _page(v: View) -> int:
-    try:
-        return max(1, int(v.arg("page") or 1))
-    except ValueError:
-        return 1
-
 
 # -- the rules ------------------------------------------------------------------------------------
 
@@ -100,7 +94,7 @@ def rules(v: View) -> Response:
     a = v.actions
     project = a.data("GetProject", ProjectId=project_id)
     keyword = v.arg("keyword")
-    number = _page(v)
+    number = v.page()
     data, error = a.try_data("ListOpsAlarmRules", ProjectId=project_id, PageNumber=number, PageSize=PAGE_SIZE,
                              Keyword=keyword or None)
     if error is not None and (error.forbidden or error.not_found):
@@ -299,7 +293,7 @@ def messages(v: View) -> Response:
     a = v.actions
     project = a.data("GetProject", ProjectId=project_id)
     level = v.arg("level")
-    number = _page(v)
+    number = v.page()
     params: dict[str, object] = {"ProjectId": project_id, "PageNumber": number, "PageSize": PAGE_SIZE,
                                  "TimeZone": "UTC+0"}
     if level:

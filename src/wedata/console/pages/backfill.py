@@ -62,13 +62,6 @@ def field_of(message: str) -> str | None:
     return "StartDate" if "DataBackfillRangeList" in message else None
 
 
-def _int(value: str, default: int = 1) -> int:
-    try:
-        return max(1, int(value))
-    except ValueError:
-        return default
-
-
 @pages.get("/p/{project_id}/backfill")
 def plans(v: View) -> Response:
     project_id = v.param("project_id")
@@ -77,7 +70,7 @@ def plans(v: View) -> Response:
     # GetProject is tenant-wide (as ListProjects): a project-bound read checks membership before
     # the plans' ids are read.
     a.data("ListWorkflows", ProjectId=project_id, PageSize=10)
-    number = _int(v.arg("page"))
+    number = v.page()
     ids, total = v.console.plans.plan_ids(project_id, PAGE_SIZE, (number - 1) * PAGE_SIZE)
     rows = []
     for plan_id in ids:

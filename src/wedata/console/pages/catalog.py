@@ -42,13 +42,6 @@ def member(v: View, project_id: str) -> None:
     v.actions.data("ListDataSources", ProjectId=project_id, PageNumber=1, PageSize=1)
 
 
-def page_number(v: View) -> int:
-    try:
-        return max(1, int(v.arg("page") or 1))
-    except ValueError:
-        return 1
-
-
 def _scope(v: View) -> dict[str, str]:
     """Where in the catalog a list is: the source (or the lake catalog), database, schema."""
     return {k: v.arg(k) for k in ("source", "catalog", "database", "schema")}
@@ -74,7 +67,7 @@ def _list(v: View, action: str, template: str, **params: Any) -> Response:
     project_id = v.param("project_id")
     project = v.actions.data("GetProject", ProjectId=project_id)
     member(v, project_id)
-    scope, keyword, number = _scope(v), v.arg("keyword"), page_number(v)
+    scope, keyword, number = _scope(v), v.arg("keyword"), v.page()
     data, error = v.actions.try_data(action, PageNumber=number, PageSize=PAGE_SIZE, Keyword=keyword or None,
                                      **_where(scope), **params)
     if error is not None and error.forbidden:

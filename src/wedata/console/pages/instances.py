@@ -58,10 +58,7 @@ def instance_list(v: View) -> Response:
     a = v.actions
     project = a.data("GetProject", ProjectId=project_id)
     args = {k: v.arg(k) for k in FILTERS}
-    try:
-        number = max(1, int(v.arg("page") or 1))
-    except ValueError:
-        number = 1
+    number = v.page()
     params = {
         "ProjectId": project_id, "PageNumber": number, "PageSize": PAGE_SIZE,
         "InstanceState": args["state"] or None, "Keyword": args["task"] or None,

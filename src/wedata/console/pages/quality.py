@@ -22,7 +22,6 @@ from starlette.responses import Response
 
 from wedata.console.client import ActionFailed
 from wedata.console.frame import Pages, View
-from wedata.console.pages.catalog import page_number
 
 pages = Pages()
 
@@ -91,7 +90,7 @@ def groups(v: View) -> Response:
     project_id = v.param("project_id")
     a = v.actions
     project = a.data("GetProject", ProjectId=project_id)
-    table, number = v.arg("table"), page_number(v)
+    table, number = v.arg("table"), v.page()
     data, error = a.try_data("ListQualityRuleGroups", ProjectId=project_id, PageNumber=number, PageSize=PAGE_SIZE,
                              Filters=[{"Name": "TableName", "Values": [table]}] if table else None)
     if error is not None and error.forbidden:
@@ -117,7 +116,7 @@ def group(v: View) -> Response:
                     OrderFields=NEWEST)
     rules = list(listed.items or [])
     truncated = (listed.total_count or 0) > len(rules)
-    number = page_number(v)
+    number = v.page()
     history, error = _execs(v, project_id, number, PAGE_SIZE, group_id)
     total = (history.total_count or 0) if history else 0
     return v.render("quality_group.html", project=project, group=found.items[0], rules=rules, truncated=truncated,

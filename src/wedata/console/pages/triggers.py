@@ -23,7 +23,6 @@ from typing import Any
 from starlette.responses import Response
 
 from wedata.console.frame import Pages, View
-from wedata.console.pages.catalog import page_number
 
 pages = Pages()
 
@@ -84,7 +83,7 @@ def workflows(v: View) -> Response:
     project_id = v.param("project_id")
     a = v.actions
     project = a.data("GetProject", ProjectId=project_id)
-    keyword, number = v.arg("keyword"), page_number(v)
+    keyword, number = v.arg("keyword"), v.page()
     data, error = a.try_data("ListTriggerWorkflows", ProjectId=project_id, PageNumber=number, PageSize=PAGE_SIZE,
                              Keyword=keyword or None)
     if error is not None and error.forbidden:
@@ -100,7 +99,7 @@ def workflow(v: View) -> Response:
     a = v.actions
     project = a.data("GetProject", ProjectId=project_id)
     flow = a.data("GetTriggerWorkflow", ProjectId=project_id, WorkflowId=workflow_id)
-    state, number = v.arg("state"), page_number(v)
+    state, number = v.arg("state"), v.page()
     runs, error = _runs(v, project_id, number, PAGE_SIZE, WorkflowId=workflow_id, ExecutionState=state)
     return v.render("trigger_workflow.html", project=project, workflow=flow, workflow_id=workflow_id, runs=runs,
                     error=error, state=state, states=STATES, page=number, pages=_pages(runs), **_helpers())
