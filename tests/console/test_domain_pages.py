@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from playwright.sync_api import expect
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 from tests.actions.datasources.conftest import Db, postgres
@@ -274,7 +275,9 @@ def test_quality_pages_show_the_groups_rules_and_each_runs_verdicts(page: Any, w
     page.locator("tr.quality-exec a.checked-instance").first.click()  # the task run that was checked
     page.wait_for_url("**/instance?key=*")
     assert page.locator("main h1").inner_text().startswith("checked")
-    page.wait_for_function("document.getElementById('log').textContent.includes('loaded')")
+    # Not page.wait_for_function: a string predicate polled after the first check is eval'd in the
+    # page, which the console's CSP (script-src 'self') refuses; expect() polls from Playwright.
+    expect(page.locator("#log")).to_contain_text("loaded", timeout=30_000)
 
 
 def test_trigger_workflow_pages_show_the_runs_and_each_task_runs_state(page: Any, triggers: Triggers) -> None:
@@ -304,7 +307,7 @@ def test_trigger_workflow_pages_show_the_runs_and_each_task_runs_state(page: Any
     # A task run is an engine instance: its page shows its log.
     page.locator(f"tr[data-task-id='{t.tasks['load']}']").get_by_role("link", name="Instance and log").click()
     page.wait_for_url("**/instance?key=*")
-    page.wait_for_function("document.getElementById('log').textContent.includes('loading-now')")
+    expect(page.locator("#log")).to_contain_text("loading-now", timeout=30_000)
 
 
 def test_an_open_run_page_follows_the_run_until_it_ends(page: Any, api: Api, triggers: Triggers) -> None:
