@@ -66,6 +66,9 @@ class TaskDef:
     # task's lake engine).
     source_service_id: str | None = None
     data_cluster: str | None = None
+    # TaskSchedulerConfiguration.AllowRedoType (ALL | FAILURE | NONE): whether a backfill may run
+    # an instance that has already ended again.
+    allow_redo: str = "ALL"
 
     @property
     def try_limit(self) -> int:
@@ -154,7 +157,13 @@ def parse_definition(version_id: str, snapshot: Mapping[str, Any]) -> TaskDef:
         events=events,
         source_service_id=str(conf.get("SourceServiceId") or "").strip() or None,
         data_cluster=str(conf.get("DataCluster") or "").strip() or None,
+        allow_redo=_allow_redo(sc.get("AllowRedoType")),
     )
+
+
+def _allow_redo(value: Any) -> str:
+    allow = str(value or "ALL").upper()
+    return allow if allow in ("ALL", "FAILURE", "NONE") else "ALL"
 
 
 class DefinitionCache:

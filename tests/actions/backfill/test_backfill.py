@@ -280,6 +280,22 @@ def test_delete_stops_what_has_not_started_and_lets_the_running_one_finish(api: 
     wait_plan(api, space, create(api, space, [slow], "2024-08-02", "2024-08-02"))
 
 
+def test_instances_another_live_plan_holds_are_refused_and_nothing_is_created(api: Api, space: Space) -> None:
+    slow = task(api, space, "sleep 3")
+    first = create(api, space, [slow], "2024-09-01", "2024-09-04", RedefineParallelNum=1)
+    before = past(api, space, slow)
+    assert sorted(before) == [f"2024-09-0{d} 00:00:00" for d in (1, 2, 3, 4)]
+    # 09-03 and 09-04 wait their turn in the first plan (one at a time): a second plan may not take them.
+    err = api.error("CreateDataBackfillPlan", {"ProjectId": space.project, "TaskIds": [slow],
+                                                "DataBackfillRangeList": [{"StartDate": "2024-09-03",
+                                                                           "EndDate": "2024-09-04"}]})
+    assert err.code == "FailedOperation" and "2 instance(s) already belong to a backfill plan" in err.message
+    assert f"{slow}_2024-09-03 00:00:00" in err.message
+    assert sorted(past(api, space, slow)) == sorted(before)  # nothing new was made
+    job(api, space, api.data("DeleteDataBackfillPlanAsync", {"ProjectId": space.project,
+                                                            "DataBackfillPlanId": first})["AsyncId"])
+
+
 # ------------------------------------------------------------------------------------------------
 # Bad input: the right code, and nothing created
 

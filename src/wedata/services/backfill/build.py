@@ -269,8 +269,9 @@ def load_tasks(conn: Connection, project_id: str, task_ids: Sequence[str],
     rows = {
         r.id: r
         for r in conn.execute(
-            select(t.c.id, t.c.name, t.c.workflow_id, t.c.status, t.c.prod_version_id, v.c.snapshot,
-                   w.c.scheduler_config)
+            # Not the version's snapshot: what a plan needs of it is in the (cached) definition.
+            select(t.c.id, t.c.name, t.c.workflow_id, t.c.status, t.c.prod_version_id,
+                   v.c.version_id.label("version_found"), w.c.scheduler_config)
             .select_from(t.outerjoin(v, v.c.version_id == t.c.prod_version_id).outerjoin(w, w.c.id == t.c.workflow_id))
             .where(t.c.project_id == project_id, t.c.id.in_(list(task_ids)))
         )
@@ -281,7 +282,7 @@ def load_tasks(conn: Connection, project_id: str, task_ids: Sequence[str],
     out: list[TaskInfo] = []
     for tid in task_ids:
         r = rows[tid]
-        if not r.prod_version_id or r.snapshot is None:
+        if not r.prod_version_id or r.version_found is None:
             raise OperationFailed(f"The task {tid} has not been submitted to the scheduler: submit it before "
                                   "backfilling it.")
         try:
@@ -292,12 +293,10 @@ def load_tasks(conn: Connection, project_id: str, task_ids: Sequence[str],
             raise Unsupported(f"The task {tid} is a one-off task: one-off tasks cannot be backfilled.")
         if r.status in ("F", "T", "INVALID"):
             raise OperationFailed(f"The task {tid} is offline (status {r.status}): start it before backfilling it.")
-        sc = (r.snapshot or {}).get("TaskSchedulerConfiguration") or {}
-        allow = str(sc.get("AllowRedoType") or "ALL").upper()
         wf_conf = r.scheduler_config or {}
         out.append(TaskInfo(
             task_id=tid, name=r.name, workflow_id=r.workflow_id, status=r.status, tdef=tdef,
-            allow_redo=allow if allow in ("ALL", "FAILURE", "NONE") else "ALL",
+            allow_redo=tdef.allow_redo,
             workflow_dependency=str(wf_conf.get("DependencyWorkflow") or "no").lower() == "yes",
         ))
     return out
@@ -309,12 +308,13 @@ def dependency_levels(conn: Connection, tasks: Sequence[TaskInfo]) -> None:
     ids = [x.task_id for x in tasks]
     d = T.task_dependencies
     ups: dict[str, set[str]] = defaultdict(set)
+    # One IN list, the upstream filtered here: with both, SQLite probes the primary key once per
+    # pair (200 tasks: 40,000 probes, 7 ms instead of 0.4).
+    chosen = set(ids)
     for tid, up in conn.execute(
-        select(d.c.task_id, d.c.upstream_task_id).where(
-            d.c.side == "prod", d.c.task_id.in_(ids), d.c.upstream_task_id.in_(ids)
-        )
-    ):
-        if tid != up:
+        select(d.c.task_id, d.c.upstream_task_id).where(d.c.side == "prod", d.c.task_id.in_(ids))
+    ).all():
+        if tid != up and up in chosen:
             ups[tid].add(up)
     level: dict[str, int] = {}
     remaining = set(ids)

@@ -109,8 +109,14 @@ def classify(conn: Connection, wanted: Sequence[build.Wanted], problems: build.P
     ``whole_rows=False`` (a preview, which writes nothing) reads only what the decision needs and
     keeps no ``prior``."""
     rows: dict[tuple[str, datetime], Any] = {}
-    columns: Sequence[Any] = (TI,) if whole_rows else _KIND_COLUMNS
     task_ids = list(dict.fromkeys(w.task.task_id for w in wanted))
+    # Whether a live plan holds the instance comes with it (one index probe per row) rather than
+    # from a second statement per 500 instance ids.
+    held = (
+        select(BM.c.id).where(BM.c.instance_id == TI.c.id, BM.c.status.in_(plan_release.LIVE)).exists()
+        .label("held_by_plan")
+    )
+    columns: Sequence[Any] = (TI, held) if whole_rows else (*_KIND_COLUMNS, held)
     if wanted:
         # Every task of a plan shares its ranges: one index range per task on (task_id,
         # data_time), in one statement per 500 tasks (rows outside a task's own keys are ignored).
@@ -119,33 +125,31 @@ def classify(conn: Connection, wanted: Sequence[build.Wanted], problems: build.P
             for r in conn.execute(
                 select(*columns).where(TI.c.task_id.in_(task_ids[i : i + 500]), TI.c.data_time >= lo,
                                        TI.c.data_time <= hi)
-            ).mappings():
+            ).mappings().all():  # fetchall: iterating a result fetches row by row
                 rows[(r["task_id"], r["data_time"])] = r
     members: list[Member] = []
+    terminal, waiting, expired = states.TERMINAL, states.WAITING, states.EXPIRED
     for w in wanted:
         row = rows.get((w.task.task_id, w.data_time))
         if row is None:
             members.append(Member(w, None, "new"))
             continue
         state = row["state"]
-        if state in states.TERMINAL:
+        if state in terminal:
             allow = w.task.allow_redo
-            if allow == "NONE" or (allow == "FAILURE" and state != states.EXPIRED):
+            if allow == "NONE" or (allow == "FAILURE" and state != expired):
                 problems.skipped += 1
                 continue
             members.append(Member(w, row, "redo", row["id"], row["life_round_num"] + 1,
                                   prior_of(row) if whole_rows else {}))
-        elif state in states.WAITING and row["tries"] == 0:
+        elif state in waiting and row["tries"] == 0:
             members.append(Member(w, row, "adopt", row["id"], row["life_round_num"],
                                   prior_of(row) if whole_rows else {}))
         else:
             problems.busy.append(build.key_text(w.task.task_id, w.data_time))
-    ids = [m.instance_id for m in members if m.row is not None]
-    for i in range(0, len(ids), 500):
-        for task_id, dt in conn.execute(
-            select(BM.c.task_id, BM.c.data_time).where(BM.c.instance_id.in_(ids[i : i + 500]), BM.c.status.in_(plan_release.LIVE))
-        ):
-            problems.in_plan.append(build.key_text(task_id, dt))
+            continue
+        if row["held_by_plan"]:
+            problems.in_plan.append(build.key_text(w.task.task_id, w.data_time))
     return members
 
 
