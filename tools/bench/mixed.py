@@ -300,6 +300,9 @@ def main() -> int:
     ap.add_argument(
         "--py-spy", metavar="FILE", help="record the server with py-spy (collapsed stacks) during mixed"
     )
+    ap.add_argument("--py-spy-all", dest="py_spy_gil", action="store_false",
+                    help="with --py-spy: sample every thread that is not idle (default: only the GIL holder, "
+                         "i.e. where the server's one core goes)")
     ap.add_argument("--settle", type=float, default=300.0,
                     help="wait up to this many seconds for the initial planning burst to end (0: measure at once)")
     ap.add_argument("--server-env", action="append", default=[], help="extra NAME=VALUE for the server")
@@ -342,7 +345,7 @@ def main() -> int:
             if args.py_spy:  # pip install py-spy (not a project dependency)
                 py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
                 spy = subprocess.Popen([py_spy, "record", "-p", str(server.proc.pid), "-d", str(int(args.seconds)),
-                                        "-r", "200", "--threads", "--gil", "-f", "raw", "-o", args.py_spy, "--nonblocking"],
+                                        "-r", "200", "--threads", *(["--gil"] if args.py_spy_gil else []), "-f", "raw", "-o", args.py_spy, "--nonblocking"],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
             records, seconds = run_clients(specs, args.seconds, args.procs)
             cpu = cpu_seconds(server.proc.pid) - cpu0
