@@ -66,17 +66,24 @@ def prepare_home(settings: Settings) -> None:
     if not home.exists():
         home.mkdir(parents=True, mode=0o700)
         home.chmod(0o700)  # mkdir's mode is filtered by the umask
+    else:
+        _make_private(home, 0o700, "WEDATA_HOME")
+    if settings.database_url is not None:
         return
-    _make_private(home, 0o700, "WEDATA_HOME")
-    if settings.database_url is None:
-        for name in ("wedata.db", "wedata.db-wal", "wedata.db-shm"):
-            if (home / name).exists():
-                _make_private(home / name, 0o600, "The database file")
+    for name in ("wedata.db", "wedata.db-wal", "wedata.db-shm"):
+        if (home / name).exists():
+            _make_private(home / name, 0o600, "The database file")
 
 
 def build_runtime(settings: Settings, clock: Clock | None = None, migrate: bool = True) -> Runtime:
     prepare_home(settings)
     box = SecretBox.from_key_file(settings.key_path)
+    if settings.database_url is None and not (settings.home / "wedata.db").exists():
+        # Created 0600 (once the key file passed) before SQLite creates it with the umask's mode
+        # (the CLI sets 077, a library user may not); its WAL and shared-memory files take the
+        # database file's mode.
+        (settings.home / "wedata.db").touch(mode=0o600)
+        (settings.home / "wedata.db").chmod(0o600)
     db = Database(settings.db_url, threads=settings.api_thread_count)
     if migrate:
         upgrade(db, box=box)

@@ -297,3 +297,23 @@ def test_a_second_server_on_the_port_of_a_running_one_leaves_its_database_alone(
     assert "Running upgrade" not in res.stderr and "scheduler engine" not in res.stderr
     assert os.stat(server.home / "keys" / "secret.key").st_mtime_ns == before
     assert server.admin().data("ListTenantRoles")  # the running server is unaffected
+
+
+def test_a_new_sqlite_database_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    """build_runtime in process (a library user, a benchmark) does not get the CLI's umask 077:
+    the database and its WAL are still 0600 in a 0700 home."""
+    from wedata.app import build_runtime
+    from wedata.config import Settings
+
+    before = os.umask(0o022)
+    try:
+        runtime = build_runtime(Settings(home=tmp_path / "home", scheduler_enabled=False))
+        runtime.credentials.create("100000000009", secret_id="AKIDUMASK0000000000000000000000001",
+                                   secret_key="umask-key")
+        runtime.db.dispose()
+    finally:
+        os.umask(before)
+    home = tmp_path / "home"
+    assert mode(home) == 0o700
+    made = {p.name: mode(p) for p in home.iterdir() if p.name.startswith("wedata.db")}
+    assert made.get("wedata.db") == 0o600 and all(m == 0o600 for m in made.values()), made
