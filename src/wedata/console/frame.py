@@ -229,6 +229,11 @@ class View:
             self._projects = [p for p in items if mine is None or p.project_id in mine]
         return self._projects
 
+    def require_member(self, project_id: str) -> None:
+        """The project check of pages whose actions take no ProjectId (the catalog, lineage):
+        ListDataSources answers UnauthorizedOperation to a caller who is not a member."""
+        self.actions.data("ListDataSources", ProjectId=project_id, PageNumber=1, PageSize=1)
+
     def may_operate(self, project_id: str) -> bool:
         return self.console.access.may_operate(project_id, self.caller)
 

@@ -15,7 +15,7 @@ reader and a test reach every name); static/console.js lays them out left to rig
 as for a workflow. A node of a WeData table links to that table's lineage.
 
 The lineage actions have no ProjectId: the page calls ListDataSources of the project first
-(``catalog.member``), so a non-member is refused (403) as on every project page; which
+(``View.require_member``), so a non-member is refused (403) as on every project page; which
 resources show is then the actions' rule (a table of a source the caller may not see is left
 out of the items; an edge that passes through it draws it as a grey "not visible" node).
 """
@@ -30,7 +30,6 @@ from starlette.responses import Response
 
 from wedata.console.client import ActionFailed
 from wedata.console.frame import Pages, View
-from wedata.console.pages.catalog import member
 
 pages = Pages()
 
@@ -192,7 +191,7 @@ def lineage(v: View) -> Response:
     project_id = v.param("project_id")
     a = v.actions
     project = a.data("GetProject", ProjectId=project_id)
-    member(v, project_id)
+    v.require_member(project_id)
     guid, task_id, depth = v.arg("table"), v.arg("task"), _depth(v)
     table = task = graph = error = None
     if guid:
