@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -115,7 +114,9 @@ def restart_under_load(tmp_path: Path, url: str, stop: Callable[[], None], start
         for w in workers:  # both workers took part, and both came back to the broker
             assert "Task wedata.run_attempt" in w.log() and w.proc is not None and w.proc.poll() is None
         dropped = sum(w.log().count("dropped: ") for w in workers)
-        print(f"second deliveries dropped by the workers' claim: {dropped}")
+        resent = srv.log_path.read_text(errors="replace").count("sending it again")
+        print(f"second deliveries dropped by the workers' claim: {dropped} "
+              f"(the engine sent {resent} messages again that waited over {VISIBILITY} s)")
         return srv.log_path.read_bytes()[mark:].decode(errors="replace")
     finally:
         for w in workers:
@@ -179,12 +180,8 @@ def taken_before_stop(db_file: Path, attempts: list[int], stopped_at: datetime) 
 
 
 # Every run reconnects its workers with attempts running (held above): the path of the stall
-# Celery's prefetch reduction caused (docs/workers.md, "Faults"; executors/celeryapp.py). Opt-in
-# until it has passed 15 runs of 15 with the fix (14 passed, none stalled; 7 more ran out of time
-# at load average 36-61, all but one before the broker was even down):
-# WEDATA_FAULTS_RABBITMQ_RESTART=1 pytest tests/executors/test_broker_faults.py -k rabbitmq
-@pytest.mark.skipif(os.environ.get("WEDATA_FAULTS_RABBITMQ_RESTART") != "1",
-                    reason="opt-in (WEDATA_FAULTS_RABBITMQ_RESTART=1) until 15 runs of 15 pass, docs/workers.md")
+# Celery's prefetch reduction caused (docs/workers.md, "Faults"; executors/celeryapp.py). It was
+# opt-in until 15 runs of 15 passed with the fix (docs/workers.md has the record).
 def test_a_rabbitmq_restart_loses_no_dispatch_and_doubles_none(private_rabbit: PrivateRabbit,
                                                                tmp_path: Path) -> None:
     restart_under_load(tmp_path, private_rabbit.url, private_rabbit.stop, private_rabbit.start,
