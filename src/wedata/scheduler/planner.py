@@ -122,7 +122,7 @@ class Planner:
             )
             .limit(self.batch)
         )
-        return list(conn.execute(q).mappings())
+        return list(conn.execute(q).mappings().all())
 
     def due(self, conn: Connection, now: datetime) -> list[Mapping[Any, Any]]:
         """Plans whose horizon must move (the day rolled over in the task's zone)."""
@@ -135,7 +135,7 @@ class Planner:
             # planned in a few statements (plan_many), so fewer rounds of ``changed``.
             .limit(self.batch * 5)
         )
-        return list(conn.execute(q).mappings())
+        return list(conn.execute(q).mappings().all())  # fetchall: not a fetchone per row
 
     def vanished(self, conn: Connection) -> list[str]:
         """Plans of tasks that no longer exist (deleted)."""
@@ -190,7 +190,7 @@ class Planner:
         defs = self._load_defs(tx.conn, [r["prod_version_id"] for r in rows])
         metas = {tid: (p, w) for tid, p, w in tx.conn.execute(
             select(tasks.c.id, tasks.c.project_id, tasks.c.workflow_id)
-            .where(in_values(tx.conn, tasks.c.id, [r["id"] for r in rows])))}
+            .where(in_values(tx.conn, tasks.c.id, [r["id"] for r in rows]))).all()}
         dependent = dependent_workflows(tx.conn, {w for _, w in metas.values()})
         plain: list[tuple[TaskDef, Mapping[Any, Any], list[tuple[datetime, datetime]]]] = []
         windows = _Windows(self, tx.now)
@@ -227,7 +227,7 @@ class Planner:
         wanted = sorted(set(versions))
         for i in range(0, len(wanted), 500):
             for vid, snapshot in conn.execute(select(task_versions.c.version_id, task_versions.c.snapshot)
-                                              .where(in_values(conn, task_versions.c.version_id, wanted[i : i + 500]))):
+                                              .where(in_values(conn, task_versions.c.version_id, wanted[i : i + 500]))).all():
                 try:
                     out[vid] = parse_definition(vid, snapshot)
                 except (ValueError, TypeError, KeyError):

@@ -110,7 +110,7 @@ def pg_insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, A
             sql += " RETURNING " + ", ".join(q(n) for n in returning)
         sql = _STATEMENTS.setdefault(key, sql)
     result = conn.exec_driver_sql(sql, params)
-    return list(result) if returning else []
+    return list(result.all()) if returning else []
 
 
 def pg_update_many(conn: Connection, table: Table, key: str, rows: Sequence[Mapping[str, Any]]) -> bool:
