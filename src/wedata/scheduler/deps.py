@@ -31,6 +31,7 @@ from wedata.scheduler import states as instance_states
 from wedata.scheduler.definitions import TaskDef
 from wedata.scheduling.dependencies import upstream_data_times
 from wedata.scheduling.selfdepend import self_dependency
+from wedata.storage.bulk import in_values, pg_insert_many
 from wedata.storage.engine_tables import instance_deps, task_instances
 from wedata.storage.quality_tables import quality_holds
 from wedata.storage.tables import task_dependencies, tasks
@@ -79,7 +80,7 @@ def prod_edges(conn: Connection, task_ids: Iterable[str]) -> dict[str, list[Edge
     for i in range(0, len(ids), 500):
         rows = conn.execute(
             select(task_dependencies).where(
-                task_dependencies.c.side == "prod", task_dependencies.c.task_id.in_(ids[i : i + 500])
+                task_dependencies.c.side == "prod", in_values(conn, task_dependencies.c.task_id, ids[i : i + 500])
             )
         ).mappings()
         for row in rows:
@@ -96,7 +97,7 @@ def upstream_defs(
     out: dict[str, TaskDef | None] = dict.fromkeys(ids)
     for i in range(0, len(ids), 500):
         for tid, version in conn.execute(
-            select(tasks.c.id, tasks.c.prod_version_id).where(tasks.c.id.in_(ids[i : i + 500]))
+            select(tasks.c.id, tasks.c.prod_version_id).where(in_values(conn, tasks.c.id, ids[i : i + 500]))
         ):
             if version:
                 try:
@@ -209,7 +210,7 @@ def upstream_states(conn: Connection, wanted: Mapping[str, set[datetime]]) -> di
     for dt, ids in narrow.items():
         for i in range(0, len(ids), 500):
             for tid, state in conn.execute(
-                select(TI.c.task_id, TI.c.state).where(TI.c.task_id.in_(ids[i : i + 500]), TI.c.data_time == dt)
+                select(TI.c.task_id, TI.c.state).where(in_values(conn, TI.c.task_id, ids[i : i + 500]), TI.c.data_time == dt)
             ):
                 out[(tid, dt)] = state
     return out
@@ -240,8 +241,9 @@ def insert_edges(conn: Connection, instance_id: int, rows: Sequence[Mapping[Any,
 
 
 def flush_edges(conn: Connection, buf: list[dict[str, Any]]) -> None:
-    for i in range(0, len(buf), 2000):
-        conn.execute(insert(D), buf[i : i + 2000])
+    if buf and pg_insert_many(conn, D, buf) is None:  # PostgreSQL: one statement (storage/bulk.py)
+        for i in range(0, len(buf), 2000):
+            conn.execute(insert(D), buf[i : i + 2000])
     buf.clear()
 
 

@@ -376,9 +376,18 @@ class Engine:
     # -- planning -------------------------------------------------------------------------------
 
     def _plan(self) -> None:
+        # The look for changed tasks reads every task (167 ms at 100k tasks): while it finds
+        # none, it is done once per plan_interval, not before each batch of due plans (when the
+        # day rolls over, 100 batches of 1,000). A change waits no longer than it did: the
+        # interval, or the batch in progress.
+        look_at = 0.0
         for _ in range(100):  # bounded: a flood of submissions is planned over several iterations
             with self.db.read() as conn:
-                rows = self.planner.changed(conn) or self.planner.due(conn, self.clock.now())
+                rows: list[Any] = []
+                if time.monotonic() >= look_at:
+                    rows = self.planner.changed(conn)
+                    look_at = 0.0 if rows else time.monotonic() + self.settings.plan_interval
+                rows = rows or self.planner.due(conn, self.clock.now())
             if not rows:
                 return
             out = PlanOutcome()

@@ -49,6 +49,7 @@ from wedata.scheduler.workflowdeps import dependent_workflows, link_next_cycle, 
 from wedata.scheduling.cycles import CycleType
 from wedata.scheduling.datatimes import event_dimension, planned_instances
 from wedata.scheduling.timezones import parse_zone, utc_to_wall, wall_to_utc
+from wedata.storage.bulk import in_values, pg_insert_many, pg_update_many
 from wedata.storage.engine_tables import instance_event_waits, task_instances, task_plans
 from wedata.storage.tables import task_versions, tasks, workflows
 
@@ -121,7 +122,7 @@ class Planner:
             )
             .limit(self.batch)
         )
-        return list(conn.execute(q).mappings())
+        return list(conn.execute(q).mappings().all())
 
     def due(self, conn: Connection, now: datetime) -> list[Mapping[Any, Any]]:
         """Plans whose horizon must move (the day rolled over in the task's zone)."""
@@ -134,7 +135,7 @@ class Planner:
             # planned in a few statements (plan_many), so fewer rounds of ``changed``.
             .limit(self.batch * 5)
         )
-        return list(conn.execute(q).mappings())
+        return list(conn.execute(q).mappings().all())  # fetchall: not a fetchone per row
 
     def vanished(self, conn: Connection) -> list[str]:
         """Plans of tasks that no longer exist (deleted)."""
@@ -188,16 +189,18 @@ class Planner:
         depends on its previous cycle goes through :meth:`plan` (their rules need it alone)."""
         defs = self._load_defs(tx.conn, [r["prod_version_id"] for r in rows])
         metas = {tid: (p, w) for tid, p, w in tx.conn.execute(
-            select(tasks.c.id, tasks.c.project_id, tasks.c.workflow_id).where(tasks.c.id.in_([r["id"] for r in rows])))}
+            select(tasks.c.id, tasks.c.project_id, tasks.c.workflow_id)
+            .where(in_values(tx.conn, tasks.c.id, [r["id"] for r in rows]))).all()}
         dependent = dependent_workflows(tx.conn, {w for _, w in metas.values()})
         plain: list[tuple[TaskDef, Mapping[Any, Any], list[tuple[datetime, datetime]]]] = []
+        windows = _Windows(self, tx.now)
         for row in rows:
             tdef, meta = defs.get(row["prod_version_id"]), metas.get(row["id"])
             if tdef is None or meta is None or tdef.events or meta[1] in dependent:
                 self.plan(tx, row, out)
                 continue
             out.tasks += 1
-            _, until, _ = self._window(tdef, tx.now)
+            until = windows.get(tdef.zone)[0]
             after = to_wall(row["planned_through"], tdef.zone)
             fires = [] if tdef.schedule.cycle_type is CycleType.ONEOFF_CYCLE or until <= after \
                 else self._fires(tdef, after, until)
@@ -216,7 +219,7 @@ class Planner:
                     by_key[(tdef.task_id, dt)] = e = next(edges)
                     new_rows.append(instance_row(tx.now, tdef, project_id, workflow_id, fire, dt, e))
             self._insert_instances(tx, new_rows, by_key, out)
-        self._save_many(tx, [(tdef, row) for tdef, row, _ in plain])
+        self._save_many(tx, [(tdef, row) for tdef, row, _ in plain], windows)
 
     def _load_defs(self, conn: Connection, versions: Sequence[str]) -> dict[str, TaskDef]:
         """The definitions of ``versions`` from one query (those that do not parse are left out)."""
@@ -224,7 +227,7 @@ class Planner:
         wanted = sorted(set(versions))
         for i in range(0, len(wanted), 500):
             for vid, snapshot in conn.execute(select(task_versions.c.version_id, task_versions.c.snapshot)
-                                              .where(task_versions.c.version_id.in_(wanted[i : i + 500]))):
+                                              .where(in_values(conn, task_versions.c.version_id, wanted[i : i + 500]))).all():
                 try:
                     out[vid] = parse_definition(vid, snapshot)
                 except (ValueError, TypeError, KeyError):
@@ -233,32 +236,43 @@ class Planner:
 
     def _insert_instances(self, tx: Tx, rows: list[dict[str, Any]], edges: Mapping[tuple[str, datetime], Any],
                           out: PlanOutcome) -> None:
-        stmt = _insert_ignore(tx.conn, TI).returning(TI.c.id, TI.c.task_id, TI.c.data_time, TI.c.state)
         created: list[dict[str, Any]] = []
         edge_buf: list[dict[str, Any]] = []
-        for i in range(0, len(rows), 500):
-            for iid, task_id, dt, state in tx.conn.execute(stmt, rows[i : i + 500]):
-                created.append({"id": iid, "state": state})
-                insert_edges(tx.conn, iid, edges[(task_id, dt)], edge_buf)
+        # PostgreSQL: one short statement for the whole batch (storage/bulk.py); else 500 rows
+        # per multi-row INSERT. Either way in id order, which is the order of the rows.
+        done = pg_insert_many(tx.conn, TI, rows, ignore_conflicts=True, returning=("id", "task_id", "data_time", "state"))
+        if done is None:
+            stmt = _insert_ignore(tx.conn, TI).returning(TI.c.id, TI.c.task_id, TI.c.data_time, TI.c.state)
+            done = [r for i in range(0, len(rows), 500) for r in tx.conn.execute(stmt, rows[i : i + 500])]
+        else:
+            done.sort(key=lambda r: r[0])
+        for iid, task_id, dt, state in done:
+            created.append({"id": iid, "state": state})
+            insert_edges(tx.conn, iid, edges[(task_id, dt)], edge_buf)
         flush_edges(tx.conn, edge_buf)
         record_created(tx, created, "planned")
         out.created += len(created)
         out.wake.update(c["id"] for c in created if c["state"] == states.WAIT_RUN)
 
-    def _save_many(self, tx: Tx, plans: Sequence[tuple[TaskDef, Mapping[Any, Any]]]) -> None:
-        """The new horizon of each extended plan, in one executemany."""
+    def _save_many(self, tx: Tx, plans: Sequence[tuple[TaskDef, Mapping[Any, Any]]], windows: _Windows) -> None:
+        """The new horizon of each extended plan: one UPDATE from arrays on PostgreSQL
+        (storage/bulk.py), one executemany elsewhere."""
         if not plans:
             return
         params = []
         for tdef, row in plans:
-            _, until, next_at = self._window(tdef, tx.now)
-            params.append({"b_task_id": tdef.task_id, "b_version": tdef.version_id,
-                           "b_through": max(row["planned_through"], to_utc(until, tdef.zone)), "b_next": next_at})
+            _, until_utc, next_at = windows.get(tdef.zone)
+            params.append({"task_id": tdef.task_id, "version_id": tdef.version_id, "task_status": "Y",
+                           "planned_through": max(row["planned_through"], until_utc), "next_plan_at": next_at,
+                           "error": None, "updated_at": tx.now})
+        if pg_update_many(tx.conn, P, "task_id", params):
+            return
         tx.conn.execute(
             update(P).where(P.c.task_id == bindparam("b_task_id")).values(
                 version_id=bindparam("b_version"), task_status="Y", planned_through=bindparam("b_through"),
                 next_plan_at=bindparam("b_next"), error=None, updated_at=tx.now),
-            params,
+            [{"b_task_id": p["task_id"], "b_version": p["version_id"], "b_through": p["planned_through"],
+              "b_next": p["next_plan_at"]} for p in params],
         )
 
     def postpone(self, tx: Tx, row: Mapping[Any, Any], retry_at: datetime, reason: str) -> None:
@@ -291,11 +305,14 @@ class Planner:
 
     def _window(self, tdef: TaskDef, now: datetime) -> tuple[datetime, datetime, datetime]:
         """(plan after this wall time, until this wall time, next extension at UTC)."""
-        wall_now = to_wall(now, tdef.zone)
+        return self._window_in(tdef.zone, now)
+
+    def _window_in(self, zone: str, now: datetime) -> tuple[datetime, datetime, datetime]:
+        wall_now = to_wall(now, zone)
         day = wall_now.replace(hour=0, minute=0, second=0, microsecond=0)
         start = (day if self.catch_up == "day" else wall_now) - _EPS
         until = day + (1 + self.horizon_days) * _DAY - _EPS
-        return start, until, to_utc(day + _DAY, tdef.zone)
+        return start, until, to_utc(day + _DAY, zone)
 
     def _replan(self, tx: Tx, tdef: TaskDef, row: Mapping[Any, Any], out: PlanOutcome) -> None:
         start, until, next_at = self._window(tdef, tx.now)
@@ -427,6 +444,22 @@ class Planner:
         flush_edges(tx.conn, buf)
         evaluate(tx, keep)
         out.wake.update(keep)
+
+
+class _Windows:
+    """:meth:`Planner._window` of a batch, once per zone: (until as wall time, until as UTC,
+    next extension at UTC)."""
+
+    def __init__(self, planner: Planner, now: datetime) -> None:
+        self._planner, self._now = planner, now
+        self._by_zone: dict[str, tuple[datetime, datetime, datetime]] = {}
+
+    def get(self, zone: str) -> tuple[datetime, datetime, datetime]:
+        hit = self._by_zone.get(zone)
+        if hit is None:
+            _, until, next_at = self._planner._window_in(zone, self._now)
+            hit = self._by_zone[zone] = (until, to_utc(until, zone), next_at)
+        return hit
 
 
 def instance_row(now: datetime, tdef: TaskDef, project_id: str, workflow_id: str, fire: datetime,

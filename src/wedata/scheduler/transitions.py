@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, exists, insert, select, tuple_, update
 
 from wedata.scheduler import observers, states
+from wedata.storage.bulk import pg_insert_many
 from wedata.storage.engine_tables import instance_deps, instance_transitions, task_instances
 from wedata.storage.quality_tables import quality_holds
 
@@ -92,7 +93,9 @@ class Tx:
 
     def flush(self) -> None:
         if self.history:
-            self.conn.execute(insert(instance_transitions), self.history)
+            # PostgreSQL: one statement whatever the number of rows (storage/bulk.py).
+            if pg_insert_many(self.conn, instance_transitions, self.history) is None:
+                self.conn.execute(insert(instance_transitions), self.history)
             # Observers (alarms) see the same batch, in the same transaction (observers.py).
             observers.notify(self.conn, self.history)
             self.history.clear()

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, and_, insert, select
 from wedata.scheduler import states as instance_states
 from wedata.scheduler.definitions import TaskDef
 from wedata.scheduling.datatimes import next_data_time, previous_data_time
+from wedata.storage.bulk import in_values
 from wedata.storage.engine_tables import instance_deps, task_instances
 from wedata.storage.tables import workflows
 
@@ -36,7 +37,7 @@ def dependent_workflows(conn: Connection, workflow_ids: Iterable[str]) -> set[st
     out: set[str] = set()
     for i in range(0, len(ids), 500):
         for wid, conf in conn.execute(
-            select(workflows.c.id, workflows.c.scheduler_config).where(workflows.c.id.in_(ids[i : i + 500]))
+            select(workflows.c.id, workflows.c.scheduler_config).where(in_values(conn, workflows.c.id, ids[i : i + 500]))
         ):
             if str((conf or {}).get("DependencyWorkflow") or "no").lower() == "yes":
                 out.add(wid)
