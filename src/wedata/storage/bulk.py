@@ -62,7 +62,8 @@ def _columns(table: Table, rows: Sequence[Mapping[str, Any]]) -> list[tuple[str,
     as arrays (keys differ between rows, a key is not a column, an unsupported type, or a
     column with a Python-side default is left out: a plain INSERT would fill it in)."""
     keys = list(rows[0])
-    if any(len(r) != len(keys) for r in rows):
+    first = rows[0].keys()
+    if any(len(r) != len(keys) or r.keys() != first for r in rows):
         return None
     out = []
     for k in keys:
