@@ -1,9 +1,6 @@
 """The composition root: builds the database, services, API endpoint (and later the scheduler).
 
-Files: ``WEDATA_HOME`` is made (or put back to) 0700 here, and the SQLite files under it 0600,
-so nothing the server keeps is readable by other local users; the CLI also sets the umask to
-0o077 so every file created later (logs, run directories, the database's -wal/-shm) is private.
-The key file that encrypts the stored secrets is loaded before the migrations (0007 needs it).
+The home, its file modes, the key file and the migrations: storage/home.py (``open_database``).
 """
 
 from __future__ import annotations
@@ -11,11 +8,9 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import stat
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -34,7 +29,7 @@ from wedata.services.container import Services
 from wedata.spec import VERSION as SPEC_VERSION
 from wedata.storage.credentials import CredentialStore
 from wedata.storage.db import Database
-from wedata.storage.migrate import upgrade
+from wedata.storage.home import open_database
 from wedata.storage.secrets import SecretBox
 
 log = logging.getLogger("wedata")
@@ -53,47 +48,14 @@ class Runtime:
     secrets: SecretBox | None = None  # encrypts what is stored (credentials, data-source passwords)
 
 
-def _make_private(path: Path, mode: int, what: str) -> None:
-    current = stat.S_IMODE(path.stat().st_mode)
-    if current & 0o077:
-        path.chmod(mode)
-        log.warning("%s %s had mode %04o (open to other users); set it to %04o", what, path, current, mode)
-
-
-def prepare_home(settings: Settings) -> None:
-    """Create WEDATA_HOME 0700, or tighten an existing one (and its SQLite files) with a log line."""
-    home = settings.home
-    if not home.exists():
-        home.mkdir(parents=True, mode=0o700)
-        home.chmod(0o700)  # mkdir's mode is filtered by the umask
-    else:
-        _make_private(home, 0o700, "WEDATA_HOME")
-    if settings.database_url is not None:
-        return
-    for name in ("wedata.db", "wedata.db-wal", "wedata.db-shm"):
-        if (home / name).exists():
-            _make_private(home / name, 0o600, "The database file")
-
-
 def build_runtime(settings: Settings, clock: Clock | None = None, migrate: bool = True) -> Runtime:
-    prepare_home(settings)
-    box = SecretBox.from_key_file(settings.key_path)
-    if settings.database_url is None and not (settings.home / "wedata.db").exists():
-        # Created 0600 (once the key file passed) before SQLite creates it with the umask's mode
-        # (the CLI sets 077, a library user may not); its WAL and shared-memory files take the
-        # database file's mode.
-        (settings.home / "wedata.db").touch(mode=0o600)
-        (settings.home / "wedata.db").chmod(0o600)
-    db = Database(settings.db_url, threads=settings.api_thread_count)
-    if migrate:
-        upgrade(db, box=box)
+    db, box = open_database(settings, threads=settings.api_thread_count, migrate=migrate)
     if clock is None:
         from wedata.clock import make_clock
 
         clock = make_clock(settings.clock_start, settings.clock_factor)
     services = Services(db, settings, clock or SystemClock(), secrets=box)
     credentials = CredentialStore(db, box)
-    credentials.check_key()
     endpoint = ApiEndpoint(
         build_routes(services),
         credentials,

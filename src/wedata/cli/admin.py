@@ -243,13 +243,14 @@ def credentials() -> None:
 def credentials_create(uin: str, admin: bool, secret_id: str | None, secret_key: str | None,
                        token: str | None, description: str, home: str | None) -> None:
     """Create a credential and print its SecretId and SecretKey (the key is shown only here)."""
-    from wedata.app import build_runtime
+    from wedata.storage.credentials import CredentialStore
+    from wedata.storage.home import open_database
 
     settings = _settings(home)
     announce(settings)
-    runtime = build_runtime(settings)
+    store = CredentialStore(*open_database(settings))
     try:
-        cred = runtime.credentials.create(
+        cred = store.create(
             uin, secret_id=secret_id, secret_key=secret_key, token=token, is_admin=admin, description=description
         )
     except ValueError as exc:
@@ -343,17 +344,9 @@ def db() -> None:
 @click.option("--database-url", default=None, help=_DB_HELP)
 def db_upgrade(home: str | None, database_url: str | None) -> None:
     """Apply the migrations (the server also does this on start); creates the home if needed."""
-    from wedata.app import prepare_home
-    from wedata.storage.credentials import CredentialStore
-    from wedata.storage.db import Database
-    from wedata.storage.migrate import upgrade
-    from wedata.storage.secrets import SecretBox
+    from wedata.storage.home import open_database
 
     settings = _settings(home, database_url)
     announce(settings)
-    prepare_home(settings)
-    box = SecretBox.from_key_file(settings.key_path)
-    database = Database(settings.db_url)
-    upgrade(database, box=box)
-    CredentialStore(database, box).check_key()
+    open_database(settings)
     click.echo("database is up to date")
