@@ -84,7 +84,6 @@ def error_field(err: ActionFailed) -> str | None:
     return None
 
 
-
 # -- the rules ------------------------------------------------------------------------------------
 
 
