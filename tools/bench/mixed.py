@@ -208,6 +208,34 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds of each thread of ``pid`` (not of its children, e.g. task runs), by native
+    thread id."""
+    out: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended in between
+            continue
+        out[task.name] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def thread_names(pid: int) -> dict[str, str]:
+    """Native thread id -> Python thread name (``py-spy dump``; ids alone without py-spy). The
+    pool threads' numbers are dropped, so ``wedata-api`` sums the handler threads."""
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    try:
+        dump = subprocess.run([py_spy, "dump", "-p", str(pid)], capture_output=True, text=True, timeout=30).stdout
+    except OSError:
+        return {}
+    names = {}
+    for line in dump.splitlines():  # Thread 6356 (idle): "wedata-api_1"
+        if line.startswith("Thread ") and '"' in line:
+            names[line.split()[1]] = line.split('"')[1].rstrip("0123456789").rstrip("_-")
+    return names
+
+
 def row(
     label: str,
     records: list[tuple[str, float, str]],
@@ -305,6 +333,8 @@ def main() -> int:
                          "i.e. where the server's one core goes)")
     ap.add_argument("--settle", type=float, default=300.0,
                     help="wait up to this many seconds for the initial planning burst to end (0: measure at once)")
+    ap.add_argument("--engine-process", action="store_true",
+                    help="run the engine as its own `wedata scheduler` process beside `wedata server --no-scheduler`")
     ap.add_argument("--server-env", action="append", default=[], help="extra NAME=VALUE for the server")
     args = ap.parse_args()
 
@@ -315,7 +345,14 @@ def main() -> int:
     if args.api_threads is not None:
         env["WEDATA_API_THREADS"] = str(args.api_threads)
     env.update(dict(kv.split("=", 1) for kv in args.server_env))
+    if args.engine_process:
+        env["WEDATA_SCHEDULER"] = "0"
     server = ServerProcess(home, url, env=env).start()
+    engine_proc = None
+    if args.engine_process:
+        engine_env = {**server.env(), "WEDATA_SCHEDULER": "1"}
+        engine_proc = subprocess.Popen([sys.executable, "-m", "wedata.cli.main", "scheduler"], env=engine_env,
+                                       stdout=subprocess.DEVNULL, stderr=open(home / "scheduler.log", "ab"))  # noqa: SIM115
     try:
         t0 = time.perf_counter()
         clients = setup(server, max(args.clients, args.getters + 1), args.scheduled, own_tasks=5)
@@ -340,6 +377,8 @@ def main() -> int:
         ops = [op for op, w in MIX for _ in range(w)]
         if args.scenario in ("both", "mixed"):
             before, cpu0 = instance_count(admin, project), cpu_seconds(server.proc.pid)
+            threads0 = thread_cpu(server.proc.pid)
+            engine_cpu0 = cpu_seconds(engine_proc.pid) if engine_proc is not None else 0.0
             specs: list[Spec] = [(c, ops, i, 0.0) for i, c in enumerate(clients[: args.clients])]
             spy = None
             if args.py_spy:  # pip install py-spy (not a project dependency)
@@ -349,6 +388,15 @@ def main() -> int:
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
             records, seconds = run_clients(specs, args.seconds, args.procs)
             cpu = cpu_seconds(server.proc.pid) - cpu0
+            if engine_proc is not None:
+                engine_cpu = cpu_seconds(engine_proc.pid) - engine_cpu0
+                print(f"  the engine's own process: {engine_cpu / args.seconds * 100:.0f} % of a core")
+            threads1 = thread_cpu(server.proc.pid)
+            names = thread_names(server.proc.pid)
+            per_thread: dict[str, float] = {}
+            for tid, v in threads1.items():
+                name = names.get(tid, f"thread {tid}")
+                per_thread[name] = per_thread.get(name, 0.0) + v - threads0.get(tid, 0.0)
             if spy is not None:
                 spy.wait(60)
             after = instance_count(admin, project)
@@ -361,6 +409,9 @@ def main() -> int:
                 rows,
             )
             print(f"  errors: {error_summary(records)}")
+            busy = sorted(((v, k) for k, v in per_thread.items() if v > 0.05), reverse=True)
+            print("  server CPU by thread (% of one core): "
+                  + ", ".join(f"{k} {v / seconds * 100:.0f}" for v, k in busy))
         if args.scenario in ("both", "flood"):
             getters: list[Spec] = [
                 (c, ["GetTaskOnly"], i, args.getter_rate) for i, c in enumerate(clients[: args.getters])
@@ -379,6 +430,9 @@ def main() -> int:
             codes = sorted({r[2] for r in flood})
             print(f"  flood answers: {codes}; GetTask errors: {error_summary(alone + under)}")
     finally:
+        if engine_proc is not None:
+            engine_proc.terminate()
+            engine_proc.wait(30)
         server.stop()
         if db_name:
             drop_pg_database(db_name)

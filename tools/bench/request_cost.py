@@ -59,12 +59,25 @@ class StatementLog:
     def __init__(self) -> None:
         self.thread: int | None = None
         self.statements: list[str] = []
+        self.started = 0.0
+        # normalised statement text -> thread CPU seconds from before to after its execution
+        # (the driver's execute and SQLite's work on this thread; not the fetch of the rows)
+        self.cpu: Counter[str] = Counter()
 
-    def listen(self, engine: Any) -> None:
+    def listen(self, engine: Any, *, timing: bool = False) -> None:
         @event.listens_for(engine, "before_cursor_execute")
         def _seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
             if self.thread == threading.get_ident():
                 self.statements.append(statement)
+                self.started = time.thread_time()
+
+        if not timing:
+            return
+
+        @event.listens_for(engine, "after_cursor_execute")
+        def _done(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if self.thread == threading.get_ident():
+                self.cpu[normalise(statement)] += time.thread_time() - self.started
 
 
 class InProcess:
@@ -150,6 +163,8 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=200, help="requests per action")
     ap.add_argument("--engine", action="store_true", help="run the engine too (instances get planned)")
     ap.add_argument("--show", action="append", default=[], help="print the statements of one request of ACTION")
+    ap.add_argument("--statement-cpu", action="store_true",
+                    help="per action, the statements taking the most CPU in the driver (execution)")
     ap.add_argument("--db-prefix", default="hmixed_cost", help="PostgreSQL database name prefix")
     args = ap.parse_args()
 
@@ -167,7 +182,7 @@ def main() -> int:
     settings = Settings(home=home, database_url=url, rate_limit=0)
     runtime = build_runtime(settings)
     log = StatementLog()
-    log.listen(runtime.db.engine)
+    log.listen(runtime.db.engine, timing=args.statement_cpu)
     api = InProcess(runtime, log)
     try:
         clients = setup(api, args.users, args.scheduled)
@@ -183,6 +198,7 @@ def main() -> int:
                 caller, c = rnd.choice(clients)
                 api.call(caller, *request_params(op, c, rnd))
             counts, cpus = [], []
+            log.cpu.clear()
             repeats: Counter[str] = Counter()
             for _ in range(args.repeat):
                 caller, c = rnd.choice(clients)
@@ -195,6 +211,9 @@ def main() -> int:
             dup = "; ".join(f"{t}... in {n}" for t, n in repeats.most_common(3)) or "-"
             print(f"  {op:<18} {statistics.mean(counts):>9.2f} {statistics.median(cpus):>20.2f} "
                   f"{statistics.mean(cpus):>7.2f}  {dup}")  # fmt: skip
+            if args.statement_cpu:
+                for text, sec in log.cpu.most_common(4):
+                    print(f"      {sec / args.repeat * 1000:6.3f} ms  {text[:150]}")
         for op in args.show:
             caller, c = rnd.choice(clients)
             _, statements, _ = api.call(caller, *request_params(op, c, rnd))

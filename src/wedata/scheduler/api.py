@@ -33,6 +33,7 @@ from __future__ import annotations
 import enum
 import logging
 import threading
+from collections.abc import Collection
 from typing import Any, Protocol
 
 from sqlalchemy import delete, select, update
@@ -100,7 +101,7 @@ class Change(enum.Enum):
 
 
 class _Engine(Protocol):
-    def wake(self, *, plan: bool = False) -> None: ...
+    def wake(self, *, plan: bool = False, tasks: Collection[str] = ()) -> None: ...
 
     def poke(self) -> None: ...
 
@@ -134,7 +135,9 @@ class SchedulerApi:
         engine = self._engine
         return engine.dispatch_pause() if engine is not None else None
 
-    def notify(self, change: Change) -> None:
+    def notify(self, change: Change, tasks: Collection[str] = ()) -> None:
+        """Tell this process's engine (if any) what changed; ``tasks``: the only tasks a TASKS
+        change concerns, when the caller knows them (planned by a look at those rows alone)."""
         engine = self._engine
         if engine is None:
             return
@@ -143,7 +146,7 @@ class SchedulerApi:
             # covers what was released after it, without re-reading the timers.
             engine.poke()
         else:
-            engine.wake(plan=change is Change.TASKS)
+            engine.wake(plan=change is Change.TASKS, tasks=tasks)
 
     # -- definitions -----------------------------------------------------------------------------
 

@@ -239,14 +239,12 @@ def end_attempt(node: EngineNode, tx: Tx, r: Any, code: int | None) -> tuple[str
 def timers(node: EngineNode, tx: Tx, after: After) -> None:
     """Retries whose wait is over; deadlines (ExecutionTTL, WaitExecutionTotalTTL, kill requests)."""
     now, conn = tx.now, tx.conn
-    retry = conn.execute(
-        select(TI).where(TI.c.state == states.FAILED_RETRY, TI.c.retry_at <= now).limit(500)
-    ).mappings().all()
+    retry = conn.execute(_RETRIES_DUE, {"now": now}).mappings().all()
     transition_many(tx, [Move(r, states.WAIT_RUN, "retry wait over", {"retry_at": None, "wait_since": now})
                          for r in retry])
     if retry:
         evaluate(tx, [r["id"] for r in retry])
-    due = conn.execute(select(TI).where(TI.c.deadline_at <= now).limit(500)).mappings().all()
+    due = conn.execute(_DEADLINES_DUE, {"now": now}).mappings().all()
     for r in due:
         if r["state"] == states.RUNNING:
             after.kills.extend(deadline_kill(node, tx, r))
@@ -320,9 +318,16 @@ def note_in_log(node: EngineNode, inst: Any, now: datetime, text: str) -> None:
         log.warning("instance %s: cannot write its log %s: %s", inst["id"], path, exc)
 
 
+# Built once (the engine asks after most iterations; building cost more than running them).
+_NEXT_RETRY = select(func.min(TI.c.retry_at)).where(TI.c.state == states.FAILED_RETRY)
+_NEXT_DEADLINE = select(func.min(TI.c.deadline_at)).where(TI.c.deadline_at.is_not(None))
+_RETRIES_DUE = select(TI).where(TI.c.state == states.FAILED_RETRY, TI.c.retry_at <= bindparam("now")).limit(500)
+_DEADLINES_DUE = select(TI).where(TI.c.deadline_at <= bindparam("now")).limit(500)
+
+
 def next_timer(conn: Any) -> datetime | None:
-    a = conn.execute(select(func.min(TI.c.retry_at)).where(TI.c.state == states.FAILED_RETRY)).scalar()
-    b = conn.execute(select(func.min(TI.c.deadline_at)).where(TI.c.deadline_at.is_not(None))).scalar()
+    a = conn.execute(_NEXT_RETRY).scalar()
+    b = conn.execute(_NEXT_DEADLINE).scalar()
     present = [t for t in (a, b) if t is not None]
     return min(present) if present else None
 

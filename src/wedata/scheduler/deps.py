@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, exists, insert, or_, select
+from sqlalchemy import Connection, and_, bindparam, delete, exists, insert, or_, select
 
 from wedata.scheduler import states as instance_states
 from wedata.scheduler.definitions import TaskDef
@@ -250,20 +250,29 @@ def flush_edges(conn: Connection, buf: list[dict[str, Any]]) -> None:
 _GATE = D.alias("gate")
 
 
-def pending_instances(conn: Connection, upstream_task_id: str, *, placeholders_only: bool = False) -> list[int]:
-    """Not-yet-started instances with an edge on ``upstream_task_id`` that may be stale: every
-    such edge after the upstream changed its definition, only ``pending`` placeholders (mapped
-    while it had no schedule) when it is planned for the first time."""
+def _pending_query(placeholders_only: bool) -> Any:
     kinds = D.c.kind == "pending" if placeholders_only else D.c.kind != "self"
-    rows = conn.execute(
+    return (
         select(D.c.instance_id)
         .distinct()
         .join(TI, TI.c.id == D.c.instance_id)
-        .where(D.c.upstream_task_id == upstream_task_id, kinds, TI.c.state.in_(instance_states.PENDING), TI.c.tries == 0,
+        .where(D.c.upstream_task_id == bindparam("upstream"), kinds, TI.c.state.in_(instance_states.PENDING),
+               TI.c.tries == 0,
                # Held by a data backfill plan (a "gate" edge): its edges are the plan's, adjusted
                # for CheckParentType (services/backfill/release.py); re-planning must not reset them.
                ~exists().where(_GATE.c.instance_id == D.c.instance_id, _GATE.c.kind == "gate"))
     )
+
+
+# Built once: asked each time a task is (re)planned, e.g. after every submission.
+_PENDING = {flag: _pending_query(flag) for flag in (False, True)}
+
+
+def pending_instances(conn: Connection, upstream_task_id: str, *, placeholders_only: bool = False) -> list[int]:
+    """Not-yet-started instances with an edge on ``upstream_task_id`` that may be stale: every
+    such edge after the upstream changed its definition, only ``pending`` placeholders (mapped
+    while it had no schedule) when it is planned for the first time."""
+    rows = conn.execute(_PENDING[placeholders_only], {"upstream": upstream_task_id})
     return [r[0] for r in rows]
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -113,7 +114,10 @@ class Engine:
         # True on the engine's thread between a cycle's start and its dispatch: what an observer
         # makes ready then is dispatched by that same cycle, so its poke() is not needed.
         self._dispatch_ahead = False
-        self._plan_now = True
+        self._plan_now = True  # look at every task for changes (and due plans) next iteration
+        # Tasks an in-process change named (SubmitTask): planned next iteration by a look at
+        # those rows alone; every task is looked at each plan_interval anyway.
+        self._plan_tasks: set[str] = set()
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._next_plan = 0.0
@@ -147,13 +151,19 @@ class Engine:
         self.executor.close()
         recovery.unregister_node(self.db, self.node_id)
 
-    def wake(self, *, plan: bool = False) -> None:
-        """Something changed (an API call): look again now rather than at the next timer."""
+    def wake(self, *, plan: bool = False, tasks: Collection[str] = ()) -> None:
+        """Something changed (an API call): look again now rather than at the next timer.
+        ``plan`` with ``tasks``: those tasks' submitted version or status changed, and nothing
+        else; planning them is a look at their rows, not at every task, and it re-reads the
+        timers itself when it makes instances."""
         with self._cv:
             self._woken = True
-            self._plan_now = self._plan_now or plan
-            self.node.timer_due = datetime.min
-            self._eligible = datetime.min
+            if plan and tasks and len(self._plan_tasks) + len(tasks) <= self.planner.batch:
+                self._plan_tasks.update(tasks)
+            else:
+                self._plan_now = self._plan_now or plan
+                self.node.timer_due = datetime.min
+                self._eligible = datetime.min
             self._cv.notify_all()
 
     def is_engine_thread(self) -> bool:
@@ -226,16 +236,19 @@ class Engine:
         exits = self.node.take_exits()
         with self._cv:
             plan_now, self._plan_now = self._plan_now, False
+            named, self._plan_tasks = self._plan_tasks, set()
         try:
             if plan_now or mono >= self._next_plan:
-                self._timed("plan", self._plan)
+                self._timed("plan", self._plan)  # every task: the named ones too
                 self._next_plan = mono + self.settings.plan_interval
+            elif named:
+                self._timed("plan", self._plan, named)
             after = self._timed("cycle", self._cycle, exits, self.guard.check())
         except BaseException:
             # Not recorded: keep them (and their fail reasons) for the next iteration.
             self.node.requeue_exits(exits)
             with self._cv:
-                self._plan_now = self._plan_now or plan_now
+                self._plan_now = self._plan_now or plan_now or len(named) > 0
             raise
         self.node.forget_fail_reasons([eid for eid, _ in exits])
         self._timed("after", self._after, after)
@@ -375,7 +388,9 @@ class Engine:
 
     # -- planning -------------------------------------------------------------------------------
 
-    def _plan(self) -> None:
+    def _plan(self, only: set[str] | None = None) -> None:
+        """Plan changed tasks and move the horizon of due plans; with ``only``, plan those tasks
+        if they changed and nothing else (the due plans wait for the next full look)."""
         # The look for changed tasks reads every task (167 ms at 100k tasks): while it finds
         # none, it is done once per plan_interval, not before each batch of due plans (when the
         # day rolls over, 100 batches of 1,000). A change waits no longer than it did: the
@@ -385,9 +400,10 @@ class Engine:
             with self.db.read() as conn:
                 rows: list[Any] = []
                 if time.monotonic() >= look_at:
-                    rows = self.planner.changed(conn)
+                    rows = self.planner.changed(conn, only)
                     look_at = 0.0 if rows else time.monotonic() + self.settings.plan_interval
-                rows = rows or self.planner.due(conn, self.clock.now())
+                if only is None:
+                    rows = rows or self.planner.due(conn, self.clock.now())
             if not rows:
                 return
             out = PlanOutcome()
@@ -403,8 +419,11 @@ class Engine:
                 for row in rows:
                     self._plan_one(row, out)
             self.stats.planned += out.created
-            self.node.timer_due = datetime.min  # new instances may carry deadlines ...
-            self._eligible = datetime.min  # ... and future scheduled times
+            if out.created or out.removed or out.wake:
+                self.node.timer_due = datetime.min  # new instances may carry deadlines ...
+                self._eligible = datetime.min  # ... and future scheduled times
+            if only is not None and len(rows) < self.planner.batch:
+                return  # every named task that changed is planned: no second look
 
     def _plan_one(self, row: Any, out: PlanOutcome) -> None:
         try:

@@ -38,7 +38,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, false, func, select, true, update
+from sqlalchemy import Connection, Row, bindparam, delete, false, func, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -80,9 +80,9 @@ from wedata.services.tasks.patch import (
     merge_scheduler,
     parse_removals,
 )
-from wedata.services.tasks.queries import list_condition, workflow_ids
+from wedata.services.tasks.queries import list_condition
 from wedata.services.tasks.runnable import check_sources
-from wedata.services.tasks.snapshot import TASK_BY_ID, TASK_FOR_UPDATE, render_task, task_select
+from wedata.services.tasks.snapshot import TASK_BY_ID, TASK_FOR_UPDATE, TASK_PAGE_BY_IDS, render_task
 from wedata.services.tasks.sql_targets import SqlTargets
 from wedata.services.tasks.types import node_category, task_type_desc
 from wedata.services.tasks.unified import apply_workflow_schedule
@@ -103,6 +103,12 @@ from wedata.storage import tables as T
 from wedata.storage.db import Database
 
 log = logging.getLogger(__name__)
+
+
+# The project's trigger workflows, read first by the list filters (a literal list lets
+# PostgreSQL check the condition on the tasks' list index); built once.
+_TRIGGER_WORKFLOWS = select(T.workflows.c.id).where(T.workflows.c.project_id == bindparam("project_id"),
+                                                     T.workflows.c.workflow_type == TRIGGER)
 
 
 @dataclass
@@ -177,7 +183,7 @@ class TaskService:
 
     def _kind_condition(self, conn: Connection, project_id: str) -> Any:
         """SQL on ``tasks`` alone: the task rows of this kind (list filters)."""
-        triggers = workflow_ids(conn, project_id, T.workflows.c.workflow_type == TRIGGER)
+        triggers = list(conn.execute(_TRIGGER_WORKFLOWS, {"project_id": project_id}).scalars())
         if self.TRIGGER_TASKS:
             return T.tasks.c.workflow_id.in_(triggers) if triggers else false()
         return T.tasks.c.workflow_id.not_in(triggers) if triggers else true()
@@ -190,7 +196,7 @@ class TaskService:
         return render_task(row, up, down)
 
     def list_tasks(self, req: M.ListTasksRequest) -> tuple[list[Row[Any]], int, Page]:
-        """One page of task rows (task_select: with workflow and resource group names), newest
+        """One page of task rows (without their definitions; with workflow and resource group names), newest
         first, the total count and the page. The count and the page's ids read ``tasks`` alone
         (services/paging.py); the page's rows are then joined."""
         pg = page(req.page_number, req.page_size, min_size=10)
@@ -199,9 +205,7 @@ class TaskService:
             cond = list_condition(conn, req) & self._kind_condition(conn, req.project_id)
             total = conn.execute(select(func.count()).select_from(t).where(cond)).scalar_one()
             ids = page_keys(conn, t.c.id, [cond], [(t.c.created_at, True)], pg, total)
-            rows = conn.execute(
-                task_select().where(t.c.id.in_(ids)).order_by(t.c.created_at.desc(), t.c.id.desc())
-            ).all() if ids else []
+            rows = conn.execute(TASK_PAGE_BY_IDS, {"ids": ids}).all() if ids else []
         return list(rows), int(total), pg
 
     def get_task_code(self, project_id: str, task_id: str) -> tuple[str, str]:
@@ -383,7 +387,7 @@ class TaskService:
             conn.execute(update(t).where(t.c.id == task_id).values(prod_version_id=version_id))
             task_edges.publish(conn, task_id, now, upstream=edges[0])
         # An in-process engine plans the task now, not at its next poll.
-        self.scheduler.notify(Change.TASKS)
+        self.scheduler.notify(Change.TASKS, tasks=[task_id])
         return version_id
 
     @staticmethod
