@@ -69,7 +69,8 @@ class StatementLog:
         def _seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
             if self.thread == threading.get_ident():
                 self.statements.append(statement)
-                self.started = time.thread_time()
+                if timing:
+                    self.started = time.thread_time()
 
         if not timing:
             return

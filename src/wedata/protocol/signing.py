@@ -154,10 +154,15 @@ def verify_tc3(
         "timestamp": str(timestamp),
         "date": auth.date,
     }
-    # Tencent's doc lower-cases header values; the Python SDK signs them raw. Accept both.
-    for lower in (True, False):
-        if hmac.compare_digest(tc3_signature(**common, lower_values=lower), auth.signature):  # type: ignore[arg-type]
-            return
+    # Tencent's doc lower-cases header values; the Python SDK signs them raw. Accept both: raw
+    # first (the SDKs), lower-cased only when that changes a signed value.
+    if hmac.compare_digest(tc3_signature(**common, lower_values=False), auth.signature):  # type: ignore[arg-type]
+        return
+    values = [headers.get(h, "").strip() for h in auth.signed_headers]
+    if any(v != v.lower() for v in values) and hmac.compare_digest(
+        tc3_signature(**common, lower_values=True), auth.signature  # type: ignore[arg-type]
+    ):
+        return
     raise ApiError(
         E.AUTH_SIGNATURE_FAILURE,
         "The provided credentials could not be validated. Please check your signature is correct.",

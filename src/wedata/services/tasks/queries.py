@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, false, func, or_, select, true
 
 from wedata.services.common import as_int, parse_time_range
 from wedata.services.errors import InvalidValue
@@ -44,6 +44,16 @@ def _under(column: Any, paths: list[str], field: str) -> ColumnElement[bool]:
             return true()
         conds.append(or_(column == p, column.startswith(p + "/", autoescape=True)))
     return or_(*conds)
+
+
+# The project's trigger workflows (their ``workflow_type``, services/workflows), built once: every
+# ListTasks reads them to keep its kind of tasks.
+_TRIGGER_WORKFLOWS = select(T.workflows.c.id).where(T.workflows.c.project_id == bindparam("project_id"),
+                                                     T.workflows.c.workflow_type == "trigger")
+
+
+def trigger_workflow_ids(conn: Connection, project_id: str) -> list[str]:
+    return list(conn.execute(_TRIGGER_WORKFLOWS, {"project_id": project_id}).scalars())
 
 
 def workflow_ids(conn: Connection, project_id: str, where: ColumnElement[bool]) -> list[str]:

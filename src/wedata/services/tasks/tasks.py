@@ -38,7 +38,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, false, func, select, true, update
+from sqlalchemy import Connection, Row, delete, false, func, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -80,7 +80,7 @@ from wedata.services.tasks.patch import (
     merge_scheduler,
     parse_removals,
 )
-from wedata.services.tasks.queries import list_condition
+from wedata.services.tasks.queries import list_condition, trigger_workflow_ids
 from wedata.services.tasks.runnable import check_sources
 from wedata.services.tasks.snapshot import TASK_BY_ID, TASK_FOR_UPDATE, TASK_PAGE_BY_IDS, render_task
 from wedata.services.tasks.sql_targets import SqlTargets
@@ -103,12 +103,6 @@ from wedata.storage import tables as T
 from wedata.storage.db import Database
 
 log = logging.getLogger(__name__)
-
-
-# The project's trigger workflows, read first by the list filters (a literal list lets
-# PostgreSQL check the condition on the tasks' list index); built once.
-_TRIGGER_WORKFLOWS = select(T.workflows.c.id).where(T.workflows.c.project_id == bindparam("project_id"),
-                                                     T.workflows.c.workflow_type == TRIGGER)
 
 
 @dataclass
@@ -183,7 +177,7 @@ class TaskService:
 
     def _kind_condition(self, conn: Connection, project_id: str) -> Any:
         """SQL on ``tasks`` alone: the task rows of this kind (list filters)."""
-        triggers = list(conn.execute(_TRIGGER_WORKFLOWS, {"project_id": project_id}).scalars())
+        triggers = trigger_workflow_ids(conn, project_id)
         if self.TRIGGER_TASKS:
             return T.tasks.c.workflow_id.in_(triggers) if triggers else false()
         return T.tasks.c.workflow_id.not_in(triggers) if triggers else true()
