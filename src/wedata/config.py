@@ -112,6 +112,10 @@ class Settings:
     # First plan of a task: "day" = from 00:00 today (past fires run at once), "now" = from now.
     plan_catch_up: str = "day"
     plan_interval: float = 1.0  # seconds between checks for submitted/changed tasks
+    # The interpreter's thread switch interval in ms (sys.setswitchinterval; Python's own is 5):
+    # how long a request thread back from SQLite or the network may wait for the GIL while the
+    # engine or another request computes (docs/protocol.md, "Mixed load").
+    switch_interval_ms: float = 5.0
     sweep_interval: float = 30.0  # seconds between safety sweeps of waiting instances
     heartbeat_interval: float = 2.0  # seconds between scheduler-node heartbeats
     node_lease: float = 15.0  # seconds without heartbeat after which a node is dead
@@ -220,6 +224,7 @@ class Settings:
             plan_horizon_days=_int(env, "WEDATA_PLAN_HORIZON_DAYS", 1),
             plan_catch_up=env.get("WEDATA_PLAN_CATCH_UP", "day"),
             plan_interval=_float(env, "WEDATA_PLAN_INTERVAL", 1.0),
+            switch_interval_ms=_float(env, "WEDATA_SWITCH_INTERVAL_MS", 5.0),
             sweep_interval=_float(env, "WEDATA_SWEEP_INTERVAL", 30.0),
             heartbeat_interval=_float(env, "WEDATA_HEARTBEAT_INTERVAL", 2.0),
             node_lease=_float(env, "WEDATA_NODE_LEASE", 15.0),

@@ -152,7 +152,10 @@ def client_loop(
     out: list[tuple[str, float, str]] = []
     while time.time() < start_at:
         time.sleep(0.005)
-    next_at = time.time()
+    # Paced clients start at a random phase of their period: from one common start they would
+    # all send at the same instants (16 requests at once every 67 ms), a herd real clients do not
+    # form, and GetTask's latency would measure that herd's queue, not the server.
+    next_at = time.time() + (rnd.random() / rate if rate else 0.0)
     while time.time() < stop_at:
         if rate:
             next_at += 1.0 / rate
@@ -335,6 +338,8 @@ def main() -> int:
                     help="wait up to this many seconds for the initial planning burst to end (0: measure at once)")
     ap.add_argument("--engine-process", action="store_true",
                     help="run the engine as its own `wedata scheduler` process beside `wedata server --no-scheduler`")
+    ap.add_argument("--server-log", metavar="FILE", help="keep the server's log here (with --server-env "
+                    "WEDATA_ACCESS_LOG=1 it has each request's server-side duration)")
     ap.add_argument("--server-env", action="append", default=[], help="extra NAME=VALUE for the server")
     args = ap.parse_args()
 
@@ -434,6 +439,8 @@ def main() -> int:
             engine_proc.terminate()
             engine_proc.wait(30)
         server.stop()
+        if args.server_log:
+            shutil.copy(server.log_path, args.server_log)
         if db_name:
             drop_pg_database(db_name)
         shutil.rmtree(home, ignore_errors=True)

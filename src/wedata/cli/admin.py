@@ -113,6 +113,7 @@ def server(host: str | None, port: int | None, home: str | None, database_url: s
         logging.getLogger("wedata.api").setLevel(logging.WARNING)
     runtime = build_runtime(settings)
     ensure_first_credential(runtime)
+    sys.setswitchinterval(settings.switch_interval_ms / 1000)
     if workers > 1:
         from wedata.cli.serve import serve_processes
 

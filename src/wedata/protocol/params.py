@@ -57,7 +57,15 @@ def validation_error(exc: msgspec.ValidationError) -> ApiError:
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # What a JSON body must contain for a decoded string to hold one: an escape, a raw DEL, or a raw
 # C1 character (UTF-8 \xc2\x80-\xc2\x9f). Raw C0 bytes are invalid JSON already.
-_JSON_SUSPECT = re.compile(rb"[\\\x7f]|\xc2[\x80-\x9f]")
+_C1_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")
+
+
+def _json_suspect(body: bytes) -> bool:
+    """Whether a decoded string of ``body`` may hold a refused character. ``in`` on bytes is a C
+    scan: a regex over a 200 kB body (10,000 TaskIds) took 4 ms, ``in`` takes microseconds."""
+    if b"\\" in body or b"\x7f" in body:
+        return True
+    return b"\xc2" in body and _C1_UTF8.search(body) is not None
 
 
 def _control_error(path: str, text: str) -> ApiError:
@@ -121,7 +129,7 @@ def decode_json(body: bytes, request_type: type[msgspec.Struct]) -> Any:
         raise validation_error(exc) from None
     except msgspec.DecodeError as exc:
         raise ApiError(E.INVALID_PARAMETER, f"The request body is not valid JSON: {exc}.") from None
-    if _JSON_SUSPECT.search(body):
+    if _json_suspect(body):
         check_strings(request)
     return request
 
