@@ -116,6 +116,8 @@ class Settings:
     # how long a request thread back from SQLite or the network may wait for the GIL while the
     # engine or another request computes (docs/protocol.md, "Mixed load").
     switch_interval_ms: float = 5.0
+    # Nice level of task processes (executors/local.py), 0-19; 0 runs them at the server's.
+    task_nice: int = 10
     sweep_interval: float = 30.0  # seconds between safety sweeps of waiting instances
     heartbeat_interval: float = 2.0  # seconds between scheduler-node heartbeats
     node_lease: float = 15.0  # seconds without heartbeat after which a node is dead
@@ -225,6 +227,7 @@ class Settings:
             plan_catch_up=env.get("WEDATA_PLAN_CATCH_UP", "day"),
             plan_interval=_float(env, "WEDATA_PLAN_INTERVAL", 1.0),
             switch_interval_ms=_float(env, "WEDATA_SWITCH_INTERVAL_MS", 5.0),
+            task_nice=min(19, max(0, _int(env, "WEDATA_TASK_NICE", 10))),
             sweep_interval=_float(env, "WEDATA_SWEEP_INTERVAL", 30.0),
             heartbeat_interval=_float(env, "WEDATA_HEARTBEAT_INTERVAL", 2.0),
             node_lease=_float(env, "WEDATA_NODE_LEASE", 15.0),

@@ -161,3 +161,23 @@ def test_output_parameters_from_set_value_lines_and_the_result(tmp_path: Path) -
     assert got.values == {"a": "3", "b": " two words ", "col": "z", "day": "20250301"}
     assert set(got.missing) == {"far"}
     assert collect(str(log), 0, {}, ctx).values["a"] == "3"
+
+
+@pytest.mark.parametrize("nice", [0, 7])
+def test_attempts_run_at_the_configured_nice_level_under_their_own_pid(tmp_path: Path, nice: int) -> None:
+    """WEDATA_TASK_NICE: the whole tree of an attempt runs at that nice level (a burst of runs
+    leaves the API its share of the CPU), and `nice` execs the wrapper, so the handle's pid is
+    still the wrapper's (kills and re-attaching use it)."""
+    from wedata.executors.sandbox import SandboxSettings
+
+    ex, exits = LocalExecutor(SandboxSettings(mode="none", allow_unisolated=True, nice=nice)), Exits()
+    ex.start(exits)
+    try:
+        s = spec(tmp_path, 21, "nice; sh -c nice")  # the shell itself and a child of it
+        handle = ex.submit(s)
+        assert exits.wait(21) == 0
+    finally:
+        ex.close()
+    expected = str(min(19, os.nice(0) + nice))
+    assert (tmp_path / "21.log").read_text().split() == [expected, expected]
+    assert Path(s.run_dir, "pid").read_text().strip() == str(handle["pid"])

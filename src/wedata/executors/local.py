@@ -27,6 +27,7 @@ import contextlib
 import logging
 import os
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
@@ -40,6 +41,7 @@ from wedata.executors.sandbox import Sandbox, SandboxSettings, secure_home
 log = logging.getLogger("wedata.executor")
 
 SHELL = "/bin/sh"
+NICE = shutil.which("nice") or "/usr/bin/nice"  # coreutils: execs the wrapper, the same pid
 # $0 is the run directory, $1 the working directory; the command follows as "$@" (after shift).
 # The exit file is pre-allocated before the command runs (a blank line as wide as any code) and
 # the code is later written over it in place (``1<>``: no truncation), so recording an exit
@@ -210,13 +212,16 @@ class LocalExecutor:
         os.makedirs(spec.run_dir, exist_ok=True)
         sandbox.prepare(spec)
         argv = [SHELL, "-c", WRAPPER, spec.run_dir, spec.cwd, *sandbox.command(spec)]
+        nice = self._sandbox_settings.nice if self._sandbox_settings is not None else 0
+        if nice > 0 and os.access(NICE, os.X_OK):
+            argv = [NICE, "-n", str(nice), *argv]  # before the wrapper runs: its whole tree inherits it
         env = sandbox.environment(spec)
         log_fd = os.open(spec.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             if _HAS_SPAWN:
                 # Own session and process group (setsid): killpg reaches the whole tree. Our
                 # descriptors are close-on-exec (PEP 446), so only these three are inherited.
-                pid = os.posix_spawn(SHELL, argv, env, setsid=True, file_actions=[
+                pid = os.posix_spawn(argv[0], argv, env, setsid=True, file_actions=[
                     (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                     (os.POSIX_SPAWN_DUP2, log_fd, 1),
                     (os.POSIX_SPAWN_DUP2, log_fd, 2),

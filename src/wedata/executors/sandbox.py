@@ -122,6 +122,9 @@ class SandboxSettings:
     hide: tuple[str, ...] = ()  # more of the server to hide (an SQLite file outside the home)
     bind: tuple[str, ...] = ()  # extra host paths, read-write (WEDATA_SANDBOX_BIND)
     ro_bind: tuple[str, ...] = ()  # extra host paths, read-only (WEDATA_SANDBOX_RO_BIND)
+    # Attempts run at this nice level (WEDATA_TASK_NICE; 0: the server's own): under a burst of
+    # runs the API and the engine keep their share of the CPU (docs/protocol.md, "Mixed load").
+    nice: int = 0
 
     @classmethod
     def from_settings(cls, settings: Any) -> SandboxSettings:
@@ -139,6 +142,7 @@ class SandboxSettings:
             hide=tuple(hide),
             bind=tuple(settings.sandbox_bind),
             ro_bind=tuple(settings.sandbox_ro_bind),
+            nice=settings.task_nice,
         )
 
 
