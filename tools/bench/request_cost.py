@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import statistics
@@ -152,6 +153,25 @@ def setup(api: InProcess, users: int, scheduled: int) -> list[tuple[Caller, Clie
     return out
 
 
+def engine_thread_cost(engine: Any, api: InProcess, clients: list[tuple[Caller, Client]], rnd: random.Random) -> None:
+    """Each SubmitTask wakes the in-process engine to plan that task: its thread's CPU (user +
+    system, /proc) per submission, the submissions 20 ms apart so each is planned on its own."""
+    stat = Path(f"/proc/self/task/{engine._thread.native_id}/stat")
+
+    def cpu() -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    n, iterations0, cpu0 = 300, engine.stats.iterations, cpu()
+    for _ in range(n):
+        caller, c = rnd.choice(clients)
+        api.call(caller, *request_params("SubmitTask", c, rnd))
+        time.sleep(0.02)
+    time.sleep(1)
+    print(f"  engine thread: {(cpu() - cpu0) / n * 1000:.2f} ms of CPU a SubmitTask "
+          f"({engine.stats.iterations - iterations0} iterations for {n} submissions)")
+
+
 def normalise(statement: str) -> str:
     return " ".join(statement.split())
 
@@ -164,6 +184,8 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=200, help="requests per action")
     ap.add_argument("--engine", action="store_true", help="run the engine too (instances get planned)")
     ap.add_argument("--show", action="append", default=[], help="print the statements of one request of ACTION")
+    ap.add_argument("--submit-engine-cost", action="store_true",
+                    help="with --engine: the engine thread's CPU for planning each SubmitTask (300 of them)")
     ap.add_argument("--statement-cpu", action="store_true",
                     help="per action, the statements taking the most CPU in the driver (execution)")
     ap.add_argument("--db-prefix", default="hmixed_cost", help="PostgreSQL database name prefix")
@@ -215,6 +237,8 @@ def main() -> int:
             if args.statement_cpu:
                 for text, sec in log.cpu.most_common(4):
                     print(f"      {sec / args.repeat * 1000:6.3f} ms  {text[:150]}")
+        if args.submit_engine_cost and runtime.engine is not None:
+            engine_thread_cost(runtime.engine, api, clients, rnd)
         for op in args.show:
             caller, c = rnd.choice(clients)
             _, statements, _ = api.call(caller, *request_params(op, c, rnd))
