@@ -38,7 +38,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, false, func, select, true, update
+from sqlalchemy import Connection, Row, bindparam, delete, false, func, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -103,6 +103,13 @@ from wedata.storage import tables as T
 from wedata.storage.db import Database
 
 log = logging.getLogger(__name__)
+
+# Built once (every save runs them; building cost more than SQLite's work). A saved row's other
+# columns come as execution parameters (TaskService._row_values).
+_SAVE_ROW = update(T.tasks).where(T.tasks.c.id == bindparam("task_id")).values(
+    latest_version_no=T.tasks.c.latest_version_no + 1)
+_MEMBER_NAME = select(T.project_members.c.user_name).where(
+    T.project_members.c.project_id == bindparam("project_id"), T.project_members.c.user_uin == bindparam("uin"))
 
 
 @dataclass
@@ -523,11 +530,7 @@ class TaskService:
                                        stored)
         t = T.tasks
         user_name = self._user_name(conn, project_id, caller.uin)
-        conn.execute(
-            update(t)
-            .where(t.c.id == row.id)
-            .values(latest_version_no=t.c.latest_version_no + 1, **self._row_values(draft, caller.uin, user_name, now))
-        )
+        conn.execute(_SAVE_ROW, {"task_id": row.id, **self._row_values(draft, caller.uin, user_name, now)})
         task_edges.write_upstream(conn, row.id, up_now, draft.upstream, now)
         remark = self._save_warning(conn, row.id, row.task_type_id, draft, row.workflow_id)
         # Edges left as they were are the ones read (in their stored order): no need to read them back.
@@ -590,8 +593,5 @@ class TaskService:
 
     @staticmethod
     def _user_name(conn: Connection, project_id: str, uin: str) -> str:
-        m = T.project_members
-        name = conn.execute(
-            select(m.c.user_name).where(m.c.project_id == project_id, m.c.user_uin == uin)
-        ).scalar_one_or_none()
+        name = conn.execute(_MEMBER_NAME, {"project_id": project_id, "uin": uin}).scalar_one_or_none()
         return name or uin

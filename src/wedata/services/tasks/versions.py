@@ -74,6 +74,9 @@ class VersionDetail:
     task: dict[str, Any]
 
 
+_INSERT_VERSION = insert(T.task_versions)  # built once; the row comes as execution parameters
+
+
 def record_version(
     conn: Connection, task_id: str, kind: str, *, user_uin: str, now: datetime, remark: str = "",
     edges: Edges | None = None,
@@ -85,19 +88,11 @@ def record_version(
     up, down = edges if edges is not None else load_edges(conn, task_id)
     snapshot = render_task(row, up, down, encode=False)
     version_id = f"{task_id}_{new_millis_id(now)}"
-    conn.execute(
-        insert(T.task_versions).values(
-            version_id=version_id,
-            task_id=task_id,
-            kind=kind,
-            version_no=row.latest_version_no,
-            remark=remark,
-            create_user_uin=user_uin,
-            created_at=now,
-            snapshot=snapshot,
-            status=row.status if kind == SUBMIT else None,
-        )
-    )
+    conn.execute(_INSERT_VERSION, {
+        "version_id": version_id, "task_id": task_id, "kind": kind, "version_no": row.latest_version_no,
+        "remark": remark, "create_user_uin": user_uin, "created_at": now, "snapshot": snapshot,
+        "status": row.status if kind == SUBMIT else None,
+    })
     return version_id
 
 
