@@ -179,8 +179,11 @@ def test_the_catalog_browser_walks_source_database_schema_table_and_columns(page
     page.locator(f"tr[data-source-id='{world.source}'] a").click()
     page.locator(f"table.catalog-databases tr[data-name='{world.database}'] a").click()
     schemas = page.locator("table.catalog-schemas tbody")
+    # A click starts a navigation; reads do not wait for it (a loaded machine read the old page).
+    expect(schemas.locator("tr[data-name='sales']")).to_have_count(1, timeout=30_000)
     assert {"public", "sales"} <= set(schemas.locator("tr").evaluate_all("rs => rs.map(r => r.dataset.name)"))
     page.locator("table.catalog-schemas tr[data-name='sales'] a").click()
+    expect(page.locator("table.catalog-tables tbody")).to_contain_text(world.summary, timeout=30_000)
     tables = page.locator("table.catalog-tables tbody td:first-child").all_inner_texts()
     assert XSS_IMG in tables and world.summary in tables  # the payload as a name, as text
     no_xss(page)
