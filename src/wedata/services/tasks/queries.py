@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Connection, and_, bindparam, false, func, 
 from wedata.services.common import as_int, parse_time_range
 from wedata.services.errors import InvalidValue
 from wedata.services.tasks.types import NODE_TYPES, task_type_ids
+from wedata.services.workflows.workflows import TRIGGER
 from wedata.spec import models as M
 from wedata.storage import tables as T
 
@@ -49,7 +50,7 @@ def _under(column: Any, paths: list[str], field: str) -> ColumnElement[bool]:
 # The project's trigger workflows (their ``workflow_type``, services/workflows), built once: every
 # ListTasks reads them to keep its kind of tasks.
 _TRIGGER_WORKFLOWS = select(T.workflows.c.id).where(T.workflows.c.project_id == bindparam("project_id"),
-                                                     T.workflows.c.workflow_type == "trigger")
+                                                     T.workflows.c.workflow_type == TRIGGER)
 
 
 def trigger_workflow_ids(conn: Connection, project_id: str) -> list[str]:
