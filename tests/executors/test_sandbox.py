@@ -137,6 +137,25 @@ def test_binds_never_expose_the_home(home: Path, tmp_path: Path, executors: list
     assert out.splitlines()[-1] == "mine.txt"
 
 
+def test_each_attempt_sees_its_own_run_directory_and_not_the_one_before(home: Path,
+                                                                        executors: list[LocalExecutor]) -> None:
+    # The mounts every attempt shares are built once and reused (Sandbox._shared_mounts): the
+    # next attempt must get its own run directory, and nothing of the previous one.
+    require_bwrap()
+    ex, exits = started(SandboxSettings(mode="bwrap", home=str(home)))
+    executors.append(ex)
+    first = spec(home, 1, "echo one > mine.txt; ls ..", trusted=True)
+    ex.submit(first)
+    assert exits.wait(1) == 0
+    second = spec(home, 2, f"ls {home}/run; cat {home}/run/1.0.1/work/mine.txt; pwd; ls ..", trusted=True)
+    ex.submit(second)
+    assert exits.wait(2) == 0  # the last command, ls, succeeded
+    out = Path(second.log_path).read_text()
+    assert out.splitlines()[0] == "2.0.1", out  # the home's run/ holds this attempt's directory only
+    assert "one" not in out and "No such file" in out
+    assert f"{home}/run/2.0.1/work" in out.splitlines()
+
+
 def test_the_code_file_and_control_files_are_out_of_the_tasks_reach(home: Path, executors: list[LocalExecutor]) -> None:
     require_bwrap()
     ex, exits = started(SandboxSettings(mode="auto", home=str(home)))

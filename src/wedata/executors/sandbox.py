@@ -63,6 +63,7 @@ import pwd
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +87,7 @@ ETC_FILES = (
     "odbcinst.ini", "odbc.ini", "krb5.conf",
 )
 _LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+_MOUNTS_TTL = 60.0  # seconds an attempt-independent mount list is reused (Sandbox._shared_mounts)
 
 
 class SandboxError(Exception):
@@ -186,6 +188,8 @@ class Sandbox:
     refuse_untrusted: bool = False  # none mode without WEDATA_ALLOW_UNISOLATED
     lang: str = "C.UTF-8"
     tz: str | None = None
+    # Interpreter -> (when built, the mounts every attempt shares): _shared_mounts.
+    _mounts_cache: dict[str | None, tuple[float, _Mounts]] = field(default_factory=dict, repr=False, compare=False)
 
     # -- deciding ---------------------------------------------------------------------------
 
@@ -352,6 +356,28 @@ class Sandbox:
         return [BWRAP, *self._bwrap_args(argv, spec, cwd), "--", *argv]
 
     def _bwrap_args(self, argv: Sequence[str], spec: RunSpec | None, cwd: str) -> list[str]:
+        exe = spec.argv[0] if spec is not None and spec.argv else None
+        mounts = self._shared_mounts(exe).copy()
+        # Through the tmpfs over the home only this attempt's run directory: the code read-only,
+        # work/ read-write.
+        if spec is not None:
+            mounts.ro_bind(spec.run_dir)
+            mounts.bind(spec.cwd)
+        return [*mounts.args, "--chdir", cwd]
+
+    def _shared_mounts(self, exe: str | None) -> _Mounts:
+        """What every attempt running ``exe`` sees, built once a minute per interpreter: the
+        system paths, /etc files and prefixes looked up (~60 stat calls and the walk over them,
+        a tenth of the engine's CPU per run when built for every attempt). A file appearing in
+        /etc is seen by the attempts started a minute later at most."""
+        now = time.monotonic()
+        got = self._mounts_cache.get(exe)
+        if got is None or now - got[0] > _MOUNTS_TTL:
+            got = (now, self._build_shared_mounts(exe))
+            self._mounts_cache[exe] = got
+        return got[1]
+
+    def _build_shared_mounts(self, exe: str | None) -> _Mounts:
         s = self.settings
         args: list[str] = []
         if is_root():
@@ -372,11 +398,11 @@ class Sandbox:
                 mounts.ro_bind(f"/etc/{name}")
         for path in sorted(glob.glob("/etc/python3*")):  # Debian's sitecustomize
             mounts.ro_bind(path)
-        for exe in sorted({_task_python(), *([spec.argv[0]] if spec and spec.argv else [])}):
-            prefix = _prefix_of(exe) if os.path.isabs(exe) else None
+        for interpreter in sorted({_task_python(), *([exe] if exe else [])}):
+            prefix = _prefix_of(interpreter) if os.path.isabs(interpreter) else None
             if prefix and not mounts.covered(prefix):
                 mounts.ro_bind(prefix)
-            venv = _venv_of(exe) if os.path.isabs(exe) else None
+            venv = _venv_of(interpreter) if os.path.isabs(interpreter) else None
             if venv and not mounts.covered(venv):
                 mounts.ro_bind(venv)
         args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm"]
@@ -391,16 +417,11 @@ class Sandbox:
         for path in binds:
             if os.path.exists(path):
                 mounts.bind(path)
-        # Whatever was bound above, the server's files stay out: an empty tmpfs over them ...
+        # Whatever was bound above, the server's files stay out: an empty tmpfs over them.
         for hidden in ([s.home] if s.home else []) + list(s.hide):
             if mounts.exposes(hidden):
                 mounts.tmpfs(hidden, perms="0755")
-        # ... and through it only this attempt's run directory: the code read-only, work/ read-write.
-        if spec is not None:
-            mounts.ro_bind(spec.run_dir)
-            mounts.bind(spec.cwd)
-        args += ["--chdir", cwd]
-        return args
+        return mounts
 
 
 class _Mounts:
@@ -411,6 +432,11 @@ class _Mounts:
         self.args = args
         self.binds: list[str] = []  # host directories bound (their subtrees are real)
         self.made: list[str] = ["/"]  # directories of ours (tmpfs or created)
+
+    def copy(self) -> _Mounts:
+        other = _Mounts(list(self.args))
+        other.binds, other.made = list(self.binds), list(self.made)
+        return other
 
     def covered(self, path: str) -> bool:
         return any(_within(path, b) for b in self.binds)

@@ -18,7 +18,7 @@ import logging
 import os
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 
 from wedata.clock import utcnow
 from wedata.executors.processes import pid_alive
@@ -32,6 +32,16 @@ log = logging.getLogger("wedata.scheduler.recovery")
 E = instance_executions
 N = scheduler_nodes
 TI = task_instances
+
+# Built once: every engine runs them each heartbeat_interval.
+_HEARTBEAT = update(N).where(N.c.node_id == bindparam("me")).values(heartbeat_at=bindparam("at"))
+_OTHER_NODES = select(N).where(N.c.node_id != bindparam("me"))
+# RUNNING attempts nobody watches: of no node, of a dead node, or of a node whose row is gone.
+_ORPHANS = select(E.c.id, E.c.instance_id, E.c.handle, E.c.node_id, E.c.life_round_num, E.c.try_no).where(
+    E.c.state == states.RUNNING,
+    or_(E.c.node_id.is_(None), E.c.node_id.in_(bindparam("dead", expanding=True)),
+        E.c.node_id.not_in(select(N.c.node_id).scalar_subquery())),
+)
 
 
 def register_node(db: Database, node_id: str, host: str, kind: str) -> None:
@@ -48,7 +58,7 @@ def unregister_node(db: Database, node_id: str) -> None:
 
 def heartbeat(db: Database, node_id: str) -> None:
     with db.write() as conn:
-        conn.execute(update(N).where(N.c.node_id == node_id).values(heartbeat_at=utcnow()))
+        conn.execute(_HEARTBEAT, {"me": node_id, "at": utcnow()})
 
 
 
@@ -57,7 +67,7 @@ def dead_nodes(node: EngineNode) -> list[str]:
     lease = node.settings.node_lease
     dead: list[str] = []
     with node.db.read() as conn:
-        rows = conn.execute(select(N).where(N.c.node_id != node.node_id)).mappings().all()
+        rows = conn.execute(_OTHER_NODES, {"me": node.node_id}).mappings().all()
     for r in rows:
         if r["stopped_at"] is not None or r["host"] == node.host and not pid_alive(r["pid"]) or (now - r["heartbeat_at"]).total_seconds() > lease:
             dead.append(r["node_id"])
@@ -68,16 +78,8 @@ def adopt_orphans(node: EngineNode, *, startup: bool = False) -> int:
     """Take over the RUNNING attempts of dead nodes (and of none). Returns how many."""
     dead = dead_nodes(node)
     with node.db.read() as conn:
-        known = {r[0] for r in conn.execute(select(N.c.node_id))}
-        q = select(E.c.id, E.c.instance_id, E.c.handle, E.c.node_id, E.c.life_round_num, E.c.try_no).where(
-            E.c.state == states.RUNNING
-        )
-        conds = [E.c.node_id.is_(None)]
-        if dead:
-            conds.append(E.c.node_id.in_(dead))
-        rows = [r for r in conn.execute(q.where(or_(*conds))).all()]
-        rows += [r for r in conn.execute(q.where(E.c.node_id.is_not(None))).all()
-                 if r.node_id not in known and r not in rows]
+        rows = conn.execute(_ORPHANS, {"dead": dead}).all()
+        known = {r[0] for r in conn.execute(select(N.c.node_id))} if rows else set()
     adopted = 0
     for eid, iid, handle, _node, life_round, try_no in rows:
         with node.db.write() as conn:

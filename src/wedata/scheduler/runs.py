@@ -66,8 +66,12 @@ def log_line(now: datetime, level: str, message: str) -> str:
 def append_log(path: str | Path, text: str) -> int:
     """Append and return the file size afterwards (the next writer's offset). Raises OSError:
     the engine's callers decide what a failure means (cycle.py, engine.py)."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as f:
+    try:
+        f = open(path, "a", encoding="utf-8")  # noqa: SIM115 (closed below, after the mkdir retry)
+    except FileNotFoundError:  # the first line of this task's logs: its directory is made once
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        f = open(path, "a", encoding="utf-8")  # noqa: SIM115
+    with f:
         f.write(text)
         return f.tell()
 
