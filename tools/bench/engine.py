@@ -22,7 +22,7 @@ the end (a SQLAlchemy ``before_cursor_execute`` counter, ``BEGIN`` and ``COMMIT`
 PostgreSQL each is a network round trip, so this is the load-independent cost of a hop.
 
 Usage: ``python tools/bench/engine.py [--backend sqlite|postgres] [--only W1,W2] [--sandbox none|bwrap|auto]
-[--statements] [--idle] [--rss]``
+[--statements] [--statement-times] [--idle] [--rss]``
 """
 
 from __future__ import annotations
@@ -150,13 +150,38 @@ class StatementCounter:
             self.n += 1
             self.in_cycles += self._cycling
 
+    def time_statements(self) -> None:
+        """Also time each statement of the engine's cycles (execute to results, the round trip
+        and the server's work; ``--statement-times``), by statement text."""
+        self.times: dict[str, list[float]] = {}
+        self._started = 0.0
+
+        def before(*_: Any) -> None:
+            self._started = time.perf_counter()
+
+        def after(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            if self.on and self._cycling and threading.current_thread().name == "wedata-engine":
+                key = " ".join(statement.split())[:110]
+                self.times.setdefault(key, []).append(time.perf_counter() - self._started)
+
+        self._events += [("before_cursor_execute", before), ("after_cursor_execute", after)]
+        event.listen(self.db.engine, "before_cursor_execute", before)
+        event.listen(self.db.engine, "after_cursor_execute", after)
+
+    def report_times(self, tasks: int) -> None:
+        rows = sorted(self.times.items(), key=lambda kv: -sum(kv[1]))
+        total = sum(sum(v) for v in self.times.values())
+        print(f"    statement time in cycles: {total * 1000:.0f} ms ({total * 1000 / tasks:.2f} ms per task); by text:")
+        for text, ts in rows[:25]:
+            print(f"      {sum(ts) * 1000:7.1f} ms {len(ts):5d}x {sum(ts) / len(ts) * 1000:6.3f} ms  {text}")
+
     def close(self) -> None:
         for name, fn in self._events:
             event.remove(self.db.engine, name, fn)
 
 
 def run_workload(name: str, backend_kind: str, slots: int, lead: float, sandbox: str = "auto",
-                 statements: bool = False) -> dict[str, Any]:
+                 statements: bool = False, statement_times: bool = False) -> dict[str, Any]:
     home = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
     backend = Backend(backend_kind, home)
     try:
@@ -171,7 +196,9 @@ def run_workload(name: str, backend_kind: str, slots: int, lead: float, sandbox:
         services = Services(backend.db, settings, SystemClock())
         engine = Engine(backend.db, settings, SystemClock(), defs=services.scheduler.defs)
         services.scheduler.attach(engine)
-        counter = StatementCounter(backend.db, engine) if statements else None
+        counter = StatementCounter(backend.db, engine) if statements or statement_times else None
+        if counter is not None and statement_times:
+            counter.time_statements()
         engine.start()
         try:
             t1 = time.perf_counter()
@@ -204,7 +231,8 @@ def run_workload(name: str, backend_kind: str, slots: int, lead: float, sandbox:
         elapsed = (last - sched).total_seconds()
         return {"workload": name, "tasks": len(ids), "elapsed_s": elapsed, "first_start_ms": (first - sched).total_seconds() * 1000,
                 "build_s": built, "plan_s": planned, "cpu_s": cpu, "spent": spent,
-                "statements": (counter.n, counter.in_cycles) if counter is not None else None}
+                "statements": (counter.n, counter.in_cycles) if counter is not None else None,
+                "counter": counter if statement_times else None}
     finally:
         backend.close()
         shutil.rmtree(home, ignore_errors=True)
@@ -301,13 +329,16 @@ def main() -> None:
     ap.add_argument("--sandbox", default="auto", help="task isolation (WEDATA_SANDBOX), e.g. none or bwrap")
     ap.add_argument("--repeat", type=int, default=1, help="runs per workload; the median is reported")
     ap.add_argument("--statements", action="store_true", help="count the engine thread's statements per task")
+    ap.add_argument("--statement-times", action="store_true",
+                    help="also time the statements of the engine's cycles, by text (where a hop's time goes)")
     ap.add_argument("--idle", action="store_true", help="also measure idle CPU with 10,000 tasks")
     ap.add_argument("--idle-tasks", type=int, default=10_000)
     ap.add_argument("--rss", action="store_true", help="also measure server RSS with 100,000 instances")
     args = ap.parse_args()
     targets = {"W1": 2.0, "W2": 1.0, "W3": 3.0, "W4": 5.0}
     for name in [n.strip() for n in args.only.split(",") if n.strip()]:
-        runs = sorted((run_workload(name, args.backend, args.slots, args.lead, args.sandbox, args.statements)
+        runs = sorted((run_workload(name, args.backend, args.slots, args.lead, args.sandbox, args.statements,
+                                  args.statement_times)
                       for _ in range(args.repeat)),
                       key=lambda x: x["elapsed_s"])
         r = runs[len(runs) // 2]
@@ -325,6 +356,8 @@ def main() -> None:
             n, in_cycles = r["statements"]
             print(f"    statements on the engine thread: {in_cycles} in its cycles ({in_cycles / r['tasks']:.1f} per task), "
                   f"{n} in all ({n / r['tasks']:.1f} per task, planning polls and heartbeats included)")
+        if r["counter"] is not None:
+            r["counter"].report_times(r["tasks"])
     if args.idle:
         r = idle_cpu(args.backend, args.idle_tasks, 30.0)
         print(f"idle [{args.backend}] {r['tasks']} tasks, {r['instances']} planned instances: "

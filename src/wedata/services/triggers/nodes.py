@@ -37,7 +37,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
 from wedata.config import Settings
 from wedata.principal import Caller
@@ -66,6 +66,20 @@ log = logging.getLogger(__name__)
 TI, D, E, R, TR = task_instances, instance_deps, instance_executions, trigger_workflow_runs, trigger_task_runs
 RUN_TYPE = "MANUAL_TRIGGER"
 NODE = "control-flow"  # instance_executions.node_id / executor of a control node's attempt
+
+# Built once: both run on the engine's hot path (each flush with a WAIT_RUN or a terminal change).
+_READY_NODES = (
+    select(TI, TR.c.workflow_execution_id).select_from(TI.join(TR, TR.c.instance_id == TI.c.id))
+    .where(TI.c.id.in_(bindparam("ids", expanding=True)), TI.c.state == states.WAIT_RUN,
+           TI.c.task_type_id.in_(sorted(control.CONTROL_TYPES)))
+)
+_ENDED_ROWS = (
+    select(TR.c.parent_instance_id.label("iteration_of"), R.c.parent_instance_id.label("started_by"),
+           R.c.state, R.c.execution_id, R.c.workflow_id)
+    .select_from(TR.join(R, R.c.execution_id == TR.c.workflow_execution_id))
+    .where(TR.c.instance_id.in_(bindparam("ids", expanding=True)),
+           or_(TR.c.parent_instance_id.is_not(None), R.c.parent_instance_id.is_not(None)))
+)
 
 
 class RunStarter(Protocol):
@@ -131,23 +145,13 @@ class ControlNodes:
 
     @staticmethod
     def _ready_nodes(conn: Connection, ready: Sequence[int]) -> Sequence[Any]:
-        return conn.execute(
-            select(TI, TR.c.workflow_execution_id).select_from(TI.join(TR, TR.c.instance_id == TI.c.id))
-            .where(TI.c.id.in_(list(ready)), TI.c.state == states.WAIT_RUN,
-                   TI.c.task_type_id.in_(sorted(control.CONTROL_TYPES)))
-        ).mappings().all()
+        return conn.execute(_READY_NODES, {"ids": list(ready)}).mappings().all()
 
     @staticmethod
     def _ended_rows(conn: Connection, ended: Sequence[int]) -> Sequence[Any]:
         """The ended instances that are iterations of a For-each node or run in a run started by
         another node (sub-workflow)."""
-        return conn.execute(
-            select(TR.c.parent_instance_id.label("iteration_of"), R.c.parent_instance_id.label("started_by"),
-                   R.c.state, R.c.execution_id, R.c.workflow_id)
-            .select_from(TR.join(R, R.c.execution_id == TR.c.workflow_execution_id))
-            .where(TR.c.instance_id.in_(list(ended)),
-                   or_(TR.c.parent_instance_id.is_not(None), R.c.parent_instance_id.is_not(None)))
-        ).all()
+        return conn.execute(_ENDED_ROWS, {"ids": list(ended)}).all()
 
     def _ended(self, conn: Connection, now: datetime, rows: Sequence[Any]) -> None:
         for parent in sorted({r.iteration_of for r in rows if r.iteration_of is not None}):

@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from wedata.scheduler.api import observe, states
 from wedata.services.triggers import concurrency, rules
@@ -68,6 +68,11 @@ def run_state(counts: Mapping[str, int], started: bool) -> str:
     return PENDING
 
 
+# Built once: the observer runs on the engine's hot path (each flush with a watched change).
+_RUNS_OF = select(TR.c.instance_id, TR.c.workflow_execution_id).where(
+    TR.c.instance_id.in_(bindparam("ids", expanding=True)))
+
+
 def observe_runs(db: Database) -> None:
     observe(db.engine, "trigger-runs", on_changes)
 
@@ -76,9 +81,7 @@ def on_changes(conn: Connection, changes: Sequence[Mapping[str, Any]]) -> None:
     ids = {c["instance_id"] for c in changes if c["to_state"] in _WATCHED}
     if not ids:
         return
-    runs = conn.execute(
-        select(TR.c.instance_id, TR.c.workflow_execution_id).where(TR.c.instance_id.in_(sorted(ids)))
-    ).all()
+    runs = conn.execute(_RUNS_OF, {"ids": sorted(ids)}).all()
     if not runs:
         return
     now = max(c["at"] for c in changes)
