@@ -266,6 +266,49 @@ def test_oversized_body_is_refused_before_parsing(limited: ServerProcess) -> Non
     assert error_code(raw_request(limited.endpoint, body=b"{" * 5000)[2]) == "RequestSizeLimitExceeded"
 
 
+def signed_headers(endpoint: str, body: bytes, action: str = "ListTenantRoles",
+                   secret_key: str = ADMIN_KEY) -> dict[str, str]:
+    ts = int(time.time())
+    date = time.strftime("%Y-%m-%d", time.gmtime(ts))
+    sig = tc3_signature(
+        secret_key=secret_key, method="POST", query="",
+        headers={"content-type": "application/json", "host": endpoint}, signed_headers=["content-type", "host"],
+        payload_hash=hashlib.sha256(body).hexdigest(), timestamp=str(ts), date=date,
+    )  # fmt: skip
+    return {"Content-Type": "application/json", "Host": endpoint, "X-TC-Action": action,
+            "X-TC-Version": "2025-08-06", "X-TC-Timestamp": str(ts), "Content-Length": str(len(body)),
+            "Authorization": f"TC3-HMAC-SHA256 Credential={ADMIN_ID}/{date}/wedata/tc3_request, "
+                             f"SignedHeaders=content-type;host, Signature={sig}"}  # fmt: skip
+
+
+def test_past_its_rate_a_request_is_refused_before_its_body_and_the_connection_still_serves(
+        limited: ServerProcess) -> None:
+    host, port = limited.endpoint.split(":")
+    body = b'{"Padding": "' + b"x" * 1900 + b'"}'  # under the 2,048-byte limit
+    time.sleep(1.1)  # a full bucket (2 a second)
+    # Requests claiming the admin's SecretId with a wrong signature spend none of its tokens.
+    for _ in range(3):
+        assert error_code(raw_request(limited.endpoint, secret_key="not-the-key")[2]) == "AuthFailure.SignatureFailure"
+    assert all(error_code(raw_request(limited.endpoint)[2]) is None for _ in range(2))
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn.connect()
+    # The bucket is empty: the answer comes although only 10 bytes of the body were sent.
+    conn.putrequest("POST", "/", skip_host=True, skip_accept_encoding=True)
+    for k, v in signed_headers(limited.endpoint, body).items():
+        conn.putheader(k, v)
+    conn.endheaders(body[:10])
+    resp = conn.getresponse()
+    assert error_code(json.loads(resp.read())) == "RequestLimitExceeded"
+    # The rest of that body, then another request on the same connection, once a token is back.
+    assert conn.sock is not None
+    conn.sock.sendall(body[10:])
+    time.sleep(1.1)
+    conn.request("POST", "/", body=b"{}", headers=signed_headers(limited.endpoint, b"{}"))
+    answer = json.loads(conn.getresponse().read())
+    conn.close()
+    assert error_code(answer) is None and answer["Response"]["Data"], answer
+
+
 def test_rate_limit_per_credential_and_action(limited: ServerProcess) -> None:
     api = limited.admin()
     codes = []

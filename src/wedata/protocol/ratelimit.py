@@ -40,6 +40,15 @@ class RateLimiter:
             self._buckets[key] = (tokens - 1.0, now)
             return True
 
+    def exhausted(self, secret_id: str, action: str, now: float | None = None) -> bool:
+        """Whether ``allow`` would refuse now, without taking a token (the endpoint asks before
+        reading a body, with the SecretId the request claims: a claim cannot spend a bucket)."""
+        if self.rate <= 0:
+            return False
+        now = time.monotonic() if now is None else now
+        got = self._buckets.get((secret_id, action))
+        return got is not None and got[0] + (now - got[1]) * self.rate < 1.0
+
     def enter(self, secret_id: str) -> bool:
         """Count one more request in flight for the credential; False (nothing counted) when it
         already has ``max_inflight``."""
