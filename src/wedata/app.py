@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -164,6 +165,7 @@ def app_from_env() -> Starlette:
                         format="%(asctime)s %(levelname)s %(name)s [api %(process)d] %(message)s")
     if not settings.access_log:
         logging.getLogger("wedata.api").setLevel(logging.WARNING)
+    sys.setswitchinterval(settings.switch_interval_ms / 1000)  # as the single-process server does
     return create_app(settings, build_runtime(settings, migrate=False))
 
 

@@ -170,6 +170,7 @@ def scheduler(home: str | None, database_url: str | None, slots: int | None) -> 
     announce(settings)
     _configure_logging(settings.log_level)
     runtime = build_runtime(settings)
+    sys.setswitchinterval(settings.switch_interval_ms / 1000)  # as `wedata server` does
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
