@@ -64,6 +64,17 @@ def _paths(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(p for p in env.get(name, "").split(os.pathsep) if p.strip())
 
 
+def _prepare_threshold(env: Mapping[str, str], name: str, default: int) -> int | None:
+    """psycopg's ``prepare_threshold``: a number of executions, or ``none`` (never prepare)."""
+    raw = (env.get(name) or "").strip().lower()
+    if raw in ("none", "off"):
+        return None
+    value = _int(env, name, default)
+    if value < 0:
+        raise SystemExit(f"{name} must be a number of executions (0 or more) or none, got {raw!r}")
+    return value
+
+
 def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
     raw = (env.get(name) or default).strip()
     if raw not in choices:
@@ -116,6 +127,10 @@ class Settings:
     # how long a request thread back from SQLite or the network may wait for the GIL while the
     # engine or another request computes (docs/protocol.md, "Mixed load").
     switch_interval_ms: float = 5.0
+    # PostgreSQL: a statement is prepared on the server after this many executions on one
+    # connection (psycopg's prepare_threshold; None: never, e.g. behind PgBouncer in transaction
+    # mode). 1 prepares the second time (docs/engine.md, "Fourth round").
+    pg_prepare_threshold: int | None = 1
     # Nice level of task processes (executors/local.py), 0-19; 0 runs them at the server's.
     task_nice: int = 10
     sweep_interval: float = 30.0  # seconds between safety sweeps of waiting instances
@@ -227,6 +242,7 @@ class Settings:
             plan_catch_up=env.get("WEDATA_PLAN_CATCH_UP", "day"),
             plan_interval=_float(env, "WEDATA_PLAN_INTERVAL", 1.0),
             switch_interval_ms=_float(env, "WEDATA_SWITCH_INTERVAL_MS", 5.0),
+            pg_prepare_threshold=_prepare_threshold(env, "WEDATA_PG_PREPARE_THRESHOLD", 1),
             task_nice=min(19, max(0, _int(env, "WEDATA_TASK_NICE", 10))),
             sweep_interval=_float(env, "WEDATA_SWEEP_INTERVAL", 30.0),
             heartbeat_interval=_float(env, "WEDATA_HEARTBEAT_INTERVAL", 2.0),
