@@ -126,8 +126,8 @@ class Database:
         ``prepare_threshold`` (PostgreSQL): psycopg prepares a statement on the server after that
         many executions on a connection (its default is 5). The engine's and the handlers' hot
         statements are built once and repeat on every connection of the pool, so preparing them
-        at their second use saves the server's planning sooner (mixed.py on PostgreSQL, four
-        alternating runs: 345 against 332 req/s, p99 257 against 282 ms); None never prepares."""
+        at their second use saves the server's planning sooner (mixed.py on PostgreSQL, three
+        alternating runs each: means 345 against 332 req/s, p99 257 against 282 ms); None never prepares."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self._write_lock = _write_lock(url) if self.is_sqlite and ":memory:" not in url else None
