@@ -9,6 +9,7 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from tests.support import (
+    PG_URL,
     Api,
     ServerProcess,
     create_pg_database,
@@ -31,6 +32,15 @@ def require_postgres() -> None:
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432 (required in CI)")
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database of its own for one test, dropped after it."""
+    require_postgres()
+    name = create_pg_database()
+    yield f"{PG_URL}/{name}"
+    drop_pg_database(name)
 
 
 def require_mariadb() -> None:

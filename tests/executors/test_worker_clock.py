@@ -27,9 +27,8 @@ import pytest
 
 from tests.actions.instances.test_instances import instances, new_space, submit, wait_for
 from tests.brokertemp import PrivateRedis
-from tests.conftest import require_postgres
 from tests.executors.celery_support import WorkerProcess, alive, new_group, server_env
-from tests.support import PG_URL, ServerProcess, create_pg_database, drop_pg_database
+from tests.support import ServerProcess
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.xdist_group("worker-clock")
@@ -105,14 +104,6 @@ def test_ttl_and_leases_hold_with_workers_2_minutes_off(private_redis: PrivateRe
         for w in workers:
             w.stop()
         srv.stop()
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    require_postgres()
-    name = create_pg_database()
-    yield f"{PG_URL}/{name}"
-    drop_pg_database(name)
 
 
 def stamps(text: str) -> list[datetime]:

@@ -12,23 +12,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from tests.actions.instances.test_instances import instances, new_space, submit, wait_for
-from tests.conftest import require_postgres
-from tests.support import PG_URL, ROOT, ServerProcess, create_pg_database, drop_pg_database, wedata_cli
+from tests.support import ROOT, ServerProcess, wedata_cli
 from tests.waiting import wait_until
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    require_postgres()
-    name = create_pg_database()
-    yield f"{PG_URL}/{name}"
-    drop_pg_database(name)
 
 
 def children(pid: int) -> list[int]:

@@ -4,23 +4,11 @@ behind PgBouncer in transaction mode)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import require_postgres
-from tests.support import PG_URL, create_pg_database, drop_pg_database
 from wedata.config import Settings
 from wedata.storage.db import Database
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    require_postgres()
-    name = create_pg_database()
-    yield f"{PG_URL}/{name}"
-    drop_pg_database(name)
 
 
 @pytest.mark.parametrize(("raw", "value"), [(None, 1), ("", 1), ("0", 0), ("7", 7), ("none", None), ("OFF", None)])
