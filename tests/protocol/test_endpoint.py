@@ -27,6 +27,37 @@ from tests.support import ADMIN_ID, ADMIN_KEY, Api, ServerProcess
 from wedata.protocol.signing import tc3_signature
 
 
+def tc3_headers(
+    endpoint: str,
+    body: bytes,
+    *,
+    method: str = "POST",
+    action: str = "ListTenantRoles",
+    version: str = "2025-08-06",
+    content_type: str = "application/json",
+    secret_id: str = ADMIN_ID,
+    secret_key: str = ADMIN_KEY,
+    sign: bool = True,
+    timestamp: int | None = None,
+) -> dict[str, str]:
+    """The headers of a request signed by hand with TC3 (none with ``sign=False``)."""
+    ts = int(time.time()) if timestamp is None else timestamp
+    date = time.strftime("%Y-%m-%d", time.gmtime(ts))
+    headers = {"Content-Type": content_type, "Host": endpoint, "X-TC-Action": action,
+               "X-TC-Version": version, "X-TC-Timestamp": str(ts)}  # fmt: skip
+    if sign:
+        sig = tc3_signature(
+            secret_key=secret_key, method=method, query="",
+            headers={"content-type": content_type, "host": endpoint}, signed_headers=["content-type", "host"],
+            payload_hash=hashlib.sha256(body).hexdigest(), timestamp=str(ts), date=date,
+        )  # fmt: skip
+        headers["Authorization"] = (
+            f"TC3-HMAC-SHA256 Credential={secret_id}/{date}/wedata/tc3_request, "
+            f"SignedHeaders=content-type;host, Signature={sig}"
+        )
+    return headers
+
+
 def raw_request(
     endpoint: str,
     *,
@@ -42,20 +73,8 @@ def raw_request(
     extra_headers: dict[str, str] | None = None,
 ) -> tuple[int, str, dict]:
     """Send one TC3-signed request by hand; return (status, content-type, parsed body)."""
-    ts = int(time.time()) if timestamp is None else timestamp
-    date = time.strftime("%Y-%m-%d", time.gmtime(ts))
-    headers = {"Content-Type": content_type, "Host": endpoint, "X-TC-Action": action,
-               "X-TC-Version": version, "X-TC-Timestamp": str(ts)}  # fmt: skip
-    if sign:
-        sig = tc3_signature(
-            secret_key=secret_key, method=method, query="",
-            headers={"content-type": content_type, "host": endpoint}, signed_headers=["content-type", "host"],
-            payload_hash=hashlib.sha256(body).hexdigest(), timestamp=str(ts), date=date,
-        )  # fmt: skip
-        headers["Authorization"] = (
-            f"TC3-HMAC-SHA256 Credential={secret_id}/{date}/wedata/tc3_request, "
-            f"SignedHeaders=content-type;host, Signature={sig}"
-        )
+    headers = tc3_headers(endpoint, body, method=method, action=action, version=version, content_type=content_type,
+                          secret_id=secret_id, secret_key=secret_key, sign=sign, timestamp=timestamp)
     headers.update(extra_headers or {})
     host, port = endpoint.split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=30)
@@ -266,21 +285,6 @@ def test_oversized_body_is_refused_before_parsing(limited: ServerProcess) -> Non
     assert error_code(raw_request(limited.endpoint, body=b"{" * 5000)[2]) == "RequestSizeLimitExceeded"
 
 
-def signed_headers(endpoint: str, body: bytes, action: str = "ListTenantRoles",
-                   secret_key: str = ADMIN_KEY) -> dict[str, str]:
-    ts = int(time.time())
-    date = time.strftime("%Y-%m-%d", time.gmtime(ts))
-    sig = tc3_signature(
-        secret_key=secret_key, method="POST", query="",
-        headers={"content-type": "application/json", "host": endpoint}, signed_headers=["content-type", "host"],
-        payload_hash=hashlib.sha256(body).hexdigest(), timestamp=str(ts), date=date,
-    )  # fmt: skip
-    return {"Content-Type": "application/json", "Host": endpoint, "X-TC-Action": action,
-            "X-TC-Version": "2025-08-06", "X-TC-Timestamp": str(ts), "Content-Length": str(len(body)),
-            "Authorization": f"TC3-HMAC-SHA256 Credential={ADMIN_ID}/{date}/wedata/tc3_request, "
-                             f"SignedHeaders=content-type;host, Signature={sig}"}  # fmt: skip
-
-
 def test_past_its_rate_a_request_is_refused_before_its_body_and_the_connection_still_serves(
         limited: ServerProcess) -> None:
     host, port = limited.endpoint.split(":")
@@ -294,7 +298,7 @@ def test_past_its_rate_a_request_is_refused_before_its_body_and_the_connection_s
     conn.connect()
     # The bucket is empty: the answer comes although only 10 bytes of the body were sent.
     conn.putrequest("POST", "/", skip_host=True, skip_accept_encoding=True)
-    for k, v in signed_headers(limited.endpoint, body).items():
+    for k, v in {**tc3_headers(limited.endpoint, body), "Content-Length": str(len(body))}.items():
         conn.putheader(k, v)
     conn.endheaders(body[:10])
     resp = conn.getresponse()
@@ -303,7 +307,7 @@ def test_past_its_rate_a_request_is_refused_before_its_body_and_the_connection_s
     assert conn.sock is not None
     conn.sock.sendall(body[10:])
     time.sleep(1.1)
-    conn.request("POST", "/", body=b"{}", headers=signed_headers(limited.endpoint, b"{}"))
+    conn.request("POST", "/", body=b"{}", headers=tc3_headers(limited.endpoint, b"{}"))
     answer = json.loads(conn.getresponse().read())
     conn.close()
     assert error_code(answer) is None and answer["Response"]["Data"], answer

@@ -203,11 +203,12 @@ class ApiEndpoint:
         authorization = headers.get("authorization")
         if not authorization:
             return
-        start = authorization.find("Credential=")
-        end = authorization.find("/", start)
-        if start < 0 or end < 0 or not self.config.rate_limiter.exhausted(authorization[start + 11:end], action):
-            return
-        raise self._rate_error(action)
+        try:
+            secret_id = parse_tc3_authorization(authorization).secret_id
+        except ApiError:
+            return  # malformed: refused in its turn, after the body's size (the order of checks)
+        if self.config.rate_limiter.exhausted(secret_id, action):
+            raise self._rate_error(action)
 
     def _rate_error(self, action: str) -> ApiError:
         return ApiError(
