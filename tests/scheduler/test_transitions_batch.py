@@ -153,3 +153,45 @@ def test_a_rerun_batch_unsatisfies_in_order(db: Database) -> None:
         tx.flush()
     assert got == [True, True] and wake == {d["id"]} and met(db) == {d["id"]: False}
     assert load(db, u["id"])["life_round_num"] == 1
+
+
+def test_observers_see_each_change_once_and_a_cycle_writes_its_history_in_one_insert(db: Database) -> None:
+    """The engine's cycle shows the observers its endings before dispatch (flush(write=False))
+    and writes every history row of the cycle, claims included, in one INSERT at its end."""
+    from wedata.scheduler import observers
+
+    w = World(db, NOW)
+    ending = reach(db, w, w.task("true"), states.RUNNING)
+    ready = make(db, w, w.task("true"), states.WAIT_RUN)
+    seen: list[list[tuple[int, str]]] = []
+    observers.observe(db.engine, "test-batches", lambda _c, rows: seen.append(
+        [(r["instance_id"], r["to_state"]) for r in rows]))
+    inserts: list[str] = []
+
+    def count(_conn: Any, _cur: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO INSTANCE_TRANSITIONS"):
+            inserts.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        with db.write() as conn:
+            tx = Tx(conn, NOW, "scheduler:n1")
+            assert transition(tx, ending, states.COMPLETED, "exit 0")
+            tx.flush(write=False)
+            assert seen == [[(ending["id"], states.COMPLETED)]] and inserts == []
+            tx.flush(write=False)  # nothing new: no second notice
+            assert len(seen) == 1
+            with tx.savepoint() as undone:  # a change undone before the end is neither seen nor written
+                assert transition(tx, ready, states.RUNNING, "claim that fails")
+                raise RuntimeError("undo")
+            assert undone.error is not None
+            assert transition(tx, ready, states.RUNNING, "attempt 1 started")
+            tx.flush()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+        observers.unobserve(db.engine, "test-batches")
+    assert seen == [[(ending["id"], states.COMPLETED)], [(ready["id"], states.RUNNING)]]
+    assert len(inserts) == 1
+    assert history(db, ending["id"])[-1] == (states.RUNNING, states.COMPLETED, "scheduler:n1", "exit 0")
+    assert [h[3] for h in history(db, ready["id"])][-1] == "attempt 1 started"
+    assert "claim that fails" not in [h[3] for h in history(db, ready["id"])]

@@ -331,8 +331,9 @@ class Engine:
             evaluate(tx, woken)
         # Observers see this cycle's endings before dispatch, so what they make ready (a
         # backfill plan releasing its next instances, services/backfill/release.py) is
-        # dispatched in this same cycle instead of one iteration later.
-        tx.flush()
+        # dispatched in this same cycle instead of one iteration later. Their rows are written
+        # with the claims' at the end: one INSERT for the cycle.
+        tx.flush(write=False)
         if dispatch:  # paused while the disk is full (diskguard.py): attempts still end
             cycle.dispatch(node, tx, after)
         self._dispatch_ahead = False  # what the claims' observers make ready needs a poke again

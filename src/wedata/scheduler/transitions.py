@@ -69,6 +69,7 @@ class Tx:
     wake: set[int] = field(default_factory=set)  # downstream instances to re-evaluate
     changed: int = 0
     eligible_at: datetime | None = None  # earliest future scheduled time of a new WAIT_RUN
+    notified: int = 0  # history rows the observers have already seen (flush(write=False))
 
     def note_eligible(self, scheduled_at: datetime | None) -> None:
         if scheduled_at is not None and scheduled_at > self.now and (
@@ -89,16 +90,29 @@ class Tx:
         except Exception as exc:
             del self.history[mark:]
             self.wake, self.changed = wake, changed
+            self.notified = min(self.notified, mark)
             result.error = exc
 
-    def flush(self) -> None:
-        if self.history:
+    def flush(self, *, write: bool = True) -> None:
+        """Hand the rows the observers have not seen to them and, unless ``write`` is False,
+        write every buffered row to ``instance_transitions``.
+
+        ``write=False`` is for the middle of the engine's cycle: the observers must see the
+        attempts that ended before dispatch, but their history rows can wait for the cycle's
+        end and go in the same INSERT as the claims' (one round trip a hop fewer on
+        PostgreSQL). No observer reads ``instance_transitions``: each is given its rows."""
+        fresh = self.history[self.notified:]
+        if write and self.history:
             # PostgreSQL: one statement whatever the number of rows (storage/bulk.py).
             if pg_insert_many(self.conn, instance_transitions, self.history) is None:
                 self.conn.execute(insert(instance_transitions), self.history)
-            # Observers (alarms) see the same batch, in the same transaction (observers.py).
-            observers.notify(self.conn, self.history)
             self.history.clear()
+            self.notified = 0
+        elif fresh:
+            self.notified = len(self.history)
+        if fresh:
+            # Observers (alarms) see the batch in the same transaction (observers.py).
+            observers.notify(self.conn, fresh)
 
 
 def _dep_key(only_on_failed: bool) -> Any:
