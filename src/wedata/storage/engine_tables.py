@@ -102,13 +102,19 @@ Index("ix_task_instances_deadline", task_instances.c.deadline_at)
 # (project, column, id); WorkflowId is its most used filter. Migration 0024_scale_indexes.
 Index("ix_task_instances_project_scheduled", task_instances.c.project_id, task_instances.c.scheduled_at,
       task_instances.c.id)
+# The StartTime and LastUpdateTime ranges carry scheduled_at (the default order): a range's page
+# is sorted from the index alone (services/instances/query.py; migration 0025_list_filters).
 Index("ix_task_instances_project_started", task_instances.c.project_id, task_instances.c.started_at,
-      task_instances.c.id)
+      task_instances.c.id, task_instances.c.scheduled_at)
 Index("ix_task_instances_project_ended", task_instances.c.project_id, task_instances.c.ended_at, task_instances.c.id)
 Index("ix_task_instances_project_cost", task_instances.c.project_id, task_instances.c.cost_ms, task_instances.c.id)
 Index("ix_task_instances_workflow_scheduled", task_instances.c.workflow_id, task_instances.c.scheduled_at)
 Index("ix_task_instances_task_state", task_instances.c.task_id, task_instances.c.state)
-Index("ix_task_instances_updated", task_instances.c.updated_at)
+# The ExecutorGroupId and LastUpdateTime filters of ListTaskInstances (migration 0025_list_filters).
+Index("ix_task_instances_project_group", task_instances.c.project_id, task_instances.c.resource_group_id,
+      task_instances.c.scheduled_at, task_instances.c.id)
+Index("ix_task_instances_project_updated", task_instances.c.project_id, task_instances.c.updated_at,
+      task_instances.c.id, task_instances.c.scheduled_at)
 
 # One row per attempt: (life round, try). The log file is per life round (tries append to it).
 instance_executions = Table(

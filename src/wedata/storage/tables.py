@@ -208,6 +208,7 @@ tasks = Table(
     # Denormalised from the definition for list filters.
     Column("cycle_type", String(32), nullable=False, default="DAY_CYCLE"),
     Column("resource_group_id", String(32)),
+    Column("bundle_id", String(256)),  # TaskConfiguration.BundleId (ListTasks' BundleId filter)
     Column("create_user_uin", String(32), nullable=False),
     Column("update_user_uin", String(32), nullable=False),
     Column("update_user_name", String(64)),
@@ -219,6 +220,7 @@ tasks = Table(
 )
 Index("ix_tasks_project_workflow", tasks.c.project_id, tasks.c.workflow_id)
 Index("ix_tasks_project_status", tasks.c.project_id, tasks.c.status)
+Index("ix_tasks_project_bundle", tasks.c.project_id, tasks.c.bundle_id)  # migration 0025_list_filters
 # ListTasks pages a project's tasks newest first: the page's ids are an index-only walk
 # (services/paging.py; the id added by migration 0024_scale_indexes).
 Index("ix_tasks_project_created", tasks.c.project_id, tasks.c.created_at, tasks.c.id)

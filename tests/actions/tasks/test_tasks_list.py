@@ -161,3 +161,30 @@ def test_list_wrong_types_and_unknown_project(api: Api, world: dict[str, Any]) -
     assert err.code == "UnknownParameter"
     assert api.error("ListTasks", {"ProjectId": "1234567890123456789"}).code == "ResourceNotFound"
     assert api.error("ListTasks", {}, raw=True).code == "MissingParameter"
+
+
+def test_the_bundle_filter_follows_each_save_and_a_too_long_bundle_is_refused(api: Api, world: dict[str, Any]) -> None:
+    """BundleId is a column kept with the definition (migration 0025_list_filters): an update
+    moves the task between bundles, and a BundleId past 256 characters is refused, naming the
+    field, with nothing saved."""
+    space = world["first"]
+    task = create(api, space, unique("bdl"), conf={"BundleId": "bundle-a"})
+
+    def bundle(name: str) -> set[str]:
+        data = api.raw("ListTasks", {"ProjectId": world["project"], "BundleId": name, "PageSize": 50})["Data"]
+        return {i["TaskId"] for i in data["Items"]}
+
+    assert bundle("bundle-a") == {task}
+    api.call("UpdateTaskPartially", {"ProjectId": world["project"], "TaskId": task,
+                                     "NewSetting": {"TaskConfiguration": {"BundleId": "bundle-b"}}})
+    assert bundle("bundle-a") == set() and bundle("bundle-b") == {task}
+    exc = api.error("UpdateTaskPartially", {"ProjectId": world["project"], "TaskId": task,
+                                            "NewSetting": {"TaskConfiguration": {"BundleId": "b" * 257}}})
+    assert exc.code == "InvalidParameterValue" and "TaskConfiguration.BundleId" in exc.message, exc.message
+    assert "256" in exc.message
+    assert bundle("bundle-b") == {task}
+    got = api.raw("GetTask", {"ProjectId": world["project"], "TaskId": task})["Data"]
+    assert got["TaskConfiguration"]["BundleId"] == "bundle-b"
+    api.call("UpdateTaskPartially", {"ProjectId": world["project"], "TaskId": task,
+                                     "NewSetting": {"TaskConfiguration": {"BundleId": "b" * 256}}})
+    assert bundle("b" * 256) == {task} and bundle("bundle-b") == set()

@@ -269,6 +269,11 @@ def upsert(items: list[dict[str, Any]], new_items: list[dict[str, Any]], key: st
     return result
 
 
+# BundleId is also an indexed column (tasks.bundle_id, ListTasks' filter): an index entry has a
+# size limit, so it is bounded like the other identifiers.
+_MAX_LEN = {"BundleId": 256}
+
+
 def validate_configuration(conf: dict[str, Any]) -> dict[str, Any]:
     """The TaskConfiguration section, complete, with CodeContent already plain text."""
     out: dict[str, Any] = {}
@@ -279,7 +284,7 @@ def validate_configuration(conf: dict[str, Any]) -> dict[str, Any]:
         elif name == "CodeContent":
             out[name] = value if isinstance(value, str) else ""
         else:
-            out[name] = _text(value, f"{CONF}.{name}", max_len=65535)
+            out[name] = _text(value, f"{CONF}.{name}", max_len=_MAX_LEN.get(name, 65535))
     if out["BrokerIp"] is None or not out["BrokerIp"].strip():
         out["BrokerIp"] = "any"
     if out["ResourceGroup"] is not None and not out["ResourceGroup"].strip():

@@ -7,7 +7,7 @@ page's ids need no join.
   ``/`` is the root and therefore matches every task; several paths are OR-ed;
 - ``TaskNodeTypeList`` maps node categories to their TaskTypeIds (services.task_types);
 - ``Submit`` true = the latest saved version is the submitted one;
-- ``BundleId`` lives in the stored definition (TaskConfiguration.BundleId).
+- ``BundleId`` is TaskConfiguration.BundleId, kept in the column ``bundle_id`` on every save.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def list_condition(conn: Connection, req: M.ListTasksRequest) -> ColumnElement[b
         )
         conds.append(submitted if req.submit else ~submitted)
     if req.bundle_id:
-        conds.append(t.c.definition["TaskConfiguration"]["BundleId"].as_string() == req.bundle_id)
+        conds.append(t.c.bundle_id == req.bundle_id)
     if req.create_user_uin:
         conds.append(t.c.create_user_uin == req.create_user_uin)
     modified = parse_time_range(req.modify_time, None, "ModifyTime")

@@ -563,6 +563,7 @@ class TaskService:
             "definition": {CONF: draft.conf, SCHED: draft.sched},
             "cycle_type": draft.sched["CycleType"],
             "resource_group_id": draft.conf.get("ResourceGroup"),
+            "bundle_id": draft.conf.get("BundleId") or None,
             "update_user_uin": uin,
             "update_user_name": user_name,
             "updated_at": now,

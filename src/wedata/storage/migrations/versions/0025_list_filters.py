@@ -1,0 +1,64 @@
+"""list filters at scale: BundleId as a column, ExecutorGroupId and LastUpdateTime indexes
+
+ListTasks' BundleId filter read every task's definition (838 ms for 100,000 tasks, with no
+match); it is now the column ``tasks.bundle_id`` (copied from the definition's
+TaskConfiguration.BundleId on every save, filled here for the tasks saved before), indexed with
+the project. ListTaskInstances' ExecutorGroupId scanned the table (104 ms for 1,000,000
+instances, with no match) and LastUpdateTime read the rows of the matching range from a global
+index to keep the project's (460 ms for a day of 100,000): both get an index led by the project.
+The StartTime and LastUpdateTime indexes carry scheduled_at, the default order, so a range's
+page is sorted from the index alone (services/instances/query.py).
+
+Revision ID: 0025_list_filters
+Revises: 0024_scale_indexes
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0025_list_filters'
+down_revision = '0024_scale_indexes'
+branch_labels = None
+depends_on = None
+
+BUNDLE_MAX = 256  # services/tasks/definition.py: longer BundleIds are refused
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('bundle_id', sa.String(length=BUNDLE_MAX), nullable=True))
+    conn = op.get_bind()
+    tasks = sa.table('tasks', sa.column('id', sa.String), sa.column('definition', sa.JSON),
+                     sa.column('bundle_id', sa.String))
+    found = []
+    for task_id, definition in conn.execute(sa.select(tasks.c.id, tasks.c.definition)):
+        bundle = ((definition or {}).get('TaskConfiguration') or {}).get('BundleId')
+        if isinstance(bundle, str) and bundle and len(bundle) <= BUNDLE_MAX:
+            found.append({'tid': task_id, 'bundle': bundle})
+    if found:
+        conn.execute(sa.update(tasks).where(tasks.c.id == sa.bindparam('tid'))
+                     .values(bundle_id=sa.bindparam('bundle')), found)
+    with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.create_index('ix_tasks_project_bundle', ['project_id', 'bundle_id'], unique=False)
+    with op.batch_alter_table('task_instances', schema=None) as batch_op:
+        batch_op.create_index('ix_task_instances_project_group',
+                              ['project_id', 'resource_group_id', 'scheduled_at', 'id'], unique=False)
+        batch_op.drop_index('ix_task_instances_updated')
+        batch_op.create_index('ix_task_instances_project_updated', ['project_id', 'updated_at', 'id', 'scheduled_at'],
+                              unique=False)
+        batch_op.drop_index('ix_task_instances_project_started')
+        batch_op.create_index('ix_task_instances_project_started', ['project_id', 'started_at', 'id', 'scheduled_at'],
+                              unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('task_instances', schema=None) as batch_op:
+        batch_op.drop_index('ix_task_instances_project_started')
+        batch_op.create_index('ix_task_instances_project_started', ['project_id', 'started_at', 'id'], unique=False)
+        batch_op.drop_index('ix_task_instances_project_updated')
+        batch_op.create_index('ix_task_instances_updated', ['updated_at'], unique=False)
+        batch_op.drop_index('ix_task_instances_project_group')
+    with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.drop_index('ix_tasks_project_bundle')
+        batch_op.drop_column('bundle_id')
