@@ -110,7 +110,10 @@ Index("ix_task_instances_project_ended", task_instances.c.project_id, task_insta
 Index("ix_task_instances_project_cost", task_instances.c.project_id, task_instances.c.cost_ms, task_instances.c.id)
 Index("ix_task_instances_workflow_scheduled", task_instances.c.workflow_id, task_instances.c.scheduled_at)
 Index("ix_task_instances_task_state", task_instances.c.task_id, task_instances.c.state)
-# The ExecutorGroupId and LastUpdateTime filters of ListTaskInstances (migration 0025_list_filters).
+# The InstanceState, ExecutorGroupId and LastUpdateTime filters of ListTaskInstances (migration
+# 0025_list_filters): the state's count and default-order page from the index alone.
+Index("ix_task_instances_project_state", task_instances.c.project_id, task_instances.c.state,
+      task_instances.c.scheduled_at, task_instances.c.id)
 Index("ix_task_instances_project_group", task_instances.c.project_id, task_instances.c.resource_group_id,
       task_instances.c.scheduled_at, task_instances.c.id)
 Index("ix_task_instances_project_updated", task_instances.c.project_id, task_instances.c.updated_at,
