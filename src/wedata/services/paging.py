@@ -18,6 +18,11 @@ from sqlalchemy import Connection, func, select
 
 from wedata.services.common import Page
 
+# Up to this many rows in a time range are sorted after the range is read (``walk=False``; its
+# index carries the list's order: 100,000 sorted in ~40 ms on PostgreSQL); a wider range is
+# found quickly by walking the order.
+SORT_RANGE_MAX = 200_000
+
 
 def page_keys(
     conn: Connection,

@@ -219,8 +219,14 @@ tasks = Table(
     UniqueConstraint("project_id", "name"),
 )
 Index("ix_tasks_project_workflow", tasks.c.project_id, tasks.c.workflow_id)
-Index("ix_tasks_project_status", tasks.c.project_id, tasks.c.status)
-Index("ix_tasks_project_bundle", tasks.c.project_id, tasks.c.bundle_id)  # migration 0025_list_filters
+# ListTasks' equality filters, each with the list's order (newest first): the count and the
+# page's ids from the index alone; ModifyTime's range carries created_at (migration 0025_list_filters).
+Index("ix_tasks_project_status", tasks.c.project_id, tasks.c.status, tasks.c.created_at, tasks.c.id)
+Index("ix_tasks_project_bundle", tasks.c.project_id, tasks.c.bundle_id)
+Index("ix_tasks_project_owner", tasks.c.project_id, tasks.c.owner_uin, tasks.c.created_at, tasks.c.id)
+Index("ix_tasks_project_creator", tasks.c.project_id, tasks.c.create_user_uin, tasks.c.created_at, tasks.c.id)
+Index("ix_tasks_project_type", tasks.c.project_id, tasks.c.task_type_id, tasks.c.created_at, tasks.c.id)
+Index("ix_tasks_project_updated", tasks.c.project_id, tasks.c.updated_at, tasks.c.id, tasks.c.created_at)
 # ListTasks pages a project's tasks newest first: the page's ids are an index-only walk
 # (services/paging.py; the id added by migration 0024_scale_indexes).
 Index("ix_tasks_project_created", tasks.c.project_id, tasks.c.created_at, tasks.c.id)
