@@ -336,16 +336,21 @@ def next_timer(conn: Any) -> datetime | None:
 
 # Candidates are read with the columns a claim needs (state, counters, what the run is rendered
 # from) and nothing more: cheap even when hundreds are ready, and no second read of the chosen.
+# The task's status and submitted version are read per candidate (correlated, a primary-key
+# look each), not joined: with a million instances in the past and the day's WAIT_RUN ones in
+# the future, PostgreSQL expects ~160,000 due candidates where there are a few, and a join
+# became a hash join over every task (42 ms a cycle at 100,000 tasks; 0.2 ms this way).
+_TASK_STATUS = select(tasks.c.status).where(tasks.c.id == TI.c.task_id).correlate(TI).scalar_subquery()
+_TASK_VERSION = select(tasks.c.prod_version_id).where(tasks.c.id == TI.c.task_id).correlate(TI).scalar_subquery()
 _CLAIM_COLUMNS = (
     TI.c.id, TI.c.task_id, TI.c.resource_group_id, TI.c.self_depend, TI.c.parallel_limit, TI.c.version_id,
     TI.c.state, TI.c.row_version, TI.c.data_time, TI.c.scheduled_at, TI.c.life_round_num, TI.c.tries,
     TI.c.total_run_num, TI.c.run_type, TI.c.project_id, TI.c.workflow_id, TI.c.params,
-    tasks.c.prod_version_id.label("prod_version"),
+    _TASK_VERSION.label("prod_version"),
 )
 _CANDIDATES = (
     select(*_CLAIM_COLUMNS)
-    .join(tasks, tasks.c.id == TI.c.task_id)
-    .where(TI.c.state == states.WAIT_RUN, TI.c.scheduled_at <= bindparam("now"), tasks.c.status == "Y")
+    .where(TI.c.state == states.WAIT_RUN, TI.c.scheduled_at <= bindparam("now"), _TASK_STATUS == "Y")
     .order_by(TI.c.priority, TI.c.data_time, TI.c.id)
     .limit(bindparam("lim"))
 )
