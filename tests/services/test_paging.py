@@ -31,17 +31,17 @@ def _seed(db: Database) -> str:
     return w.project_id
 
 
-@pytest.mark.parametrize("walk", [True, False])  # False: the order hidden from the indexes (COALESCE)
+@pytest.mark.parametrize("ranged", [False, True])  # True: the order hidden from the indexes (COALESCE)
 @pytest.mark.parametrize("desc", [False, True])
 @pytest.mark.parametrize("size", [1, 4, 10, 30])
-def test_every_page_is_the_slice_of_the_whole(db: Database, desc: bool, size: int, walk: bool) -> None:
+def test_every_page_is_the_slice_of_the_whole(db: Database, desc: bool, size: int, ranged: bool) -> None:
     project = _seed(db)
     where = [TI.c.project_id == project]
     order = [TI.c.started_at.desc() if desc else TI.c.started_at.asc(), TI.c.id.desc() if desc else TI.c.id.asc()]
     with db.read() as conn:
         whole = [r[0] for r in conn.execute(select(TI.c.id).where(*where).order_by(*order))]
         total = conn.execute(select(func.count()).select_from(TI).where(*where)).scalar_one()
-        pages = [page_keys(conn, TI.c.id, where, [(TI.c.started_at, desc)], Page(n, size), total, walk=walk)
+        pages = [page_keys(conn, TI.c.id, where, [(TI.c.started_at, desc)], Page(n, size), total, ranged=ranged)
                  for n in range(1, total // size + 3)]
     assert total == 23
     for n, keys in enumerate(pages, start=1):

@@ -18,9 +18,9 @@ from sqlalchemy import Connection, func, select
 
 from wedata.services.common import Page
 
-# Up to this many rows in a time range are sorted after the range is read (``walk=False``; its
-# index carries the list's order: 100,000 sorted in ~40 ms on PostgreSQL); a wider range is
-# found quickly by walking the order.
+# Up to this many rows in a range are sorted after the range is read (``ranged``; its index
+# carries the list's order: 100,000 sorted in ~40 ms on PostgreSQL); a wider range is found
+# quickly by walking the order.
 SORT_RANGE_MAX = 200_000
 
 
@@ -32,14 +32,14 @@ def page_keys(
     pg: Page,
     total: int,
     *,
-    walk: bool = True,
+    ranged: bool = False,
 ) -> list[Any]:
     """The keys of page ``pg`` of ``total`` rows of ``key``'s table matching ``where``, in
     ``order`` ((column, descending) pairs; ``key`` itself is the last tie-breaker).
 
-    ``walk=False`` when the narrow condition is a range on another column than the order's
-    (ListTaskInstances' StartTime with the default order by scheduled time): the order is then
-    given as ``COALESCE(c, c)``, which sorts the same but matches no index, so the database
+    ``ranged`` when the narrow condition is a range on another column than the order's
+    (ListTaskInstances' StartTime with the default order by scheduled time): up to
+    ``SORT_RANGE_MAX`` rows, the order is then given as ``COALESCE(c, c)``, which sorts the same but matches no index, so the database
     reads the range from its own index and sorts what it found, instead of walking the order's
     index and skipping, row by row, everything outside the range (every instance started after
     the day asked for: 335 ms for a day of a million instances, 17 ms this way)."""
@@ -51,7 +51,7 @@ def page_keys(
     offset = total - pg.offset - size if backwards else pg.offset
     # Both SQLite and PostgreSQL sort NULLs as one end of the order (first ascending on SQLite,
     # last on PostgreSQL), so the reversed order is exactly the order read backwards.
-    if not walk:
+    if ranged and total <= SORT_RANGE_MAX:
         columns = [(func.coalesce(c, c), desc) for c, desc in columns[:-1]] + columns[-1:]
     ordering = [c.desc() if desc != backwards else c.asc() for c, desc in columns]
     keys = [r[0] for r in conn.execute(select(key).where(*where).order_by(*ordering).limit(size).offset(offset))]

@@ -22,7 +22,7 @@ from wedata.scheduling.cycletypes import CycleType
 from wedata.scheduling.datatimes import parse_instance_key
 from wedata.services.common import Paged, as_int, page, parse_local, zone_of
 from wedata.services.errors import InvalidValue, NotFound
-from wedata.services.paging import SORT_RANGE_MAX, page_keys
+from wedata.services.paging import page_keys
 from wedata.spec import models as M
 from wedata.storage import tables as T
 from wedata.storage.engine_tables import task_instances
@@ -205,10 +205,9 @@ def list_instances(conn: Any, req: M.ListTaskInstancesRequest) -> Paged[Any]:
     ranged = {TI.c.scheduled_at: req.schedule_time_from or req.schedule_time_to,
               TI.c.started_at: req.start_time_from or req.start_time_to,
               TI.c.updated_at: req.last_update_time_from or req.last_update_time_to}
-    # A time range on another column than the order's is read first and sorted (paging.py),
-    # while it is small enough to sort; a wider one is found quickly by walking the order.
-    walk = total > SORT_RANGE_MAX or not any(given for c, given in ranged.items() if c is not column)
-    ids = page_keys(conn, TI.c.id, cond, [(column, desc)], pg, total, walk=walk)
+    # A time range on another column than the order's is read first and sorted (paging.py).
+    other_range = any(given for c, given in ranged.items() if c is not column)
+    ids = page_keys(conn, TI.c.id, cond, [(column, desc)], pg, total, ranged=other_range)
     if not ids:
         return Paged([], pg, total)
     rows = conn.execute(_PAGE_ROWS[(sort_name, desc)], {"ids": ids}).mappings().all()

@@ -34,6 +34,7 @@ from wedata.scheduling.cycletypes import CycleType
 from wedata.scheduling.walltime import WALL_FORMAT
 from wedata.services.common import as_int, supported, to_local, zone_of
 from wedata.services.errors import InvalidValue
+from wedata.storage import tables as T
 
 CONF = "TaskConfiguration"
 SCHED = "TaskSchedulerConfiguration"
@@ -270,8 +271,8 @@ def upsert(items: list[dict[str, Any]], new_items: list[dict[str, Any]], key: st
 
 
 # BundleId is also an indexed column (tasks.bundle_id, ListTasks' filter): an index entry has a
-# size limit, so it is bounded like the other identifiers.
-_MAX_LEN = {"BundleId": 256}
+# size limit, so it is bounded by the column.
+_MAX_LEN: dict[str, int] = {"BundleId": int(T.tasks.c.bundle_id.type.length)}  # type: ignore[attr-defined]
 
 
 def validate_configuration(conf: dict[str, Any]) -> dict[str, Any]:

@@ -48,7 +48,7 @@ from wedata.principal import Caller
 from wedata.scheduler.api import Change, SchedulerApi
 from wedata.services.common import Page, new_millis_id, page
 from wedata.services.errors import Duplicate, InUse, InvalidValue, NotFound, OperationFailed, Unsupported
-from wedata.services.paging import SORT_RANGE_MAX, page_keys
+from wedata.services.paging import page_keys
 from wedata.services.tasks import edges as task_edges
 from wedata.services.tasks.definition import (
     CONF,
@@ -205,9 +205,8 @@ class TaskService:
         with self.db.read() as conn:
             cond = list_condition(conn, req) & self._kind_condition(conn, req.project_id)
             total = conn.execute(select(func.count()).select_from(t).where(cond)).scalar_one()
-            # A ModifyTime range is read first and sorted while small enough (services/paging.py).
-            walk = total > SORT_RANGE_MAX or not req.modify_time
-            ids = page_keys(conn, t.c.id, [cond], [(t.c.created_at, True)], pg, total, walk=walk)
+            # A ModifyTime range is read first and sorted (services/paging.py).
+            ids = page_keys(conn, t.c.id, [cond], [(t.c.created_at, True)], pg, total, ranged=bool(req.modify_time))
             rows = conn.execute(TASK_PAGE_BY_IDS, {"ids": ids}).all() if ids else []
         return list(rows), int(total), pg
 
