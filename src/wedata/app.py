@@ -46,6 +46,8 @@ class Runtime:
     credentials: CredentialStore
     endpoint: ApiEndpoint
     engine: Any = None  # scheduler.engine.Engine while the app runs with the scheduler
+    # cli.engine_process.EngineProcess: the server's engine in a child process (WEDATA_ENGINE=process)
+    engine_process: Any = None
     secrets: SecretBox | None = None  # encrypts what is stored (credentials, data-source passwords)
 
 
@@ -77,11 +79,17 @@ async def _healthz(request: Request) -> Response:
     # (storage/health.py); "dispatch": "running", "paused: <why>" (a full disk,
     # scheduler/diskguard.py), null without an engine. Either fault makes "status" "degraded"
     # (still HTTP 200: the process is alive and restarting it would not help).
+    # With the engine in a child process (cli/engine_process.py), what it last reported;
+    # "dispatch" is then "starting" or "restarting" while it is not running.
     runtime = request.app.state.runtime
-    engine = runtime.engine
-    isolation = getattr(engine.executor, "isolation", None) if engine is not None else None
+    engine, child = runtime.engine, runtime.engine_process
+    if engine is not None:
+        isolation, dispatch = getattr(engine.executor, "isolation", None), engine.dispatch_state
+    elif child is not None:
+        isolation, dispatch = child.isolation, child.dispatch_state
+    else:
+        isolation, dispatch = None, None
     database = runtime.db.health.describe()
-    dispatch = engine.dispatch_state if engine is not None else None
     healthy = database == "ok" and dispatch in (None, "running")
     body = {"status": "ok" if healthy else "degraded", **(isolation or {"isolation": None}),
             "database": database, "dispatch": dispatch}
@@ -183,8 +191,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        # `wedata server` runs API + scheduler + local executor in one process by default.
-        if settings.scheduler_enabled and runtime.engine is None:
+        # The engine runs here unless `wedata server` started it in a process of its own.
+        if settings.scheduler_enabled and runtime.engine is None and runtime.engine_process is None:
             start_engine(runtime)
         # Alarm deliveries (webhooks) and the overtime sweep run on their own thread, reading
         # the durable outbox; every server process runs one (services/alarms/delivery.py).

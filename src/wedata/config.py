@@ -117,6 +117,9 @@ class Settings:
     access_log: bool = True
     # Scheduler knobs (used by the engine).
     scheduler_enabled: bool = True
+    # Where `wedata server` runs its engine: "process", a child process of its own (the API keeps
+    # its interpreter to itself; cli/engine_process.py), or "thread", in the API's process.
+    engine_mode: str = "process"
     default_slots: int = 4
     # Instances are planned through the end of the day this many days after today.
     plan_horizon_days: int = 1
@@ -237,6 +240,7 @@ class Settings:
             log_level=env.get("WEDATA_LOG_LEVEL", "INFO"),
             access_log=env.get("WEDATA_ACCESS_LOG", "1") not in ("0", "false", "no"),
             scheduler_enabled=env.get("WEDATA_SCHEDULER", "1") not in ("0", "false", "no"),
+            engine_mode=_choice(env, "WEDATA_ENGINE", "process", ("process", "thread")),
             default_slots=_int(env, "WEDATA_DEFAULT_SLOTS", 4),
             plan_horizon_days=_int(env, "WEDATA_PLAN_HORIZON_DAYS", 1),
             plan_catch_up=env.get("WEDATA_PLAN_CATCH_UP", "day"),

@@ -45,12 +45,18 @@ def announce(settings: Any) -> None:
     click.echo(f"wedata home: {settings.home}{state} (database {_safe_url(settings.db_url)})", err=True)
 
 
-def _configure_logging(level: str) -> None:
+def _configure_logging(level: str, tag: str = "") -> None:
+    """``tag``: shown after each line's logger name (the server's engine process: "[engine PID]")."""
     logging.basicConfig(
         level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        format=f"%(asctime)s %(levelname)s %(name)s{tag} %(message)s",
         stream=sys.stderr,
+        force=True,
     )
+
+
+def _engine_child_logging(level: str) -> Any:
+    return lambda: _configure_logging(level, " [engine %(process)d]")
 
 
 def ensure_first_credential(runtime) -> None:  # type: ignore[no-untyped-def]
@@ -119,8 +125,14 @@ def server(host: str | None, port: int | None, home: str | None, database_url: s
 
         serve_processes(runtime, sock, workers)
         return
+    engine_process = None
+    if settings.scheduler_enabled and settings.engine_mode == "process":
+        engine_process = _start_engine_process(runtime, sock)
     app = create_app(settings, runtime)
-    click.echo(f"wedata-server listening on http://{settings.host}:{settings.port} (home {settings.home})", err=True)
+    where = f"engine in pid {engine_process.pid}" if engine_process else \
+        ("engine in this process" if settings.scheduler_enabled else "engine off")
+    click.echo(f"wedata-server listening on http://{settings.host}:{settings.port} (home {settings.home}; {where})",
+               err=True)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -131,9 +143,31 @@ def server(host: str | None, port: int | None, home: str | None, database_url: s
         loop="uvloop" if _has("uvloop") else "asyncio",
     )
     server = uvicorn.Server(config)
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    finally:
+        if engine_process is not None:
+            engine_process.stop()
     if not server.started:
         sys.exit(3)  # uvicorn's STARTUP_FAILURE, as uvicorn.run exits
+
+
+def _start_engine_process(runtime: Any, sock: Any) -> Any:
+    """The engine in a child process (cli/engine_process.py), running before the API answers."""
+    from wedata.cli.engine_process import EngineProcess, EngineStartError
+
+    settings = runtime.settings
+    child_env = {"WEDATA_HOME": str(settings.home)}
+    if settings.database_url:
+        child_env["WEDATA_DATABASE_URL"] = settings.database_url
+    engine_process = EngineProcess(runtime, child_env)
+    try:
+        engine_process.start(inherited=[sock], child_setup=_engine_child_logging(settings.log_level))
+    except EngineStartError as exc:
+        raise click.ClickException(f"the scheduler engine could not start: {exc}") from None
+    runtime.services.scheduler.attach(engine_process)
+    runtime.engine_process = engine_process
+    return engine_process
 
 
 def _bind(host: str, port: int):  # type: ignore[no-untyped-def]
@@ -159,7 +193,9 @@ def _bind(host: str, port: int):  # type: ignore[no-untyped-def]
 @click.option("--home", default=None, help=_HOME_HELP)
 @click.option("--database-url", default=None, help="SQLAlchemy URL; default SQLite under --home.")
 @click.option("--slots", default=None, type=int, help="Default slots per resource group (default 4).")
-def scheduler(home: str | None, database_url: str | None, slots: int | None) -> None:
+@click.option("--attached", default=None, type=int, hidden=True,
+              help="The engine process of a `wedata server`, started again: its socket's descriptor.")
+def scheduler(home: str | None, database_url: str | None, slots: int | None, attached: int | None) -> None:
     """Run the scheduler engine alone (no API) against the same database."""
     import signal
     import threading
@@ -167,6 +203,13 @@ def scheduler(home: str | None, database_url: str | None, slots: int | None) -> 
     from wedata.app import build_runtime, start_engine, stop_engine
 
     settings = _settings(home, database_url).with_overrides(default_slots=slots)
+    if attached is not None:
+        from wedata.cli.engine_process import attach_child, run_attached
+
+        sock = attach_child(attached)
+        _configure_logging(settings.log_level, " [engine %(process)d]")
+        sys.setswitchinterval(settings.switch_interval_ms / 1000)
+        sys.exit(run_attached(build_runtime(settings, migrate=False), sock))
     announce(settings)
     _configure_logging(settings.log_level)
     runtime = build_runtime(settings)

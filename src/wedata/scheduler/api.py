@@ -5,8 +5,9 @@ scheduler is here, on one object built once per process (``services.scheduler``)
 
 - :meth:`SchedulerApi.notify` — the one typed notifier. The service that changed something
   (not the action) says what: ``Change.TASKS`` (definitions or task status changed: plan them
-  now) or ``Change.INSTANCES`` (instances may have become ready: look now). With no engine in
-  this process it does nothing (an engine elsewhere polls; this is only about latency). Called
+  now) or ``Change.INSTANCES`` (instances may have become ready: look now). The server's engine
+  process gets it over its socket (cli/engine_process.py); with no engine attached it does
+  nothing (an engine elsewhere polls; this is only about latency). Called
   from the engine's own thread (an observer inside its cycle) it pokes the loop without
   re-reading timers.
 - :meth:`SchedulerApi.load_def` — task definitions through ONE cache shared with the engine.
@@ -126,8 +127,10 @@ class SchedulerApi:
 
     @property
     def engine_here(self) -> bool:
-        """An engine runs in this process (so in-process observers see its transitions)."""
-        return self._engine is not None
+        """An engine runs in this process (so in-process observers see its transitions); not
+        the server's engine process (cli/engine_process.py), whose handle is attached too."""
+        engine = self._engine
+        return engine is not None and not getattr(engine, "remote", False)
 
     def dispatch_pause(self) -> str | None:
         """Why this process's engine starts no attempts now (e.g. "no space left on device under
@@ -136,8 +139,9 @@ class SchedulerApi:
         return engine.dispatch_pause() if engine is not None else None
 
     def notify(self, change: Change, tasks: Collection[str] = ()) -> None:
-        """Tell this process's engine (if any) what changed; ``tasks``: the only tasks a TASKS
-        change concerns, when the caller knows them (planned by a look at those rows alone)."""
+        """Tell this process's engine, or the server's engine process, (if any) what changed;
+        ``tasks``: the only tasks a TASKS change concerns, when the caller knows them (planned
+        by a look at those rows alone)."""
         engine = self._engine
         if engine is None:
             return
