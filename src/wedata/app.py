@@ -228,6 +228,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> Starlette:
             runtime.services.ops_jobs.stop_worker()
             runtime.services.alarms.stop_worker()
             stop_engine(runtime)
+            # Here, not after the server returns: uvicorn ends the process by the signal it got
+            # (SIGTERM) right after this shutdown, and the engine process must stop cleanly first.
+            if runtime.engine_process is not None:
+                runtime.engine_process.stop()
             runtime.endpoint.close()
             runtime.services.datasources.pools.close()
 

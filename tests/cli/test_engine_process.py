@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -55,7 +56,7 @@ def test_the_engine_runs_in_a_child_and_a_submission_reaches_it_at_once(tmp_path
         wait_for(api, space, task, {"COMPLETED"}, timeout=15)
         # Not the engine's own look (60 s away): the API's wake crossed to the child.
         assert time.monotonic() - started < 15
-        assert "[engine %d]" % child.pid in srv.log_path.read_text()  # its lines are told apart
+        assert f"[engine {child.pid}]" in srv.log_path.read_text()  # its lines are told apart
     finally:
         srv.stop()
 
@@ -74,6 +75,8 @@ def test_the_engine_process_goes_with_the_server(tmp_path: Path) -> None:
     os.kill(again.proc.pid, signal.SIGTERM)  # a clean stop ends both (uvicorn exits by the signal again)
     assert again.proc.wait(20) == -signal.SIGTERM
     assert gone(child.pid)
+    # Stopped by the server before it ended (not killed with it): its engine left its node row.
+    assert re.search(rf"\[engine {child.pid}\] scheduler engine \S+ stopped", again.log_path.read_text())
 
 
 def test_a_dead_engine_process_is_started_again(tmp_path: Path) -> None:

@@ -161,6 +161,7 @@ class Engine:
         self._remover.close()
         self.executor.close()
         recovery.unregister_node(self.db, self.node_id)
+        log.info("scheduler engine %s stopped", self.node_id)
 
     def wake(self, *, plan: bool = False, tasks: Collection[str] = ()) -> None:
         """Something changed (an API call): look again now rather than at the next timer.

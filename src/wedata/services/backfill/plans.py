@@ -315,6 +315,10 @@ class BackfillService:
         ended = [c["instance_id"] for c in changes if c["to_state"] in states.TERMINAL]
         if not ended:
             return
+        # First: a plan created by another process (the API beside the server's engine process)
+        # is not in this process's "is any plan running" answer until it expires; the watchdog
+        # then releases what this pass skipped.
+        self._ensure_watchdog()
         released: list[int] = []
         try:
             if not self._maybe_active(conn):
@@ -324,7 +328,6 @@ class BackfillService:
                 released = plan_release.release_and_finish(conn, self.clock.now(), self._rules, self.slots, "backfill")
         except Exception:
             log.exception("backfill: releasing after %d ended instance(s) failed; the watchdog retries", len(ended))
-        self._ensure_watchdog()
         if released:
             self._wake_engine()
 
