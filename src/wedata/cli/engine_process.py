@@ -153,6 +153,7 @@ class EngineProcess:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         sys.stdout.flush()
         sys.stderr.flush()
+        server = os.getpid()
         pid = os.fork()
         if pid == 0:  # the child: never returns into the server's code
             code = 1
@@ -160,7 +161,7 @@ class EngineProcess:
                 ours.close()
                 for s in inherited:
                     s.close()
-                _become_child(os.getppid())
+                _become_child(server)
                 if child_setup is not None:
                     child_setup()
                 self.runtime.db.engine.dispose(close=False)  # the server's connections stay its own
