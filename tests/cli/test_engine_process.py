@@ -8,7 +8,9 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -128,3 +130,25 @@ def test_a_bad_engine_mode_is_refused(tmp_path: Path) -> None:
                          text=True, timeout=60)
     assert out.returncode != 0
     assert "WEDATA_ENGINE must be one of process, thread, got 'fiber'" in out.stderr
+
+
+def test_a_wake_never_waits_for_an_engine_that_does_not_read() -> None:
+    """API threads send the wakes: a full socket drops them (the engine's polls catch up)."""
+    from wedata.cli.engine_process import EngineProcess
+
+    handle = EngineProcess(runtime=None, child_env={})
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)  # nobody reads `theirs`
+    handle._sock = ours
+
+    def flood() -> None:
+        for _ in range(5000):  # ~6 MB of wakes, far more than the socket holds
+            handle.wake(plan=True, tasks=[f"task-{i:016d}" for i in range(50)])
+
+    sender = threading.Thread(target=flood, daemon=True)
+    sender.start()
+    sender.join(20)
+    try:
+        assert not sender.is_alive(), "a wake waited for the engine"
+    finally:
+        ours.close()
+        theirs.close()

@@ -126,9 +126,10 @@ class EngineProcess:
         sock = self._sock
         if sock is None:
             return
-        # Full, or the child is being restarted: its polls catch up (see the docstring).
+        # Never waits (an API thread sends this): when the socket is full, or the child is being
+        # restarted, the wake is dropped and the engine's polls catch up (see the docstring).
         with contextlib.suppress(OSError):
-            sock.send(data)
+            sock.send(data, socket.MSG_DONTWAIT)
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -327,8 +328,9 @@ def run_attached(runtime: Any, sock: socket.socket) -> int:
 
 
 def _tell(sock: socket.socket, message: dict[str, Any]) -> None:
-    with contextlib.suppress(OSError):  # the server is gone: the listener sees EOF and stops
-        sock.send(_encode(message))
+    # Never waits: the server reads all the time; when it is gone the listener sees EOF and stops.
+    with contextlib.suppress(OSError):
+        sock.send(_encode(message), socket.MSG_DONTWAIT)
 
 
 def _listen(sock: socket.socket, engine: Any, stop: threading.Event) -> None:
