@@ -85,8 +85,9 @@ def world(api: Api, postgres: Db) -> World:  # noqa: F811 - the fixture imported
     # Lineage: an ad-hoc SQL run (orders -> summary), and a registered BI edge out of the summary.
     job = api.data("RunSQLScript", {"ProjectId": project, "ScriptConfig": {"DatasourceId": source}, "ScriptContent": b64(
         f"INSERT INTO sales.{summary} SELECT customer, sum(amount) FROM {orders} GROUP BY customer")})["JobId"]
-    wait_until(lambda: api.data("GetSQLRunResult", {"ProjectId": project, "JobId": job}),
-               lambda r: r["Status"] in ("SUCCESS", "FAILED"), what="the SQL run", patience=30)
+    run = wait_until(lambda: api.data("GetSQLRunResult", {"ProjectId": project, "JobId": job}),
+                     lambda r: r["Status"] in ("SUCCESS", "FAILED"), what="the SQL run", patience=30)
+    assert run["Status"] == "SUCCESS", run  # a failed run has no lineage to wait for below
     dashboard = f"board {XSS_IMG}"
     api.data("RegisterLineage", {"Relations": [{
         "Source": {"ResourceUniqueId": guids[summary], "ResourceType": "TABLE", "Platform": "WEDATA"},
