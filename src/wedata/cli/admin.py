@@ -55,8 +55,12 @@ def _configure_logging(level: str, tag: str = "") -> None:
     )
 
 
+# The mark of the server's engine process on its log lines (they share the server's stderr).
+_ENGINE_TAG = " [engine %(process)d]"
+
+
 def _engine_child_logging(level: str) -> Any:
-    return lambda: _configure_logging(level, " [engine %(process)d]")
+    return lambda: _configure_logging(level, _ENGINE_TAG)
 
 
 def ensure_first_credential(runtime) -> None:  # type: ignore[no-untyped-def]
@@ -207,7 +211,7 @@ def scheduler(home: str | None, database_url: str | None, slots: int | None, att
         from wedata.cli.engine_process import attach_child, run_attached
 
         sock = attach_child(attached)
-        _configure_logging(settings.log_level, " [engine %(process)d]")
+        _configure_logging(settings.log_level, _ENGINE_TAG)
         sys.setswitchinterval(settings.switch_interval_ms / 1000)
         sys.exit(run_attached(build_runtime(settings, migrate=False), sock))
     announce(settings)
