@@ -313,7 +313,8 @@ def run_attached(runtime: Any, sock: socket.socket) -> int:
     isolation = getattr(engine.executor, "isolation", None)
     state = engine.dispatch_state
     _tell(sock, {"ready": isolation or {}, "dispatch": state, "pause": engine.dispatch_pause()})
-    listener = threading.Thread(target=_listen, args=(sock, engine, stop), name="wedata-engine-wakes", daemon=True)
+    listener = threading.Thread(target=_listen, args=(sock, runtime.services.scheduler, stop),
+                                name="wedata-engine-wakes", daemon=True)
     listener.start()
     try:
         while not stop.wait(_STATE_POLL):
@@ -333,7 +334,11 @@ def _tell(sock: socket.socket, message: dict[str, Any]) -> None:
         sock.send(_encode(message), socket.MSG_DONTWAIT)
 
 
-def _listen(sock: socket.socket, engine: Any, stop: threading.Event) -> None:
+def _listen(sock: socket.socket, scheduler: Any, stop: threading.Event) -> None:
+    """The server's wakes, handed to this process's ``SchedulerApi.notify`` as if they were made
+    here (it wakes the engine, and caches that depend on changes elsewhere see them)."""
+    from wedata.scheduler.api import Change
+
     while not stop.is_set():
         try:
             data = sock.recv(_MAX_MESSAGE)
@@ -348,7 +353,7 @@ def _listen(sock: socket.socket, engine: Any, stop: threading.Event) -> None:
             continue
         tasks = message.get("t")
         named = [t for t in tasks if isinstance(t, str)] if isinstance(tasks, list) else []
-        engine.wake(plan=bool(message.get("p")), tasks=named)
+        scheduler.notify(Change.TASKS if message.get("p") else Change.INSTANCES, named)
 
 
 __all__ = ["EngineProcess", "EngineStartError", "attach_child", "run_attached"]

@@ -118,6 +118,10 @@ class SchedulerApi:
         self.defs = DefinitionCache()
         self._engine: _Engine | None = None
         self._lock = threading.Lock()
+        # Counts the notifications this process has seen (its own and, in the server's engine
+        # process, those the API sent over): a cache of "nothing to do" is only as good as the
+        # count it was taken at (services/backfill).
+        self.notified = 0
 
     # -- the engine of this process, if any -------------------------------------------------------
 
@@ -142,6 +146,7 @@ class SchedulerApi:
         """Tell this process's engine, or the server's engine process, (if any) what changed;
         ``tasks``: the only tasks a TASKS change concerns, when the caller knows them (planned
         by a look at those rows alone)."""
+        self.notified += 1
         engine = self._engine
         if engine is None:
             return

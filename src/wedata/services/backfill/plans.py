@@ -125,7 +125,8 @@ class BackfillService:
         self.scheduler = scheduler
         self._rules: dict[str, plan_release.PlanRules] = {}
         self._slots: tuple[float, dict[str, int]] = (-1e9, {})
-        self._active: tuple[float, bool] = (-1e9, True)
+        # (when, any plan running, SchedulerApi.notified then): see _maybe_active.
+        self._active: tuple[float, bool, int] = (-1e9, True, -1)
         self._watchdog: threading.Thread | None = None
         self._lock = threading.Lock()
         self.jobs = jobs
@@ -168,7 +169,7 @@ class BackfillService:
             except (plan_writes.Conflict, IntegrityError):
                 if attempt == 2:
                     raise OperationFailed("The instances changed while the plan was being created; retry.") from None
-        self._active = (time.monotonic(), True)
+        self._active = (time.monotonic(), True, self.scheduler.notified)
         self._wake_engine()
         self._ensure_watchdog()
         return plan_id
@@ -303,11 +304,16 @@ class BackfillService:
     # -- driving the engine --------------------------------------------------------------------
 
     def _maybe_active(self, conn: Connection) -> bool:
-        at, active = self._active
-        if time.monotonic() - at < _ACTIVE_TTL:
+        """Whether any plan runs, asked at most once per ``_ACTIVE_TTL``. A "no" is trusted only
+        while no change was notified since: a plan created by another process (the API beside
+        the server's engine process) reaches this one as a wake, and its first ends must
+        release the next members at once, not after the TTL or the watchdog."""
+        at, active, seen = self._active
+        notified = self.scheduler.notified
+        if time.monotonic() - at < _ACTIVE_TTL and (active or seen == notified):
             return active
         active = plan_release.any_running(conn)
-        self._active = (time.monotonic(), active)
+        self._active = (time.monotonic(), active, notified)
         return active
 
     def _on_transitions(self, conn: Connection, changes: Sequence[Mapping[str, Any]]) -> None:
