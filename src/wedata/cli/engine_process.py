@@ -201,7 +201,9 @@ class EngineProcess:
             if sock is not None:
                 self._read(sock)
             pid, code = self.pid, self._reap()
-            if self._stopping.is_set():
+            # A clean exit: it got the SIGTERM or Ctrl-C its process group got, and the server's
+            # own shutdown (which sets _stopping) is on its way; restart it only if not.
+            if self._stopping.wait(_STOP_WAIT if code == 0 else 0):
                 return
             if not self._ready.is_set():  # it never started: the server reports why
                 self._error = self._error or f"the engine process exited with {code} before its engine started"

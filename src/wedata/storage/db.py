@@ -186,3 +186,12 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def insert_ignore(conn: Connection, table: Any) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` for this connection's dialect: rows another
+    transaction inserted meanwhile are skipped, not an IntegrityError."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()

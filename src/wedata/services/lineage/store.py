@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 
 from wedata.services.lineage.model import Hop, NodeRecord, Pair, ProcessRecord
+from wedata.storage.db import insert_ignore
 from wedata.storage.lineage_tables import lineage_edges, lineage_nodes, lineage_processes
 
 LN, LP, LE = lineage_nodes, lineage_processes, lineage_edges
@@ -56,7 +57,10 @@ def upsert_nodes(conn: Connection, nodes: Iterable[NodeRecord], now: datetime) -
         for k, n in by_id.items() if k not in known
     ]
     if fresh:
-        conn.execute(insert(LN), fresh)
+        # Ignoring conflicts: the same node may be inserted at the same time by another writer
+        # (RegisterLineage naming a table an automatic run is writing: a UniqueViolation there
+        # lost the run's whole lineage).
+        conn.execute(insert_ignore(conn, LN), fresh)
     for k in known:
         n = by_id[k]
         conn.execute(update(LN).where(LN.c.node_id == k, or_(
