@@ -24,15 +24,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from wedata.services.triggers.origin import RunOrigin
 from wedata.services.triggers.trigger_config import FileSpec
 from wedata.services.triggers.watch import Found
-from wedata.storage.db import Database
+from wedata.storage.db import Database, insert_ignore
 from wedata.storage.trigger_firing_tables import trigger_cursors, trigger_files, trigger_fires
 
 log = logging.getLogger("wedata.triggers.firing")
@@ -52,12 +50,6 @@ class Pending:
 
 def file_key(f: Found) -> str:
     return hashlib.sha256(f"{f.path}\0{f.size}\0{f.signature}".encode()).hexdigest()
-
-
-def insert_ignore(conn: Connection, table: Any) -> Any:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    return sqlite.insert(table).on_conflict_do_nothing()
 
 
 def record_seen(db: Database, workflow_id: str, spec: FileSpec, found: list[Found], now: datetime) -> list[Pending]:

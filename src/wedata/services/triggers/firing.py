@@ -46,7 +46,7 @@ from wedata.services.triggers.trigger_config import FileSpec, TimeSpec, fingerpr
 from wedata.services.triggers.watch import Roots, scan
 from wedata.services.workers import BackgroundWorker
 from wedata.storage import tables as T
-from wedata.storage.db import Database
+from wedata.storage.db import Database, insert_ignore
 from wedata.storage.trigger_firing_tables import trigger_cursors, trigger_fires
 from wedata.storage.trigger_tables import trigger_workflows
 
@@ -189,7 +189,7 @@ class TriggerFiring:
         log.warning("trigger %s of the workflow %s fired for %s UTC but no run was started: %s", spec.trigger_id,
                     row.id, fire_at, error.message)
         with self.db.write() as conn:
-            conn.execute(file_triggers.insert_ignore(conn, F).values(
+            conn.execute(insert_ignore(conn, F).values(
                 workflow_id=row.id, trigger_id=spec.trigger_id, fire_key=key, kind="time", fire_at=fire_at,
                 note=f"no run: {error.message}"[:4000], created_at=now))
         self._advance(row.id, spec.trigger_id, fire_at)
