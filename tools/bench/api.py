@@ -4,7 +4,8 @@ Starts `wedata server` (SQLite, rate limit off) in a temporary home, creates a p
 workflow and 1,000 tasks through the official SDK, then drives pre-signed TC3 requests with wrk
 (a C load generator, so the 2 cores go to the server, not to Python-side load generation). Every
 response body is checked for an `"Error"` key by wrk's Lua hook: errors are counted, not timed
-as successes. Usage: `python tools/bench/api.py [--tasks 1000] [--seconds 10] [--connections 8]`.
+as successes. Usage: `python tools/bench/api.py [--backend sqlite|postgres] [--tasks 1000] [--seconds 10]
+[--connections 8]` (postgres: a scratch database on the local server, dropped at the end).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-from tests.support import ADMIN_ID, ADMIN_KEY, ServerProcess  # noqa: E402
+from tests.support import ADMIN_ID, ADMIN_KEY, PG_URL, ServerProcess, create_pg_database, drop_pg_database  # noqa: E402
 from wedata.protocol.signing import tc3_signature  # noqa: E402
 
 LUA = """
@@ -91,6 +92,7 @@ def run_wrk(endpoint: str, action: str, params: dict, seconds: int, connections:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
@@ -98,12 +100,18 @@ def main() -> int:
     parser.add_argument("--caller", choices=("admin", "member"), default="admin",
                         help="sign as the tenant administrator, or as a DataEngineer member of the project "
                              "(the authorization check's full path)")
+    parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting for the server (repeatable), e.g. WEDATA_API_THREADS=4")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk is required: apt-get install wrk", file=sys.stderr)
         return 2
     home = Path(tempfile.mkdtemp(prefix="wedata-bench-"))
     env = {"WEDATA_ACCESS_LOG": "1" if args.access_log else "0"}
+    env.update(item.split("=", 1) for item in args.server_env)
+    db_name = create_pg_database() if args.backend == "postgres" else None
+    if db_name:
+        env["WEDATA_DATABASE_URL"] = f"{PG_URL}/{db_name}"
     server = ServerProcess(home, env=env).start()
     try:
         api = server.admin()
@@ -135,12 +143,14 @@ def main() -> int:
             run_wrk(server.endpoint, "ListTasks", {"ProjectId": project, "PageNumber": 2, "PageSize": 100},
                     args.seconds, args.connections, credential),
         ]  # fmt: skip
-        print(json.dumps({"tasks": args.tasks, "create_tasks_per_s": round(args.tasks / create_s, 1),
+        print(json.dumps({"backend": args.backend, "tasks": args.tasks, "create_tasks_per_s": round(args.tasks / create_s, 1),
                           "caller": args.caller, "connections": args.connections, "results": results},
                          indent=2))  # fmt: skip
     finally:
         server.stop()
         shutil.rmtree(home, ignore_errors=True)
+        if db_name:
+            drop_pg_database(db_name)
     return 0
 
 

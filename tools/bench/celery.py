@@ -185,6 +185,7 @@ def run(name: str, workers: int, args: argparse.Namespace) -> dict[str, Any]:
     finally:
         if engine is not None:
             engine.stop()
+            services.scheduler.attach(None)  # and its backfill watchdog ends with it
         for p in procs:
             if p.poll() is None:
                 os.kill(p.pid, signal.SIGTERM)

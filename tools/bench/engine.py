@@ -223,6 +223,7 @@ def run_workload(name: str, backend_kind: str, slots: int, lead: float, sandbox:
             spent = {k: v - before.get(k, 0.0) for k, v in engine.stats.timings.items()}
         finally:
             engine.stop()
+            services.scheduler.attach(None)  # and its backfill watchdog ends with it
             if counter is not None:
                 counter.close()
         with backend.db.read() as conn:

@@ -629,6 +629,7 @@ def measure_engine(url: str, n: int, log: Callable[[str], None], lead: float = 2
         statements, cpu = counter.count - s0, time.process_time() - cpu0
     finally:
         engine.stop()
+        services.scheduler.attach(None)  # and its backfill watchdog ends with it
     with db.read() as conn:
         changes = conn.execute(select(func.count()).select_from(instance_transitions.join(
             TI, TI.c.id == instance_transitions.c.instance_id)).where(mine, instance_transitions.c.from_state.is_not(None))

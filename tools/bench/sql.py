@@ -121,6 +121,7 @@ def bench_chain(backend_kind: str, tasks: int = 20, lead: float = 6.0, *, proces
                 time.sleep(0.1)
         finally:
             engine.stop()
+            services.scheduler.attach(None)  # and its backfill watchdog ends with it
             services.datasources.pools.close()
         with backend.db.read() as conn:
             sched, last = conn.execute(select(func.min(TI.c.scheduled_at), func.max(TI.c.ended_at))).one()

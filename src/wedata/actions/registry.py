@@ -163,16 +163,18 @@ def _bind(defn: ActionDef, services: Services) -> Route:
     handler = defn.handler
     name, need = defn.name, defn.need
     check = services.authorizer.check
+    shared_reads = services.db.shared_reads
     forget = services.authorizer.forget if need is Need.MANAGE else None
 
     if defn.project_scoped:
 
         def call(ctx: RequestContext, request: Any) -> Any:
             try:
-                project_id = getattr(request, "project_id", None)
-                if project_id is not None:
-                    check(name, need, project_id, ctx.caller, request, ctx.extras)
-                answer = handler(services, ctx, request)
+                with shared_reads():  # the check and the handler's reads: one pooled connection
+                    project_id = getattr(request, "project_id", None)
+                    if project_id is not None:
+                        check(name, need, project_id, ctx.caller, request, ctx.extras)
+                    answer = handler(services, ctx, request)
                 if forget is not None:  # grants or roles may have changed: no stale standing
                     forget(ctx.extras)
                 return answer
