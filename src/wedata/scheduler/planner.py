@@ -31,7 +31,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from wedata.scheduler import states
 from wedata.scheduler.definitions import TaskDef, parse_definition
@@ -50,6 +49,7 @@ from wedata.scheduling.cycles import CycleType
 from wedata.scheduling.datatimes import event_dimension, planned_instances
 from wedata.scheduling.timezones import parse_zone, utc_to_wall, wall_to_utc
 from wedata.storage.bulk import in_values, pg_insert_many, pg_update_many
+from wedata.storage.db import insert_ignore
 from wedata.storage.engine_tables import instance_event_waits, task_instances, task_plans
 from wedata.storage.tables import task_versions, tasks, workflows
 
@@ -255,7 +255,7 @@ class Planner:
         # per multi-row INSERT. Either way in id order, which is the order of the rows.
         done = pg_insert_many(tx.conn, TI, rows, ignore_conflicts=True, returning=("id", "task_id", "data_time", "state"))
         if done is None:
-            stmt = _insert_ignore(tx.conn, TI).returning(TI.c.id, TI.c.task_id, TI.c.data_time, TI.c.state)
+            stmt = insert_ignore(tx.conn, TI).returning(TI.c.id, TI.c.task_id, TI.c.data_time, TI.c.state)
             done = [r for i in range(0, len(rows), 500) for r in tx.conn.execute(stmt, rows[i : i + 500])]
         else:
             done.sort(key=lambda r: r[0])
@@ -364,7 +364,7 @@ class Planner:
                   "next_plan_at": next_at, "error": error, "updated_at": tx.now}
         done = tx.conn.execute(update(P).where(P.c.task_id == task_id).values(**values)).rowcount
         if not done:
-            tx.conn.execute(_insert_ignore(tx.conn, P).values(task_id=task_id, **values))
+            tx.conn.execute(insert_ignore(tx.conn, P).values(task_id=task_id, **values))
 
     # -- creating instances ---------------------------------------------------------------------
 
@@ -398,7 +398,7 @@ class Planner:
             instance_row(tx.now, tdef, meta.project_id, meta.workflow_id, fire, dt, e)
             for (fire, dt), e in zip(fresh, edges, strict=True)
         ]
-        stmt = _insert_ignore(tx.conn, TI).returning(TI.c.id, TI.c.data_time, TI.c.state)
+        stmt = insert_ignore(tx.conn, TI).returning(TI.c.id, TI.c.data_time, TI.c.state)
         created: list[dict[str, Any]] = []
         created_times: list[tuple[int, datetime]] = []
         edge_by_time = {dt: e for (_, dt), e in zip(fresh, edges, strict=True)}
@@ -509,12 +509,6 @@ def instance_row(now: datetime, tdef: TaskDef, project_id: str, workflow_id: str
         "created_at": now,
         "updated_at": now,
     }
-
-
-def _insert_ignore(conn: Connection, table: Any) -> Any:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    return sqlite.insert(table).on_conflict_do_nothing()
 
 
 def load_snapshot(conn: Connection, version_id: str) -> dict[str, Any] | None:

@@ -25,7 +25,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from wedata.scheduler.api import (
     NewInstance,
@@ -48,6 +47,7 @@ from wedata.services.backfill import release as plan_release
 from wedata.services.errors import InvalidValue, NotFound, OperationFailed
 from wedata.storage import tables as T
 from wedata.storage.backfill_tables import backfill_members, backfill_plans
+from wedata.storage.db import insert_ignore
 from wedata.storage.engine_tables import instance_event_waits, task_instances
 
 BM, BP, TI = backfill_members, backfill_plans, task_instances
@@ -198,12 +198,6 @@ def _new_rows(tx: Tx, members: Sequence[Member], req: build.PlanRequest, project
     return out
 
 
-def _insert_ignore(conn: Connection) -> Any:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(TI).on_conflict_do_nothing()
-    return sqlite.insert(TI).on_conflict_do_nothing()
-
-
 def write_plan(tx: Tx, plan: dict[str, Any], members: list[Member], req: build.PlanRequest,
                load_def: Callable[[str], TaskDef]) -> None:
     """Everything of CreateDataBackfillPlan that writes, in the caller's transaction."""
@@ -226,7 +220,7 @@ def write_plan(tx: Tx, plan: dict[str, Any], members: list[Member], req: build.P
     # New instances (InstanceType 0).
     fresh = [m for m in members if m.row is None]
     rows = _new_rows(tx, fresh, req, req.project_id)
-    stmt = _insert_ignore(conn).returning(TI.c.id, TI.c.task_id, TI.c.data_time, TI.c.state)
+    stmt = insert_ignore(conn, TI).returning(TI.c.id, TI.c.task_id, TI.c.data_time, TI.c.state)
     ids: dict[tuple[str, datetime], tuple[int, str]] = {}
     for i in range(0, len(rows), 500):
         for iid, task_id, dt, state in conn.execute(stmt, rows[i : i + 500]):

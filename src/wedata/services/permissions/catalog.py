@@ -45,7 +45,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, or_, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 
 from wedata.clock import Clock
 from wedata.config import Settings
@@ -73,7 +72,7 @@ from wedata.storage.catalog_tables import (
     source_key,
 )
 from wedata.storage.datasource_tables import data_sources
-from wedata.storage.db import Database
+from wedata.storage.db import Database, insert_ignore
 from wedata.storage.permission_tables import catalog_grants
 
 CG = catalog_grants
@@ -96,10 +95,6 @@ class Detail:
     resource: Res
     subject: Subject
     privileges: tuple[tuple[str, Res | None], ...]  # (privilege, inherited from)
-
-
-def _insert(conn: Connection) -> Any:
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(CG)
 
 
 def _covering(res: Res) -> Any:
@@ -304,7 +299,7 @@ class CatalogPrivileges:
                         tuple_(CG.c.subject_type, CG.c.subject_value, CG.c.privilege).in_(keys),
                     ))
                 else:
-                    conn.execute(_insert(conn).on_conflict_do_nothing(), [
+                    conn.execute(insert_ignore(conn, CG), [
                         dict(catalog_name=res.catalog, schema_name=res.schema, table_name=res.table, subject_type=k,
                              subject_value=v, privilege=p, granted_by=caller.uin, created_at=now)
                         for k, v, p in keys

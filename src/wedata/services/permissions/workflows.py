@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, or_, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 
 from wedata.clock import Clock
 from wedata.config import Settings
@@ -45,7 +44,7 @@ from wedata.services.projects.access import Access, ProjectAccess
 from wedata.services.projects.needs import Need
 from wedata.services.projects.roles import PROJECT_ROLES_BY_ID
 from wedata.storage import tables as T
-from wedata.storage.db import Database
+from wedata.storage.db import Database, insert_ignore
 from wedata.storage.permission_tables import workflow_grants
 
 G = workflow_grants
@@ -78,10 +77,6 @@ def ancestors(path: str) -> tuple[str, ...]:
     """``/a/b`` -> (``/a``, ``/a/b``); ``/`` -> ()."""
     parts = [p for p in path.split("/") if p]
     return tuple("/" + "/".join(parts[: i + 1]) for i in range(len(parts)))
-
-
-def _insert(conn: Connection) -> Any:
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(G)
 
 
 class WorkflowGrants:
@@ -226,7 +221,7 @@ class WorkflowGrants:
             entity = self.entity(conn, req.project_id, req.entity_type, req.entity_id)
             rows = self._check_items(conn, req.project_id, req.permission_list, "PermissionList", deleting=False)
             now = self.clock.now()
-            conn.execute(_insert(conn).on_conflict_do_nothing(), [
+            conn.execute(insert_ignore(conn, G), [
                 dict(project_id=req.project_id, entity_type=entity.entity_type, entity_id=entity.entity_id,
                      target_type=k, target_id=t, permission=p, granted_by=granted_by, created_at=now)
                 for k, t, p in dict.fromkeys(rows)
