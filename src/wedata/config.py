@@ -207,10 +207,10 @@ class Settings:
     def api_thread_count(self) -> int:
         """4 on either backend: the GIL bounds the handlers' CPU work, and a few threads keep a
         slow request from stalling the rest. More threads only contend for the GIL: on
-        PostgreSQL, mixed.py gave 295-301 req/s with a p99 of 367-371 ms at 10 threads against
-        350-358 req/s and 237-268 ms at 4 (docs/protocol.md, "Sixth round"). A database whose
-        round trips take a millisecond or more (another host) may want more threads, to overlap
-        the waits."""
+        PostgreSQL, mixed.py gave 295-301 req/s with a p99 of 367-371 ms at 10 threads, against
+        332-360 req/s and 224-268 ms at 4 over five runs (docs/protocol.md, "Sixth round"). A
+        database whose round trips take a millisecond or more (another host) may want more
+        threads, to overlap the waits."""
         if self.api_threads is not None:
             return self.api_threads
         return 4
