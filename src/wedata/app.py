@@ -52,7 +52,8 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, clock: Clock | None = None, migrate: bool = True) -> Runtime:
-    db, box = open_database(settings, threads=settings.api_thread_count, migrate=migrate)
+    threads = settings.api_thread_count + max(0, settings.api_write_thread_count)
+    db, box = open_database(settings, threads=threads, migrate=migrate)
     if clock is None:
         from wedata.clock import make_clock
 
@@ -67,6 +68,7 @@ def build_runtime(settings: Settings, clock: Clock | None = None, migrate: bool 
             max_clock_skew=settings.max_clock_skew,
             rate_limiter=RateLimiter(settings.rate_limit, max_inflight=settings.max_inflight),
             api_threads=settings.api_thread_count,
+            write_threads=settings.api_write_thread_count,
         ),
     )
     return Runtime(settings, db, services, credentials, endpoint, secrets=box)

@@ -104,6 +104,7 @@ class Settings:
     max_inflight: int = 16
     # Threads serving API requests; None = sized for the backend (see api_thread_count).
     api_threads: int | None = None
+    api_write_threads: int | None = None
     max_body_bytes: int = 10 * 1024 * 1024
     # Allowed |server time - X-TC-Timestamp| in seconds; 0 turns the check off.
     max_clock_skew: int = 300
@@ -216,6 +217,15 @@ class Settings:
         return 4
 
     @property
+    def api_write_thread_count(self) -> int:
+        """Threads of the writing actions' own pool; 0: they share the one pool. SQLite: 2, so
+        that writers queued on its one write lock (which the engine's process may hold) never
+        hold the threads the reads need. PostgreSQL: 0, its writers do not queue on one lock."""
+        if self.api_write_threads is not None:
+            return self.api_write_threads
+        return 2 if self.db_url.startswith("sqlite") else 0
+
+    @property
     def logs_dir(self) -> Path:
         return self.home / "logs"
 
@@ -234,6 +244,8 @@ class Settings:
             rate_limit=_float(env, "WEDATA_RATE_LIMIT", 20.0),
             max_inflight=_int(env, "WEDATA_MAX_INFLIGHT", 16),
             api_threads=_int(env, "WEDATA_API_THREADS", -1) if env.get("WEDATA_API_THREADS") else None,
+            api_write_threads=(_int(env, "WEDATA_API_WRITE_THREADS", -1)
+                               if env.get("WEDATA_API_WRITE_THREADS") else None),
             max_body_bytes=_int(env, "WEDATA_MAX_BODY_BYTES", 10 * 1024 * 1024),
             max_clock_skew=_int(env, "WEDATA_MAX_CLOCK_SKEW", 300),
             secret_id=env.get("WEDATA_SECRET_ID") or None,

@@ -1,5 +1,6 @@
-"""Many clients at once: handlers run in a thread pool, SQLite writers queue, a credential's
-requests in flight are bounded, and list limits are checked before any lookup.
+"""Many clients at once: handlers run in a thread pool, SQLite writers queue (in a pool of their
+own, so the reads never wait behind them), a credential's requests in flight are bounded, and
+list limits are checked before any lookup.
 
 No timings are asserted (tools/bench/mixed.py reports those); these tests check outcomes:
 every concurrent write lands exactly once on both backends, the in-flight bound refuses the
@@ -8,7 +9,9 @@ surplus with RequestLimitExceeded and is released on every path (errors included
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -78,6 +81,50 @@ def test_concurrent_writers_and_readers_all_succeed(api: Api) -> None:
         task = api.data("GetTask", {"ProjectId": project, "TaskId": tid})
         assert task["TaskBaseAttribute"]["TaskDescription"].startswith("d")
         assert task["TaskSchedulerConfiguration"]["CrontabExpression"] == "0 0 2 * * ? *"
+
+
+def test_reads_are_answered_while_writers_wait_for_the_sqlite_write_lock(tmp_path: Path) -> None:
+    """Another process holds SQLite's write lock (as the engine's process does during a long
+    transaction). Six UpdateTasks queue for it, more than the handler threads; a GetTask and a
+    ListTasks are still answered while the lock is held, and every update lands once it is
+    released."""
+    srv = ServerProcess(tmp_path / "home", env={"WEDATA_SCHEDULER": "0"}).start()
+    try:
+        api = srv.admin()
+        project, workflow = new_space(api)
+        tid = create_task(api, project, workflow, "held")
+        holder = sqlite3.connect(srv.home / "wedata.db", timeout=5, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        released = False
+        try:
+            with ThreadPoolExecutor(8) as pool:
+                writes = [pool.submit(code_of, api.call, "UpdateTask", {"ProjectId": project, "TaskId": tid, "Task": {
+                    "TaskBaseAttribute": {"TaskName": "held", "OwnerUin": ADMIN_UIN, "TaskDescription": f"d{i}"},
+                    "TaskConfiguration": {"CodeContent": CODE},
+                    "TaskSchedulerConfiguration": {"CycleType": "DAY_CYCLE", "CrontabExpression": "0 0 2 * * ? *"}}})
+                    for i in range(6)]  # fmt: skip
+                deadline = time.monotonic() + 1.0  # let every update reach the server and queue
+                while time.monotonic() < deadline and not any(f.done() for f in writes):
+                    time.sleep(0.05)
+                assert not any(f.done() for f in writes), [f.result() for f in writes if f.done()]
+                read = pool.submit(api.data, "GetTask", {"ProjectId": project, "TaskId": tid})
+                listed = pool.submit(api.data, "ListTasks", {"ProjectId": project})
+                # Answered while the lock is still held (a read that queued behind the writers
+                # would wait for them, and they for the lock).
+                assert read.result(timeout=15)["TaskBaseAttribute"]["TaskName"] == "held"
+                assert listed.result(timeout=15)["TotalCount"] == 1
+                assert not any(f.done() for f in writes)
+                holder.execute("COMMIT")
+                released = True
+                assert [f.result(timeout=60) for f in writes] == ["ok"] * 6
+        finally:
+            if not released:
+                holder.execute("COMMIT")
+            holder.close()
+        description = api.data("GetTask", {"ProjectId": project, "TaskId": tid})["TaskBaseAttribute"]["TaskDescription"]
+        assert description in {f"d{i}" for i in range(6)}
+    finally:
+        srv.stop()
 
 
 @pytest.fixture(scope="module")

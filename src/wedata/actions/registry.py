@@ -24,7 +24,7 @@ from wedata.protocol.context import RequestContext
 from wedata.protocol.endpoint import Route, VersionRoutes
 from wedata.protocol.errors import ApiError
 from wedata.services import errors as service_errors
-from wedata.services.projects.needs import Need, need_of
+from wedata.services.projects.needs import Need, need_of, reads_only
 from wedata.spec import OPERATIONS
 from wedata.spec import VERSION as SPEC_VERSION
 
@@ -189,7 +189,7 @@ def _bind(defn: ActionDef, services: Services) -> Route:
             except service_errors.ServiceError as err:
                 raise to_api_error(err) from None
 
-    return Route(defn.request_type, call)
+    return Route(defn.request_type, call, writes=not reads_only(name))
 
 
 def build_routes(services: Services) -> dict[str, VersionRoutes]:

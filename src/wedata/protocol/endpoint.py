@@ -13,6 +13,12 @@ handler and the encoding of the answer then run in a bounded thread pool
 every other client; ``api_threads`` 0 keeps everything on the loop (the old behaviour, kept for
 measurements). Handlers must therefore be thread-safe: services hold no per-request state,
 SQLite writes are serialised by ``storage.db.Database.write``.
+
+With ``EndpointConfig.write_threads`` set (SQLite), actions that write run in a pool of their
+own and the first pool serves only the reads (``Route.writes`` False). SQLite's writers queue on
+one lock, and another process (the engine's) may hold it for a while. In one shared pool, a few
+queued writers held every thread and the reads waited behind them, though a read never needs
+that lock.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ class CredentialLookup(Protocol):
 class Route:
     request_type: type[msgspec.Struct]
     handler: Handler
+    writes: bool = True  # False: the action only reads (served by the readers' pool)
 
 
 @dataclass
@@ -76,6 +83,9 @@ class EndpointConfig:
     rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(20, max_inflight=16))
     # Threads running decode + handler + encode; 0 runs them on the event loop thread.
     api_threads: int = 4
+    # > 0: the writing actions get a pool of this many threads of their own, and ``api_threads``
+    # serve the reads only. 0: one pool for every action.
+    write_threads: int = 0
 
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
@@ -107,19 +117,27 @@ class ApiEndpoint:
         self.credentials = credentials
         self.config = config
         self._pool: ThreadPoolExecutor | None = None
+        self._write_pool: ThreadPoolExecutor | None = None
 
-    def _executor(self) -> ThreadPoolExecutor | None:
-        if self.config.api_threads <= 0:
+    def _executor(self, route: Route) -> ThreadPoolExecutor | None:
+        config = self.config
+        if config.api_threads <= 0:
             return None
+        if route.writes and config.write_threads > 0:
+            if self._write_pool is None:
+                self._write_pool = ThreadPoolExecutor(config.write_threads, thread_name_prefix="wedata-api-write")
+            return self._write_pool
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.config.api_threads, thread_name_prefix="wedata-api")
+            self._pool = ThreadPoolExecutor(config.api_threads, thread_name_prefix="wedata-api")
         return self._pool
 
     def close(self) -> None:
         """Stop the handler threads (after the server stopped taking requests)."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        pools = (self._pool, self._write_pool)
+        self._pool = self._write_pool = None
+        for pool in pools:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
 
     def _serve(self, route: Route, ctx: RequestContext, decode: Callable[[], Any]) -> bytes:
         request = decode()
@@ -136,7 +154,7 @@ class ApiEndpoint:
                 f"Too many concurrent requests with this SecretId: at most {limiter.max_inflight} may be "
                 "in flight at once; wait for an answer before sending more.",
             )
-        pool = self._executor()
+        pool = self._executor(route)
         if pool is None:
             try:
                 return self._serve(route, ctx, decode)

@@ -53,6 +53,12 @@ OVERRIDES: dict[str, Need] = {
 }
 
 
+def reads_only(action: str) -> bool:
+    """Whether the action's name says it only reads (Get/List/Describe/Check): the API runs
+    those in its readers' threads (protocol/endpoint.py), so they never queue behind writers."""
+    return action.startswith(_READ_PREFIXES)
+
+
 def need_of(action: str) -> Need:
     """The requirement the name of a project-scoped action implies."""
     if action in OVERRIDES:
