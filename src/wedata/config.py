@@ -218,12 +218,16 @@ class Settings:
 
     @property
     def api_write_thread_count(self) -> int:
-        """Threads of the writing actions' own pool; 0: they share the one pool. SQLite: 2, so
-        that writers queued on its one write lock (which the engine's process may hold) never
-        hold the threads the reads need. PostgreSQL: 0, its writers do not queue on one lock."""
+        """Threads of the writing actions' own pool; 0 (the default): they share the one pool.
+        On SQLite, a pool of their own means that writers queued on the write lock (which the
+        engine's process may hold) never hold the threads the reads need. That removes the
+        reads' rare 1.5 s stall, but under a load that saturates SQLite's writes it moves the
+        whole wait onto the writes: mixed.py gave p99 278-298 ms with 2-4 write threads against
+        126-135 ms with one pool (docs/protocol.md, "Concurrency"). So it is a choice, not the
+        default."""
         if self.api_write_threads is not None:
             return self.api_write_threads
-        return 2 if self.db_url.startswith("sqlite") else 0
+        return 0
 
     @property
     def logs_dir(self) -> Path:

@@ -1,5 +1,5 @@
 """Many clients at once: handlers run in a thread pool, SQLite writers queue (in a pool of their
-own, so the reads never wait behind them), a credential's requests in flight are bounded, and
+own when asked, so the reads never wait behind them), a credential's requests in flight are bounded, and
 list limits are checked before any lookup.
 
 No timings are asserted (tools/bench/mixed.py reports those); these tests check outcomes:
@@ -84,11 +84,11 @@ def test_concurrent_writers_and_readers_all_succeed(api: Api) -> None:
 
 
 def test_reads_are_answered_while_writers_wait_for_the_sqlite_write_lock(tmp_path: Path) -> None:
-    """Another process holds SQLite's write lock (as the engine's process does during a long
+    """With ``WEDATA_API_WRITE_THREADS`` set, another process holds SQLite's write lock (as the engine's process does during a long
     transaction). Six UpdateTasks queue for it, more than the handler threads; a GetTask and a
     ListTasks are still answered while the lock is held, and every update lands once it is
     released."""
-    srv = ServerProcess(tmp_path / "home", env={"WEDATA_SCHEDULER": "0"}).start()
+    srv = ServerProcess(tmp_path / "home", env={"WEDATA_SCHEDULER": "0", "WEDATA_API_WRITE_THREADS": "2"}).start()
     try:
         api = srv.admin()
         project, workflow = new_space(api)
