@@ -14,11 +14,12 @@ every other client; ``api_threads`` 0 keeps everything on the loop (the old beha
 measurements). Handlers must therefore be thread-safe: services hold no per-request state,
 SQLite writes are serialised by ``storage.db.Database.write``.
 
-With ``EndpointConfig.write_threads`` set (SQLite), actions that write run in a pool of their
-own and the first pool serves only the reads (``Route.writes`` False). SQLite's writers queue on
-one lock, and another process (the engine's) may hold it for a while. In one shared pool, a few
-queued writers held every thread and the reads waited behind them, though a read never needs
-that lock.
+With ``EndpointConfig.write_threads`` set (``WEDATA_API_WRITE_THREADS``, meant for SQLite),
+actions that write run in a pool of their own and the first pool serves only the reads
+(``Route.writes`` False). SQLite's writers queue on one lock, which another process (the
+engine's) may hold for a while. In one shared pool, a few queued writers can hold every thread,
+and the reads then wait behind them, though a read never needs that lock. It is not the default:
+when the writes are saturated it moves their whole wait onto the writers (docs/protocol.md).
 """
 
 from __future__ import annotations
