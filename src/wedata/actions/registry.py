@@ -185,7 +185,8 @@ def _bind(defn: ActionDef, services: Services) -> Route:
 
         def call(ctx: RequestContext, request: Any) -> Any:
             try:
-                return handler(services, ctx, request)
+                with shared_reads():  # the service's own checks and its reads: one connection
+                    return handler(services, ctx, request)
             except service_errors.ServiceError as err:
                 raise to_api_error(err) from None
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import NullPool
 
@@ -223,7 +224,5 @@ class Database:
 def insert_ignore(conn: Connection, table: Any) -> Any:
     """``INSERT ... ON CONFLICT DO NOTHING`` for this connection's dialect: rows another
     transaction inserted meanwhile are skipped, not an IntegrityError."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing()
