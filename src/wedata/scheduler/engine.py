@@ -53,6 +53,7 @@ from wedata.scheduler.planner import Planner, PlanOutcome
 from wedata.scheduler.readiness import evaluate, waiting_ids
 from wedata.scheduler.runs import RunDirRemover, append_log
 from wedata.scheduler.transitions import Tx
+from wedata.storage import instance_counts
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import task_instances
 from wedata.storage.health import is_disk_full, outage_reason
@@ -491,6 +492,9 @@ class Engine:
                 tx.flush()
         recovery.check_lost(self.node)
         self._eligible = datetime.min  # the sweep may have readied instances due later
+        if not self.db.is_sqlite:  # the running counts of ListTaskInstances (PostgreSQL only)
+            with self.db.write() as conn:
+                instance_counts.fold(conn)
 
 
 def _with_remote_groups(executor: Executor, db: Database, settings: Settings) -> Executor:

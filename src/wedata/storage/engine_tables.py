@@ -119,6 +119,25 @@ Index("ix_task_instances_project_group", task_instances.c.project_id, task_insta
 Index("ix_task_instances_project_updated", task_instances.c.project_id, task_instances.c.updated_at,
       task_instances.c.id, task_instances.c.scheduled_at)
 
+# Running counts of ``task_instances`` (migration 0026_instance_counts), PostgreSQL only: the
+# TotalCount of ListTaskInstances filtered by nothing but InstanceState, InstanceType, CycleType or
+# TaskTypeId, which counted a million index entries (~90 ms) on every page. Rows are deltas (+n, -n)
+# written by statement triggers on ``task_instances`` in the same transaction as the change, so a
+# sum read in one snapshot is exactly the COUNT of the rows that snapshot sees, and writers only
+# ever insert (no row lock for concurrent transactions to wait on). The engine's sweep folds them
+# (storage/instance_counts.py). On SQLite the table exists and stays empty: lists count rows.
+task_instance_counts = Table(
+    "task_instance_counts",
+    metadata,
+    Column("project_id", String(19), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("instance_type", Integer, nullable=False),
+    Column("cycle_type", String(16), nullable=False),
+    Column("task_type_id", Integer, nullable=False),
+    Column("n", BigInteger, nullable=False),
+)
+Index("ix_task_instance_counts_project", task_instance_counts.c.project_id, task_instance_counts.c.state)
+
 # One row per attempt: (life round, try). The log file is per life round (tries append to it).
 instance_executions = Table(
     "instance_executions",

@@ -1,0 +1,173 @@
+"""storage/instance_counts.py: the running counts (PostgreSQL triggers, migration 0026) always equal
+the COUNT of the rows a snapshot sees, through inserts, conflicts, updates, deletes, truncation,
+folds and uncommitted transactions; rows made before the migration are counted by it."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from tests.scheduler.helpers import new_db
+from wedata.storage import instance_counts
+from wedata.storage.bulk import pg_insert_many
+from wedata.storage.db import Database
+from wedata.storage.engine_tables import task_instance_counts, task_instances
+from wedata.storage.migrate import upgrade
+
+TI = task_instances
+NOW = datetime(2026, 12, 5, 8, 0)
+VALUES: dict[str, list[Any]] = {
+    "state": ["WAIT_RUN", "RUNNING", "COMPLETED", "EXPIRED", "FAILED_RETRY"],
+    "instance_type": [0, 1, 2],
+    "cycle_type": ["D", "H", "O"],
+    "task_type_id": [26, 30],
+}
+
+
+@pytest.fixture
+def pg(tmp_path: Path) -> Iterator[Database]:
+    db, cleanup = new_db(tmp_path, "postgres")
+    yield db
+    cleanup()
+
+
+def _row(i: int, project: str = "p1", **kw: Any) -> dict[str, Any]:
+    row = {"task_id": f"t{i % 7}", "data_time": NOW + timedelta(hours=i), "project_id": project,
+           "workflow_id": "w1", "version_id": "v1", "instance_type": VALUES["instance_type"][i % 3],
+           "state": VALUES["state"][i % 5], "scheduled_at": NOW + timedelta(hours=i), "priority": 6,
+           "self_depend": "serial", "dry_run": False, "cycle_type": VALUES["cycle_type"][i % 3],
+           "task_type_id": VALUES["task_type_id"][i % 2], "life_round_num": 0, "tries": 0, "try_limit": 1,
+           "total_run_num": 0, "run_type": "PERIODIC", "skip_events": False, "row_version": 0,
+           "created_at": NOW, "updated_at": NOW}
+    row.update(kw)
+    return row
+
+
+def _assert_counts_match(conn: Any, projects: tuple[str, ...] = ("p1", "p2")) -> None:
+    """Every combination of the counted filters, for each project: the sum equals the COUNT."""
+    for project in projects:
+        for size in range(len(instance_counts.COUNTED) + 1):
+            for names in itertools.combinations(instance_counts.COUNTED, size):
+                for values in itertools.product(*(VALUES[n] for n in names)):
+                    equal = dict(zip(names, values, strict=True))
+                    want = conn.execute(select(func.count()).select_from(TI).where(
+                        TI.c.project_id == project, *(TI.c[n] == v for n, v in equal.items()))).scalar_one()
+                    assert instance_counts.counted(conn, project, equal) == want, (project, equal)
+
+
+def test_the_counts_follow_every_kind_of_write(pg: Database) -> None:
+    with pg.write() as conn:
+        conn.execute(insert(TI), [_row(i) for i in range(40)] + [_row(i, "p2") for i in range(40, 50)])
+        # A conflict inserts nothing and must count nothing.
+        conn.execute(pg_insert(TI).values([_row(0), _row(60)]).on_conflict_do_nothing())
+        # The planner's array insert (one statement, one delta row per key).
+        assert pg_insert_many(conn, TI, [_row(i) for i in range(100, 130)], ignore_conflicts=True) is not None
+    with pg.read() as conn:
+        _assert_counts_match(conn)
+        assert conn.execute(select(func.count()).select_from(TI)).scalar_one() == 81
+    with pg.write() as conn:
+        # State changes, some to the same state (no delta), one moving an instance to another project.
+        conn.execute(update(TI).where(TI.c.state == "WAIT_RUN").values(state="RUNNING"))
+        conn.execute(update(TI).where(TI.c.state == "RUNNING", TI.c.task_type_id == 26).values(state="RUNNING"))
+        conn.execute(update(TI).where(TI.c.data_time == NOW + timedelta(hours=3)).values(project_id="p2"))
+        ids = conn.execute(select(TI.c.id).where(TI.c.state == "EXPIRED")).scalars().all()
+        # One statement over many rows, as storage/bulk.py's array updates are.
+        conn.execute(text("UPDATE task_instances SET state = 'COMPLETED' FROM unnest(CAST(:ids AS bigint[])) AS v(id) "
+                          "WHERE task_instances.id = v.id"), {"ids": list(ids)})
+        conn.execute(update(TI).where(TI.c.instance_type == 0).values(updated_at=NOW + timedelta(days=1)))
+        conn.execute(delete(TI).where(TI.c.cycle_type == "H", TI.c.project_id == "p1"))
+    with pg.read() as conn:
+        _assert_counts_match(conn)
+    with pg.write() as conn:
+        conn.execute(text("TRUNCATE task_instances CASCADE"))
+        conn.execute(insert(TI), [_row(i) for i in range(3)])
+    with pg.read() as conn:
+        _assert_counts_match(conn)
+        assert instance_counts.counted(conn, "p1", {}) == 3
+
+
+def test_a_fold_keeps_every_count_and_leaves_one_row_per_key(pg: Database) -> None:
+    with pg.write() as conn:
+        conn.execute(insert(TI), [_row(i) for i in range(30)])
+        for i in range(30):  # one statement per change, as the engine's transitions are
+            conn.execute(update(TI).where(TI.c.data_time == NOW + timedelta(hours=i)).values(state="COMPLETED"))
+        conn.execute(delete(TI).where(TI.c.task_type_id == 30))
+    with pg.read() as conn:
+        before = conn.execute(select(func.count()).select_from(task_instance_counts)).scalar_one()
+    assert before > 30
+    with pg.write() as conn:
+        assert instance_counts.fold(conn) == 0  # too few rows to be worth it
+    original = instance_counts.FOLD_ABOVE
+    instance_counts.FOLD_ABOVE = 10
+    try:
+        with pg.write() as conn:
+            assert instance_counts.fold(conn) == before
+    finally:
+        instance_counts.FOLD_ABOVE = original
+    with pg.read() as conn:
+        _assert_counts_match(conn, ("p1",))
+        keys = conn.execute(select(task_instance_counts)).all()
+        # Only live keys are left: every instance is COMPLETED and of task type 26.
+        live = conn.execute(select(func.count()).select_from(
+            select(TI.c.instance_type, TI.c.cycle_type).distinct().subquery())).scalar_one()
+        assert len(keys) == live and all(k.n > 0 and k.state == "COMPLETED" for k in keys)
+
+
+def test_a_reader_sees_no_uncommitted_change(pg: Database) -> None:
+    with pg.write() as conn:
+        conn.execute(insert(TI), [_row(i, state="WAIT_RUN") for i in range(5)])
+    with pg.engine.connect() as writer:
+        writer.execute(update(TI).values(state="COMPLETED"))
+        writer.execute(insert(TI), [_row(i, state="COMPLETED") for i in range(10, 12)])
+        with pg.read() as conn:
+            assert instance_counts.counted(conn, "p1", {"state": "WAIT_RUN"}) == 5
+            assert instance_counts.counted(conn, "p1", {"state": "COMPLETED"}) == 0
+        writer.commit()
+    with pg.read() as conn:
+        assert instance_counts.counted(conn, "p1", {"state": "WAIT_RUN"}) == 0
+        assert instance_counts.counted(conn, "p1", {"state": "COMPLETED"}) == 7
+
+
+def test_the_migration_counts_the_instances_made_before_it(tmp_path: Path) -> None:
+    from tests.conftest import require_postgres
+    from tests.support import PG_URL, create_pg_database, drop_pg_database
+
+    require_postgres()
+    name = create_pg_database()
+    db = Database(f"{PG_URL}/{name}")
+    try:
+        upgrade(db, "0025_list_filters")
+        with db.engine.begin() as conn:
+            conn.execute(insert(TI), [_row(i) for i in range(25)])
+        upgrade(db)
+        with db.read() as conn:
+            _assert_counts_match(conn, ("p1",))
+            assert instance_counts.counted(conn, "p1", {}) == 25
+    finally:
+        db.dispose()
+        drop_pg_database(name)
+
+
+def test_sqlite_keeps_no_counts(tmp_path: Path) -> None:
+    db, cleanup = new_db(tmp_path, "sqlite")
+    try:
+        with db.write() as conn:
+            conn.execute(insert(TI), [_row(i) for i in range(3)])
+            assert instance_counts.fold(conn) == 0
+        with db.read() as conn:
+            assert instance_counts.counted(conn, "p1", {}) is None
+            assert conn.execute(select(func.count()).select_from(task_instance_counts)).scalar_one() == 0
+    finally:
+        cleanup()
+
+
+def test_a_filter_that_is_not_counted_gets_no_answer(pg: Database) -> None:
+    with pg.read() as conn:
+        assert instance_counts.counted(conn, "p1", {"workflow_id": "w1"}) is None
