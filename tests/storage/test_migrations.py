@@ -12,7 +12,7 @@ from tests.conftest import require_postgres
 from tests.support import PG_URL, create_pg_database, drop_pg_database
 from wedata.storage.db import Database
 from wedata.storage.migrate import downgrade, upgrade
-from wedata.storage.schema import metadata
+from wedata.storage.schema import include_object, metadata
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -47,7 +47,7 @@ def test_migrations_match_the_table_definitions(database: Database) -> None:
 
     upgrade(database)
     with database.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"include_object": include_object}), metadata)
     assert diff == []
 
 
@@ -87,3 +87,50 @@ def test_tasks_saved_before_the_bundle_column_are_found_by_their_bundle(database
     with database.engine.connect() as conn:
         got = dict(conn.execute(text("SELECT id, bundle_id FROM tasks ORDER BY id")).all())
     assert got == {"t1": "bundle-x", "t2": None, "t3": None}  # one past the limit is not indexed
+
+
+def test_name_search_indexes_are_made_where_pg_trgm_can_be_and_skipped_where_not(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """0027_name_search: a database owner gets the trigram indexes; a user who may not create the
+    extension still gets a schema that upgrades to the end (a warning says what is missing), and
+    ListTasks' TaskName still finds names."""
+    import logging
+    import uuid
+
+    import psycopg
+    from sqlalchemy import select
+
+    from wedata.storage import tables as T
+
+    require_postgres()
+    admin = PG_URL.replace("postgresql+psycopg", "postgresql") + "/postgres"
+    role = "wedata_t_" + uuid.uuid4().hex[:8]
+    name = create_pg_database()
+    trgm = "SELECT indexname FROM pg_indexes WHERE indexname LIKE '%trgm' ORDER BY 1"
+    try:
+        owner = Database(f"{PG_URL}/{name}")
+        upgrade(owner)
+        with owner.read() as conn:
+            assert [r[0] for r in conn.execute(text(trgm))] == ["ix_tasks_id_trgm", "ix_tasks_name_trgm"]
+        downgrade(owner, "base")
+        owner.dispose()
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            c.execute(f'CREATE ROLE "{role}" LOGIN')  # no superuser, no CREATE on the database
+            c.execute(f'CREATE DATABASE "{name}"')
+            c.execute(f'REVOKE CREATE ON DATABASE "{name}" FROM PUBLIC')
+        with psycopg.connect(admin.rsplit("/", 1)[0] + f"/{name}", autocommit=True) as c:
+            c.execute(f'GRANT ALL ON SCHEMA public TO "{role}"')
+        plain = Database(PG_URL.replace("postgres@", f"{role}@") + f"/{name}")
+        with caplog.at_level(logging.WARNING, logger="wedata.migrate"):
+            upgrade(plain)
+        assert any("pg_trgm could not be created" in r.getMessage() for r in caplog.records)
+        with plain.read() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0027_name_search"
+            assert conn.execute(text(trgm)).all() == []
+            conn.execute(select(T.tasks.c.id).where(T.tasks.c.name.icontains("x_%", autoescape=True))).all()
+        plain.dispose()
+    finally:
+        drop_pg_database(name)
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(f'DROP ROLE IF EXISTS "{role}"')

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, false, or_, select, true
 
 from wedata.services.common import as_int, parse_time_range
 from wedata.services.errors import InvalidValue
@@ -68,7 +68,9 @@ def list_condition(conn: Connection, req: M.ListTasksRequest) -> ColumnElement[b
     t, w = T.tasks, T.workflows
     conds: list[ColumnElement[bool]] = [t.c.project_id == req.project_id]
     if req.task_name:
-        conds.append(func.lower(t.c.name).contains(req.task_name.lower(), autoescape=True))
+        # ILIKE on PostgreSQL, where the name's trigram index serves it (0027_name_search);
+        # lower(name) LIKE lower(...) on SQLite.
+        conds.append(t.c.name.icontains(req.task_name, autoescape=True))
     if req.workflow_id:
         conds.append(t.c.workflow_id == req.workflow_id)
     if req.owner_uin:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from wedata.storage.schema import metadata
+from wedata.storage.schema import include_object, metadata
 
 config = context.config
 engine = config.attributes.get("engine")
@@ -21,6 +21,7 @@ if engine is None:
 with engine.connect() as connection:
     connection = connection.execution_options(wedata_write=True)
     with connection.begin():
-        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True,
+                          include_object=include_object)
         with context.begin_transaction():
             context.run_migrations()
