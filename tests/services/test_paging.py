@@ -10,7 +10,7 @@ from sqlalchemy import func, insert, select
 
 from tests.scheduler.helpers import World
 from wedata.services.common import Page
-from wedata.services.paging import page_keys
+from wedata.services.paging import bucketed_keys, page_keys
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import task_instances as TI
 
@@ -44,5 +44,35 @@ def test_every_page_is_the_slice_of_the_whole(db: Database, desc: bool, size: in
         pages = [page_keys(conn, TI.c.id, where, [(TI.c.started_at, desc)], Page(n, size), total, ranged=ranged)
                  for n in range(1, total // size + 3)]
     assert total == 23
+    for n, keys in enumerate(pages, start=1):
+        assert keys == whole[(n - 1) * size : n * size], f"page {n} of size {size}"
+
+
+@pytest.mark.parametrize("desc", [False, True])
+@pytest.mark.parametrize("size", [1, 3, 7, 30])
+def test_every_page_cut_through_buckets_is_the_slice_of_the_whole(db: Database, desc: bool, size: int) -> None:
+    """``bucketed_keys``: pages found among per-day counts (days of different sizes, empty days
+    left out, several instances at the same time) and walked within their day or two."""
+    w = World(db, datetime(2026, 1, 1))
+    task = w.task("true", cycle="HOUR_CYCLE")
+    day0 = datetime(2026, 1, 1)
+    rows = []
+    for d, n in [(0, 5), (1, 1), (3, 9), (4, 2), (7, 6)]:  # days 2, 5 and 6 have none
+        for i in range(n):
+            at = day0 + timedelta(days=d, hours=i // 2)  # two at each hour: ties broken by id
+            rows.append({"task_id": task, "data_time": at + timedelta(minutes=i), "project_id": w.project_id,
+                         "workflow_id": w.workflow_id, "version_id": "v", "state": "COMPLETED", "scheduled_at": at,
+                         "cycle_type": "HOUR_CYCLE", "task_type_id": 35, "try_limit": 1, "created_at": at,
+                         "updated_at": at})
+    with db.write() as conn:
+        conn.execute(insert(TI), rows)
+    buckets = [(day0 + timedelta(days=d), n) for d, n in [(0, 5), (1, 1), (3, 9), (4, 2), (7, 6)]]
+    where = [TI.c.project_id == w.project_id]
+    order = [TI.c.scheduled_at.desc(), TI.c.id.desc()] if desc else [TI.c.scheduled_at.asc(), TI.c.id.asc()]
+    with db.read() as conn:
+        whole = [r[0] for r in conn.execute(select(TI.c.id).where(*where).order_by(*order))]
+        pages = [bucketed_keys(conn, TI.c.id, where, TI.c.scheduled_at, desc, buckets, timedelta(days=1), Page(n, size))
+                 for n in range(1, 23 // size + 3)]
+    assert len(whole) == 23
     for n, keys in enumerate(pages, start=1):
         assert keys == whole[(n - 1) * size : n * size], f"page {n} of size {size}"

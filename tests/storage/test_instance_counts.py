@@ -60,6 +60,10 @@ def _assert_counts_match(conn: Any, projects: tuple[str, ...] = ("p1", "p2")) ->
                     want = conn.execute(select(func.count()).select_from(TI).where(
                         TI.c.project_id == project, *(TI.c[n] == v for n, v in equal.items()))).scalar_one()
                     assert instance_counts.counted(conn, project, equal) == want, (project, equal)
+        day = func.date_trunc("day", TI.c.scheduled_at)
+        per_day = conn.execute(select(day, func.count()).where(TI.c.project_id == project).group_by(day)
+                               .order_by(day)).all()
+        assert instance_counts.by_day(conn, project, {}) == [tuple(r) for r in per_day]
 
 
 def test_the_counts_follow_every_kind_of_write(pg: Database) -> None:
@@ -77,6 +81,8 @@ def test_the_counts_follow_every_kind_of_write(pg: Database) -> None:
         conn.execute(update(TI).where(TI.c.state == "WAIT_RUN").values(state="RUNNING"))
         conn.execute(update(TI).where(TI.c.state == "RUNNING", TI.c.task_type_id == 26).values(state="RUNNING"))
         conn.execute(update(TI).where(TI.c.data_time == NOW + timedelta(hours=3)).values(project_id="p2"))
+        conn.execute(update(TI).where(TI.c.data_time == NOW + timedelta(hours=5))
+                     .values(scheduled_at=NOW + timedelta(days=9)))  # to another day
         ids = conn.execute(select(TI.c.id).where(TI.c.state == "EXPIRED")).scalars().all()
         # One statement over many rows, as storage/bulk.py's array updates are.
         conn.execute(text("UPDATE task_instances SET state = 'COMPLETED' FROM unnest(CAST(:ids AS bigint[])) AS v(id) "
@@ -116,7 +122,8 @@ def test_a_fold_keeps_every_count_and_leaves_one_row_per_key(pg: Database) -> No
         keys = conn.execute(select(task_instance_counts)).all()
         # Only live keys are left: every instance is COMPLETED and of task type 26.
         live = conn.execute(select(func.count()).select_from(
-            select(TI.c.instance_type, TI.c.cycle_type).distinct().subquery())).scalar_one()
+            select(func.date_trunc("day", TI.c.scheduled_at), TI.c.instance_type, TI.c.cycle_type)
+            .distinct().subquery())).scalar_one()
         assert len(keys) == live and all(k.n > 0 and k.state == "COMPLETED" for k in keys)
 
 

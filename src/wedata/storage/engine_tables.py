@@ -100,8 +100,11 @@ Index("ix_task_instances_state_retry", task_instances.c.state, task_instances.c.
 Index("ix_task_instances_deadline", task_instances.c.deadline_at)
 # ListTaskInstances (services/paging.py): each SortColumn's page of ids is an index-only walk of
 # (project, column, id); WorkflowId is its most used filter. Migration 0024_scale_indexes.
+# On PostgreSQL it carries the counted columns (0026_instance_counts): a page filtered by InstanceType,
+# CycleType or TaskTypeId, walked within its day, reads the index alone (97 -> 7.5 ms for 40,000
+# entries of a day of 100,000).
 Index("ix_task_instances_project_scheduled", task_instances.c.project_id, task_instances.c.scheduled_at,
-      task_instances.c.id)
+      task_instances.c.id, postgresql_include=["instance_type", "cycle_type", "task_type_id"])
 # The StartTime and LastUpdateTime ranges carry scheduled_at (the default order): a range's page
 # is sorted from the index alone (services/instances/query.py; migration 0025_list_filters).
 Index("ix_task_instances_project_started", task_instances.c.project_id, task_instances.c.started_at,
@@ -121,7 +124,8 @@ Index("ix_task_instances_project_updated", task_instances.c.project_id, task_ins
 
 # Running counts of ``task_instances`` (migration 0026_instance_counts), PostgreSQL only: the
 # TotalCount of ListTaskInstances filtered by nothing but InstanceState, InstanceType, CycleType or
-# TaskTypeId, which counted a million index entries (~90 ms) on every page. Rows are deltas (+n, -n)
+# TaskTypeId, which counted a million index entries (~90 ms) on every page, and where its deep pages
+# by scheduled time start. Rows are deltas (+n, -n)
 # written by statement triggers on ``task_instances`` in the same transaction as the change, so a
 # sum read in one snapshot is exactly the COUNT of the rows that snapshot sees, and writers only
 # ever insert (no row lock for concurrent transactions to wait on). The engine's sweep folds them
@@ -130,6 +134,9 @@ task_instance_counts = Table(
     "task_instance_counts",
     metadata,
     Column("project_id", String(19), nullable=False),
+    # The UTC day of the instances' scheduled time: a deep page of the default order (by
+    # scheduled time) is found among the days' counts, then walked within its day(s).
+    Column("scheduled_day", DateTime, nullable=False),
     Column("state", String(16), nullable=False),
     Column("instance_type", Integer, nullable=False),
     Column("cycle_type", String(16), nullable=False),

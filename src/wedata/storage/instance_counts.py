@@ -1,4 +1,4 @@
-"""How many task instances a project has, by state, type, cycle and task type, without a COUNT.
+"""How many task instances a project has, by day, state, type, cycle and task type, without a COUNT.
 
 PostgreSQL only: statement triggers on ``task_instances`` (migration 0026_instance_counts) write
 each change's delta into ``task_instance_counts`` in the same transaction, so a sum read here in
@@ -13,6 +13,7 @@ with one row per key, in one statement, so a reader sees the rows before or afte
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select, text
@@ -25,7 +26,7 @@ COUNTED = ("state", "instance_type", "cycle_type", "task_type_id")
 # Fold when there are more delta rows than this (a fold of a compact table would only rewrite it).
 FOLD_ABOVE = 1000
 
-_KEY = "project_id, state, instance_type, cycle_type, task_type_id"
+_KEY = "project_id, scheduled_day, state, instance_type, cycle_type, task_type_id"
 _FOLD = text(
     f"WITH gone AS (DELETE FROM task_instance_counts RETURNING {_KEY}, n) "
     f"INSERT INTO task_instance_counts ({_KEY}, n) "
@@ -33,13 +34,31 @@ _FOLD = text(
 )
 
 
+def _where(conn: Connection, project_id: str, equal: Mapping[str, Any]) -> list[Any] | None:
+    if conn.dialect.name != "postgresql" or not set(equal) <= set(COUNTED):
+        return None
+    return [C.c.project_id == project_id, *(C.c[name] == value for name, value in equal.items())]
+
+
 def counted(conn: Connection, project_id: str, equal: Mapping[str, Any]) -> int | None:
     """The number of the project's instances whose ``equal`` columns (a subset of ``COUNTED``)
     have those values; None where the counts are not kept (SQLite) or a column is not counted."""
-    if conn.dialect.name != "postgresql" or not set(equal) <= set(COUNTED):
+    cond = _where(conn, project_id, equal)
+    if cond is None:
         return None
-    cond = [C.c.project_id == project_id, *(C.c[name] == value for name, value in equal.items())]
     return int(conn.execute(select(func.coalesce(func.sum(C.c.n), 0)).where(*cond)).scalar_one())
+
+
+def by_day(conn: Connection, project_id: str, equal: Mapping[str, Any]) -> list[tuple[datetime, int]] | None:
+    """The same count per UTC day of the scheduled time, days in order, days with none left out;
+    None as for ``counted``."""
+    cond = _where(conn, project_id, equal)
+    if cond is None:
+        return None
+    total = func.sum(C.c.n)
+    rows = conn.execute(select(C.c.scheduled_day, total).where(*cond).group_by(C.c.scheduled_day)
+                        .having(total > 0).order_by(C.c.scheduled_day))
+    return [(day, int(n)) for day, n in rows]
 
 
 def fold(conn: Connection) -> int:

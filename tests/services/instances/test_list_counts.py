@@ -63,7 +63,7 @@ def test_on_postgresql_the_counted_filters_read_the_running_counts(db: Database)
     # A delta row no instance stands behind: only a total read from the counts shows it.
     with db.write() as conn:
         conn.execute(insert(task_instance_counts).values(
-            project_id=w.project_id, state="EXPIRED", instance_type=1, cycle_type="HOUR_CYCLE", task_type_id=26, n=100))
+            project_id=w.project_id, scheduled_day=DAY0, state="EXPIRED", instance_type=1, cycle_type="HOUR_CYCLE", task_type_id=26, n=100))
     counted = 0 if db.is_sqlite else 100
     assert _total(db, w) == 60 + counted
     assert _total(db, w, instance_state="EXPIRED") == 15 + counted
@@ -72,3 +72,24 @@ def test_on_postgresql_the_counted_filters_read_the_running_counts(db: Database)
     assert _total(db, w, workflow_id=w.workflow_id) == 60
     assert _total(db, w, keyword=a, instance_state="EXPIRED") == 15
     assert _total(db, w, schedule_time_from="2025-03-01 00:00:00", instance_state="EXPIRED") == 15
+
+
+@pytest.mark.parametrize("sort_type", ["ASC", "DESC"])
+@pytest.mark.parametrize("filters", [{}, {"instance_state": "COMPLETED"}, {"cycle_type": "H"}])
+def test_every_page_over_several_days_is_the_slice_of_the_whole(db: Database, sort_type: str,
+                                                                filters: dict[str, Any]) -> None:
+    """On PostgreSQL these pages are found among the days' counts (services/paging.py
+    ``bucketed_keys``); both backends must give the plain order's slices."""
+    w = World(db, DAY0)
+    _seed(db, w)  # 60 hourly instances: three days
+    with db.read() as conn:
+        def ids(number: int, size: int) -> list[int]:
+            req = M.ListTaskInstancesRequest(project_id=w.project_id, page_number=number, page_size=size,
+                                             sort_type=sort_type, **filters)
+            return [r["id"] for r in list_instances(conn, req).items]
+
+        whole = ids(1, 100)
+        assert whole == sorted(whole, reverse=sort_type == "DESC")  # one instance an hour, ids in time order
+        for size in (7, 24):
+            for number in range(1, len(whole) // size + 3):
+                assert ids(number, size) == whole[(number - 1) * size : number * size], (size, number)

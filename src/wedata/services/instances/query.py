@@ -22,7 +22,7 @@ from wedata.scheduling.cycletypes import CycleType
 from wedata.scheduling.datatimes import parse_instance_key
 from wedata.services.common import Paged, as_int, page, parse_local, zone_of
 from wedata.services.errors import InvalidValue, NotFound
-from wedata.services.paging import page_keys
+from wedata.services.paging import bucketed_keys, page_keys
 from wedata.spec import models as M
 from wedata.storage import instance_counts
 from wedata.storage import tables as T
@@ -203,15 +203,13 @@ _UNCOUNTED = tuple(sorted(
        "instance_type", "instance_state", "task_type_id", "cycle_type"}))
 
 
-def _total(conn: Any, req: M.ListTaskInstancesRequest, cond: list[Any], equal: dict[str, Any]) -> int:
-    """How many instances match: from the running counts where they answer (PostgreSQL, only
-    counted columns filtered), else a COUNT. Every join of base_query is an outer join to at most
-    one row, so the count is the instances' own."""
-    if not any(getattr(req, name) for name in _UNCOUNTED):
-        total = instance_counts.counted(conn, req.project_id, equal)
-        if total is not None:
-            return total
-    return int(conn.execute(select(func.count()).select_from(TI).where(*cond)).scalar_one())
+def _counted_days(conn: Any, req: M.ListTaskInstancesRequest, equal: dict[str, Any]) -> list[tuple[Any, int]] | None:
+    """How many instances match, per UTC day of their scheduled time, from the running counts
+    (storage/instance_counts.py); None where they do not answer (SQLite, or a filter on another
+    column than the counted ones)."""
+    if any(getattr(req, name) for name in _UNCOUNTED):
+        return None
+    return instance_counts.by_day(conn, req.project_id, equal)
 
 
 def list_instances(conn: Any, req: M.ListTaskInstancesRequest) -> Paged[Any]:
@@ -227,13 +225,20 @@ def list_instances(conn: Any, req: M.ListTaskInstancesRequest) -> Paged[Any]:
     equal: dict[str, Any] = {}
     cond = list_filters(conn, req, zone, equal)
     desc = direction == "DESC"
-    total = _total(conn, req, cond, equal)
+    days = _counted_days(conn, req, equal)
+    # Every join of base_query is an outer join to at most one row: the count and the page's ids
+    # are the instances' own.
+    total = (sum(n for _, n in days) if days is not None
+             else int(conn.execute(select(func.count()).select_from(TI).where(*cond)).scalar_one()))
     ranged = {TI.c.scheduled_at: req.schedule_time_from or req.schedule_time_to,
               TI.c.started_at: req.start_time_from or req.start_time_to,
               TI.c.updated_at: req.last_update_time_from or req.last_update_time_to}
     # A time range on another column than the order's is read first and sorted (paging.py).
     other_range = any(given for c, given in ranged.items() if c is not column)
-    ids = page_keys(conn, TI.c.id, cond, [(column, desc)], pg, total, ranged=other_range)
+    if days is not None and column is TI.c.scheduled_at:
+        ids = bucketed_keys(conn, TI.c.id, cond, column, desc, days, timedelta(days=1), pg)
+    else:
+        ids = page_keys(conn, TI.c.id, cond, [(column, desc)], pg, total, ranged=other_range)
     if not ids:
         return Paged([], pg, total)
     rows = conn.execute(_PAGE_ROWS[(sort_name, desc)], {"ids": ids}).mappings().all()

@@ -42,8 +42,8 @@ def upgrade() -> None:
                     'tasks; docs/deploy.md ("Name search") shows the statements a database owner can '
                     'run to add the indexes later', str(exc.orig).splitlines()[0])
         return
-    op.execute('CREATE INDEX ix_tasks_name_trgm ON tasks USING gin (name gin_trgm_ops)')
-    op.execute('CREATE INDEX ix_tasks_id_trgm ON tasks USING gin (id gin_trgm_ops)')
+    op.execute('CREATE INDEX IF NOT EXISTS ix_tasks_name_trgm ON tasks USING gin (name gin_trgm_ops)')
+    op.execute('CREATE INDEX IF NOT EXISTS ix_tasks_id_trgm ON tasks USING gin (id gin_trgm_ops)')
 
 
 def downgrade() -> None:
