@@ -98,7 +98,10 @@ def test_name_search_indexes_are_made_where_pg_trgm_can_be_and_skipped_where_not
     import uuid
 
     import psycopg
+    from alembic.script import ScriptDirectory
     from sqlalchemy import select
+
+    from wedata.storage.migrate import alembic_config
 
     from wedata.storage import tables as T
 
@@ -122,11 +125,12 @@ def test_name_search_indexes_are_made_where_pg_trgm_can_be_and_skipped_where_not
         with psycopg.connect(admin.rsplit("/", 1)[0] + f"/{name}", autocommit=True) as c:
             c.execute(f'GRANT ALL ON SCHEMA public TO "{role}"')
         plain = Database(PG_URL.replace("postgres@", f"{role}@") + f"/{name}")
+        head = ScriptDirectory.from_config(alembic_config(plain)).get_current_head()
         with caplog.at_level(logging.WARNING, logger="wedata.migrate"):
             upgrade(plain)
         assert any("pg_trgm could not be created" in r.getMessage() for r in caplog.records)
         with plain.read() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0027_name_search"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head  # to the end
             assert conn.execute(text(trgm)).all() == []
             conn.execute(select(T.tasks.c.id).where(T.tasks.c.name.icontains("x_%", autoescape=True))).all()
         plain.dispose()
