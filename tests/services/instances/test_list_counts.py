@@ -93,3 +93,4 @@ def test_every_page_over_several_days_is_the_slice_of_the_whole(db: Database, so
         for size in (7, 24):
             for number in range(1, len(whole) // size + 3):
                 assert ids(number, size) == whole[(number - 1) * size : number * size], (size, number)
+

@@ -20,6 +20,7 @@ from sqlalchemy import Select, and_, bindparam, func, or_, select
 from wedata.scheduler.api import states
 from wedata.scheduling.cycletypes import CycleType
 from wedata.scheduling.datatimes import parse_instance_key
+from wedata.services import search
 from wedata.services.common import Paged, as_int, page, parse_local, zone_of
 from wedata.services.errors import InvalidValue, NotFound
 from wedata.services.paging import bucketed_keys, page_keys
@@ -139,11 +140,11 @@ def list_filters(conn: Any, req: M.ListTaskInstancesRequest, zone: str | None,
     if req.keyword:
         words = [w.strip() for w in req.keyword.split(",") if w.strip()]
         if words:
-            # The fuzzy match runs over the project's tasks (names and ids), not over every
-            # instance; an instance of a deleted task is still found by its exact task id.
+            # The fuzzy match (case-insensitive, as ListTasks' TaskName) runs over the project's
+            # tasks (names and ids), not over every instance; an instance of a deleted task is
+            # still found by its exact task id.
             named = select(tasks.c.id).where(tasks.c.project_id == req.project_id, or_(*[
-                or_(tasks.c.name.contains(w, autoescape=True), tasks.c.id.contains(w, autoescape=True)) for w in words
-            ]))
+                or_(search.contains_folded(tasks.c.name, w), search.contains_folded(tasks.c.id, w)) for w in words]))
             condition, literal = _task_ids(conn, named, words)
             cond.append(condition)
             by_task = by_task or literal

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, false, or_, select, true
 
+from wedata.services import search
 from wedata.services.common import as_int, parse_time_range
 from wedata.services.errors import InvalidValue
 from wedata.services.tasks.types import NODE_TYPES, task_type_ids
@@ -73,9 +74,8 @@ def list_condition(conn: Connection, req: M.ListTasksRequest) -> ColumnElement[b
     t, w = T.tasks, T.workflows
     conds: list[ColumnElement[bool]] = [t.c.project_id == req.project_id]
     if req.task_name:
-        # ILIKE on PostgreSQL, where the name's trigram index serves it (0027_name_search);
-        # lower(name) LIKE lower(...) on SQLite.
-        conds.append(t.c.name.icontains(req.task_name, autoescape=True))
+        # On PostgreSQL the trigram index of lower(name) serves it (0027_name_search).
+        conds.append(search.contains_folded(t.c.name, req.task_name))
     if req.workflow_id:
         conds.append(t.c.workflow_id == req.workflow_id)
     if req.owner_uin:
