@@ -23,7 +23,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    or_,
+    false,
+    func,
 )
 
 NAMING = {
@@ -235,17 +236,12 @@ Index("ix_tasks_project_created", tasks.c.project_id, tasks.c.created_at, tasks.
 # submitted version and status with its plan on each engine iteration: from this index alone,
 # not from the wide rows (their definitions). Migration 0024_scale_indexes.
 Index("ix_tasks_plan_state", tasks.c.id, tasks.c.prod_version_id, tasks.c.status, tasks.c.workflow_id)
-# ListTasks' Submit filter compares two columns of the row, which no ordinary index serves: it read
-# every task of the project (110 ms for the middle page of 100,000). A partial index per answer, in
-# the list's order (migration 0028_submit_indexes); services/tasks/queries.py filters with exactly
-# these predicates, so the database can prove the index covers it.
-TASK_SUBMITTED = tasks.c.latest_submit_version_no == tasks.c.latest_version_no
-TASK_NOT_SUBMITTED = or_(tasks.c.latest_submit_version_no.is_(None),
-                         tasks.c.latest_submit_version_no != tasks.c.latest_version_no)
-Index("ix_tasks_project_submitted", tasks.c.project_id, tasks.c.created_at, tasks.c.id,
-      postgresql_where=TASK_SUBMITTED, sqlite_where=TASK_SUBMITTED)
-Index("ix_tasks_project_not_submitted", tasks.c.project_id, tasks.c.created_at, tasks.c.id,
-      postgresql_where=TASK_NOT_SUBMITTED, sqlite_where=TASK_NOT_SUBMITTED)
+# ListTasks' Submit filter: "the latest saved version is the submitted one" compares two columns
+# of the row, which no ordinary index serves. The comparison is indexed as an expression, in the
+# list's order (migration 0028_submit_indexes, which says what it gains), and
+# services/tasks/queries.py filters on exactly this expression.
+task_submitted = func.coalesce(tasks.c.latest_submit_version_no == tasks.c.latest_version_no, false())
+Index("ix_tasks_project_submit", tasks.c.project_id, task_submitted, tasks.c.created_at, tasks.c.id)
 
 task_versions = Table(
     "task_versions",

@@ -26,10 +26,6 @@ from wedata.storage import tables as T
 
 STATUSES = ("N", "Y", "F", "O", "T", "INVALID")
 
-# ``Submit``: the latest saved version is the submitted one (a comparison with NULL is not true,
-# so a never submitted task is not submitted), or not. storage/tables.py indexes each.
-SUBMITTED = T.TASK_SUBMITTED
-NOT_SUBMITTED = T.TASK_NOT_SUBMITTED
 
 
 def _path(value: str, field: str) -> str:
@@ -88,9 +84,10 @@ def list_condition(conn: Connection, req: M.ListTasksRequest) -> ColumnElement[b
             raise InvalidValue(f"Status must be one of {', '.join(STATUSES)}, got {req.status!r}")
         conds.append(t.c.status == status)
     if req.submit is not None:
-        # Written as the predicates of the two partial indexes (0028_submit_indexes), so that the
-        # database proves the index covers the filter: the count and the page come from it.
-        conds.append(SUBMITTED if req.submit else NOT_SUBMITTED)
+        # The latest saved version is the submitted one (never submitted: not), written as the
+        # indexed expression (storage/tables.py, 0028_submit_indexes): the count and the page
+        # come from the index.
+        conds.append(T.task_submitted == bool(req.submit))
     if req.bundle_id:
         conds.append(t.c.bundle_id == req.bundle_id)
     if req.create_user_uin:

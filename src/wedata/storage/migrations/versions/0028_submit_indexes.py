@@ -1,11 +1,16 @@
-"""ListTasks' Submit filter: a partial index per answer, in the list's order
+"""ListTasks' Submit filter: the comparison indexed as an expression, in the list's order
 
 ``Submit`` compares two columns of a task (its latest saved version and its latest submitted
 one), which no ordinary index serves: the count and every page read all the project's task rows,
-each carrying its definition (110 ms for the middle page of 100,000). Each index holds the tasks
-of one answer in the list's order (project, created_at, id); services/tasks/queries.py filters
-with these exact predicates (storage/tables.py ``TASK_SUBMITTED`` / ``TASK_NOT_SUBMITTED``), so
-PostgreSQL and SQLite prove the index covers the filter.
+each carrying its definition (32 ms to find that none of 100,000 tasks is unsubmitted). The index
+holds ``coalesce(latest_submit_version_no = latest_version_no, false)`` after the project and
+before the list's order (created_at, id); services/tasks/queries.py filters on exactly that
+expression (storage/tables.py ``task_submitted``): the rarer answer (usually "not submitted") is
+read from the index, 0.0 ms for none. PostgreSQL also keeps statistics of an indexed expression,
+so it knows how many tasks are submitted: two partial indexes were tried first, and without
+statistics of the comparison PostgreSQL guessed 0.5 % submitted and read the whole "submitted"
+index whenever Submit was combined with a selective filter (8 -> 74 ms). The common answer, most
+of a project, is still counted by reading the rows (an expression index gives no index-only scan).
 
 Revision ID: 0028_submit_indexes
 Revises: 0027_name_search
@@ -20,16 +25,12 @@ down_revision = '0027_name_search'
 branch_labels = None
 depends_on = None
 
-_SUBMITTED = 'latest_submit_version_no = latest_version_no'
-_NOT_SUBMITTED = 'latest_submit_version_no IS NULL OR latest_submit_version_no != latest_version_no'
-
 
 def upgrade() -> None:
-    for name, where in (('ix_tasks_project_submitted', _SUBMITTED), ('ix_tasks_project_not_submitted', _NOT_SUBMITTED)):
-        op.create_index(name, 'tasks', ['project_id', 'created_at', 'id'],
-                        postgresql_where=sa.text(where), sqlite_where=sa.text(where))
+    false = 'false' if op.get_bind().dialect.name == 'postgresql' else '0'
+    op.create_index('ix_tasks_project_submit', 'tasks', [
+        'project_id', sa.text(f'coalesce(latest_submit_version_no = latest_version_no, {false})'), 'created_at', 'id'])
 
 
 def downgrade() -> None:
-    op.drop_index('ix_tasks_project_not_submitted', table_name='tasks')
-    op.drop_index('ix_tasks_project_submitted', table_name='tasks')
+    op.drop_index('ix_tasks_project_submit', table_name='tasks')
