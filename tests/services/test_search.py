@@ -9,7 +9,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 from wedata.services.search import contains_folded
 from wedata.storage.db import Database
 
-NAMES = ["Daily_Load", "daily%load", "ÉTÉ report", "été report", "a/b_c", "other"]
+NAMES = ["Daily_Load", "daily%load", "ÉTÉ report", "été report", "a/b_c", "o'brien\\x", "other"]
 
 
 @pytest.mark.parametrize(("word", "folded"), [
@@ -19,6 +19,9 @@ NAMES = ["Daily_Load", "daily%load", "ÉTÉ report", "été report", "a/b_c", "o
     ("/b", {"a/b_c"}),  # the escape character itself
     ("ÉTÉ", {"ÉTÉ report", "été report"}),
     ("été", {"ÉTÉ report", "été report"}),
+    ("O'BRIEN", {"o'brien\\x"}),  # the word is a quoted literal in the statement
+    ("\\x", {"o'brien\\x"}),
+    ("'; DROP TABLE search_probe; --", set()),
     ("missing", set()),
 ])
 def test_a_word_is_found_anywhere_literally(db: Database, word: str, folded: set[str]) -> None:

@@ -24,5 +24,10 @@ def _pattern(word: str) -> str:
 
 
 def contains_folded(column: Any, word: str) -> Any:
-    """``column`` contains ``word``, whatever the case of either."""
-    return func.lower(column).like(func.lower(literal(_pattern(word))), escape=ESCAPE)
+    """``column`` contains ``word``, whatever the case of either.
+
+    The pattern goes into the statement as a literal (quoted by SQLAlchemy), not as a parameter:
+    a server-side prepared statement soon gets a generic plan, made without the pattern, and
+    PostgreSQL's guess for an unknown ``LIKE`` (few rows) took the trigram index for a word in
+    every name, then sorted all 100,000 (125-204 ms against 30-57 ms planned with the word)."""
+    return func.lower(column).like(func.lower(literal(_pattern(word), literal_execute=True)), escape=ESCAPE)
