@@ -4,7 +4,7 @@ PostgreSQL only: statement triggers on ``task_instances`` (migration 0026_instan
 each change's delta into ``task_instance_counts`` in the same transaction, so a sum read here in
 one snapshot is exactly the COUNT of the instances that snapshot sees. On a million instances that
 sum reads a handful of rows where the COUNT walked a million index entries (~90 ms). SQLite has no
-triggers for it (``counted`` answers None there) and its lists keep counting rows.
+triggers for it (``by_day`` answers None there) and its lists keep counting rows.
 
 The deltas grow by about two rows per state change; ``fold`` (the engine's sweep) replaces them
 with one row per key, in one statement, so a reader sees the rows before or after it, never half.
@@ -40,18 +40,10 @@ def _where(conn: Connection, project_id: str, equal: Mapping[str, Any]) -> list[
     return [C.c.project_id == project_id, *(C.c[name] == value for name, value in equal.items())]
 
 
-def counted(conn: Connection, project_id: str, equal: Mapping[str, Any]) -> int | None:
-    """The number of the project's instances whose ``equal`` columns (a subset of ``COUNTED``)
-    have those values; None where the counts are not kept (SQLite) or a column is not counted."""
-    cond = _where(conn, project_id, equal)
-    if cond is None:
-        return None
-    return int(conn.execute(select(func.coalesce(func.sum(C.c.n), 0)).where(*cond)).scalar_one())
-
-
 def by_day(conn: Connection, project_id: str, equal: Mapping[str, Any]) -> list[tuple[datetime, int]] | None:
-    """The same count per UTC day of the scheduled time, days in order, days with none left out;
-    None as for ``counted``."""
+    """How many of the project's instances have the ``equal`` values (columns among ``COUNTED``),
+    per UTC day of their scheduled time, days in order, days with none left out; None where the
+    counts are not kept (SQLite) or a column is not counted."""
     cond = _where(conn, project_id, equal)
     if cond is None:
         return None
