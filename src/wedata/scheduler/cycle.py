@@ -274,7 +274,11 @@ def deadline_kill(node: EngineNode, tx: Tx, inst: Any) -> list[Handle]:
         reason = (f"{KILL_PREFIX} execution timeout: attempt {ex.try_no} ran longer than ExecutionTTL{ttl}; "
                   "killed and not retried (executionTTLStrategy fail)")
     tx.conn.execute(update(E).where(E.c.id == ex.id).values(error_msg=reason))
-    return [ex.handle or {"run_dir": run_dir_for(node.run_root, inst["id"], inst["life_round_num"], ex.try_no)}]
+    # A kill that comes right after the start finds the handle not stored yet: this node's own
+    # copy has the process it started. Only without either is the process looked for by its run
+    # directory (pid file, then a scan), where a sandbox's outer process can be found first.
+    return [ex.handle or node.pending_handle(ex.id)
+            or {"run_dir": run_dir_for(node.run_root, inst["id"], inst["life_round_num"], ex.try_no)}]
 
 
 def wait_timeout_message(conn: Any, inst: Any, tdef: TaskDef | None) -> str:

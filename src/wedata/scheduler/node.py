@@ -153,6 +153,14 @@ class EngineNode:
                 self._handles_since = time.monotonic()
             self._pending_handles[:0] = handles
 
+    def pending_handle(self, execution_id: int) -> Handle | None:
+        """The handle of an attempt this node started that is not stored yet, if any."""
+        with self.cv:
+            for h in self._pending_handles:
+                if h["eid"] == execution_id:
+                    return dict(h["handle"])
+            return None
+
     def has_handles(self) -> bool:
         with self.cv:
             return bool(self._pending_handles)
