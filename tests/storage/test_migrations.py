@@ -112,7 +112,7 @@ def test_name_search_indexes_are_made_where_pg_trgm_can_be_and_skipped_where_not
     from alembic.script import ScriptDirectory
     from sqlalchemy import select
 
-    from wedata.services.search import contains_folded
+    from wedata.services.tasks.search import contains_folded
     from wedata.storage import tables as T
     from wedata.storage.migrate import alembic_config
 

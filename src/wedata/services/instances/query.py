@@ -20,10 +20,10 @@ from sqlalchemy import Select, and_, bindparam, func, or_, select
 from wedata.scheduler.api import states
 from wedata.scheduling.cycletypes import CycleType
 from wedata.scheduling.datatimes import parse_instance_key
-from wedata.services import search
 from wedata.services.common import Paged, as_int, page, parse_local, zone_of
 from wedata.services.errors import InvalidValue, NotFound
 from wedata.services.paging import bucketed_keys, page_keys
+from wedata.services.tasks import search
 from wedata.spec import models as M
 from wedata.storage import instance_counts
 from wedata.storage import tables as T

@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, false, or_, select, true
 
-from wedata.services import search
 from wedata.services.common import as_int, parse_time_range
 from wedata.services.errors import InvalidValue
+from wedata.services.tasks import search
 from wedata.services.tasks.types import NODE_TYPES, task_type_ids
 from wedata.services.workflows.workflows import TRIGGER
 from wedata.spec import models as M

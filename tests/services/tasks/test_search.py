@@ -1,4 +1,4 @@
-"""services/search.py on SQLite and PostgreSQL: a substring anywhere, LIKE's own characters taken
+"""services/tasks/search.py on SQLite and PostgreSQL: a substring anywhere, LIKE's own characters taken
 literally, case folded the same way on both sides (on PostgreSQL a non-ASCII capital too)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 
-from wedata.services.search import contains_folded
+from wedata.services.tasks.search import contains_folded
 from wedata.storage.db import Database
 
 NAMES = ["Daily_Load", "daily%load", "ÉTÉ report", "été report", "a/b_c", "o'brien\\x", "other"]
