@@ -75,6 +75,16 @@ def _prepare_threshold(env: Mapping[str, str], name: str, default: int) -> int |
     return value
 
 
+def _pool_size(env: Mapping[str, str], name: str) -> int | None:
+    """A number of connections (1 or more), or None when unset (sized by the process)."""
+    if not (env.get(name) or "").strip():
+        return None
+    value = _int(env, name, 0)
+    if value < 1:
+        raise SystemExit(f"{name} must be a number of connections (1 or more), got {env[name]!r}")
+    return value
+
+
 def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
     raw = (env.get(name) or default).strip()
     if raw not in choices:
@@ -135,6 +145,10 @@ class Settings:
     # connection (psycopg's prepare_threshold; None: never, e.g. behind PgBouncer in transaction
     # mode). 1 prepares the second time (docs/engine.md, "Fourth round").
     pg_prepare_threshold: int | None = 1
+    # PostgreSQL: connections each process keeps open in its pool (None: sized for its threads,
+    # storage/db.py). Every API process, engine, scheduler and worker has a pool of its own, so a
+    # deployment of many processes on one server's max_connections sets it lower (docs/deploy.md).
+    pg_pool_size: int | None = None
     # Nice level of task processes (executors/local.py), 0-19; 0 runs them at the server's.
     task_nice: int = 10
     sweep_interval: float = 30.0  # seconds between safety sweeps of waiting instances
@@ -266,6 +280,7 @@ class Settings:
             plan_interval=_float(env, "WEDATA_PLAN_INTERVAL", 1.0),
             switch_interval_ms=_float(env, "WEDATA_SWITCH_INTERVAL_MS", 5.0),
             pg_prepare_threshold=_prepare_threshold(env, "WEDATA_PG_PREPARE_THRESHOLD", 1),
+            pg_pool_size=_pool_size(env, "WEDATA_PG_POOL_SIZE"),
             task_nice=min(19, max(0, _int(env, "WEDATA_TASK_NICE", 10))),
             sweep_interval=_float(env, "WEDATA_SWEEP_INTERVAL", 30.0),
             heartbeat_interval=_float(env, "WEDATA_HEARTBEAT_INTERVAL", 2.0),

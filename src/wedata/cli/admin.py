@@ -243,7 +243,7 @@ def _existing_database(settings: Any) -> Any:
             raise CliError(f"no database at {db_file} (start the server once or pass --home)")
     from wedata.storage.db import Database
 
-    return Database(settings.db_url, prepare_threshold=settings.pg_prepare_threshold)
+    return Database(settings.db_url, prepare_threshold=settings.pg_prepare_threshold, pool_size=settings.pg_pool_size)
 
 
 def _no_box() -> Any:

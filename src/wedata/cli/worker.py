@@ -49,7 +49,7 @@ def worker(groups: str, slots: int, broker_url: str | None, database_url: str | 
     logging.basicConfig(level=getattr(logging, settings.log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
     settings.home.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.db_url, prepare_threshold=settings.pg_prepare_threshold)
+    db = Database(settings.db_url, prepare_threshold=settings.pg_prepare_threshold, pool_size=settings.pg_pool_size)
     try:
         with db.read() as conn:
             present = inspect(conn).has_table("remote_runs")

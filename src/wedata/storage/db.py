@@ -121,9 +121,13 @@ class WriteLockTimeout(RuntimeError):
 
 
 class Database:
-    def __init__(self, url: str, *, echo: bool = False, threads: int = 0, prepare_threshold: int | None = 1) -> None:
+    def __init__(self, url: str, *, echo: bool = False, threads: int = 0, prepare_threshold: int | None = 1,
+                 pool_size: int | None = None) -> None:
         """``threads``: how many API handler threads will share the engine; the connection
         pool keeps at least that many connections (plus room for the engine's own threads).
+        ``pool_size`` (PostgreSQL, ``WEDATA_PG_POOL_SIZE``): how many it keeps instead. Beyond
+        them a burst still opens up to 20 more, closed when they go back: the kept ones are what
+        every idle process holds of the server's ``max_connections``.
         ``prepare_threshold`` (PostgreSQL): psycopg prepares a statement on the server after that
         many executions on a connection (its default is 5). The engine's and the handlers' hot
         statements are built once and repeat on every connection of the pool, so preparing them
@@ -141,7 +145,7 @@ class Database:
             else:
                 kwargs.update(pool_size=max(5, threads + 2), max_overflow=10)
         else:
-            kwargs.update(pool_size=max(10, threads + 2), max_overflow=20,
+            kwargs.update(pool_size=pool_size or max(10, threads + 2), max_overflow=20,
                           connect_args={"prepare_threshold": prepare_threshold})
         self.engine: Engine = create_engine(url, **kwargs)
         if not self.is_sqlite:

@@ -57,7 +57,8 @@ def open_database(settings: Settings, *, threads: int = 0, migrate: bool = True)
         # database file's mode.
         (settings.home / "wedata.db").touch(mode=0o600)
         (settings.home / "wedata.db").chmod(0o600)
-    db = Database(settings.db_url, threads=threads, prepare_threshold=settings.pg_prepare_threshold)
+    db = Database(settings.db_url, threads=threads, prepare_threshold=settings.pg_prepare_threshold,
+                  pool_size=settings.pg_pool_size)
     if migrate:
         from wedata.storage.migrate import upgrade  # alembic: only when migrating
 
