@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import ColumnElement, and_, literal, or_
+
 from wedata.services.errors import InvalidValue
 
 ROOT = "/"
@@ -119,3 +121,24 @@ def prune_tree(items: list[N], keyword: str, mine: bool, uin: str, order: Callab
         if not keyword or item.children:
             kept.append(item)
     return kept
+
+
+_LIKE_ESCAPE = "\\"
+
+
+def _starts_with(column: Any, prefix: str) -> ColumnElement[bool]:
+    """``column LIKE 'prefix%'`` with the prefix's wildcards escaped, as a literal in the statement
+    (not a parameter): PostgreSQL turns only a constant prefix into an index range, and a
+    prepared statement's generic plan has no constant."""
+    escaped = prefix.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2).replace("%", _LIKE_ESCAPE + "%").replace(
+        "_", _LIKE_ESCAPE + "_")
+    return column.like(literal(escaped + "%", literal_execute=True), escape=_LIKE_ESCAPE)
+
+
+def under(column: Any, path: str) -> ColumnElement[bool]:
+    """SQL: the folder path in ``column`` is ``path`` or lies below it.
+
+    Written as one prefix (``path%``, which the PostgreSQL index of task folder paths reads as a
+    single range, migration 0029_folder_prefix) narrowed by the exact rule (the path itself or
+    ``path/...``, not a sibling such as ``path-2``), so that a count reads the index alone."""
+    return and_(_starts_with(column, path), or_(column == path, _starts_with(column, path + "/")))

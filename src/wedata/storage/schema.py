@@ -32,8 +32,9 @@ __all__ = ["metadata"]
 
 # Indexes made by migrations on PostgreSQL alone and not described on ``metadata`` (SQLAlchemy
 # cannot say "this index only on one dialect"): the trigram indexes of task names and ids
-# (0027_name_search). Autogenerate and the schema test leave them out.
-POSTGRES_ONLY_INDEXES = frozenset({"ix_tasks_name_trgm", "ix_tasks_id_trgm"})
+# (0027_name_search) and the prefix index of task folder paths (0029_folder_prefix). Autogenerate
+# and the schema test leave them out.
+POSTGRES_ONLY_INDEXES = frozenset({"ix_tasks_name_trgm", "ix_tasks_id_trgm", "ix_tasks_project_folder"})
 
 
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:

@@ -241,7 +241,10 @@ Index("ix_tasks_plan_state", tasks.c.id, tasks.c.prod_version_id, tasks.c.status
 # list's order (migration 0028_submit_indexes, which says what it gains), and
 # services/tasks/queries.py filters on exactly this expression.
 task_submitted = func.coalesce(tasks.c.latest_submit_version_no == tasks.c.latest_version_no, false())
-Index("ix_tasks_project_submit", tasks.c.project_id, task_submitted, tasks.c.created_at, tasks.c.id)
+# On PostgreSQL the two compared columns are included, so the expression is read from the index
+# alone (migration 0029_folder_prefix).
+Index("ix_tasks_project_submit", tasks.c.project_id, task_submitted, tasks.c.created_at, tasks.c.id,
+      postgresql_include=["latest_submit_version_no", "latest_version_no"])
 
 task_versions = Table(
     "task_versions",

@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, func, literal, select
 
 from wedata.principal import Caller
 from wedata.services.datasources.access import project_rights
 from wedata.services.errors import Forbidden, InvalidValue, NotFound
+from wedata.services.folders import under as folder_under
 from wedata.storage.sql_tables import sql_nodes
 
 N = sql_nodes
@@ -137,7 +138,7 @@ def under(column: Any, path: str) -> ColumnElement[bool]:
     """``column`` is ``path`` or lies below it (LIKE wildcards in names are escaped)."""
     if path == "/":
         return literal(True) == literal(True)
-    return or_(column == path, column.startswith(path + "/", autoescape=True))
+    return folder_under(column, path)
 
 
 def rebase(column: Any, old: str, new: str) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, func, literal, or_, select, update
+from sqlalchemy import Connection, and_, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from wedata.clock import Clock
@@ -27,6 +27,7 @@ from wedata.services.folders import (
     child_path,
     join_path,
     path_too_long,
+    under,
 )
 from wedata.services.tasks.types import FOLDER_TYPES, node_category, task_type_ids
 from wedata.storage import tables as T
@@ -80,8 +81,8 @@ def folder_exists(conn: Connection, workflow_id: str, category: str, path: str |
 
 
 def _under(column, path: str):  # type: ignore[no-untyped-def]
-    """``column`` is ``path`` or lies below it (LIKE wildcards in names are escaped)."""
-    return or_(column == path, column.startswith(path + "/", autoescape=True))
+    """``column`` is ``path`` or lies below it (services/folders.py)."""
+    return under(column, path)
 
 
 def _rebase(column, old: str, new: str):  # type: ignore[no-untyped-def]

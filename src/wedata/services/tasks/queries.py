@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Connection, and_, bindparam, false, or_, s
 
 from wedata.services.common import as_int, parse_time_range
 from wedata.services.errors import InvalidValue
+from wedata.services.folders import under
 from wedata.services.tasks import search
 from wedata.services.tasks.types import NODE_TYPES, task_type_ids
 from wedata.services.workflows.workflows import TRIGGER
@@ -45,7 +46,7 @@ def _under(column: Any, paths: list[str], field: str) -> ColumnElement[bool]:
         p = _path(raw, field)
         if p == "/":
             return true()
-        conds.append(or_(column == p, column.startswith(p + "/", autoescape=True)))
+        conds.append(under(column, p))
     return or_(*conds)
 
 
