@@ -153,3 +153,21 @@ def test_name_search_indexes_are_made_where_pg_trgm_can_be_and_skipped_where_not
         drop_pg_database(name)
         with psycopg.connect(admin, autocommit=True) as c:
             c.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def test_postgresql_list_indexes_carry_what_their_filters_check(pg_url: str) -> None:
+    """0029 and 0030: the ListTasks indexes hold the columns their filters read, so PostgreSQL
+    answers those filters from the index alone (docs/engine.md, "Seventh round"). SQLite has no
+    INCLUDE and keeps its scans."""
+    database = Database(pg_url)
+    try:
+        upgrade(database)
+        with database.engine.connect() as conn:
+            defs = dict(conn.exec_driver_sql(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'tasks'").all())
+    finally:
+        database.dispose()
+    assert defs["ix_tasks_project_created"].endswith("INCLUDE (task_type_id, name)"), defs
+    assert defs["ix_tasks_project_submit"].endswith("INCLUDE (latest_submit_version_no, latest_version_no)"), defs
+    assert "folder_path text_pattern_ops" in defs["ix_tasks_project_folder"], defs
+    assert defs["ix_tasks_project_folder"].endswith("INCLUDE (created_at, id)"), defs

@@ -230,8 +230,11 @@ Index("ix_tasks_project_creator", tasks.c.project_id, tasks.c.create_user_uin, t
 Index("ix_tasks_project_type", tasks.c.project_id, tasks.c.task_type_id, tasks.c.created_at, tasks.c.id)
 Index("ix_tasks_project_updated", tasks.c.project_id, tasks.c.updated_at, tasks.c.id, tasks.c.created_at)
 # ListTasks pages a project's tasks newest first: the page's ids are an index-only walk
-# (services/paging.py; the id added by migration 0024_scale_indexes).
-Index("ix_tasks_project_created", tasks.c.project_id, tasks.c.created_at, tasks.c.id)
+# (services/paging.py; the id added by migration 0024_scale_indexes). On PostgreSQL it carries the
+# type and the name, so a filter that keeps most tasks (TaskNodeTypeList, a common TaskName) is
+# checked during that walk instead of on each row (migration 0030_list_includes).
+Index("ix_tasks_project_created", tasks.c.project_id, tasks.c.created_at, tasks.c.id,
+      postgresql_include=["task_type_id", "name"])
 # The planner's look for changed tasks (scheduler/planner.py ``changed``) compares every task's
 # submitted version and status with its plan on each engine iteration: from this index alone,
 # not from the wide rows (their definitions). Migration 0024_scale_indexes.
