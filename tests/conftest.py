@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -17,6 +18,7 @@ from tests.support import (
     mariadb_available,
     pg_available,
 )
+from wedata.storage.db import Database
 
 BACKENDS = ["sqlite", "postgres"]
 
@@ -32,6 +34,22 @@ def require_postgres() -> None:
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432 (required in CI)")
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A new, empty database (not migrated) on each backend, in process, dropped after the test."""
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'w.db'}")
+        yield db
+        db.dispose()
+        return
+    require_postgres()
+    name = create_pg_database()
+    db = Database(f"{PG_URL}/{name}")
+    yield db
+    db.dispose()
+    drop_pg_database(name)
 
 
 @pytest.fixture

@@ -240,3 +240,27 @@ def mariadb_root() -> Any:
 
 def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+def insert_raw_tasks(conn: Any, tasks: list[dict[str, Any]], *, project: str = "p1", workflow: str = "w1") -> None:
+    """Rows straight into ``projects``, ``workflows`` and ``tasks`` (a project of task scheduling,
+    one workflow), for storage tests that need task rows without the API: each dict gives a task's
+    ``id`` and any column that differs from a plain saved Shell task."""
+    from datetime import datetime
+
+    from sqlalchemy import insert
+
+    from wedata.storage import tables as T
+
+    now = datetime(2026, 1, 1)
+    conn.execute(insert(T.projects).values(
+        id=project, name=project, display_name=project, description="", creator_uin="1", owner_uin="1", status=1,
+        project_model="SIMPLE", schedule_mode="task", created_at=now, updated_at=now))
+    conn.execute(insert(T.workflows).values(
+        id=workflow, project_id=project, name=workflow, folder_path="/", workflow_type="cycle", description="",
+        owner_uin="1", create_user_uin="1", update_user_uin="1", created_at=now, updated_at=now))
+    conn.execute(insert(T.tasks), [{
+        "project_id": project, "workflow_id": workflow, "name": t["id"], "task_type_id": 35, "owner_uin": "1",
+        "description": "", "status": "N", "latest_version_no": 1, "cycle_type": "DAY_CYCLE", "create_user_uin": "1",
+        "update_user_uin": "1", "definition": {}, "folder_path": None, "created_at": now, "updated_at": now, **t,
+    } for t in tasks])

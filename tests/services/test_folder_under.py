@@ -4,15 +4,12 @@ ListTasks folder filter is one range of the folder index (migration 0029_folder_
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Column, MetaData, String, Table, func, insert, select
 
 from tests.conftest import require_postgres
-from tests.support import PG_URL, create_pg_database, drop_pg_database
+from tests.support import PG_URL, create_pg_database, drop_pg_database, insert_raw_tasks
 from wedata.services.folders import under
 from wedata.storage import tables as T
 from wedata.storage.db import Database
@@ -20,21 +17,6 @@ from wedata.storage.migrate import upgrade
 
 PATHS = ["/a_b", "/a_b/c", "/a_b/c/d", "/aXb", "/aXb/c", "/a_b-2", "/a_bc", "/a%b", "/a%b/x", "/azb",
          "/a\\b", "/a\\b/y", "/a\\\\b", "/"]
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'w.db'}")
-        yield db
-        db.dispose()
-        return
-    require_postgres()
-    name = create_pg_database()
-    db = Database(f"{PG_URL}/{name}")
-    yield db
-    db.dispose()
-    drop_pg_database(name)
 
 
 def test_a_folder_is_itself_and_what_lies_below_it_and_wildcards_are_plain_characters(database: Database) -> None:
@@ -61,19 +43,9 @@ def test_on_postgresql_a_task_folder_count_reads_one_range_of_the_folder_index(t
     try:
         upgrade(db)
         t = T.tasks
-        now = datetime(2026, 1, 1)
         with db.engine.begin() as conn:
-            conn.execute(insert(T.projects).values(
-                id="p", name="p", display_name="p", description="", creator_uin="1", owner_uin="1", status=1,
-                project_model="SIMPLE", schedule_mode="task", created_at=now, updated_at=now))
-            conn.execute(insert(T.workflows).values(
-                id="w", project_id="p", name="w", folder_path="/", workflow_type="cycle", description="",
-                owner_uin="1", create_user_uin="1", update_user_uin="1", created_at=now, updated_at=now))
-            conn.execute(insert(t), [dict(
-                id=f"t{i}", project_id="p", workflow_id="w", name=f"t{i}", task_type_id=35, owner_uin="1",
-                description="", status="N", latest_version_no=1, cycle_type="DAY_CYCLE", create_user_uin="1",
-                update_user_uin="1", definition={}, created_at=now, updated_at=now,
-                folder_path="/sub_1/x" if i % 500 == 0 else f"/other{i % 7}") for i in range(5000)])
+            insert_raw_tasks(conn, [{"id": f"t{i}", "folder_path": "/sub_1/x" if i % 500 == 0 else f"/other{i % 7}"}
+                                    for i in range(5000)], project="p")
             conn.exec_driver_sql("ANALYZE tasks")
         count = select(func.count()).select_from(t).where(t.c.project_id == "p", under(t.c.folder_path, "/sub_1"))
         with db.engine.connect() as conn:

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, text
 
 from tests.conftest import require_postgres
-from tests.support import PG_URL, create_pg_database, drop_pg_database
+from tests.support import PG_URL, create_pg_database, drop_pg_database, insert_raw_tasks
 from wedata.storage.db import Database
 from wedata.storage.migrate import downgrade, upgrade
 from wedata.storage.schema import include_object, metadata
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'w.db'}")
-        yield db
-        db.dispose()
-        return
-    require_postgres()
-    name = create_pg_database()
-    db = Database(f"{PG_URL}/{name}")
-    yield db
-    db.dispose()
-    drop_pg_database(name)
 
 
 def test_upgrade_creates_every_table_and_downgrade_removes_them(database: Database) -> None:
@@ -73,27 +57,12 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
 def test_tasks_saved_before_the_bundle_column_are_found_by_their_bundle(database: Database) -> None:
     """0025_list_filters copies TaskConfiguration.BundleId of the tasks already saved into the
     new column (ListTasks' BundleId filter reads only the column)."""
-    from datetime import datetime
-
-    from sqlalchemy import insert
-
-    from wedata.storage import tables as T
-
     upgrade(database, "0024_scale_indexes")
-    now = datetime(2026, 1, 1)
     with database.engine.begin() as conn:
-        conn.execute(insert(T.projects).values(
-            id="p1", name="p1", display_name="p", description="", creator_uin="1", owner_uin="1", status=1,
-            project_model="SIMPLE", schedule_mode="task", created_at=now, updated_at=now))
-        conn.execute(insert(T.workflows).values(
-            id="w1", project_id="p1", name="w1", folder_path="/", workflow_type="cycle", description="",
-            owner_uin="1", create_user_uin="1", update_user_uin="1", created_at=now, updated_at=now))
-        for tid, bundle in (("t1", "bundle-x"), ("t2", None), ("t3", "y" * 300)):
-            conn.execute(insert(T.tasks).values(
-                id=tid, project_id="p1", workflow_id="w1", name=tid, task_type_id=35, owner_uin="1", description="",
-                status="N", latest_version_no=1, cycle_type="DAY_CYCLE", create_user_uin="1", update_user_uin="1",
-                definition={"TaskConfiguration": {"BundleId": bundle}, "TaskSchedulerConfiguration": {}},
-                created_at=now, updated_at=now))
+        # Rows as the version before 0025 stored them: no bundle_id column yet.
+        insert_raw_tasks(conn, [
+            {"id": tid, "definition": {"TaskConfiguration": {"BundleId": bundle}, "TaskSchedulerConfiguration": {}}}
+            for tid, bundle in (("t1", "bundle-x"), ("t2", None), ("t3", "y" * 300))])
     upgrade(database)
     with database.engine.connect() as conn:
         got = dict(conn.execute(text("SELECT id, bundle_id FROM tasks ORDER BY id")).all())
