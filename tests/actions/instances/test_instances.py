@@ -175,6 +175,33 @@ def test_list_filters_sorting_and_paging(api: Api, space: Space, done: dict[str,
     assert [i["CostTime"] for i in desc] == sorted((i["CostTime"] for i in desc), reverse=True)
 
 
+def test_a_folder_lists_the_instances_of_its_workflows_page_by_page_in_order(api: Api) -> None:
+    """FolderId: the instances of every workflow in the folder and none of another workflow;
+    each page is the same slice of the whole list, both ways, with ties in the order."""
+    space = new_space(api)
+    name = unique("fold")
+    folder = api.data("CreateWorkflowFolder", {"ProjectId": space.project, "ParentFolderPath": "/",
+                                               "FolderName": name})["FolderId"]
+    spaces = [Space(space.project, api.data("CreateWorkflow", {
+        "ProjectId": space.project, "WorkflowName": unique("fw"), "ParentFolderPath": f"/{name}"})["WorkflowId"])
+        for _ in range(2)]
+    # The same data times in both workflows: ties in the order, broken by the instance.
+    mine = {submit(api, s, "true", sched={"StartTime": f"2025-01-0{day} 00:00:00"}) for s in spaces for day in (1, 2)}
+    outside = submit(api, space, "true")
+    for task_id in mine | {outside}:
+        wait_for(api, space, task_id, {"COMPLETED"})
+    for sort in ("DESC", "ASC"):
+        base = {"ProjectId": space.project, "FolderId": folder, "SortType": sort}
+        whole = api.data("ListTaskInstances", {**base, "PageSize": 100})
+        assert whole["TotalCount"] == 4 and {i["TaskId"] for i in whole["Items"]} == mine
+        times = [i["SchedulerTime"] for i in whole["Items"]]
+        assert times == sorted(times, reverse=sort == "DESC")
+        pages = [api.data("ListTaskInstances", {**base, "PageSize": 1, "PageNumber": n})["Items"] for n in range(1, 6)]
+        assert [i["InstanceKey"] for page in pages for i in page] == [i["InstanceKey"] for i in whole["Items"]]
+    none = api.data("ListTaskInstances", {"ProjectId": space.project, "FolderId": "no-such-folder"})
+    assert (none["TotalCount"], none["Items"]) == (0, [])
+
+
 @pytest.mark.parametrize(
     ("params", "code"),
     [
