@@ -135,10 +135,14 @@ def parse_time_range(values: list[str] | None, zone: str | None, field: str) -> 
 # Filters and paging.
 
 
+def like_escaped(text: str) -> str:
+    """``text`` matched literally by ``LIKE ... ESCAPE '\\'`` (its wildcards and the escape escaped)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def like_pattern(text: str) -> str:
     """A case-insensitive ``contains`` pattern for ``lower(col) LIKE ... ESCAPE '\\'``."""
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return f"%{like_escaped(text.lower())}%"
 
 
 

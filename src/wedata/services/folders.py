@@ -14,6 +14,7 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, and_, literal, or_
 
+from wedata.services.common import like_escaped
 from wedata.services.errors import InvalidValue
 
 ROOT = "/"
@@ -123,16 +124,12 @@ def prune_tree(items: list[N], keyword: str, mine: bool, uin: str, order: Callab
     return kept
 
 
-_LIKE_ESCAPE = "\\"
-
 
 def _starts_with(column: Any, prefix: str) -> ColumnElement[bool]:
     """``column LIKE 'prefix%'`` with the prefix's wildcards escaped, as a literal in the statement
     (not a parameter): PostgreSQL turns only a constant prefix into an index range, and a
     prepared statement's generic plan has no constant."""
-    escaped = prefix.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2).replace("%", _LIKE_ESCAPE + "%").replace(
-        "_", _LIKE_ESCAPE + "_")
-    return column.like(literal(escaped + "%", literal_execute=True), escape=_LIKE_ESCAPE)
+    return column.like(literal(like_escaped(prefix) + "%", literal_execute=True), escape="\\")
 
 
 def under(column: Any, path: str) -> ColumnElement[bool]:

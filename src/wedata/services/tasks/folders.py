@@ -80,11 +80,6 @@ def folder_exists(conn: Connection, workflow_id: str, category: str, path: str |
     return conn.execute(stmt).first() is not None
 
 
-def _under(column, path: str):  # type: ignore[no-untyped-def]
-    """``column`` is ``path`` or lies below it (services/folders.py)."""
-    return under(column, path)
-
-
 def _rebase(column, old: str, new: str):  # type: ignore[no-untyped-def]
     """SQL for ``column`` with its ``old`` prefix replaced by ``new`` (portable: || and substr)."""
     return literal(new) + func.substr(column, len(old) + 1)
@@ -212,7 +207,7 @@ class TaskFolderService:
                         .where(
                             t.c.workflow_id == workflow_id,
                             t.c.task_type_id.in_(sorted(type_ids)),
-                            _under(t.c.folder_path, old),
+                            under(t.c.folder_path, old),
                         )
                         .values(folder_path=_rebase(t.c.folder_path, old, new))
                     )
@@ -225,7 +220,7 @@ class TaskFolderService:
         f, t = T.task_folders, T.tasks
         longest = conn.execute(
             select(func.max(func.length(f.c.path))).where(
-                f.c.workflow_id == row.workflow_id, f.c.folder_type == row.folder_type, _under(f.c.path, row.path)
+                f.c.workflow_id == row.workflow_id, f.c.folder_type == row.folder_type, under(f.c.path, row.path)
             )
         ).scalar()
         type_ids = task_type_ids(row.folder_type)
@@ -234,7 +229,7 @@ class TaskFolderService:
                 select(func.max(func.length(t.c.folder_path))).where(
                     t.c.workflow_id == row.workflow_id,
                     t.c.task_type_id.in_(sorted(type_ids)),
-                    _under(t.c.folder_path, row.path),
+                    under(t.c.folder_path, row.path),
                 )
             ).scalar()
             longest = max(longest or 0, tasks_longest or 0)
@@ -260,7 +255,7 @@ class TaskFolderService:
                     .where(
                         t.c.workflow_id == workflow_id,
                         t.c.task_type_id.in_(sorted(type_ids)),
-                        _under(t.c.folder_path, row.path),
+                        under(t.c.folder_path, row.path),
                     )
                     .limit(1)
                 ).first()
