@@ -270,9 +270,9 @@ def _seed_instances(pg: psycopg.Connection[Any], project: str, meta: list[tuple[
     t0 = time.perf_counter()
 
     def inst_rows() -> Iterator[tuple[Any, ...]]:
-        for tid, wf, type_id, _status, submit_id in meta:
+        for i, (tid, wf, type_id, _status, submit_id) in enumerate(meta):
             for fire, dt in fires:
-                base = instance_row(now, tdef, project, wf, fire, dt, [])
+                base = instance_row(now, tdef, project, wf, fire, dt, [], owner_uin=OWNERS[i % len(OWNERS)])
                 sched = base["scheduled_at"]
                 if sched > now:
                     row = dict(base)

@@ -53,7 +53,7 @@ from wedata.scheduler.planner import Planner, PlanOutcome
 from wedata.scheduler.readiness import evaluate, waiting_ids
 from wedata.scheduler.runs import RunDirRemover, append_log
 from wedata.scheduler.transitions import Tx
-from wedata.storage import instance_counts
+from wedata.storage import instance_counts, instance_owner
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import task_instances
 from wedata.storage.health import is_disk_full, outage_reason
@@ -495,6 +495,12 @@ class Engine:
         if not self.db.is_sqlite:  # the running counts of ListTaskInstances (PostgreSQL only)
             with self.db.write() as conn:
                 instance_counts.fold(conn)
+        # Owners not copied yet (instances a previous version made during an upgrade): a few
+        # batches a sweep, so a large backlog never holds the loop for long.
+        for _ in range(4):
+            with self.db.write() as conn:
+                if instance_owner.fill_missing(conn) < instance_owner.FILL_BATCH:
+                    break
 
 
 def _with_remote_groups(executor: Executor, db: Database, settings: Settings) -> Executor:

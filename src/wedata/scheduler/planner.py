@@ -201,10 +201,10 @@ class Planner:
         A task whose definition does not parse, that listens for events or whose workflow
         depends on its previous cycle goes through :meth:`plan` (their rules need it alone)."""
         defs = self._load_defs(tx.conn, [r["prod_version_id"] for r in rows])
-        metas = {tid: (p, w) for tid, p, w in tx.conn.execute(
-            select(tasks.c.id, tasks.c.project_id, tasks.c.workflow_id)
+        metas = {tid: (p, w, o) for tid, p, w, o in tx.conn.execute(
+            select(tasks.c.id, tasks.c.project_id, tasks.c.workflow_id, tasks.c.owner_uin)
             .where(in_values(tx.conn, tasks.c.id, [r["id"] for r in rows]))).all()}
-        dependent = dependent_workflows(tx.conn, {w for _, w in metas.values()})
+        dependent = dependent_workflows(tx.conn, {w for _, w, _ in metas.values()})
         plain: list[tuple[TaskDef, Mapping[Any, Any], list[tuple[datetime, datetime]]]] = []
         windows = _Windows(self, tx.now)
         for row in rows:
@@ -227,10 +227,10 @@ class Planner:
             new_rows: list[dict[str, Any]] = []
             by_key: dict[tuple[str, datetime], list[dict[str, Any]]] = {}
             for tdef, _, fires in plain:
-                project_id, workflow_id = metas[tdef.task_id]
+                project_id, workflow_id, owner = metas[tdef.task_id]
                 for fire, dt in fires:
                     by_key[(tdef.task_id, dt)] = e = next(edges)
-                    new_rows.append(instance_row(tx.now, tdef, project_id, workflow_id, fire, dt, e))
+                    new_rows.append(instance_row(tx.now, tdef, project_id, workflow_id, fire, dt, e, owner_uin=owner))
             self._insert_instances(tx, new_rows, by_key, out)
         self._save_many(tx, [(tdef, row) for tdef, row, _ in plain], windows)
 
@@ -372,7 +372,7 @@ class Planner:
         if not fires:
             return
         meta = tx.conn.execute(
-            select(tasks.c.project_id, tasks.c.workflow_id).where(tasks.c.id == tdef.task_id)
+            select(tasks.c.project_id, tasks.c.workflow_id, tasks.c.owner_uin).where(tasks.c.id == tdef.task_id)
         ).first()
         if meta is None:
             return
@@ -395,7 +395,7 @@ class Planner:
             for e, more in zip(edges, extra, strict=True):
                 e.extend(more)
         rows = [
-            instance_row(tx.now, tdef, meta.project_id, meta.workflow_id, fire, dt, e)
+            instance_row(tx.now, tdef, meta.project_id, meta.workflow_id, fire, dt, e, owner_uin=meta.owner_uin)
             for (fire, dt), e in zip(fresh, edges, strict=True)
         ]
         stmt = insert_ignore(tx.conn, TI).returning(TI.c.id, TI.c.data_time, TI.c.state)
@@ -476,8 +476,11 @@ class _Windows:
 
 
 def instance_row(now: datetime, tdef: TaskDef, project_id: str, workflow_id: str, fire: datetime,
-                 data_time: datetime, edges: Sequence[Mapping[Any, Any]], *, instance_type: int | None = None,
-                 run_type: str | None = None) -> dict[str, Any]:
+                 data_time: datetime, edges: Sequence[Mapping[Any, Any]], *, owner_uin: str,
+                 instance_type: int | None = None, run_type: str | None = None) -> dict[str, Any]:
+    """A new instance's row. ``owner_uin`` is the task's owner now (``tasks.owner_uin``), not the
+    definition's: an owner changed since the task was submitted is the owner
+    (storage/instance_owner.py)."""
     scheduled_at = to_utc(fire, tdef.zone)
     unmet = sum(1 for e in edges if not e["met"])
     oneoff = tdef.schedule.cycle_type is CycleType.ONEOFF_CYCLE
@@ -496,6 +499,7 @@ def instance_row(now: datetime, tdef: TaskDef, project_id: str, workflow_id: str
         "dry_run": tdef.dry_run,
         "cycle_type": tdef.cycle_type,
         "task_type_id": tdef.task_type_id,
+        "owner_uin": owner_uin,
         "life_round_num": 0,
         "tries": 0,
         "try_limit": tdef.try_limit,

@@ -68,6 +68,11 @@ task_instances = Table(
     Column("dry_run", Boolean, nullable=False, default=False),
     Column("cycle_type", String(16), nullable=False),
     Column("task_type_id", Integer, nullable=False),
+    # The task's owner (tasks.owner_uin), copied so ListTaskInstances' OwnerUin has an index of
+    # its own (migration 0031_instance_owner): set when the instance is made
+    # (scheduler/planner.py instance_row) and rewritten with the task's owner
+    # (storage/instance_owner.py). Null: not copied yet; '': the task is gone.
+    Column("owner_uin", String(32)),
     Column("life_round_num", Integer, nullable=False, default=0),
     Column("tries", Integer, nullable=False, default=0),  # attempts started in this life round
     Column("try_limit", Integer, nullable=False),  # attempts allowed per life round
@@ -119,6 +124,13 @@ Index("ix_task_instances_project_state", task_instances.c.project_id, task_insta
       task_instances.c.scheduled_at, task_instances.c.id)
 Index("ix_task_instances_project_group", task_instances.c.project_id, task_instances.c.resource_group_id,
       task_instances.c.scheduled_at, task_instances.c.id)
+# OwnerUin (0031_instance_owner): its count and default-order page from the index alone.
+Index("ix_task_instances_project_owner", task_instances.c.project_id, task_instances.c.owner_uin,
+      task_instances.c.scheduled_at, task_instances.c.id)
+# ... and the instances still without the copy (storage/instance_owner.py fill_missing): none but
+# those a process of the previous version made during an upgrade.
+Index("ix_task_instances_owner_missing", task_instances.c.id,
+      postgresql_where=task_instances.c.owner_uin.is_(None), sqlite_where=task_instances.c.owner_uin.is_(None))
 Index("ix_task_instances_project_updated", task_instances.c.project_id, task_instances.c.updated_at,
       task_instances.c.id, task_instances.c.scheduled_at)
 

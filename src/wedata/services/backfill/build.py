@@ -257,6 +257,7 @@ class TaskInfo:
     workflow_id: str
     status: str
     tdef: TaskDef
+    owner_uin: str  # the task's owner now, which its new instances carry
     allow_redo: str  # ALL | FAILURE | NONE
     level: int = 0  # depth among the plan's tasks (upstream first)
     ascending: bool = True  # this task's instances go oldest first
@@ -270,7 +271,7 @@ def load_tasks(conn: Connection, project_id: str, task_ids: Sequence[str],
         r.id: r
         for r in conn.execute(
             # Not the version's snapshot: what a plan needs of it is in the (cached) definition.
-            select(t.c.id, t.c.name, t.c.workflow_id, t.c.status, t.c.prod_version_id,
+            select(t.c.id, t.c.name, t.c.workflow_id, t.c.status, t.c.prod_version_id, t.c.owner_uin,
                    v.c.version_id.label("version_found"), w.c.scheduler_config)
             .select_from(t.outerjoin(v, v.c.version_id == t.c.prod_version_id).outerjoin(w, w.c.id == t.c.workflow_id))
             .where(t.c.project_id == project_id, t.c.id.in_(list(task_ids)))
@@ -295,7 +296,7 @@ def load_tasks(conn: Connection, project_id: str, task_ids: Sequence[str],
             raise OperationFailed(f"The task {tid} is offline (status {r.status}): start it before backfilling it.")
         wf_conf = r.scheduler_config or {}
         out.append(TaskInfo(
-            task_id=tid, name=r.name, workflow_id=r.workflow_id, status=r.status, tdef=tdef,
+            task_id=tid, name=r.name, workflow_id=r.workflow_id, status=r.status, tdef=tdef, owner_uin=r.owner_uin,
             allow_redo=tdef.allow_redo,
             workflow_dependency=str(wf_conf.get("DependencyWorkflow") or "no").lower() == "yes",
         ))

@@ -183,7 +183,7 @@ def _new_rows(tx: Tx, members: Sequence[Member], req: build.PlanRequest, project
         tdef = m.want.task.tdef
         fire = scheduled_time_for(tdef.schedule, m.want.data_time) or m.want.data_time
         row = instance_row(tx.now, tdef, project_id, m.want.task.workflow_id, fire, m.want.data_time, [],
-                           instance_type=0, run_type="ADDITION")
+                           owner_uin=m.want.task.owner_uin, instance_type=0, run_type="ADDITION")
         row.update(
             state=states.WAIT_EVENT if tdef.events and not req.skip_event_listening else states.WAIT_UPSTREAM,
             scheduled_at=min(row["scheduled_at"], tx.now),

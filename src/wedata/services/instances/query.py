@@ -1,7 +1,8 @@
 """Reading task instances: the joined row and the ListTaskInstances filters.
 
 One page is three queries: a COUNT and the page's ids, both on ``task_instances`` alone (the
-filters on the task's owner or name and on the workflow's folder are semi-joins, so no row is
+owner is the instance's copy of its task's; the filters on the task's name and on the
+workflow's folder are semi-joins, so no row is
 joined to be counted or skipped; services/paging.py cuts deep pages from the nearer end), then the
 page's rows joined with the task, its workflow, the workflow's folder and the resource group. Times are stored in UTC; the request's
 ``TimeZone`` (default UTC+8) reads the time filters here and renders the rows in
@@ -44,7 +45,6 @@ def _base_query() -> Select[Any]:
         select(
             TI,
             T.tasks.c.name.label("task_name"),
-            T.tasks.c.owner_uin.label("owner_uin"),
             wf.c.name.label("workflow_name"),
             fo.c.id.label("folder_id"),
             fo.c.name.label("folder_name"),
@@ -113,7 +113,7 @@ def _time_range(cond: list[Any], column: Any, lo: str | None, hi: str | None, zo
         cond.append(column < end + timedelta(seconds=1))
 
 
-# Up to this many tasks matched by Keyword or OwnerUin go into the instances' statements as a
+# Up to this many tasks matched by Keyword go into the instances' statements as a
 # literal list; more stay a sub-select.
 LITERAL_TASK_IDS = 1000
 
@@ -131,7 +131,7 @@ def _task_ids(conn: Any, matching: Any, extra: list[str]) -> tuple[Any, bool]:
 def list_filters(conn: Any, req: M.ListTaskInstancesRequest, zone: str | None,
                  equal: dict[str, Any] | None = None) -> list[Any]:
     """Conditions on ``task_instances`` alone (the folder's as a semi-join; the tasks matched by
-    Keyword or OwnerUin read first, see ``_task_ids``). ``equal`` receives the equality filters
+    Keyword read first, see ``_task_ids``). ``equal`` receives the equality filters
     on the columns storage/instance_counts.py counts."""
     equal = {} if equal is None else equal
     cond: list[Any] = [TI.c.project_id == req.project_id]
@@ -170,10 +170,9 @@ def list_filters(conn: Any, req: M.ListTaskInstancesRequest, zone: str | None,
         except ValueError as exc:
             raise InvalidValue(str(exc)) from None
     if req.owner_uin:
-        condition, literal = _task_ids(conn, select(tasks.c.id).where(
-            tasks.c.project_id == req.project_id, tasks.c.owner_uin == req.owner_uin), [])
-        cond.append(condition)
-        by_task = by_task or literal
+        # The instance's copy of its task's owner (storage/instance_owner.py), with an index of
+        # its own: the count and any page of an owner's instances read that index alone.
+        cond.append(TI.c.owner_uin == req.owner_uin)
     if req.folder_id:
         wf, fo = T.workflows, T.workflow_folders
         cond.append(TI.c.workflow_id.in_(

@@ -39,6 +39,7 @@ from wedata.scheduler.api import Change, SchedulerApi, Tx, states, transition
 from wedata.services.errors import InvalidValue, NotFound
 from wedata.services.jobs import ACTING, FAIL, SUCCESS, ItemFailed, Job, JobKind, OpsJobService, Outcome
 from wedata.services.ops.instance_control import KillWatch, kill_task_instances, settle_readiness
+from wedata.storage import instance_owner
 from wedata.storage import tables as T
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import task_instances, task_plans
@@ -264,4 +265,5 @@ class TaskOpsService:
             require_prod_tasks(conn, project_id, checked)
             conn.execute(update(t).where(t.c.id.in_(checked)).values(
                 owner_uin=text, last_ops_at=now, last_ops_user_name=user_name(conn, project_id, caller)))
+            instance_owner.follow(conn, checked, text)
         return True

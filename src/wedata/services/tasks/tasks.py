@@ -99,6 +99,7 @@ from wedata.services.tasks.versions import (
 )
 from wedata.services.workflows.workflows import TRIGGER, require_schedule_mode
 from wedata.spec import models as M
+from wedata.storage import instance_owner
 from wedata.storage import tables as T
 from wedata.storage.db import Database
 
@@ -532,6 +533,8 @@ class TaskService:
         t = T.tasks
         user_name = self._user_name(conn, project_id, caller.uin)
         conn.execute(_SAVE_ROW, {"task_id": row.id, **self._row_values(draft, caller.uin, user_name, now)})
+        if draft.owner != row.owner_uin:
+            instance_owner.follow(conn, [row.id], draft.owner)
         task_edges.write_upstream(conn, row.id, up_now, draft.upstream, now)
         remark = self._save_warning(conn, row.id, row.task_type_id, draft, row.workflow_id)
         # Edges left as they were are the ones read (in their stored order): no need to read them back.

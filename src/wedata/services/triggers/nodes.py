@@ -265,9 +265,10 @@ class ControlNodes:
             items = control.foreach_items(spec, self._values(conn, inst, tdef))
         except ServiceError as exc:
             raise NodeFailed(exc.message) from None
-        version = conn.execute(select(tasks.c.prod_version_id).where(tasks.c.id == spec.inner)).scalar()
-        if version is None:
+        found = conn.execute(select(tasks.c.prod_version_id, tasks.c.owner_uin).where(tasks.c.id == spec.inner)).first()
+        if found is None or found.prod_version_id is None:
             raise NodeFailed(f"the inner task {spec.inner} does not exist or was never submitted")
+        version, owner = found.prod_version_id, found.owner_uin
         inner = self.scheduler.load_def(version, conn)
         times = [inst["data_time"] + timedelta(microseconds=i + 1) for i in range(len(items))]
         earlier = conn.execute(
@@ -298,7 +299,7 @@ class ControlNodes:
         for i, (item, at) in enumerate(zip(items, times, strict=True)):
             waits = i >= spec.parallelism
             row = instance_row(tx.now, inner, inst["project_id"], inst["workflow_id"], at, at,
-                               [{"met": False}] if waits else [], instance_type=2, run_type=RUN_TYPE)
+                               [{"met": False}] if waits else [], owner_uin=owner, instance_type=2, run_type=RUN_TYPE)
             row.update(scheduled_at=tx.now, wait_since=tx.now, self_depend="parallel",
                        params={**(inst["params"] or {}), "item": item, "item_index": str(i)})
             if row["deadline_at"] is not None:

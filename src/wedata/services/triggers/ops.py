@@ -35,6 +35,7 @@ from wedata.services.triggers.runs import check_task_ids
 from wedata.services.triggers.workflows import load_trigger_workflow
 from wedata.services.workflows.workflows import TRIGGER
 from wedata.spec import models as M
+from wedata.storage import instance_owner
 from wedata.storage import tables as T
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import task_instances
@@ -204,4 +205,5 @@ class TriggerOpsService:
                                f"the project {project_id}.")
             conn.execute(update(t).where(t.c.id.in_(ids)).values(owner_uin=owner, last_ops_at=now,
                                                                  last_ops_user_name=caller_uin))
+            instance_owner.follow(conn, ids, owner)
         return len(ids)

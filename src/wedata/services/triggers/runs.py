@@ -144,7 +144,7 @@ class TriggerRunService:
                      .where(trigger_workflows.c.workflow_id == wf.row.id).with_for_update())
         now = self.clock.now()  # after the lock: queue order is creation order
         rows = conn.execute(
-            select(t.c.id, t.c.name, t.c.prod_version_id, t.c.status).where(t.c.workflow_id == wf.row.id)
+            select(t.c.id, t.c.name, t.c.prod_version_id, t.c.status, t.c.owner_uin).where(t.c.workflow_id == wf.row.id)
             .order_by(t.c.id)
         ).all()
         by_id = {r.id: r for r in rows}
@@ -227,7 +227,8 @@ class TriggerRunService:
             ups = edges[r.id]
             # A root holds the run's concurrency gate instead of an edge (concurrency.py).
             row = instance_row(now, tdef, wf.row.project_id, wf.row.id, data_time, data_time,
-                               [{"met": False}] * max(1, len(ups)), instance_type=2, run_type=RUN_TYPE)
+                               [{"met": False}] * max(1, len(ups)), owner_uin=r.owner_uin, instance_type=2,
+                               run_type=RUN_TYPE)
             row.update(scheduled_at=now, wait_since=now, self_depend="parallel", params=overrides or None)
             if row["deadline_at"] is not None:
                 row["deadline_at"] = now + timedelta(minutes=tdef.wait_ttl_minutes)
