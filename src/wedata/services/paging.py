@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, union_all
 
 from wedata.services.common import Page
 
@@ -70,6 +70,40 @@ def keys_at(
         columns = [(func.coalesce(c, c), desc) for c, desc in columns[:-1]] + columns[-1:]
     ordering = [c.desc() if desc != backwards else c.asc() for c, desc in columns]
     keys = [r[0] for r in conn.execute(select(key).where(*where).order_by(*ordering).limit(size).offset(offset))]
+    return keys[::-1] if backwards else keys
+
+
+def merged_keys(
+    conn: Connection,
+    key: Any,
+    where: Sequence[Any],
+    part: Any,
+    values: Sequence[Any],
+    column: Any,
+    desc: bool,
+    pg: Page,
+    total: int,
+) -> list[Any]:
+    """``page_keys`` ordered by ``column`` for rows whose ``part`` is one of ``values`` (a few),
+    read as one walk per value, merged. With an index on ``(part, column, key)`` each walk is in
+    the list's order already, so the database merges them (PostgreSQL: Merge Append) and stops
+    at the page, where ``part IN (values)`` made it read and sort every match: the middle page
+    of a folder's 100,000 instances in 10 workflows sorted 100,000 (~120 ms), merged it reads
+    50,000 index entries (docs/engine.md, "Eighth round"). Each walk is limited to the rows
+    up to the page's end, which is what lets the database plan it as a merge."""
+    if pg.offset >= total or not values:
+        return []
+    size = min(pg.size, total - pg.offset)
+    backwards = pg.offset > total - pg.offset - size  # nearer the end than the start
+    offset = total - pg.offset - size if backwards else pg.offset
+    down = desc != backwards
+    order = [column.desc(), key.desc()] if down else [column.asc(), key.asc()]
+    # Each walk a sub-select of its own (SQLite takes no ORDER BY or LIMIT on a UNION's member).
+    walks = [select(key.label("k"), column.label("o")).where(*where, part == v).order_by(*order)
+             .limit(offset + size).subquery() for v in values]
+    merged = union_all(*(select(w.c.k, w.c.o) for w in walks)).subquery()
+    outer = [merged.c.o.desc(), merged.c.k.desc()] if down else [merged.c.o.asc(), merged.c.k.asc()]
+    keys = [r[0] for r in conn.execute(select(merged.c.k).order_by(*outer).limit(size).offset(offset))]
     return keys[::-1] if backwards else keys
 
 

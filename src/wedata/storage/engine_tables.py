@@ -116,7 +116,10 @@ Index("ix_task_instances_project_started", task_instances.c.project_id, task_ins
       task_instances.c.id, task_instances.c.scheduled_at)
 Index("ix_task_instances_project_ended", task_instances.c.project_id, task_instances.c.ended_at, task_instances.c.id)
 Index("ix_task_instances_project_cost", task_instances.c.project_id, task_instances.c.cost_ms, task_instances.c.id)
-Index("ix_task_instances_workflow_scheduled", task_instances.c.workflow_id, task_instances.c.scheduled_at)
+# With the id (0032_workflow_order), a workflow's instances in the list's order: FolderId's page
+# merges one walk of it per workflow of the folder (services/paging.py merged_keys).
+Index("ix_task_instances_workflow_scheduled", task_instances.c.workflow_id, task_instances.c.scheduled_at,
+      task_instances.c.id)
 Index("ix_task_instances_task_state", task_instances.c.task_id, task_instances.c.state)
 # The InstanceState, ExecutorGroupId and LastUpdateTime filters of ListTaskInstances (migration
 # 0025_list_filters): the state's count and default-order page from the index alone.

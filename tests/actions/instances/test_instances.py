@@ -190,14 +190,25 @@ def test_a_folder_lists_the_instances_of_its_workflows_page_by_page_in_order(api
     outside = submit(api, space, "true")
     for task_id in mine | {outside}:
         wait_for(api, space, task_id, {"COMPLETED"})
-    for sort in ("DESC", "ASC"):
-        base = {"ProjectId": space.project, "FolderId": folder, "SortType": sort}
-        whole = api.data("ListTaskInstances", {**base, "PageSize": 100})
-        assert whole["TotalCount"] == 4 and {i["TaskId"] for i in whole["Items"]} == mine
-        times = [i["SchedulerTime"] for i in whole["Items"]]
-        assert times == sorted(times, reverse=sort == "DESC")
-        pages = [api.data("ListTaskInstances", {**base, "PageSize": 1, "PageNumber": n})["Items"] for n in range(1, 6)]
-        assert [i["InstanceKey"] for page in pages for i in page] == [i["InstanceKey"] for i in whole["Items"]]
+    # A few workflows are read one walk each, merged (services/paging.py merged_keys): in every
+    # order, with another filter and with a time range too.
+    shown = {"SCHEDULE_DATE": "SchedulerTime", "START_TIME": "StartTime", "COST_TIME": "CostTime"}
+    for column, extra in (("SCHEDULE_DATE", {}), ("START_TIME", {}), ("COST_TIME", {}),
+                          ("SCHEDULE_DATE", {"InstanceState": "COMPLETED"}),
+                          ("SCHEDULE_DATE", {"ScheduleTimeFrom": "2020-01-01 00:00:00",
+                                             "ScheduleTimeTo": "2099-01-01 00:00:00"})):
+        for sort in ("DESC", "ASC"):
+            base = {"ProjectId": space.project, "FolderId": folder, "SortColumn": column, "SortType": sort, **extra}
+            whole = api.data("ListTaskInstances", {**base, "PageSize": 100})
+            assert whole["TotalCount"] == 4 and {i["TaskId"] for i in whole["Items"]} == mine, (column, extra)
+            values = [i[shown[column]] for i in whole["Items"]]
+            # (CostTime is text, HH:MM:SS.mmm: for runs this short its text order is its order.)
+            assert values == sorted(values, reverse=sort == "DESC"), (column, sort)
+            pages = [api.data("ListTaskInstances", {**base, "PageSize": 1, "PageNumber": n})["Items"]
+                     for n in range(1, 6)]
+            assert [i["InstanceKey"] for page in pages for i in page] == [i["InstanceKey"] for i in whole["Items"]]
+    assert api.data("ListTaskInstances", {"ProjectId": space.project, "FolderId": folder,
+                                          "InstanceState": "RUNNING"})["TotalCount"] == 0
     none = api.data("ListTaskInstances", {"ProjectId": space.project, "FolderId": "no-such-folder"})
     assert (none["TotalCount"], none["Items"]) == (0, [])
 
