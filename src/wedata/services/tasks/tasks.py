@@ -545,16 +545,9 @@ class TaskService:
             return
         for other in sorted(task_edges.write_downstream(conn, row.id, down_now, draft.downstream, now)):
             # The other task's upstream list changed: that is a new saved version of it.
-            conn.execute(
-                update(t)
-                .where(t.c.id == other)
-                .values(
-                    latest_version_no=t.c.latest_version_no + 1,
-                    updated_at=now,
-                    update_user_uin=caller.uin,
-                    update_user_name=user_name,
-                )
-            )
+            conn.execute(update(t).where(t.c.id == other).values(
+                latest_version_no=t.c.latest_version_no + 1, updated_at=now, update_user_uin=caller.uin,
+                update_user_name=user_name))
             record_version(conn, other, SAVE, user_uin=caller.uin, now=now)
 
     @staticmethod
