@@ -46,6 +46,11 @@ def _row(i: int, project: str = "p1", **kw: Any) -> dict[str, Any]:
            "task_type_id": VALUES["task_type_id"][i % 2], "life_round_num": 0, "tries": 0, "try_limit": 1,
            "total_run_num": 0, "run_type": "PERIODIC", "skip_events": False, "row_version": 0,
            "created_at": NOW, "updated_at": NOW}
+    # Started unless waiting; ended unless running too, some a day later (the same keys in every
+    # row: the array insert takes only rows alike).
+    started = None if row["state"] in ("WAIT_RUN", "FAILED_RETRY") else row["scheduled_at"] + timedelta(minutes=30)
+    row["started_at"] = started
+    row["ended_at"] = None if started is None or row["state"] == "RUNNING" else started + timedelta(hours=i % 30)
     row.update(kw)
     return row
 
@@ -65,10 +70,16 @@ def _assert_counts_match(conn: Any, projects: tuple[str, ...] = ("p1", "p2")) ->
                     want = conn.execute(select(func.count()).select_from(TI).where(
                         TI.c.project_id == project, *(TI.c[n] == v for n, v in equal.items()))).scalar_one()
                     assert _counted(conn, project, equal) == want, (project, equal)
-        day = func.date_trunc("day", TI.c.scheduled_at)
-        per_day = conn.execute(select(day, func.count()).where(TI.c.project_id == project).group_by(day)
-                               .order_by(day)).all()
-        assert instance_counts.by_day(conn, project, {}) == [tuple(r) for r in per_day]
+        for name, column in zip(instance_counts.DAYS, (TI.c.scheduled_at, TI.c.started_at, TI.c.ended_at),
+                                strict=True):
+            day = func.date_trunc("day", column)
+            per_day = conn.execute(select(day, func.count()).where(TI.c.project_id == project).group_by(day)
+                                   .order_by(day.asc().nulls_last())).all()
+            assert instance_counts.by_day(conn, project, {}, name) == [tuple(r) for r in per_day], name
+            completed = conn.execute(select(day, func.count()).where(TI.c.project_id == project,
+                                                                     TI.c.state == "COMPLETED")
+                                     .group_by(day).order_by(day.asc().nulls_last())).all()
+            assert instance_counts.by_day(conn, project, {"state": "COMPLETED"}, name) == [tuple(r) for r in completed]
 
 
 def test_the_counts_follow_every_kind_of_write(pg: Database) -> None:
@@ -93,6 +104,12 @@ def test_the_counts_follow_every_kind_of_write(pg: Database) -> None:
         conn.execute(text("UPDATE task_instances SET state = 'COMPLETED' FROM unnest(CAST(:ids AS bigint[])) AS v(id) "
                           "WHERE task_instances.id = v.id"), {"ids": list(ids)})
         conn.execute(update(TI).where(TI.c.instance_type == 0).values(updated_at=NOW + timedelta(days=1)))
+        # A start and an end (0033 counts their days), and a rerun that clears them.
+        conn.execute(update(TI).where(TI.c.task_type_id == 30, TI.c.started_at.is_(None))
+                     .values(started_at=NOW + timedelta(days=2)))
+        conn.execute(update(TI).where(TI.c.state == "RUNNING", TI.c.ended_at.is_(None))
+                     .values(ended_at=NOW + timedelta(days=3)))
+        conn.execute(update(TI).where(TI.c.task_id == "t3").values(started_at=None, ended_at=None))
         conn.execute(delete(TI).where(TI.c.cycle_type == "H", TI.c.project_id == "p1"))
     with pg.read() as conn:
         _assert_counts_match(conn)
@@ -127,7 +144,8 @@ def test_a_fold_keeps_every_count_and_leaves_one_row_per_key(pg: Database) -> No
         keys = conn.execute(select(task_instance_counts)).all()
         # Only live keys are left: every instance is COMPLETED and of task type 26.
         live = conn.execute(select(func.count()).select_from(
-            select(func.date_trunc("day", TI.c.scheduled_at), TI.c.instance_type, TI.c.cycle_type)
+            select(func.date_trunc("day", TI.c.scheduled_at), func.date_trunc("day", TI.c.started_at),
+                   func.date_trunc("day", TI.c.ended_at), TI.c.instance_type, TI.c.cycle_type)
             .distinct().subquery())).scalar_one()
         assert len(keys) == live and all(k.n > 0 and k.state == "COMPLETED" for k in keys)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, select, union_all
+from sqlalchemy import Connection, and_, func, or_, select, union_all
 
 from wedata.services.common import Page
 
@@ -119,27 +119,31 @@ def bucketed_keys(
 ) -> list[Any]:
     """``page_keys`` ordered by ``column`` where the rows matching ``where`` are known to fall
     into ``buckets``: (start, rows) in ascending order, a bucket holding the rows whose ``column``
-    is in [start, start + width) (storage/instance_counts.py keeps instances per day). The page
-    is found among the buckets, then walked within the one or two buckets it falls in: page
-    50,000 of a million instances walked 500,000 index entries, here at most a day's."""
+    is in [start, start + width) (storage/instance_counts.py keeps instances per day); a bucket
+    whose start is None holds the rows where ``column`` is null and comes last, as PostgreSQL
+    sorts nulls ascending (only PostgreSQL keeps the counts). The page is found among the
+    buckets, then walked within the one or two buckets it falls in: page 50,000 of a million
+    instances walked 500,000 index entries, here at most a day's."""
     total = sum(n for _, n in buckets)
     if pg.offset >= total:
         return []
     end = min(pg.offset + pg.size, total)  # the page is positions [pg.offset, end)
-    before = 0
-    first: tuple[Any, int] | None = None  # (bucket start, rows before it)
-    last: Any = None
-    span = 0
+    before = 0  # rows before the current bucket, in the list's order
+    first = 0  # rows before the first bucket of the page
+    spanned: list[tuple[Any, int]] = []
     for start, n in (reversed(buckets) if desc else buckets):
-        if first is None and before + n > pg.offset:
-            first = (start, before)
-        if first is not None:
-            span += n
-            last = start
-            if before + n >= end:
-                break
+        if spanned or before + n > pg.offset:
+            if not spanned:
+                first = before
+            spanned.append((start, n))
         before += n
-    assert first is not None
-    lo, hi = sorted((first[0], last))
-    cond = [*where, column >= lo, column < hi + width]
-    return keys_at(conn, key, cond, [(column, desc)], pg.offset - first[1], pg.size, span)
+        if before >= end:
+            break
+    days = [start for start, _ in spanned if start is not None]
+    within = []
+    if days:
+        within.append(and_(column >= min(days), column < max(days) + width))
+    if len(days) < len(spanned):
+        within.append(column.is_(None))
+    cond = [*where, within[0] if len(within) == 1 else or_(*within)]
+    return keys_at(conn, key, cond, [(column, desc)], pg.offset - first, pg.size, sum(n for _, n in spanned))

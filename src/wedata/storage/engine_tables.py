@@ -152,6 +152,10 @@ task_instance_counts = Table(
     # The UTC day of the instances' scheduled time: a deep page of the default order (by
     # scheduled time) is found among the days' counts, then walked within its day(s).
     Column("scheduled_day", DateTime, nullable=False),
+    # ... and of their latest start and end (null: not started, not ended; 0033_count_start_end),
+    # for the pages sorted by START_TIME and END_TIME.
+    Column("started_day", DateTime),
+    Column("ended_day", DateTime),
     Column("state", String(16), nullable=False),
     Column("instance_type", Integer, nullable=False),
     Column("cycle_type", String(16), nullable=False),

@@ -1,6 +1,7 @@
 """How many task instances a project has, by day, state, type, cycle and task type, without a COUNT.
 
-PostgreSQL only: statement triggers on ``task_instances`` (migration 0026_instance_counts) write
+PostgreSQL only: statement triggers on ``task_instances`` (migrations 0026_instance_counts and
+0033_count_start_end, which added the days of the start and the end to the key) write
 each change's delta into ``task_instance_counts`` in the same transaction, so a sum read here in
 one snapshot is exactly the COUNT of the instances that snapshot sees. On a million instances that
 sum reads a handful of rows where the COUNT walked a million index entries (~90 ms). SQLite has no
@@ -26,7 +27,10 @@ COUNTED = ("state", "instance_type", "cycle_type", "task_type_id")
 # Fold when there are more delta rows than this (a fold of a compact table would only rewrite it).
 FOLD_ABOVE = 1000
 
-_KEY = "project_id, scheduled_day, state, instance_type, cycle_type, task_type_id"
+_KEY = "project_id, scheduled_day, started_day, ended_day, state, instance_type, cycle_type, task_type_id"
+
+# The days the counts are kept by (UTC): of the scheduled time, the latest start, the latest end.
+DAYS = ("scheduled_day", "started_day", "ended_day")
 _FOLD = text(
     f"WITH gone AS (DELETE FROM task_instance_counts RETURNING {_KEY}, n) "
     f"INSERT INTO task_instance_counts ({_KEY}, n) "
@@ -40,17 +44,19 @@ def _where(conn: Connection, project_id: str, equal: Mapping[str, Any]) -> list[
     return [C.c.project_id == project_id, *(C.c[name] == value for name, value in equal.items())]
 
 
-def by_day(conn: Connection, project_id: str, equal: Mapping[str, Any]) -> list[tuple[datetime, int]] | None:
+def by_day(conn: Connection, project_id: str, equal: Mapping[str, Any],
+           day: str = "scheduled_day") -> list[tuple[datetime | None, int]] | None:
     """How many of the project's instances have the ``equal`` values (columns among ``COUNTED``),
-    per UTC day of their scheduled time, days in order, days with none left out; None where the
-    counts are not kept (SQLite) or a column is not counted."""
+    per UTC ``day`` (one of ``DAYS``: of their scheduled time, start or end), days in order and
+    null (not started, not ended) last, as PostgreSQL sorts it ascending; days with none left
+    out. None where the counts are not kept (SQLite) or a column is not counted."""
     cond = _where(conn, project_id, equal)
     if cond is None:
         return None
-    total = func.sum(C.c.n)
-    rows = conn.execute(select(C.c.scheduled_day, total).where(*cond).group_by(C.c.scheduled_day)
-                        .having(total > 0).order_by(C.c.scheduled_day))
-    return [(day, int(n)) for day, n in rows]
+    column, total = C.c[day], func.sum(C.c.n)
+    rows = conn.execute(select(column, total).where(*cond).group_by(column)
+                        .having(total > 0).order_by(column.asc().nulls_last()))
+    return [(d, int(n)) for d, n in rows]
 
 
 def fold(conn: Connection) -> int:

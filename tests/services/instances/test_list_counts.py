@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select, update
 
 from tests.scheduler.helpers import World
 from wedata.services.instances.query import list_instances
@@ -94,3 +94,48 @@ def test_every_page_over_several_days_is_the_slice_of_the_whole(db: Database, so
             for number in range(1, len(whole) // size + 3):
                 assert ids(number, size) == whole[(number - 1) * size : number * size], (size, number)
 
+
+
+@pytest.mark.parametrize("sort_type", ["ASC", "DESC"])
+@pytest.mark.parametrize("sort_column", ["START_TIME", "END_TIME"])
+@pytest.mark.parametrize("filters", [{}, {"instance_state": "COMPLETED"}])
+def test_pages_by_start_and_end_are_slices_of_the_order_nulls_included(
+        db: Database, sort_column: str, sort_type: str, filters: dict[str, Any]) -> None:
+    """On PostgreSQL the counts also keep the day of the start and of the end (0033), so these
+    pages are found among those days, the instances not started or not ended (null) as a last
+    bucket; on both backends every page is the slice of the whole order, which is the order of
+    the times (ties broken by the instance, nulls at the backend's end)."""
+    w = World(db, DAY0)
+    _seed(db, w)
+    column = "started_at" if sort_column == "START_TIME" else "ended_at"
+    with db.write() as conn:
+        # Started 40 minutes after the hour (so across midnight too), ended 1-29 hours later;
+        # WAIT_RUN never started, RUNNING not ended; ties: every 3rd started (and ended) at the
+        # same time.
+        for r in conn.execute(select(task_instances.c.id, task_instances.c.state, task_instances.c.scheduled_at)).all():
+            started = None if r.state == "WAIT_RUN" else (
+                DAY0 + timedelta(hours=30) if r.id % 3 == 0 else r.scheduled_at + timedelta(minutes=40))
+            ended = None if started is None or r.state == "RUNNING" else (
+                DAY0 + timedelta(hours=50) if r.id % 3 == 0 else started + timedelta(hours=1 + r.id % 29))
+            conn.execute(update(task_instances).where(task_instances.c.id == r.id)
+                         .values(started_at=started, ended_at=ended))
+        rows = conn.execute(select(task_instances.c.id, task_instances.c[column], task_instances.c.state)).all()
+    wanted = [r for r in rows if filters.get("instance_state") in (None, r.state)]
+    timed = sorted((r for r in wanted if r[1] is not None), key=lambda r: (r[1], r.id))
+    nulls = sorted((r for r in wanted if r[1] is None), key=lambda r: r.id)
+    # PostgreSQL sorts nulls last ascending, SQLite first; either way descending is the reverse.
+    asc = [r.id for r in (timed + nulls if not db.is_sqlite else nulls + timed)]
+    expected = asc if sort_type == "ASC" else asc[::-1]
+    assert (nulls or filters) and len({r[1] for r in timed}) < len(timed)  # nulls and ties are in the test
+    with db.read() as conn:
+        def ids(number: int, size: int) -> list[int]:
+            req = M.ListTaskInstancesRequest(project_id=w.project_id, page_number=number, page_size=size,
+                                             sort_column=sort_column, sort_type=sort_type, **filters)
+            page = list_instances(conn, req)
+            assert page.total == len(expected)
+            return [r["id"] for r in page.items]
+
+        assert ids(1, 100) == expected
+        for size in (7, 24):
+            for number in range(1, len(expected) // size + 3):
+                assert ids(number, size) == expected[(number - 1) * size : number * size], (size, number)

@@ -225,13 +225,18 @@ _UNCOUNTED = tuple(sorted(
        "instance_type", "instance_state", "task_type_id", "cycle_type"}))
 
 
-def _counted_days(conn: Any, req: M.ListTaskInstancesRequest, equal: dict[str, Any]) -> list[tuple[Any, int]] | None:
-    """How many instances match, per UTC day of their scheduled time, from the running counts
+# The sort columns whose day the running counts keep: a deep page is walked within its day.
+DAY_OF = {"SCHEDULE_DATE": "scheduled_day", "START_TIME": "started_day", "END_TIME": "ended_day"}
+
+
+def _counted_days(conn: Any, req: M.ListTaskInstancesRequest, equal: dict[str, Any],
+                  day: str) -> list[tuple[Any, int]] | None:
+    """How many instances match, per UTC ``day`` (instance_counts.DAYS), from the running counts
     (storage/instance_counts.py); None where they do not answer (SQLite, or a filter on another
     column than the counted ones)."""
     if any(getattr(req, name) for name in _UNCOUNTED):
         return None
-    return instance_counts.by_day(conn, req.project_id, equal)
+    return instance_counts.by_day(conn, req.project_id, equal, day)
 
 
 def list_instances(conn: Any, req: M.ListTaskInstancesRequest) -> Paged[Any]:
@@ -247,7 +252,7 @@ def list_instances(conn: Any, req: M.ListTaskInstancesRequest) -> Paged[Any]:
     filters = list_filters(conn, req, zone)
     cond = filters.cond
     desc = direction == "DESC"
-    days = _counted_days(conn, req, filters.equal)
+    days = _counted_days(conn, req, filters.equal, DAY_OF.get(sort_name, "scheduled_day"))
     # Every join of base_query is an outer join to at most one row: the count and the page's ids
     # are the instances' own.
     total = (sum(n for _, n in days) if days is not None
@@ -257,7 +262,7 @@ def list_instances(conn: Any, req: M.ListTaskInstancesRequest) -> Paged[Any]:
               TI.c.updated_at: req.last_update_time_from or req.last_update_time_to}
     # A time range on another column than the order's is read first and sorted (paging.py).
     other_range = any(given for c, given in ranged.items() if c is not column)
-    if days is not None and column is TI.c.scheduled_at:
+    if days is not None and sort_name in DAY_OF:
         ids = bucketed_keys(conn, TI.c.id, cond, column, desc, days, timedelta(days=1), pg)
     elif filters.workflows is not None and not other_range:
         ids = merged_keys(conn, TI.c.id, cond, TI.c.workflow_id, filters.workflows, column, desc, pg, total)
