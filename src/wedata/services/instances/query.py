@@ -138,7 +138,7 @@ MERGED_WORKFLOWS = 50
 class Filters:
     cond: list[Any]  # conditions on ``task_instances`` alone
     equal: dict[str, Any] = field(default_factory=dict)  # the equality filters the running counts answer
-    workflows: list[str] | None = None  # FolderId's workflows, when few: the page merges their walks
+    workflows: list[str] | None = None  # FolderId's workflows, when few (a literal list)
 
 
 def list_filters(conn: Any, req: M.ListTaskInstancesRequest, zone: str | None) -> Filters:
@@ -203,11 +203,7 @@ def list_filters(conn: Any, req: M.ListTaskInstancesRequest, zone: str | None) -
     _time_range(cond, TI.c.scheduled_at, req.schedule_time_from, req.schedule_time_to, zone, "ScheduleTime")
     _time_range(cond, TI.c.started_at, req.start_time_from, req.start_time_to, zone, "StartTime")
     _time_range(cond, TI.c.updated_at, req.last_update_time_from, req.last_update_time_to, zone, "LastUpdateTime")
-    if out.workflows is not None:
-        # The folder's workflows, read in the project, hold only the project's instances: without
-        # the project's condition the count and the walks read (workflow, scheduled_at, id) alone.
-        del cond[0]
-    elif by_task:
+    if by_task:
         # A literal list of tasks is the narrow condition: its index is (task_id, state). Without
         # statistics SQLite prefers any index led by project_id (the sort indexes of
         # 0024_scale_indexes) and passes every instance of the project: a task's failed runs
@@ -251,6 +247,14 @@ def list_instances(conn: Any, req: M.ListTaskInstancesRequest) -> Paged[Any]:
         raise InvalidValue(f"SortType must be ASC or DESC, got {req.sort_type!r}")
     filters = list_filters(conn, req, zone)
     cond = filters.cond
+    # FolderId alone: the page merges one walk per workflow of the folder, and the count reads
+    # their index. The workflows, read in the project, hold only the project's instances: without
+    # the project's condition both read (workflow, scheduled_at, id) alone. With another filter
+    # the database chooses (the state's index, led by the project, may be the narrower one).
+    merge = filters.workflows is not None and not filters.equal and not any(
+        getattr(req, name) for name in _UNCOUNTED if name != "folder_id")
+    if merge:
+        cond = cond[1:]
     desc = direction == "DESC"
     days = _counted_days(conn, req, filters.equal, DAY_OF.get(sort_name, "scheduled_day"))
     # Every join of base_query is an outer join to at most one row: the count and the page's ids
@@ -264,7 +268,7 @@ def list_instances(conn: Any, req: M.ListTaskInstancesRequest) -> Paged[Any]:
     other_range = any(given for c, given in ranged.items() if c is not column)
     if days is not None and sort_name in DAY_OF:
         ids = bucketed_keys(conn, TI.c.id, cond, column, desc, days, timedelta(days=1), pg)
-    elif filters.workflows is not None and not other_range:
+    elif merge and filters.workflows is not None:
         ids = merged_keys(conn, TI.c.id, cond, TI.c.workflow_id, filters.workflows, column, desc, pg, total)
     else:
         ids = page_keys(conn, TI.c.id, cond, [(column, desc)], pg, total, ranged=other_range)
