@@ -46,6 +46,14 @@ def page_keys(
     return keys_at(conn, key, where, order, pg.offset, pg.size, total, ranged=ranged)
 
 
+def _nearer_end(start: int, size: int, total: int) -> tuple[int, int, bool]:
+    """The rows [start, start + size) of ``total`` (start < total) as (size, offset, backwards):
+    past the middle they are read from the other end, the order reversed, at ``offset`` from it."""
+    size = min(size, total - start)
+    backwards = start > total - start - size  # nearer the end than the start
+    return size, (total - start - size if backwards else start), backwards
+
+
 def keys_at(
     conn: Connection,
     key: Any,
@@ -60,10 +68,8 @@ def keys_at(
     """``page_keys`` for the ``size`` rows from position ``start`` (0-based) of ``total``."""
     if start >= total:
         return []
-    size = min(size, total - start)
+    size, offset, backwards = _nearer_end(start, size, total)
     columns = [*order, (key, order[-1][1] if order else False)]
-    backwards = start > total - start - size  # nearer the end than the start
-    offset = total - start - size if backwards else start
     # Both SQLite and PostgreSQL sort NULLs as one end of the order (first ascending on SQLite,
     # last on PostgreSQL), so the reversed order is exactly the order read backwards.
     if ranged and total <= SORT_RANGE_MAX:
@@ -93,9 +99,7 @@ def merged_keys(
     up to the page's end, which is what lets the database plan it as a merge."""
     if pg.offset >= total or not values:
         return []
-    size = min(pg.size, total - pg.offset)
-    backwards = pg.offset > total - pg.offset - size  # nearer the end than the start
-    offset = total - pg.offset - size if backwards else pg.offset
+    size, offset, backwards = _nearer_end(pg.offset, pg.size, total)
     down = desc != backwards
     order = [column.desc(), key.desc()] if down else [column.asc(), key.asc()]
     # Each walk a sub-select of its own (SQLite takes no ORDER BY or LIMIT on a UNION's member).

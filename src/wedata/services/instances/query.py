@@ -251,9 +251,9 @@ def list_instances(conn: Any, req: M.ListTaskInstancesRequest) -> Paged[Any]:
     # their index. The workflows, read in the project, hold only the project's instances: without
     # the project's condition both read (workflow, scheduled_at, id) alone. With another filter
     # the database chooses (the state's index, led by the project, may be the narrower one).
-    merge = filters.workflows is not None and not filters.equal and not any(
-        getattr(req, name) for name in _UNCOUNTED if name != "folder_id")
-    if merge:
+    alone = not filters.equal and not any(getattr(req, name) for name in _UNCOUNTED if name != "folder_id")
+    merged = filters.workflows if alone else None
+    if merged is not None:
         cond = cond[1:]
     desc = direction == "DESC"
     days = _counted_days(conn, req, filters.equal, DAY_OF.get(sort_name, "scheduled_day"))
@@ -268,8 +268,8 @@ def list_instances(conn: Any, req: M.ListTaskInstancesRequest) -> Paged[Any]:
     other_range = any(given for c, given in ranged.items() if c is not column)
     if days is not None and sort_name in DAY_OF:
         ids = bucketed_keys(conn, TI.c.id, cond, column, desc, days, timedelta(days=1), pg)
-    elif merge and filters.workflows is not None:
-        ids = merged_keys(conn, TI.c.id, cond, TI.c.workflow_id, filters.workflows, column, desc, pg, total)
+    elif merged is not None:
+        ids = merged_keys(conn, TI.c.id, cond, TI.c.workflow_id, merged, column, desc, pg, total)
     else:
         ids = page_keys(conn, TI.c.id, cond, [(column, desc)], pg, total, ranged=other_range)
     if not ids:
