@@ -213,6 +213,27 @@ def test_a_folder_lists_the_instances_of_its_workflows_page_by_page_in_order(api
     assert (none["TotalCount"], none["Items"]) == (0, [])
 
 
+def test_pages_sorted_by_start_and_end_are_slices_of_the_whole(api: Api) -> None:
+    """START_TIME and END_TIME without a filter: on PostgreSQL a page is found among the running
+    counts by day of the start and of the end (migration 0033); every page is the slice of the
+    whole list, both ways."""
+    space = new_space(api)
+    tasks = {submit(api, space, "true") for _ in range(5)}
+    for task_id in tasks:
+        wait_for(api, space, task_id, {"COMPLETED"})
+    shown = {"START_TIME": "StartTime", "END_TIME": "EndTime"}
+    for column, field in shown.items():
+        for sort in ("ASC", "DESC"):
+            base = {"ProjectId": space.project, "SortColumn": column, "SortType": sort}
+            whole = api.data("ListTaskInstances", {**base, "PageSize": 100})
+            assert whole["TotalCount"] == 5 and {i["TaskId"] for i in whole["Items"]} == tasks
+            times = [i[field] for i in whole["Items"]]
+            assert times == sorted(times, reverse=sort == "DESC"), (column, sort)
+            pages = [i["InstanceKey"] for n in range(1, 5)
+                     for i in api.data("ListTaskInstances", {**base, "PageSize": 2, "PageNumber": n})["Items"]]
+            assert pages == [i["InstanceKey"] for i in whole["Items"]], (column, sort)
+
+
 @pytest.mark.parametrize(
     ("params", "code"),
     [
