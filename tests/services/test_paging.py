@@ -71,7 +71,8 @@ def test_every_page_cut_through_buckets_is_the_slice_of_the_whole(db: Database, 
     order = [TI.c.scheduled_at.desc(), TI.c.id.desc()] if desc else [TI.c.scheduled_at.asc(), TI.c.id.asc()]
     with db.read() as conn:
         whole = [r[0] for r in conn.execute(select(TI.c.id).where(*where).order_by(*order))]
-        pages = [bucketed_keys(conn, TI.c.id, where, TI.c.scheduled_at, desc, buckets, timedelta(days=1), Page(n, size))
+        pages = [bucketed_keys(conn, TI.c.id, where, TI.c.scheduled_at, desc, buckets, lambda d: d + timedelta(days=1),
+                               Page(n, size))
                  for n in range(1, 23 // size + 3)]
     assert len(whole) == 23
     for n, keys in enumerate(pages, start=1):

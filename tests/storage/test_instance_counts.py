@@ -5,6 +5,7 @@ folds and uncommitted transactions; rows made before the migration are counted b
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ from tests.scheduler.helpers import new_db
 from wedata.storage import instance_counts
 from wedata.storage.bulk import pg_insert_many
 from wedata.storage.db import Database
-from wedata.storage.engine_tables import task_instance_counts, task_instances
+from wedata.storage.engine_tables import task_instance_cost_counts, task_instance_counts, task_instances
 from wedata.storage.migrate import upgrade
 
 TI = task_instances
@@ -51,6 +52,8 @@ def _row(i: int, project: str = "p1", **kw: Any) -> dict[str, Any]:
     started = None if row["state"] in ("WAIT_RUN", "FAILED_RETRY") else row["scheduled_at"] + timedelta(minutes=30)
     row["started_at"] = started
     row["ended_at"] = None if started is None or row["state"] == "RUNNING" else started + timedelta(hours=i % 30)
+    # Costs across many bands (0034 counts them), some below 64 ms (a band each), ties included.
+    row["cost_ms"] = None if row["ended_at"] is None else (i * 7919) ** (i % 4) % 10**9
     row.update(kw)
     return row
 
@@ -60,9 +63,21 @@ def _counted(conn: Any, project: str, equal: dict[str, Any]) -> int | None:
     return None if days is None else sum(n for _, n in days)
 
 
+def _bands(conn: Any, project: str, **equal: Any) -> list[tuple[int | None, int]]:
+    """The instances per cost band computed here, in Python, from their costs."""
+    costs = conn.execute(select(TI.c.cost_ms).where(TI.c.project_id == project,
+                                                    *(TI.c[n] == v for n, v in equal.items()))).scalars()
+    per_band = Counter(None if c is None else instance_counts.cost_band(c)[0] for c in costs)
+    return sorted(per_band.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))
+
+
 def _assert_counts_match(conn: Any, projects: tuple[str, ...] = ("p1", "p2")) -> None:
-    """Every combination of the counted filters, for each project: the sum equals the COUNT."""
+    """Every combination of the counted filters, for each project: the sum equals the COUNT; and
+    per day and per cost band, the counts equal the rows grouped."""
     for project in projects:
+        assert instance_counts.by_cost(conn, project, {}) == _bands(conn, project)
+        assert instance_counts.by_cost(conn, project, {"state": "COMPLETED", "task_type_id": 30}) == _bands(
+            conn, project, state="COMPLETED", task_type_id=30)
         for size in range(len(instance_counts.COUNTED) + 1):
             for names in itertools.combinations(instance_counts.COUNTED, size):
                 for values in itertools.product(*(VALUES[n] for n in names)):
@@ -109,7 +124,9 @@ def test_the_counts_follow_every_kind_of_write(pg: Database) -> None:
                      .values(started_at=NOW + timedelta(days=2)))
         conn.execute(update(TI).where(TI.c.state == "RUNNING", TI.c.ended_at.is_(None))
                      .values(ended_at=NOW + timedelta(days=3)))
-        conn.execute(update(TI).where(TI.c.task_id == "t3").values(started_at=None, ended_at=None))
+        conn.execute(update(TI).where(TI.c.task_id == "t3").values(started_at=None, ended_at=None, cost_ms=None))
+        conn.execute(update(TI).where(TI.c.task_id == "t4", TI.c.cost_ms.is_(None)).values(cost_ms=65))
+        conn.execute(update(TI).where(TI.c.task_id == "t5").values(cost_ms=TI.c.cost_ms + 1))
         conn.execute(delete(TI).where(TI.c.cycle_type == "H", TI.c.project_id == "p1"))
     with pg.read() as conn:
         _assert_counts_match(conn)
@@ -129,7 +146,8 @@ def test_a_fold_keeps_every_count_and_leaves_one_row_per_key(pg: Database) -> No
         conn.execute(delete(TI).where(TI.c.task_type_id == 30))
     with pg.read() as conn:
         before = conn.execute(select(func.count()).select_from(task_instance_counts)).scalar_one()
-    assert before > 30
+        before += conn.execute(select(func.count()).select_from(task_instance_cost_counts)).scalar_one()
+    assert before > 60
     with pg.write() as conn:
         assert instance_counts.fold(conn) == 0  # too few rows to be worth it
     original = instance_counts.FOLD_ABOVE
@@ -137,6 +155,8 @@ def test_a_fold_keeps_every_count_and_leaves_one_row_per_key(pg: Database) -> No
     try:
         with pg.write() as conn:
             assert instance_counts.fold(conn) == before
+            # Folded, the tables are compact: a fold now would only rewrite them.
+            assert instance_counts.fold(conn) == 0
     finally:
         instance_counts.FOLD_ABOVE = original
     with pg.read() as conn:
@@ -148,6 +168,10 @@ def test_a_fold_keeps_every_count_and_leaves_one_row_per_key(pg: Database) -> No
                    func.date_trunc("day", TI.c.ended_at), TI.c.instance_type, TI.c.cycle_type)
             .distinct().subquery())).scalar_one()
         assert len(keys) == live and all(k.n > 0 and k.state == "COMPLETED" for k in keys)
+        bands = conn.execute(select(task_instance_cost_counts)).all()
+        live_bands = {(None if c is None else instance_counts.cost_band(c)[0], *rest) for c, *rest in conn.execute(
+            select(TI.c.cost_ms, TI.c.instance_type, TI.c.cycle_type))}
+        assert len(bands) == len(live_bands) and all(b.n > 0 and b.state == "COMPLETED" for b in bands)
 
 
 def test_a_reader_sees_no_uncommitted_change(pg: Database) -> None:
@@ -201,3 +225,22 @@ def test_sqlite_keeps_no_counts(tmp_path: Path) -> None:
 def test_a_filter_that_is_not_counted_gets_no_answer(pg: Database) -> None:
     with pg.read() as conn:
         assert _counted(conn, "p1", {"workflow_id": "w1"}) is None
+
+
+def test_the_triggers_band_every_cost_as_python_does(pg: Database) -> None:
+    """0034's bands are computed by the triggers in SQL and by ``cost_band`` in Python: both
+    must put every cost, at every edge of a band, in the same band."""
+    edges = {0, 1, 63, 64, 65, 127, 128, 129, -1, -5000, 2**62 + 12345}
+    for bits in range(7, 42):
+        edges |= {2**bits - 1, 2**bits, 2**bits + 1, 3 * 2 ** (bits - 2), 3 * 2 ** (bits - 2) - 1}
+    costs = sorted(edges)
+    with pg.write() as conn:
+        conn.execute(insert(TI), [_row(i, cost_ms=c) for i, c in enumerate(costs)])
+    with pg.read() as conn:
+        assert instance_counts.by_cost(conn, "p1", {}) == _bands(conn, "p1")
+    for c in costs:
+        first, end = instance_counts.cost_band(c)
+        assert first <= c < end and instance_counts.cost_band(first) == (first, end)
+        assert instance_counts.cost_band(end)[0] == end  # bands are contiguous
+        if c >= 64:
+            assert (end - first) / first <= 1 / 32

@@ -11,7 +11,7 @@ the page's rows, joined, by key. docs/engine.md ("At scale") has the figures.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, union_all
@@ -118,15 +118,15 @@ def bucketed_keys(
     column: Any,
     desc: bool,
     buckets: Sequence[tuple[Any, int]],
-    width: Any,
+    end_of: Callable[[Any], Any],
     pg: Page,
 ) -> list[Any]:
     """``page_keys`` ordered by ``column`` where the rows matching ``where`` are known to fall
     into ``buckets``: (start, rows) in ascending order, a bucket holding the rows whose ``column``
-    is in [start, start + width) (storage/instance_counts.py keeps instances per day); a bucket
-    whose start is None holds the rows where ``column`` is null and comes last, as PostgreSQL
-    sorts nulls ascending (only PostgreSQL keeps the counts). The page is found among the
-    buckets, then walked within the one or two buckets it falls in: page 50,000 of a million
+    is in [start, end_of(start)) (storage/instance_counts.py keeps instances per day and per cost
+    band); a bucket whose start is None holds the rows where ``column`` is null and comes last,
+    as PostgreSQL sorts nulls ascending (only PostgreSQL keeps the counts). The page is found
+    among the buckets, then walked within the buckets it falls in: page 50,000 of a million
     instances walked 500,000 index entries, here at most a day's."""
     total = sum(n for _, n in buckets)
     if pg.offset >= total:
@@ -146,7 +146,7 @@ def bucketed_keys(
     days = [start for start, _ in spanned if start is not None]
     within = []
     if days:
-        within.append(and_(column >= min(days), column < max(days) + width))
+        within.append(and_(column >= min(days), column < end_of(max(days))))
     if len(days) < len(spanned):
         within.append(column.is_(None))
     cond = [*where, within[0] if len(within) == 1 else or_(*within)]

@@ -164,6 +164,25 @@ task_instance_counts = Table(
 )
 Index("ix_task_instance_counts_project", task_instance_counts.c.project_id, task_instance_counts.c.state)
 
+# The same running counts by the instances' cost instead of their days (0034_count_cost): where a
+# deep page sorted by COST_TIME starts. A cost has no day, and the bands it is counted in
+# (storage/instance_counts.py ``cost_band``, ~3 % wide) would multiply the days' rows by hundreds,
+# so they are a table of their own, written by the same triggers. PostgreSQL only, as above.
+task_instance_cost_counts = Table(
+    "task_instance_cost_counts",
+    metadata,
+    Column("project_id", String(19), nullable=False),
+    # The first cost (ms) of the band the instances' cost falls in; null: no cost (not ended).
+    Column("cost_band", BigInteger),
+    Column("state", String(16), nullable=False),
+    Column("instance_type", Integer, nullable=False),
+    Column("cycle_type", String(16), nullable=False),
+    Column("task_type_id", Integer, nullable=False),
+    Column("n", BigInteger, nullable=False),
+)
+Index("ix_task_instance_cost_counts_project", task_instance_cost_counts.c.project_id,
+      task_instance_cost_counts.c.state)
+
 # One row per attempt: (life round, try). The log file is per life round (tries append to it).
 instance_executions = Table(
     "instance_executions",

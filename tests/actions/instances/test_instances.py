@@ -214,14 +214,14 @@ def test_a_folder_lists_the_instances_of_its_workflows_page_by_page_in_order(api
 
 
 def test_pages_sorted_by_start_and_end_are_slices_of_the_whole(api: Api) -> None:
-    """START_TIME and END_TIME without a filter: on PostgreSQL a page is found among the running
-    counts by day of the start and of the end (migration 0033); every page is the slice of the
-    whole list, both ways."""
+    """START_TIME, END_TIME and COST_TIME without a filter: on PostgreSQL a page is found among
+    the running counts by day of the start and of the end (migration 0033) or by cost band
+    (0034); every page is the slice of the whole list, both ways."""
     space = new_space(api)
     tasks = {submit(api, space, "true") for _ in range(5)}
     for task_id in tasks:
         wait_for(api, space, task_id, {"COMPLETED"})
-    shown = {"START_TIME": "StartTime", "END_TIME": "EndTime"}
+    shown = {"START_TIME": "StartTime", "END_TIME": "EndTime", "COST_TIME": "CostTime"}
     for column, field in shown.items():
         for sort in ("ASC", "DESC"):
             base = {"ProjectId": space.project, "SortColumn": column, "SortType": sort}

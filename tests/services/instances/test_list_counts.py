@@ -97,17 +97,18 @@ def test_every_page_over_several_days_is_the_slice_of_the_whole(db: Database, so
 
 
 @pytest.mark.parametrize("sort_type", ["ASC", "DESC"])
-@pytest.mark.parametrize("sort_column", ["START_TIME", "END_TIME"])
+@pytest.mark.parametrize("sort_column", ["START_TIME", "END_TIME", "COST_TIME"])
 @pytest.mark.parametrize("filters", [{}, {"instance_state": "COMPLETED"}])
 def test_pages_by_start_and_end_are_slices_of_the_order_nulls_included(
         db: Database, sort_column: str, sort_type: str, filters: dict[str, Any]) -> None:
-    """On PostgreSQL the counts also keep the day of the start and of the end (0033), so these
-    pages are found among those days, the instances not started or not ended (null) as a last
-    bucket; on both backends every page is the slice of the whole order, which is the order of
-    the times (ties broken by the instance, nulls at the backend's end)."""
+    """On PostgreSQL the counts also keep the day of the start and of the end (0033) and the
+    cost's band (0034), so these pages are found among those days or bands, the instances not
+    started or not ended (null) as a last bucket; on both backends every page is the slice of
+    the whole order, which is the order of the times or costs (ties broken by the instance,
+    nulls at the backend's end)."""
     w = World(db, DAY0)
     _seed(db, w)
-    column = "started_at" if sort_column == "START_TIME" else "ended_at"
+    column = {"START_TIME": "started_at", "END_TIME": "ended_at", "COST_TIME": "cost_ms"}[sort_column]
     with db.write() as conn:
         # Started 40 minutes after the hour (so across midnight too), ended 1-29 hours later;
         # WAIT_RUN never started, RUNNING not ended; ties: every 3rd started (and ended) at the
@@ -117,8 +118,11 @@ def test_pages_by_start_and_end_are_slices_of_the_order_nulls_included(
                 DAY0 + timedelta(hours=30) if r.id % 3 == 0 else r.scheduled_at + timedelta(minutes=40))
             ended = None if started is None or r.state == "RUNNING" else (
                 DAY0 + timedelta(hours=50) if r.id % 3 == 0 else started + timedelta(hours=1 + r.id % 29))
+            # The cost: tens of bands of hours, some below 64 ms (a band each), ties as above.
+            cost = None if ended is None else (
+                r.id % 50 if r.id % 7 == 0 else int((ended - started).total_seconds() * 1000) + r.id % 2)
             conn.execute(update(task_instances).where(task_instances.c.id == r.id)
-                         .values(started_at=started, ended_at=ended))
+                         .values(started_at=started, ended_at=ended, cost_ms=cost))
         rows = conn.execute(select(task_instances.c.id, task_instances.c[column], task_instances.c.state)).all()
     wanted = [r for r in rows if filters.get("instance_state") in (None, r.state)]
     timed = sorted((r for r in wanted if r[1] is not None), key=lambda r: (r[1], r.id))

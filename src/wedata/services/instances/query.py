@@ -12,7 +12,7 @@ as WeData shows them (spec §6.5).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -223,16 +223,37 @@ _UNCOUNTED = tuple(sorted(
 
 # The sort columns whose day the running counts keep: a deep page is walked within its day.
 DAY_OF = {"SCHEDULE_DATE": "scheduled_day", "START_TIME": "started_day", "END_TIME": "ended_day"}
+_ONE_DAY = timedelta(days=1)
 
 
-def _counted_days(conn: Any, req: M.ListTaskInstancesRequest, equal: dict[str, Any],
-                  day: str) -> list[tuple[Any, int]] | None:
-    """How many instances match, per UTC ``day`` (instance_counts.DAYS), from the running counts
-    (storage/instance_counts.py); None where they do not answer (SQLite, or a filter on another
-    column than the counted ones)."""
+def _day_end(day: Any) -> Any:
+    return day + _ONE_DAY
+
+
+def _band_end(first: int) -> int:
+    return instance_counts.cost_band(first)[1]
+
+
+@dataclass
+class Counted:
+    """How many instances match, per bucket of the sort column (a UTC day, or a cost band), from
+    the running counts; ``end_of`` gives a bucket's end from its start."""
+
+    buckets: list[tuple[Any, int]]
+    end_of: Callable[[Any], Any]
+
+
+def _counted(conn: Any, req: M.ListTaskInstancesRequest, equal: dict[str, Any], sort_name: str) -> Counted | None:
+    """The running counts (storage/instance_counts.py) by the sort column's buckets (by scheduled
+    day for a column they do not keep); None where they do not answer (SQLite, or a filter on
+    another column than the counted ones)."""
     if any(getattr(req, name) for name in _UNCOUNTED):
         return None
-    return instance_counts.by_day(conn, req.project_id, equal, day)
+    if sort_name == "COST_TIME":
+        bands = instance_counts.by_cost(conn, req.project_id, equal)
+        return None if bands is None else Counted(list(bands), _band_end)
+    days = instance_counts.by_day(conn, req.project_id, equal, DAY_OF.get(sort_name, "scheduled_day"))
+    return None if days is None else Counted(days, _day_end)
 
 
 def list_instances(conn: Any, req: M.ListTaskInstancesRequest) -> Paged[Any]:
@@ -256,18 +277,18 @@ def list_instances(conn: Any, req: M.ListTaskInstancesRequest) -> Paged[Any]:
     if merged is not None:
         cond = cond[1:]
     desc = direction == "DESC"
-    days = _counted_days(conn, req, filters.equal, DAY_OF.get(sort_name, "scheduled_day"))
+    counted = _counted(conn, req, filters.equal, sort_name)
     # Every join of base_query is an outer join to at most one row: the count and the page's ids
     # are the instances' own.
-    total = (sum(n for _, n in days) if days is not None
+    total = (sum(n for _, n in counted.buckets) if counted is not None
              else int(conn.execute(select(func.count()).select_from(TI).where(*cond)).scalar_one()))
     ranged = {TI.c.scheduled_at: req.schedule_time_from or req.schedule_time_to,
               TI.c.started_at: req.start_time_from or req.start_time_to,
               TI.c.updated_at: req.last_update_time_from or req.last_update_time_to}
     # A time range on another column than the order's is read first and sorted (paging.py).
     other_range = any(given for c, given in ranged.items() if c is not column)
-    if days is not None and sort_name in DAY_OF:
-        ids = bucketed_keys(conn, TI.c.id, cond, column, desc, days, timedelta(days=1), pg)
+    if counted is not None:
+        ids = bucketed_keys(conn, TI.c.id, cond, column, desc, counted.buckets, counted.end_of, pg)
     elif merged is not None:
         ids = merged_keys(conn, TI.c.id, cond, TI.c.workflow_id, merged, column, desc, pg, total)
     else:
