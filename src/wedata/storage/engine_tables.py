@@ -107,9 +107,11 @@ Index("ix_task_instances_deadline", task_instances.c.deadline_at)
 # (project, column, id); WorkflowId is its most used filter. Migration 0024_scale_indexes.
 # On PostgreSQL it carries the counted columns (0026_instance_counts): a page filtered by InstanceType,
 # CycleType or TaskTypeId, walked within its day, reads the index alone (97 -> 7.5 ms for 40,000
-# entries of a day of 100,000).
+# entries of a day of 100,000), and what a StartTime or LastUpdateTime range's walk in this order
+# tests on each entry (0035_scheduled_window; services/instances/query.py ``_window_keys``).
 Index("ix_task_instances_project_scheduled", task_instances.c.project_id, task_instances.c.scheduled_at,
-      task_instances.c.id, postgresql_include=["instance_type", "cycle_type", "task_type_id"])
+      task_instances.c.id, postgresql_include=["instance_type", "cycle_type", "task_type_id", "state", "started_at",
+                                               "updated_at"])
 # The StartTime and LastUpdateTime ranges carry scheduled_at (the default order): a range's page
 # is sorted from the index alone (services/instances/query.py; migration 0025_list_filters).
 Index("ix_task_instances_project_started", task_instances.c.project_id, task_instances.c.started_at,
