@@ -29,6 +29,7 @@ from wedata.services.tasks import search
 from wedata.spec import models as M
 from wedata.storage import instance_counts
 from wedata.storage import tables as T
+from wedata.storage.db import planned_each_time
 from wedata.storage.engine_tables import task_instances
 
 TI = task_instances
@@ -308,6 +309,11 @@ def _window_keys(conn: Any, project_id: str, filters: Filters, window: tuple[Any
 
 
 def list_instances(conn: Any, req: M.ListTaskInstancesRequest) -> Paged[Any]:
+    with planned_each_time(conn):
+        return _list_instances(conn, req)
+
+
+def _list_instances(conn: Any, req: M.ListTaskInstancesRequest) -> Paged[Any]:
     zone = check_zone(req.time_zone)
     pg = page(req.page_number, req.page_size, default_size=10, min_size=1, max_size=100)
     sort_name = (req.sort_column or "SCHEDULE_DATE").strip().upper()

@@ -101,7 +101,7 @@ from wedata.services.workflows.workflows import TRIGGER, require_schedule_mode
 from wedata.spec import models as M
 from wedata.storage import instance_owner
 from wedata.storage import tables as T
-from wedata.storage.db import Database
+from wedata.storage.db import Database, planned_each_time
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +203,7 @@ class TaskService:
         (services/paging.py); the page's rows are then joined."""
         pg = page(req.page_number, req.page_size, min_size=10)
         t = T.tasks
-        with self.db.read() as conn:
+        with self.db.read() as conn, planned_each_time(conn):
             cond = list_condition(conn, req) & self._kind_condition(conn, req.project_id)
             total = conn.execute(select(func.count()).select_from(t).where(cond)).scalar_one()
             # A ModifyTime range is read first and sorted (services/paging.py).
