@@ -203,11 +203,13 @@ class TaskService:
         (services/paging.py); the page's rows are then joined."""
         pg = page(req.page_number, req.page_size, min_size=10)
         t = T.tasks
-        with self.db.read() as conn, planned_each_time(conn):
-            cond = list_condition(conn, req) & self._kind_condition(conn, req.project_id)
-            total = conn.execute(select(func.count()).select_from(t).where(cond)).scalar_one()
-            # A ModifyTime range is read first and sorted (services/paging.py).
-            ids = page_keys(conn, t.c.id, [cond], [(t.c.created_at, True)], pg, total, ranged=bool(req.modify_time))
+        with self.db.read() as conn:
+            with planned_each_time(conn):  # the count and the keys (not the rows by id: query.py)
+                cond = list_condition(conn, req) & self._kind_condition(conn, req.project_id)
+                total = conn.execute(select(func.count()).select_from(t).where(cond)).scalar_one()
+                # A ModifyTime range is read first and sorted (services/paging.py).
+                ids = page_keys(conn, t.c.id, [cond], [(t.c.created_at, True)], pg, total,
+                                ranged=bool(req.modify_time))
             rows = conn.execute(TASK_PAGE_BY_IDS, {"ids": ids}).all() if ids else []
         return list(rows), int(total), pg
 
