@@ -30,11 +30,14 @@ COUNTED = ("state", "instance_type", "cycle_type", "task_type_id")
 # a compact table would only rewrite it; the cost bands of a million instances fold to ~2,000).
 FOLD_ABOVE = 1000
 
-_KEY = "project_id, scheduled_day, started_day, ended_day, state, instance_type, cycle_type, task_type_id"
+
+def _key(table: Any) -> str:
+    """A counts table's key: every column but the count."""
+    return ", ".join(c.name for c in table.c if c.name != "n")
+
 
 # The days the counts are kept by (UTC): of the scheduled time, the latest start, the latest end.
 DAYS = ("scheduled_day", "started_day", "ended_day")
-_COST_KEY = "project_id, cost_band, state, instance_type, cycle_type, task_type_id"
 
 
 def _fold_statement(table: str, key: str) -> Any:
@@ -42,8 +45,7 @@ def _fold_statement(table: str, key: str) -> Any:
                 f"SELECT {key}, sum(n) FROM gone GROUP BY {key} HAVING sum(n) <> 0")
 
 
-_FOLDS = ((C, _fold_statement("task_instance_counts", _KEY)),
-          (CC, _fold_statement("task_instance_cost_counts", _COST_KEY)))
+_FOLDS = tuple((table, _fold_statement(table.name, _key(table))) for table in (C, CC))
 
 # A cost band keeps this many leading bits of the cost: 32 bands per doubling, each ~3 % wide.
 BAND_BITS = 6

@@ -273,15 +273,16 @@ def _counted(conn: Any, req: M.ListTaskInstancesRequest, equal: dict[str, Any], 
 # instances (fewer sort in a few ms) and the window holds at most WINDOW_FACTOR times as many.
 WINDOW_MIN = 5000
 WINDOW_FACTOR = 3
-_RANGES = ("schedule_time_from", "schedule_time_to", "start_time_from", "start_time_to",
-           "last_update_time_from", "last_update_time_to")
-# Filters the walk cannot test from ix_task_instances_project_scheduled alone (0035).
-_NOT_IN_WINDOW = tuple(name for name in _UNCOUNTED if name not in _RANGES)
+# The ranges the walk is for, and those it tests from ix_task_instances_project_scheduled (0035).
+_WALKED_RANGES = ("start_time_from", "start_time_to", "last_update_time_from", "last_update_time_to")
+_TESTED_RANGES = ("schedule_time_from", "schedule_time_to", *_WALKED_RANGES)
+# Filters the walk cannot test from that index alone.
+_NOT_IN_WINDOW = tuple(name for name in _UNCOUNTED if name not in _TESTED_RANGES)
 
 
 def _walks_window(conn: Any, req: M.ListTaskInstancesRequest, sort_name: str) -> bool:
     return (conn.dialect.name == "postgresql" and sort_name == "SCHEDULE_DATE"
-            and any(getattr(req, name) for name in _RANGES[2:])
+            and any(getattr(req, name) for name in _WALKED_RANGES)
             and not any(getattr(req, name) for name in _NOT_IN_WINDOW))
 
 
