@@ -79,7 +79,7 @@ def test_a_silent_host_cannot_hold_the_test_past_its_timeout(silent_port: int, s
     started = time.monotonic()
     with pytest.raises(C.ConnectFailed) as info:
         C.test_connection(spec, 0.5)  # below libpq's 2 s minimum: the wall-clock bound holds it
-    assert time.monotonic() - started < 0.9
+    assert time.monotonic() - started < 1.6  # under libpq's 2 s, with room for a loaded machine
     assert f"127.0.0.1:{silent_port} did not answer within 0.5 s" in info.value.message
 
 
