@@ -81,7 +81,7 @@ def test_name_search_indexes_are_made_where_pg_trgm_can_be_and_skipped_where_not
     from alembic.script import ScriptDirectory
     from sqlalchemy import select
 
-    from wedata.services.tasks.search import contains_folded
+    from wedata.services.tasks.search import name_contains
     from wedata.storage import tables as T
     from wedata.storage.migrate import alembic_config
 
@@ -96,9 +96,12 @@ def test_name_search_indexes_are_made_where_pg_trgm_can_be_and_skipped_where_not
         with owner.read() as conn:
             assert [r[0] for r in conn.execute(text(trgm))] == ["ix_tasks_id_trgm", "ix_tasks_name_trgm"]
             # pg_trgm answers "=" too: on a bare column, PostgreSQL without statistics took the
-            # trigram index of tasks.id for every join (4.7 ms a look). Only lower(...) is indexed.
-            defs = [r[0] for r in conn.execute(text("SELECT indexdef FROM pg_indexes WHERE indexdef LIKE '%gin_trgm_ops%'"))]
-            assert len(defs) == 2 and all("(lower((" in d for d in defs), defs
+            # trigram index of tasks.id for every join (4.7 ms a look). Only lowered values are
+            # indexed: lower(id), and the name lowered when written (0036_name_folded).
+            defs = dict(conn.execute(text(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE indexdef LIKE '%gin_trgm_ops%'")).all())
+            assert "(lower((id)::text) gin_trgm_ops)" in defs["ix_tasks_id_trgm"], defs
+            assert defs["ix_tasks_name_trgm"].endswith("(name_folded gin_trgm_ops)"), defs
         downgrade(owner, "base")
         owner.dispose()
         with psycopg.connect(admin, autocommit=True) as c:
@@ -116,7 +119,7 @@ def test_name_search_indexes_are_made_where_pg_trgm_can_be_and_skipped_where_not
         with plain.read() as conn:
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head  # to the end
             assert conn.execute(text(trgm)).all() == []
-            conn.execute(select(T.tasks.c.id).where(contains_folded(T.tasks.c.name, "x_%"))).all()
+            conn.execute(select(T.tasks.c.id).where(name_contains("x_%"))).all()
         plain.dispose()
     finally:
         drop_pg_database(name)
@@ -136,7 +139,7 @@ def test_postgresql_list_indexes_carry_what_their_filters_check(pg_url: str) -> 
                 "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'tasks'").all())
     finally:
         database.dispose()
-    assert defs["ix_tasks_project_created"].endswith("INCLUDE (task_type_id, name)"), defs
+    assert defs["ix_tasks_project_created"].endswith("INCLUDE (task_type_id, name_folded)"), defs
     assert defs["ix_tasks_project_submit"].endswith("INCLUDE (latest_submit_version_no, latest_version_no)"), defs
     assert "folder_path text_pattern_ops" in defs["ix_tasks_project_folder"], defs
     assert defs["ix_tasks_project_folder"].endswith("INCLUDE (created_at, id)"), defs

@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Computed,
     DateTime,
     ForeignKey,
     ForeignKeyConstraint,
@@ -194,6 +195,9 @@ tasks = Table(
     Column("project_id", String(19), ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
     Column("workflow_id", String(36), ForeignKey("workflows.id"), nullable=False),
     Column("name", String(256), nullable=False),
+    # lower(name), computed by the database on every write of the name: TaskName searches it
+    # (services/tasks/search.py) without lowering each name they check (0036_name_folded).
+    Column("name_folded", Text, Computed("lower(name)")),
     Column("task_type_id", Integer, nullable=False),
     Column("owner_uin", String(32), nullable=False),
     Column("description", Text, nullable=False, default=""),
@@ -231,10 +235,11 @@ Index("ix_tasks_project_type", tasks.c.project_id, tasks.c.task_type_id, tasks.c
 Index("ix_tasks_project_updated", tasks.c.project_id, tasks.c.updated_at, tasks.c.id, tasks.c.created_at)
 # ListTasks pages a project's tasks newest first: the page's ids are an index-only walk
 # (services/paging.py; the id added by migration 0024_scale_indexes). On PostgreSQL it carries the
-# type and the name, so a filter that keeps most tasks (TaskNodeTypeList, a common TaskName) is
-# checked during that walk instead of on each row (migration 0030_list_includes).
+# type and the lowered name, so a filter that keeps most tasks (TaskNodeTypeList, a common
+# TaskName) is checked during that walk instead of on each row (migrations 0030_list_includes,
+# 0036_name_folded).
 Index("ix_tasks_project_created", tasks.c.project_id, tasks.c.created_at, tasks.c.id,
-      postgresql_include=["task_type_id", "name"])
+      postgresql_include=["task_type_id", "name_folded"])
 # The planner's look for changed tasks (scheduler/planner.py ``changed``) compares every task's
 # submitted version and status with its plan on each engine iteration: from this index alone,
 # not from the wide rows (their definitions). Migration 0024_scale_indexes.

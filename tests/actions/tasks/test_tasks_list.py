@@ -188,3 +188,24 @@ def test_the_bundle_filter_follows_each_save_and_a_too_long_bundle_is_refused(ap
     api.call("UpdateTaskPartially", {"ProjectId": world["project"], "TaskId": task,
                                      "NewSetting": {"TaskConfiguration": {"BundleId": "b" * 256}}})
     assert bundle("b" * 256) == {task} and bundle("bundle-b") == set()
+
+
+def test_the_name_search_follows_a_rename_in_any_case(api: Api, world: dict[str, Any]) -> None:
+    """TaskName searches the name as the database keeps it lowered (tasks.name_folded, a generated
+    column, 0036_name_folded): a rename moves the task from the old name's search to the new one's,
+    whatever the case of the name or the word."""
+    space = world["first"]
+    old, new = unique("OldName"), unique("NewName")
+    task = create(api, space, old)
+
+    def named(word: str) -> set[str]:
+        data = api.raw("ListTasks", {"ProjectId": world["project"], "TaskName": word, "PageSize": 50})["Data"]
+        assert data["TotalCount"] == len(data["Items"])
+        return {i["TaskId"] for i in data["Items"]}
+
+    assert named(old.lower()) == {task} and named(old.upper()) == {task}
+    api.call("UpdateTaskPartially", {"ProjectId": world["project"], "TaskId": task,
+                                     "NewSetting": {"TaskBaseAttribute": {"TaskName": new}}})
+    assert named(old) == set() and named(old.lower()) == set()
+    assert named(new.upper()) == {task} and named(new[3:-2].lower()) == {task}
+    assert api.raw("GetTask", {"ProjectId": world["project"], "TaskId": task})["Data"]["TaskBaseAttribute"]["TaskName"] == new

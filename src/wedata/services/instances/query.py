@@ -168,7 +168,7 @@ def list_filters(conn: Any, req: M.ListTaskInstancesRequest, zone: str | None) -
             # tasks (names and ids), not over every instance; an instance of a deleted task is
             # still found by its exact task id.
             named = select(tasks.c.id).where(tasks.c.project_id == req.project_id, or_(*[
-                or_(search.contains_folded(tasks.c.name, w), search.contains_folded(tasks.c.id, w)) for w in words]))
+                or_(search.name_contains(w), search.contains_folded(tasks.c.id, w)) for w in words]))
             condition, literal = _task_ids(conn, named, words)
             cond.append(condition)
             by_task = by_task or literal

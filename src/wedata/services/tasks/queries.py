@@ -71,8 +71,8 @@ def list_condition(conn: Connection, req: M.ListTasksRequest) -> ColumnElement[b
     t, w = T.tasks, T.workflows
     conds: list[ColumnElement[bool]] = [t.c.project_id == req.project_id]
     if req.task_name:
-        # On PostgreSQL the trigram index of lower(name) serves it (0027_name_search).
-        conds.append(search.contains_folded(t.c.name, req.task_name))
+        # On PostgreSQL the trigram index of the lowered name serves it (0027, 0036).
+        conds.append(search.name_contains(req.task_name))
     if req.workflow_id:
         conds.append(t.c.workflow_id == req.workflow_id)
     if req.owner_uin:

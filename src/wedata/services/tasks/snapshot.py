@@ -49,7 +49,7 @@ def _list_select() -> Select[Any]:
     """task_select without the definition (what ListTasks' TaskBaseAttribute does not show): a
     page of tasks then decodes no JSON (~1.5 kB a task)."""
     t, w, g = T.tasks, T.workflows, T.resource_groups
-    return select(*(c for c in t.c if c.name != "definition"), w.c.name.label("workflow_name"), w.c.workflow_type,
+    return select(*(c for c in t.c if c.name not in ("definition", "name_folded")), w.c.name.label("workflow_name"), w.c.workflow_type,
                   g.c.name.label("resource_group_name")).select_from(
         t.join(w, w.c.id == t.c.workflow_id).outerjoin(g, g.c.id == t.c.resource_group_id)
     )
