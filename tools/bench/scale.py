@@ -171,7 +171,8 @@ def seed(url: str, home: Path, n_tasks: int, n_instances: int, log: Callable[[st
                 for tid in templates.values()}
         versions = {tid: {r["kind"]: dict(r) for r in conn.execute(
             select(T.task_versions).where(T.task_versions.c.task_id == tid)).mappings()} for tid in templates.values()}
-    task_cols = [c.name for c in T.tasks.c]
+    # Generated columns (tasks.name_folded) are the database's to fill: COPY may not name them.
+    task_cols = [c.name for c in T.tasks.c if c.computed is None]
     version_cols = [c.name for c in T.task_versions.c]
     now = utcnow().replace(microsecond=0)
     span = timedelta(days=365) / max(n_tasks, 1)
