@@ -143,10 +143,15 @@ def build_console(runtime: Runtime) -> Console:
                    deliveries=runtime.services.alarms)
 
 
-def start_engine(runtime: Runtime, kind: str = "server") -> Any:
-    """Start the scheduler engine (planning, dispatch, local executor) in this process."""
-    from wedata.scheduler.engine import Engine
+def start_engine(runtime: Runtime, kind: str = "server", *, own_process: bool = False) -> Any:
+    """Start the scheduler engine (planning, dispatch, local executor) in this process.
+    ``own_process``: the process runs the engine and no API (``wedata scheduler``, the server's
+    engine process), so its database connections carry the engine's plan settings from their
+    start instead of setting them in each cycle."""
+    from wedata.scheduler.engine import OLTP_PLANS, Engine
 
+    if own_process:
+        runtime.db.engine_sessions(OLTP_PLANS)
     scheduler = runtime.services.scheduler
     # SQL tasks reach their data sources through the services (grants, decrypted passwords,
     # pools): the engine gets them as a resolver and never imports the services itself.

@@ -2,7 +2,7 @@
 the full look for changed tasks (other processes' submissions) reads every task, so it is spaced
 to take at most 1/LOOK_SHARE of the engine's time, and a change made by another process is still
 planned, one spaced look later; the cycle's transaction runs without JIT or parallel plans on
-PostgreSQL (scheduler/engine.py)."""
+PostgreSQL (scheduler/engine.py), set per transaction or, in a process of its own, per connection."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.scheduler.helpers import World, fast_clock, running_engine, settings_for, utc
-from wedata.scheduler.engine import LOOK_SHARE
+from wedata.scheduler.engine import LOOK_SHARE, OLTP_PLANS
 from wedata.storage.db import Database
 
 SLOW = 0.05  # seconds added to each full look, as 100,000 tasks would (167 ms there)
@@ -76,3 +76,50 @@ def test_the_cycle_runs_without_jit_or_parallel_plans_on_postgresql(db: Database
     assert seen and all(s == ("off", "0") for s in seen), seen
     with db.read() as conn:  # the pool's connections keep the server's defaults
         assert conn.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar() != "0"
+
+
+def test_an_engine_in_a_process_of_its_own_sets_them_once_per_connection(db: Database, tmp_path: Path) -> None:
+    """``wedata scheduler`` and the server's engine process serve no API: their connections carry
+    the plan settings from their start (``Database.engine_sessions``) and the cycle sends no
+    ``SET LOCAL`` (a round trip a cycle); behind PgBouncer's transaction pooling (no prepared
+    statements) a session setting would leak to other clients, so there it stays per transaction."""
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite has neither JIT nor parallel plans")
+    from sqlalchemy import event
+
+    from wedata.scheduler import observers
+
+    bouncer = Database(db.url, prepare_threshold=None)
+    try:
+        assert bouncer.engine_sessions(OLTP_PLANS) is False
+        with bouncer.read() as conn:
+            assert conn.exec_driver_sql("SHOW jit").scalar() == "on"
+    finally:
+        bouncer.dispose()
+    own = Database(db.url)
+    statements: list[str] = []
+    seen: list[tuple[str, str]] = []
+
+    def record(conn: Any, changes: Any) -> None:
+        if any(c["from_state"] is not None for c in changes):  # a cycle's, not the planner's
+            seen.append((conn.exec_driver_sql("SHOW jit").scalar(),
+                         conn.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar()))
+
+    try:
+        with own.read() as conn:
+            conn.exec_driver_sql("SELECT 1")  # a connection made before: it must not stay in the pool
+        assert own.engine_sessions(OLTP_PLANS) is True
+        with own.read() as conn:
+            assert (conn.exec_driver_sql("SHOW jit").scalar(),
+                    conn.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar()) == ("off", "0")
+        event.listen(own.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        observers.observe(own.engine, "test-settings", record)
+        clock = fast_clock(utc("2025-03-01 02:00:00"))
+        w = World(own, clock.now())
+        with running_engine(own, settings_for(tmp_path), clock):
+            w.wait_states(w.task("true"), {"COMPLETED"})
+    finally:
+        observers.unobserve(own.engine, "test-settings")
+        own.dispose()
+    assert seen and all(s == ("off", "0") for s in seen), seen
+    assert statements and not [s for s in statements if "SET LOCAL" in s]

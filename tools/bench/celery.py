@@ -55,7 +55,7 @@ from tests.scheduler.helpers import World  # noqa: E402
 from tests.support import PG_URL, clean_env, create_pg_database, drop_pg_database, wedata_cli  # noqa: E402
 from wedata.clock import SystemClock, utcnow  # noqa: E402
 from wedata.config import Settings  # noqa: E402
-from wedata.scheduler.engine import Engine  # noqa: E402
+from wedata.scheduler.engine import OLTP_PLANS, Engine  # noqa: E402
 from wedata.services.container import Services  # noqa: E402
 from wedata.storage import tables as T  # noqa: E402
 from wedata.storage.db import Database  # noqa: E402
@@ -149,6 +149,9 @@ def run(name: str, workers: int, args: argparse.Namespace) -> dict[str, Any]:
         settings = Settings(home=home, plan_interval=0.2, sweep_interval=30.0, sandbox=args.sandbox,
                             allow_unisolated=True, remote_groups=(group,), broker_url=args.broker)
         services = Services(db, settings, SystemClock())
+        # The engine's process serves no API: its connections carry the plan settings, as in
+        # `wedata scheduler` and the server's engine process (Database.engine_sessions).
+        db.engine_sessions(OLTP_PLANS)
         engine = Engine(db, settings, SystemClock(), defs=services.scheduler.defs)
         services.scheduler.attach(engine)
         engine.start()

@@ -49,7 +49,7 @@ from tests.scheduler.helpers import World  # noqa: E402
 from tests.support import PG_URL, clean_env, create_pg_database, drop_pg_database, wedata_cli  # noqa: E402
 from wedata.clock import SystemClock, utcnow  # noqa: E402
 from wedata.config import Settings  # noqa: E402
-from wedata.scheduler.engine import Engine  # noqa: E402
+from wedata.scheduler.engine import OLTP_PLANS, Engine  # noqa: E402
 from wedata.services.container import Services  # noqa: E402
 from wedata.storage.db import Database  # noqa: E402
 from wedata.storage.engine_tables import task_instances as TI  # noqa: E402
@@ -195,6 +195,9 @@ def run_workload(name: str, backend_kind: str, slots: int, lead: float, sandbox:
                             sandbox=sandbox, allow_unisolated=True)
         # The services register their transition observers (alarms, backfill) as in the server.
         services = Services(backend.db, settings, SystemClock())
+        # The engine's process serves no API: its connections carry the plan settings, as in
+        # `wedata scheduler` and the server's engine process (Database.engine_sessions).
+        backend.db.engine_sessions(OLTP_PLANS)
         engine = Engine(backend.db, settings, SystemClock(), defs=services.scheduler.defs)
         services.scheduler.attach(engine)
         counter = StatementCounter(backend.db, engine) if statements or statement_times else None

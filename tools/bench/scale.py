@@ -585,7 +585,7 @@ def measure_engine(url: str, n: int, log: Callable[[str], None], lead: float = 2
     """``n`` one-off ``true`` tasks (own project) due together, run by a started engine with the
     seeded tasks and their instances present. Counted from the moment they are planned."""
     from tests.scheduler.helpers import World
-    from wedata.scheduler.engine import Engine
+    from wedata.scheduler.engine import OLTP_PLANS, Engine
     from wedata.services.container import Services
 
     db = Database(url)
@@ -599,6 +599,9 @@ def measure_engine(url: str, n: int, log: Callable[[str], None], lead: float = 2
     settings = Settings(home=home, default_slots=4, plan_interval=0.2, sweep_interval=30.0, sandbox="none",
                         allow_unisolated=True)
     services = Services(db, settings, SystemClock())
+    # The engine's process serves no API: its connections carry the plan settings, as in
+    # `wedata scheduler` and the server's engine process (Database.engine_sessions).
+    db.engine_sessions(OLTP_PLANS)
     engine = Engine(db, settings, SystemClock(), defs=services.scheduler.defs)
     services.scheduler.attach(engine)
     counter = StatementCounter(db)

@@ -47,7 +47,7 @@ from tools.bench.engine import EVERY_SECOND, Backend, count, wall  # noqa: E402
 from wedata.clock import SystemClock, utcnow  # noqa: E402
 from wedata.config import Settings  # noqa: E402
 from wedata.principal import Caller  # noqa: E402
-from wedata.scheduler.engine import Engine  # noqa: E402
+from wedata.scheduler.engine import OLTP_PLANS, Engine  # noqa: E402
 from wedata.services.container import Services  # noqa: E402
 from wedata.spec import models as M  # noqa: E402
 from wedata.storage import tables as T  # noqa: E402
@@ -105,6 +105,9 @@ def bench_chain(backend_kind: str, tasks: int = 20, lead: float = 6.0, *, proces
                 _with_source(world, tid, source_id)
             ids.append(tid)
             prev = [tid]
+        # The engine's process serves no API: its connections carry the plan settings, as in
+        # `wedata scheduler` and the server's engine process (Database.engine_sessions).
+        backend.db.engine_sessions(OLTP_PLANS)
         engine = Engine(backend.db, settings, SystemClock(), defs=services.scheduler.defs,
                         sql_resolver=services.sql_targets)
         services.scheduler.attach(engine)

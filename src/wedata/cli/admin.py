@@ -221,7 +221,7 @@ def scheduler(home: str | None, database_url: str | None, slots: int | None, att
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    start_engine(runtime, kind="scheduler")
+    start_engine(runtime, kind="scheduler", own_process=True)
     click.echo(f"wedata scheduler running (home {settings.home}); Ctrl-C to stop", err=True)
     stop.wait()
     stop_engine(runtime)

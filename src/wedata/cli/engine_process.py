@@ -307,7 +307,7 @@ def run_attached(runtime: Any, sock: socket.socket) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        engine = start_engine(runtime)
+        engine = start_engine(runtime, own_process=True)
     except Exception as exc:
         log.error("the engine could not start: %s", exc)
         _tell(sock, {"error": str(exc)})

@@ -75,9 +75,12 @@ LOOK_SHARE = 20
 # instances in the past and the day's WAIT_RUN instances in the future, PostgreSQL cannot tell
 # that few are due (it takes state and scheduled time as independent): it expected ~160,000 due
 # candidates where there were a few, and planned a parallel sort (10 ms of worker start-up a
-# cycle) or compiled the statement with JIT (~40 ms a cycle). Both statements in one round trip
-# (no parameters: psycopg sends them as one simple query).
-_OLTP_PLANS = "SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off"
+# cycle) or compiled the statement with JIT (~40 ms a cycle). Where the process's connections
+# serve the engine alone they carry these from their start (``Database.engine_sessions``, called
+# by ``wedata scheduler`` and the server's engine process); otherwise each cycle sets them for its
+# transaction, both in one round trip (no parameters: psycopg sends them as one simple query).
+OLTP_PLANS = {"max_parallel_workers_per_gather": "0", "jit": "off"}
+_OLTP_PLANS_LOCAL = "; ".join(f"SET LOCAL {name} = {value}" for name, value in OLTP_PLANS.items())
 
 
 @dataclass
@@ -321,8 +324,8 @@ class Engine:
         with_end = {h["eid"]: h for h in handles if h["eid"] in ending}
         try:
             with self.db.write() as conn:
-                if not self.db.is_sqlite:
-                    conn.exec_driver_sql(_OLTP_PLANS)
+                if not (self.db.is_sqlite or self.db.engine_sessions_set):
+                    conn.exec_driver_sql(_OLTP_PLANS_LOCAL)
                 cycle.store_handles(conn, [h for h in handles if h["eid"] not in ending])
                 self._cycle_tx(Tx(conn, now, node.actor), exits, dispatch, after, with_end)
         except BaseException:
