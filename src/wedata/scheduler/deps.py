@@ -190,23 +190,26 @@ def compute_edges(
 def upstream_states(conn: Connection, wanted: Mapping[str, set[datetime]]) -> dict[tuple[str, datetime], str]:
     """Current states of the given upstream keys.
 
-    Tasks whose wanted times span little (the common case: a handful of data times) are read
-    together, many tasks per query; a task with a wide span gets its own range query.
+    Tasks wanting one data time are read together, many tasks per query; tasks wanting a range
+    are read by range, one query for all the tasks wanting the same range (a batch of tasks
+    planned for the same day, each on its upstream's hours).
     """
     out: dict[tuple[str, datetime], str] = {}
     narrow: dict[datetime, list[str]] = defaultdict(list)  # common lower bound -> tasks
+    spans: dict[tuple[datetime, datetime], list[str]] = defaultdict(list)
     for task_id, times in wanted.items():
         if not times:
             continue
         lo, hi = min(times), max(times)
-        if len(times) == 1:
-            narrow[lo].append(task_id)
-            continue
-        for dt, state in conn.execute(
-            select(TI.c.data_time, TI.c.state).where(TI.c.task_id == task_id, TI.c.data_time >= lo, TI.c.data_time <= hi)
-        ):
-            if dt in times:
-                out[(task_id, dt)] = state
+        (narrow[lo] if len(times) == 1 else spans[(lo, hi)]).append(task_id)
+    for (lo, hi), ids in spans.items():
+        for i in range(0, len(ids), 500):
+            for tid, dt, state in conn.execute(
+                select(TI.c.task_id, TI.c.data_time, TI.c.state).where(
+                    in_values(conn, TI.c.task_id, ids[i : i + 500]), TI.c.data_time >= lo, TI.c.data_time <= hi)
+            ):
+                if dt in wanted[tid]:
+                    out[(tid, dt)] = state
     for dt, ids in narrow.items():
         for i in range(0, len(ids), 500):
             for tid, state in conn.execute(
@@ -250,13 +253,15 @@ def flush_edges(conn: Connection, buf: list[dict[str, Any]]) -> None:
 _GATE = D.alias("gate")
 
 
-def _pending_query(placeholders_only: bool) -> Any:
+def _pending_query(placeholders_only: bool, upstream: Any = None) -> Any:
     kinds = D.c.kind == "pending" if placeholders_only else D.c.kind != "self"
+    if upstream is None:
+        upstream = D.c.upstream_task_id == bindparam("upstream")
     return (
         select(D.c.instance_id)
         .distinct()
         .join(TI, TI.c.id == D.c.instance_id)
-        .where(D.c.upstream_task_id == bindparam("upstream"), kinds, TI.c.state.in_(instance_states.PENDING),
+        .where(upstream, kinds, TI.c.state.in_(instance_states.PENDING),
                TI.c.tries == 0,
                # Held by a data backfill plan (a "gate" edge): its edges are the plan's, adjusted
                # for CheckParentType (services/backfill/release.py); re-planning must not reset them.
@@ -274,6 +279,19 @@ def pending_instances(conn: Connection, upstream_task_id: str, *, placeholders_o
     while it had no schedule) when it is planned for the first time."""
     rows = conn.execute(_PENDING[placeholders_only], {"upstream": upstream_task_id})
     return [r[0] for r in rows]
+
+
+_PENDING_OF = _pending_query(True, D.c.upstream_task_id.in_(bindparam("upstreams", expanding=True)))
+
+
+def pending_instances_of(conn: Connection, upstream_task_ids: Sequence[str]) -> list[int]:
+    """:func:`pending_instances` with ``placeholders_only`` for many upstream tasks planned for
+    the first time at once (their ``pending`` placeholders), in chunks of 500."""
+    found: set[int] = set()
+    ups = sorted(set(upstream_task_ids))
+    for i in range(0, len(ups), 500):
+        found.update(r[0] for r in conn.execute(_PENDING_OF, {"upstreams": ups[i : i + 500]}))
+    return sorted(found)
 
 
 def clear_edges(conn: Connection, instance_ids: Sequence[int]) -> None:

@@ -41,6 +41,7 @@ from wedata.scheduler.deps import (
     flush_edges,
     insert_edges,
     pending_instances,
+    pending_instances_of,
 )
 from wedata.scheduler.readiness import evaluate, target_state
 from wedata.scheduler.transitions import Tx, record_created, transition
@@ -63,6 +64,8 @@ _EPOCH = datetime(1970, 1, 1)
 OFFLINE = ("F", "T", "INVALID")
 # Safety valve: a schedule that fires every second must not plan millions of rows at once.
 MAX_PER_TASK = 20_000
+# A task of a batch plan: its definition, its row of ``changed``/``due``, its (fire, data time)s.
+_Planned = tuple[TaskDef, Mapping[Any, Any], list[tuple[datetime, datetime]]]
 
 
 def to_utc(wall: datetime, zone: str) -> datetime:
@@ -182,30 +185,46 @@ class Planner:
             self._save(tx, task_id, version if status in OFFLINE else None, status, None, None, None)
 
     def plan_many(self, tx: Tx, rows: Sequence[Mapping[Any, Any]], out: PlanOutcome) -> None:
-        """Plan a batch of rows (``changed`` or ``due``). The common case at scale, the horizon of
-        an already planned task moving with the day, is done for the whole batch in a handful of
-        statements (:meth:`_extend_many`); every other row goes through :meth:`plan`."""
-        moving = [r for r in rows if r["status"] == "Y" and r["prod_version_id"]
-                  and r["version_id"] == r["prod_version_id"] and r["task_status"] not in OFFLINE
-                  and r["planned_through"] is not None]
-        ids = {r["id"] for r in moving}
-        for row in rows:
-            if row["id"] not in ids:
-                self.plan(tx, row, out)
+        """Plan a batch of rows (``changed`` or ``due``). The two common cases at scale are done
+        for the whole batch in a handful of statements (:meth:`_plan_batch`): the horizon of an
+        already planned task moving with the day, and the first plan of a submitted task (a
+        flood of submissions; 12 statements a task one by one). Every other row goes through
+        :meth:`plan`."""
+        moving: list[Mapping[Any, Any]] = []
+        first: list[Mapping[Any, Any]] = []
+        for r in rows:
+            if r["status"] != "Y" or not r["prod_version_id"]:
+                self.plan(tx, r, out)
+            elif (r["version_id"] == r["prod_version_id"] and r["task_status"] not in OFFLINE
+                  and r["planned_through"] is not None):
+                moving.append(r)
+            elif not r["version_id"]:  # never planned with a version: nothing to take down
+                first.append(r)
+            else:
+                self.plan(tx, r, out)
         if moving:
-            self._extend_many(tx, moving, out)
+            self._plan_batch(tx, moving, out, first=False)
+        if first:
+            self._plan_batch(tx, first, out, first=True)
 
-    def _extend_many(self, tx: Tx, rows: Sequence[Mapping[Any, Any]], out: PlanOutcome) -> None:
-        """:meth:`_extend` for many tasks at once: their definitions, the instances, the edges
-        and the plans each in one statement (or a few chunks), not one round of each per task.
-        A task whose definition does not parse, that listens for events or whose workflow
-        depends on its previous cycle goes through :meth:`plan` (their rules need it alone)."""
-        defs = self._load_defs(tx.conn, [r["prod_version_id"] for r in rows])
-        metas = {tid: (p, w, o) for tid, p, w, o in tx.conn.execute(
+    def _plan_batch(self, tx: Tx, rows: Sequence[Mapping[Any, Any]], out: PlanOutcome, *, first: bool) -> None:
+        """:meth:`_extend` (``first`` False) or :meth:`_replan` of a never planned task
+        (``first`` True) for many tasks at once: their definitions, the instances, the edges and
+        the plans each in one statement (or a few chunks), not one round of each per task. A task
+        whose definition does not parse, that listens for events or whose workflow depends on
+        its previous cycle goes through :meth:`plan` (their rules need it alone)."""
+        conn = tx.conn
+        defs = self._load_defs(conn, [r["prod_version_id"] for r in rows])
+        metas = {tid: (p, w, o) for tid, p, w, o in conn.execute(
             select(tasks.c.id, tasks.c.project_id, tasks.c.workflow_id, tasks.c.owner_uin)
-            .where(in_values(tx.conn, tasks.c.id, [r["id"] for r in rows]))).all()}
-        dependent = dependent_workflows(tx.conn, {w for _, w, _ in metas.values()})
-        plain: list[tuple[TaskDef, Mapping[Any, Any], list[tuple[datetime, datetime]]]] = []
+            .where(in_values(conn, tasks.c.id, [r["id"] for r in rows]))).all()}
+        dependent = dependent_workflows(conn, {w for _, w, _ in metas.values()})
+        # A one-off task makes its one instance once, ever (as in _replan).
+        once = [r["id"] for r in rows if first and (d := defs.get(r["prod_version_id"])) is not None
+                and d.schedule.cycle_type is CycleType.ONEOFF_CYCLE]
+        made = set(conn.execute(select(TI.c.task_id).where(in_values(conn, TI.c.task_id, once)).distinct()).scalars()) \
+            if once else set()
+        plain: list[_Planned] = []
         windows = _Windows(self, tx.now)
         for row in rows:
             tdef, meta = defs.get(row["prod_version_id"]), metas.get(row["id"])
@@ -214,16 +233,20 @@ class Planner:
                 continue
             out.tasks += 1
             until = windows.get(tdef.zone)[0]
-            after = to_wall(row["planned_through"], tdef.zone)
-            fires = [] if tdef.schedule.cycle_type is CycleType.ONEOFF_CYCLE or until <= after \
-                else self._fires(tdef, after, until)
+            after = windows.start(tdef.zone) if first else to_wall(row["planned_through"], tdef.zone)
+            if tdef.schedule.cycle_type is CycleType.ONEOFF_CYCLE:
+                fires = list(planned_instances(tdef.schedule, _EPOCH))[:1] if first and tdef.task_id not in made else []
+            else:
+                fires = self._fires(tdef, after, until) if until > after else []
             plain.append((tdef, row, fires))
         items = [NewInstance(tdef, d) for tdef, _, fires in plain for _, d in fires]
         if items:
-            # An instance that exists already (made by another scheduler meanwhile) is skipped
-            # by ON CONFLICT DO NOTHING and gets no edges and no history, as in _create.
+            # An instance that exists already (made by another scheduler meanwhile, or by a
+            # backfill before the first plan) is skipped by ON CONFLICT DO NOTHING and gets no
+            # edges and no history, as _create leaves it out (an edge on it is met or not by its
+            # state either way: compute_edges reads the states of every upstream key).
             batch = {tdef.task_id: {d for _, d in fires} for tdef, _, fires in plain if fires}
-            edges = iter(compute_edges(tx.conn, items, lambda v: defs.get(v) or self.load_def(v), batch))
+            edges = iter(compute_edges(conn, items, lambda v: defs.get(v) or self.load_def(v), batch))
             new_rows: list[dict[str, Any]] = []
             by_key: dict[tuple[str, datetime], list[dict[str, Any]]] = {}
             for tdef, _, fires in plain:
@@ -232,7 +255,12 @@ class Planner:
                     by_key[(tdef.task_id, dt)] = e = next(edges)
                     new_rows.append(instance_row(tx.now, tdef, project_id, workflow_id, fire, dt, e, owner_uin=owner))
             self._insert_instances(tx, new_rows, by_key, out)
-        self._save_many(tx, [(tdef, row) for tdef, row, _ in plain], windows)
+        self._save_many(tx, [(tdef, row) for tdef, row, _ in plain], windows, first=first)
+        if first and plain:
+            # Downstream instances mapped while these tasks had no schedule (placeholders).
+            ids = pending_instances_of(conn, [tdef.task_id for tdef, _, _ in plain])
+            if ids:
+                self._refresh_instances(tx, ids, out)
 
     def _load_defs(self, conn: Connection, versions: Sequence[str]) -> dict[str, TaskDef]:
         """The definitions of ``versions`` from one query (those that do not parse are left out)."""
@@ -267,17 +295,21 @@ class Planner:
         out.created += len(created)
         out.wake.update(c["id"] for c in created if c["state"] == states.WAIT_RUN)
 
-    def _save_many(self, tx: Tx, plans: Sequence[tuple[TaskDef, Mapping[Any, Any]]], windows: _Windows) -> None:
-        """The new horizon of each extended plan: one UPDATE from arrays on PostgreSQL
-        (storage/bulk.py), one executemany elsewhere."""
+    def _save_many(self, tx: Tx, plans: Sequence[tuple[TaskDef, Mapping[Any, Any]]], windows: _Windows, *,
+                   first: bool = False) -> None:
+        """The new horizon of each plan: one UPDATE from arrays on PostgreSQL (storage/bulk.py),
+        one executemany elsewhere; a first plan's row is inserted first where there is none."""
         if not plans:
             return
         params = []
         for tdef, row in plans:
             _, until_utc, next_at = windows.get(tdef.zone)
+            through = until_utc if row["planned_through"] is None else max(row["planned_through"], until_utc)
             params.append({"task_id": tdef.task_id, "version_id": tdef.version_id, "task_status": "Y",
-                           "planned_through": max(row["planned_through"], until_utc), "next_plan_at": next_at,
+                           "planned_through": through, "next_plan_at": next_at,
                            "error": None, "updated_at": tx.now})
+        if first:
+            tx.conn.execute(insert_ignore(tx.conn, P), params)
         if pg_update_many(tx.conn, P, "task_id", params):
             return
         tx.conn.execute(
@@ -429,8 +461,10 @@ class Planner:
     def _refresh_downstream(self, tx: Tx, task_id: str, out: PlanOutcome, *, placeholders_only: bool) -> None:
         """Re-resolve the edges of not-yet-started downstream instances on this (re)planned task."""
         ids = pending_instances(tx.conn, task_id, placeholders_only=placeholders_only)
-        if not ids:
-            return
+        if ids:
+            self._refresh_instances(tx, ids, out)
+
+    def _refresh_instances(self, tx: Tx, ids: Sequence[int], out: PlanOutcome) -> None:
         rows: list[Any] = []
         for i in range(0, len(ids), 500):
             rows.extend(
@@ -466,13 +500,20 @@ class _Windows:
     def __init__(self, planner: Planner, now: datetime) -> None:
         self._planner, self._now = planner, now
         self._by_zone: dict[str, tuple[datetime, datetime, datetime]] = {}
+        self._starts: dict[str, datetime] = {}
 
     def get(self, zone: str) -> tuple[datetime, datetime, datetime]:
         hit = self._by_zone.get(zone)
         if hit is None:
-            _, until, next_at = self._planner._window_in(zone, self._now)
+            start, until, next_at = self._planner._window_in(zone, self._now)
+            self._starts[zone] = start
             hit = self._by_zone[zone] = (until, to_utc(until, zone), next_at)
         return hit
+
+    def start(self, zone: str) -> datetime:
+        """Where a first plan starts, as wall time (:meth:`Planner._window`)."""
+        self.get(zone)
+        return self._starts[zone]
 
 
 def instance_row(now: datetime, tdef: TaskDef, project_id: str, workflow_id: str, fire: datetime,
