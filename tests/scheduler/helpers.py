@@ -22,7 +22,9 @@ from tests.support import harness_sandbox
 from tests.waiting import wait_until
 from wedata.clock import ScaledClock
 from wedata.config import Settings
+from wedata.scheduler.definitions import DefinitionCache
 from wedata.scheduler.engine import Engine
+from wedata.scheduler.planner import Planner, load_snapshot
 from wedata.scheduling.datatimes import instance_key
 from wedata.storage import tables as T
 from wedata.storage.db import Database
@@ -186,3 +188,14 @@ def utc(text: str) -> datetime:
 
 def minutes(n: float) -> timedelta:
     return timedelta(minutes=n)
+
+
+def planner_for(db: Database) -> Planner:
+    """A planner reading the submitted definitions of ``db`` (cached, as the engine's)."""
+    defs = DefinitionCache()
+
+    def snapshot(version: str) -> Any:
+        with db.read() as conn:
+            return load_snapshot(conn, version)
+
+    return Planner(lambda version: defs.get(version, snapshot))

@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
-from tests.scheduler.helpers import World, utc
+from tests.scheduler.helpers import World, planner_for, utc
 from wedata.scheduler import states
-from wedata.scheduler.definitions import DefinitionCache, parse_definition
-from wedata.scheduler.planner import Planner, PlanOutcome, instance_row, load_snapshot, to_utc
+from wedata.scheduler.definitions import parse_definition
+from wedata.scheduler.planner import PlanOutcome, instance_row, load_snapshot, to_utc
 from wedata.scheduler.transitions import Tx
 from wedata.scheduling.datatimes import planned_instances
 from wedata.storage import tables as T
@@ -29,21 +29,8 @@ DAILY = {"cycle": "DAY_CYCLE", "cron": "0 0 0 * * ? *", "start": "2025-01-01 00:
 HOURLY = {"cycle": "HOUR_CYCLE", "cron": "0 0 * * * ? *", "start": "2025-03-01 00:00:00"}
 
 
-def _planner(db: Database) -> Planner:
-    defs = DefinitionCache()
-
-    def load_def(version: str):  # type: ignore[no-untyped-def]
-        def snap(v: str):  # type: ignore[no-untyped-def]
-            with db.read() as conn:
-                return load_snapshot(conn, v)
-
-        return defs.get(version, snap)
-
-    return Planner(load_def)
-
-
 def _plan(db: Database, ids: list[str], batch: bool) -> PlanOutcome:
-    planner, out = _planner(db), PlanOutcome()
+    planner, out = planner_for(db), PlanOutcome()
     with db.read() as conn:
         rows = planner.changed(conn, ids)
     assert rows

@@ -8,9 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from tests.scheduler.helpers import World, fast_clock, running_engine, settings_for, utc
-from wedata.scheduler.definitions import DefinitionCache
-from wedata.scheduler.planner import Planner, PlanOutcome, load_snapshot
+from tests.scheduler.helpers import World, fast_clock, planner_for, running_engine, settings_for, utc
+from wedata.scheduler.planner import PlanOutcome, load_snapshot
 from wedata.scheduler.transitions import Tx
 from wedata.storage import tables as T
 from wedata.storage.db import Database
@@ -23,16 +22,7 @@ HOURLY = {"cycle": "HOUR_CYCLE", "cron": "0 0 * * * ? *", "start": "2025-03-01 0
 
 
 def plan_once(db: Database, now: datetime = NOW) -> PlanOutcome:
-    defs = DefinitionCache()
-
-    def load_def(version: str):  # type: ignore[no-untyped-def]
-        def snap(v: str):  # type: ignore[no-untyped-def]
-            with db.read() as conn:
-                return load_snapshot(conn, v)
-
-        return defs.get(version, snap)
-
-    planner = Planner(load_def)
+    planner = planner_for(db)
     out = PlanOutcome()
     with db.read() as conn:
         rows = planner.changed(conn) or planner.due(conn, now)
