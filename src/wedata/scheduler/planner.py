@@ -499,21 +499,23 @@ class _Windows:
 
     def __init__(self, planner: Planner, now: datetime) -> None:
         self._planner, self._now = planner, now
-        self._by_zone: dict[str, tuple[datetime, datetime, datetime]] = {}
-        self._starts: dict[str, datetime] = {}
+        # zone -> (until as wall time, until as UTC, next extension at UTC, start as wall time)
+        self._by_zone: dict[str, tuple[datetime, datetime, datetime, datetime]] = {}
 
-    def get(self, zone: str) -> tuple[datetime, datetime, datetime]:
+    def _of(self, zone: str) -> tuple[datetime, datetime, datetime, datetime]:
         hit = self._by_zone.get(zone)
         if hit is None:
             start, until, next_at = self._planner._window_in(zone, self._now)
-            self._starts[zone] = start
-            hit = self._by_zone[zone] = (until, to_utc(until, zone), next_at)
+            hit = self._by_zone[zone] = (until, to_utc(until, zone), next_at, start)
         return hit
+
+    def get(self, zone: str) -> tuple[datetime, datetime, datetime]:
+        until, until_utc, next_at, _ = self._of(zone)
+        return until, until_utc, next_at
 
     def start(self, zone: str) -> datetime:
         """Where a first plan starts, as wall time (:meth:`Planner._window`)."""
-        self.get(zone)
-        return self._starts[zone]
+        return self._of(zone)[3]
 
 
 def instance_row(now: datetime, tdef: TaskDef, project_id: str, workflow_id: str, fire: datetime,
