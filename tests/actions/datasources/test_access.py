@@ -222,3 +222,25 @@ def test_related_tasks_and_the_delete_rule(api: Api, postgres: Db) -> None:
         "TaskList"]} == {prod}
     assert api.data("GetDataSourceRelatedTasks", {"Id": create_source(api, project, postgres)}) == []
     assert names_in(api, project)
+
+
+def test_a_task_of_a_project_without_a_grant_neither_relates_to_a_source_nor_holds_it(
+        api: Api, server: ServerProcess, postgres: Db) -> None:
+    """Any member of any project may save (and dry-run submit) a task naming any number: a task in
+    a project the source is not granted to cannot use it, so it is not listed and does not keep
+    the owner from deleting the source. Once the project is granted the source, it counts."""
+    project, elsewhere = new_project(api), new_project(api)
+    source = create_source(api, project, postgres)
+    mallory = server.new_user()
+    add_member(api, elsewhere, mallory, PM)
+    squatter = _sql_task(mallory, elsewhere, _workflow(mallory, elsewhere), str(source), ScheduleType=1)
+    mallory.call("SubmitTask", {"ProjectId": elsewhere, "TaskId": squatter, "VersionRemark": "v1"})
+    assert api.data("GetDataSourceRelatedTasks", {"Id": source}) == []
+    api.call("AuthorizeDataSource", {"DataSourceId": str(source), "AuthProjectId": elsewhere})
+    (related,) = api.data("GetDataSourceRelatedTasks", {"Id": source})
+    assert related["ProjectId"] == elsewhere
+    assert [t["TaskId"] for t in related["TaskInfo"][0]["TaskList"]] == [squatter]
+    err = api.error("DeleteDataSource", {"ProjectId": project, "Id": source})
+    assert err.code == "ResourceInUse" and squatter in err.message
+    api.call("RevokeDataSourceAuthorization", {"DataSourceId": str(source), "RevokeProjectId": elsewhere})
+    assert api.data("DeleteDataSource", {"ProjectId": project, "Id": source}) == {"Status": True}

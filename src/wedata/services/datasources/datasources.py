@@ -345,7 +345,7 @@ class DataSourceService:
         with self.db.write() as conn:
             row = self._owned(conn, project_id, sid, lock=True)
             access.require_manager(conn, row, caller)
-            users = references.production_users(conn, sid)
+            users = references.production_users(conn, sid, row.project_id)
             if users:
                 names = ", ".join(f"{u.id} ({u.name}, project {u.project_id})" for u in users[:10])
                 raise InUse(
@@ -394,8 +394,9 @@ class DataSourceService:
     def related_tasks(self, caller: Caller, source_id: int | str) -> list[RelatedProject]:
         sid = self._id(source_id, "Id")
         with self.db.read() as conn:
-            access.require_reader(conn, self._source(conn, sid), caller)
-            rows = references.related_tasks(conn, sid)
+            source = self._source(conn, sid)
+            access.require_reader(conn, source, caller)
+            rows = references.related_tasks(conn, sid, source.project_id)
         by_project: dict[str, RelatedProject] = {}
         for r in rows:
             group = by_project.setdefault(r.project_id, RelatedProject(r.project_id, r.project_name, []))
