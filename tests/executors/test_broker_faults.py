@@ -37,7 +37,7 @@ from tests.support import ServerProcess
 from tests.waiting import wait_until
 
 # A private RabbitMQ node can take a minute to start again on a loaded 2-CPU machine.
-pytestmark = [pytest.mark.xdist_group("broker-faults"), pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("broker-faults"), pytest.mark.timeout(600)]
 
 TASKS = 200
 VISIBILITY = "10"

@@ -33,7 +33,7 @@ from tests.executors.celery_support import (
 from tests.support import Api, ServerProcess, bwrap_works, unique
 from tests.waiting import wait_until
 
-pytestmark = pytest.mark.xdist_group("celery")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("celery")]
 
 FACTOR = 20
 FAST_CLOCK = {"WEDATA_CLOCK_START": "2025-03-01 04:00:00", "WEDATA_CLOCK_FACTOR": str(FACTOR)}

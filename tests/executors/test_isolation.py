@@ -41,7 +41,8 @@ from tests.support import (
     unique,
 )
 
-pytestmark = pytest.mark.xdist_group("isolation")
+# Mostly waiting (execution timeouts): the waiting lane of `make test` (tools/ci/run-suite.sh).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("isolation")]
 
 SERVER_USER = "wedata-srv-test"  # the OS user of the unprivileged server (created here when root)
 FACTOR = 20  # the isolation servers' clock runs 20x: ExecutionTTLMinute 1 is 3 s

@@ -31,7 +31,7 @@ from tests.executors.celery_support import WorkerProcess, alive, new_group, serv
 from tests.support import ServerProcess
 from tests.waiting import wait_until
 
-pytestmark = pytest.mark.xdist_group("worker-clock")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("worker-clock")]
 
 LIBFAKETIME = next(iter(sorted(Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1"))),
                    Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"))

@@ -183,6 +183,7 @@ def test_token_credentials(srv: ServerProcess) -> None:
     assert Api(srv.endpoint, sid, key, token="WRONG").error("ListTenantRoles").code == "AuthFailure.TokenFailure"
 
 
+@pytest.mark.slow  # mostly waiting on real time (tools/ci/run-suite.sh)
 def test_deleted_credential_stops_working(srv: ServerProcess) -> None:
     api = srv.new_user()
     assert roles(api)

@@ -14,9 +14,14 @@ import signal
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.actions.instances.test_instances import instances, new_space, submit, wait_for
 from tests.support import ROOT, ServerProcess, wedata_cli
 from tests.waiting import wait_until
+
+# Mostly waiting on real time: run in the waiting lane of `make test` (tools/ci/run-suite.sh).
+pytestmark = pytest.mark.slow
 
 
 def children(pid: int) -> list[int]:

@@ -31,7 +31,7 @@ from tests.pgtemp import PrivatePostgres, available
 from tests.support import ROOT, ServerProcess, wedata_cli
 from tests.waiting import wait_until
 
-pytestmark = pytest.mark.xdist_group("cluster-faults")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cluster-faults")]
 
 TASKS = 60
 OUTAGE = 5.0

@@ -33,7 +33,7 @@ from tests.pgtemp import PrivatePostgres, available
 from tests.support import Api, ServerProcess, unique
 from tests.waiting import wait_until
 
-pytestmark = pytest.mark.xdist_group("faults")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("faults")]
 
 FAST = {"WEDATA_PLAN_INTERVAL": "0.2", "WEDATA_HEARTBEAT_INTERVAL": "0.5"}
 

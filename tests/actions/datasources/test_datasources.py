@@ -107,6 +107,7 @@ def silent_port() -> Iterator[int]:
         yield s.getsockname()[1]
 
 
+@pytest.mark.slow  # mostly waiting on real time (tools/ci/run-suite.sh)
 @pytest.mark.parametrize(("source_type", "scheme"), [("MYSQL", "mysql"), ("GREENPLUM", "postgresql")])
 def test_a_host_that_never_answers_is_refused_within_the_timeout(
     api: Api, project: str, silent_port: int, source_type: str, scheme: str

@@ -47,6 +47,7 @@ def on_day(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted((i for i in items if i["CurRunDate"].startswith(DAY)), key=lambda i: i["CurRunDate"])
 
 
+@pytest.mark.slow  # mostly waiting on real time (tools/ci/run-suite.sh)
 def test_a_daily_task_waits_for_all_24_hourly_upstream_instances(fast: Api, space: Space) -> None:
     hourly = submit(fast, space, "echo hour ${HH}", sched=HOURLY)
     daily = submit(fast, space, "echo day ${yyyyMMdd}", sched={**DAILY, "UpstreamDependencyConfigList": [
@@ -83,6 +84,7 @@ def test_orderly_self_dependency_runs_in_data_time_order(fast: Api, space: Space
     assert started == sorted(started)
 
 
+@pytest.mark.slow  # mostly waiting on real time (tools/ci/run-suite.sh)
 def test_a_failing_task_retries_after_the_wait_then_expires(fast: Api, space: Space) -> None:
     task = submit(fast, space, "echo failing; exit 3", sched={"MaxRetryNumber": 1, "RetryWaitMinute": 1})
     (item,) = wait_for(fast, space, task, {"EXPIRED"}, timeout=40)
@@ -102,6 +104,7 @@ def test_a_failing_task_retries_after_the_wait_then_expires(fast: Api, space: Sp
         assert 60 <= gap <= 60 + 3 * FACTOR, gap  # RetryWaitMinute 1, in clock time
 
 
+@pytest.mark.slow  # mostly waiting on real time (tools/ci/run-suite.sh)
 def test_execution_ttl_kills_a_sleeper(fast: Api, space: Space) -> None:
     task = submit(fast, space, "echo sleeping; sleep 600", sched={"ExecutionTTLMinute": 1, "MaxRetryNumber": 3})
     (item,) = wait_for(fast, space, task, {"EXPIRED"}, timeout=20)

@@ -109,6 +109,7 @@ def test_a_stop_with_kill_instance_says_the_task_was_taken_offline(api: Api, spa
         f"stopped by user {ADMIN_UIN}: the task was taken offline (StopOpsTasksAsync, KillInstance)")
 
 
+@pytest.mark.slow  # mostly waiting on real time (tools/ci/run-suite.sh)
 def test_a_timeout_says_it_timed_out(api: Api, space: Space) -> None:
     task = submit(api, space, "echo sleeping; sleep 600", sched={"ExecutionTTLMinute": 1, "MaxRetryNumber": 3})
     expired = wait_state(api, space, key(task), {"EXPIRED"}, timeout=30)

@@ -161,6 +161,7 @@ def test_pause_with_kill_instance_kills_the_running_and_the_waiting_instances(
     assert not daily_shell.exists() and not daily_child.exists()  # tomorrow's never ran
 
 
+@pytest.mark.slow  # mostly waiting on real time (tools/ci/run-suite.sh)
 def test_start_after_a_pause_skips_or_backfills_the_data_times_of_the_pause(api: Api, space: Space) -> None:
     skip = submit(api, space, "echo tick", sched=MINUTELY)
     backfill = submit(api, space, "echo tick", sched=MINUTELY)

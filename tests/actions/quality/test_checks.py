@@ -242,6 +242,7 @@ def test_a_lake_table_is_checked_on_the_lake(api: Api, space: Space, lake_source
     assert done["DatasourceId"] == str(lake_source)
 
 
+@pytest.mark.slow  # mostly waiting on real time (tools/ci/run-suite.sh)
 def test_a_held_edge_does_not_pass_when_a_parent_timeout_lets_edges_pass(
     api: Api, space: Space, pg_source: int, postgres: Db
 ) -> None:

@@ -23,6 +23,9 @@ from tests.services.alarms.webhook import Receiver
 from tests.support import PG_URL, Api, ServerProcess, create_pg_database, drop_pg_database, unique
 from tests.waiting import wait_until
 
+# Mostly waiting on real time: run in the waiting lane of `make test` (tools/ci/run-suite.sh).
+pytestmark = pytest.mark.slow
+
 FACTOR = 300
 CLOCK_START = "2025-03-01 14:55:00"  # UTC: 22:55 in UTC+8
 

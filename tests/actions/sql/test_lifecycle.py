@@ -80,6 +80,7 @@ def test_a_run_executing_when_the_server_stops_ends_failed_and_a_queued_one_runs
     assert later["Status"] == "SUCCESS" and later["Results"][0]["Rows"] == [{"Values": ["42"]}]
 
 
+@pytest.mark.slow  # mostly waiting on real time (tools/ci/run-suite.sh)
 def test_results_expire_after_the_retention(started: list[ServerProcess], tmp_path: Path, backend: str,
                                             postgres: Db) -> None:
     srv = new_server(started, tmp_path, backend, WEDATA_SQL_RESULT_RETENTION="3s")

@@ -98,6 +98,7 @@ def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     srv.stop()
 
 
+@pytest.mark.slow  # mostly waiting on real time (tools/ci/run-suite.sh)
 def test_a_run_queued_longer_than_48_hours_is_skipped(scaled: Api, tmp_path: Path) -> None:
     api = scaled
     space = capped_space(api, 1, 1)

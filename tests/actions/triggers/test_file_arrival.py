@@ -10,6 +10,8 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.actions.triggers.firing_support import (
     file_trigger,
     log_text,
@@ -21,6 +23,9 @@ from tests.actions.triggers.firing_support import (
 from tests.actions.triggers.test_definitions import Space
 from tests.support import Api, ServerProcess, unique
 from tests.waiting import wait_until
+
+# Mostly waiting on real time: run in the waiting lane of `make test` (tools/ci/run-suite.sh).
+pytestmark = pytest.mark.slow
 
 WAIT_S = 1
 

@@ -24,6 +24,9 @@ from tests.conftest import require_postgres
 from tests.support import PG_URL, Api, ServerProcess, create_pg_database, drop_pg_database
 from tests.waiting import wait_until
 
+# Mostly waiting on real time: run in the waiting lane of `make test` (tools/ci/run-suite.sh).
+pytestmark = pytest.mark.slow
+
 FACTOR = 60
 CLOCK_START = "2025-03-01 14:58:00"  # UTC; 22:58:00 in UTC+8
 
