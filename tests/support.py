@@ -38,9 +38,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# What each server, scheduler, engine child or worker of the suite keeps open of PostgreSQL's
+# connections (a burst still opens more and closes them again). With the default (10 a process)
+# the two lanes of `make test` ran the shared PostgreSQL out of its 100 connections. A test (or
+# the caller's environment) may set its own.
+TEST_PG_POOL_SIZE = "3"
+
+
 def clean_env() -> dict[str, str]:
-    """The SDK honours *_proxy variables with a substring NO_PROXY check: strip them."""
-    return {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    """The caller's environment for a process of ours: without the *_proxy variables (the SDK
+    honours them with a substring NO_PROXY check), with the suite's PostgreSQL pool size."""
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env.setdefault("WEDATA_PG_POOL_SIZE", TEST_PG_POOL_SIZE)
+    return env
 
 
 def wedata_cli() -> list[str]:
