@@ -249,6 +249,7 @@ def test_allow_redo_type_keeps_what_must_not_run_again(api: Api, space: Space) -
 # DeleteDataBackfillPlanAsync
 
 
+@pytest.mark.slow  # mostly waiting on real time (tools/ci/run-suite.sh)
 def test_delete_stops_what_has_not_started_and_lets_the_running_one_finish(api: Api, space: Space) -> None:
     done = task(api, space)
     ran = create(api, space, [done], "2024-08-01", "2024-08-01")

@@ -9,11 +9,16 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.actions.catalog.conftest import names, page, pg_connect, tables_by_name
 from tests.actions.datasources.conftest import Db
 from tests.support import Api, ServerProcess, unique
 from tests.waiting import wait_until
 from wedata.executors.sql.contract import lake_path
+
+# Mostly waiting (refresh intervals, a busy lake): the waiting lane of `make test` (tools/ci/run-suite.sh).
+pytestmark = pytest.mark.slow
 
 
 def guids(api: Api, **params: object) -> dict[str, str]:

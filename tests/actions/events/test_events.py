@@ -405,6 +405,7 @@ def test_cases_expire_after_their_time_to_live(v21: Api21, space: Space) -> None
 # Releasing instances (the server's engine runs the released ones)
 
 
+@pytest.mark.slow  # mostly waiting on real time (tools/ci/run-suite.sh)
 def test_a_single_case_releases_exactly_one_waiting_instance(api: Api, v21: Api21, space: Space) -> None:
     name = unique("single")
     register(v21, space.project, name, broadcast="SINGLE")
@@ -485,6 +486,7 @@ def test_a_listener_of_another_sub_type_is_not_released(api: Api, v21: Api21, sp
 # Cases fired before the instance waits: taken when the instance is planned
 
 
+@pytest.mark.slow  # mostly waiting on real time (tools/ci/run-suite.sh)
 def test_an_instance_takes_an_open_case_fired_before_it_existed_but_not_an_expired_one(
     api: Api, v21: Api21, space: Space
 ) -> None:

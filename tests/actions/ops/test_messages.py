@@ -120,6 +120,7 @@ def test_a_timeout_says_it_timed_out(api: Api, space: Space) -> None:
     assert scheduler_lines(api, space, key(task))[-1].endswith("; instance EXPIRED")
 
 
+@pytest.mark.slow  # mostly waiting on real time (tools/ci/run-suite.sh)
 def test_an_upstream_failure_is_named_as_the_cause(api: Api, space: Space) -> None:
     up = submit(api, space, "exit 1", sched={"MaxRetryNumber": 0})
     wait_state(api, space, key(up), {"EXPIRED"})

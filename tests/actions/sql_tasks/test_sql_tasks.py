@@ -243,6 +243,7 @@ def test_killing_a_pg_sleep_task_cancels_it_in_the_database(
     assert "[sql] statement 2 failed" in log and "CANCELED" in log, log
 
 
+@pytest.mark.slow  # mostly waiting on real time (tools/ci/run-suite.sh)
 def test_execution_ttl_cancels_a_statement_in_the_database(api: Api, space: Space, my_source: int) -> None:
     marker = unique("ttl")
     task = sql_task(api, space, f"SELECT SLEEP(120), '{marker}'", my_source, sched={"ExecutionTTLMinute": 1})

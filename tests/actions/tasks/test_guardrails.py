@@ -137,6 +137,7 @@ def test_an_escaped_dollar_brace_renders_literally(api: Api, space: Space, type_
     assert "$$" not in data["CodeContent"] and "${yyyyMMdd}" in data["CodeContent"]
 
 
+@pytest.mark.slow  # mostly waiting on real time (tools/ci/run-suite.sh)
 def test_a_parameter_gone_after_submission_fails_the_run_naming_it(api: Api, space: Space, tmp_path: Path) -> None:
     wf = api.data("CreateWorkflow", {"ProjectId": space.project, "WorkflowName": unique("wf"),
                                      "ParentFolderPath": "/",

@@ -59,6 +59,7 @@ def test_runs_created_at_once_respect_the_cap_and_start_in_order(api: Api) -> No
     assert max(queued) >= 300 and all(q >= 0 for q in queued)
 
 
+@pytest.mark.slow  # mostly waiting on real time (tools/ci/run-suite.sh)
 def test_queuing_mode_0_skips_a_run_over_the_cap_and_a_queued_run_can_be_killed(api: Api) -> None:
     space = capped_space(api, 1, 0)
     t = trigger_task(api, space, "slow", "sleep 1.5")
