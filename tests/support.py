@@ -165,6 +165,8 @@ class ServerProcess:
                         return self
             except OSError:
                 time.sleep(0.1)
+        os.killpg(self.proc.pid, signal.SIGKILL)  # never left running behind the failed test
+        self.proc.wait(10)
         raise RuntimeError(f"server did not start:\n{self.log_path.read_text()[-4000:]}")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:

@@ -79,6 +79,10 @@ class WorkerProcess:
             if "ready." in self.log() and self.registered():
                 return self
             time.sleep(0.1)
+        # Never leave the worker behind the failed test: one that found its broker down kept
+        # retrying (and holding its run directory) long after the suite had ended.
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
         raise RuntimeError(f"worker did not start:\n{self.log()[-4000:]}")
 
     def registered(self) -> bool:
