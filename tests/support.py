@@ -218,17 +218,17 @@ class ServerProcess:
         return api
 
     def _create_credential(self, uin: str) -> tuple[str, str]:
+        """What `wedata credentials create` does, without the migration the server has run."""
         from wedata.config import Settings
         from wedata.storage.credentials import CredentialStore
-        from wedata.storage.db import Database
-        from wedata.storage.secrets import SecretBox
+        from wedata.storage.home import open_database
 
         settings = Settings.from_env(self.env())
-        if not settings.key_path.is_file():
+        if not settings.key_path.is_file():  # open_database would make a new key file
             raise RuntimeError(f"no key file at {settings.key_path}: start the server before making users")
-        db = Database(settings.db_url, prepare_threshold=None, pool_size=1)
+        db, box = open_database(settings, migrate=False)
         try:
-            cred = CredentialStore(db, SecretBox.from_key_file(settings.key_path)).create(uin)
+            cred = CredentialStore(db, box).create(uin)
         finally:
             db.dispose()
         return cred.secret_id, cred.secret_key
