@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
 from tests.support import (
@@ -23,10 +24,14 @@ from wedata.storage.db import Database
 BACKENDS = ["sqlite", "postgres"]
 
 # CI runs the property tests on a fixed sequence of examples (reproducible: a red CI is a real
-# regression, not a new random draw); local runs keep exploring new examples.
-hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
-if os.environ.get("CI"):
-    hypothesis_settings.load_profile("ci")
+# regression, not a new random draw); local runs keep exploring new examples. Neither limits how
+# long an example may take: the suite shares two cores with its servers, and a draw that stalled
+# 1.7 s while the machine was busy failed a run (HealthCheck.too_slow). Speed is measured by the
+# benchmarks, not by the property tests.
+_UNTIMED = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True, **_UNTIMED)
+hypothesis_settings.register_profile("local", **_UNTIMED)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "local")
 
 
 def require_postgres() -> None:
@@ -70,7 +75,9 @@ def require_mariadb() -> None:
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """One live server per backend for the session (tests use unique names to stay apart)."""
+    """One live server per backend for the session (tests use unique names to stay apart). It
+    makes and migrates its own database, as on a new machine; most other test servers start on a
+    copy of a migrated one (tests/support.py)."""
     backend = request.param
     home = tmp_path_factory.mktemp(f"wedata-{backend}")
     db_name = None
@@ -81,7 +88,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         from tests.support import PG_URL
 
         url = f"{PG_URL}/{db_name}"
-    srv = ServerProcess(home, url).start()
+    srv = ServerProcess(home, url, migrated=False).start()
     yield srv
     srv.stop()
     if db_name:

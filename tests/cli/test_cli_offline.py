@@ -76,7 +76,7 @@ def test_credentials_list_on_a_missing_home_creates_nothing(tmp_path: Path) -> N
 
 
 def test_credentials_commands_say_which_home_they_use(tmp_path: Path) -> None:
-    srv = ServerProcess(tmp_path / "home")
+    srv = ServerProcess(tmp_path / "home", migrated=False)
     srv.home.mkdir()
     env = srv.env()
     res = subprocess.run([*wedata_cli(), "credentials", "create", "--uin", "7"], env=env, capture_output=True,

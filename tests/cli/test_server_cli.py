@@ -10,7 +10,7 @@ from tests.support import ROOT, Api, ServerProcess, clean_env, wedata_cli
 
 
 def _start_without_secret(home: Path) -> tuple[ServerProcess, str]:
-    srv = ServerProcess(home)
+    srv = ServerProcess(home, migrated=False)
     env = srv.env()
     env.pop("WEDATA_SECRET_ID")
     env.pop("WEDATA_SECRET_KEY")
@@ -34,7 +34,7 @@ def test_first_start_creates_and_prints_an_admin_credential_once(tmp_path: Path)
 
 
 def test_credentials_create_list_delete(tmp_path: Path) -> None:
-    srv = ServerProcess(tmp_path)
+    srv = ServerProcess(tmp_path, migrated=False)
     out = srv.cli("credentials", "create", "--uin", "123", "--description", "ci")
     sid = re.search(r"SecretId:\s+(\S+)", out).group(1)  # type: ignore[union-attr]
     listed = srv.cli("credentials", "list")

@@ -29,28 +29,28 @@ from wedata.scheduling.datatimes import instance_key
 from wedata.storage import tables as T
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import instance_executions, task_instances
-from wedata.storage.migrate import upgrade
 
 TI = task_instances
 
 
 def new_db(tmp: Path, backend: str) -> tuple[Database, Callable[[], None]]:
+    """A database of its own at the migrations' head (a copy of the suite's migrated template:
+    tests/support.py), and how to drop it."""
+    from tests.support import PG_URL, copy_migrated_sqlite, create_pg_database, drop_pg_database
+
     if backend == "postgres":
         from tests.conftest import require_postgres
-        from tests.support import PG_URL, create_pg_database, drop_pg_database
 
         require_postgres()
-        name = create_pg_database()
+        name = create_pg_database(migrated=True)
         db = Database(f"{PG_URL}/{name}")
-        upgrade(db)
 
         def cleanup() -> None:
             db.dispose()
             drop_pg_database(name)
 
         return db, cleanup
-    db = Database(f"sqlite:///{tmp / 'engine.db'}")
-    upgrade(db)
+    db = Database(f"sqlite:///{copy_migrated_sqlite(tmp / 'engine.db')}")
     return db, db.dispose
 
 

@@ -76,7 +76,7 @@ def pg_table_bytes(url: str, table: str) -> bytes:
 
 
 def run_cli(home: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    srv = ServerProcess(home)
+    srv = ServerProcess(home, migrated=False)
     full = srv.env()
     full.update(env or {})
     return subprocess.run([*wedata_cli(), *args], env=full, capture_output=True, text=True, cwd=ROOT, timeout=timeout)
@@ -137,7 +137,7 @@ def test_a_plain_text_database_is_upgraded_and_its_credentials_still_work(
             ],
         )
     legacy.dispose()
-    srv = ServerProcess(home, database_url).start()
+    srv = ServerProcess(home, database_url, migrated=False).start()
     try:
         assert "Running upgrade 0006 -> 0007" in srv.log_path.read_text()
         assert srv.admin().data("ListTenantRoles")
@@ -219,7 +219,7 @@ def test_an_unusable_key_file_refuses_start(tmp_path: Path, problem: str) -> Non
         else:
             key.write_bytes(Fernet.generate_key() if problem == "loose" else b"garbage")
             key.chmod(0o644 if problem == "loose" else 0o600)
-    srv = ServerProcess(home)
+    srv = ServerProcess(home, migrated=False)
     with pytest.raises(RuntimeError, match="server exited early") as info:
         srv.start()
     message = {
@@ -246,7 +246,7 @@ def test_home_database_logs_and_run_dirs_are_private_after_a_task_runs(tmp_path:
     home = tmp_path / "home"
     home.mkdir()
     home.chmod(0o755)  # an existing home from before: tightened, with a log line
-    srv = ServerProcess(home).start()
+    srv = ServerProcess(home, migrated=False).start()
     try:
         api = srv.admin()
         space = new_space(api)

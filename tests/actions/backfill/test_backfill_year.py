@@ -34,7 +34,7 @@ def fast(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     db_name = url = None
     if request.param == "postgres":
         require_postgres()
-        db_name = create_pg_database()
+        db_name = create_pg_database(migrated=True)
         url = f"{PG_URL}/{db_name}"
     home = tmp_path_factory.mktemp(f"backfill-{request.param}")
     env = {"WEDATA_CLOCK_START": "2025-03-01 00:00:00", "WEDATA_CLOCK_FACTOR": "60",

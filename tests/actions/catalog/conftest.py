@@ -42,7 +42,7 @@ def cat_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     url = db_name = None
     if backend == "postgres":
         require_postgres()
-        db_name = create_pg_database()
+        db_name = create_pg_database(migrated=True)
         url = f"{PG_URL}/{db_name}"
     env = {"WEDATA_CATALOG_MAX_AGE": "1", "WEDATA_CATALOG_REFRESH_INTERVAL": "0"}
     srv = ServerProcess(tmp_path_factory.mktemp(f"wedata-catalog-{backend}"), url, env).start()

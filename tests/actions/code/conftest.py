@@ -23,7 +23,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     db_name = url = None
     if request.param == "postgres":
         require_postgres()
-        db_name = create_pg_database()
+        db_name = create_pg_database(migrated=True)
         url = f"{PG_URL}/{db_name}"
     srv = ServerProcess(tmp_path_factory.mktemp(f"wedata-code-{request.param}"), url,
                         env={"WEDATA_CODE_FILE_MAX_BYTES": str(MAX_BYTES)}).start()

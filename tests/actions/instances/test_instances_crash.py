@@ -28,7 +28,7 @@ def server_home(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Serv
     db_name = url = None
     if request.param == "postgres":
         require_postgres()
-        db_name = create_pg_database()
+        db_name = create_pg_database(migrated=True)
         url = f"{PG_URL}/{db_name}"
     srv = ServerProcess(tmp_path / "home", url, {"WEDATA_PLAN_INTERVAL": "0.2", "WEDATA_HEARTBEAT_INTERVAL": "0.5"})
     yield srv.start()

@@ -28,7 +28,7 @@ def fast(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     db_name = url = None
     if request.param == "postgres":
         require_postgres()
-        db_name = create_pg_database()
+        db_name = create_pg_database(migrated=True)
         url = f"{PG_URL}/{db_name}"
     env = {"WEDATA_CLOCK_START": CLOCK_START, "WEDATA_CLOCK_FACTOR": str(FACTOR), "WEDATA_PLAN_INTERVAL": "0.2"}
     srv = ServerProcess(tmp_path_factory.mktemp(f"fast-{request.param}"), url, env).start()

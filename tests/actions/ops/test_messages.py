@@ -38,7 +38,7 @@ def msg_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     db_name = url = None
     if request.param == "postgres":
         require_postgres()
-        db_name = create_pg_database()
+        db_name = create_pg_database(migrated=True)
         url = f"{PG_URL}/{db_name}"
     env = {"WEDATA_CLOCK_START": "2025-03-01 04:00:00", "WEDATA_CLOCK_FACTOR": "20", "WEDATA_PLAN_INTERVAL": "0.2",
            "WEDATA_KILL_GRACE": "2"}

@@ -49,7 +49,7 @@ def ops_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     db_name = url = None
     if request.param == "postgres":
         require_postgres()
-        db_name = create_pg_database()
+        db_name = create_pg_database(migrated=True)
         url = f"{PG_URL}/{db_name}"
     srv = ServerProcess(tmp_path_factory.mktemp(f"ops-{request.param}"), url, server_env()).start()
     yield srv

@@ -49,7 +49,7 @@ def status_server(request: pytest.FixtureRequest,
     db_name = url = None
     if request.param == "postgres":
         require_postgres()
-        db_name = create_pg_database()
+        db_name = create_pg_database(migrated=True)
         url = f"{PG_URL}/{db_name}"
     env = {"WEDATA_CLOCK_START": CLOCK_START, "WEDATA_CLOCK_FACTOR": "20", "WEDATA_PLAN_INTERVAL": "0.2",
            "WEDATA_PLAN_CATCH_UP": "now", "WEDATA_KILL_GRACE": "2"}

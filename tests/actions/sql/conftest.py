@@ -35,7 +35,7 @@ def start_server(home: Path, backend: str, **extra: str) -> tuple[ServerProcess,
     db_name = url = None
     if backend == "postgres":
         require_postgres()
-        db_name = create_pg_database()
+        db_name = create_pg_database(migrated=True)
         url = f"{PG_URL}/{db_name}"
     return ServerProcess(home, url, env=sql_env(**extra)).start(), db_name
 

@@ -40,7 +40,7 @@ def fast(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     db_name = url = None
     if request.param == "postgres":
         require_postgres()
-        db_name = create_pg_database()
+        db_name = create_pg_database(migrated=True)
         url = f"{PG_URL}/{db_name}"
     srv = ServerProcess(tmp_path_factory.mktemp(f"fire-{request.param}"), url, fast_env()).start()
     yield srv.admin()
