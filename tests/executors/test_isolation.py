@@ -144,7 +144,7 @@ def root_server(backend: str, home: Path) -> Iterator[ServerProcess]:
     require_root()
     require_bwrap()
     url, db_name = pg_url(backend)
-    srv = ServerProcess(home, url, {**SANDBOXED, "WEDATA_SANDBOX": "auto"})
+    srv = ServerProcess(home, url, {**SANDBOXED, "WEDATA_SANDBOX": "auto"}, migrated=False)
     setup = srv.cli("setup-sandbox")
     assert "isolation with WEDATA_SANDBOX=auto: bwrap+user" in setup, setup
     home.mkdir(parents=True, exist_ok=True)
@@ -394,7 +394,7 @@ def test_execution_timeout_kills_the_sandboxed_tree(sandboxed: ServerProcess) ->
 def none_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     url, db_name = pg_url(request.param)
     srv = ServerProcess(tmp_path_factory.mktemp(f"iso-none-{request.param}"), url,
-                        {"WEDATA_SANDBOX": "none", "WEDATA_ALLOW_UNISOLATED": "0"}).start()
+                        {"WEDATA_SANDBOX": "none", "WEDATA_ALLOW_UNISOLATED": "0"}, migrated=False).start()
     yield srv
     srv.stop()
     if db_name:
@@ -433,7 +433,8 @@ def test_none_mode_is_loud_and_refuses_non_admins(none_server: ServerProcess) ->
 
 
 def test_none_mode_runs_everyone_when_the_risk_is_accepted(tmp_path: Path) -> None:
-    srv = ServerProcess(tmp_path / "home", None, {"WEDATA_SANDBOX": "none", "WEDATA_ALLOW_UNISOLATED": "1"}).start()
+    srv = ServerProcess(tmp_path / "home", None, {"WEDATA_SANDBOX": "none", "WEDATA_ALLOW_UNISOLATED": "1"},
+                        migrated=False).start()
     try:
         assert healthz(srv) == {"status": "ok", "isolation": "none", "unisolated_tasks": "allowed",
                                "database": "ok", "dispatch": "running"}
