@@ -386,9 +386,7 @@ def _pg_template() -> str:
 
 
 def drop_pg_database(name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(PG_URL.replace("postgresql+psycopg", "postgresql") + "/postgres", autocommit=True) as c:
+    with _pg_admin() as c:
         c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -206,5 +206,4 @@ def _child(request: dict[str, Any], sock: socket.socket) -> None:
             sys.stdout.flush()
             sys.stderr.flush()
         os._exit(code if 0 <= code < 256 else 1)
-    raise AssertionError("unreachable")  # pragma: no cover
 
