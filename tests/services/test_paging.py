@@ -48,6 +48,30 @@ def test_every_page_is_the_slice_of_the_whole(db: Database, desc: bool, size: in
         assert keys == whole[(n - 1) * size : n * size], f"page {n} of size {size}"
 
 
+
+@pytest.mark.parametrize("desc", [False, True])
+def test_a_page_read_forward_is_not_cut_at_a_count_taken_before_rows_came(db: Database, desc: bool) -> None:
+    """On PostgreSQL the count and the page are separate statements: rows committed between them
+    are on the page (it was cut at the count, and a backfill's instances went missing from a
+    list while the planner added the task's newer ones)."""
+    project = _seed(db)
+    where = [TI.c.project_id == project]
+    with db.read() as conn:
+        counted = conn.execute(select(func.count()).select_from(TI).where(*where)).scalar_one()
+        row = dict(conn.execute(select(TI).where(*where).limit(1)).mappings().one())
+    day = datetime(2027, 1, 1)
+    with db.write() as conn:  # three newer ones, committed after the count
+        conn.execute(insert(TI), [{**{k: v for k, v in row.items() if k != "id"}, "data_time": day + timedelta(days=i),
+                                   "scheduled_at": day + timedelta(days=i)} for i in range(3)])
+    order = [TI.c.scheduled_at.desc(), TI.c.id.desc()] if desc else [TI.c.scheduled_at.asc(), TI.c.id.asc()]
+    with db.read() as conn:
+        whole = [r[0] for r in conn.execute(select(TI.c.id).where(*where).order_by(*order))]
+        first = page_keys(conn, TI.c.id, where, [(TI.c.scheduled_at, desc)], Page(1, 100), counted)
+        second = page_keys(conn, TI.c.id, where, [(TI.c.scheduled_at, desc)], Page(2, 5), counted)
+    assert counted == 23 and len(whole) == 26
+    assert first == whole  # every row, the three newer ones included
+    assert second == whole[5:10]  # a page nearer the start than the end is read forward too
+
 @pytest.mark.parametrize("desc", [False, True])
 @pytest.mark.parametrize("size", [1, 3, 7, 30])
 def test_every_page_cut_through_buckets_is_the_slice_of_the_whole(db: Database, desc: bool, size: int) -> None:

@@ -48,10 +48,15 @@ def page_keys(
 
 def _nearer_end(start: int, size: int, total: int) -> tuple[int, int, bool]:
     """The rows [start, start + size) of ``total`` (start < total) as (size, offset, backwards):
-    past the middle they are read from the other end, the order reversed, at ``offset`` from it."""
-    size = min(size, total - start)
-    backwards = start > total - start - size  # nearer the end than the start
-    return size, (total - start - size if backwards else start), backwards
+    past the middle they are read from the other end, the order reversed, at ``offset`` from it.
+
+    Read forward, the page keeps the size asked for: on PostgreSQL the count and the page are
+    separate statements, each seeing the rows committed when it starts, so rows may have come
+    since ``total`` was counted, and cutting the page at ``total`` would drop rows that are
+    there (a backfill's instances listed while the planner added the task's newer ones)."""
+    near = min(size, total - start)
+    backwards = start > total - start - near  # nearer the end than the start
+    return (near, total - start - near, True) if backwards else (size, start, False)
 
 
 def keys_at(
