@@ -48,7 +48,6 @@ def test_every_page_is_the_slice_of_the_whole(db: Database, desc: bool, size: in
         assert keys == whole[(n - 1) * size : n * size], f"page {n} of size {size}"
 
 
-
 @pytest.mark.parametrize("desc", [False, True])
 def test_a_page_read_forward_is_not_cut_at_a_count_taken_before_rows_came(db: Database, desc: bool) -> None:
     """On PostgreSQL the count and the page are separate statements: rows committed between them
@@ -71,6 +70,7 @@ def test_a_page_read_forward_is_not_cut_at_a_count_taken_before_rows_came(db: Da
     assert counted == 23 and len(whole) == 26
     assert first == whole  # every row, the three newer ones included
     assert second == whole[5:10]  # a page nearer the start than the end is read forward too
+
 
 @pytest.mark.parametrize("desc", [False, True])
 @pytest.mark.parametrize("size", [1, 3, 7, 30])
