@@ -21,9 +21,11 @@ from wedata.scheduler.transitions import Move, Tx, transition_many
 from wedata.storage.engine_tables import instance_deps, instance_event_waits, task_instances
 
 TI = task_instances
+# workflow_id: the history row carries it, so the trigger observers skip periodic workflows'
+# instances without a read (services/triggers/scope.py).
 _COLS = (
     TI.c.id, TI.c.state, TI.c.row_version, TI.c.task_id, TI.c.data_time, TI.c.life_round_num,
-    TI.c.tries, TI.c.skip_events, TI.c.scheduled_at,
+    TI.c.tries, TI.c.skip_events, TI.c.scheduled_at, TI.c.workflow_id,
 )
 
 

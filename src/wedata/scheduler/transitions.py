@@ -59,7 +59,10 @@ class Tx:
     """One unit of engine work inside a database transaction.
 
     ``actor`` is who acts ("scheduler:<node>" or a user's uin); history rows are buffered and
-    written in one batch by :meth:`flush` (call it before the transaction commits).
+    written in one batch by :meth:`flush` (call it before the transaction commits). Each row also
+    carries the instance's ``workflow_id`` when the row the caller moved had it (None when not):
+    the observers may use it to skip what is not theirs (services/triggers/scope.py); it is not
+    a column of ``instance_transitions`` and is not stored.
     """
 
     conn: Connection
@@ -103,9 +106,10 @@ class Tx:
         PostgreSQL). No observer reads ``instance_transitions``: each is given its rows."""
         fresh = self.history[self.notified:]
         if write and self.history:
+            rows = [{k: v for k, v in h.items() if k != "workflow_id"} for h in self.history]
             # PostgreSQL: one statement whatever the number of rows (storage/bulk.py).
-            if pg_insert_many(self.conn, instance_transitions, self.history) is None:
-                self.conn.execute(insert(instance_transitions), self.history)
+            if pg_insert_many(self.conn, instance_transitions, rows) is None:
+                self.conn.execute(insert(instance_transitions), rows)
             self.history.clear()
             self.notified = 0
         elif fresh:
@@ -182,6 +186,7 @@ def _record(tx: Tx, inst: Mapping[Any, Any], to_state: str, reason: str, vals: M
             "actor": actor or tx.actor,
             "reason": reason,
             "at": tx.now,
+            "workflow_id": inst.get("workflow_id"),
         }
     )
     if to_state == states.WAIT_RUN:
@@ -344,5 +349,6 @@ def record_created(tx: Tx, rows: Iterable[Mapping[Any, Any]], reason: str) -> No
                 "actor": tx.actor,
                 "reason": reason,
                 "at": tx.now,
+                "workflow_id": row.get("workflow_id"),
             }
         )

@@ -56,7 +56,7 @@ from wedata.scheduler.api import (
 )
 from wedata.services.common import new_uuid
 from wedata.services.errors import ServiceError
-from wedata.services.triggers import control, progress, rules
+from wedata.services.triggers import control, progress, rules, scope
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import instance_deps, instance_executions, task_instances
 from wedata.storage.tables import tasks, workflows
@@ -104,8 +104,11 @@ class ControlNodes:
     # -- the observer ---------------------------------------------------------------------------------
 
     def on_changes(self, conn: Connection, changes: Sequence[Mapping[str, Any]]) -> None:
-        ready = sorted({c["instance_id"] for c in changes if c["to_state"] == states.WAIT_RUN})
-        ended = sorted({c["instance_id"] for c in changes if c["to_state"] in states.TERMINAL})
+        moved = [c for c in changes if c["to_state"] == states.WAIT_RUN or c["to_state"] in states.TERMINAL]
+        if moved:  # a periodic workflow's instances are no control node's (scope.py)
+            moved = scope.of_trigger_workflows(conn, moved)
+        ready = sorted({c["instance_id"] for c in moved if c["to_state"] == states.WAIT_RUN})
+        ended = sorted({c["instance_id"] for c in moved if c["to_state"] in states.TERMINAL})
         if not ready and not ended:
             return
         now = max(c["at"] for c in changes)

@@ -3,8 +3,8 @@ that applies the trigger rules downstream, keeps each run's state, and frees the
 
 It is registered on the engine's transition observers (scheduler/observers.py) and runs inside
 the transaction that changed the instances, so a run's state commits with the task-run changes
-that caused it, whichever process (engine, API kill) made them. For a batch without task runs
-it costs one indexed query.
+that caused it, whichever process (engine, API kill) made them. A batch of periodic workflows'
+instances costs it no statement (scope.py); one of a trigger workflow's, one indexed query more.
 
 - A task run that ended (SUCCESS, FAILED, SKIP) has its waiting downstream task runs decided by
   their DependencyTriggerPolicy (rules.py): pass, skip, upstream failed, or wait.
@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from wedata.scheduler.api import observe, states
-from wedata.services.triggers import concurrency, rules
+from wedata.services.triggers import concurrency, rules, scope
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import instance_deps, task_instances
 from wedata.storage.trigger_tables import trigger_task_runs, trigger_workflow_runs
@@ -78,7 +78,10 @@ def observe_runs(db: Database) -> None:
 
 
 def on_changes(conn: Connection, changes: Sequence[Mapping[str, Any]]) -> None:
-    ids = {c["instance_id"] for c in changes if c["to_state"] in _WATCHED}
+    watched = [c for c in changes if c["to_state"] in _WATCHED]
+    if not watched:
+        return
+    ids = {c["instance_id"] for c in scope.of_trigger_workflows(conn, watched)}
     if not ids:
         return
     runs = conn.execute(_RUNS_OF, {"ids": sorted(ids)}).all()

@@ -1,0 +1,96 @@
+"""services/triggers/scope.py: the trigger observers look only at changes of trigger workflows'
+instances (and at those whose workflow is not known), reading each workflow's kind once per
+process; the engine's state changes carry the instance's workflow, so a periodic workflow's hops
+cost the trigger observers no statement (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, insert, select
+
+from tests.scheduler.helpers import World, fast_clock, running_engine, settings_for, utc
+from wedata.scheduler import observers
+from wedata.services.triggers import progress, scope
+from wedata.storage import tables as T
+from wedata.storage.db import Database
+
+
+@contextmanager
+def statements(db: Database, thread: str | None = None) -> Iterator[list[str]]:
+    """The statements sent while the block runs (only ``thread``'s when given)."""
+    sent: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if thread is None or threading.current_thread().name == thread:
+            sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def trigger_workflow(db: Database, w: World) -> str:
+    """A second workflow of the project, of the trigger kind."""
+    with db.read() as conn:
+        row = dict(conn.execute(select(T.workflows).where(T.workflows.c.id == w.workflow_id)).mappings().one())
+    wid = str(uuid.uuid4())
+    with db.write() as conn:
+        conn.execute(insert(T.workflows).values({**row, "id": wid, "name": "trig" + wid[:8], "workflow_type": "trigger"}))
+    return wid
+
+
+def change(instance_id: int, workflow_id: str | None) -> dict[str, Any]:
+    return {"instance_id": instance_id, "from_state": "RUNNING", "to_state": "COMPLETED", "workflow_id": workflow_id}
+
+
+def test_only_trigger_workflows_and_unknown_ones_pass_and_each_kind_is_read_once(db: Database) -> None:
+    w = World(db, datetime(2026, 1, 1))
+    periodic, trigger = w.workflow_id, trigger_workflow(db, w)
+    gone = str(uuid.uuid4())  # not in workflows (a run outlives its workflow): it passes
+    batch = [change(1, periodic), change(2, trigger), change(3, None), change(4, gone), change(5, periodic)]
+    with db.read() as conn:
+        with statements(db) as first:
+            kept = scope.of_trigger_workflows(conn, batch)
+        assert [c["instance_id"] for c in kept] == [2, 3, 4]
+        assert len(first) == 1  # the three workflows' kinds, in one read
+        with statements(db) as again:
+            assert [c["instance_id"] for c in scope.of_trigger_workflows(conn, [change(6, periodic),
+                                                                                change(7, trigger)])] == [7]
+        assert again == []  # known kinds: no read
+        with statements(db) as unknown_again:
+            assert [c["instance_id"] for c in scope.of_trigger_workflows(conn, [change(8, gone)])] == [8]
+        assert len(unknown_again) == 1  # a workflow not found is not kept as periodic
+
+
+def test_a_periodic_workflows_hops_send_the_run_observer_no_statement(db: Database, tmp_path: Path) -> None:
+    clock = fast_clock(utc("2025-03-01 02:00:00"))
+    w = World(db, clock.now())
+    first = w.task("true")
+    second = w.task("true", upstream=[(first, "CRONTAB", None)])
+    seen: list[list[Any]] = []
+    progress.observe_runs(db)  # the trigger run observer, as the server registers it
+    observers.observe(db.engine, "test-workflow-ids", lambda _conn, changes: seen.append(list(changes)))
+    try:
+        with statements(db, "wedata-engine") as sent, running_engine(db, settings_for(tmp_path), clock):
+            w.wait_states(second, {"COMPLETED"})
+    finally:
+        observers.unobserve(db.engine, "test-workflow-ids")
+        observers.unobserve(db.engine, "trigger-runs")
+    moved = [c for batch in seen for c in batch if c["from_state"] is not None]
+    # Every change the engine made (end, readiness, claim) names the instance's workflow...
+    assert moved and all(c["workflow_id"] == w.workflow_id for c in moved), [(c["from_state"], c["to_state"], c["workflow_id"]) for c in moved if c["workflow_id"] != w.workflow_id]
+    # ...so the run observer read nothing: no trigger_task_runs statement, the kind read once.
+    assert not [s for s in sent if "trigger_task_runs" in s]
+    assert len([s for s in sent if s.startswith("SELECT workflows.id, workflows.workflow_type")]) <= 1
+    with db.read() as conn:  # and the history rows were stored without it
+        stored = conn.execute(select(T.metadata.tables["instance_transitions"])).mappings().first()
+    assert stored is not None and "workflow_id" not in stored
