@@ -6,6 +6,7 @@ import contextlib
 import functools
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -39,6 +40,24 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def free_port_pair() -> int:
+    """A port P such that P and P + 1 are free, below the kernel's ephemeral range (32768 and
+    up on Linux). The port after one that ``free_port`` gave is in that range, so any outgoing
+    connection of the suite (an SDK call, a PostgreSQL connection) may hold it as its local port
+    at the moment a server binds it; below the range only another such pair can."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(20_000, 32_000)
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 1))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no two free consecutive ports in 20000-32000")
 
 
 # What each server, scheduler, engine child or worker of the suite keeps open of PostgreSQL's

@@ -15,14 +15,14 @@ import pytest
 from tests.actions.instances.test_instances import new_space, submit, wait_for
 from tests.conftest import require_postgres
 from tests.executors.celery_support import new_group
-from tests.support import ROOT, Api, clean_env, drop_pg_database, free_port, harness_sandbox
+from tests.support import ROOT, Api, clean_env, drop_pg_database, free_port_pair, harness_sandbox
 
 pytestmark = pytest.mark.xdist_group("cluster")
 
 
 def test_the_cluster_script_starts_six_processes_that_run_a_task_on_a_worker(tmp_path: Path) -> None:
     require_postgres()
-    port = free_port()
+    port = free_port_pair()  # the script serves on port and port + 1
     db = "wd_cluster_" + uuid.uuid4().hex[:10]
     wrapper = tmp_path / "wedata"
     wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} -m wedata.cli.main "$@"\n')

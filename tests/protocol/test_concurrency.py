@@ -159,8 +159,14 @@ def test_in_flight_bound_refuses_the_surplus_and_is_released(one_in_flight: Serv
         create_task(admin, project, workflow, unique(f"t{i}"))
     other = one_in_flight.new_user()
     listing = {"ProjectId": project, "PageSize": 100}
-    answers = burst(admin, "ListTasks", listing)
-    codes = {code for code, _ in answers}
+    # 24 requests sent at one instant overlap in the server unless the test process (its threads
+    # sign under one GIL) was slowed so much that they reached it one after another: on a loaded
+    # machine a burst once came through without any surplus. Up to five bursts, then.
+    for _ in range(5):
+        answers = burst(admin, "ListTasks", listing)
+        codes = {code for code, _ in answers}
+        if "RequestLimitExceeded" in codes:
+            break
     assert codes == {"ok", "RequestLimitExceeded"}, answers
     message = next(m for c, m in answers if c == "RequestLimitExceeded")
     assert "in flight" in message and "at most 1 " in message
