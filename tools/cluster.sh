@@ -58,12 +58,13 @@ create_database() {
   fi
 }
 
-wait_healthy() {  # port
+wait_healthy() {  # port name
   for _ in $(seq 1 150); do
-    if curl -fsS "http://127.0.0.1:$1/healthz" >/dev/null 2>&1; then return 0; fi
+    if curl -fsS --max-time 2 "http://127.0.0.1:$1/healthz" >/dev/null 2>&1; then return 0; fi
     sleep 0.2
   done
-  echo "the API on port $1 did not become healthy; see its log" >&2
+  echo "the API on port $1 did not become healthy; the end of its log ($DIR/$2.log):" >&2
+  tail -n 20 "$DIR/$2.log" >&2 || true
   return 1
 }
 
@@ -81,7 +82,7 @@ start() {
   # The schema once, before anything runs (docs/deploy.md: upgrading with everything running).
   WEDATA_HOME="$DIR/api1" "$WEDATA" db upgrade >/dev/null
   launch api1 server --no-scheduler --port "$PORT"
-  wait_healthy "$PORT"  # the first start records the admin credential
+  wait_healthy "$PORT" api1  # the first start records the admin credential
   launch api2 server --no-scheduler --port "$((PORT + 1))"
   launch scheduler1 scheduler
   launch scheduler2 scheduler
@@ -92,7 +93,7 @@ start() {
   else
     workers
   fi
-  wait_healthy "$((PORT + 1))"
+  wait_healthy "$((PORT + 1))" api2
   echo
   echo "API: http://127.0.0.1:$PORT and http://127.0.0.1:$((PORT + 1)) (put a load balancer in front of both)"
   echo "credential: $DIR/admin.env"
