@@ -24,9 +24,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, select
 
+from wedata.services.workflows.workflows import TRIGGER
 from wedata.storage.tables import workflows
 
-TRIGGER = "trigger"  # workflows.workflow_type of a trigger workflow (services/workflows)
 # Workflows whose kind a process keeps per database; past it the map starts again (a read each).
 MAX_KEPT = 100_000
 
