@@ -8,6 +8,7 @@ test to the point. The snapshot has the GetOpsTask shape the tasks service publi
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import event, insert, select, update
 
 from tests.support import harness_sandbox
 from tests.waiting import wait_until
@@ -199,3 +200,19 @@ def planner_for(db: Database) -> Planner:
             return load_snapshot(conn, version)
 
     return Planner(lambda version: defs.get(version, snapshot))
+
+
+@contextmanager
+def statements(db: Database, thread: str | None = None) -> Iterator[list[str]]:
+    """The statements ``db`` is sent while the block runs (only ``thread``'s when given)."""
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if thread is None or threading.current_thread().name == thread:
+            sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)

@@ -5,37 +5,18 @@ cost the trigger observers no statement (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
-from tests.scheduler.helpers import World, fast_clock, running_engine, settings_for, utc
+from tests.scheduler.helpers import World, fast_clock, running_engine, settings_for, statements, utc
 from wedata.scheduler import observers
 from wedata.services.triggers import progress, scope
 from wedata.storage import tables as T
 from wedata.storage.db import Database
-
-
-@contextmanager
-def statements(db: Database, thread: str | None = None) -> Iterator[list[str]]:
-    """The statements sent while the block runs (only ``thread``'s when given)."""
-    sent: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if thread is None or threading.current_thread().name == thread:
-            sent.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield sent
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def trigger_workflow(db: Database, w: World) -> str:

@@ -7,14 +7,12 @@ tests/actions/instances/test_instances.py.)"""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
-from tests.scheduler.helpers import World
+from tests.scheduler.helpers import World, statements
 from wedata.services.instances.query import list_instances
 from wedata.spec import models as M
 from wedata.storage import tables as T
@@ -22,20 +20,6 @@ from wedata.storage.db import Database
 from wedata.storage.engine_tables import task_instances
 
 DAY0 = datetime(2025, 3, 1)
-
-
-@contextmanager
-def statements(db: Database) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def _folder_world(db: Database) -> tuple[World, str, set[int]]:
