@@ -149,8 +149,12 @@ class Database:
             else:
                 kwargs.update(pool_size=max(5, threads + 2), max_overflow=10)
         else:
+            from wedata.storage.pg_cursor import LazyDescriptionCursor  # psycopg: the postgres extra
+
             kwargs.update(pool_size=pool_size or max(10, threads + 2), max_overflow=20,
-                          connect_args={"prepare_threshold": prepare_threshold})
+                          # Cursors that build their result's columns only when read (pg_cursor.py).
+                          connect_args={"prepare_threshold": prepare_threshold,
+                                        "cursor_factory": LazyDescriptionCursor})
         self.engine: Engine = create_engine(url, **kwargs)
         if not self.is_sqlite:
             _ping_when_idle(self.engine)
