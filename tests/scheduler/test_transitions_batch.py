@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import event, insert, select, update
 
-from tests.scheduler.helpers import World
+from tests.scheduler.helpers import World, new_db
 from tests.scheduler.test_transitions import DT, NOW, history, load, make
 from wedata.scheduler import states
 from wedata.scheduler.transitions import IllegalTransition, Move, Tx, transition, transition_many
@@ -195,3 +196,44 @@ def test_observers_see_each_change_once_and_a_cycle_writes_its_history_in_one_in
     assert history(db, ending["id"])[-1] == (states.RUNNING, states.COMPLETED, "scheduler:n1", "exit 0")
     assert [h[3] for h in history(db, ready["id"])][-1] == "attempt 1 started"
     assert "claim that fails" not in [h[3] for h in history(db, ready["id"])]
+
+
+def test_on_sqlite_the_batch_statements_search_their_rows_never_scan_the_table(tmp_path: Path) -> None:
+    """SQLite plans ``(id, row_version) IN (...)`` alone as a scan of every instance; the batch's
+    statements carry IN lists on the indexed columns too (storage/rowkeys.py). PostgreSQL plans
+    the row values from its indexes, but scans tables this small anyway: SQLite only."""
+    db, cleanup = new_db(tmp_path, "sqlite")
+    try:
+        _batch_plans_search(db)
+    finally:
+        cleanup()
+
+
+def _batch_plans_search(db: Database) -> None:
+    w = World(db, NOW)
+    ups = [w.task("true") for _ in range(3)]
+    running = [reach(db, w, tid, states.RUNNING) for tid in ups]
+    downs = [make(db, w, w.task("true"), states.WAIT_UPSTREAM) for _ in range(3)]
+    with db.write() as conn:
+        conn.execute(insert(instance_deps), [edge(d["id"], u) for d, u in zip(downs, ups, strict=True)])
+    sent: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    with db.write() as conn:
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            tx = Tx(conn, NOW, "t")
+            assert transition_many(tx, [Move(r, states.COMPLETED, "ok", {"cost_ms": 1}) for r in running]) == [True] * 3
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        assert tx.wake == {d["id"] for d in downs}
+        plans = {}
+        for statement, parameters in sent:
+            table = statement.split()[1]
+            plans[table] = " / ".join(r[-1] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))
+    assert set(plans) == {"task_instances", "instance_deps"}
+    assert "SEARCH task_instances USING INTEGER PRIMARY KEY" in plans["task_instances"], plans
+    assert "SEARCH instance_deps USING INDEX ix_instance_deps_upstream" in plans["instance_deps"], plans
+    assert "SCAN task_instances" not in plans["task_instances"] and "SCAN instance_deps" not in plans["instance_deps"]

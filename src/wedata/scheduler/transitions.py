@@ -26,12 +26,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, exists, insert, select, tuple_, update
+from sqlalchemy import Connection, and_, bindparam, exists, insert, select, update
 
 from wedata.scheduler import observers, states
 from wedata.storage.bulk import pg_insert_many
 from wedata.storage.engine_tables import instance_deps, instance_transitions, task_instances
 from wedata.storage.quality_tables import quality_holds
+from wedata.storage.rowkeys import row_params, rows_in_param
 
 __all__ = ["IllegalTransition", "Move", "Tx", "record_created", "satisfy_key", "transition", "transition_many"]
 
@@ -240,7 +241,8 @@ def _deps_by_keys(only_on_failed: bool) -> Any:
     """``_dep_key`` for many keys at once (one statement, the held keys still satisfy nothing)."""
     D = instance_deps
     cond = [
-        tuple_(D.c.upstream_task_id, D.c.upstream_data_time).in_(bindparam("_keys", expanding=True)),
+        # Both columns listed as well: SQLite searches ix_instance_deps_upstream (storage/rowkeys.py).
+        rows_in_param((D.c.upstream_task_id, D.c.upstream_data_time), "_keys", indexed=2),
         D.c.met.is_(False),
         D.c.kind.in_(("task", "self")),
         ~exists().where(quality_holds.c.task_id == D.c.upstream_task_id,
@@ -261,7 +263,7 @@ def _batch_update_statement(keys: frozenset[str]) -> Any:
     if stmt is None:
         stmt = (
             update(TI)
-            .where(tuple_(TI.c.id, TI.c.row_version).in_(bindparam("_keys", expanding=True)))
+            .where(rows_in_param((TI.c.id, TI.c.row_version), "_keys"))  # SQLite: by primary key
             .values({**{k: bindparam(k) for k in keys}, "row_version": TI.c.row_version + 1})
             .returning(TI.c.id)
         )
@@ -309,7 +311,7 @@ def transition_many(tx: Tx, moves: Sequence[Move]) -> list[bool]:
         stmt = _batch_update_statement(frozenset(vals))
         for c in range(0, len(members), _CHUNK):
             keys = [(moves[i].inst["id"], moves[i].inst["row_version"]) for i in members[c : c + _CHUNK]]
-            won.update(r[0] for r in tx.conn.execute(stmt, {**vals, "_keys": keys}))
+            won.update(r[0] for r in tx.conn.execute(stmt, {**vals, **row_params("_keys", keys)}))
     applied: list[bool] = []
     effects: dict[int, list[tuple[Any, Any]]] = {}
     for m, vals in zip(moves, full, strict=True):
@@ -324,7 +326,7 @@ def transition_many(tx: Tx, moves: Sequence[Move]) -> list[bool]:
     for effect_id, keys in effects.items():
         many = _MANY_EFFECTS[effect_id]
         for c in range(0, len(keys), _CHUNK):
-            tx.wake.update(r[0] for r in tx.conn.execute(many, {"_keys": keys[c : c + _CHUNK]}))
+            tx.wake.update(r[0] for r in tx.conn.execute(many, row_params("_keys", keys[c : c + _CHUNK], indexed=2)))
     return applied
 
 

@@ -24,13 +24,13 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    tuple_,
     update,
 )
 
 from wedata.services.lineage.model import Hop, NodeRecord, Pair, ProcessRecord
 from wedata.storage.db import insert_ignore
 from wedata.storage.lineage_tables import lineage_edges, lineage_nodes, lineage_processes
+from wedata.storage.rowkeys import rows_in
 
 LN, LP, LE = lineage_nodes, lineage_processes, lineage_edges
 
@@ -101,7 +101,7 @@ def nodes_by_key(conn: Connection, keys: Iterable[tuple[str, str, str]]) -> dict
     keys = list(keys)
     if not keys:
         return {}
-    rows = conn.execute(select(LN).where(tuple_(LN.c.platform, LN.c.resource_type, LN.c.unique_id).in_(keys))).all()
+    rows = conn.execute(select(LN).where(rows_in((LN.c.platform, LN.c.resource_type, LN.c.unique_id), keys, indexed=3))).all()
     return {(r.platform, r.resource_type, r.unique_id): r for r in rows}
 
 
@@ -110,7 +110,7 @@ def manual_edges(conn: Connection, triples: list[tuple[str, str, str]]) -> set[t
     if not triples:
         return set()
     rows = conn.execute(select(LE.c.source_node, LE.c.target_node, LE.c.process_node).where(
-        LE.c.manual.is_(True), tuple_(LE.c.source_node, LE.c.target_node, LE.c.process_node).in_(triples))).all()
+        LE.c.manual.is_(True), rows_in((LE.c.source_node, LE.c.target_node, LE.c.process_node), triples, indexed=2))).all()
     return {(r[0], r[1], r[2]) for r in rows}
 
 
@@ -118,7 +118,7 @@ def edges_between(conn: Connection, pairs: list[tuple[str, str]], manual: bool) 
     if not pairs:
         return set()
     rows = conn.execute(select(LE.c.source_node, LE.c.target_node).where(
-        LE.c.manual.is_(manual), tuple_(LE.c.source_node, LE.c.target_node).in_(pairs))).all()
+        LE.c.manual.is_(manual), rows_in((LE.c.source_node, LE.c.target_node), pairs, indexed=2))).all()
     return {(r[0], r[1]) for r in rows}
 
 

@@ -44,7 +44,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, tuple_, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from wedata.clock import Clock
 from wedata.config import Settings
@@ -58,6 +58,7 @@ from wedata.storage import tables as T
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import instance_deps, instance_event_waits, task_instances
 from wedata.storage.ops_tables import ops_async_job_items
+from wedata.storage.rowkeys import rows_in
 
 TI, D, W, JI = task_instances, instance_deps, instance_event_waits, ops_async_job_items
 RERUN = "INSTANCE_RERUN"
@@ -139,7 +140,7 @@ def _children(conn: Connection, parents: list[tuple[str, datetime]]) -> list[Any
             select(D.c.upstream_task_id, D.c.upstream_data_time, TI.c.task_id, TI.c.data_time,
                    TI.c.workflow_id, TI.c.project_id)
             .join(TI, TI.c.id == D.c.instance_id)
-            .where(D.c.kind == "task", tuple_(D.c.upstream_task_id, D.c.upstream_data_time).in_(chunk))
+            .where(D.c.kind == "task", rows_in((D.c.upstream_task_id, D.c.upstream_data_time), chunk, indexed=2))
         ).all())
     return rows
 
@@ -290,7 +291,7 @@ class RerunKind(JobKind):
             # cannot complete between this read and the edge written from it, unseen.
             for t, d, st in conn.execute(
                 select(TI.c.task_id, TI.c.data_time, TI.c.state)
-                .where(tuple_(TI.c.task_id, TI.c.data_time).in_(real[i : i + 300]))
+                .where(rows_in((TI.c.task_id, TI.c.data_time), real[i : i + 300], indexed=2))
                 .order_by(TI.c.id).with_for_update()
             ):
                 parent_states[(t, d)] = st
