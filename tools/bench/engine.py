@@ -22,7 +22,10 @@ the end (a SQLAlchemy ``before_cursor_execute`` counter, ``BEGIN`` and ``COMMIT`
 PostgreSQL each is a network round trip, so this is the load-independent cost of a hop.
 
 Usage: ``python tools/bench/engine.py [--backend sqlite|postgres] [--only W1,W2] [--sandbox none|bwrap|auto]
-[--statements] [--statement-times] [--idle] [--rss]``
+[--statements] [--statement-times] [--history N] [--idle] [--rss]``
+
+``--history N`` first writes N finished instances, each with an edge, as a server accumulates them:
+the workloads then show whether a hop's statements find their rows by index or pass them all.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-from sqlalchemy import event, func, insert, select  # noqa: E402
+from sqlalchemy import event, false, func, insert, literal, select, true  # noqa: E402
 
 from tests.scheduler.helpers import World  # noqa: E402
 from tests.support import PG_URL, clean_env, create_pg_database, drop_pg_database, wedata_cli  # noqa: E402
@@ -52,6 +55,7 @@ from wedata.config import Settings  # noqa: E402
 from wedata.scheduler.engine import OLTP_PLANS, Engine  # noqa: E402
 from wedata.services.container import Services  # noqa: E402
 from wedata.storage.db import Database  # noqa: E402
+from wedata.storage.engine_tables import instance_deps  # noqa: E402
 from wedata.storage.engine_tables import task_instances as TI  # noqa: E402
 from wedata.storage.migrate import upgrade  # noqa: E402
 
@@ -115,11 +119,14 @@ def build(db: Database, name: str, start: str) -> list[str]:
     return ids
 
 
-def count(db: Database, state: str | None = None) -> int:
+def count(db: Database, state: str | None = None, tasks: list[str] | None = None) -> int:
+    """Instances (in ``state``; of ``tasks``: the workload's, not the seeded history)."""
     with db.read() as conn:
         q = select(func.count()).select_from(TI)
         if state:
             q = q.where(TI.c.state == state)
+        if tasks is not None:
+            q = q.where(TI.c.task_id.in_(tasks))
         return int(conn.execute(q).scalar_one())
 
 
@@ -182,10 +189,12 @@ class StatementCounter:
 
 
 def run_workload(name: str, backend_kind: str, slots: int, lead: float, sandbox: str = "auto",
-                 statements: bool = False, statement_times: bool = False) -> dict[str, Any]:
+                 statements: bool = False, statement_times: bool = False, history: int = 0) -> dict[str, Any]:
     home = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
     backend = Backend(backend_kind, home)
     try:
+        if history:
+            seed_history(backend.db, history)
         eligible_at = (utcnow() + timedelta(seconds=lead)).replace(microsecond=0) + timedelta(seconds=1)
         t0 = time.perf_counter()
         ids = build(backend.db, name, wall(eligible_at))
@@ -206,7 +215,7 @@ def run_workload(name: str, backend_kind: str, slots: int, lead: float, sandbox:
         engine.start()
         try:
             t1 = time.perf_counter()
-            while count(backend.db) < len(ids):
+            while count(backend.db, tasks=ids) < len(ids):
                 if utcnow() >= eligible_at:
                     raise SystemExit(f"{name}: planning did not finish before the eligible time; raise --lead")
                 time.sleep(0.05)
@@ -218,7 +227,7 @@ def run_workload(name: str, backend_kind: str, slots: int, lead: float, sandbox:
                 counter.on = True
             cpu0 = time.process_time()
             deadline = time.monotonic() + 120
-            while count(backend.db, "COMPLETED") < len(ids):
+            while count(backend.db, "COMPLETED", ids) < len(ids):
                 if time.monotonic() > deadline:
                     raise SystemExit(f"{name}: not finished after 120 s")
                 time.sleep(0.2)  # the figures come from the engine's timestamps, not from this poll
@@ -232,6 +241,7 @@ def run_workload(name: str, backend_kind: str, slots: int, lead: float, sandbox:
         with backend.db.read() as conn:
             sched, first, last = conn.execute(
                 select(func.min(TI.c.scheduled_at), func.min(TI.c.started_at), func.max(TI.c.ended_at))
+                .where(TI.c.task_id.in_(ids))
             ).one()
         elapsed = (last - sched).total_seconds()
         return {"workload": name, "tasks": len(ids), "elapsed_s": elapsed, "first_start_ms": (first - sched).total_seconds() * 1000,
@@ -284,14 +294,12 @@ def idle_cpu(backend_kind: str, tasks: int, seconds: float) -> dict[str, Any]:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def server_rss(backend_kind: str, instances: int) -> dict[str, Any]:
-    """RSS of `wedata server` (API + engine) over a database holding ``instances`` instances."""
-    from tests.support import ServerProcess
-
-    home = Path(tempfile.mkdtemp(prefix="bench-rss-"))
-    backend = Backend(backend_kind, home)
+def seed_history(db: Database, instances: int) -> str:
+    """``instances`` finished instances (100 daily ones a task, of paused tasks the planner leaves
+    alone), each with a met edge on itself: the history a server accumulates, which every
+    statement of the engine must find its rows past. Returns the project id."""
     per_task = 100
-    w = World(backend.db, utcnow())
+    w = World(db, utcnow())
     now = utcnow()
     rows = []
     day0 = datetime(2024, 1, 1)
@@ -307,15 +315,30 @@ def server_rss(backend_kind: str, instances: int) -> dict[str, Any]:
                          "ended_at": now, "cost_ms": 5, "skip_events": False, "row_version": 3, "created_at": now,
                          "updated_at": now})
         if len(rows) >= 5000 or t == instances // per_task - 1:
-            with backend.db.write() as conn:
+            with db.write() as conn:
                 conn.execute(insert(TI), rows)
             rows = []
+    D = instance_deps
+    with db.write() as conn:
+        conn.execute(insert(D).from_select(
+            ["instance_id", "upstream_task_id", "upstream_data_time", "kind", "met", "on_missing", "on_failed"],
+            select(TI.c.id, TI.c.task_id, TI.c.data_time, literal("self"), true(), false(), false())))
+    return w.project_id
+
+
+def server_rss(backend_kind: str, instances: int) -> dict[str, Any]:
+    """RSS of `wedata server` (API + engine) over a database holding ``instances`` instances."""
+    from tests.support import ServerProcess
+
+    home = Path(tempfile.mkdtemp(prefix="bench-rss-"))
+    backend = Backend(backend_kind, home)
+    project_id = seed_history(backend.db, instances)
     backend.db.dispose()
     srv = ServerProcess(home, backend.url if backend_kind == "postgres" else None).start()
     try:
         api = srv.admin()
         time.sleep(3)
-        listed = api.data("ListTaskInstances", {"ProjectId": w.project_id, "PageSize": 100})["TotalCount"]
+        listed = api.data("ListTaskInstances", {"ProjectId": project_id, "PageSize": 100})["TotalCount"]
         time.sleep(2)
         assert srv.proc is not None
         return {"instances": count(backend.db), "listed_total": listed, "server_rss_mb": _rss_mb(srv.proc.pid)}
@@ -336,6 +359,8 @@ def main() -> None:
     ap.add_argument("--statements", action="store_true", help="count the engine thread's statements per task")
     ap.add_argument("--statement-times", action="store_true",
                     help="also time the statements of the engine's cycles, by text (where a hop's time goes)")
+    ap.add_argument("--history", type=int, default=0,
+                    help="finished instances (each with an edge) in the database before the workload")
     ap.add_argument("--idle", action="store_true", help="also measure idle CPU with 10,000 tasks")
     ap.add_argument("--idle-tasks", type=int, default=10_000)
     ap.add_argument("--rss", action="store_true", help="also measure server RSS with 100,000 instances")
@@ -343,7 +368,7 @@ def main() -> None:
     targets = {"W1": 2.0, "W2": 1.0, "W3": 3.0, "W4": 5.0}
     for name in [n.strip() for n in args.only.split(",") if n.strip()]:
         runs = sorted((run_workload(name, args.backend, args.slots, args.lead, args.sandbox, args.statements,
-                                  args.statement_times)
+                                  args.statement_times, args.history)
                       for _ in range(args.repeat)),
                       key=lambda x: x["elapsed_s"])
         r = runs[len(runs) // 2]
