@@ -143,3 +143,54 @@ def test_postgresql_list_indexes_carry_what_their_filters_check(pg_url: str) -> 
     assert defs["ix_tasks_project_submit"].endswith("INCLUDE (latest_submit_version_no, latest_version_no)"), defs
     assert "folder_path text_pattern_ops" in defs["ix_tasks_project_folder"], defs
     assert defs["ix_tasks_project_folder"].endswith("INCLUDE (created_at, id)"), defs
+
+
+@pytest.mark.parametrize("filters", [{"InstanceType": 0}, {"CycleType": "DAY_CYCLE"}, {"TaskTypeId": "35"}])
+def test_sqlite_answers_the_counted_instance_filters_from_an_index(tmp_path: Path, filters: dict[str, object]) -> None:
+    """0037: on SQLite, ListTaskInstances filtered by InstanceType, CycleType or TaskTypeId
+    counts and walks its page in an index that holds those columns, never reading the rows
+    before the page's own (SQLite has no INCLUDE; docs/engine.md, "SQLite at scale")."""
+    from datetime import datetime, timedelta
+
+    import msgspec
+    from sqlalchemy import event, insert
+
+    from tests.scheduler.helpers import World
+    from wedata.clock import utcnow
+    from wedata.services.instances.query import list_instances
+    from wedata.spec import models as M
+    from wedata.storage.engine_tables import task_instances
+
+    db = Database(f"sqlite:///{tmp_path / 'w.db'}")
+    try:
+        upgrade(db)
+        now = utcnow()
+        world = World(db, now)
+        task = world.task("true", cycle="DAY_CYCLE")
+        with db.write() as conn:  # 25 ended instances: a second page of 10 to walk to
+            conn.execute(insert(task_instances), [{
+                "task_id": task, "data_time": datetime(2025, 1, 1) + timedelta(days=d), "project_id": world.project_id,
+                "workflow_id": world.workflow_id, "version_id": f"{task}_{task}", "instance_type": 0,
+                "state": "COMPLETED", "scheduled_at": datetime(2025, 1, 1) + timedelta(days=d), "priority": 6,
+                "self_depend": "serial", "dry_run": False, "cycle_type": "DAY_CYCLE", "task_type_id": 35,
+                "life_round_num": 0, "tries": 1, "try_limit": 1, "total_run_num": 1, "run_type": "ADDITION",
+                "skip_events": False, "row_version": 3, "created_at": now, "updated_at": now,
+            } for d in range(25)])  # fmt: skip
+        request = msgspec.convert({"ProjectId": world.project_id, "PageNumber": 2, "PageSize": 10, **filters},
+                                  M.ListTaskInstancesRequest, strict=False)
+        seen: list[tuple[str, object]] = []
+
+        def capture(_c: object, _cur: object, statement: str, parameters: object, *_: object) -> None:
+            seen.append((statement, parameters))
+
+        with db.read() as conn:
+            event.listen(conn, "before_cursor_execute", capture)
+            list_instances(conn, request)
+            event.remove(conn, "before_cursor_execute", capture)
+            plans = [[row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + st, pa)]  # type: ignore[arg-type]
+                     for st, pa in seen if "task_instances" in st]
+    finally:
+        db.dispose()
+    assert len(plans) == 3, plans  # the count, the page's keys, the page's rows by id
+    reads = [d for plan in plans for d in plan if "task_instances" in d]
+    assert reads and all("COVERING INDEX" in d or "PRIMARY KEY" in d for d in reads), reads

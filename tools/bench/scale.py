@@ -1,10 +1,10 @@
-"""Scale benchmark (PostgreSQL): lists, GetTask/s, next-day planning and the engine's cost per
+"""Scale benchmark (PostgreSQL, or SQLite with ``--backend sqlite``): lists, GetTask/s, next-day planning and the engine's cost per
 state change with 100,000 submitted tasks and 1,000,000 instances (issue 14).
 
 Seeding is setup, not what is measured. A few template tasks are made the real way (CreateTask
 then SubmitTask through the official SDK against `wedata server`); their rows (``tasks`` and the
 SAVE and SUBMIT ``task_versions``, nothing else is written by those two actions) are then cloned
-with COPY, changing only identity, name, workflow, owner, folder, type, status and times. The
+with COPY (SQLite: batched INSERTs), changing only identity, name, workflow, owner, folder, type, status and times. The
 instances are the rows the planner would make (planner.instance_row of the template's definition)
 carried to the end the engine gives them (COMPLETED, or EXPIRED after its retries; one execution each); the planner's
 ``task_plans`` rows say "planned through today". Not seeded: ``instance_transitions`` (no list
@@ -24,17 +24,24 @@ Measured, through the official SDK against one `wedata server --no-scheduler` pr
           makes are due from today on, and a later ``engine`` phase on a ``--reuse``d database
           would run them first.
 
-Usage: ``python tools/bench/scale.py [--tasks 100000] [--instances 1000000]
-[--only explain,lists,get,engine,plan] [--keep] [--reuse DBNAME]``.
+On SQLite the ``explain`` phase times each captured statement run again in process (SQLite runs
+in the server's process: its execution is that time) and shows ``EXPLAIN QUERY PLAN``; a
+``SCAN`` of a large table is flagged.
+
+Usage: ``python tools/bench/scale.py [--backend postgres|sqlite] [--tasks 100000]
+[--instances 1000000] [--only explain,lists,get,engine,plan] [--keep] [--reuse DBNAME]``
+(SQLite: the database is ``$TMPDIR/wedata-DBNAME/wedata.db``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import random
 import shutil
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -51,7 +58,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
 import psycopg  # noqa: E402
-from sqlalchemy import event, func, select  # noqa: E402
+from sqlalchemy import JSON, event, func, insert, select  # noqa: E402
 
 from tests.support import PG_URL, ServerProcess  # noqa: E402
 from wedata.clock import SystemClock, utcnow  # noqa: E402
@@ -128,13 +135,91 @@ class Seed:
         return json.dumps(self.__dict__)
 
 
-def _copy(conn: psycopg.Connection[Any], table: str, columns: list[str], rows: Iterator[tuple[Any, ...]]) -> int:
-    n = 0
-    with conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
+class PgLoader:
+    """Bulk writes of the seed: COPY on PostgreSQL."""
+
+    def __init__(self, url: str) -> None:
+        self.conn = psycopg.connect(url.replace("postgresql+psycopg", "postgresql"))
+
+    def copy(self, table: str, columns: list[str], rows: Iterator[tuple[Any, ...]]) -> int:
+        n = 0
+        with self.conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
+            for row in rows:
+                cp.write_row(row)
+                n += 1
+        return n
+
+    def execute(self, sql: str) -> None:
+        self.conn.execute(sql)  # type: ignore[arg-type]
+
+    def commit(self) -> None:
+        self.conn.commit()
+
+    def store_seed(self, doc: str) -> None:
+        self.conn.execute("CREATE TABLE bench_scale_seed (doc text)")
+        self.conn.execute("INSERT INTO bench_scale_seed VALUES (%s)", (doc,))
+        self.conn.commit()
+
+    def analyze(self) -> None:
+        self.conn.autocommit = True
+        self.conn.execute("VACUUM ANALYZE")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class SqliteLoader:
+    """Bulk writes of the seed on SQLite: SQLAlchemy's executemany in batches, so every value is
+    stored as the server stores it (its DATETIME text, its JSON); the rows the COPY path is
+    given (JSON as text) are the same."""
+
+    def __init__(self, url: str) -> None:
+        self.db = Database(url)
+        self.conn = self.db.engine.connect()
+        self.conn.begin()
+
+    def copy(self, table: str, columns: list[str], rows: Iterator[tuple[Any, ...]]) -> int:
+        tbl = T.metadata.tables[table]
+        as_json = {c for c in columns if isinstance(tbl.c[c].type, JSON)}
+        n, batch = 0, []
         for row in rows:
-            cp.write_row(row)
-            n += 1
-    return n
+            item = dict(zip(columns, row, strict=True))
+            for c in as_json:
+                if isinstance(item[c], str):
+                    item[c] = json.loads(item[c])
+            batch.append(item)
+            if len(batch) == 5000:
+                self.conn.execute(insert(tbl), batch)
+                n, batch = n + len(batch), []
+        if batch:
+            self.conn.execute(insert(tbl), batch)
+            n += len(batch)
+        return n
+
+    def execute(self, sql: str) -> None:
+        self.conn.exec_driver_sql(sql)
+
+    def commit(self) -> None:
+        self.conn.commit()
+        self.conn.begin()
+
+    def store_seed(self, doc: str) -> None:
+        self.conn.exec_driver_sql("CREATE TABLE bench_scale_seed (doc text)")
+        self.conn.exec_driver_sql("INSERT INTO bench_scale_seed VALUES (?)", (doc,))
+        self.commit()
+
+    def analyze(self) -> None:
+        self.conn.commit()
+        self.conn.exec_driver_sql("ANALYZE")
+        self.conn.commit()
+
+    def close(self) -> None:
+        self.conn.close()
+        self.db.dispose()
+
+
+def loader_for(url: str) -> PgLoader | SqliteLoader:
+    return SqliteLoader(url) if url.startswith("sqlite") else PgLoader(url)
 
 
 def seed(url: str, home: Path, n_tasks: int, n_instances: int, log: Callable[[str], None]) -> Seed:
@@ -224,23 +309,23 @@ def seed(url: str, home: Path, n_tasks: int, n_instances: int, log: Callable[[st
                 yield tuple(v[c] for c in version_cols)
 
     t0 = time.perf_counter()
-    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as pg:
-        n = _copy(pg, "tasks", task_cols, task_rows())
-        _copy(pg, "task_versions", version_cols, version_rows())
-        pg.commit()
+    db.dispose()
+    out = loader_for(url)
+    try:
+        n = out.copy("tasks", task_cols, task_rows())
+        out.copy("task_versions", version_cols, version_rows())
+        out.commit()
         log(f"seeded {n} tasks (+{2 * n} versions) in {time.perf_counter() - t0:.1f} s")
-        days = _seed_instances(pg, project, meta, n_instances, now, versions[templates["35"]]["SUBMIT"], start, log)
-        _seed_plans(pg, meta, now)
-        pg.execute("CREATE TABLE bench_scale_seed (doc text)")
+        days = _seed_instances(out, project, meta, n_instances, now, versions[templates["35"]]["SUBMIT"], start, log)
+        _seed_plans(out, meta, now)
         s = Seed(project_id=project, workflows=workflows, wf_folders=folders, task_ids=task_ids, templates=templates,
                  tasks=n_tasks, instances=n_instances, days=days)
-        pg.execute("INSERT INTO bench_scale_seed VALUES (%s)", (s.dump(),))
-        pg.commit()
+        out.store_seed(s.dump())
         t1 = time.perf_counter()
-        pg.autocommit = True
-        pg.execute("VACUUM ANALYZE")
-        log(f"VACUUM ANALYZE {time.perf_counter() - t1:.1f} s")
-    db.dispose()
+        out.analyze()
+        log(f"ANALYZE {time.perf_counter() - t1:.1f} s")
+    finally:
+        out.close()
     return s
 
 
@@ -256,7 +341,7 @@ def _starting(doc: dict[str, Any], start: str) -> dict[str, Any]:
     return out
 
 
-def _seed_instances(pg: psycopg.Connection[Any], project: str, meta: list[tuple[str, str, int, str, str]],
+def _seed_instances(out: PgLoader | SqliteLoader, project: str, meta: list[tuple[str, str, int, str, str]],
                     n_instances: int, now: datetime, submit: dict[str, Any], start: str,
                     log: Callable[[str], None]) -> list[str]:
     """``n_instances / tasks`` days of each task up to today: the planner's rows, ended as the
@@ -293,19 +378,19 @@ def _seed_instances(pg: psycopg.Connection[Any], project: str, meta: list[tuple[
                 row["outputs"] = None if row.get("outputs") is None else json.dumps(row["outputs"])
                 yield tuple(row.get(c) for c in cols)
 
-    n = _copy(pg, "task_instances", cols, inst_rows())
-    pg.execute("""
+    n = out.copy("task_instances", cols, inst_rows())
+    out.execute("""
         INSERT INTO instance_executions (instance_id, life_round_num, try_no, run_type, state, started_at, ended_at,
                                          exit_code, log_offset, code_content, executor, host, pid, node_id)
         SELECT id, 0, tries, run_type, CASE state WHEN 'COMPLETED' THEN 'COMPLETE' ELSE 'FAILED' END, started_at,
                ended_at, CASE state WHEN 'COMPLETED' THEN 0 ELSE 1 END, 0, 'echo scale', 'local', 'bench', 4242, 'seed'
         FROM task_instances WHERE started_at IS NOT NULL""")
-    pg.commit()
+    out.commit()
     log(f"seeded {n} instances (+ one execution each) in {time.perf_counter() - t0:.1f} s")
     return [dt.strftime("%Y-%m-%d %H:%M:%S") for _, dt in fires]
 
 
-def _seed_plans(pg: psycopg.Connection[Any], meta: list[tuple[str, str, int, str, str]], now: datetime) -> None:
+def _seed_plans(out: PgLoader | SqliteLoader, meta: list[tuple[str, str, int, str, str]], now: datetime) -> None:
     """task_plans as the planner leaves them: planned through the end of today (UTC+8), the
     horizon to move at the next midnight; offline tasks hold their version and no horizon."""
     wall_today = to_wall(now, "UTC+8").replace(hour=0, minute=0, second=0, microsecond=0)
@@ -320,14 +405,18 @@ def _seed_plans(pg: psycopg.Connection[Any], meta: list[tuple[str, str, int, str
                 yield (tid, version if status == "F" else version, status, None if status == "F" else through,
                        None, None, now)
 
-    _copy(pg, "task_plans", ["task_id", "version_id", "task_status", "planned_through", "next_plan_at", "error",
+    out.copy("task_plans", ["task_id", "version_id", "task_status", "planned_through", "next_plan_at", "error",
                              "updated_at"], rows())
-    pg.commit()
+    out.commit()
 
 
 def load_seed(url: str) -> Seed:
-    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as pg:
-        doc = pg.execute("SELECT doc FROM bench_scale_seed").fetchone()
+    if url.startswith("sqlite"):
+        with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as lite:
+            doc = lite.execute("SELECT doc FROM bench_scale_seed").fetchone()
+    else:
+        with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as pg:
+            doc = pg.execute("SELECT doc FROM bench_scale_seed").fetchone()
     assert doc is not None
     return Seed(**json.loads(doc[0]))
 
@@ -498,9 +587,25 @@ def explain_lists(api: Any, url: str, s: Seed, only: str | None, size: int, show
 
 
 def _explain(conn: Any, statement: str, parameters: Any) -> tuple[float, str]:
+    if conn.dialect.name == "sqlite":
+        return _explain_sqlite(conn, statement, parameters)
     doc = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters).scalar_one()
     plan = doc[0] if isinstance(doc, list) else json.loads(doc)[0]
     return float(plan["Execution Time"]), _plan_words(plan["Plan"])
+
+
+def _explain_sqlite(conn: Any, statement: str, parameters: Any) -> tuple[float, str]:
+    """The statement run again and timed (SQLite executes in this process), and its plan:
+    EXPLAIN QUERY PLAN's details, a SCAN of a table other than a small one flagged."""
+    t0 = time.perf_counter()
+    conn.exec_driver_sql(statement, parameters).fetchall()
+    ms = (time.perf_counter() - t0) * 1000
+    details = [row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+    flagged = [("!! " if d.startswith("SCAN") and any(t in d for t in _LARGE) else "") + d for d in details]
+    return ms, "; ".join(flagged)
+
+
+_LARGE = ("task_instances", "instance_executions", "tasks", "task_versions", "instance_transitions")
 
 
 def _plan_words(node: dict[str, Any]) -> str:
@@ -656,6 +761,7 @@ def measure_engine(url: str, n: int, log: Callable[[str], None], lead: float = 2
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--backend", choices=("postgres", "sqlite"), default="postgres")
     ap.add_argument("--tasks", type=int, default=100_000)
     ap.add_argument("--instances", type=int, default=1_000_000)
     ap.add_argument("--only", default="explain,lists,get,engine,plan")
@@ -677,16 +783,18 @@ def main() -> int:
         print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
     name = args.reuse or f"hscale_bench_{uuid.uuid4().hex[:8]}"
-    url = f"{PG_URL}/{name}"
-    # The server's home (its key file) lives as long as the database.
+    # The server's home (its key file) lives as long as the database (SQLite's file is in it).
     home = Path(tempfile.gettempdir()) / f"wedata-{name}"
     home.mkdir(mode=0o700, exist_ok=True)
+    lite = args.backend == "sqlite"
+    url = f"sqlite:///{home / 'wedata.db'}" if lite else f"{PG_URL}/{name}"
     report: dict[str, Any] = {"database": name, "load_before": _load()}
     try:
         if args.reuse:
             s = load_seed(url)
         else:
-            create_db(name)
+            if not lite:
+                create_db(name)
             t0 = time.perf_counter()
             s = seed(url, home, args.tasks, args.instances, log)
             report["seed_s"] = round(time.perf_counter() - t0, 1)
@@ -715,13 +823,15 @@ def main() -> int:
         if "plan" in phases:
             report["plan"] = measure_plan(url, log, args.profile)
             log(f"plan: {json.dumps(report['plan'])}")
+        report["backend"] = args.backend
         report["load_after"] = _load()
         if args.json:
             print(json.dumps(report, indent=2, default=str))
     finally:
         if not (args.keep or args.reuse):
             shutil.rmtree(home, ignore_errors=True)
-            drop_db(name)
+            if not lite:
+                drop_db(name)
         else:
             log(f"database kept: {name} (--reuse {name})")
     return 0

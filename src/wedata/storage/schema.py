@@ -35,8 +35,11 @@ __all__ = ["metadata"]
 # (0027_name_search) and the prefix index of task folder paths (0029_folder_prefix). Autogenerate
 # and the schema test leave them out.
 POSTGRES_ONLY_INDEXES = frozenset({"ix_tasks_name_trgm", "ix_tasks_id_trgm", "ix_tasks_project_folder"})
+# ... and on SQLite alone: the instance list's walk with the columns PostgreSQL's index includes
+# (0037_sqlite_typed_walk).
+SQLITE_ONLY_INDEXES = frozenset({"ix_task_instances_project_scheduled_typed"})
 
 
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    """Alembic's ``include_object``: everything but the PostgreSQL-only indexes."""
-    return not (type_ == "index" and name in POSTGRES_ONLY_INDEXES)
+    """Alembic's ``include_object``: everything but the indexes of one dialect alone."""
+    return not (type_ == "index" and name in POSTGRES_ONLY_INDEXES | SQLITE_ONLY_INDEXES)
