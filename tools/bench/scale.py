@@ -36,12 +36,10 @@ Usage: ``python tools/bench/scale.py [--backend postgres|sqlite] [--tasks 100000
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import json
 import random
 import shutil
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -411,14 +409,13 @@ def _seed_plans(out: PgLoader | SqliteLoader, meta: list[tuple[str, str, int, st
 
 
 def load_seed(url: str) -> Seed:
-    if url.startswith("sqlite"):
-        with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as lite:
-            doc = lite.execute("SELECT doc FROM bench_scale_seed").fetchone()
-    else:
-        with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as pg:
-            doc = pg.execute("SELECT doc FROM bench_scale_seed").fetchone()
-    assert doc is not None
-    return Seed(**json.loads(doc[0]))
+    db = Database(url)
+    try:
+        with db.read() as conn:
+            doc = conn.exec_driver_sql("SELECT doc FROM bench_scale_seed").scalar_one()
+    finally:
+        db.dispose()
+    return Seed(**json.loads(doc))
 
 
 # -- checks -------------------------------------------------------------------------------------
@@ -594,6 +591,14 @@ def _explain(conn: Any, statement: str, parameters: Any) -> tuple[float, str]:
     return float(plan["Execution Time"]), _plan_words(plan["Plan"])
 
 
+_LARGE = frozenset({"task_instances", "instance_executions", "tasks", "task_versions", "instance_transitions"})
+
+
+def _scans_large(detail: str) -> bool:
+    words = detail.split()
+    return len(words) > 1 and words[0] == "SCAN" and words[1] in _LARGE
+
+
 def _explain_sqlite(conn: Any, statement: str, parameters: Any) -> tuple[float, str]:
     """The statement run again and timed (SQLite executes in this process), and its plan:
     EXPLAIN QUERY PLAN's details, a SCAN of a table other than a small one flagged."""
@@ -601,11 +606,8 @@ def _explain_sqlite(conn: Any, statement: str, parameters: Any) -> tuple[float, 
     conn.exec_driver_sql(statement, parameters).fetchall()
     ms = (time.perf_counter() - t0) * 1000
     details = [row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
-    flagged = [("!! " if d.startswith("SCAN") and any(t in d for t in _LARGE) else "") + d for d in details]
+    flagged = [("!! " if _scans_large(d) else "") + d for d in details]
     return ms, "; ".join(flagged)
-
-
-_LARGE = ("task_instances", "instance_executions", "tasks", "task_versions", "instance_transitions")
 
 
 def _plan_words(node: dict[str, Any]) -> str:
