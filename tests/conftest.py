@@ -12,6 +12,7 @@ from hypothesis import settings as hypothesis_settings
 
 from tests.support import (
     PG_URL,
+    TEST_PG_POOL_SIZE,
     Api,
     ServerProcess,
     create_pg_database,
@@ -22,6 +23,9 @@ from tests.support import (
 from wedata.storage.db import Database
 
 BACKENDS = ["sqlite", "postgres"]
+
+# Every process the suite starts keeps this many PostgreSQL connections (tests/support.py).
+os.environ.setdefault("WEDATA_PG_POOL_SIZE", TEST_PG_POOL_SIZE)
 
 # CI runs the property tests on a fixed sequence of examples (reproducible: a red CI is a real
 # regression, not a new random draw); local runs keep exploring new examples. Neither limits how

@@ -62,17 +62,19 @@ def free_port_pair() -> int:
 
 # What each server, scheduler, engine child or worker of the suite keeps open of PostgreSQL's
 # connections (a burst still opens more and closes them again). With the default (10 a process)
-# the two lanes of `make test` ran the shared PostgreSQL out of its 100 connections. A test (or
-# the caller's environment) may set its own.
+# the two lanes of `make test` ran the shared PostgreSQL out of its 100 connections. The suite's
+# conftest.py puts it in its own environment, which every process it starts inherits
+# (``clean_env``); a test (or the caller's environment) may set its own. The benchmarks under
+# tools/bench/ import this module without the conftest: their processes keep what a deployment
+# keeps. (With 3, an API process under load closed and reopened a connection every few requests,
+# a new PostgreSQL backend each time: tools/bench/api.py measured that, not the server.)
 TEST_PG_POOL_SIZE = "3"
 
 
 def clean_env() -> dict[str, str]:
     """The caller's environment for a process of ours: without the *_proxy variables (the SDK
-    honours them with a substring NO_PROXY check), with the suite's PostgreSQL pool size."""
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    env.setdefault("WEDATA_PG_POOL_SIZE", TEST_PG_POOL_SIZE)
-    return env
+    honours them with a substring NO_PROXY check)."""
+    return {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
 
 
 def wedata_cli() -> list[str]:

@@ -6,6 +6,11 @@ workflow and 1,000 tasks through the official SDK, then drives pre-signed TC3 re
 response body is checked for an `"Error"` key by wrk's Lua hook: errors are counted, not timed
 as successes. Usage: `python tools/bench/api.py [--backend sqlite|postgres] [--tasks 1000] [--seconds 10]
 [--connections 8]` (postgres: a scratch database on the local server, dropped at the end).
+
+Each run also reports the CPU it cost per request: the server's process tree
+(``server_cpu_ms``) and, on PostgreSQL, the database's processes (``postgres_cpu_ms``), read from
+/proc before and after. On a shared, noisy machine requests per second move run to run; the CPU a
+request costs moves far less, so an A/B of the request path compares those.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -71,11 +77,50 @@ def signed_lua(endpoint: str, action: str, params: dict, secret_id: str = ADMIN_
     return LUA.format(body=json.dumps(body), host=endpoint, action=action, ts=ts, auth=auth)
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_table() -> dict[int, tuple[str, int, float, float]]:
+    """{pid: (command name, parent pid, user CPU seconds, system CPU seconds)} of every process,
+    from /proc."""
+    table: dict[int, tuple[str, int, float, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:  # gone meanwhile
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        table[int(entry)] = (name, int(fields[1]), int(fields[11]) / _TICK, int(fields[12]) / _TICK)
+    return table
+
+
+def cpu_seconds(server_pid: int) -> tuple[float, float, dict[int, float]]:
+    """CPU seconds used so far: the server's process tree (user, system), and each ``postgres``
+    process's (by pid: one that ends between two readings must not count as negative)."""
+    table = _proc_table()
+    tree, grew = {server_pid}, True
+    while grew:
+        grew = False
+        for pid, (_, ppid, _, _) in table.items():
+            if ppid in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    user = sum(table[p][2] for p in tree if p in table)
+    system = sum(table[p][3] for p in tree if p in table)
+    postgres = {pid: u + s for pid, (name, _, u, s) in table.items() if name == "postgres"}
+    return user, system, postgres
+
+
 def run_wrk(endpoint: str, action: str, params: dict, seconds: int, connections: int,
-            credential: tuple[str, str] = (ADMIN_ID, ADMIN_KEY)) -> dict:
+            credential: tuple[str, str] = (ADMIN_ID, ADMIN_KEY), server_pid: int | None = None) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(signed_lua(endpoint, action, params, *credential))
         script = f.name
+    before = cpu_seconds(server_pid) if server_pid else None
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", script, f"http://{endpoint}/"],
         capture_output=True,
@@ -86,8 +131,17 @@ def run_wrk(endpoint: str, action: str, params: dict, seconds: int, connections:
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     pct = {m.group(1): float(m.group(2)) for m in re.finditer(r"^P(\d+) ([\d.]+)$", out, re.M)}
     errors = int(re.search(r"^ERRORS (\d+)$", out, re.M).group(1))  # type: ignore[union-attr]
-    return {"action": action, "requests": total, "rps": rps, "p50_ms": pct["50"], "p90_ms": pct["90"],
-            "p99_ms": pct["99"], "errors": errors}  # fmt: skip
+    result = {"action": action, "requests": total, "rps": rps, "p50_ms": pct["50"], "p90_ms": pct["90"],
+              "p99_ms": pct["99"], "errors": errors}  # fmt: skip
+    if before is not None and server_pid and total:
+        after = cpu_seconds(server_pid)
+        user, system = after[0] - before[0], after[1] - before[1]
+        postgres = sum(cpu - before[2].get(pid, 0.0) for pid, cpu in after[2].items())
+        result["server_cpu_ms"] = round((user + system) / total * 1000, 3)
+        result["server_system_cpu_ms"] = round(system / total * 1000, 3)  # in the kernel: syscalls, switches
+        if after[2]:  # a PostgreSQL server runs here (used by this server or not)
+            result["postgres_cpu_ms"] = round(postgres / total * 1000, 3)
+    return result
 
 
 def main() -> int:
@@ -137,11 +191,11 @@ def main() -> int:
             credential = (member.secret_id, member.secret_key)
         results = [
             run_wrk(server.endpoint, "GetTask", {"ProjectId": project, "TaskId": task_ids[len(task_ids) // 2]},
-                    args.seconds, args.connections, credential),
+                    args.seconds, args.connections, credential, server.proc.pid),
             run_wrk(server.endpoint, "ListTasks", {"ProjectId": project, "PageNumber": 3, "PageSize": 10},
-                    args.seconds, args.connections, credential),
+                    args.seconds, args.connections, credential, server.proc.pid),
             run_wrk(server.endpoint, "ListTasks", {"ProjectId": project, "PageNumber": 2, "PageSize": 100},
-                    args.seconds, args.connections, credential),
+                    args.seconds, args.connections, credential, server.proc.pid),
         ]  # fmt: skip
         print(json.dumps({"backend": args.backend, "tasks": args.tasks, "create_tasks_per_s": round(args.tasks / create_s, 1),
                           "caller": args.caller, "connections": args.connections, "results": results},
