@@ -20,11 +20,23 @@ Rules (checked before anything is written):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from wedata.principal import Caller
 from wedata.services.errors import InvalidValue
@@ -122,38 +134,61 @@ def brief(task_id: str, config: Config) -> dict[str, Any]:
     }
 
 
-def _config(row: Row[Any]) -> Config:
-    return {
-        "MainCyclicConfig": row.main_cyclic_config,
-        "SubordinateCyclicConfig": row.subordinate_cyclic_config,
-        "Offset": row.offset,
-        "DependencyStrategy": row.dependency_strategy,
-    }
-
-
 # --------------------------------------------------------------------------------------------
 # Reading.
+
+# What GetTask shows of an edge, in this order: the columns of ``_EDGES_OF_TASK`` and the
+# elements of each item of ``edges_json``.
+_SHOWN = ("task_id", "upstream_task_id", "main_cyclic_config", "subordinate_cyclic_config", "offset",
+          "dependency_strategy")
+_ORDER = ("created_at", "task_id", "upstream_task_id")
 
 
 def _edges_of_task() -> Any:
     e = T.task_dependencies
     task: Any = bindparam("task_id")
     return (
-        select(e)
+        select(*(e.c[name] for name in _SHOWN))
         .where(e.c.side == bindparam("side"), or_(e.c.task_id == task, e.c.upstream_task_id == task))
-        .order_by(e.c.created_at, e.c.task_id, e.c.upstream_task_id)
+        .order_by(*(e.c[name] for name in _ORDER))
     )
 
 
-_EDGES_OF_TASK = _edges_of_task()  # built once: every GetTask runs it
+_EDGES_OF_TASK = _edges_of_task()  # built once: every GetTask on SQLite runs it
+
+
+def edges_json(side: str, task_id: Any) -> Any:
+    """PostgreSQL: a task's edges on ``side`` as one JSON array (of ``_SHOWN`` arrays, in
+    ``load_edges``' order), a scalar subquery correlated to the column ``task_id``: GetTask
+    reads the task and its edges in one round trip (services/tasks/snapshot.py)."""
+    e = T.task_dependencies
+    item = func.json_build_array(*(e.c[name] for name in _SHOWN))
+    ordered = aggregate_order_by(item, *(e.c[name] for name in _ORDER))
+    return (
+        select(func.coalesce(func.json_agg(ordered), literal_column("'[]'::json")))
+        .where(e.c.side == side, or_(e.c.task_id == task_id, e.c.upstream_task_id == task_id))
+        .scalar_subquery()
+    )
+
+
+def split_edges(rows: Iterable[Sequence[Any]], task_id: str) -> tuple[dict[str, Config], dict[str, Config]]:
+    """(upstream {upstream id: config}, downstream {downstream id: config}) of ``task_id``
+    from its edges as ``_SHOWN`` tuples (rows of ``_EDGES_OF_TASK`` or items of ``edges_json``)."""
+    up: dict[str, Config] = {}
+    down: dict[str, Config] = {}
+    for downstream, upstream, main, subordinate, offset, strategy in rows:
+        config = {"MainCyclicConfig": main, "SubordinateCyclicConfig": subordinate, "Offset": offset,
+                  "DependencyStrategy": strategy}
+        if downstream == task_id:
+            up[upstream] = config
+        elif upstream == task_id:
+            down[downstream] = config
+    return up, down
 
 
 def load_edges(conn: Connection, task_id: str, side: str = DEV) -> tuple[dict[str, Config], dict[str, Config]]:
     """(upstream {upstream id: config}, downstream {downstream id: config}) in one query."""
-    rows = conn.execute(_EDGES_OF_TASK, {"side": side, "task_id": task_id}).all()
-    up = {r.upstream_task_id: _config(r) for r in rows if r.task_id == task_id}
-    down = {r.task_id: _config(r) for r in rows if r.upstream_task_id == task_id and r.task_id != task_id}
-    return up, down
+    return split_edges(conn.execute(_EDGES_OF_TASK, {"side": side, "task_id": task_id}).all(), task_id)
 
 
 def dependents(conn: Connection, task_id: str) -> list[str]:

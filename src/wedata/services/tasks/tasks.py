@@ -83,6 +83,7 @@ from wedata.services.tasks.patch import (
 from wedata.services.tasks.queries import list_condition, trigger_workflow_ids
 from wedata.services.tasks.runnable import check_sources
 from wedata.services.tasks.snapshot import TASK_BY_ID, TASK_FOR_UPDATE, TASK_PAGE_BY_IDS, render_task
+from wedata.services.tasks.snapshot import TASK_WITH_EDGES_BY_ID as WITH_EDGES
 from wedata.services.tasks.sql_targets import SqlTargets
 from wedata.services.tasks.types import node_category, task_type_desc
 from wedata.services.tasks.unified import apply_workflow_schedule
@@ -152,9 +153,10 @@ class TaskService:
     # ------------------------------------------------------------------------------------------
     # Reads.
 
-    def _row(self, conn: Connection, project_id: str, task_id: str, *, lock: bool = False) -> Row[Any]:
+    def _row(self, conn: Connection, project_id: str, task_id: str, *, lock: bool = False,
+             statement: Any = TASK_BY_ID) -> Row[Any]:
         # lock: serialise concurrent writers of one task (no-op on SQLite, which has one writer).
-        row = conn.execute(TASK_FOR_UPDATE if lock else TASK_BY_ID, {"project_id": project_id, "task_id": task_id}).first()
+        row = conn.execute(TASK_FOR_UPDATE if lock else statement, {"project_id": project_id, "task_id": task_id}).first()
         if row is None:
             raise NotFound(f"The task {task_id} does not exist in the project {project_id}.")
         self._check_kind(row.workflow_type, f"The task {task_id}")
@@ -192,9 +194,10 @@ class TaskService:
 
     def get_task(self, project_id: str, task_id: str) -> dict[str, Any]:
         """The wire-shaped task record (``Task`` under its wire names, Base64 code)."""
+        sqlite = self.db.is_sqlite  # PostgreSQL: the task and its edges in one round trip (snapshot.py)
         with self.db.read() as conn:
-            row = self._row(conn, project_id, task_id)
-            up, down = task_edges.load_edges(conn, task_id)
+            row = self._row(conn, project_id, task_id, statement=TASK_BY_ID if sqlite else WITH_EDGES)
+            up, down = task_edges.load_edges(conn, task_id) if sqlite else task_edges.split_edges(row.dev_edges, task_id)
         return render_task(row, up, down)
 
     def list_tasks(self, req: M.ListTasksRequest) -> tuple[list[Row[Any]], int, Page]:
