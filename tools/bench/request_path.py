@@ -56,7 +56,7 @@ from wedata.protocol.signing import format_tc3_authorization, tc3_signature  # n
 from wedata.spec import VERSION  # noqa: E402
 
 SECRET_ID, SECRET_KEY, UIN = "AKIDBENCHPATH000000000000000000000001", "bench-path-key", "100000000001"
-SIGNED = ["content-type", "host", "x-tc-action"]
+SIGNED = ["content-type", "host"]  # what the SDK signs, with the values as sent
 
 
 class Harness:
@@ -84,14 +84,15 @@ class Harness:
 
 
 def signed(action: str, params: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
-    """An ASGI scope and body as the SDK sends them (TC3-HMAC-SHA256, JSON)."""
+    """An ASGI scope and body as the SDK sends them (TC3-HMAC-SHA256, JSON; the SDK signs the raw
+    header values, so the server checks one signature, not the lower-cased form too)."""
     body = json.dumps(params).encode()
     ts = str(int(time.time()))
     date = datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%d")
-    headers = {"content-type": "application/json; charset=utf-8", "host": "wedata.tencentcloudapi.com",
-               "x-tc-action": action.lower()}
+    headers = {"content-type": "application/json", "host": "wedata.tencentcloudapi.com"}
     signature = tc3_signature(secret_key=SECRET_KEY, method="POST", query="", headers=headers, signed_headers=SIGNED,
-                              payload_hash=hashlib.sha256(body).hexdigest(), timestamp=ts, date=date)
+                              payload_hash=hashlib.sha256(body).hexdigest(), timestamp=ts, date=date,
+                              lower_values=False)
     raw = [(b"content-type", headers["content-type"].encode()), (b"host", headers["host"].encode()),
            (b"x-tc-action", action.encode()), (b"x-tc-version", VERSION.encode()), (b"x-tc-timestamp", ts.encode()),
            (b"x-tc-region", b"ap-guangzhou"), (b"content-length", str(len(body)).encode()),
