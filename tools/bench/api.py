@@ -8,8 +8,8 @@ as successes. Usage: `python tools/bench/api.py [--backend sqlite|postgres] [--t
 [--connections 8]` (postgres: a scratch database on the local server, dropped at the end).
 
 Each run also reports the CPU it cost per request: the server's process tree
-(``server_cpu_ms``) and, on PostgreSQL, the database's processes (``postgres_cpu_ms``), read from
-/proc before and after. On a shared, noisy machine requests per second move run to run; the CPU a
+(``server_cpu_ms``; ``server_system_cpu_ms`` of it in the kernel) and the PostgreSQL server's
+processes (``postgres_cpu_ms``, shown whenever one runs here), read from /proc before and after. On a shared, noisy machine requests per second move run to run; the CPU a
 request costs moves far less, so an A/B of the request path compares those.
 """
 
