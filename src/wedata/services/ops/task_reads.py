@@ -51,7 +51,7 @@ from wedata.services.common import Page, Paged, as_int, page, zone_of
 from wedata.services.errors import InvalidValue, NotFound
 from wedata.services.ops.records import OpsTask
 from wedata.services.tasks.definition import CONF, SCHED
-from wedata.services.tasks.edges import PROD, edges_json, load_edges, split_edges
+from wedata.services.tasks.edges import PROD, edges_json, edges_of
 from wedata.services.tasks.versions import SUBMIT
 from wedata.storage import tables as T
 from wedata.storage.db import Database
@@ -126,11 +126,10 @@ class OpsTaskService:
         )
         workflow_name = select(w.c.name).where(w.c.id == t.c.workflow_id).scalar_subquery().label("workflow_name")
         # PostgreSQL: the edges in the same round trip, as GetTask reads them (tasks/snapshot.py).
-        sqlite = self.db.is_sqlite
-        edges = () if sqlite else (edges_json(PROD, t.c.id).label("prod_edges"),)
+        edges = () if self.db.is_sqlite else (edges_json(PROD, t.c.id),)
         with self.db.read() as conn:
             row = self._prod_row(conn, project_id, task_id, v.c.snapshot, group_name, workflow_name, *edges)
-            up, down = load_edges(conn, task_id, PROD) if sqlite else split_edges(row.prod_edges, task_id)
+            up, down = edges_of(conn, row, task_id, PROD)
         return OpsTask(row=row, upstream=up, downstream=down)
 
     def get_code(self, project_id: str, task_id: str) -> tuple[str, int]:

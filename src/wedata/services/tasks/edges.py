@@ -159,8 +159,9 @@ _EDGES_OF_TASK = _edges_of_task()  # built once: every GetTask on SQLite runs it
 
 def edges_json(side: str, task_id: Any) -> Any:
     """PostgreSQL: a task's edges on ``side`` as one JSON array (of ``_SHOWN`` arrays, in
-    ``load_edges``' order), a scalar subquery correlated to the column ``task_id``: GetTask
-    reads the task and its edges in one round trip (services/tasks/snapshot.py)."""
+    ``load_edges``' order), a scalar subquery correlated to the column ``task_id``, labelled
+    ``edges``: GetTask reads the task and its edges in one round trip (services/tasks/snapshot.py;
+    ``edges_of`` reads them back)."""
     e = T.task_dependencies
     item = func.json_build_array(*(e.c[name] for name in _SHOWN))
     ordered = aggregate_order_by(item, *(e.c[name] for name in _ORDER))
@@ -168,6 +169,7 @@ def edges_json(side: str, task_id: Any) -> Any:
         select(func.coalesce(func.json_agg(ordered), literal_column("'[]'::json")))
         .where(e.c.side == side, or_(e.c.task_id == task_id, e.c.upstream_task_id == task_id))
         .scalar_subquery()
+        .label("edges")
     )
 
 
@@ -189,6 +191,13 @@ def split_edges(rows: Iterable[Sequence[Any]], task_id: str) -> tuple[dict[str, 
 def load_edges(conn: Connection, task_id: str, side: str = DEV) -> tuple[dict[str, Config], dict[str, Config]]:
     """(upstream {upstream id: config}, downstream {downstream id: config}) in one query."""
     return split_edges(conn.execute(_EDGES_OF_TASK, {"side": side, "task_id": task_id}).all(), task_id)
+
+
+def edges_of(conn: Connection, row: Any, task_id: str, side: str = DEV) -> tuple[dict[str, Config], dict[str, Config]]:
+    """``load_edges``, from the task's ``row`` when it carries them (``edges_json``, PostgreSQL),
+    else with a query of its own (SQLite, where a statement costs no round trip)."""
+    carried = getattr(row, "edges", None)
+    return split_edges(carried, task_id) if carried is not None else load_edges(conn, task_id, side)
 
 
 def dependents(conn: Connection, task_id: str) -> list[str]:

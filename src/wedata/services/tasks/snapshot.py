@@ -64,10 +64,10 @@ TASK_PAGE_BY_IDS = (
 # Built once (GetTask is the hottest read): building costs more than executing.
 TASK_BY_ID = task_select().where(T.tasks.c.project_id == bindparam("project_id"), T.tasks.c.id == bindparam("task_id"))
 
-# PostgreSQL: TASK_BY_ID with the task's dev edges as a JSON array (``dev_edges``, edges.py
+# PostgreSQL: TASK_BY_ID with the task's dev edges as a JSON array (``edges``, edges.py
 # ``edges_json``): GetTask in one round trip instead of two. (SQLite has no round trip to
-# save: it keeps two statements, edges.py ``load_edges``.)
-TASK_WITH_EDGES_BY_ID = TASK_BY_ID.add_columns(edges_json(DEV, T.tasks.c.id).label("dev_edges"))
+# save: it keeps two statements, edges.py ``edges_of``.)
+TASK_WITH_EDGES_BY_ID = TASK_BY_ID.add_columns(edges_json(DEV, T.tasks.c.id))
 
 
 def _task_for_update() -> Any:

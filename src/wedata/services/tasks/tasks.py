@@ -194,10 +194,10 @@ class TaskService:
 
     def get_task(self, project_id: str, task_id: str) -> dict[str, Any]:
         """The wire-shaped task record (``Task`` under its wire names, Base64 code)."""
-        sqlite = self.db.is_sqlite  # PostgreSQL: the task and its edges in one round trip (snapshot.py)
+        statement = TASK_BY_ID if self.db.is_sqlite else WITH_EDGES  # PostgreSQL: one round trip (snapshot.py)
         with self.db.read() as conn:
-            row = self._row(conn, project_id, task_id, statement=TASK_BY_ID if sqlite else WITH_EDGES)
-            up, down = task_edges.load_edges(conn, task_id) if sqlite else task_edges.split_edges(row.dev_edges, task_id)
+            row = self._row(conn, project_id, task_id, statement=statement)
+            up, down = task_edges.edges_of(conn, row, task_id)
         return render_task(row, up, down)
 
     def list_tasks(self, req: M.ListTasksRequest) -> tuple[list[Row[Any]], int, Page]:
