@@ -12,7 +12,6 @@ RabbitMQ.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -195,10 +194,10 @@ def test_kill_9_of_a_worker_loses_nothing_and_runs_nothing_twice_at_once(
     try:
         tasks = [submit(api, space, code, conf={"ResourceGroup": group},
                         sched={"MaxRetryNumber": 2, "RetryWaitMinute": 0}) for _ in range(20)]
-        # Kill the second worker once it runs attempts (each lasts 2 s).
-        wait_until(lambda: second.log().count("Task wedata.run_attempt"), lambda n: n >= 1,
-                   what="the second worker to take attempts", patience=30)
-        time.sleep(0.7)
+        # Kill the second worker in the middle of a run of its own (each lasts 2 s): a fixed
+        # pause after it took an attempt once landed after that run had ended, on a loaded machine.
+        wait_until(lambda: runs_in_progress_under(marks, second.pid), lambda n: n >= 1,
+                   what="a run of the second worker in progress", patience=30)
         second.kill9()
         for t in tasks:
             wait_for(api, space, t, {"COMPLETED"}, timeout=40)
@@ -224,6 +223,32 @@ def test_kill_9_of_a_worker_loses_nothing_and_runs_nothing_twice_at_once(
         retried += len(runs) > 1
     assert retried >= 1  # the killed worker held attempts, and they ran again elsewhere
     assert retried <= 4  # ... only those it held (4 slots)
+
+
+def runs_in_progress_under(marks: Path, ancestor: int) -> int:
+    """How many runs have started and not ended (their marks; a line still being written is
+    skipped) in a process below ``ancestor`` (the runs are unsandboxed here: ``$$`` is a host pid)."""
+    count = 0
+    for path in marks.iterdir():
+        started: dict[str, bool] = {}
+        for line in path.read_text().splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[0] in ("start", "end"):
+                started[parts[1]] = parts[0] == "start"
+        count += sum(1 for pid, running in started.items() if running and descends_from(int(pid), ancestor))
+    return count
+
+
+def descends_from(pid: int, ancestor: int) -> bool:
+    while pid > 1:
+        if pid == ancestor:
+            return True
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:  # ended meanwhile
+            return False
+        pid = int(stat[stat.rindex(")") + 2 :].split()[1])
+    return False
 
 
 def parse_marks(path: Path) -> list[dict[str, Any]]:
