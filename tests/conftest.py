@@ -26,6 +26,9 @@ BACKENDS = ["sqlite", "postgres"]
 
 # Every process the suite starts keeps this many PostgreSQL connections (tests/support.py).
 os.environ.setdefault("WEDATA_PG_POOL_SIZE", TEST_PG_POOL_SIZE)
+# Its PostgreSQL databases are made in a tablespace on /dev/shm where that can be done
+# (tests/support.py, "in memory"); WEDATA_TEST_PG_MEMORY=0 keeps them on disk.
+os.environ.setdefault("WEDATA_TEST_PG_MEMORY", "1")
 
 # CI runs the property tests on a fixed sequence of examples (reproducible: a red CI is a real
 # regression, not a new random draw); local runs keep exploring new examples. Neither limits how
