@@ -451,7 +451,7 @@ def _memory_tablespace() -> str:
 
     boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip().replace("-", "")[:12]
     name = MEMORY_TABLESPACE + boot
-    location = Path("/dev/shm") / f"wedata-pg-{boot}"
+    location = Path("/dev/shm") / f"wedata-pgspace-{boot}"
     with _pg_admin() as c:
         c.execute("SELECT pg_advisory_lock(hashtext('wedata-test-tablespace'))")  # one process makes it
         try:
