@@ -74,11 +74,17 @@ def workflow_path(row: Row[Any]) -> str:
 # Look-ups shared with other services (tasks validate WorkflowId through these).
 
 
-def load_workflow(conn: Connection, project_id: str, workflow_id: str, *, for_update: bool = False) -> Row[Any]:
-    """The workflows row of a workflow of the project, or NotFound."""
+def load_workflow(conn: Connection, project_id: str, workflow_id: str, *, for_update: bool = False,
+                  key_kept: bool = False) -> Row[Any]:
+    """The workflows row of a workflow of the project, or NotFound. ``for_update`` locks it;
+    with ``key_kept`` (the caller changes the row but not its id) FOR NO KEY UPDATE on PostgreSQL,
+    which rows inserted meanwhile that refer to the workflow do not wait for (their foreign-key
+    check takes KEY SHARE): a trigger's fire holds the workflow's trigger settings and then writes
+    such rows, while an update of the workflow holds the workflow and then writes its trigger
+    settings; with FOR UPDATE the two deadlocked."""
     stmt = select(T.workflows).where(T.workflows.c.project_id == project_id, T.workflows.c.id == workflow_id)
     if for_update:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(key_share=key_kept)
     row = conn.execute(stmt).first()
     if row is None:
         raise NotFound(f"The workflow {workflow_id} does not exist in the project {project_id}.")
@@ -288,7 +294,7 @@ class WorkflowService:
             values["bundle_info"] = bundle_info
         try:
             with self.db.write() as conn:
-                row = load_workflow(conn, project_id, workflow_id, for_update=True)
+                row = load_workflow(conn, project_id, workflow_id, for_update=True, key_kept=True)
                 if (row.workflow_type == TRIGGER) != (trigger is not None):
                     raise _wrong_kind(row)
                 config = _check_config(row.workflow_type, scheduler_config)
