@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tests.support import free_port
+from tests.support import free_port, memory_dir
 
 
 def _binary(name: str) -> str | None:
@@ -43,8 +43,7 @@ class PrivatePostgres:
         # Under /dev/shm, else /tmp (not pytest's 0700 tmp_path): the postgres user must reach it.
         # In memory where it can be: initdb creates ~1,000 files, and a file's creation costs
         # ~0.2 ms of kernel time on the disks we run on against ~0.02 ms on tmpfs (tests/support.py).
-        shm = Path("/dev/shm")
-        self.base = Path(tempfile.mkdtemp(prefix="wedata-pg-", dir=shm if os.access(shm, os.W_OK) else None))
+        self.base = Path(tempfile.mkdtemp(prefix="wedata-pg-", dir=memory_dir()))
         self.data = self.base / "data"
         self.port = free_port()
         self.os_user = user if os.geteuid() == 0 else None

@@ -426,6 +426,12 @@ def _pg_template() -> str:
 # PostgreSQL's OS user), the databases are made on disk, as before.
 
 MEMORY_TABLESPACE = "wedata_mem_"
+MEMORY_DIR = Path("/dev/shm")  # tmpfs on Linux
+
+
+def memory_dir() -> Path | None:
+    """Where the suite may keep files in memory (tmpfs), or None."""
+    return MEMORY_DIR if os.access(MEMORY_DIR, os.W_OK) else None
 
 
 @functools.cache
@@ -451,7 +457,7 @@ def _memory_tablespace() -> str:
 
     boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip().replace("-", "")[:12]
     name = MEMORY_TABLESPACE + boot
-    location = Path("/dev/shm") / f"wedata-pgspace-{boot}"
+    location = MEMORY_DIR / f"wedata-pgspace-{boot}"
     with _pg_admin() as c:
         c.execute("SELECT pg_advisory_lock(hashtext('wedata-test-tablespace'))")  # one process makes it
         try:
