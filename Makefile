@@ -39,8 +39,8 @@ test: $(STAMP_DEV)
 	@# Bytecode once, up front: the suite starts hundreds of servers and CLI processes, and with
 	@# PYTHONDONTWRITEBYTECODE set (as on CI machines) each one compiled ~400 modules (~0.6 s).
 	$(PY) -m compileall -q src tests tools >/dev/null
-	@# Two lanes at once: the tests marked `slow` (mostly waiting on real time) in one process,
-	@# the rest on both cores (tools/ci/run-suite.sh says why).
+	@# Two lanes at once: the tests marked `slow` (mostly waiting on real time) in two processes,
+	@# the rest in three (tools/ci/run-suite.sh says why).
 	bash tools/ci/run-suite.sh $(PY)
 
 lint: $(STAMP_DEV)
