@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.scheduler.helpers import World, fast_clock, running_engine, settings_for, utc
+from tests.waiting import wait_until
 from wedata.scheduler.engine import LOOK_SHARE, OLTP_PLANS
 from wedata.storage.db import Database
 
@@ -33,14 +34,16 @@ def test_a_slow_look_is_spaced_and_still_finds_another_process_change(db: Databa
             return real(conn, only)
 
         engine.planner.changed = slow_changed  # type: ignore[method-assign]
-        time.sleep(3.0)
+        # Three looks while nothing changes, however long a loaded machine takes to start the
+        # engine (a fixed 3 s once held only two: the first look came 1.4 s in).
+        wait_until(lambda: len(looks), lambda n: n >= 3, what="three full looks", patience=10)
         # Written straight into the database, as another process would: no wake.
         start = time.monotonic()
         tid = w.task("true")
         inst = w.wait_states(tid, {"COMPLETED"}, timeout=10)[0]
         found = time.monotonic() - start
     spacing = SLOW * LOOK_SHARE  # 1 s, against plan_interval 0.1 s
-    # While nothing changed (the 3 s before the write; once a look finds a change, the batch
+    # While nothing changed (the looks before the write; once a look finds a change, the batch
     # is planned and looked at again at once).
     idle = [t for t in looks if t < start]
     gaps = [b - a for a, b in zip(idle, idle[1:], strict=False)]
