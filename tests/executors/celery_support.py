@@ -142,6 +142,17 @@ def executions(db_file: Path, key: str) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
+def holders(db_file: Path, attempts: list[int]) -> list[int | None]:
+    """The pid of the worker that took each of ``attempts`` (None: none took it)."""
+    if not attempts:
+        return []
+    with sqlite3.connect(db_file, timeout=30) as conn:
+        rows = dict(conn.execute(
+            "SELECT r.execution_id, w.pid FROM remote_runs r LEFT JOIN worker_nodes w ON w.worker_id = r.worker_id "
+            f"WHERE r.execution_id IN ({','.join('?' * len(attempts))})", attempts).fetchall())
+    return [rows.get(a) for a in attempts]
+
+
 def alive(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()

@@ -12,7 +12,6 @@ RabbitMQ.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from tests.executors.celery_support import (
     WorkerProcess,
     alive,
     executions,
+    holders,
     new_group,
     require_broker,
     server_env,
@@ -238,17 +238,6 @@ def test_kill_9_of_a_worker_loses_nothing_and_runs_nothing_twice_at_once(
         retried += len(attempts) > 1
     assert cut >= 1  # the kill came in the middle of a run (the wait above), which ran again elsewhere
     assert retried <= 4  # ... only the attempts the killed worker held (4 slots)
-
-
-def holders(db_file: Path, attempts: list[int]) -> list[int | None]:
-    """The pid of the worker that took each of ``attempts`` (None: none took it)."""
-    if not attempts:
-        return []
-    with sqlite3.connect(db_file, timeout=30) as conn:
-        rows = dict(conn.execute(
-            "SELECT r.execution_id, w.pid FROM remote_runs r LEFT JOIN worker_nodes w ON w.worker_id = r.worker_id "
-            f"WHERE r.execution_id IN ({','.join('?' * len(attempts))})", attempts).fetchall())
-    return [rows.get(a) for a in attempts]
 
 
 def runs_in_progress_of(marks: Path, worker: int) -> int:
