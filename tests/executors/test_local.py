@@ -16,7 +16,7 @@ import pytest
 from wedata.executors.base import ExecutorError, RunSpec
 from wedata.executors.local import LocalExecutor, read_exit_code
 from wedata.executors.outputs import collect
-from wedata.executors.tasktypes import SUPPORTED_TASK_TYPES, build_command, python_interpreter
+from wedata.executors.tasktypes import SUPPORTED_TASK_TYPES, build_command, command_for, python_interpreter
 from wedata.scheduling.parameters import RenderContext
 
 
@@ -148,6 +148,28 @@ def test_task_types(tmp_path: Path) -> None:
         python_interpreter({"python_sub_version": "python9.9"})
     with pytest.raises(ExecutorError, match="task type 26"):
         build_command(26, "{}", {}, str(tmp_path / "x"))
+
+
+def test_the_command_is_built_without_the_disk_and_the_executor_writes_its_files(
+        executor: tuple[LocalExecutor, Exits], tmp_path: Path) -> None:
+    """The engine builds an attempt's command inside its cycle without writing anything
+    (scheduler/launcher.py); the executor makes the run directory and writes the files when it
+    starts the attempt, then runs it."""
+    ex, exits = executor
+    run_dir = tmp_path / "later" / "run21"
+    command = command_for(35, "echo from $0; exit 3", {}, str(run_dir))
+    assert not run_dir.exists()
+    assert command.argv == ["/bin/bash", str(run_dir / "task.sh")]
+    assert command.files == {"task.sh": "echo from $0; exit 3\n"}
+    form = command_for(38, "run.sh", {}, str(tmp_path / "form"))
+    assert set(form.files) == {"task.sh", "unpack_package.py"} and not (tmp_path / "form").exists()
+    unpacker = Path(__file__).parents[2] / "src/wedata/executors/form_unpack.py"
+    assert form.files["unpack_package.py"] == unpacker.read_text()
+    s = RunSpec(21, command.argv, str(run_dir / "work"), str(tmp_path / "21.log"), str(run_dir), files=command.files)
+    ex.submit(s)
+    assert exits.wait(21) == 3
+    assert (tmp_path / "21.log").read_text() == f"from {run_dir / 'task.sh'}\n"
+    assert (run_dir / "task.sh").read_text() == "echo from $0; exit 3\n" and (run_dir / "work").is_dir()
 
 
 def test_output_parameters_from_set_value_lines_and_the_result(tmp_path: Path) -> None:

@@ -56,6 +56,9 @@ class RunSpec:
     sql: SqlJob | None = None
     # Resource files to stage into ``<run_dir>/resources/`` before the start (Shell, Python).
     resources: tuple[StagedResource, ...] = ()
+    # The attempt's own files (its code, helper scripts), name -> text: written into ``run_dir``
+    # by the executor that starts it, off the engine's cycle (executors/tasktypes.py Command).
+    files: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

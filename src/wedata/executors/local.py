@@ -37,6 +37,7 @@ from pathlib import Path
 
 from wedata.executors.base import ExecutorError, ExitCallback, Handle, RunSpec, RunState
 from wedata.executors.sandbox import Sandbox, SandboxSettings, secure_home
+from wedata.executors.tasktypes import write_files
 
 log = logging.getLogger("wedata.executor")
 
@@ -209,7 +210,7 @@ class LocalExecutor:
         refusal = sandbox.refusal(spec)
         if refusal is not None:
             raise ExecutorError(refusal)
-        os.makedirs(spec.run_dir, exist_ok=True)
+        write_files(spec.run_dir, spec.files)  # the run directory, and the attempt's code in it
         sandbox.prepare(spec)
         argv = [SHELL, "-c", WRAPPER, spec.run_dir, spec.cwd, *sandbox.command(spec)]
         nice = self._sandbox_settings.nice if self._sandbox_settings is not None else 0

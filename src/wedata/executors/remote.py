@@ -58,6 +58,11 @@ def pack_spec(spec: RunSpec) -> dict[str, Any]:
             if total > MAX_PACKED_BYTES:
                 raise ExecutorError(f"the attempt's files are larger than {MAX_PACKED_BYTES} bytes")
             files[entry.name] = data.decode("utf-8", "surrogateescape")
+    for name, text in spec.files.items():  # not written yet here (the local executor writes them)
+        total += len(text.encode("utf-8", "surrogateescape")) - len(files.get(name, "").encode("utf-8", "surrogateescape"))
+        if total > MAX_PACKED_BYTES:
+            raise ExecutorError(f"the attempt's files are larger than {MAX_PACKED_BYTES} bytes")
+        files[name] = text
     return {
         "argv": list(spec.argv),
         "env": dict(spec.env),

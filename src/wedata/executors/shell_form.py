@@ -20,8 +20,8 @@ other file is copied in as it is. Then, when ``shell.cmd`` names a file there, `
 from __future__ import annotations
 
 import shlex
-import shutil
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 
 PACKAGE_KEY = "ftp.file.name"
@@ -48,10 +48,10 @@ def form_source(ext: Mapping[str, str], code: str) -> str:
     return f"{cmd} {args}" if args else cmd
 
 
-def build_form_command(command_line: str, run_dir: str, interpreter: str) -> list[str]:
-    """Write ``task.sh`` (unpack, then run) and the unpacker into ``run_dir``; the argv."""
+def form_command(command_line: str, run_dir: str, interpreter: str) -> tuple[list[str], dict[str, str]]:
+    """The argv, and the files it needs in ``run_dir`` (``task.sh``: unpack, then run; the
+    unpacker beside it), not written yet: the executor writes them when it starts the attempt."""
     unpacker = Path(run_dir, UNPACKER)
-    shutil.copyfile(Path(__file__).with_name("form_unpack.py"), unpacker)
     first, _, rest = command_line.strip().partition(" ")
     script = "\n".join([
         "set -e",
@@ -66,5 +66,10 @@ def build_form_command(command_line: str, run_dir: str, interpreter: str) -> lis
         "",
     ])
     path = Path(run_dir, "task.sh")
-    path.write_text(script)
-    return ["/bin/bash", str(path)]
+    return ["/bin/bash", str(path)], {"task.sh": script, UNPACKER: packaged_text("form_unpack.py")}
+
+
+@cache
+def packaged_text(name: str) -> str:
+    """A helper script shipped beside this module (read once per process)."""
+    return Path(__file__).with_name(name).read_text(encoding="utf-8")

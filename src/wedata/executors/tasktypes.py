@@ -31,10 +31,11 @@ import os
 import shutil
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from wedata.executors.base import ExecutorError
-from wedata.executors.shell_form import PACKAGE_KEY, build_form_command
+from wedata.executors.shell_form import PACKAGE_KEY, form_command, packaged_text
 
 SHELL_TYPE = 35
 PYTHON_TYPE = 30
@@ -69,30 +70,51 @@ def python_interpreter(ext: Mapping[str, str]) -> str:
     return found
 
 
-def build_command(task_type_id: int, code: str, ext: Mapping[str, str], run_dir: str) -> list[str]:
-    """Write the code into ``run_dir`` and return the argv that runs it."""
-    Path(run_dir).mkdir(parents=True, exist_ok=True)
+@dataclass(frozen=True)
+class Command:
+    """How an attempt runs: its argv, and the files (name -> text) that must be in its run
+    directory first. Built without touching the disk (on the engine's cycle); the executor
+    writes the files when it starts the attempt (:func:`write_files`)."""
+
+    argv: list[str]
+    files: dict[str, str]
+
+
+def command_for(task_type_id: int, code: str, ext: Mapping[str, str], run_dir: str) -> Command:
+    """The command that runs ``code`` from ``run_dir``; nothing is written here."""
+    def text(c: str) -> str:
+        return c if c.endswith("\n") else c + "\n"
+
     if task_type_id == SHELL_TYPE:
-        path = Path(run_dir, "task.sh")
-        path.write_text(code if code.endswith("\n") else code + "\n")
-        return ["/bin/bash", str(path)]
+        return Command(["/bin/bash", str(Path(run_dir, "task.sh"))], {"task.sh": text(code)})
     if task_type_id == SHELL_FORM_TYPE:  # ``code`` is the rendered command line (shell_form.form_source)
-        return build_form_command(code, run_dir, notebook_interpreter())
+        return Command(*form_command(code, run_dir, notebook_interpreter()))
     if task_type_id == PYTHON_TYPE:
         interpreter = python_interpreter(ext)
-        path = Path(run_dir, "task.py")
-        path.write_text(code if code.endswith("\n") else code + "\n")
-        return [interpreter, "-u", str(path)]
+        return Command([interpreter, "-u", str(Path(run_dir, "task.py"))], {"task.py": text(code)})
     if task_type_id == NOTEBOOK_TYPE:
-        notebook = Path(run_dir, "notebook.ipynb")
-        notebook.write_text(code)
         runner = Path(run_dir, "run_notebook.py")
-        shutil.copyfile(Path(__file__).with_name("notebook_runner.py"), runner)
-        return [notebook_interpreter(), "-u", str(runner), str(notebook), EXECUTED_NOTEBOOK]
+        return Command([notebook_interpreter(), "-u", str(runner), str(Path(run_dir, "notebook.ipynb")), EXECUTED_NOTEBOOK],
+                       {"notebook.ipynb": code, "run_notebook.py": packaged_text("notebook_runner.py")})
     if task_type_id in SQL_TASK_TYPES:
         raise ExecutorError(f"task type {task_type_id} is a SQL task: the SQL executor runs it, not a command")
     raise ExecutorError(f"task type {task_type_id} cannot be run by this server (supported: Shell 35, Shell form mode 38, "
                         "Python 30, Notebook 132, SQL 21, 23, 32, 134)")
+
+
+def write_files(run_dir: str, files: Mapping[str, str]) -> None:
+    """Create ``run_dir`` and write an attempt's files into it (OSError as the disk gives it)."""
+    os.makedirs(run_dir, exist_ok=True)
+    for name, content in files.items():
+        with open(os.path.join(run_dir, name), "w", encoding="utf-8", errors="surrogateescape") as f:
+            f.write(content)
+
+
+def build_command(task_type_id: int, code: str, ext: Mapping[str, str], run_dir: str) -> list[str]:
+    """Write the code into ``run_dir`` and return the argv that runs it (both steps at once)."""
+    command = command_for(task_type_id, code, ext, run_dir)
+    write_files(run_dir, command.files)
+    return command.argv
 
 
 def notebook_interpreter() -> str:

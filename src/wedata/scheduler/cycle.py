@@ -31,6 +31,7 @@ from wedata.executors.sql_tasks import read_outcome
 from wedata.executors.tasktypes import DLC_SQL_TYPE, NOTEBOOK_TYPE, SQL_TASK_TYPES
 from wedata.scheduler import states
 from wedata.scheduler.definitions import TaskDef
+from wedata.scheduler.diskguard import DiskGuard
 from wedata.scheduler.node import EngineNode
 from wedata.scheduler.planner import to_wall
 from wedata.scheduler.readiness import evaluate
@@ -522,7 +523,9 @@ def store_handles(conn: Any, handles: list[dict[str, Any]]) -> None:
         conn.execute(_SET_HANDLE, handles)
 
 
-def spawn(node: EngineNode, launch: Launch) -> None:
+def spawn(node: EngineNode, launch: Launch, guard: DiskGuard | None = None) -> None:
+    """Start a claimed attempt (on the launcher's thread, scheduler/launcher.py, which the engine
+    has told ``node.watch`` it before: the exit may be reported at once)."""
     spec = launch.prepared.spec
     if spec is None:
         node.fail_before_run(launch.execution_id, launch.prepared.error or "the attempt could not be prepared")
@@ -532,10 +535,11 @@ def spawn(node: EngineNode, launch: Launch) -> None:
         if problem is not None:
             node.fail_before_run(launch.execution_id, problem)
             return
-    node.watch(launch.execution_id)  # before the start: the exit may be reported at once
     try:
         handle = node.executor.submit(spec)
     except Exception as exc:  # OSError, ExecutorError: this attempt fails, the engine goes on
+        if guard is not None and is_disk_full(exc):
+            guard.full(getattr(exc, "filename", None) or spec.run_dir, exc)  # no more starts until space returns
         node.fail_before_run(launch.execution_id, f"could not start the process: {exc}")
         return
     node.add_handle(launch.execution_id, handle)

@@ -32,6 +32,7 @@ import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, select
@@ -47,6 +48,7 @@ from wedata.executors.sql_tasks import SqlTaskExecutor
 from wedata.scheduler import cycle, recovery, states
 from wedata.scheduler.definitions import DefinitionCache
 from wedata.scheduler.diskguard import DiskGuard
+from wedata.scheduler.launcher import Launcher
 from wedata.scheduler.node import EngineNode
 from wedata.scheduler.notebooks import keep_notebook
 from wedata.scheduler.planner import Planner, PlanOutcome
@@ -124,6 +126,8 @@ class Engine:
         self.stats = EngineStats()
         self._cv = self.node.cv
         self._remover = RunDirRemover()  # finished run directories go, off this thread (runs.py)
+        # Attempts are started (and killed) off this thread, in order (launcher.py).
+        self._launcher = Launcher(lambda seconds: self.stats.add("spawn", seconds))
         self._woken = False
         # True on the engine's thread between a cycle's start and its dispatch: what an observer
         # makes ready then is dispatched by that same cycle, so its poke() is not needed.
@@ -162,6 +166,7 @@ class Engine:
             self._cv.notify_all()
         if self._thread is not None:
             self._thread.join(10)
+        self._launcher.close()  # what the last cycles claimed is started before the executor closes
         self._remover.close()
         self.executor.close()
         recovery.unregister_node(self.db, self.node_id)
@@ -368,17 +373,21 @@ class Engine:
             self._eligible = tx.eligible_at
 
     def _after(self, after: cycle.After) -> None:
-        t0 = time.perf_counter()
+        # Starts and kills run on the launcher's thread, in this order (launcher.py). Watched
+        # from now: the safety sweep must not take a queued attempt for a lost one.
+        node, work = self.node, []
         for launch in after.launches:
-            cycle.spawn(self.node, launch)
-        self.stats.add("spawn", time.perf_counter() - t0)
+            if launch.prepared.spec is not None:
+                node.watch(launch.execution_id)
+            work.append(partial(cycle.spawn, node, launch, self.guard))
+        grace = self.settings.kill_grace
+        work += [partial(self.executor.kill, handle, grace) for handle in after.kills]
+        self._launcher.submit(work)
         self.stats.dispatched += len(after.launches)
         self.stats.finished += after.finished
         for path, text in after.footers:
             if path:
                 self._write_footer(path, text)
-        for handle in after.kills:
-            self.executor.kill(handle, self.settings.kill_grace)
         for run_dir, log_path in after.notebooks:
             keep_notebook(run_dir, log_path)
         self._remover.remove(after.cleanup)

@@ -29,7 +29,7 @@ from wedata.executors.tasktypes import (
     SHELL_FORM_TYPE,
     SHELL_TYPE,
     SQL_TASK_TYPES,
-    build_command,
+    command_for,
     resource_refs,
 )
 from wedata.scheduler.definitions import TaskDef
@@ -262,15 +262,18 @@ def prepare(
             # No command: the SQL executor runs the statements (executors/sql_tasks.py),
             # with the data-source rights of whoever submitted the running version.
             argv: list[str] = []
+            files: dict[str, str] = {}
             submitter = conn.execute(
                 select(task_versions.c.create_user_uin).where(task_versions.c.version_id == tdef.version_id)
             ).scalar()
             sql = SqlJob(tdef.task_type_id, str(inst["project_id"]), str(submitter or tdef.owner_uin or ""),
                          tdef.source_service_id, tdef.data_cluster, code)
         else:
-            argv = build_command(tdef.task_type_id, code, tdef.ext, run_dir)
+            # Nothing is written here: the executor writes the files and makes the directories
+            # when it starts the attempt, after the commit and off the engine's thread.
+            command = command_for(tdef.task_type_id, code, tdef.ext, run_dir)
+            argv, files = command.argv, command.files
         cwd = Path(run_dir, "work")  # the task's own writable directory, its HOME
-        cwd.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         if is_disk_full(exc):
             raise  # not this attempt's fault: the engine pauses dispatch (scheduler/diskguard.py)
@@ -306,5 +309,6 @@ def prepare(
         trusted=users_are_admins(conn, tdef) if check_users and sql is None else None,
         sql=sql,
         resources=tuple(staged),
+        files=files,
     )
     return Prepared(spec, code)
