@@ -38,6 +38,7 @@ from wedata.scheduler.readiness import evaluate
 from wedata.scheduler.runs import (
     Prepared,
     append_log,
+    log_end,
     log_line,
     log_path,
     prepare,
@@ -87,6 +88,8 @@ _FINISHED = (
 class Launch:
     execution_id: int
     prepared: Prepared
+    # The attempt's log header (file, line), written by the launcher just before the start.
+    header: tuple[str, str] | None = None
 
 
 @dataclass
@@ -443,7 +446,8 @@ def dry_run(node: EngineNode, tx: Tx, inst: Any) -> None:
 def claim_all(node: EngineNode, tx: Tx, claims: list[tuple[Any, TaskDef]]) -> list[Launch]:
     """Claim the chosen instances (WAIT_RUN -> RUNNING) and create their attempts: one
     transition_many, one INSERT of the execution rows (RETURNING their ids), whatever their
-    number; the log headers and run directories are prepared in between."""
+    number; the attempts are prepared in between (nothing written: the launcher writes their
+    log headers and run directories after the commit, scheduler/launcher.py)."""
     now = tx.now
     moves: list[Move] = []
     for inst, tdef in claims:
@@ -457,7 +461,7 @@ def claim_all(node: EngineNode, tx: Tx, claims: list[tuple[Any, TaskDef]]) -> li
         moves.append(Move(inst, states.RUNNING, f"attempt {tries} started", values))
     won = transition_many(tx, moves)
     rows: list[dict[str, Any]] = []
-    pending: list[tuple[Prepared, dict[str, Any] | None, str]] = []
+    pending: list[tuple[Prepared, dict[str, Any] | None, str, str]] = []
     for (inst, tdef), move, ok in zip(claims, moves, won, strict=True):
         if not ok:
             continue
@@ -466,44 +470,41 @@ def claim_all(node: EngineNode, tx: Tx, claims: list[tuple[Any, TaskDef]]) -> li
             node.timer_at(move.values["deadline_at"])
         row, prepared, handle, header = _attempt(node, tx, inst, tdef, move.values["tries"])
         rows.append(row)
-        pending.append((prepared, handle, header))
+        pending.append((prepared, handle, row["log_path"], header))
     if not rows:
         return []
     ids = [r[0] for r in tx.conn.execute(_NEW_EXECS, rows)] if len(rows) > 1 else \
         [tx.conn.execute(_NEW_EXEC, rows[0]).scalar_one()]
     launches: list[Launch] = []
-    for eid, (prepared, handle, header) in zip(ids, pending, strict=True):
+    for eid, (prepared, handle, path, header) in zip(ids, pending, strict=True):
         if handle is not None and logs_in_database(handle.get("executor")):
             append_chunk(tx.conn, eid, header, now)  # a remote attempt's log is in the database
         if prepared.spec is not None:
             prepared.spec = replace(prepared.spec, execution_id=eid)
-        launches.append(Launch(eid, prepared))
+        launches.append(Launch(eid, prepared, (path, header)))
     return launches
 
 
 def _attempt(node: EngineNode, tx: Tx, inst: Any, tdef: TaskDef, tries: int
              ) -> tuple[dict[str, Any], Prepared, dict[str, Any] | None, str]:
-    """A claimed instance's attempt: its log header written, its run prepared, its execution row."""
+    """A claimed instance's attempt: its run prepared, its log header, its execution row.
+
+    The header is written by the launcher just before the start, after the commit: the attempt's
+    part of the log starts after it, at the file's present end plus the header (nothing else
+    writes this round's log between now and then: its earlier attempt's footer was written when
+    that attempt ended, by this thread)."""
     now = tx.now
     path = log_path(node.logs_dir, inst["task_id"], inst["data_time"], inst["life_round_num"])
     header = log_line(now, "INFO", f"attempt {tries} of {tdef.try_limit} (life round {inst['life_round_num']}) "
                                    f"on {node.host}")
-    try:
-        offset = append_log(path, header)
-    except OSError as exc:
-        if is_disk_full(exc):
-            raise  # the cycle rolls back; the engine pauses dispatch
-        # This attempt's own file: it fails before it runs (retry policy applies), nothing else does.
-        offset = 0
-        prepared = Prepared(None, tdef.code, f"cannot write the instance's log file {path}: {exc.strerror or exc}")
-    else:
-        prepared = prepare(
-            tx.conn, tdef, inst,
-            run_dir=run_dir_for(node.run_root, inst["id"], inst["life_round_num"], tries),
-            scheduled_wall=to_wall(inst["scheduled_at"], tdef.zone),
-            workflow_params=node.workflow_params(tx.conn, inst["workflow_id"]),
-            log_file=path, check_users=getattr(node.executor, "admin_only", False),
-        )
+    offset = log_end(path) + len(header.encode("utf-8"))
+    prepared = prepare(
+        tx.conn, tdef, inst,
+        run_dir=run_dir_for(node.run_root, inst["id"], inst["life_round_num"], tries),
+        scheduled_wall=to_wall(inst["scheduled_at"], tdef.zone),
+        workflow_params=node.workflow_params(tx.conn, inst["workflow_id"]),
+        log_file=path, check_users=getattr(node.executor, "admin_only", False),
+    )
     handle = node.executor.handle_for(prepared.spec) if prepared.spec is not None else None
     row = {
         "instance_id": inst["id"], "life_round_num": inst["life_round_num"], "try_no": tries,
@@ -526,6 +527,16 @@ def store_handles(conn: Any, handles: list[dict[str, Any]]) -> None:
 def spawn(node: EngineNode, launch: Launch, guard: DiskGuard | None = None) -> None:
     """Start a claimed attempt (on the launcher's thread, scheduler/launcher.py, which the engine
     has told ``node.watch`` it before: the exit may be reported at once)."""
+    if launch.header is not None:
+        path, header = launch.header
+        try:
+            append_log(path, header)
+        except OSError as exc:  # this attempt's own file: it fails before it runs, nothing else does
+            if guard is not None and is_disk_full(exc):
+                guard.full(path, exc)  # no more starts until space returns
+            node.fail_before_run(launch.execution_id,
+                                 f"cannot write the instance's log file {path}: {exc.strerror or exc}")
+            return
     spec = launch.prepared.spec
     if spec is None:
         node.fail_before_run(launch.execution_id, launch.prepared.error or "the attempt could not be prepared")

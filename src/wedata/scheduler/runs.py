@@ -9,6 +9,7 @@ writable directory (its HOME and working directory; executors/sandbox.py).
 
 from __future__ import annotations
 
+import os
 import queue
 import re
 import shutil
@@ -74,6 +75,15 @@ def append_log(path: str | Path, text: str) -> int:
     with f:
         f.write(text)
         return f.tell()
+
+
+def log_end(path: str | Path) -> int:
+    """The size of a log file, 0 when there is none yet (or it cannot be read: its write fails
+    then, with the reason)."""
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def remove_run_dir(run_dir: str) -> None:
