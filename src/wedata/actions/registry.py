@@ -16,22 +16,28 @@ request names. docs/permissions.md lists every action's need (tools/gen_permissi
 from __future__ import annotations
 
 import importlib
+import logging
+import random
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from wedata.protocol.context import RequestContext
-from wedata.protocol.endpoint import Route, VersionRoutes
+from wedata.protocol.endpoint import Handler, Route, VersionRoutes
 from wedata.protocol.errors import ApiError
 from wedata.services import errors as service_errors
 from wedata.services.projects.needs import Need, need_of, reads_only
 from wedata.spec import OPERATIONS
 from wedata.spec import VERSION as SPEC_VERSION
+from wedata.storage.health import is_conflict
 
 if TYPE_CHECKING:
     from wedata.services.container import Services
+    from wedata.storage.db import Database
 
 ActionHandler = Callable[["Services", RequestContext, Any], Any]
+log = logging.getLogger("wedata.api")
 
 # Action modules, imported by ``load_actions`` so that their decorators run.
 ACTION_MODULES = (
@@ -190,7 +196,49 @@ def _bind(defn: ActionDef, services: Services) -> Route:
             except service_errors.ServiceError as err:
                 raise to_api_error(err) from None
 
-    return Route(defn.request_type, call, writes=not reads_only(name))
+    return Route(defn.request_type, retrying_conflicts(call, services.db, name), writes=not reads_only(name))
+
+
+# A request the database aborted for a concurrent one (a deadlock, a serialization failure) is
+# run again, at most this many more times, when none of its transactions had committed.
+CONFLICT_RETRIES = 2
+CONFLICT_CODE = "FailedOperation"
+
+
+def retrying_conflicts(call: Handler, db: Database, name: str) -> Handler:
+    """Run the handler again when PostgreSQL aborted its transaction because of another one
+    (SQLSTATE 40P01 deadlock detected, 40001 serialization failure). Two requests that lock the
+    same rows in a different order are a normal event under concurrency: the database picks one
+    to abort, and the client should not see an InternalError for it.
+
+    Only a request that committed nothing is run again (``Database.commits`` counts this
+    thread's commits): its work was rolled back whole, so running it again cannot do anything
+    twice. One that had committed a transaction before the conflict answers InternalError, as
+    any unexpected failure. After ``CONFLICT_RETRIES`` more tries the client gets
+    ``FailedOperation`` saying that nothing was saved and that it may try again."""
+
+    def call_retrying(ctx: RequestContext, request: Any) -> Any:
+        for attempt in range(CONFLICT_RETRIES + 1):
+            before = db.commits()
+            try:
+                return call(ctx, request)
+            except Exception as exc:
+                if not is_conflict(exc) or db.commits() != before:
+                    raise
+                reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200]
+                if attempt == CONFLICT_RETRIES:
+                    log.warning("action=%s request_id=%s: aborted by a concurrent request %d times (%s); "
+                                "answered %s", name, ctx.request_id, attempt + 1, reason, CONFLICT_CODE)
+                    raise ApiError(CONFLICT_CODE, (
+                        f"The request conflicted with other requests changing the same data at the same time "
+                        f"and was aborted by the database {attempt + 1} times ({reason}); nothing of it was "
+                        "saved. Please retry.")) from None
+                log.info("action=%s request_id=%s: aborted by a concurrent request (%s); running it again",
+                         name, ctx.request_id, reason)
+                time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))  # let the other one finish
+        raise AssertionError("unreachable")
+
+    return call_retrying
 
 
 def build_routes(services: Services) -> dict[str, VersionRoutes]:

@@ -163,6 +163,7 @@ class Database:
         # is logged once per change of state whichever loop notices it.
         self.health = DatabaseHealth()
         self._shared = threading.local()  # shared_reads: this thread's depth and connection
+        self._committed = threading.local()  # commits: this thread's count of write transactions
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
@@ -217,6 +218,7 @@ class Database:
                 conn = conn.execution_options(**{_WRITE: True})
                 with conn.begin():
                     yield conn
+            self._count_commit()
             return
         # Taken before a pooled connection is checked out: a queued writer holds none.
         if not lock.acquire(timeout=_WRITE_WAIT):
@@ -228,6 +230,16 @@ class Database:
                     yield conn
         finally:
             lock.release()
+        self._count_commit()
+
+    def _count_commit(self) -> None:
+        self._committed.n = getattr(self._committed, "n", 0) + 1
+
+    def commits(self) -> int:
+        """How many :meth:`write` transactions this thread has committed (it only grows): an API
+        request that met a conflict may be tried again only if it committed none of its own
+        (actions/registry.py)."""
+        return int(getattr(self._committed, "n", 0))
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -85,6 +85,17 @@ def is_disk_full(exc: BaseException) -> bool:
     return False
 
 
+# deadlock_detected and serialization_failure: PostgreSQL aborted the transaction because of
+# another one running at the same time; the same work, done again, normally succeeds.
+_CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` is a transaction aborted by a concurrent one (a deadlock, a serialization
+    failure): nothing of it was written, and trying it again is safe and will likely succeed."""
+    return isinstance(exc, sa_exc.DBAPIError) and _sqlstate(exc.orig) in _CONFLICT_SQLSTATES
+
+
 class DatabaseHealth:
     """The reachability of one database, as this process's loops see it (thread-safe)."""
 
