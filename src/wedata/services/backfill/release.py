@@ -162,11 +162,43 @@ def _count_done(conn: Connection, rows: Iterable[Any]) -> set[str]:
     return set(agg)
 
 
+def _mark_and_count_done() -> Any:
+    """PostgreSQL: :data:`_MARK_DONE` and :data:`_COUNT_DONE` in one statement (a data-modifying
+    CTE), one round trip of the engine's cycle instead of two for every instance that ends."""
+    done = _MARK_DONE.cte("done")
+    agg = (
+        select(done.c.plan_id, func.count().label("n"),
+               func.count().filter(done.c.final_state == states.COMPLETED).label("ok"),
+               func.min(done.c.started_at).label("first"))
+        .group_by(done.c.plan_id)
+        .subquery("agg")
+    )
+    return (
+        update(BP)
+        .where(BP.c.id == agg.c.plan_id)
+        .values(
+            done_count=BP.c.done_count + agg.c.n,
+            success_count=BP.c.success_count + agg.c.ok,
+            started_at=case((BP.c.started_at.is_(None) | (BP.c.started_at > agg.c.first), agg.c.first),
+                            else_=BP.c.started_at),
+        )
+        .returning(BP.c.id)
+    )
+
+
+_MARK_AND_COUNT_DONE = _mark_and_count_done()
+
+
 def mark_done(conn: Connection, instance_ids: Sequence[int]) -> set[str]:
     """Members whose instance just reached a terminal state are done; the outcome of the plan's
     round is copied (a later rerun must not rewrite the plan's history). Returns their plans."""
-    rows: list[Any] = []
     ids = sorted(set(instance_ids))
+    if conn.dialect.name == "postgresql":
+        plans: set[str] = set()
+        for i in range(0, len(ids), 500):
+            plans.update(conn.execute(_MARK_AND_COUNT_DONE, {"ids": ids[i : i + 500]}).scalars())
+        return plans
+    rows: list[Any] = []
     for i in range(0, len(ids), 500):
         rows.extend(conn.execute(_MARK_DONE, {"ids": ids[i : i + 500]}).all())
     return _count_done(conn, rows)
@@ -242,6 +274,13 @@ _RELEASE_MEMBERS = update(BM).where(BM.c.id.in_(bindparam("ids", expanding=True)
 # Releasing removes the gate: an instance with a gate edge is held, and the planner leaves the
 # edges of held instances alone (scheduler/deps.py pending_instances).
 _OPEN_GATES = delete(D).where(D.c.instance_id.in_(bindparam("ids", expanding=True)), D.c.kind == GATE_KIND)
+# PostgreSQL: both in one statement (the members' update as a data-modifying CTE).
+_RELEASE_AND_OPEN = delete(D).where(
+    D.c.instance_id.in_(bindparam("ids", expanding=True)), D.c.kind == GATE_KIND
+).add_cte(
+    update(BM).where(BM.c.id.in_(bindparam("member_ids", expanding=True))).values(status=RELEASED)
+    .returning(BM.c.id).cte("released")
+)
 
 
 @dataclass
@@ -339,8 +378,12 @@ class Releaser:
             return
         ids = [c.instance_id for c in chosen]
         conn, now = self.conn, self.now
-        conn.execute(_RELEASE_MEMBERS, {"ids": [c.member_id for c in chosen]})
-        conn.execute(_OPEN_GATES, {"ids": ids})
+        members = [c.member_id for c in chosen]
+        if conn.dialect.name == "postgresql":
+            conn.execute(_RELEASE_AND_OPEN, {"ids": ids, "member_ids": members})
+        else:
+            conn.execute(_RELEASE_MEMBERS, {"ids": members})
+            conn.execute(_OPEN_GATES, {"ids": ids})
         tx = Tx(conn, now, self.actor)
         reason = f"released by backfill plan {rules.plan_id}"
         slow: list[Candidate] = []
