@@ -113,9 +113,15 @@ def test_a_group_runs_on_its_own_cycle_with_alarms_until_deleted(
         assert listed["MonitorType"] == 3 and listed["ExecStrategy"]["CycleType"] == "I"
         assert listed["ExecStrategy"]["CycleStep"] == 10 and listed["MonitorStatus"] is True
 
-        runs = wait_until(lambda: execs(capi, cspace, RuleGroupId=str(group["Id"])), lambda items: len(items) >= 2,
-                          what="two runs of the cycle", patience=40)
-        runs.sort(key=data_time)
+        # The cycle fires every 2 s of real time from the group's creation on: on a slow machine a
+        # run may start before both rules exist, and checks only those it finds (its
+        # TotalRuleCount says how many). The runs that checked both rules are the subject here.
+        def with_both_rules() -> list[dict[str, Any]]:
+            return sorted((e for e in execs(capi, cspace, RuleGroupId=str(group["Id"])) if e["TotalRuleCount"] == 2),
+                          key=data_time)
+
+        runs = wait_until(with_both_rules, lambda items: len(items) >= 2, what="two runs of the cycle with both rules",
+                          patience=40)
         first, second = runs[0], runs[1]
         # Each run checked its own 10-minute slot: consecutive data times on the cycle.
         t1, t2 = data_time(first), data_time(second)
