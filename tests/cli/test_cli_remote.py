@@ -10,6 +10,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 from tests.cli.clitools import Cli, logged_in, write_task
 from tests.support import ADMIN_ID, ADMIN_KEY, Api, ServerProcess, unique
@@ -36,8 +37,19 @@ def states(api: Api, project: str, task: str) -> list[str]:
 
 
 def wait_state(api: Api, project: str, key: str, wanted: set[str]) -> dict[str, object]:
-    return wait_until(lambda: api.data("GetTaskInstance", {"ProjectId": project, "InstanceKey": key}),
-                      lambda d: d["InstanceState"] in wanted, what=f"{key} in {wanted}",
+    """Wait for the instance to reach a wanted state. A task just submitted is planned by the
+    engine's next iteration, a moment after SubmitTask answers: until then its instance is not
+    found (seen on a loaded machine), which is "not yet" here."""
+
+    def observe() -> dict[str, object]:
+        try:
+            return dict(api.data("GetTaskInstance", {"ProjectId": project, "InstanceKey": key}))
+        except TencentCloudSDKException as exc:
+            if exc.get_code() != "ResourceNotFound":
+                raise
+            return {"InstanceState": "(not planned yet)"}
+
+    return wait_until(observe, lambda d: d["InstanceState"] in wanted, what=f"{key} in {wanted}",
                       progress=lambda d: d["InstanceState"])
 
 
