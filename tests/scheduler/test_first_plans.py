@@ -140,3 +140,53 @@ def test_the_batch_reads_a_few_statements_not_a_round_per_task(db: Database) -> 
         event.remove(db.engine, "before_cursor_execute", count)
     assert out.tasks == 50 and out.created >= 50 * 24
     assert len(seen) < 30, seen  # 19 on SQLite when written
+
+
+def test_the_batch_keeps_the_definitions_it_read_for_the_engine(db: Database) -> None:
+    """With the engine's definition cache, the batch's one read of the definitions fills it: the
+    engine's first dispatch of each task finds its definition there (no read of task_versions on
+    the hop's path), and a later batch reads only the versions the cache does not hold."""
+    from sqlalchemy import event
+
+    from wedata.scheduler.definitions import DefinitionCache
+    from wedata.scheduler.planner import Planner
+
+    w = World(db, NOW)
+    ids = [w.task(**HOURLY) for _ in range(5)]
+    cache = DefinitionCache()
+
+    def never(version: str) -> Any:
+        raise AssertionError(f"{version} read again")
+
+    planner = Planner(lambda v: cache.get(v, never), defs=cache)
+    with db.read() as conn:
+        rows = planner.changed(conn, ids)
+        versions = sorted(r["prod_version_id"] for r in rows)
+    assert len(versions) == 5
+    with db.write() as conn:
+        tx = Tx(conn, NOW, "tester")
+        planner.plan_many(tx, rows, PlanOutcome())
+        tx.flush()
+    for v in versions:
+        tdef = cache.get(v, never)  # a hit: `never` is not called
+        assert tdef.version_id == v and tdef.schedule.cycle_type.value == "HOUR_CYCLE"
+
+    # Read again through the batch: only the version the cache lost is read from the database.
+    cache2 = DefinitionCache()
+    for v in versions[1:]:
+        cache2.put(v, cache.get(v, never))
+    read: list[Any] = []
+
+    def count(_c: Any, _cur: Any, statement: str, params: Any, *_: Any) -> None:
+        if "task_versions" in statement:
+            read.append(params)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        with db.read() as conn:
+            got = Planner(lambda v: cache2.get(v, never), defs=cache2)._load_defs(conn, versions)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert sorted(got) == versions
+    assert len(read) == 1 and versions[0] in str(read[0]) and versions[1] not in str(read[0])
+    assert cache2.get(versions[0], never) is got[versions[0]]

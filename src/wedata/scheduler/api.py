@@ -187,7 +187,7 @@ class SchedulerApi:
         if row is None:
             return
         planner = Planner(lambda v: self.load_def(v, conn), horizon_days=self.settings.plan_horizon_days,
-                          catch_up=self.settings.plan_catch_up)
+                          catch_up=self.settings.plan_catch_up, defs=self.defs)
         with tx.savepoint() as ok:
             planner.plan(tx, row, PlanOutcome())
         if not ok.committed:

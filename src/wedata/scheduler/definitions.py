@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,6 +173,23 @@ class DefinitionCache:
         self._size = size
         self._items: OrderedDict[str, TaskDef | ValueError] = OrderedDict()
         self._lock = threading.Lock()
+
+    def known(self, version_ids: Collection[str]) -> dict[str, TaskDef]:
+        """The definitions among ``version_ids`` already here (a planning error is not one)."""
+        with self._lock:
+            found = {v: self._items[v] for v in version_ids if v in self._items}
+            for v in found:
+                self._items.move_to_end(v)
+        return {v: d for v, d in found.items() if isinstance(d, TaskDef)}
+
+    def put(self, version_id: str, tdef: TaskDef) -> None:
+        """Keep a definition parsed elsewhere (the planner's batch read: the engine's first
+        dispatch of the task then finds it here instead of reading it again)."""
+        with self._lock:
+            self._items[version_id] = tdef
+            self._items.move_to_end(version_id)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
 
     def get(self, version_id: str, load: Any) -> TaskDef:
         """``load(version_id)`` returns the snapshot dict (or None) on a miss."""

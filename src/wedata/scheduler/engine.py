@@ -122,7 +122,8 @@ class Engine:
         self.node_id = self.node.node_id
         if settings.remote_groups:  # their attempts run on Celery workers (docs/workers.md)
             self.executor = self.node.executor = _with_remote_groups(self.executor, db, settings)
-        self.planner = Planner(self.node.load_def, horizon_days=settings.plan_horizon_days, catch_up=settings.plan_catch_up)
+        self.planner = Planner(self.node.load_def, horizon_days=settings.plan_horizon_days, catch_up=settings.plan_catch_up,
+                               defs=self.node.defs)
         self.stats = EngineStats()
         self._cv = self.node.cv
         self._remover = RunDirRemover()  # finished run directories go, off this thread (runs.py)

@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
 
 from wedata.scheduler import states
-from wedata.scheduler.definitions import TaskDef, parse_definition
+from wedata.scheduler.definitions import DefinitionCache, TaskDef, parse_definition
 from wedata.scheduler.deps import (
     NewInstance,
     clear_edges,
@@ -125,8 +125,11 @@ class Planner:
         horizon_days: int = 1,
         catch_up: str = "day",
         batch: int = 200,
+        defs: DefinitionCache | None = None,
     ) -> None:
         self.load_def = load_def
+        # The cache ``load_def`` reads through, when there is one: batch reads use it too.
+        self.defs = defs
         self.horizon_days = max(0, horizon_days)
         self.catch_up = catch_up
         self.batch = batch
@@ -263,9 +266,13 @@ class Planner:
                 self._refresh_instances(tx, ids, out)
 
     def _load_defs(self, conn: Connection, versions: Sequence[str]) -> dict[str, TaskDef]:
-        """The definitions of ``versions`` from one query (those that do not parse are left out)."""
-        out: dict[str, TaskDef] = {}
-        wanted = sorted(set(versions))
+        """The definitions of ``versions`` from one query (those that do not parse are left out).
+
+        With a cache, those it holds are not read, and those read are kept in it: the engine
+        dispatches what it planned, and its first start of each task would otherwise read and
+        parse the same definition again, one query per task, on the hop's path."""
+        out: dict[str, TaskDef] = self.defs.known(set(versions)) if self.defs is not None else {}
+        wanted = sorted(set(versions) - out.keys())
         for i in range(0, len(wanted), 500):
             for vid, snapshot in conn.execute(select(task_versions.c.version_id, task_versions.c.snapshot)
                                               .where(in_values(conn, task_versions.c.version_id, wanted[i : i + 500]))).all():
@@ -273,6 +280,8 @@ class Planner:
                     out[vid] = parse_definition(vid, snapshot)
                 except (ValueError, TypeError, KeyError):
                     continue  # plan() records the reason
+                if self.defs is not None:
+                    self.defs.put(vid, out[vid])
         return out
 
     def _insert_instances(self, tx: Tx, rows: list[dict[str, Any]], edges: Mapping[tuple[str, datetime], Any],
