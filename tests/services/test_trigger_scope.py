@@ -13,10 +13,15 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from tests.scheduler.helpers import World, fast_clock, running_engine, settings_for, statements, utc
+from tests.scheduler.test_transitions import DT, NOW, make
 from wedata.scheduler import observers
+from wedata.services.backfill import release
 from wedata.services.triggers import progress, scope
+from wedata.services.triggers.nodes import ControlNodes
 from wedata.storage import tables as T
+from wedata.storage.backfill_tables import backfill_members, backfill_plans
 from wedata.storage.db import Database
+from wedata.storage.engine_tables import instance_deps
 
 
 def trigger_workflow(db: Database, w: World) -> str:
@@ -75,3 +80,39 @@ def test_a_periodic_workflows_hops_send_the_run_observer_no_statement(db: Databa
     with db.read() as conn:  # and the history rows were stored without it
         stored = conn.execute(select(T.metadata.tables["instance_transitions"])).mappings().first()
     assert stored is not None and "workflow_id" not in stored
+
+
+def test_a_backfill_release_names_the_workflow_so_the_trigger_observers_read_nothing(db: Database) -> None:
+    """The backfill release moves held instances to WAIT_RUN on the engine's cycle, after every
+    batch of ends: its changes carry the instance's workflow like the engine's own, so the control
+    node observer does not read `trigger_task_runs` for a periodic workflow's backfill."""
+    w = World(db, NOW)
+    task = w.task("true")
+    held = make(db, w, task, "WAIT_UPSTREAM")
+    plan_id = str(uuid.uuid4())
+    plan_cols = {c.name for c in backfill_plans.columns}
+    with db.write() as conn:
+        conn.execute(insert(instance_deps).values(instance_id=held["id"], **release.gate_row(DT)))
+        plan = {"id": plan_id, "project_id": w.project_id, "name": "p", "task_ids": [task], "ranges": [],
+                "check_parent_type": "NONE", "skip_event_listening": False, "data_time_order": "NORMAL",
+                "config": release.rules_config(2, "NORMAL", []), "status": release.RUNNING_PLAN, "total_count": 1,
+                "create_user_uin": "1", "created_at": NOW, "updated_at": NOW}
+        conn.execute(insert(backfill_plans).values({k: v for k, v in plan.items() if k in plan_cols}))
+        conn.execute(insert(backfill_members).values(
+            plan_id=plan_id, seq=1, task_id=task, data_time=DT, workflow_id=w.workflow_id, instance_id=held["id"],
+            life_round_num=0, status=release.HELD, prior={}))
+    seen: list[list[Any]] = []
+    nodes = ControlNodes.__new__(ControlNodes)  # the observer alone (no runs to start here)
+    nodes._pending = {}
+    observers.observe(db.engine, "test-release", lambda _conn, changes: seen.append(list(changes)))
+    observers.observe(db.engine, "test-control", nodes.on_changes)
+    try:
+        with db.write() as conn, statements(db) as sent:
+            released = release.release_and_finish(conn, NOW, {}, lambda _group: 5, "backfill", [plan_id])
+    finally:
+        observers.unobserve(db.engine, "test-release")
+        observers.unobserve(db.engine, "test-control")
+    assert released == [held["id"]]
+    moved = [c for batch in seen for c in batch]
+    assert [(c["to_state"], c["workflow_id"]) for c in moved] == [("WAIT_RUN", w.workflow_id)]
+    assert not [s for s in sent if "trigger_task_runs" in s], sent

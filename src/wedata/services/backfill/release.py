@@ -232,10 +232,12 @@ _UNMET = (
     .correlate(BM).scalar_subquery()
 )
 _EARLIER = BM.alias("earlier")
+# workflow_id: the release's history rows carry it, so the trigger observers know a periodic
+# workflow's instance without a read of their own (services/triggers/scope.py), on every release.
 _COLUMNS = (
     BM.c.id.label("member_id"), TI.c.id, TI.c.state, TI.c.row_version, TI.c.task_id, TI.c.data_time,
     TI.c.life_round_num, TI.c.tries, TI.c.scheduled_at, TI.c.skip_events, TI.c.resource_group_id,
-    _UNMET_EVENTS.label("events_unmet"),
+    TI.c.workflow_id, _UNMET_EVENTS.label("events_unmet"),
 )
 
 
