@@ -93,9 +93,8 @@ def test_many_moves_in_few_statements_with_history_and_effects(db: Database) -> 
         wake = set(tx.wake)
         tx.flush()
     # 4 groups of values -> 4 UPDATEs; one per edge effect (satisfy, satisfy-on-failure); the
-    # history INSERT. Per instance it would be 6 UPDATEs and 5 edge UPDATEs. On PostgreSQL the
-    # edge effects go in their group's UPDATE (one data-modifying statement each).
-    assert counted.n <= (5 if db.engine.dialect.name == "postgresql" else 7)
+    # history INSERT. Per instance it would be 6 UPDATEs and 5 edge UPDATEs.
+    assert counted.n <= 7
     assert wake == {d["id"] for d in downs[:5]}
     assert met(db) == {**{d["id"]: True for d in downs[:5]}, downs[5]["id"]: False}
     got = [load(db, r["id"]) for r in running]
@@ -238,28 +237,3 @@ def _batch_plans_search(db: Database) -> None:
     assert "SEARCH task_instances USING INTEGER PRIMARY KEY" in plans["task_instances"], plans
     assert "SEARCH instance_deps USING INDEX ix_instance_deps_upstream" in plans["instance_deps"], plans
     assert "SCAN task_instances" not in plans["task_instances"] and "SCAN instance_deps" not in plans["instance_deps"]
-
-
-def test_one_completion_and_the_edges_it_satisfies_are_one_statement_on_postgresql(db: Database) -> None:
-    """The hop's commonest move (an attempt completes, its downstream edges are met): one round
-    trip on PostgreSQL, the move and the edges in one data-modifying statement; a lost race
-    satisfies nothing."""
-    w = World(db, NOW)
-    up = w.task("true")
-    running = reach(db, w, up, states.RUNNING)
-    down = make(db, w, w.task("true"), states.WAIT_UPSTREAM)
-    with db.write() as conn:
-        conn.execute(insert(instance_deps), [edge(down["id"], up)])
-    stale = dict(running)
-    with db.write() as conn, Statements(db) as counted:
-        tx = Tx(conn, NOW, "scheduler:n1")
-        assert transition(tx, running, states.COMPLETED, "ok", {"cost_ms": 3})
-        assert tx.wake == {down["id"]}
-    assert counted.n == (1 if db.engine.dialect.name == "postgresql" else 2)
-    assert met(db) == {down["id"]: True} and load(db, running["id"])["state"] == states.COMPLETED
-    with db.write() as conn:  # the row read before has changed since: nothing moves, nothing is met
-        conn.execute(update(instance_deps).values(met=False))
-        tx = Tx(conn, NOW, "scheduler:n1")
-        assert not transition(tx, stale, states.COMPLETED, "ok again", {"cost_ms": 3})
-        assert tx.wake == set()
-    assert met(db) == {down["id"]: False}

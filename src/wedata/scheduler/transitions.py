@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, exists, insert, null, select, update
+from sqlalchemy import Connection, and_, bindparam, exists, insert, select, update
 
 from wedata.scheduler import observers, states
 from wedata.storage.bulk import pg_insert_many
@@ -152,61 +152,6 @@ _UNSATISFY = (
 _UPDATES: dict[frozenset[str], Any] = {}
 
 
-def _with_satisfy(moved_update: Any, only_on_failed: bool) -> Any:
-    """PostgreSQL: a move that satisfies edges and the satisfaction in ONE statement (a
-    data-modifying CTE): one round trip for what is two everywhere else, on every hop's path
-    (the attempt that completes, the claim's batch of completions).
-
-    ``moved_update`` returns the moved rows' id, task_id and data_time. The edges waiting for
-    those keys are satisfied under the same conditions as :func:`_dep_key` (both sub-statements
-    see the snapshot from before the statement; they touch different tables). The answer has a
-    row per moved instance (``moved`` set) and one per woken downstream instance (``woke``)."""
-    D = instance_deps
-    moved = moved_update.cte("moved")
-    cond = [
-        D.c.upstream_task_id == moved.c.task_id,
-        D.c.upstream_data_time == moved.c.data_time,
-        D.c.met.is_(False),
-        D.c.kind.in_(("task", "self")),
-        ~exists().where(quality_holds.c.task_id == D.c.upstream_task_id,
-                        quality_holds.c.data_time == D.c.upstream_data_time),
-    ]
-    if only_on_failed:
-        cond.append(D.c.on_failed.is_(True))
-    met = update(D).where(and_(*cond)).values(met=True).returning(D.c.instance_id).cte("met")
-    return select(moved.c.id.label("moved"), null().label("woke")).union_all(
-        select(null(), met.c.instance_id))
-
-
-def _folded(tx: Tx, effect: Any) -> bool:
-    """Whether ``effect`` goes in the move's own statement (:func:`_with_satisfy`)."""
-    return effect is not None and effect is not _UNSATISFY and tx.conn.dialect.name == "postgresql"
-
-
-_FOLDED: dict[tuple[frozenset[str], bool, bool], Any] = {}
-
-
-def _folded_statement(keys: frozenset[str], only_on_failed: bool, *, batch: bool) -> Any:
-    stmt = _FOLDED.get((keys, only_on_failed, batch))
-    if stmt is None:
-        base = _batch_update_statement(keys) if batch else _update_statement(keys)
-        stmt = _with_satisfy(base.returning(TI.c.task_id, TI.c.data_time) if batch
-                             else base.returning(TI.c.id, TI.c.task_id, TI.c.data_time), only_on_failed)
-        _FOLDED[(keys, only_on_failed, batch)] = stmt
-    return stmt
-
-
-def _run_folded(tx: Tx, stmt: Any, params: dict[str, Any]) -> set[Any]:
-    """Execute a :func:`_with_satisfy` statement: the ids moved; the woken go to ``tx.wake``."""
-    moved: set[Any] = set()
-    for m, woke in tx.conn.execute(stmt, params):
-        if m is not None:
-            moved.add(m)
-        else:
-            tx.wake.add(woke)
-    return moved
-
-
 def _update_statement(keys: frozenset[str]) -> Any:
     stmt = _UPDATES.get(keys)
     if stmt is None:
@@ -269,18 +214,12 @@ def transition(
         raise IllegalTransition(inst["id"], from_state, to_state)
     vals = dict(values or {})
     vals.update(state=to_state, row_version=inst["row_version"] + 1, updated_at=tx.now)
-    effect = _effect_of(from_state, to_state)
-    params = {**vals, "_id": inst["id"], "_rv": inst["row_version"]}
-    if _folded(tx, effect):
-        stmt = _folded_statement(frozenset(vals), effect is _SATISFY_FAILED, batch=False)
-        if not _run_folded(tx, stmt, params):
-            return False
-        _record(tx, inst, to_state, reason, vals, actor)
-        return True
-    result = tx.conn.execute(_update_statement(frozenset(vals)), params)
+    stmt = _update_statement(frozenset(vals))
+    result = tx.conn.execute(stmt, {**vals, "_id": inst["id"], "_rv": inst["row_version"]})
     if result.rowcount != 1:
         return False
     _record(tx, inst, to_state, reason, vals, actor)
+    effect = _effect_of(from_state, to_state)
     if effect is not None:
         key = {"_task": inst["task_id"], "_time": inst["data_time"]}
         tx.wake.update(r[0] for r in tx.conn.execute(effect, key))
@@ -367,31 +306,22 @@ def transition_many(tx: Tx, moves: Sequence[Move]) -> list[bool]:
         full.append(vals)
         groups.setdefault(_group_key(vals, i), []).append(i)
     won: set[int] = set()
-    folded: set[int] = set()  # moves whose effect went with their own statement
     for members in groups.values():
         vals = full[members[0]]
-        # A group's moves share their target state, and so their effect (an un-satisfying move
-        # never reaches here): on PostgreSQL it goes in the group's statement.
-        effect = _effect_of(moves[members[0]].inst["state"], moves[members[0]].to_state)
-        fold = _folded(tx, effect)
-        stmt = _folded_statement(frozenset(vals), effect is _SATISFY_FAILED, batch=True) if fold \
-            else _batch_update_statement(frozenset(vals))
+        stmt = _batch_update_statement(frozenset(vals))
         for c in range(0, len(members), _CHUNK):
             keys = [(moves[i].inst["id"], moves[i].inst["row_version"]) for i in members[c : c + _CHUNK]]
-            params = {**vals, **row_params("_keys", keys)}
-            won.update(_run_folded(tx, stmt, params) if fold else (r[0] for r in tx.conn.execute(stmt, params)))
-        if fold:
-            folded.update(members)
+            won.update(r[0] for r in tx.conn.execute(stmt, {**vals, **row_params("_keys", keys)}))
     applied: list[bool] = []
     effects: dict[int, list[tuple[Any, Any]]] = {}
-    for i, (m, vals) in enumerate(zip(moves, full, strict=True)):
+    for m, vals in zip(moves, full, strict=True):
         ok = m.inst["id"] in won
         applied.append(ok)
         if not ok:
             continue
         _record(tx, m.inst, m.to_state, m.reason, vals, m.actor)
         effect = _effect_of(m.inst["state"], m.to_state)
-        if effect is not None and i not in folded:
+        if effect is not None:
             effects.setdefault(id(effect), []).append((m.inst["task_id"], m.inst["data_time"]))
     for effect_id, keys in effects.items():
         many = _MANY_EFFECTS[effect_id]
