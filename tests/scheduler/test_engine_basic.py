@@ -112,3 +112,50 @@ def test_short_chain_keeps_pids_and_removes_run_dirs(db: Database, tmp_path: Pat
         (ex,) = w.executions(tid)
         assert ex["state"] == "COMPLETE" and isinstance(ex["pid"], int) and ex["pid"] > 0, ex
         assert ex["handle"]["pid"] == ex["pid"] and ex["handle"]["run_dir"]
+
+
+def test_attempts_ending_in_one_cycle_are_recorded_each_with_its_own_end(db: Database, tmp_path: Path) -> None:
+    """Four attempts whose exits one cycle records together (two succeed, two fail): each
+    execution row gets its own state, exit code, pid and handle. On PostgreSQL the ends are one
+    statement from arrays, not one per attempt."""
+    import time
+
+    from tests.scheduler.helpers import statements
+    from wedata.scheduler.engine import Engine
+
+    clock = fast_clock(utc("2025-03-01 02:00:00"))
+    w = World(db, clock.now())
+    codes = {w.task("exit 0"): 0, w.task("exit 3", MaxRetryNumber=0): 3, w.task("true"): 0,
+             w.task("exit 5", MaxRetryNumber=0): 5}
+    engine = Engine(db, settings_for(tmp_path), clock)
+    take = engine.node.take_exits
+    since = time.monotonic()
+
+    def four_at_once() -> list[tuple[int, int | None]]:
+        # Hold the first exits until all four have ended (at most 20 s): one cycle takes them.
+        with engine.node.cv:
+            pending = len(engine.node._exits)
+        if 0 < pending < 4 and time.monotonic() - since < 20:
+            time.sleep(0.01)
+            return []
+        return take()
+
+    engine.node.take_exits = four_at_once  # type: ignore[method-assign]
+    with statements(db, "wedata-engine") as sent:
+        engine.start()
+        try:
+            for tid in codes:
+                w.wait_states(tid, {"COMPLETED", "EXPIRED"})
+        finally:
+            engine.stop()
+    for tid, code in codes.items():
+        (ex,) = w.executions(tid)
+        assert ex["exit_code"] == code and (ex["state"] == "COMPLETE") == (code == 0), ex
+        assert ex["ended_at"] is not None and isinstance(ex["pid"], int) and ex["handle"]["pid"] == ex["pid"], ex
+        if code:
+            assert ex["state"] != "COMPLETE" and f"exit code {code}" in (ex["error_msg"] or ""), ex
+    ends = [s for s in sent if s.startswith("UPDATE instance_executions")]
+    if db.engine.dialect.name == "postgresql":
+        assert len([s for s in ends if "unnest" in s]) == 1, ends
+    else:
+        assert len(ends) >= 1

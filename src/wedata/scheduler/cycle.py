@@ -49,6 +49,7 @@ from wedata.scheduler.staging import stage
 from wedata.scheduler.transitions import Move, Tx, transition, transition_many
 from wedata.scheduling.datatimes import instance_key
 from wedata.storage.catalog_tables import mark_stale
+from wedata.storage.db import json_text
 from wedata.storage.engine_tables import instance_deps, instance_executions, task_instances
 from wedata.storage.health import is_disk_full
 from wedata.storage.lineage_tables import record_run
@@ -69,6 +70,16 @@ _END_EXEC = (
 )
 # The same for attempts whose handle (pid) had not been stored yet: one statement instead of two.
 _END_EXEC_HANDLE = _END_EXEC.values(handle=bindparam("handle"), pid=bindparam("pid"))
+# PostgreSQL, two or more ends in a cycle: all in one statement from arrays (an executemany is a
+# statement per attempt); ``has`` marks the attempts whose handle goes with their end.
+_END_MANY_PG = (
+    "UPDATE instance_executions AS e SET state = v.st, ended_at = v.at, exit_code = v.code, error_msg = v.err, "
+    "handle = CASE WHEN v.has THEN v.handle::json ELSE e.handle END, "
+    "pid = CASE WHEN v.has THEN v.pid ELSE e.pid END "
+    "FROM unnest(%(eid)s::bigint[], %(st)s::text[], %(at)s::timestamp[], %(code)s::integer[], %(err)s::text[], "
+    "%(has)s::boolean[], %(handle)s::text[], %(pid)s::integer[]) AS v(eid, st, at, code, err, has, handle, pid) "
+    "WHERE e.id = v.eid"
+)
 _NEW_EXEC = insert(E).returning(E.c.id)
 # Several at once: one INSERT ... VALUES (...), (...) RETURNING id, ids in the order of the rows.
 _NEW_EXECS = insert(E).returning(E.c.id, sort_by_parameter_order=True)
@@ -155,12 +166,25 @@ def finish(node: EngineNode, tx: Tx, exits: list[tuple[int, int | None]], after:
     for e in with_handle:
         del handles[e["eid"]]
     store_handles(tx.conn, list(handles.values()))  # reported twice, already ended: still stored
-    if plain:
-        tx.conn.execute(_END_EXEC, plain)
-    if with_handle:
-        tx.conn.execute(_END_EXEC_HANDLE, with_handle)
+    if len(ends) > 1 and tx.conn.dialect.name == "postgresql":
+        _end_many_pg(tx.conn, plain, with_handle)
+    else:
+        if plain:
+            tx.conn.execute(_END_EXEC, plain)
+        if with_handle:
+            tx.conn.execute(_END_EXEC_HANDLE, with_handle)
     if moves:
         transition_many(tx, moves)
+
+
+def _end_many_pg(conn: Any, plain: list[dict[str, Any]], with_handle: list[dict[str, Any]]) -> None:
+    rows = [(e, False) for e in plain] + [(e, True) for e in with_handle]
+    conn.exec_driver_sql(_END_MANY_PG, {
+        "eid": [e["eid"] for e, _ in rows], "st": [e["st"] for e, _ in rows], "at": [e["at"] for e, _ in rows],
+        "code": [e["code"] for e, _ in rows], "err": [e["err"] for e, _ in rows], "has": [h for _, h in rows],
+        "handle": [json_text(e["handle"]) if h else None for e, h in rows],
+        "pid": [e["pid"] if h else None for e, h in rows],
+    })
 
 
 def _remote_scan(tx: Tx, r: Any) -> Scanned | None:

@@ -136,6 +136,14 @@ def _dep_key(only_on_failed: bool) -> Any:
 
 
 # Built once: statement construction is a large share of the engine's per-instance cost.
+#
+# The edges are satisfied by a statement of their own, AFTER the move's UPDATE, never folded
+# into it (a data-modifying CTE). Whoever rewrites a downstream instance's edges (a rerun,
+# services/ops) first locks the upstream instance rows FOR UPDATE; the move's UPDATE of such a
+# row waits for that transaction, and the next statement's snapshot then sees the rewritten
+# edges. One statement keeps the snapshot it took before the wait: it misses them, and the
+# downstream waits forever (tried on 2026-12-07: tests/actions/ops/test_ops_async.py
+# ::test_son_range_type_limits_the_downstream_to_the_workflow_or_the_project failed every time).
 _SATISFY = _dep_key(False)
 _SATISFY_FAILED = _dep_key(True)
 _UNSATISFY = (

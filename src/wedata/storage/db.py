@@ -64,6 +64,12 @@ def _json_dumps(value: Any) -> str:
     return _json_encoder.encode(value).decode("utf-8")
 
 
+def json_text(value: Any) -> str:
+    """A JSON column's text, as the engine writes it: for statements that carry JSON values as
+    text (``::json`` casts of arrays, storage/bulk.py's kind of statement)."""
+    return _json_dumps(value)
+
+
 def _json_loads(text: str | bytes) -> Any:
     return msgspec.json.decode(text)
 
