@@ -48,6 +48,7 @@ from wedata.scheduler.runs import (
 from wedata.scheduler.staging import stage
 from wedata.scheduler.transitions import Move, Tx, transition, transition_many
 from wedata.scheduling.datatimes import instance_key
+from wedata.storage.alarm_tables import watched_by_an_active_rule
 from wedata.storage.catalog_tables import mark_stale
 from wedata.storage.db import json_text
 from wedata.storage.engine_tables import instance_deps, instance_executions, task_instances
@@ -89,7 +90,10 @@ _FINISHED = (
            E.c.try_no.label("e_try"), E.c.executor.label("e_executor"),
            # Whether data-quality groups are attached (gate_success has work to do): read here
            # rather than with one more query per ending attempt.
-           exists().where(quality_task_gates.c.task_id == TI.c.task_id).label("has_gates"))
+           exists().where(quality_task_gates.c.task_id == TI.c.task_id).label("has_gates"),
+           # Whether an enabled alarm rule watches the instance: the alarm observer reads the
+           # rules only for those (Tx's hints), one statement fewer a cycle when none does.
+           watched_by_an_active_rule(TI).label("alarm_watched"))
     .select_from(E.join(TI, TI.c.id == E.c.instance_id).outerjoin(tasks, tasks.c.id == TI.c.task_id))
     .where(E.c.id.in_(bindparam("ids", expanding=True)))
 )

@@ -37,6 +37,8 @@ from wedata.storage.rowkeys import row_params, rows_in_param
 __all__ = ["IllegalTransition", "Move", "Tx", "record_created", "satisfy_key", "transition", "transition_many"]
 
 TI = task_instances
+# The keys of a history row that are hints for the observers, not columns (Tx).
+HINTS = ("workflow_id", "alarm_watched")
 
 
 class IllegalTransition(Exception):
@@ -61,9 +63,13 @@ class Tx:
 
     ``actor`` is who acts ("scheduler:<node>" or a user's uin); history rows are buffered and
     written in one batch by :meth:`flush` (call it before the transaction commits). Each row also
-    carries the instance's ``workflow_id`` when the row the caller moved had it (None when not):
-    the observers may use it to skip what is not theirs (services/triggers/scope.py); it is not
-    a column of ``instance_transitions`` and is not stored.
+    carries hints for the observers, taken from the row the caller moved (None when it did not
+    have them), so that they may skip what is not theirs without a read; they are not columns of
+    ``instance_transitions`` and are not stored (:data:`HINTS`):
+
+    - ``workflow_id``: the instance's workflow (services/triggers/scope.py);
+    - ``alarm_watched``: whether an enabled alarm rule watches the instance (the engine reads it
+      with the attempts it ends, scheduler/cycle.py; services/alarms/alarms.py).
     """
 
     conn: Connection
@@ -107,7 +113,7 @@ class Tx:
         PostgreSQL). No observer reads ``instance_transitions``: each is given its rows."""
         fresh = self.history[self.notified:]
         if write and self.history:
-            rows = [{k: v for k, v in h.items() if k != "workflow_id"} for h in self.history]
+            rows = [{k: v for k, v in h.items() if k not in HINTS} for h in self.history]
             # PostgreSQL: one statement whatever the number of rows (storage/bulk.py).
             if pg_insert_many(self.conn, instance_transitions, rows) is None:
                 self.conn.execute(insert(instance_transitions), rows)
@@ -196,6 +202,7 @@ def _record(tx: Tx, inst: Mapping[Any, Any], to_state: str, reason: str, vals: M
             "reason": reason,
             "at": tx.now,
             "workflow_id": inst.get("workflow_id"),
+            "alarm_watched": inst.get("alarm_watched"),
         }
     )
     if to_state == states.WAIT_RUN:

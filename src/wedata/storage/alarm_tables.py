@@ -20,6 +20,8 @@ No foreign key points at tasks or instances: alarm history outlives them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -33,6 +35,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
+    exists,
+    or_,
 )
 
 from wedata.storage.tables import BigId, metadata
@@ -131,3 +136,28 @@ alarm_deliveries = Table(
 # The worker's claim: due PENDING rows.
 Index("ix_alarm_deliveries_due", alarm_deliveries.c.status, alarm_deliveries.c.next_attempt_at)
 Index("ix_alarm_deliveries_message", alarm_deliveries.c.message_id)
+
+
+# MonitorObjectType: 1 task, 2 workflow, 3 project (services/alarms/rules.py validates them).
+OBJECT_TASK, OBJECT_WORKFLOW, OBJECT_PROJECT = 1, 2, 3
+
+
+def rule_watches(instances: Any) -> Any:
+    """The join condition "this rule object watches this instance" (its task, its workflow or its
+    project); ``instances`` is ``task_instances`` or an alias of it."""
+    RO = alarm_rule_objects
+    return and_(
+        RO.c.project_id == instances.c.project_id,
+        or_(
+            and_(RO.c.object_type == OBJECT_TASK, RO.c.object_id == instances.c.task_id),
+            and_(RO.c.object_type == OBJECT_WORKFLOW, RO.c.object_id == instances.c.workflow_id),
+            and_(RO.c.object_type == OBJECT_PROJECT, RO.c.object_id == instances.c.project_id),
+        ),
+    )
+
+
+def watched_by_an_active_rule(instances: Any) -> Any:
+    """Whether an enabled rule watches the instance: read with the instances the engine ends, so
+    that the alarm observer skips its own read when none is (services/alarms/alarms.py)."""
+    return exists().where(rule_watches(instances), alarm_rules.c.id == alarm_rule_objects.c.rule_id,
+                          alarm_rules.c.status == 1)

@@ -274,3 +274,40 @@ def test_overtime_sweep(db: Database, tmp_path: Path) -> None:
     assert svc.check_overtime() == []
     clock.advance(minutes=11)  # ...until another limit is passed (the 30 min run-time rule now)
     assert len(svc.check_overtime()) == 1 and len(messages(db)) == 7
+
+
+def test_the_engine_reads_the_rules_only_for_attempts_an_enabled_rule_watches(db: Database, tmp_path: Path) -> None:
+    """The engine reads, with the attempts it ends, whether an enabled rule watches each instance
+    (the ``alarm_watched`` hint of the history rows): for an attempt no enabled rule watches, the
+    observer sends no read of its own; one that is watched still fires, by task, workflow or
+    project."""
+    from tests.scheduler.helpers import fast_clock, running_engine, settings_for, statements, utc
+
+    clock = fast_clock(utc("2025-03-01 02:00:00"))
+    svc = service(db, FakeClock(START), tmp_path)
+    w = World(db, clock.now())
+    quiet = w.task("true")
+    disabled = rule(svc, w, [quiet], types=("failure", "success"))
+    svc.update_rule(w.project_id, "1", _update(w, disabled, Status=0))
+
+    def rule_reads(sent: list[str]) -> list[str]:
+        return [s for s in sent if "AS rule_id" in s]
+
+    with running_engine(db, settings_for(tmp_path / "a"), clock):
+        with statements(db, "wedata-engine") as sent:
+            w.wait_states(quiet, {"COMPLETED"})
+        assert rule_reads(sent) == [] and messages(db) == []
+        # Then tasks that enabled rules watch (each rule made before its task is planned): by
+        # the workflow, and by the project.
+        by_workflow, by_project = World(db, clock.now()), World(db, clock.now())
+        rule(svc, by_workflow, [by_workflow.workflow_id], kind=2, types=("failure",))
+        project_rule = rule(svc, by_project, [by_project.project_id], kind=3, types=("success",))
+        watched = by_workflow.task("exit 3", MaxRetryNumber=0)
+        in_project = by_project.task("true")
+        with statements(db, "wedata-engine") as sent:
+            by_workflow.wait_states(watched, {"EXPIRED"})
+            by_project.wait_states(in_project, {"COMPLETED"})
+    assert rule_reads(sent)
+    got = {(m["task_id"], m["alarm_type"]) for m in messages(db)}
+    assert got == {(watched, "failure"), (in_project, "success")}
+    assert {m["rule_id"] for m in messages(db) if m["task_id"] == in_project} == {project_rule}

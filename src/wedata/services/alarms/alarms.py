@@ -129,7 +129,7 @@ class AlarmService:
 
     def _on_transitions(self, conn: Connection, history: Sequence[Mapping[Any, Any]]) -> None:
         """The transition observer: runs inside the engine's transaction; must never raise."""
-        if not any(firing.outcome_of(h) for h in history):
+        if not any(firing.may_fire(h) for h in history):
             return
         try:
             # The matching is one read; a savepoint (two more round trips on PostgreSQL, on

@@ -31,7 +31,13 @@ from wedata.scheduling.timezones import wall_to_utc
 from wedata.services.alarms import rules as rule_config
 from wedata.services.common import to_local, zone_of
 from wedata.storage import tables as T
-from wedata.storage.alarm_tables import alarm_deliveries, alarm_messages, alarm_rule_objects, alarm_rules
+from wedata.storage.alarm_tables import (
+    alarm_deliveries,
+    alarm_messages,
+    alarm_rule_objects,
+    alarm_rules,
+    rule_watches,
+)
 from wedata.storage.engine_tables import task_instances
 
 TI, RO, R, MSG, D = task_instances, alarm_rule_objects, alarm_rules, alarm_messages, alarm_deliveries
@@ -101,14 +107,7 @@ class Firing:
 
 def _object_match() -> Any:
     """The join condition "this rule object watches this instance" (task, workflow or project)."""
-    return and_(
-        RO.c.project_id == TI.c.project_id,
-        or_(
-            and_(RO.c.object_type == rule_config.OBJECT_TASK, RO.c.object_id == TI.c.task_id),
-            and_(RO.c.object_type == rule_config.OBJECT_WORKFLOW, RO.c.object_id == TI.c.workflow_id),
-            and_(RO.c.object_type == rule_config.OBJECT_PROJECT, RO.c.object_id == TI.c.project_id),
-        ),
-    )
+    return rule_watches(TI)
 
 
 RULE_COLUMNS = (
@@ -230,9 +229,16 @@ _WATCHED_INSTANCES = (
 )
 
 
+def may_fire(change: Mapping[Any, Any]) -> bool:
+    """Whether a transition-history entry has an outcome that some rule may be watching: not
+    when the engine read, with the instance, that no enabled rule watches it (the
+    ``alarm_watched`` hint of Tx's history rows; None, or absent: not known, read the rules)."""
+    return change.get("alarm_watched") is not False and outcome_of(change) is not None
+
+
 def events_from_transitions(conn: Connection, history: Sequence[Mapping[Any, Any]]) -> list[Firing]:
     """The firings of a batch of instance_transitions rows (``Tx.history``), one query."""
-    changes = [(h, o) for h in history if (o := outcome_of(h)) is not None]
+    changes = [(h, o) for h in history if may_fire(h) and (o := outcome_of(h)) is not None]
     if not changes:
         return []
     ids = sorted({h["instance_id"] for h, _ in changes})

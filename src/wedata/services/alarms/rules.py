@@ -20,6 +20,7 @@ import msgspec
 from wedata.services.common import as_int, zone_of
 from wedata.services.errors import InvalidValue, Unsupported
 from wedata.spec import models as M
+from wedata.storage.alarm_tables import OBJECT_PROJECT, OBJECT_TASK, OBJECT_WORKFLOW
 
 # AlarmTypes this server evaluates (spec §3.21).
 FAILURE, SUCCESS, OVERTIME = "failure", "success", "overtime"
@@ -40,8 +41,8 @@ UNSUPPORTED_TYPES = (
 )
 ALL_TYPES = SUPPORTED_TYPES + UNSUPPORTED_TYPES
 
-# MonitorObjectType: 1 task, 2 workflow, 3 project; 7 (project fluctuation) is not evaluated.
-OBJECT_TASK, OBJECT_WORKFLOW, OBJECT_PROJECT = 1, 2, 3
+# MonitorObjectType: 1 task, 2 workflow, 3 project (storage/alarm_tables.py); 7 (project
+# fluctuation) is not evaluated.
 OBJECT_TYPES = (OBJECT_TASK, OBJECT_WORKFLOW, OBJECT_PROJECT)
 LEVELS = (1, 2, 3)
 
