@@ -237,3 +237,40 @@ def _batch_plans_search(db: Database) -> None:
     assert "SEARCH task_instances USING INTEGER PRIMARY KEY" in plans["task_instances"], plans
     assert "SEARCH instance_deps USING INDEX ix_instance_deps_upstream" in plans["instance_deps"], plans
     assert "SCAN task_instances" not in plans["task_instances"] and "SCAN instance_deps" not in plans["instance_deps"]
+
+
+def test_deferred_writes_go_with_the_history_and_a_failed_savepoint_takes_its_own(db: Database) -> None:
+    """Tx.defer (PostgreSQL): the deferred writes are sent in the statement that writes the
+    history, their rows handed back; a savepoint that fails drops the writes it deferred."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite writes at once (no round trip to save)")
+    from wedata.scheduler.transitions import Deferred
+    from wedata.storage.bulk import pg_insert_statement
+    from wedata.storage.engine_tables import instance_executions as E
+
+    w = World(db, NOW)
+    a, b = make(db, w, w.task("true"), states.WAIT_RUN), make(db, w, w.task("true"), states.WAIT_RUN)
+
+    def attempt(inst: dict[str, Any]) -> dict[str, Any]:
+        return {"instance_id": inst["id"], "life_round_num": 0, "try_no": 1, "run_type": "PERIODIC",
+                "state": "RUNNING", "started_at": NOW, "log_path": "x.log", "log_offset": 0}
+
+    got: list[Any] = []
+    with db.write() as conn, Statements(db) as counted:
+        tx = Tx(conn, NOW, "t")
+        assert transition(tx, a, states.RUNNING, "go", {"tries": 1})
+        tx.defer(Deferred(lambda p: pg_insert_statement(conn, E, [attempt(a)], prefix=p, returning=("id", "instance_id")),
+                          got.extend))
+        with tx.savepoint() as sp:
+            assert transition(tx, b, states.RUNNING, "go", {"tries": 1})
+            tx.defer(Deferred(lambda p: pg_insert_statement(conn, E, [attempt(b)], prefix=p)))
+            raise RuntimeError("undone")
+        assert not sp.committed
+        before = counted.n
+        tx.flush()
+        assert counted.n == before + 1 and tx.deferred == [] and tx.history == []
+    with db.read() as conn:
+        rows = conn.execute(select(E.c.id, E.c.instance_id)).all()
+    assert [tuple(r) for r in rows] == [tuple(r) for r in got] and got[0][1] == a["id"]
+    assert [h[:2] for h in history(db, a["id"])][-1] == (states.WAIT_RUN, states.RUNNING)
+    assert load(db, b["id"])["state"] == states.WAIT_RUN and len(history(db, b["id"])) == 1

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, exists, func, insert, select, update
@@ -46,9 +47,10 @@ from wedata.scheduler.runs import (
     run_dir_for,
 )
 from wedata.scheduler.staging import stage
-from wedata.scheduler.transitions import Move, Tx, transition, transition_many
+from wedata.scheduler.transitions import Deferred, Move, Tx, transition, transition_many
 from wedata.scheduling.datatimes import instance_key
 from wedata.storage.alarm_tables import watched_by_an_active_rule
+from wedata.storage.bulk import pg_insert_statement
 from wedata.storage.catalog_tables import mark_stale
 from wedata.storage.db import json_text
 from wedata.storage.engine_tables import instance_deps, instance_executions, task_instances
@@ -71,15 +73,16 @@ _END_EXEC = (
 )
 # The same for attempts whose handle (pid) had not been stored yet: one statement instead of two.
 _END_EXEC_HANDLE = _END_EXEC.values(handle=bindparam("handle"), pid=bindparam("pid"))
-# PostgreSQL, two or more ends in a cycle: all in one statement from arrays (an executemany is a
-# statement per attempt); ``has`` marks the attempts whose handle goes with their end.
+# PostgreSQL: the ends a cycle records, all in one statement from arrays (an executemany is a
+# statement per attempt), sent with the cycle's history (Tx.defer); ``has`` marks the attempts
+# whose handle goes with their end. ``{p}``: the parameters' prefix.
 _END_MANY_PG = (
     "UPDATE instance_executions AS e SET state = v.st, ended_at = v.at, exit_code = v.code, error_msg = v.err, "
-    "handle = CASE WHEN v.has THEN v.handle::json ELSE e.handle END, "
+    "handle = CASE WHEN v.has THEN v.handle ELSE e.handle END, "
     "pid = CASE WHEN v.has THEN v.pid ELSE e.pid END "
-    "FROM unnest(%(eid)s::bigint[], %(st)s::text[], %(at)s::timestamp[], %(code)s::integer[], %(err)s::text[], "
-    "%(has)s::boolean[], %(handle)s::text[], %(pid)s::integer[]) AS v(eid, st, at, code, err, has, handle, pid) "
-    "WHERE e.id = v.eid"
+    "FROM unnest(%({p}eid)b::bigint[], %({p}st)b::text[], %({p}at)b::timestamp[], %({p}code)b::integer[], "
+    "%({p}err)b::text[], %({p}has)b::boolean[], %({p}handle)b::text[]::json[], %({p}pid)b::integer[]) "
+    "AS v(eid, st, at, code, err, has, handle, pid) WHERE e.id = v.eid"
 )
 _NEW_EXEC = insert(E).returning(E.c.id)
 # Several at once: one INSERT ... VALUES (...), (...) RETURNING id, ids in the order of the rows.
@@ -170,8 +173,9 @@ def finish(node: EngineNode, tx: Tx, exits: list[tuple[int, int | None]], after:
     for e in with_handle:
         del handles[e["eid"]]
     store_handles(tx.conn, list(handles.values()))  # reported twice, already ended: still stored
-    if len(ends) > 1 and tx.conn.dialect.name == "postgresql":
-        _end_many_pg(tx.conn, plain, with_handle)
+    if ends and tx.conn.dialect.name == "postgresql":
+        # Nothing in the cycle reads an attempt's own row after this: it goes with the history.
+        tx.defer(Deferred(partial(_end_many_pg, plain, with_handle)))
     else:
         if plain:
             tx.conn.execute(_END_EXEC, plain)
@@ -181,14 +185,15 @@ def finish(node: EngineNode, tx: Tx, exits: list[tuple[int, int | None]], after:
         transition_many(tx, moves)
 
 
-def _end_many_pg(conn: Any, plain: list[dict[str, Any]], with_handle: list[dict[str, Any]]) -> None:
+def _end_many_pg(plain: list[dict[str, Any]], with_handle: list[dict[str, Any]], p: str) -> tuple[str, dict[str, Any]]:
     rows = [(e, False) for e in plain] + [(e, True) for e in with_handle]
-    conn.exec_driver_sql(_END_MANY_PG, {
-        "eid": [e["eid"] for e, _ in rows], "st": [e["st"] for e, _ in rows], "at": [e["at"] for e, _ in rows],
-        "code": [e["code"] for e, _ in rows], "err": [e["err"] for e, _ in rows], "has": [h for _, h in rows],
-        "handle": [json_text(e["handle"]) if h else None for e, h in rows],
-        "pid": [e["pid"] if h else None for e, h in rows],
-    })
+    return _END_MANY_PG.format(p=p), {
+        f"{p}eid": [e["eid"] for e, _ in rows], f"{p}st": [e["st"] for e, _ in rows],
+        f"{p}at": [e["at"] for e, _ in rows], f"{p}code": [e["code"] for e, _ in rows],
+        f"{p}err": [e["err"] for e, _ in rows], f"{p}has": [h for _, h in rows],
+        f"{p}handle": [json_text(e["handle"]) if h else None for e, h in rows],
+        f"{p}pid": [e["pid"] if h else None for e, h in rows],
+    }
 
 
 def _remote_scan(tx: Tx, r: Any) -> Scanned | None:
@@ -501,16 +506,39 @@ def claim_all(node: EngineNode, tx: Tx, claims: list[tuple[Any, TaskDef]]) -> li
         pending.append((prepared, handle, row["log_path"], header))
     if not rows:
         return []
+    launches = [Launch(0, prepared, (path, header)) for prepared, _, path, header in pending]
+    remote = any(handle is not None and logs_in_database(handle.get("executor")) for _, handle, _, _ in pending)
+    if tx.conn.dialect.name == "postgresql" and not remote:
+        # The attempts' rows go with the cycle's history (Tx.defer): their ids are needed only
+        # after the commit, by the launcher.
+        by_instance = {row["instance_id"]: launch for row, launch in zip(rows, launches, strict=True)}
+
+        def numbered(got: list[Any]) -> None:
+            for eid, instance_id in got:
+                _number(by_instance[instance_id], eid)
+
+        tx.defer(Deferred(partial(_new_execs_pg, tx.conn, rows), numbered))
+        return launches
     ids = [r[0] for r in tx.conn.execute(_NEW_EXECS, rows)] if len(rows) > 1 else \
         [tx.conn.execute(_NEW_EXEC, rows[0]).scalar_one()]
-    launches: list[Launch] = []
-    for eid, (prepared, handle, path, header) in zip(ids, pending, strict=True):
+    for eid, launch, (_, handle, _, header) in zip(ids, launches, pending, strict=True):
         if handle is not None and logs_in_database(handle.get("executor")):
             append_chunk(tx.conn, eid, header, now)  # a remote attempt's log is in the database
-        if prepared.spec is not None:
-            prepared.spec = replace(prepared.spec, execution_id=eid)
-        launches.append(Launch(eid, prepared, (path, header)))
+        _number(launch, eid)
     return launches
+
+
+def _number(launch: Launch, eid: int) -> None:
+    launch.execution_id = eid
+    if launch.prepared.spec is not None:
+        launch.prepared.spec = replace(launch.prepared.spec, execution_id=eid)
+
+
+def _new_execs_pg(conn: Any, rows: list[dict[str, Any]], p: str) -> tuple[str, dict[str, Any]]:
+    made = pg_insert_statement(conn, E, rows, prefix=p, returning=("id", "instance_id"), json_text=json_text)
+    if made is None:  # pragma: no cover - every column of an attempt's row is carried
+        raise AssertionError("an attempt's row cannot be carried as arrays")
+    return made
 
 
 def _attempt(node: EngineNode, tx: Tx, inst: Any, tdef: TaskDef, tries: int

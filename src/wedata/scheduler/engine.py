@@ -369,7 +369,8 @@ class Engine:
         if dispatch:  # paused while the disk is full (diskguard.py): attempts still end
             cycle.dispatch(node, tx, after)
         self._dispatch_ahead = False  # what the claims' observers make ready needs a poke again
-        tx.flush()
+        tx.flush()  # the history, with the attempts' ends and new rows (Tx.defer, PostgreSQL)
+        assert not tx.deferred, "a write deferred after the cycle's last flush"
         if tx.eligible_at is not None and (self._eligible is None or tx.eligible_at < self._eligible):
             self._eligible = tx.eligible_at
 

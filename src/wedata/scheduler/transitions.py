@@ -20,7 +20,7 @@ direct dependents, never the number of tasks).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,12 +29,12 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, exists, insert, select, update
 
 from wedata.scheduler import observers, states
-from wedata.storage.bulk import pg_insert_many
+from wedata.storage.bulk import pg_insert_many, pg_insert_statement, pg_together
 from wedata.storage.engine_tables import instance_deps, instance_transitions, task_instances
 from wedata.storage.quality_tables import quality_holds
 from wedata.storage.rowkeys import row_params, rows_in_param
 
-__all__ = ["IllegalTransition", "Move", "Tx", "record_created", "satisfy_key", "transition", "transition_many"]
+__all__ = ["Deferred", "IllegalTransition", "Move", "Tx", "record_created", "satisfy_key", "transition", "transition_many"]
 
 TI = task_instances
 # The keys of a history row that are hints for the observers, not columns (Tx).
@@ -55,6 +55,19 @@ class IllegalTransition(Exception):
 class SavepointResult:
     committed: bool = False
     error: BaseException | None = None
+
+
+@dataclass
+class Deferred:
+    """A write that nothing in the transaction reads before its end (PostgreSQL only): sent in
+    the statement of :meth:`Tx.flush` that writes the history, one round trip for all of them.
+
+    ``build(prefix)`` returns the statement and its parameters, each parameter name starting
+    with ``prefix`` (storage/bulk.py's ``pg_insert_statement``); ``on_rows`` is given its
+    RETURNING rows (at most one deferred write of a flush may have it)."""
+
+    build: Callable[[str], tuple[str, dict[str, Any]]]
+    on_rows: Callable[[list[Any]], None] | None = None
 
 
 @dataclass
@@ -80,6 +93,16 @@ class Tx:
     changed: int = 0
     eligible_at: datetime | None = None  # earliest future scheduled time of a new WAIT_RUN
     notified: int = 0  # history rows the observers have already seen (flush(write=False))
+    deferred: list[Deferred] = field(default_factory=list)  # written by the next flush()
+
+    def defer(self, write: Deferred) -> None:
+        """Send ``write`` with the history at the next :meth:`flush` (PostgreSQL; the caller
+        writes at once elsewhere). A second write that returns rows is sent at once."""
+        if write.on_rows is not None and any(d.on_rows is not None for d in self.deferred):
+            sql, params = write.build("x")
+            write.on_rows(list(self.conn.exec_driver_sql(sql, params).all()))
+            return
+        self.deferred.append(write)
 
     def note_eligible(self, scheduled_at: datetime | None) -> None:
         if scheduled_at is not None and scheduled_at > self.now and (
@@ -92,13 +115,14 @@ class Tx:
         """Run a block in a nested transaction; if it raises, undo its writes AND what it
         buffered here (history rows, wakes), and swallow the error into the result."""
         result = SavepointResult()
-        mark, wake, changed = len(self.history), set(self.wake), self.changed
+        mark, wake, changed, writes = len(self.history), set(self.wake), self.changed, len(self.deferred)
         try:
             with self.conn.begin_nested():
                 yield result
             result.committed = True
         except Exception as exc:
             del self.history[mark:]
+            del self.deferred[writes:]
             self.wake, self.changed = wake, changed
             self.notified = min(self.notified, mark)
             result.error = exc
@@ -110,13 +134,19 @@ class Tx:
         ``write=False`` is for the middle of the engine's cycle: the observers must see the
         attempts that ended before dispatch, but their history rows can wait for the cycle's
         end and go in the same INSERT as the claims' (one round trip a hop fewer on
-        PostgreSQL). No observer reads ``instance_transitions``: each is given its rows."""
+        PostgreSQL). No observer reads ``instance_transitions``: each is given its rows.
+
+        The writes the caller deferred (:meth:`defer`, PostgreSQL) go in the same statement as
+        the history, before the observers are told."""
         fresh = self.history[self.notified:]
-        if write and self.history:
+        if write and self.deferred:
+            self._write_together()
+        elif write and self.history:
             rows = [{k: v for k, v in h.items() if k not in HINTS} for h in self.history]
             # PostgreSQL: one statement whatever the number of rows (storage/bulk.py).
             if pg_insert_many(self.conn, instance_transitions, rows) is None:
                 self.conn.execute(insert(instance_transitions), rows)
+        if write:
             self.history.clear()
             self.notified = 0
         elif fresh:
@@ -124,6 +154,24 @@ class Tx:
         if fresh:
             # Observers (alarms) see the batch in the same transaction (observers.py).
             observers.notify(self.conn, fresh)
+
+    def _write_together(self) -> None:
+        """The deferred writes and the history: one statement (storage/bulk.py ``pg_together``)."""
+        writes, self.deferred = self.deferred, []
+        parts = [w.build(f"d{i}_") for i, w in enumerate(writes)]
+        if self.history:
+            rows = [{k: v for k, v in h.items() if k not in HINTS} for h in self.history]
+            history = pg_insert_statement(self.conn, instance_transitions, rows, prefix="h")
+            if history is None:  # rows it cannot carry as arrays: their own INSERT
+                self.conn.execute(insert(instance_transitions), rows)
+            else:
+                parts.append(history)
+        returning = next((i for i, w in enumerate(writes) if w.on_rows is not None), None)
+        got = pg_together(self.conn, parts, rows_of=returning)
+        if returning is not None:
+            on_rows = writes[returning].on_rows
+            assert on_rows is not None
+            on_rows(got)
 
 
 def _dep_key(only_on_failed: bool) -> Any:

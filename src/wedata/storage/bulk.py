@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -37,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
-__all__ = ["in_values", "pg_insert_many", "pg_update_many"]
+__all__ = ["in_values", "pg_insert_many", "pg_insert_statement", "pg_together", "pg_update_many"]
 
 _STATEMENTS: dict[tuple[Any, ...], str] = {}  # the SQL of each shape, built once
 
@@ -57,7 +58,13 @@ def _pg_type(col: Column[Any]) -> str | None:
     return None  # JSON and the rest: not carried as arrays
 
 
-def _columns(table: Table, rows: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]] | None:
+def _array_param(name: str, pg: str) -> str:
+    if pg == "json":  # JSON travels as text (in binary: its bytes), then becomes json
+        return f"%({name})b::text[]::json[]"
+    return f"%({name})b::{pg}[]"
+
+
+def _columns(table: Table, rows: Sequence[Mapping[str, Any]], *, json_ok: bool = False) -> list[tuple[str, str]] | None:
     """(name, array type) of the columns the rows set, or None when the rows cannot be carried
     as arrays (keys differ between rows, a key is not a column, an unsupported type, or a
     column with a Python-side default is left out: a plain INSERT would fill it in)."""
@@ -68,6 +75,8 @@ def _columns(table: Table, rows: Sequence[Mapping[str, Any]]) -> list[tuple[str,
     for k in keys:
         col = table.c.get(k)
         pg = None if col is None else _pg_type(col)
+        if pg is None and json_ok and col is not None and isinstance(col.type, JSON):
+            pg = "json"
         if pg is None:
             return None
         out.append((k, pg))
@@ -78,11 +87,45 @@ def _columns(table: Table, rows: Sequence[Mapping[str, Any]]) -> list[tuple[str,
     return out
 
 
-def _arrays(cols: Sequence[tuple[str, str]], rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]] | None:
+def _arrays(cols: Sequence[tuple[str, str]], rows: Sequence[Mapping[str, Any]], json_text: Any = None,
+            prefix: str = "a") -> dict[str, list[Any]] | None:
     try:
-        return {f"a{i}": [r[name] for r in rows] for i, (name, _) in enumerate(cols)}
+        # A JSON value as SQLAlchemy's JSON type writes it (None too: the JSON text null).
+        return {f"{prefix}{i}": [json_text(r[name]) for r in rows] if pg == "json" else [r[name] for r in rows]
+                for i, (name, pg) in enumerate(cols)}
     except KeyError:
         return None  # not the same keys in every row
+
+
+def pg_insert_statement(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *, prefix: str = "a",
+                        ignore_conflicts: bool = False, returning: Sequence[str] = (),
+                        json_text: Any = None) -> tuple[str, dict[str, Any]] | None:
+    """The statement :func:`pg_insert_many` sends, and its parameters (named ``<prefix>0``,
+    ``<prefix>1``...), for :func:`pg_together`. None: not PostgreSQL, or rows it cannot carry.
+
+    ``json_text``: how to write a JSON column's value as text (``storage.db.json_text``); the
+    column then travels as a text array cast to ``json[]``. Without it a JSON column cannot be
+    carried (the caller's plain INSERT writes it)."""
+    if conn.dialect.name != "postgresql" or not rows:
+        return None
+    cols = _columns(table, rows, json_ok=json_text is not None)
+    if cols is None:
+        return None
+    params = _arrays(cols, rows, json_text, prefix)
+    if params is None:
+        return None
+    key = ("insert", table.name, tuple(cols), ignore_conflicts, tuple(returning), prefix)
+    sql = _STATEMENTS.get(key)
+    if sql is None:
+        q = conn.dialect.identifier_preparer.quote
+        sql = (f"INSERT INTO {q(table.name)} ({', '.join(q(n) for n, _ in cols)}) SELECT * FROM unnest("
+               + ", ".join(_array_param(f"{prefix}{i}", t) for i, (_, t) in enumerate(cols)) + ")")
+        if ignore_conflicts:
+            sql += " ON CONFLICT DO NOTHING"
+        if returning:
+            sql += " RETURNING " + ", ".join(q(n) for n in returning)
+        sql = _STATEMENTS.setdefault(key, sql)
+    return sql, params
 
 
 def pg_insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *,
@@ -90,27 +133,28 @@ def pg_insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, A
     """INSERT every row in one statement on PostgreSQL (``INSERT ... SELECT FROM unnest(...)``,
     with ON CONFLICT DO NOTHING when asked); the RETURNING rows (those inserted), in no
     promised order. None, having done nothing: not PostgreSQL, or rows it cannot carry."""
-    if conn.dialect.name != "postgresql" or not rows:
+    made = pg_insert_statement(conn, table, rows, ignore_conflicts=ignore_conflicts, returning=returning)
+    if made is None:
         return None
-    cols = _columns(table, rows)
-    if cols is None:
-        return None
-    params = _arrays(cols, rows)
-    if params is None:
-        return None
-    key = ("insert", table.name, tuple(cols), ignore_conflicts, tuple(returning))
-    sql = _STATEMENTS.get(key)
-    if sql is None:
-        q = conn.dialect.identifier_preparer.quote
-        sql = (f"INSERT INTO {q(table.name)} ({', '.join(q(n) for n, _ in cols)}) SELECT * FROM unnest("
-               + ", ".join(f"%(a{i})b::{t}[]" for i, (_, t) in enumerate(cols)) + ")")
-        if ignore_conflicts:
-            sql += " ON CONFLICT DO NOTHING"
-        if returning:
-            sql += " RETURNING " + ", ".join(q(n) for n in returning)
-        sql = _STATEMENTS.setdefault(key, sql)
-    result = conn.exec_driver_sql(sql, params)
+    result = conn.exec_driver_sql(*made)
     return list(result.all()) if returning else []
+
+
+def pg_together(conn: Connection, parts: Sequence[tuple[str, Mapping[str, Any]]], *,
+                rows_of: int | None = None) -> list[Any]:
+    """Several data-modifying statements in ONE round trip on PostgreSQL (each a ``WITH`` part;
+    PostgreSQL runs every one of them, read or not); the RETURNING rows of part ``rows_of``.
+
+    Only for writes that do not read what another part writes: the parts share one snapshot,
+    taken before the statement (a part that waits for a row lock keeps it, too). The parameter
+    names of the parts must differ (:func:`pg_insert_statement`'s ``prefix``)."""
+    assert parts and conn.dialect.name == "postgresql"
+    sql = "WITH " + ", ".join(f"w{i} AS ({text})" for i, (text, _) in enumerate(parts))
+    sql += f" SELECT * FROM w{rows_of}" if rows_of is not None else " SELECT 1 WHERE false"
+    params: dict[str, Any] = {}
+    for _, p in parts:
+        params.update(p)
+    return list(conn.exec_driver_sql(sql, params).all())
 
 
 def pg_update_many(conn: Connection, table: Table, key: str, rows: Sequence[Mapping[str, Any]]) -> bool:
