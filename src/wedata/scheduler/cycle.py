@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, exists, func, insert, select, update
@@ -31,6 +30,7 @@ from wedata.executors.sql.splitting import may_change_schema
 from wedata.executors.sql_tasks import read_outcome
 from wedata.executors.tasktypes import DLC_SQL_TYPE, NOTEBOOK_TYPE, SQL_TASK_TYPES
 from wedata.scheduler import states
+from wedata.scheduler.attempt_rows import end_rows, new_rows, store_handles
 from wedata.scheduler.definitions import TaskDef
 from wedata.scheduler.diskguard import DiskGuard
 from wedata.scheduler.node import EngineNode
@@ -47,12 +47,10 @@ from wedata.scheduler.runs import (
     run_dir_for,
 )
 from wedata.scheduler.staging import stage
-from wedata.scheduler.transitions import Deferred, Move, Tx, transition, transition_many
+from wedata.scheduler.transitions import Move, Tx, transition, transition_many
 from wedata.scheduling.datatimes import instance_key
 from wedata.storage.alarm_tables import watched_by_an_active_rule
-from wedata.storage.bulk import pg_insert_statement
 from wedata.storage.catalog_tables import mark_stale
-from wedata.storage.db import json_text
 from wedata.storage.engine_tables import instance_deps, instance_executions, task_instances
 from wedata.storage.health import is_disk_full
 from wedata.storage.lineage_tables import record_run
@@ -65,28 +63,6 @@ TI = task_instances
 E = instance_executions
 KILL_PREFIX = "killed:"
 
-_SET_HANDLE = update(E).where(E.c.id == bindparam("eid")).values(handle=bindparam("handle"), pid=bindparam("pid"))
-_END_EXEC = (
-    update(E)
-    .where(E.c.id == bindparam("eid"))
-    .values(state=bindparam("st"), ended_at=bindparam("at"), exit_code=bindparam("code"), error_msg=bindparam("err"))
-)
-# The same for attempts whose handle (pid) had not been stored yet: one statement instead of two.
-_END_EXEC_HANDLE = _END_EXEC.values(handle=bindparam("handle"), pid=bindparam("pid"))
-# PostgreSQL: the ends a cycle records, all in one statement from arrays (an executemany is a
-# statement per attempt), sent with the cycle's history (Tx.defer); ``has`` marks the attempts
-# whose handle goes with their end. ``{p}``: the parameters' prefix.
-_END_MANY_PG = (
-    "UPDATE instance_executions AS e SET state = v.st, ended_at = v.at, exit_code = v.code, error_msg = v.err, "
-    "handle = CASE WHEN v.has THEN v.handle ELSE e.handle END, "
-    "pid = CASE WHEN v.has THEN v.pid ELSE e.pid END "
-    "FROM unnest(%({p}eid)b::bigint[], %({p}st)b::text[], %({p}at)b::timestamp[], %({p}code)b::integer[], "
-    "%({p}err)b::text[], %({p}has)b::boolean[], %({p}handle)b::text[]::json[], %({p}pid)b::integer[]) "
-    "AS v(eid, st, at, code, err, has, handle, pid) WHERE e.id = v.eid"
-)
-_NEW_EXEC = insert(E).returning(E.c.id)
-# Several at once: one INSERT ... VALUES (...), (...) RETURNING id, ids in the order of the rows.
-_NEW_EXECS = insert(E).returning(E.c.id, sort_by_parameter_order=True)
 _FINISHED = (
     select(TI, tasks.c.prod_version_id.label("prod_version"), E.c.id.label("eid"), E.c.state.label("e_state"),
            E.c.log_path, E.c.log_offset, E.c.error_msg.label("e_error"), E.c.started_at.label("e_started"),
@@ -173,27 +149,9 @@ def finish(node: EngineNode, tx: Tx, exits: list[tuple[int, int | None]], after:
     for e in with_handle:
         del handles[e["eid"]]
     store_handles(tx.conn, list(handles.values()))  # reported twice, already ended: still stored
-    if ends and tx.conn.dialect.name == "postgresql":
-        # Nothing in the cycle reads an attempt's own row after this: it goes with the history.
-        tx.defer(Deferred(partial(_end_many_pg, plain, with_handle)))
-    else:
-        if plain:
-            tx.conn.execute(_END_EXEC, plain)
-        if with_handle:
-            tx.conn.execute(_END_EXEC_HANDLE, with_handle)
+    end_rows(tx, plain, with_handle)  # PostgreSQL: with the cycle's history (attempt_rows.py)
     if moves:
         transition_many(tx, moves)
-
-
-def _end_many_pg(plain: list[dict[str, Any]], with_handle: list[dict[str, Any]], p: str) -> tuple[str, dict[str, Any]]:
-    rows = [(e, False) for e in plain] + [(e, True) for e in with_handle]
-    return _END_MANY_PG.format(p=p), {
-        f"{p}eid": [e["eid"] for e, _ in rows], f"{p}st": [e["st"] for e, _ in rows],
-        f"{p}at": [e["at"] for e, _ in rows], f"{p}code": [e["code"] for e, _ in rows],
-        f"{p}err": [e["err"] for e, _ in rows], f"{p}has": [h for _, h in rows],
-        f"{p}handle": [json_text(e["handle"]) if h else None for e, h in rows],
-        f"{p}pid": [e["pid"] if h else None for e, h in rows],
-    }
 
 
 def _remote_scan(tx: Tx, r: Any) -> Scanned | None:
@@ -507,38 +465,21 @@ def claim_all(node: EngineNode, tx: Tx, claims: list[tuple[Any, TaskDef]]) -> li
     if not rows:
         return []
     launches = [Launch(0, prepared, (path, header)) for prepared, _, path, header in pending]
-    remote = any(handle is not None and logs_in_database(handle.get("executor")) for _, handle, _, _ in pending)
-    if tx.conn.dialect.name == "postgresql" and not remote:
-        # The attempts' rows go with the cycle's history (Tx.defer): their ids are needed only
-        # after the commit, by the launcher.
-        by_instance = {row["instance_id"]: launch for row, launch in zip(rows, launches, strict=True)}
+    remote = [i for i, (_, handle, _, _) in enumerate(pending)
+              if handle is not None and logs_in_database(handle.get("executor"))]
 
-        def numbered(got: list[Any]) -> None:
-            for eid, instance_id in got:
-                _number(by_instance[instance_id], eid)
+    def numbered(i: int, eid: int) -> None:
+        launch = launches[i]
+        launch.execution_id = eid
+        if launch.prepared.spec is not None:
+            launch.prepared.spec = replace(launch.prepared.spec, execution_id=eid)
 
-        tx.defer(Deferred(partial(_new_execs_pg, tx.conn, rows), numbered))
-        return launches
-    ids = [r[0] for r in tx.conn.execute(_NEW_EXECS, rows)] if len(rows) > 1 else \
-        [tx.conn.execute(_NEW_EXEC, rows[0]).scalar_one()]
-    for eid, launch, (_, handle, _, header) in zip(ids, launches, pending, strict=True):
-        if handle is not None and logs_in_database(handle.get("executor")):
-            append_chunk(tx.conn, eid, header, now)  # a remote attempt's log is in the database
-        _number(launch, eid)
+    # The ids are needed only after the commit, by the launcher; on PostgreSQL the rows go with
+    # the cycle's history. A remote attempt's log is in the database: its header needs the id now.
+    new_rows(tx, rows, numbered, at_once=bool(remote))
+    for i in remote:
+        append_chunk(tx.conn, launches[i].execution_id, pending[i][3], now)
     return launches
-
-
-def _number(launch: Launch, eid: int) -> None:
-    launch.execution_id = eid
-    if launch.prepared.spec is not None:
-        launch.prepared.spec = replace(launch.prepared.spec, execution_id=eid)
-
-
-def _new_execs_pg(conn: Any, rows: list[dict[str, Any]], p: str) -> tuple[str, dict[str, Any]]:
-    made = pg_insert_statement(conn, E, rows, prefix=p, returning=("id", "instance_id"), json_text=json_text)
-    if made is None:  # pragma: no cover - every column of an attempt's row is carried
-        raise AssertionError("an attempt's row cannot be carried as arrays")
-    return made
 
 
 def _attempt(node: EngineNode, tx: Tx, inst: Any, tdef: TaskDef, tries: int
@@ -573,11 +514,6 @@ def _attempt(node: EngineNode, tx: Tx, inst: Any, tdef: TaskDef, tries: int
         "handle": handle,
     }
     return row, prepared, handle, header
-
-
-def store_handles(conn: Any, handles: list[dict[str, Any]]) -> None:
-    if handles:
-        conn.execute(_SET_HANDLE, handles)
 
 
 def spawn(node: EngineNode, launch: Launch, guard: DiskGuard | None = None) -> None:

@@ -45,7 +45,7 @@ from wedata.executors.routing import TaskExecutors
 from wedata.executors.sandbox import SandboxSettings
 from wedata.executors.sql.contract import SqlTaskResolver
 from wedata.executors.sql_tasks import SqlTaskExecutor
-from wedata.scheduler import cycle, recovery, states
+from wedata.scheduler import attempt_rows, cycle, recovery, states
 from wedata.scheduler.definitions import DefinitionCache
 from wedata.scheduler.diskguard import DiskGuard
 from wedata.scheduler.launcher import Launcher
@@ -296,7 +296,7 @@ class Engine:
             handles = self.node.take_handles()
             try:
                 with self.db.write() as conn:
-                    cycle.store_handles(conn, handles)
+                    attempt_rows.store_handles(conn, handles)
             except BaseException:
                 self.node.restore_handles(handles)
                 raise
@@ -332,7 +332,7 @@ class Engine:
             with self.db.write() as conn:
                 if not (self.db.is_sqlite or self.db.engine_sessions_set):
                     conn.exec_driver_sql(_OLTP_PLANS_LOCAL)
-                cycle.store_handles(conn, [h for h in handles if h["eid"] not in ending])
+                attempt_rows.store_handles(conn, [h for h in handles if h["eid"] not in ending])
                 self._cycle_tx(Tx(conn, now, node.actor), exits, dispatch, after, with_end)
         except BaseException:
             node.restore_handles(handles)
