@@ -82,11 +82,8 @@ def test_a_periodic_workflows_hops_send_the_run_observer_no_statement(db: Databa
     assert stored is not None and "workflow_id" not in stored
 
 
-def test_a_backfill_release_names_the_workflow_so_the_trigger_observers_read_nothing(db: Database) -> None:
-    """The backfill release moves held instances to WAIT_RUN on the engine's cycle, after every
-    batch of ends: its changes carry the instance's workflow like the engine's own, so the control
-    node observer does not read `trigger_task_runs` for a periodic workflow's backfill."""
-    w = World(db, NOW)
+def _held_member(db: Database, w: World) -> tuple[dict[str, Any], str]:
+    """A running backfill plan of parallelism 2 holding one instance behind its gate."""
     task = w.task("true")
     held = make(db, w, task, "WAIT_UPSTREAM")
     plan_id = str(uuid.uuid4())
@@ -101,6 +98,15 @@ def test_a_backfill_release_names_the_workflow_so_the_trigger_observers_read_not
         conn.execute(insert(backfill_members).values(
             plan_id=plan_id, seq=1, task_id=task, data_time=DT, workflow_id=w.workflow_id, instance_id=held["id"],
             life_round_num=0, status=release.HELD, prior={}))
+    return held, plan_id
+
+
+def test_a_backfill_release_names_the_workflow_so_the_trigger_observers_read_nothing(db: Database) -> None:
+    """The backfill release moves held instances to WAIT_RUN on the engine's cycle, after every
+    batch of ends: its changes carry the instance's workflow like the engine's own, so the control
+    node observer does not read `trigger_task_runs` for a periodic workflow's backfill."""
+    w = World(db, NOW)
+    held, plan_id = _held_member(db, w)
     seen: list[list[Any]] = []
     nodes = ControlNodes.__new__(ControlNodes)  # the observer alone (no runs to start here)
     nodes._pending = {}
@@ -116,3 +122,49 @@ def test_a_backfill_release_names_the_workflow_so_the_trigger_observers_read_not
     moved = [c for batch in seen for c in batch]
     assert [(c["to_state"], c["workflow_id"]) for c in moved] == [("WAIT_RUN", w.workflow_id)]
     assert not [s for s in sent if "trigger_task_runs" in s], sent
+
+
+def test_inside_the_engines_cycle_the_release_history_goes_with_the_cycles_statement(db: Database) -> None:
+    """On PostgreSQL a release made inside the engine's cycle (``into``: its Tx) writes no history
+    statement of its own: its rows are a deferred write of the cycle's Tx, sent by its flush; a
+    deferred write that an observer adds while the cycle's last flush tells it is written too."""
+    from wedata.scheduler.transitions import Deferred, Tx
+    from wedata.storage.bulk import pg_insert_statement
+    from wedata.storage.engine_tables import instance_transitions
+
+    w = World(db, NOW)
+    held, plan_id = _held_member(db, w)
+    other = make(db, w, w.task("true"), "WAIT_RUN")
+    pg = db.engine.dialect.name == "postgresql"
+    late: list[int] = []
+
+    def late_writer(conn: Any, changes: Any) -> None:  # an observer deferring during the last flush
+        if pg and not late:
+            row = {"instance_id": other["id"], "from_state": None, "to_state": "WAIT_RUN", "life_round_num": 0,
+                   "tries": 0, "actor": "late", "reason": "late", "at": NOW}
+            late.append(1)
+            outer.defer(Deferred(lambda p: pg_insert_statement(conn, instance_transitions, [row], prefix=p)))  # type: ignore[arg-type,return-value]
+
+    with db.write() as conn:
+        outer = Tx(conn, NOW, "scheduler:n1")
+        with statements(db) as sent:
+            released = release.release_and_finish(conn, NOW, {}, lambda _group: 5, "backfill", [plan_id], into=outer)
+        assert released == [held["id"]]
+        own = [s for s in sent if "instance_transitions" in s]
+        assert (own == [] and len(outer.deferred) == 1) if pg else (len(own) == 1 and outer.deferred == [])
+        from wedata.scheduler.transitions import transition
+
+        assert transition(outer, other, "RUNNING", "claimed", {"tries": 1})  # the cycle's own change
+        observers.observe(db.engine, "test-late", late_writer)
+        try:
+            with statements(db) as flushed:
+                outer.flush()
+        finally:
+            observers.unobserve(db.engine, "test-late")
+        assert outer.deferred == [] and outer.history == []
+    with db.read() as conn:
+        got = conn.execute(select(instance_transitions.c.instance_id, instance_transitions.c.actor)
+                           .where(instance_transitions.c.actor.in_(("backfill", "late")))).all()
+    assert sorted(tuple(r) for r in got) == sorted([(held["id"], "backfill")] + ([(other["id"], "late")] if pg else []))
+    if pg:
+        assert len([s for s in flushed if "instance_transitions" in s]) == 1 + len(late)

@@ -56,7 +56,15 @@ from wedata.scheduler.observers import observe
 from wedata.scheduler.planner import Planner, PlanOutcome, instance_row, load_snapshot
 from wedata.scheduler.readiness import evaluate, target_state
 from wedata.scheduler.runs import append_log, log_line, log_path
-from wedata.scheduler.transitions import Move, Tx, record_created, satisfy_key, transition, transition_many
+from wedata.scheduler.transitions import (
+    Move,
+    Tx,
+    cycle_tx,
+    record_created,
+    satisfy_key,
+    transition,
+    transition_many,
+)
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import task_instances, task_plans
 from wedata.storage.tables import tasks
@@ -73,6 +81,7 @@ __all__ = [
     "append_log",
     "clear_edges",
     "compute_edges",
+    "cycle_tx",
     "evaluate",
     "event_consume",
     "fenced_delete",

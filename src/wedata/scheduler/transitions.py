@@ -34,7 +34,7 @@ from wedata.storage.engine_tables import instance_deps, instance_transitions, ta
 from wedata.storage.quality_tables import quality_holds
 from wedata.storage.rowkeys import row_params, rows_in_param
 
-__all__ = ["Deferred", "IllegalTransition", "Move", "Tx", "record_created", "satisfy_key", "transition", "transition_many"]
+__all__ = ["CYCLE_TX", "Deferred", "IllegalTransition", "Move", "Tx", "cycle_tx", "record_created", "satisfy_key", "transition", "transition_many"]
 
 TI = task_instances
 # The keys of a history row that are hints for the observers, not columns (Tx).
@@ -127,7 +127,7 @@ class Tx:
             self.notified = min(self.notified, mark)
             result.error = exc
 
-    def flush(self, *, write: bool = True) -> None:
+    def flush(self, *, write: bool = True, into: Tx | None = None) -> None:
         """Hand the rows the observers have not seen to them and, unless ``write`` is False,
         write every buffered row to ``instance_transitions``.
 
@@ -137,23 +137,49 @@ class Tx:
         PostgreSQL). No observer reads ``instance_transitions``: each is given its rows.
 
         The writes the caller deferred (:meth:`defer`, PostgreSQL) go in the same statement as
-        the history, before the observers are told."""
-        fresh = self.history[self.notified:]
-        if write and self.deferred:
-            self._write_together()
-        elif write and self.history:
-            rows = [{k: v for k, v in h.items() if k not in HINTS} for h in self.history]
-            # PostgreSQL: one statement whatever the number of rows (storage/bulk.py).
-            if pg_insert_many(self.conn, instance_transitions, rows) is None:
-                self.conn.execute(insert(instance_transitions), rows)
-        if write:
-            self.history.clear()
-            self.notified = 0
-        elif fresh:
-            self.notified = len(self.history)
-        if fresh:
-            # Observers (alarms) see the batch in the same transaction (observers.py).
-            observers.notify(self.conn, fresh)
+        the history, before the observers are told. What the observers defer or record while
+        they are told is written too, before this returns.
+
+        ``into``: another transaction's Tx on the same connection (the engine's cycle, while an
+        observer works in it: :func:`cycle_tx`); on PostgreSQL the history rows become one of
+        its deferred writes instead of a statement now. The caller drops them from ``into`` if
+        the savepoint it works in fails (``del into.deferred[mark:]``)."""
+        while True:
+            fresh = self.history[self.notified:]
+            if write and into is not None and into is not self and self.history and self._defer_history(into):
+                pass
+            elif write and self.deferred:
+                self._write_together()
+            elif write and self.history:
+                rows = [{k: v for k, v in h.items() if k not in HINTS} for h in self.history]
+                # PostgreSQL: one statement whatever the number of rows (storage/bulk.py).
+                if pg_insert_many(self.conn, instance_transitions, rows) is None:
+                    self.conn.execute(insert(instance_transitions), rows)
+            if write:
+                self.history.clear()
+                self.notified = 0
+            elif fresh:
+                self.notified = len(self.history)
+            if fresh:
+                # Observers (alarms) see the batch in the same transaction (observers.py).
+                observers.notify(self.conn, fresh)
+            if not (write and (self.history or self.deferred)):
+                return
+
+    def _defer_history(self, into: Tx) -> bool:
+        """This Tx's history as a deferred write of ``into`` (False: it cannot be, write it now)."""
+        rows = [{k: v for k, v in h.items() if k not in HINTS} for h in self.history]
+        conn = self.conn
+        if pg_insert_statement(conn, instance_transitions, rows, prefix="probe") is None:
+            return False
+
+        def build(prefix: str) -> tuple[str, dict[str, Any]]:
+            made = pg_insert_statement(conn, instance_transitions, rows, prefix=prefix)
+            assert made is not None
+            return made
+
+        into.defer(Deferred(build))
+        return True
 
     def _write_together(self) -> None:
         """The deferred writes and the history: one statement (storage/bulk.py ``pg_together``)."""
@@ -172,6 +198,17 @@ class Tx:
             on_rows = writes[returning].on_rows
             assert on_rows is not None
             on_rows(got)
+
+
+# conn.info key: the engine cycle's Tx, while the cycle runs on that connection (engine.py).
+CYCLE_TX = "wedata.cycle_tx"
+
+
+def cycle_tx(conn: Connection) -> Tx | None:
+    """The engine cycle's Tx when ``conn`` is its connection and the cycle is running (an
+    observer called from its flush), else None."""
+    tx = conn.info.get(CYCLE_TX)
+    return tx if isinstance(tx, Tx) else None
 
 
 def _dep_key(only_on_failed: bool) -> Any:

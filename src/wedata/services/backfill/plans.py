@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError
 
 from wedata.clock import Clock
 from wedata.config import Settings
-from wedata.scheduler.api import Change, SchedulerApi, TaskDef, Tx, observe, states
+from wedata.scheduler.api import Change, SchedulerApi, TaskDef, Tx, cycle_tx, observe, states
 from wedata.services.backfill import build
 from wedata.services.backfill import create as plan_writes
 from wedata.services.backfill import release as plan_release
@@ -326,13 +326,19 @@ class BackfillService:
         # then releases what this pass skipped.
         self._ensure_watchdog()
         released: list[int] = []
+        # Inside the engine's cycle its statement carries the release's history (cycle_tx).
+        outer = cycle_tx(conn)
+        mark = len(outer.deferred) if outer is not None else 0
         try:
             if not self._maybe_active(conn):
                 return
             with conn.begin_nested():
                 plan_release.mark_done(conn, ended)
-                released = plan_release.release_and_finish(conn, self.clock.now(), self._rules, self.slots, "backfill")
+                released = plan_release.release_and_finish(conn, self.clock.now(), self._rules, self.slots, "backfill",
+                                                           into=outer)
         except Exception:
+            if outer is not None:
+                del outer.deferred[mark:]  # the savepoint undid the moves: not their history either
             log.exception("backfill: releasing after %d ended instance(s) failed; the watchdog retries", len(ended))
         if released:
             self._wake_engine()

@@ -303,8 +303,10 @@ class Releaser:
     ``slots(group)`` is the engine's concurrency of a resource group ("" = the default group).
     """
 
-    def __init__(self, conn: Connection, now: datetime, slots: Callable[[str], int], actor: str) -> None:
+    def __init__(self, conn: Connection, now: datetime, slots: Callable[[str], int], actor: str,
+                 into: Tx | None = None) -> None:
         self.conn = conn
+        self.into = into
         self.now = now
         self.slots = slots
         self.actor = actor
@@ -405,7 +407,7 @@ class Releaser:
             touch_instance(conn, c.instance_id, self._wait_values(rules, c))
         if slow:
             evaluate(tx, [c.instance_id for c in slow])
-        tx.flush()
+        tx.flush(into=self.into)
         self.released.extend(ids)
 
     def _wait_values(self, rules: PlanRules, c: Candidate) -> dict[str, Any]:
@@ -462,12 +464,13 @@ def finish_plans(conn: Connection, plans: Sequence[PlanRules], now: datetime) ->
 
 
 def release_and_finish(conn: Connection, now: datetime, cache: dict[str, PlanRules], slots: Callable[[str], int],
-                       actor: str, plan_ids: Iterable[str] | None = None) -> list[int]:
-    """One pass: release for the RUNNING plans, mark the finished ones DONE."""
+                       actor: str, plan_ids: Iterable[str] | None = None, *, into: Tx | None = None) -> list[int]:
+    """One pass: release for the RUNNING plans, mark the finished ones DONE. ``into``: the
+    engine cycle's Tx, whose statement then writes the release's history (Tx.flush)."""
     plans = live_plans(conn, cache, plan_ids, lock=True)
     if not plans:
         return []
-    releaser = Releaser(conn, now, slots, actor)
+    releaser = Releaser(conn, now, slots, actor, into)
     released = releaser.pass_over(plans)
     # A plan with nothing in flight after the pass has either nothing left or only members
     # that wait for something outside the plan: look which.
