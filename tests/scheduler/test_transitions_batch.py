@@ -244,7 +244,6 @@ def test_deferred_writes_go_with_the_history_and_a_failed_savepoint_takes_its_ow
     history, their rows handed back; a savepoint that fails drops the writes it deferred."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL only: SQLite writes at once (no round trip to save)")
-    from wedata.scheduler.transitions import Deferred
     from wedata.storage.bulk import pg_insert_statement
     from wedata.storage.engine_tables import instance_executions as E
 
@@ -259,11 +258,11 @@ def test_deferred_writes_go_with_the_history_and_a_failed_savepoint_takes_its_ow
     with db.write() as conn, Statements(db) as counted:
         tx = Tx(conn, NOW, "t")
         assert transition(tx, a, states.RUNNING, "go", {"tries": 1})
-        tx.defer(Deferred(lambda p: pg_insert_statement(conn, E, [attempt(a)], prefix=p, returning=("id", "instance_id")),
-                          got.extend))
+        tx.defer(lambda p: pg_insert_statement(conn, E, [attempt(a)], prefix=p, returning=("id", "instance_id")),
+                 got.extend)
         with tx.savepoint() as sp:
             assert transition(tx, b, states.RUNNING, "go", {"tries": 1})
-            tx.defer(Deferred(lambda p: pg_insert_statement(conn, E, [attempt(b)], prefix=p)))
+            tx.defer(lambda p: pg_insert_statement(conn, E, [attempt(b)], prefix=p))
             raise RuntimeError("undone")
         assert not sp.committed
         before = counted.n

@@ -128,7 +128,7 @@ def test_inside_the_engines_cycle_the_release_history_goes_with_the_cycles_state
     """On PostgreSQL a release made inside the engine's cycle (``into``: its Tx) writes no history
     statement of its own: its rows are a deferred write of the cycle's Tx, sent by its flush; a
     deferred write that an observer adds while the cycle's last flush tells it is written too."""
-    from wedata.scheduler.transitions import Deferred, Tx
+    from wedata.scheduler.transitions import Tx
     from wedata.storage.bulk import pg_insert_statement
     from wedata.storage.engine_tables import instance_transitions
 
@@ -143,7 +143,7 @@ def test_inside_the_engines_cycle_the_release_history_goes_with_the_cycles_state
             row = {"instance_id": other["id"], "from_state": None, "to_state": "WAIT_RUN", "life_round_num": 0,
                    "tries": 0, "actor": "late", "reason": "late", "at": NOW}
             late.append(1)
-            outer.defer(Deferred(lambda p: pg_insert_statement(conn, instance_transitions, [row], prefix=p)))  # type: ignore[arg-type,return-value]
+            outer.defer(lambda p: pg_insert_statement(conn, instance_transitions, [row], prefix=p))
 
     with db.write() as conn:
         outer = Tx(conn, NOW, "scheduler:n1")

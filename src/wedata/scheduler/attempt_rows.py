@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, update
 
-from wedata.scheduler.transitions import Deferred, Tx
+from wedata.scheduler.transitions import Tx
 from wedata.storage.bulk import pg_insert_statement
 from wedata.storage.db import json_text
 from wedata.storage.engine_tables import instance_executions
@@ -57,8 +57,7 @@ def end_rows(tx: Tx, plain: list[dict[str, Any]], with_handle: list[dict[str, An
     for ``with_handle``)."""
     if not plain and not with_handle:
         return
-    if tx.conn.dialect.name == "postgresql":
-        tx.defer(Deferred(partial(_end_many_pg, plain, with_handle)))
+    if tx.conn.dialect.name == "postgresql" and tx.defer(partial(_end_many_pg, plain, with_handle)):
         return
     if plain:
         tx.conn.execute(_END, plain)
@@ -89,16 +88,11 @@ def new_rows(tx: Tx, rows: Sequence[dict[str, Any]], numbered: Callable[[int, in
             for eid, instance_id in got:
                 numbered(index[instance_id], eid)
 
-        tx.defer(Deferred(partial(_new_many_pg, tx.conn, list(rows)), on_rows))
-        return
+        conn = tx.conn
+        if tx.defer(lambda prefix: pg_insert_statement(conn, E, rows, prefix=prefix, returning=("id", "instance_id"),
+                                                       json_text=json_text), on_rows):
+            return
     ids = [r[0] for r in tx.conn.execute(_NEW_MANY, list(rows))] if len(rows) > 1 else \
         [tx.conn.execute(_NEW, rows[0]).scalar_one()]
     for i, eid in enumerate(ids):
         numbered(i, eid)
-
-
-def _new_many_pg(conn: Any, rows: list[dict[str, Any]], p: str) -> tuple[str, dict[str, Any]]:
-    made = pg_insert_statement(conn, E, rows, prefix=p, returning=("id", "instance_id"), json_text=json_text)
-    if made is None:  # pragma: no cover - every column of an attempt's row is carried
-        raise AssertionError("an attempt's row cannot be carried as arrays")
-    return made

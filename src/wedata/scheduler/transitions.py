@@ -59,14 +59,12 @@ class SavepointResult:
 
 @dataclass
 class Deferred:
-    """A write that nothing in the transaction reads before its end (PostgreSQL only): sent in
-    the statement of :meth:`Tx.flush` that writes the history, one round trip for all of them.
+    """A write that nothing in the transaction reads before its end (PostgreSQL only), built by
+    :meth:`Tx.defer`: sent in the statement of :meth:`Tx.flush` that writes the history, one
+    round trip for all of them. ``on_rows`` is given its RETURNING rows."""
 
-    ``build(prefix)`` returns the statement and its parameters, each parameter name starting
-    with ``prefix`` (storage/bulk.py's ``pg_insert_statement``); ``on_rows`` is given its
-    RETURNING rows (at most one deferred write of a flush may have it)."""
-
-    build: Callable[[str], tuple[str, dict[str, Any]]]
+    sql: str
+    params: dict[str, Any]
     on_rows: Callable[[list[Any]], None] | None = None
 
 
@@ -95,14 +93,25 @@ class Tx:
     notified: int = 0  # history rows the observers have already seen (flush(write=False))
     deferred: list[Deferred] = field(default_factory=list)  # written by the next flush()
 
-    def defer(self, write: Deferred) -> None:
-        """Send ``write`` with the history at the next :meth:`flush` (PostgreSQL; the caller
-        writes at once elsewhere). A second write that returns rows is sent at once."""
-        if write.on_rows is not None and any(d.on_rows is not None for d in self.deferred):
-            sql, params = write.build("x")
-            write.on_rows(list(self.conn.exec_driver_sql(sql, params).all()))
-            return
-        self.deferred.append(write)
+    def defer(self, build: Callable[[str], tuple[str, dict[str, Any]] | None],
+              on_rows: Callable[[list[Any]], None] | None = None) -> bool:
+        """Send a write with the history at the next :meth:`flush` (PostgreSQL). ``build(prefix)``
+        makes the statement and its parameters, each parameter name starting with ``prefix``
+        (storage/bulk.py's ``pg_insert_statement``), or None when it cannot: then nothing is
+        deferred and this returns False (the caller writes at once). At most one deferred write
+        of a flush returns rows: a second one is sent at once."""
+        made = build(f"d{len(self.deferred)}_")
+        if made is None:
+            return False
+        if on_rows is not None and any(d.on_rows is not None for d in self.deferred):
+            on_rows(list(self.conn.exec_driver_sql(*made).all()))
+            return True
+        self.deferred.append(Deferred(made[0], made[1], on_rows))
+        return True
+
+    def _stored_rows(self) -> list[dict[str, Any]]:
+        """The history rows as ``instance_transitions`` stores them (the hints left out)."""
+        return [{k: v for k, v in h.items() if k not in HINTS} for h in self.history]
 
     def note_eligible(self, scheduled_at: datetime | None) -> None:
         if scheduled_at is not None and scheduled_at > self.now and (
@@ -151,7 +160,7 @@ class Tx:
             elif write and self.deferred:
                 self._write_together()
             elif write and self.history:
-                rows = [{k: v for k, v in h.items() if k not in HINTS} for h in self.history]
+                rows = self._stored_rows()
                 # PostgreSQL: one statement whatever the number of rows (storage/bulk.py).
                 if pg_insert_many(self.conn, instance_transitions, rows) is None:
                     self.conn.execute(insert(instance_transitions), rows)
@@ -168,25 +177,15 @@ class Tx:
 
     def _defer_history(self, into: Tx) -> bool:
         """This Tx's history as a deferred write of ``into`` (False: it cannot be, write it now)."""
-        rows = [{k: v for k, v in h.items() if k not in HINTS} for h in self.history]
-        conn = self.conn
-        if pg_insert_statement(conn, instance_transitions, rows, prefix="probe") is None:
-            return False
-
-        def build(prefix: str) -> tuple[str, dict[str, Any]]:
-            made = pg_insert_statement(conn, instance_transitions, rows, prefix=prefix)
-            assert made is not None
-            return made
-
-        into.defer(Deferred(build))
-        return True
+        rows, conn = self._stored_rows(), self.conn
+        return into.defer(lambda prefix: pg_insert_statement(conn, instance_transitions, rows, prefix=prefix))
 
     def _write_together(self) -> None:
         """The deferred writes and the history: one statement (storage/bulk.py ``pg_together``)."""
         writes, self.deferred = self.deferred, []
-        parts = [w.build(f"d{i}_") for i, w in enumerate(writes)]
+        parts = [(w.sql, w.params) for w in writes]
         if self.history:
-            rows = [{k: v for k, v in h.items() if k not in HINTS} for h in self.history]
+            rows = self._stored_rows()
             history = pg_insert_statement(self.conn, instance_transitions, rows, prefix="h")
             if history is None:  # rows it cannot carry as arrays: their own INSERT
                 self.conn.execute(insert(instance_transitions), rows)
