@@ -5,8 +5,11 @@ real server, with a private Redis (tests/brokertemp.py).
 
 - TTLs and leases: on a server whose clock runs 20 times faster (SQLite), an ExecutionTTL of one
   minute ends an attempt on a worker 2 minutes ahead after one minute of the engine's clock, not
-  at once, and the attempts of both workers (+2 and -2 minutes) complete with a 3 s lease and
-  none is declared lost: liveness is a heartbeat *changing*, measured on the engine's clock.
+  at once, and the attempts of both workers (+2 and -2 minutes) complete with an 8 s lease and
+  none is declared lost: liveness is a heartbeat *changing*, measured on the engine's clock. (A
+  lease compared with the workers' wall clocks would be 2 minutes out, far beyond 8 s; 3 s, the
+  other worker tests' lease, was once too short for a heartbeat on SQLite at a load average of
+  12 in CI.)
 - Ordering: on PostgreSQL (real clocks), a chain runs its upstream on the worker ahead and its
   downstream on the worker behind. Each worker measures its offset to the database's clock and
   says so; the lines of each instance's log are in time order and within the attempt's span;
@@ -36,6 +39,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("worker-clock")]
 LIBFAKETIME = next(iter(sorted(Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1"))),
                    Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"))
 FAST_CLOCK = {"WEDATA_CLOCK_START": "2025-03-01 04:00:00", "WEDATA_CLOCK_FACTOR": "20"}
+CLOCK_LEASE = {"WEDATA_WORKER_LEASE": "8"}
 _STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \+08:00 ")
 
 
@@ -68,14 +72,15 @@ def own_clock_offset(worker: WorkerProcess) -> float:
 
 def test_ttl_and_leases_hold_with_workers_2_minutes_off(private_redis: PrivateRedis, tmp_path: Path) -> None:
     url = private_redis.url(0)
-    srv = ServerProcess(tmp_path / "home", None, server_env(url, **FAST_CLOCK)).start()
+    srv = ServerProcess(tmp_path / "home", None, server_env(url, **FAST_CLOCK, **CLOCK_LEASE)).start()
     workers: list[WorkerProcess] = []
     try:
         api = srv.admin()
         space = new_space(api)
         group = new_group(api)
         for name, offset in (("ahead", "+2m"), ("behind", "-2m")):
-            workers.append(WorkerProcess(srv, tmp_path / name, [group], url, env=skewed(offset)).start())
+            workers.append(WorkerProcess(srv, tmp_path / name, [group], url,
+                                         env={**skewed(offset), **CLOCK_LEASE}).start())
         assert 100 < own_clock_offset(workers[0]) < 140 and -140 < own_clock_offset(workers[1]) < -100
 
         # A sleeper with an ExecutionTTL of 1 minute (3 s of real time).
@@ -83,7 +88,7 @@ def test_ttl_and_leases_hold_with_workers_2_minutes_off(private_redis: PrivateRe
         pids.mkdir()
         ttl_task = submit(api, space, f"echo $$ > {pids}/$WEDATA_TASK_ID\nexec sleep 600",
                           conf={"ResourceGroup": group}, sched={"ExecutionTTLMinute": 1, "MaxRetryNumber": 2})
-        # 16 attempts of a second, on both workers, with a lease of 3 s.
+        # 16 attempts of a second, on both workers, with a lease of 8 s.
         short = [submit(api, space, "sleep 1; echo done", conf={"ResourceGroup": group}) for _ in range(16)]
         for task in short:
             (item,) = wait_for(api, space, task, {"COMPLETED"}, timeout=30)
