@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.scheduler.helpers import World, fast_clock, running_engine, settings_for, utc
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from tests.conftest import require_postgres
+from tests.scheduler.helpers import World, fast_clock, new_db, running_engine, settings_for, utc
+from wedata.scheduler import cycle
+from wedata.scheduler.engine import Engine
+from wedata.scheduler.transitions import Tx, cycle_tx
 from wedata.storage.db import Database
 
 
@@ -164,3 +171,28 @@ def test_attempts_ending_in_one_cycle_are_recorded_each_with_its_own_end(db: Dat
         assert [s for s in sent if "INSERT INTO instance_executions" in s and "INSERT INTO instance_transitions" in s]
     else:
         assert len(ends) >= 1
+
+
+def test_a_cycle_whose_connection_breaks_raises_the_databases_own_error(tmp_path: Path) -> None:
+    """PostgreSQL kills the cycle's connection (a restart, an administrator): what leaves the cycle
+    is the driver's OperationalError, which the engine logs as a database outage (one line, no
+    traceback: tests/scheduler/test_faults.py). Clearing the cycle's Tx afterwards must not touch
+    the broken connection: reading its ``info`` raised another error in its place."""
+    require_postgres()
+    db, cleanup = new_db(tmp_path, "postgres")
+    try:
+        engine = Engine(db, settings_for(tmp_path), fast_clock(utc("2025-03-01 02:00:00")))
+        seen: list[Tx | None] = []
+        with pytest.raises(OperationalError), db.write() as conn:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            with db.engine.connect() as other:
+                other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid or 0)})")
+            tx = Tx(conn, engine.clock.now(), engine.node.actor)
+            try:
+                engine._cycle_tx(tx, [], False, cycle.After())
+            finally:
+                seen.append(cycle_tx(conn))
+        assert seen == [None]  # and no cycle's Tx is left behind for the next user of the thread
+        db.dispose()
+    finally:
+        cleanup()

@@ -54,7 +54,7 @@ from wedata.scheduler.notebooks import keep_notebook
 from wedata.scheduler.planner import Planner, PlanOutcome
 from wedata.scheduler.readiness import evaluate, waiting_ids
 from wedata.scheduler.runs import RunDirRemover, append_log
-from wedata.scheduler.transitions import CYCLE_TX, Tx
+from wedata.scheduler.transitions import Tx, in_cycle
 from wedata.storage import instance_counts, instance_owner
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import task_instances
@@ -344,11 +344,10 @@ class Engine:
         self._dispatch_ahead = dispatch
         # Observers called from the cycle's flushes may add their history to its statement
         # (transitions.cycle_tx; the backfill release does).
-        tx.conn.info[CYCLE_TX] = tx
         try:
-            self._cycle_steps(tx, exits, dispatch, after, handles or {})
+            with in_cycle(tx):
+                self._cycle_steps(tx, exits, dispatch, after, handles or {})
         finally:
-            tx.conn.info.pop(CYCLE_TX, None)
             self._dispatch_ahead = False
 
     def _cycle_steps(self, tx: Tx, exits: list[tuple[int, int | None]], dispatch: bool, after: cycle.After,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -34,7 +35,7 @@ from wedata.storage.engine_tables import instance_deps, instance_transitions, ta
 from wedata.storage.quality_tables import quality_holds
 from wedata.storage.rowkeys import row_params, rows_in_param
 
-__all__ = ["CYCLE_TX", "Deferred", "IllegalTransition", "Move", "Tx", "cycle_tx", "record_created", "satisfy_key", "transition", "transition_many"]
+__all__ = ["Deferred", "IllegalTransition", "Move", "Tx", "cycle_tx", "in_cycle", "record_created", "satisfy_key", "transition", "transition_many"]
 
 TI = task_instances
 # The keys of a history row that are hints for the observers, not columns (Tx).
@@ -199,15 +200,28 @@ class Tx:
             on_rows(got)
 
 
-# conn.info key: the engine cycle's Tx, while the cycle runs on that connection (engine.py).
-CYCLE_TX = "wedata.cycle_tx"
+# The engine cycle's Tx while the cycle runs (engine.py, `in_cycle`). A context variable, not
+# the connection's `info`: that dictionary belongs to the pooled DBAPI connection (it outlives the
+# cycle) and reading it after the connection broke raises, which replaced a database outage's
+# error with another one in the engine's log.
+_CYCLE: ContextVar[Tx | None] = ContextVar("wedata_cycle_tx", default=None)
+
+
+@contextmanager
+def in_cycle(tx: Tx) -> Iterator[None]:
+    """While the body runs, :func:`cycle_tx` answers ``tx`` for its connection (this thread)."""
+    token = _CYCLE.set(tx)
+    try:
+        yield
+    finally:
+        _CYCLE.reset(token)
 
 
 def cycle_tx(conn: Connection) -> Tx | None:
     """The engine cycle's Tx when ``conn`` is its connection and the cycle is running (an
     observer called from its flush), else None."""
-    tx = conn.info.get(CYCLE_TX)
-    return tx if isinstance(tx, Tx) else None
+    tx = _CYCLE.get()
+    return tx if tx is not None and tx.conn is conn else None
 
 
 def _dep_key(only_on_failed: bool) -> Any:
