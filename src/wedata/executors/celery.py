@@ -65,6 +65,7 @@ class CeleryExecutor:
         self._lock = threading.Lock()
         self._watched: dict[int, tuple[str, str]] = {}  # execution id -> (token, queue)
         self._queued_since: dict[int, float] = {}  # watched, and no worker has taken it yet
+        self._resent_for: dict[int, set[str]] = {}  # untaken attempt -> dead workers it was sent again for
         self._by_token: dict[str, int] = {}
         self._pending_handles: dict[str, Handle] = {}  # run_dir -> handle made at the claim
         self._beats: dict[str, tuple[datetime | None, float]] = {}  # worker -> (heartbeat, since)
@@ -161,11 +162,13 @@ class CeleryExecutor:
         with self._lock:
             self._watched[execution_id] = (token, queue)
             self._by_token[token] = execution_id
+            self._queued_since.setdefault(execution_id, time.monotonic())
 
     def _report(self, execution_id: int, code: int | None) -> None:
         with self._lock:
             watched = self._watched.pop(execution_id, None)
             self._queued_since.pop(execution_id, None)
+            self._resent_for.pop(execution_id, None)
             if watched is None:
                 return  # reported already
             self._by_token.pop(watched[0], None)
@@ -243,16 +246,18 @@ class CeleryExecutor:
             if full:
                 next_full = now + self.poll_interval
             try:
-                self._check(list(ids), now)
+                self._check(list(ids), now, full)
             except Exception as exc:
                 log.warning("cannot read the remote attempts' states: %s", exc)
                 self._closed.wait(1.0)
 
-    def _check(self, ids: list[int], now: float) -> None:
+    def _check(self, ids: list[int], now: float, full: bool = True) -> None:
         if not ids:
             return
+        untaken: list[int] = []
         for row in self.store.runs(ids):
             if row.state is None:
+                untaken.append(row.execution_id)
                 self._maybe_resend(row.execution_id, now)
             elif row.state == "ended":
                 self._report(row.execution_id, row.exit_code)
@@ -263,6 +268,39 @@ class CeleryExecutor:
                 log.warning("worker %s is gone (no heartbeat for %.0f s): attempt %s is lost",
                             row.worker_id, self.lease, row.execution_id)
                 self._report(row.execution_id, None)
+        if full and untaken:
+            self._resend_what_the_dead_held(untaken, now)
+
+    def _resend_what_the_dead_held(self, untaken: list[int], now: float) -> None:
+        """A worker killed after the broker delivered it a message and before it took the attempt
+        (its claim) holds the message unacknowledged: Redis delivers it again only after the
+        visibility timeout (minutes). So when a worker of an attempt's queue is found dead (its
+        heartbeat unchanged for the lease) and may have been alive when the attempt was sent, the
+        attempt is sent again at once, once per such worker; the claim drops whichever delivery
+        comes second."""
+        with self._lock:
+            waiting = {eid: (*self._watched[eid], self._queued_since[eid]) for eid in untaken
+                       if eid in self._watched and eid in self._queued_since}
+        if not waiting:
+            return
+        dead: list[tuple[str, frozenset[str], float]] = []
+        for w in self.store.workers():
+            if self._dead(w.worker_id, w.heartbeat_at, False, now):
+                dead.append((w.worker_id, frozenset(queue_name(g) for g in w.groups), self._beats[w.worker_id][1]))
+        for eid, (token, queue, since) in waiting.items():
+            for worker, queues, last_change in dead:
+                # Its heartbeat last changed less than a lease before the attempt was sent: it
+                # may have been alive to receive it (it beats at least four times a lease).
+                if queue not in queues or last_change < since - self.lease:
+                    continue
+                with self._lock:
+                    done = self._resent_for.setdefault(eid, set())
+                    if worker in done or eid not in self._watched:
+                        continue
+                    done.add(worker)
+                log.warning("attempt %s: worker %s, which may have held its message, is gone; sending it again",
+                            eid, worker)
+                self._outbox.put((queue, eid, token))
 
     def _maybe_resend(self, execution_id: int, now: float) -> None:
         with self._lock:

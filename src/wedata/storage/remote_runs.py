@@ -43,6 +43,15 @@ RUNNING, ENDED, LOST, KILLED = "running", "ended", "lost", "killed"
 
 
 @dataclass(frozen=True)
+class WorkerRow:
+    """A worker that has not said it stopped, as an engine sees it."""
+
+    worker_id: str
+    groups: frozenset[str]
+    heartbeat_at: datetime
+
+
+@dataclass(frozen=True)
 class RunRow:
     """What an engine watching a remote attempt sees of it (None fields: no row yet)."""
 
@@ -181,6 +190,13 @@ class RemoteRunStore:
                 out.append(RunRow(eid, state, code, worker, beat, stopped is not None))
             out += [RunRow(eid, None, None, None, None, False) for eid in part if eid not in seen]
         return out
+
+    def workers(self) -> list[WorkerRow]:
+        """The workers that have not stopped (one dead by kill -9 is among them: its heartbeat
+        no longer changes)."""
+        with self.db.read() as conn:
+            rows = conn.execute(select(W.c.worker_id, W.c.groups, W.c.heartbeat_at).where(W.c.stopped_at.is_(None)))
+            return [WorkerRow(w, frozenset(g for g in (groups or "").split(",") if g), beat) for w, groups, beat in rows]
 
     def declare_lost(self, execution_id: int, worker_id: str | None) -> bool:
         """Its worker is dead: the run is lost (the worker, should it come back, is fenced out)."""
