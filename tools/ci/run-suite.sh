@@ -19,17 +19,17 @@
 #   -n 2           -n 0           9:59    9:57           9:54           78 % (a timing test failed; fixed)
 #   (earlier, the machine slower: -n 3 / -n 2 10:15; -n 2 / -n 2 10:28)
 #
-# On a slower 2-core machine (a loop of 20 million additions in 3.5 s against 1.8 s), the same
-# script at 9960f13 took 26:02 with the install: working lane 22:36, waiting lane 11:11, the
-# cores 98 % busy. The suite's CPU is spread out (the browser tests, the CLI and script
-# processes, the test servers; no single part holds most of it), so the wall time follows the
-# machine.
-#
 # The machine's speed moves more than the two differ. What the change buys: one process of
 # waiting tests, one after another, took 9.5-10 minutes by itself, a floor under the whole run;
 # two take 6-7, and the working lane alone sets the time. Three working processes use more CPU
 # for the same tests (more servers alive at once: each idles at ~1 % of a core), and keep the
 # cores busy instead of idle a fifth of the time.
+#
+# On a slower 2-core machine (a loop of 20 million additions in 3.5 s against 1.8 s), the same
+# script at 9960f13 took 26:02 with the install: working lane 22:36, waiting lane 11:11, the
+# cores 98 % busy. The suite's CPU is spread out (the browser tests, the CLI and script
+# processes, the test servers; no single part holds most of it), so the wall time follows the
+# machine.
 #
 # Each lane has its own base temporary directory. The working lane prints as it goes; the waiting
 # lane's output follows it. The exit status is non-zero when either lane fails.
