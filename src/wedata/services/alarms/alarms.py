@@ -42,6 +42,7 @@ from wedata.spec import models as M
 from wedata.storage import tables as T
 from wedata.storage.alarm_tables import alarm_messages, alarm_rule_objects, alarm_rules
 from wedata.storage.db import Database
+from wedata.storage.savepoints import savepoint
 
 log = logging.getLogger("wedata.alarms")
 
@@ -132,13 +133,13 @@ class AlarmService:
         if not any(firing.may_fire(h) for h in history):
             return
         try:
-            # The matching is one read; a savepoint (two more round trips on PostgreSQL, on
-            # every ending attempt) only guards the writes, when some rule fires. A read that
+            # The matching is one read; a savepoint (one more round trip on PostgreSQL,
+            # storage/savepoints.py, on every ending attempt) only guards the writes, when some rule fires. A read that
             # fails in the database fails the engine's cycle, which is retried whole.
             events = firing.events_from_transitions(conn, history)
             if not events:
                 return
-            with conn.begin_nested():
+            with savepoint(conn):
                 ids = firing.record(conn, events)
         except Exception:
             log.exception("alarm matching failed; the state changes stand, no alarm was recorded")

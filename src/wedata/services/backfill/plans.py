@@ -49,6 +49,7 @@ from wedata.storage import tables as T
 from wedata.storage.backfill_tables import backfill_members, backfill_plans
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import task_instances
+from wedata.storage.savepoints import savepoint
 
 log = logging.getLogger("wedata.backfill")
 
@@ -332,7 +333,7 @@ class BackfillService:
         try:
             if not self._maybe_active(conn):
                 return
-            with conn.begin_nested():
+            with savepoint(conn):
                 plan_release.mark_done(conn, ended)
                 released = plan_release.release_and_finish(conn, self.clock.now(), self._rules, self.slots, "backfill",
                                                            into=outer)

@@ -59,6 +59,7 @@ from wedata.services.errors import ServiceError
 from wedata.services.triggers import control, progress, rules, scope
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import instance_deps, instance_executions, task_instances
+from wedata.storage.savepoints import savepoint
 from wedata.storage.tables import tasks, workflows
 from wedata.storage.trigger_tables import trigger_task_runs, trigger_workflow_runs
 
@@ -131,14 +132,14 @@ class ControlNodes:
     def _act(self, conn: Connection, ready: Sequence[int], ended: Sequence[int], now: datetime) -> None:
         try:
             # The reads first, outside the savepoint: most state changes concern no control
-            # node, and a savepoint costs the engine's cycle two round trips (issue 14).
+            # node, and a savepoint costs the engine's cycle a round trip (issue 14).
             starting = self._ready_nodes(conn, ready) if ready else []
             rows: Sequence[Any] | None = None
             if not starting:
                 rows = self._ended_rows(conn, ended) if ended else []
                 if not rows:
                     return
-            with conn.begin_nested():
+            with savepoint(conn):
                 for inst in starting:
                     self._start(conn, now, inst)
                 if ended:  # read after the starts when there were some (as they may change runs)
@@ -212,7 +213,7 @@ class ControlNodes:
         tdef = self.scheduler.load_def(inst["version_id"], conn)
         kind = inst["task_type_id"]
         try:
-            with conn.begin_nested():
+            with savepoint(conn):
                 if kind == control.MERGE:
                     text = "Merge node: its upstream task runs ended as its DependencyTriggerPolicy requires"
                     path = self._log(inst, now, "INFO", text)

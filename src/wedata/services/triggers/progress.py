@@ -29,6 +29,7 @@ from wedata.scheduler.api import observe, states
 from wedata.services.triggers import concurrency, rules, scope
 from wedata.storage.db import Database
 from wedata.storage.engine_tables import instance_deps, task_instances
+from wedata.storage.savepoints import savepoint
 from wedata.storage.trigger_tables import trigger_task_runs, trigger_workflow_runs
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def on_changes(conn: Connection, changes: Sequence[Mapping[str, Any]]) -> None:
         return
     now = max(c["at"] for c in changes)
     try:
-        with conn.begin_nested():
+        with savepoint(conn):
             mine = {r.instance_id for r in runs}
             ended = [c["instance_id"] for c in changes
                      if c["to_state"] in states.TERMINAL and c["instance_id"] in mine]
