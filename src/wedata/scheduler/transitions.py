@@ -34,7 +34,6 @@ from wedata.storage.bulk import pg_insert_many, pg_insert_statement, pg_together
 from wedata.storage.engine_tables import instance_deps, instance_transitions, task_instances
 from wedata.storage.quality_tables import quality_holds
 from wedata.storage.rowkeys import row_params, rows_in_param
-from wedata.storage.savepoints import savepoint
 
 __all__ = ["Deferred", "IllegalTransition", "Move", "Tx", "cycle_tx", "in_cycle", "record_created", "satisfy_key", "transition", "transition_many"]
 
@@ -128,7 +127,7 @@ class Tx:
         result = SavepointResult()
         mark, wake, changed, writes = len(self.history), set(self.wake), self.changed, len(self.deferred)
         try:
-            with savepoint(self.conn):
+            with self.conn.begin_nested():
                 yield result
             result.committed = True
         except Exception as exc:

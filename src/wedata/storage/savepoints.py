@@ -13,9 +13,10 @@ statement's text repeats and psycopg prepares it once per connection. A later sa
 same name hides the earlier one, and ``ROLLBACK TO`` goes back to the most recent of a name: the
 block's own, since an inner block always has a deeper name.
 
-For transactions that take a few savepoints (a cycle's observers): each one left unreleased
-stays on the server's transaction stack until the end. Elsewhere, and on SQLite (no round trip
-to save), this is ``begin_nested``.
+Each savepoint left unreleased stays on the server's transaction stack until the end, so this
+is for a few a transaction (an observer's, once per call); a savepoint per item of a loop belongs
+in ``begin_nested``, whose release keeps the stack at one level. On SQLite (no round trip to
+save) and outside a transaction this is ``begin_nested``.
 """
 
 from __future__ import annotations

@@ -213,7 +213,9 @@ class ControlNodes:
         tdef = self.scheduler.load_def(inst["version_id"], conn)
         kind = inst["task_type_id"]
         try:
-            with savepoint(conn):
+            # One per node in a loop: begin_nested, whose RELEASE keeps the server's transaction
+            # stack at one level (storage/savepoints.py is for a few savepoints a transaction).
+            with conn.begin_nested():
                 if kind == control.MERGE:
                     text = "Merge node: its upstream task runs ended as its DependencyTriggerPolicy requires"
                     path = self._log(inst, now, "INFO", text)
