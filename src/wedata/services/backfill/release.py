@@ -285,6 +285,14 @@ _RELEASE_AND_OPEN = delete(D).where(
 )
 
 
+# Inside the engine's cycle on PostgreSQL, the same two writes as deferred parts of the cycle's
+# last statement (Tx.defer): nothing in the cycle reads the members' status or the gate edges of
+# what it released before then (dispatch reads the instances' state; a later release pass in the
+# cycle comes after that statement, Tx.flush). Two parts, as a data-modifying WITH cannot nest.
+_RELEASE_PG = "UPDATE backfill_members SET status = %({p}st)s WHERE id = ANY(%({p}m)s::bigint[])"
+_OPEN_GATES_PG = "DELETE FROM instance_deps WHERE instance_id = ANY(%({p}i)s::bigint[]) AND kind = %({p}k)s"
+
+
 @dataclass
 class Candidate:
     member_id: int
@@ -383,13 +391,6 @@ class Releaser:
         ids = [c.instance_id for c in chosen]
         conn, now = self.conn, self.now
         members = [c.member_id for c in chosen]
-        if conn.dialect.name == "postgresql":
-            conn.execute(_RELEASE_AND_OPEN, {"ids": ids, "member_ids": members})
-        else:
-            conn.execute(_RELEASE_MEMBERS, {"ids": members})
-            conn.execute(_OPEN_GATES, {"ids": ids})
-        tx = Tx(conn, now, self.actor)
-        reason = f"released by backfill plan {rules.plan_id}"
         slow: list[Candidate] = []
         direct: list[Candidate] = []
         for c in chosen:
@@ -398,9 +399,22 @@ class Releaser:
             r = c.row
             ok = r["state"] == states.WAIT_UPSTREAM and not (r["events_unmet"] and not r["skip_events"])
             (direct if ok else slow).append(c)
+        # Readiness (below) reads the edges of the slow ones: their gates go at once.
+        deferred = not slow and self._defer_release(ids, members)
+        if not deferred:
+            if conn.dialect.name == "postgresql":
+                conn.execute(_RELEASE_AND_OPEN, {"ids": ids, "member_ids": members})
+            else:
+                conn.execute(_RELEASE_MEMBERS, {"ids": members})
+                conn.execute(_OPEN_GATES, {"ids": ids})
+        tx = Tx(conn, now, self.actor)
+        reason = f"released by backfill plan {rules.plan_id}"
         # All in one statement (transition_many): a release is on the engine's cycle.
         won = transition_many(tx, [Move(c.row, states.WAIT_RUN, reason, self._wait_values(rules, c)) for c in direct])
-        slow += [c for c, applied in zip(direct, won, strict=True) if not applied]
+        lost = [c for c, applied in zip(direct, won, strict=True) if not applied]
+        if deferred and lost:  # changed meanwhile: readiness decides, on their edges without the gate
+            conn.execute(_OPEN_GATES, {"ids": [c.instance_id for c in lost]})
+        slow += lost
         for c in slow:
             # WaitExecutionTotalTTL counts from the release: waiting behind the plan's own queue
             # is not the instance waiting for its upstream or for resources.
@@ -409,6 +423,16 @@ class Releaser:
             evaluate(tx, [c.instance_id for c in slow])
         tx.flush(into=self.into)
         self.released.extend(ids)
+
+    def _defer_release(self, ids: list[int], members: list[int]) -> bool:
+        """The members' release and the gates' removal as deferred writes of the engine cycle's
+        Tx (PostgreSQL, inside the cycle): False when there is none, and the caller writes them."""
+        into = self.into
+        if into is None or self.conn.dialect.name != "postgresql":
+            return False
+        into.defer(lambda p: (_RELEASE_PG.format(p=p), {f"{p}st": RELEASED, f"{p}m": members}))
+        into.defer(lambda p: (_OPEN_GATES_PG.format(p=p), {f"{p}i": ids, f"{p}k": GATE_KIND}))
+        return True
 
     def _wait_values(self, rules: PlanRules, c: Candidate) -> dict[str, Any]:
         rule = rules.tasks.get(c.task_id)
