@@ -20,6 +20,7 @@ the first-start and security tests still run the command as a new machine would.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -164,6 +165,11 @@ def serve(fd: int) -> None:
     import wedata.cli.main  # noqa: F401
 
     _preload()
+    # What is imported lives as long as every child: out of the collector's sight (CPython's
+    # advice for a parent that forks without exec), so a child's collections, the server's own
+    # at its start among them (app.freeze_startup_heap), neither walk nor copy it.
+    gc.collect()
+    gc.freeze()
 
     sock = socket.socket(fileno=fd)
     file = sock.makefile("rwb")
