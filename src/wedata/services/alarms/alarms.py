@@ -134,8 +134,9 @@ class AlarmService:
             return
         try:
             # The matching is one read; a savepoint (one more round trip on PostgreSQL,
-            # storage/savepoints.py, on every ending attempt) only guards the writes, when some rule fires. A read that
-            # fails in the database fails the engine's cycle, which is retried whole.
+            # storage/savepoints.py, on every ending attempt) only guards the writes, when some
+            # rule fires. A read that fails in the database fails the engine's cycle, which is
+            # retried whole.
             events = firing.events_from_transitions(conn, history)
             if not events:
                 return
