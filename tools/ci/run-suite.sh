@@ -27,10 +27,10 @@
 #
 # On a slower 2-core machine (a loop of 20 million additions in 3.5 s against 1.8 s), the same
 # script at 9960f13 took 26:02 with the install: working lane 22:36, waiting lane 11:11, the
-# cores 98 % busy. On a faster one (the loop in 1.7 s), `make test` at 8830713 took 12:31 with the
-# install: working lane 10:58, waiting lane 7:58. The suite's CPU is spread out (the browser tests, the CLI and script
-# processes, the test servers; no single part holds most of it), so the wall time follows the
-# machine.
+# cores 98 % busy. On a faster one (the loop in 1.7 s), `make test` at 8830713 took 12:31 with
+# the install: working lane 10:58, waiting lane 7:58. The suite's CPU is spread out (the browser
+# tests, the CLI and script processes, the test servers; no single part holds most of it), so the
+# wall time follows the machine.
 #
 # Each lane has its own base temporary directory. The working lane prints as it goes; the waiting
 # lane's output follows it. The exit status is non-zero when either lane fails.
