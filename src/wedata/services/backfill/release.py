@@ -36,6 +36,7 @@ from sqlalchemy import Connection, DateTime, bindparam, case, delete, exists, fu
 
 from wedata.scheduler.api import Move, Tx, evaluate, states, touch_instance, transition_many
 from wedata.storage.backfill_tables import backfill_members, backfill_plans
+from wedata.storage.bulk import pg_together
 from wedata.storage.engine_tables import instance_deps, instance_event_waits, task_instances
 
 log = logging.getLogger("wedata.backfill")
@@ -276,19 +277,11 @@ _RELEASE_MEMBERS = update(BM).where(BM.c.id.in_(bindparam("ids", expanding=True)
 # Releasing removes the gate: an instance with a gate edge is held, and the planner leaves the
 # edges of held instances alone (scheduler/deps.py pending_instances).
 _OPEN_GATES = delete(D).where(D.c.instance_id.in_(bindparam("ids", expanding=True)), D.c.kind == GATE_KIND)
-# PostgreSQL: both in one statement (the members' update as a data-modifying CTE).
-_RELEASE_AND_OPEN = delete(D).where(
-    D.c.instance_id.in_(bindparam("ids", expanding=True)), D.c.kind == GATE_KIND
-).add_cte(
-    update(BM).where(BM.c.id.in_(bindparam("member_ids", expanding=True))).values(status=RELEASED)
-    .returning(BM.c.id).cte("released")
-)
-
-
-# Inside the engine's cycle on PostgreSQL, the same two writes as deferred parts of the cycle's
-# last statement (Tx.defer): nothing in the cycle reads the members' status or the gate edges of
-# what it released before then (dispatch reads the instances' state; a later release pass in the
-# cycle comes after that statement, Tx.flush). Two parts, as a data-modifying WITH cannot nest.
+# PostgreSQL: both as parts of one statement (storage/bulk.py pg_together: one round trip), sent
+# at once, or, inside the engine's cycle, deferred to its last statement (Tx.defer): nothing in
+# the cycle reads the members' status or the gate edges of what it released before then
+# (dispatch reads the instances' state; a later release pass in the cycle comes after that
+# statement, Tx.flush). Two parts, as a data-modifying WITH cannot nest.
 _RELEASE_PG = "UPDATE backfill_members SET status = %({p}st)s WHERE id = ANY(%({p}m)s::bigint[])"
 _OPEN_GATES_PG = "DELETE FROM instance_deps WHERE instance_id = ANY(%({p}i)s::bigint[]) AND kind = %({p}k)s"
 
@@ -400,13 +393,7 @@ class Releaser:
             ok = r["state"] == states.WAIT_UPSTREAM and not (r["events_unmet"] and not r["skip_events"])
             (direct if ok else slow).append(c)
         # Readiness (below) reads the edges of the slow ones: their gates go at once.
-        deferred = not slow and self._defer_release(ids, members)
-        if not deferred:
-            if conn.dialect.name == "postgresql":
-                conn.execute(_RELEASE_AND_OPEN, {"ids": ids, "member_ids": members})
-            else:
-                conn.execute(_RELEASE_MEMBERS, {"ids": members})
-                conn.execute(_OPEN_GATES, {"ids": ids})
+        deferred = self._release(ids, members, defer=not slow)
         tx = Tx(conn, now, self.actor)
         reason = f"released by backfill plan {rules.plan_id}"
         # All in one statement (transition_many): a release is on the engine's cycle.
@@ -424,15 +411,22 @@ class Releaser:
         tx.flush(into=self.into)
         self.released.extend(ids)
 
-    def _defer_release(self, ids: list[int], members: list[int]) -> bool:
-        """The members' release and the gates' removal as deferred writes of the engine cycle's
-        Tx (PostgreSQL, inside the cycle): False when there is none, and the caller writes them."""
-        into = self.into
-        if into is None or self.conn.dialect.name != "postgresql":
+    def _release(self, ids: list[int], members: list[int], *, defer: bool) -> bool:
+        """Mark the members released and remove their instances' gates. On PostgreSQL inside the
+        engine's cycle, with ``defer``, both are deferred writes of the cycle's Tx: returns True."""
+        conn = self.conn
+        if conn.dialect.name != "postgresql":
+            conn.execute(_RELEASE_MEMBERS, {"ids": members})
+            conn.execute(_OPEN_GATES, {"ids": ids})
             return False
-        into.defer(lambda p: (_RELEASE_PG.format(p=p), {f"{p}st": RELEASED, f"{p}m": members}))
-        into.defer(lambda p: (_OPEN_GATES_PG.format(p=p), {f"{p}i": ids, f"{p}k": GATE_KIND}))
-        return True
+        parts = [lambda p: (_RELEASE_PG.format(p=p), {f"{p}st": RELEASED, f"{p}m": members}),
+                 lambda p: (_OPEN_GATES_PG.format(p=p), {f"{p}i": ids, f"{p}k": GATE_KIND})]
+        if defer and self.into is not None:
+            for part in parts:
+                self.into.defer(part)
+            return True
+        pg_together(conn, [part(f"r{i}_") for i, part in enumerate(parts)])
+        return False
 
     def _wait_values(self, rules: PlanRules, c: Candidate) -> dict[str, Any]:
         rule = rules.tasks.get(c.task_id)
