@@ -252,3 +252,34 @@ def test_a_notebook_runs_inside_the_sandbox(mode: str, home: Path, executors: li
     assert exits.wait(1, timeout=90) == 0, out.read_text()
     assert "42 False" in out.read_text()  # ran, and the server's database stays out of reach
     assert '"42 False\\n"' in Path(s.cwd, "executed.ipynb").read_text()
+
+
+def test_attempts_see_the_copied_etc_in_one_mount(home: Path, executors: list[LocalExecutor]) -> None:
+    """The allow-listed /etc files reach the attempt through one bind of their copy in the home
+    (executors/staged_etc.py), the directories of the list through their own binds; nothing else
+    of /etc is there, and none of it is writable."""
+    require_bwrap()
+    ex, exits = started(SandboxSettings(mode="auto", home=str(home)))
+    executors.append(ex)
+    s = spec(home, 1, "id -un; head -1 /etc/passwd; ls /etc/ssl/certs | grep -c .; cat /etc/ld.so.conf.d/*.conf | "
+                      "grep -c .; cat /etc/shadow; ls /etc/sandbox; echo x > /etc/passwd; touch /etc/new; "
+                      "getent hosts localhost | grep -c .; echo done", trusted=True)
+    ex.submit(s)
+    assert exits.wait(1) == 0
+    out = Path(s.log_path).read_text().splitlines()
+    if os.geteuid() == 0:
+        assert out[0] == "wedata-run"  # the copy is readable by the run-as user
+    assert out[1] == Path("/etc/passwd").read_text().splitlines()[0]
+    assert int(out[2]) == len(os.listdir("/etc/ssl/certs")) > 0  # a directory of the list: bound whole
+    assert int(out[3]) > 0
+    text = "\n".join(out)
+    assert "/etc/shadow: No such file" in text and "/etc/sandbox': No such file" in text
+    assert text.count("Read-only file system") == 2, text
+    assert out[-2:] == ["1", "done"]  # name resolution works through the copied nsswitch.conf and hosts
+    copy = home / "sandbox" / "etc"
+    assert (copy / "passwd").read_text() == Path("/etc/passwd").read_text()
+    argv = ex.sandbox.command(spec(home, 2, "true")) if ex.sandbox else []
+    etc_binds = [argv[i + 1:i + 3] for i, a in enumerate(argv)
+                 if a in ("--ro-bind", "--bind") and argv[i + 2].startswith("/etc")]
+    assert [str(copy), "/etc"] in etc_binds and ["/etc/passwd", "/etc/passwd"] not in etc_binds
+    assert all(os.path.isdir(src) for src, dst in etc_binds if dst != "/etc"), etc_binds

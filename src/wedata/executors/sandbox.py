@@ -70,6 +70,7 @@ from pathlib import Path
 from typing import Any
 
 from wedata.executors.base import RunSpec
+from wedata.executors.staged_etc import StagedEtc
 
 log = logging.getLogger("wedata.sandbox")
 
@@ -190,6 +191,7 @@ class Sandbox:
     tz: str | None = None
     # Interpreter -> (when built, the mounts every attempt shares): _shared_mounts.
     _mounts_cache: dict[str | None, tuple[float, _Mounts]] = field(default_factory=dict, repr=False, compare=False)
+    _etc: StagedEtc | None = field(default=None, repr=False, compare=False)
 
     # -- deciding ---------------------------------------------------------------------------
 
@@ -368,14 +370,22 @@ class Sandbox:
     def _shared_mounts(self, exe: str | None) -> _Mounts:
         """What every attempt running ``exe`` sees, built once a minute per interpreter: the
         system paths, /etc files and prefixes looked up (~60 stat calls and the walk over them,
-        a tenth of the engine's CPU per run when built for every attempt). A file appearing in
-        /etc is seen by the attempts started a minute later at most."""
+        a tenth of the engine's CPU per run when built for every attempt). A file appearing in,
+        or changed in, /etc is seen by the attempts started a minute later at most (the copy of
+        the files is brought in step here: executors/staged_etc.py)."""
         now = time.monotonic()
         got = self._mounts_cache.get(exe)
         if got is None or now - got[0] > _MOUNTS_TTL:
             got = (now, self._build_shared_mounts(exe))
             self._mounts_cache[exe] = got
         return got[1]
+
+    def _staged_etc(self) -> StagedEtc | None:
+        """Where the allow-listed /etc files are copied (``<WEDATA_HOME>/sandbox/etc``); None
+        without a home (unit tests, tools): each file is then bound by itself."""
+        if self._etc is None and self.settings.home:
+            self._etc = StagedEtc(os.path.join(self.settings.home, "sandbox", "etc"))
+        return self._etc
 
     def _build_shared_mounts(self, exe: str | None) -> _Mounts:
         s = self.settings
@@ -393,11 +403,18 @@ class Sandbox:
                 args += ["--symlink", os.readlink(link), link]
             elif os.path.isdir(link):
                 mounts.ro_bind(link)
-        for name in ETC_FILES:
-            if os.path.exists(f"/etc/{name}"):
+        etc_names = [*ETC_FILES, *(os.path.basename(p) for p in sorted(glob.glob("/etc/python3*")))]  # Debian's sitecustomize
+        staged = self._staged_etc()
+        if staged is not None:
+            # The files in one mount (executors/staged_etc.py), the directories bound over it.
+            staged.sync(etc_names)
+            mounts.ro_bind_at(staged.root, "/etc")
+            for name in [*staged.dirs, *staged.bound]:
                 mounts.ro_bind(f"/etc/{name}")
-        for path in sorted(glob.glob("/etc/python3*")):  # Debian's sitecustomize
-            mounts.ro_bind(path)
+        else:
+            for name in etc_names:
+                if os.path.exists(f"/etc/{name}"):
+                    mounts.ro_bind(f"/etc/{name}")
         for interpreter in sorted({_task_python(), *([exe] if exe else [])}):
             prefix = _prefix_of(interpreter) if os.path.isabs(interpreter) else None
             if prefix and not mounts.covered(prefix):
@@ -463,6 +480,12 @@ class _Mounts:
     def ro_bind(self, path: str) -> None:
         self._parents(path)
         self.args += ["--ro-bind", path, path]
+        self.binds.append(path)
+
+    def ro_bind_at(self, source: str, path: str) -> None:
+        """``source`` read-only at ``path`` (the binds record where it shows: ``path``)."""
+        self._parents(path)
+        self.args += ["--ro-bind", source, path]
         self.binds.append(path)
 
     def bind(self, path: str) -> None:
