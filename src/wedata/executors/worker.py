@@ -152,8 +152,7 @@ class Worker:
         self._sync_clock()
         self.local.start(self._on_exit)
         self._start_guardian()
-        self.store.register_worker(self.worker_id, self.host, os.getpid(), self.config.groups, self.config.slots,
-                                   self.isolation)
+        self._register()
         threads = [threading.Thread(target=self._control_loop, name="wedata-worker-control", daemon=True),
                    threading.Thread(target=self._tick_loop, name="wedata-worker-tick", daemon=True),
                    threading.Thread(target=self._announce_loop, name="wedata-worker-announce", daemon=True)]
@@ -192,6 +191,10 @@ class Worker:
             [sys.executable, "-m", "wedata.executors.guardian", str(self.run_root), str(fence_after)],
             stdin=subprocess.PIPE, start_new_session=True, close_fds=True,
         )
+
+    def _register(self) -> None:
+        self.store.register_worker(self.worker_id, self.host, os.getpid(), self.config.groups, self.config.slots,
+                                   self.isolation)
 
     def _sync_clock(self) -> None:
         """Measure this machine's clock against the database's (heartbeats, start and end times
@@ -349,7 +352,8 @@ class Worker:
             try:
                 if now >= next_beat:
                     self._sync_clock()
-                    self.store.heartbeat(self.worker_id)
+                    if not self.store.heartbeat(self.worker_id):  # silent for a day: its row was deleted
+                        self._register()
                     next_beat = now + self.config.heartbeat_interval
                     last_ok = now
                 self._apply_controls()

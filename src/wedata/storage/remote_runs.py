@@ -26,7 +26,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Integer, Text, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Integer,
+    Text,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 
@@ -37,6 +49,8 @@ from wedata.storage.worker_tables import instance_log_chunks, remote_runs, worke
 
 E = instance_executions
 R = remote_runs
+# Rows of workers stopped, or silent, this long (the database's clock) go when a worker registers.
+WORKER_ROW_RETENTION = timedelta(days=1)
 C = instance_log_chunks
 W = worker_nodes
 RUNNING, ENDED, LOST, KILLED = "running", "ended", "lost", "killed"
@@ -236,14 +250,26 @@ class RemoteRunStore:
 
     def register_worker(self, worker_id: str, host: str, pid: int, groups: Sequence[str], slots: int,
                         isolation: str) -> None:
+        """Insert this worker's row (again, when its heartbeat found it gone), and delete the rows
+        of workers gone for :data:`WORKER_ROW_RETENTION`: stopped then, or silent since (killed,
+        machine lost) with no run still marked running. Each worker started adds a row, so a
+        cluster whose workers restart daily would otherwise keep them all, and every engine would
+        keep reading the dead among the live (:meth:`workers`)."""
         now = self.now()
+        cutoff = now - WORKER_ROW_RETENTION
         with self.db.write() as conn:
             conn.execute(insert(W).values(worker_id=worker_id, host=host, pid=pid, groups=",".join(groups),
                                           slots=slots, isolation=isolation, started_at=now, heartbeat_at=now))
+            still_running = select(R.c.worker_id).where(R.c.state == "running", R.c.worker_id.is_not(None))
+            conn.execute(delete(W).where(or_(W.c.stopped_at < cutoff, W.c.heartbeat_at < cutoff),
+                                         W.c.worker_id.not_in(still_running)))
 
-    def heartbeat(self, worker_id: str) -> None:
+    def heartbeat(self, worker_id: str) -> bool:
+        """False when the worker's row is gone (deleted after a day of silence, see
+        :meth:`register_worker`): the worker registers again."""
         with self.db.write() as conn:
-            conn.execute(update(W).where(W.c.worker_id == worker_id).values(heartbeat_at=self.now()))
+            done = conn.execute(update(W).where(W.c.worker_id == worker_id).values(heartbeat_at=self.now()))
+            return bool(done.rowcount)
 
     def stop_worker(self, worker_id: str) -> None:
         with self.db.write() as conn:
