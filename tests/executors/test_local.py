@@ -186,12 +186,23 @@ def test_output_parameters_from_set_value_lines_and_the_result(tmp_path: Path) -
 
 
 @pytest.mark.parametrize("nice", [0, 7])
-def test_attempts_run_at_the_configured_nice_level_under_their_own_pid(tmp_path: Path, nice: int) -> None:
+@pytest.mark.parametrize("way", ["spawning-thread", "nice-exec"])
+def test_attempts_run_at_the_configured_nice_level_under_their_own_pid(tmp_path: Path, nice: int, way: str,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """WEDATA_TASK_NICE: the whole tree of an attempt runs at that nice level (a burst of runs
-    leaves the API its share of the CPU), and `nice` execs the wrapper, so the handle's pid is
-    still the wrapper's (kills and re-attaching use it)."""
+    leaves the API its share of the CPU), and the handle's pid is the wrapper's (kills and
+    re-attaching use it). Both ways (executors/niceness.py): the spawning thread lowered for the
+    spawn, where it may raise itself back (root), and `nice` exec'ing the wrapper elsewhere. The
+    spawning thread is back at its own level afterwards."""
+    import threading
+
+    from wedata.executors import niceness
     from wedata.executors.sandbox import SandboxSettings
 
+    if way == "spawning-thread" and not niceness.thread_nice_works():
+        pytest.skip("this process may not raise a thread's priority back (not root, or no CAP_SYS_NICE)")
+    monkeypatch.setattr(niceness, "_probed", way == "spawning-thread")
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     ex, exits = LocalExecutor(SandboxSettings(mode="none", allow_unisolated=True, nice=nice)), Exits()
     ex.start(exits)
     try:
@@ -202,4 +213,6 @@ def test_attempts_run_at_the_configured_nice_level_under_their_own_pid(tmp_path:
         ex.close()
     expected = str(min(19, os.nice(0) + nice))
     assert (tmp_path / "21.log").read_text().split() == [expected, expected]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
+    assert (niceness.nice_prefix(nice) != []) == (way == "nice-exec" and nice > 0)
     assert Path(s.run_dir, "pid").read_text().strip() == str(handle["pid"])

@@ -27,7 +27,6 @@ import contextlib
 import logging
 import os
 import selectors
-import shutil
 import signal
 import socket
 import subprocess
@@ -36,13 +35,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wedata.executors.base import ExecutorError, ExitCallback, Handle, RunSpec, RunState
+from wedata.executors.niceness import nice_prefix, spawning_at
 from wedata.executors.sandbox import Sandbox, SandboxSettings, secure_home
 from wedata.executors.tasktypes import write_files
 
 log = logging.getLogger("wedata.executor")
 
 SHELL = "/bin/sh"
-NICE = shutil.which("nice") or "/usr/bin/nice"  # coreutils: execs the wrapper, the same pid
 # $0 is the run directory, $1 the working directory; the command follows as "$@" (after shift).
 # The exit file is pre-allocated before the command runs (a blank line as wide as any code) and
 # the code is later written over it in place (``1<>``: no truncation), so recording an exit
@@ -214,22 +213,22 @@ class LocalExecutor:
         sandbox.prepare(spec)
         argv = [SHELL, "-c", WRAPPER, spec.run_dir, spec.cwd, *sandbox.command(spec)]
         nice = self._sandbox_settings.nice if self._sandbox_settings is not None else 0
-        if nice > 0 and os.access(NICE, os.X_OK):
-            argv = [NICE, "-n", str(nice), *argv]  # before the wrapper runs: its whole tree inherits it
+        argv = [*nice_prefix(nice), *argv]  # `nice` execs the wrapper (where spawning_at cannot do it)
         env = sandbox.environment(spec)
         log_fd = os.open(spec.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            if _HAS_SPAWN:
-                # Own session and process group (setsid): killpg reaches the whole tree. Our
-                # descriptors are close-on-exec (PEP 446), so only these three are inherited.
-                pid = os.posix_spawn(argv[0], argv, env, setsid=True, file_actions=[
-                    (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                    (os.POSIX_SPAWN_DUP2, log_fd, 1),
-                    (os.POSIX_SPAWN_DUP2, log_fd, 2),
-                ])
-            else:  # pragma: no cover - platforms without posix_spawn
-                pid = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log_fd, stderr=log_fd, env=env,
-                                       start_new_session=True, close_fds=True).pid
+            with spawning_at(nice):  # the whole tree starts at the attempts' nice level (executors/niceness.py)
+                if _HAS_SPAWN:
+                    # Own session and process group (setsid): killpg reaches the whole tree. Our
+                    # descriptors are close-on-exec (PEP 446), so only these three are inherited.
+                    pid = os.posix_spawn(argv[0], argv, env, setsid=True, file_actions=[
+                        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                        (os.POSIX_SPAWN_DUP2, log_fd, 1),
+                        (os.POSIX_SPAWN_DUP2, log_fd, 2),
+                    ])
+                else:  # pragma: no cover - platforms without posix_spawn
+                    pid = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log_fd, stderr=log_fd, env=env,
+                                           start_new_session=True, close_fds=True).pid
         finally:
             os.close(log_fd)
         self._watch(_Watched(spec.execution_id, spec.run_dir, True, pid))
