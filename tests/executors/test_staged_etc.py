@@ -75,7 +75,22 @@ def test_a_change_on_the_host_is_copied_again_by_rename(tmp_path: Path) -> None:
     (src / "secret.conf").chmod(0o644)  # a mode change alone is a change
     etc.sync(NAMES)
     assert stat.S_IMODE((root / "secret.conf").stat().st_mode) == 0o644
-    assert not [p for p in root.rglob("*.tmp")]
+    assert not [p for p in root.rglob("*") if ".tmp" in p.name or str(os.getpid()) in p.name]
+    assert list(Path(f"{root}-tmp").iterdir()) == []  # the temporary files beside the copy: all renamed
+
+
+def test_two_processes_sharing_the_home_keep_one_another_whole(tmp_path: Path) -> None:
+    """Another process's sync never removes this one's temporary file, and a copy that another
+    process replaced (here: with an empty file) is copied again instead of taken as current."""
+    src, root, etc = synced(tmp_path)
+    other = StagedEtc(str(root), source=str(src))
+    in_flight = Path(f"{root}-tmp") / "hosts.99999.1"  # the other process, between its copy and its rename
+    in_flight.write_text("half")
+    other.sync(NAMES)
+    assert in_flight.read_text() == "half"
+    (root / "passwd").write_text("")
+    etc.sync(NAMES)
+    assert (root / "passwd").read_text() == "root:x:0:0::/root:/bin/sh\n"
 
 
 def test_entries_gone_from_the_host_go_from_the_copy(tmp_path: Path) -> None:

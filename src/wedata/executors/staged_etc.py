@@ -20,7 +20,9 @@ into ``<WEDATA_HOME>/sandbox/etc`` and that directory is bound as ``/etc``:
   change saw a bind of the new file before); an entry gone from the host goes from here too.
   Files are replaced by rename, never rewritten in place: an attempt running meanwhile keeps
   reading a whole file. Several processes sharing one home may sync at once: each writes its own
-  temporary name and the renames are atomic.
+  temporary file, in a directory beside the copy (``etc-tmp``) where no sync removes it, and the
+  renames are atomic. A copy is taken as up to date only while it is a regular file of the
+  source's size, so one that another process replaced is copied again.
 
 The directory lives in ``WEDATA_HOME`` (0700 for the user modes; hidden from every attempt by
 the tmpfs over the home): nobody reaches it on the host but the server, and attempts see it only
@@ -33,6 +35,7 @@ import contextlib
 import os
 import shutil
 import stat
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -70,12 +73,12 @@ class StagedEtc:
                 dirs.append(name)
                 continue
             key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode, st.st_uid, st.st_gid)
-            if self._seen.get(name) == key and os.path.isfile(dst) and not os.path.islink(dst):
+            if self._seen.get(name) == key and _is_copy_of(dst, st):
                 continue
             if stat.S_ISREG(st.st_mode) and self._copy(src, dst, st):
                 self._seen[name] = key
                 continue
-            _placeholder_file(dst)
+            _placeholder_file(dst, self._tmp(name))
             self._seen.pop(name, None)
             bound.append(name)
         # Entries that went from the host, or left the list.
@@ -86,8 +89,16 @@ class StagedEtc:
             _remove(os.path.join(self.root, name))
         self.dirs, self.bound = dirs, bound
 
+    @property
+    def _tmp_dir(self) -> str:
+        return self.root.rstrip("/") + "-tmp"
+
+    def _tmp(self, name: str) -> str:
+        os.makedirs(self._tmp_dir, mode=0o700, exist_ok=True)
+        return os.path.join(self._tmp_dir, f"{name.replace('/', '_')}.{os.getpid()}.{threading.get_ident()}")
+
     def _copy(self, src: str, dst: str, st: os.stat_result) -> bool:
-        tmp = f"{dst}.{os.getpid()}.tmp"
+        tmp = self._tmp(os.path.relpath(dst, self.root))
         try:
             shutil.copyfile(src, tmp)
             os.chmod(tmp, stat.S_IMODE(st.st_mode))
@@ -147,11 +158,18 @@ def _replace_with_dir(path: str) -> None:
     os.chmod(path, 0o755)
 
 
-def _placeholder_file(path: str) -> None:
+def _is_copy_of(path: str, source: os.stat_result) -> bool:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size == source.st_size
+
+
+def _placeholder_file(path: str, tmp: str) -> None:
     if os.path.isdir(path) and not os.path.islink(path):
         shutil.rmtree(path)
     if not (os.path.isfile(path) and not os.path.islink(path) and os.path.getsize(path) == 0):
-        tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "w"):
             pass
         os.chmod(tmp, 0o644)
