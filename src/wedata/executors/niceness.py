@@ -32,6 +32,8 @@ _probe_lock = threading.Lock()
 def thread_nice_works() -> bool:
     """Whether this process may lower a thread's priority and raise it back (probed once)."""
     global _probed
+    if _probed is not None:
+        return _probed
     with _probe_lock:
         if _probed is None:
             result: list[bool] = []
