@@ -1,10 +1,11 @@
 """The sandbox's ``/etc``: one directory bound whole instead of a bind mount per file.
 
-bubblewrap makes one mount (and one read-only remount) for each ``--ro-bind``; with the ~25
-``/etc`` files of the allow-list (sandbox.ETC_FILES) those mounts were 3.7 of the ~9 ms a
-sandboxed ``true`` took to start and end on a 2-core machine (44 mounts then, 13 now;
-docs/engine.md, "The sandbox's /etc in one mount"). So the allow-listed regular files are copied
-into ``<WEDATA_HOME>/sandbox/etc`` and that directory is bound as ``/etc``:
+bubblewrap makes one mount (and one read-only remount) for each ``--ro-bind``. Bound one by one,
+the ~25 ``/etc`` files of the allow-list (sandbox.ETC_FILES) took about 3 of the ~11 ms a sandboxed
+``true`` took to start and end on a 2-core machine. bwrap was asked for 50 mounts and directories
+then, and 25 now (tools/bench/sandbox.py; docs/engine.md, "The sandbox's /etc in one mount"). So
+the allow-listed regular files are copied into ``<WEDATA_HOME>/sandbox/etc``, and that directory
+is bound as ``/etc``:
 
 - Only what the allow-list names is copied, with its mode and (as root) its owner: a file the
   run-as user may not read on the host stays unreadable inside. A symlink is followed, as a
