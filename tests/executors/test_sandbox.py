@@ -283,3 +283,16 @@ def test_attempts_see_the_copied_etc_in_one_mount(home: Path, executors: list[Lo
                  if a in ("--ro-bind", "--bind") and argv[i + 2].startswith("/etc")]
     assert [str(copy), "/etc"] in etc_binds and ["/etc/passwd", "/etc/passwd"] not in etc_binds
     assert all(os.path.isdir(src) for src, dst in etc_binds if dst != "/etc"), etc_binds
+
+
+def test_a_home_that_cannot_hold_the_etc_copy_is_a_clear_refusal(home: Path) -> None:
+    """The copy of /etc is made when the sandbox is probed: where it cannot be (here a file sits
+    where its directory goes), an explicit bubblewrap mode refuses to start with the reason, and
+    auto falls back as for any other failing mode."""
+    require_bwrap()
+    (home / "sandbox").write_text("not a directory")
+    with pytest.raises(SandboxError, match=r"cannot prepare the sandbox's /etc"):
+        Sandbox.resolve(SandboxSettings(mode="bwrap", home=str(home)))
+    box = Sandbox.resolve(SandboxSettings(mode="auto", home=str(home), allow_unisolated=True))
+    assert "bwrap" not in box.isolation
+    assert any("cannot prepare the sandbox's /etc" in note for note in box.notes), box.notes

@@ -265,7 +265,10 @@ class Sandbox:
         return problem
 
     def _try(self, cmd: list[str]) -> str | None:
-        argv = self._wrap(cmd, None, "/")
+        try:
+            argv = self._wrap(cmd, None, "/")  # may copy /etc into the home (staged_etc.py)
+        except OSError as exc:
+            return f"cannot prepare the sandbox's /etc: {exc}"
         try:
             out = subprocess.run(argv, env=self._base_env("/"), cwd="/", capture_output=True, text=True,
                                  timeout=30, stdin=subprocess.DEVNULL)
