@@ -296,3 +296,22 @@ def test_a_home_that_cannot_hold_the_etc_copy_is_a_clear_refusal(home: Path) -> 
     box = Sandbox.resolve(SandboxSettings(mode="auto", home=str(home), allow_unisolated=True))
     assert "bwrap" not in box.isolation
     assert any("cannot prepare the sandbox's /etc" in note for note in box.notes), box.notes
+
+
+def test_an_operators_binds_under_etc_still_reach_the_attempt(home: Path, executors: list[LocalExecutor]) -> None:
+    """WEDATA_SANDBOX_RO_BIND of a file and a directory under /etc that the allow-list leaves out:
+    they are bound over the read-only copy (executors/staged_etc.py makes their mount points)."""
+    require_bwrap()
+    extra = [p for p in ("/etc/hostname", "/etc/apt") if os.path.exists(p)]
+    if len(extra) < 2:
+        pytest.skip("this machine has no /etc/hostname or /etc/apt")
+    ex, exits = started(SandboxSettings(mode="auto", home=str(home), ro_bind=tuple(extra)))
+    executors.append(ex)
+    # Without their mount points bubblewrap fails (EROFS), and auto would fall back to a weaker mode.
+    assert "bwrap" in str(ex.isolation["isolation"]), ex.isolation
+    s = spec(home, 1, "cat /etc/hostname; ls /etc/apt | grep -c .; head -1 /etc/passwd", trusted=True)
+    ex.submit(s)
+    assert exits.wait(1) == 0, Path(s.log_path).read_text()
+    out = Path(s.log_path).read_text().splitlines()
+    assert out[0] == Path("/etc/hostname").read_text().strip()
+    assert int(out[1]) == len(os.listdir("/etc/apt")) and out[2] == Path("/etc/passwd").read_text().splitlines()[0]

@@ -113,3 +113,23 @@ def test_entries_gone_from_the_host_go_from_the_copy(tmp_path: Path) -> None:
     (src / "passwd").write_text("back\n")
     etc.sync(NAMES)
     assert (root / "passwd").read_text() == "back\n" and "passwd" not in etc.dirs
+
+
+def test_the_callers_own_binds_under_etc_find_their_mount_points(tmp_path: Path) -> None:
+    """WEDATA_SANDBOX_RO_BIND / _BIND paths under /etc are bound by the sandbox over the copy,
+    which is read-only in there: an empty entry of the host's kind waits for each, and stays."""
+    src, root, etc = synced(tmp_path)
+    (src / "oracle").mkdir()
+    (src / "oracle" / "tnsnames.ora").write_text("secret-ish")
+    (src / "krb5.keytab").write_text("key")
+    (src / "tools.d").mkdir()
+    points = ["oracle/tnsnames.ora", "krb5.keytab", "tools.d", "passwd", "ssl/certs/ca.pem", "gone"]
+    for _ in range(2):
+        etc.sync(NAMES, points)
+        assert (root / "oracle" / "tnsnames.ora").read_text() == "" and (root / "krb5.keytab").read_text() == ""
+        assert (root / "tools.d").is_dir() and list((root / "tools.d").iterdir()) == []
+        assert (root / "passwd").read_text() == "root:x:0:0::/root:/bin/sh\n"  # copied: bound over as it is
+        assert not (root / "ssl" / "certs" / "ca.pem").exists()  # inside a bound directory: the host's is there
+        assert not (root / "gone").exists()
+    etc.sync(NAMES)  # no longer bound: the placeholders go
+    assert not (root / "oracle").exists() and not (root / "krb5.keytab").exists() and not (root / "tools.d").exists()

@@ -410,7 +410,8 @@ class Sandbox:
         staged = self._staged_etc()
         if staged is not None:
             # The files in one mount (executors/staged_etc.py), the directories bound over it.
-            staged.sync(etc_names)
+            binds = [os.path.abspath(p) for p in (*s.ro_bind, *s.bind)]
+            staged.sync(etc_names, [os.path.relpath(b, "/etc") for b in binds if b != "/etc" and _within(b, "/etc")])
             mounts.ro_bind_at(staged.root, "/etc")
             for name in [*staged.dirs, *staged.bound]:
                 mounts.ro_bind(f"/etc/{name}")

@@ -55,12 +55,32 @@ class StagedEtc:
     bound: list[str] = field(default_factory=list)  # bound: files not copied (unreadable, special)
     _seen: dict[str, _Key] = field(default_factory=dict, repr=False)
 
-    def sync(self, names: Iterable[str]) -> None:
-        """Bring the copy in step with the host for ``names`` (relative to ``source``)."""
+    def sync(self, names: Iterable[str], mountpoints: Iterable[str] = ()) -> None:
+        """Bring the copy in step with the host for ``names`` (relative to ``source``).
+
+        ``mountpoints`` (relative too) are where the caller binds more of the host's ``/etc``
+        itself (``WEDATA_SANDBOX_RO_BIND`` / ``WEDATA_SANDBOX_BIND`` paths under it): bubblewrap
+        cannot create a mount point inside the read-only copy, so an empty directory or file of
+        the host entry's kind waits there for each."""
         _make_dir(self.root)
+        names = list(names)
         dirs: list[str] = []
         bound: list[str] = []
         wanted: set[str] = set()
+        for name in mountpoints:
+            if name in names or any(name.startswith(d + "/") for d in names):
+                continue  # the entry is copied or bound already: the caller's bind goes over it
+            try:
+                st = os.stat(os.path.join(self.source, name))
+            except OSError:
+                continue
+            wanted.add(name)
+            _make_parents(self.root, name)
+            dst = os.path.join(self.root, name)
+            if stat.S_ISDIR(st.st_mode):
+                _replace_with_dir(dst)
+            else:
+                _placeholder_file(dst, self._tmp(name))
         for name in names:
             src, dst = os.path.join(self.source, name), os.path.join(self.root, name)
             try:
