@@ -410,8 +410,8 @@ class Sandbox:
         staged = self._staged_etc()
         if staged is not None:
             # The files in one mount (executors/staged_etc.py), the directories bound over it.
-            binds = [os.path.abspath(p) for p in (*s.ro_bind, *s.bind)]
-            staged.sync(etc_names, [os.path.relpath(b, "/etc") for b in binds if b != "/etc" and _within(b, "/etc")])
+            shared = [os.path.abspath(p) for p in (*s.ro_bind, *s.bind)]  # bound below: their mount points
+            staged.sync(etc_names, [os.path.relpath(p, "/etc") for p in shared if p != "/etc" and _within(p, "/etc")])
             mounts.ro_bind_at(staged.root, "/etc")
             for name in [*staged.dirs, *staged.bound]:
                 mounts.ro_bind(f"/etc/{name}")
@@ -482,9 +482,7 @@ class _Mounts:
             self.made.append(parent)
 
     def ro_bind(self, path: str) -> None:
-        self._parents(path)
-        self.args += ["--ro-bind", path, path]
-        self.binds.append(path)
+        self.ro_bind_at(path, path)
 
     def ro_bind_at(self, source: str, path: str) -> None:
         """``source`` read-only at ``path`` (the binds record where it shows: ``path``)."""

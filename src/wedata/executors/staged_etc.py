@@ -75,12 +75,7 @@ class StagedEtc:
             except OSError:
                 continue
             wanted.add(name)
-            _make_parents(self.root, name)
-            dst = os.path.join(self.root, name)
-            if stat.S_ISDIR(st.st_mode):
-                _replace_with_dir(dst)
-            else:
-                _placeholder_file(dst, self._tmp(name))
+            self._stand_in(name, st)
         for name in names:
             src, dst = os.path.join(self.source, name), os.path.join(self.root, name)
             try:
@@ -88,18 +83,18 @@ class StagedEtc:
             except OSError:
                 continue  # absent (or a dangling link): not in the sandbox either
             wanted.add(name)
-            _make_parents(self.root, name)
             if stat.S_ISDIR(st.st_mode):
-                _replace_with_dir(dst)
+                self._stand_in(name, st)
                 dirs.append(name)
                 continue
             key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode, st.st_uid, st.st_gid)
             if self._seen.get(name) == key and _is_copy_of(dst, st):
                 continue
+            _make_parents(self.root, name)
             if stat.S_ISREG(st.st_mode) and self._copy(src, dst, st):
                 self._seen[name] = key
                 continue
-            _placeholder_file(dst, self._tmp(name))
+            self._stand_in(name, st)
             self._seen.pop(name, None)
             bound.append(name)
         # Entries that went from the host, or left the list.
@@ -109,6 +104,15 @@ class StagedEtc:
         for name in self._listed_here() - wanted - _parents_of(wanted):
             _remove(os.path.join(self.root, name))
         self.dirs, self.bound = dirs, bound
+
+    def _stand_in(self, name: str, st: os.stat_result) -> None:
+        """An empty entry of the host entry's kind (directory or file) for a bind to go over."""
+        _make_parents(self.root, name)
+        dst = os.path.join(self.root, name)
+        if stat.S_ISDIR(st.st_mode):
+            _replace_with_dir(dst)
+        else:
+            _placeholder_file(dst, self._tmp(name))
 
     @property
     def _tmp_dir(self) -> str:
@@ -139,10 +143,8 @@ class StagedEtc:
         found: set[str] = set()
         for dirpath, dirnames, filenames in os.walk(self.root):
             rel = os.path.relpath(dirpath, self.root)
-            for name in dirnames + filenames:
-                path = name if rel == "." else os.path.join(rel, name)
-                found.add(path)
-            # Placeholders of bound directories are empty; nothing below them is ours to walk.
+            for name in dirnames + filenames:  # a bound directory's stand-in is empty on the host
+                found.add(name if rel == "." else os.path.join(rel, name))
         return found
 
 
