@@ -401,13 +401,14 @@ class ProjectService:
                         for u in new
                     ],
                 )
-            held = set(
-                conn.execute(
+            held = {
+                (row.user_uin, row.role_id)
+                for row in conn.execute(
                     select(r.c.user_uin, r.c.role_id).where(
                         r.c.project_id == project_id, r.c.user_uin.in_(uins)
                     )
-                ).tuples()
-            )
+                )
+            }
             grants = [
                 {"project_id": project_id, "user_uin": u, "role_id": role}
                 for u in uins
@@ -530,7 +531,7 @@ class ProjectService:
                     select(r.c.user_uin, r.c.role_id).where(
                         r.c.project_id == req.project_id, r.c.user_uin.in_([row.user_uin for row in rows])
                     )
-                ).tuples():
+                ):
                     roles.setdefault(uin, []).append(role_id)
         order = {role.role_id: i for i, role in enumerate(PROJECT_ROLES)}
         items = [

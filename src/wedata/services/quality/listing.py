@@ -199,7 +199,7 @@ def list_templates(conn: Connection, req: M.ListQualityRuleTemplatesRequest) -> 
         chosen = [t for t in chosen if tests[f.name or ""](t, [str(v) for v in f.values or []])]
     counts: dict[int, int] = dict(conn.execute(select(QR.c.template_id, func.count()).where(QR.c.project_id == req.project_id,
                                                                             QR.c.template_id.is_not(None))
-                               .group_by(QR.c.template_id)).tuples().all())
+                               .group_by(QR.c.template_id)).all())
     pairs = [(t, int(counts.get(t.id, 0))) for t in chosen]
     for i, o in enumerate(req.order_fields or []):
         if o.name not in ("CitationCount", "UpdateTime"):
