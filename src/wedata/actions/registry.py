@@ -11,6 +11,15 @@ What an action needs (``ActionDef.need``) comes from its name (services/projects
 the decorator says otherwise (``need=Need.READ``; ``operate=True`` is ``need=Need.OPERATE``). An
 action whose request has no ``ProjectId`` needs ``service``: its service checks the resource the
 request names. docs/permissions.md lists every action's need (tools/gen_permissions.py).
+
+``standing_in_read=True`` (read-only actions that need only ``read``; GetTask): the handler's
+own statement also reads the caller's standing (services/projects/access.py
+``standing_columns``) and hands it to ``Authorizer.remember``; the registry decides AFTER the
+handler, on that standing, before the answer leaves. One statement less on the hottest read.
+The check itself never moves out of the registry: a handler that read no standing is checked
+with the usual query, and when the handler fails, the check runs first, so a caller who may not
+read the project learns nothing from the handler's error (``UserNotInProject``, never
+``ResourceNotFound``). Writes are never checked late: their effects would precede the check.
 """
 
 from __future__ import annotations
@@ -82,6 +91,7 @@ class ActionDef:
     request_type: type
     project_scoped: bool
     need: Need = Need.SERVICE
+    standing_in_read: bool = False  # the check follows the handler (module docstring)
 
 
 _REGISTRY: dict[str, dict[str, ActionDef]] = {}
@@ -100,13 +110,14 @@ def register_version(version: str, request_types: dict[str, type], known: Iterab
 
 def action(
     name: str, *, version: str = SPEC_VERSION, project_scoped: bool = True, request: type | None = None,
-    operate: bool = False, need: Need | None = None,
+    operate: bool = False, need: Need | None = None, standing_in_read: bool = False,
 ) -> Callable[[ActionHandler], ActionHandler]:
     """Register a handler. ``project_scoped=False`` skips the project check (the service checks
     what the request names); ``need`` overrides what the name implies (``operate=True``: operate
     production). ``request``
     replaces the generated request Struct by a more lenient subclass of it (e.g. a field the
-    spec types inconsistently, §6.3, that must accept both shapes)."""
+    spec types inconsistently, §6.3, that must accept both shapes). ``standing_in_read``: the
+    handler reads the caller's standing itself and is checked after it (module docstring)."""
 
     def decorate(fn: ActionHandler) -> ActionHandler:
         if version == SPEC_VERSION:
@@ -126,7 +137,9 @@ def action(
             raise ValueError(f"{name} registered twice")
         scoped = project_scoped and "project_id" in getattr(request_type, "__struct_fields__", ())
         needed = (need or (Need.OPERATE if operate else need_of(name))) if scoped else Need.SERVICE
-        defs[name] = ActionDef(name, version, fn, request_type, scoped, needed)
+        if standing_in_read and (needed is not Need.READ or not reads_only(name)):
+            raise ValueError(f"{name}: only a read-only action that needs read may be checked after its handler")
+        defs[name] = ActionDef(name, version, fn, request_type, scoped, needed, standing_in_read)
         return fn
 
     return decorate
@@ -172,7 +185,25 @@ def _bind(defn: ActionDef, services: Services) -> Route:
     shared_reads = services.db.shared_reads
     forget = services.authorizer.forget if need is Need.MANAGE else None
 
-    if defn.project_scoped:
+    if defn.project_scoped and defn.standing_in_read:
+
+        def call(ctx: RequestContext, request: Any) -> Any:
+            try:
+                with shared_reads():
+                    project_id = getattr(request, "project_id", None)
+                    try:
+                        answer = handler(services, ctx, request)
+                    except Exception:
+                        if project_id is not None:  # a refusal outranks what the handler met
+                            check(name, need, project_id, ctx.caller, request, ctx.extras)
+                        raise
+                    if project_id is not None:  # on the standing the handler read, or with a query
+                        check(name, need, project_id, ctx.caller, request, ctx.extras)
+                return answer
+            except service_errors.ServiceError as err:
+                raise to_api_error(err) from None
+
+    elif defn.project_scoped:
 
         def call(ctx: RequestContext, request: Any) -> Any:
             try:

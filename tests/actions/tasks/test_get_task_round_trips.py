@@ -1,7 +1,8 @@
-"""GetTask's round trips on PostgreSQL: the access check, then the task with its edges in one
-statement (services/tasks/snapshot.py ``TASK_WITH_EDGES_BY_ID``), answering exactly what the
-two-statement read (the task, then ``load_edges``) answers. On SQLite, where a statement is no
-round trip, it keeps the two.
+"""GetTask's round trips on PostgreSQL: ONE statement, the task with its edges
+(services/tasks/snapshot.py ``TASK_WITH_EDGES_BY_ID``) and the caller's standing in the project
+(services/projects/access.py ``standing_columns``), answering exactly what the two-statement
+read (the task, then ``load_edges``) answers, and deciding exactly as the access check's own
+query does. On SQLite, where a statement is no round trip, the edges stay a second one.
 
 In process, through the server's own runtime and action routes (``app.build_runtime``): the
 statements are counted on the runtime's engine. The wire answers themselves are checked through
@@ -25,11 +26,13 @@ from wedata.config import Settings
 from wedata.principal import Caller
 from wedata.protocol.context import RequestContext
 from wedata.protocol.params import decode_json
+from wedata.services.projects.access import ProjectAccess
 from wedata.services.tasks.edges import load_edges
 from wedata.services.tasks.snapshot import TASK_BY_ID, render_task
 from wedata.spec import VERSION
 
 UIN = "100000000001"
+DE, OPS, VISITOR = "308335260676890624", "308335260844662784", "308335260945326080"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -97,8 +100,8 @@ def test_get_task_reads_the_task_and_its_edges_in_one_statement(runtime: Runtime
         got = serve(rt, "GetTask", {"ProjectId": project, "TaskId": me})
     finally:
         event.remove(rt.db.engine, "before_cursor_execute", count)
-    # The access check and the task (with its edges on PostgreSQL, then them on SQLite).
-    assert len(statements) == (3 if rt.db.is_sqlite else 2), statements
+    # The task with the caller's standing (and its edges on PostgreSQL, then them on SQLite).
+    assert len(statements) == (2 if rt.db.is_sqlite else 1), statements
 
     with rt.db.read() as conn:  # the two-statement read, on the same database
         row = conn.execute(TASK_BY_ID, {"project_id": project, "task_id": me}).one()
@@ -111,3 +114,41 @@ def test_get_task_reads_the_task_and_its_edges_in_one_statement(runtime: Runtime
     assert sorted(d["TaskId"] for d in sched["UpstreamDependencyConfigList"]) == sorted([a, b])
     assert [d["DependencyStrategy"] for d in sched["UpstreamDependencyConfigList"] if d["TaskId"] == b] == [strategy]
     assert len(sched["DownstreamDependencyConfigList"]) == 1
+
+
+def test_the_standing_read_with_the_task_is_the_access_checks_own(runtime: Runtime) -> None:
+    """For every kind of caller, the standing GetTask's statement reads is the ``Access`` the
+    registry's query reads: the same membership, roles, permissions and grant flag."""
+    rt = runtime
+    project = serve(rt, "CreateProject", {"Project": {"ProjectName": "standing", "DisplayName": "st"}})["ProjectId"]
+    workflow = serve(rt, "CreateWorkflow", {"ProjectId": project, "WorkflowName": "wf",
+                                            "ParentFolderPath": "/"})["WorkflowId"]
+    task = create(rt, project, workflow, "t", [])
+    members = {"200000000001": [DE], "200000000002": [VISITOR], "200000000003": [OPS, VISITOR]}
+    for uin, roles in members.items():
+        serve(rt, "CreateProjectMember", {"ProjectId": project, "UserUins": [uin], "RoleIds": roles})
+    callers = [Caller("AKIDT", UIN, True), Caller("AKIDN", "200000000009", False),
+               *(Caller(f"AKID{u}", u, False) for u in members)]
+    access = ProjectAccess(rt.db)
+
+    def both(caller: Caller) -> tuple[object, object]:
+        return rt.services.tasks.get_task(project, task, caller)[1], access.access(project, caller)
+
+    for caller in callers:
+        read, checked = both(caller)
+        assert read == checked, caller
+    assert not both(callers[1])[0].member  # type: ignore[attr-defined]
+    assert both(callers[4])[0].roles == {OPS, VISITOR}  # type: ignore[attr-defined]
+
+    # A workflow grant in the project: the flag that sends writes to the grants is read alike.
+    serve(rt, "CreateWorkflowPermissions", {
+        "ProjectId": project, "EntityType": "workflow", "EntityId": workflow,
+        "PermissionList": [{"PermissionTargetType": "user", "PermissionTargetId": "200000000002",
+                            "PermissionTypeList": ["CAN_EDIT"]}]})
+    for caller in callers:
+        read, checked = both(caller)
+        assert read == checked and read.workflow_grants, caller  # type: ignore[attr-defined]
+
+    # A deleted project has no standing to read: the registry's own query answers why.
+    serve(rt, "DeleteProject", {"ProjectId": project})
+    assert rt.services.tasks.get_task(project, task, callers[0])[1] is None

@@ -396,6 +396,31 @@ def test_non_member_is_refused(api: Api, space: Space, user: Api) -> None:
     assert get(api, space, task_id)["TaskBaseAttribute"]["Status"] == "N"
 
 
+def test_get_task_refuses_before_it_says_what_is_missing(api: Api, server: ServerProcess) -> None:
+    """GetTask reads the caller's standing with the task, and the registry decides after the
+    read (actions/registry.py ``standing_in_read``): it must refuse exactly as before the read,
+    whatever the read found, and see a membership change at the next request."""
+    space = new_space(api)
+    task_id = create(api, space)
+    outsider, visitor = server.new_user(), server.new_user()
+    api.call("CreateProjectMember", {"ProjectId": space.project, "UserUins": [visitor.uin],  # type: ignore[attr-defined]
+                                     "RoleIds": ["308335260945326080"]})  # Visitor
+    for missing in (task_id, MISSING_TASK):
+        err = outsider.error("GetTask", {"ProjectId": space.project, "TaskId": missing})
+        assert err.code == "UnauthorizedOperation.UserNotInProject", missing
+        assert missing not in err.message
+    assert get(visitor, space, task_id)["TaskBaseAttribute"]["TaskId"] == task_id
+    assert visitor.error("GetTask", {"ProjectId": space.project, "TaskId": MISSING_TASK}).code == "ResourceNotFound"
+
+    api.call("DeleteProjectMember", {"ProjectId": space.project, "UserUins": [visitor.uin]})  # type: ignore[attr-defined]
+    err = visitor.error("GetTask", {"ProjectId": space.project, "TaskId": task_id})
+    assert err.code == "UnauthorizedOperation.UserNotInProject"
+
+    api.call("DeleteProject", {"ProjectId": space.project})
+    err = api.error("GetTask", {"ProjectId": space.project, "TaskId": task_id})
+    assert err.code == "ResourceNotFound" and f"project {space.project}" in err.message
+
+
 def test_get_task_errors(api: Api, space: Space) -> None:
     assert api.error("GetTask", {"ProjectId": space.project, "TaskId": MISSING_TASK}).code == "ResourceNotFound"
     assert api.error("GetTask", {"ProjectId": space.project}, raw=True).code == "MissingParameter"

@@ -37,9 +37,11 @@ def create_task(services: Services, ctx: RequestContext, req: M.CreateTaskReques
     return M.CreateTaskResponse(data=M.CreateTaskResult(task_id=task_id))
 
 
-@action("GetTask")
+@action("GetTask", standing_in_read=True)  # checked on the standing its statement reads (registry.py)
 def get_task(services: Services, ctx: RequestContext, req: M.GetTaskRequest) -> M.GetTaskResponse:
-    return M.GetTaskResponse(data=wire.task(services.tasks.get_task(req.project_id, req.task_id)))
+    task, standing = services.tasks.get_task(req.project_id, req.task_id, ctx.caller)
+    services.authorizer.remember(standing, ctx.extras)
+    return M.GetTaskResponse(data=wire.task(task))
 
 
 @action("ListTasks")

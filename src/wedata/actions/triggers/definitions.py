@@ -81,9 +81,11 @@ def create_trigger_task(services: Services, ctx: RequestContext,
     return M.CreateTriggerTaskResponse(data=M.CreateTaskResult(task_id=task_id))
 
 
-@action("GetTriggerTask")
+@action("GetTriggerTask", standing_in_read=True)  # as GetTask (actions/registry.py)
 def get_trigger_task(services: Services, ctx: RequestContext, req: M.GetTriggerTaskRequest) -> M.GetTriggerTaskResponse:
-    return M.GetTriggerTaskResponse(data=wire.trigger_task(services.trigger_tasks.get_task(req.project_id, req.task_id)))
+    task, standing = services.trigger_tasks.get_task(req.project_id, req.task_id, ctx.caller)
+    services.authorizer.remember(standing, ctx.extras)
+    return M.GetTriggerTaskResponse(data=wire.trigger_task(task))
 
 
 @action("GetTriggerTaskCode")

@@ -70,6 +70,13 @@ class Authorizer:
         return found
 
     @staticmethod
+    def remember(access: Access | None, cache: dict[str, Any]) -> None:
+        """Keep a standing the handler's own statement read (``ProjectAccess.standing_of``) for
+        the registry's check of this request, which then costs no query."""
+        if access is not None:
+            cache.setdefault(ACCESS_CACHE, {})[access.project_id] = access
+
+    @staticmethod
     def forget(cache: dict[str, Any]) -> None:
         cache.pop(ACCESS_CACHE, None)
 

@@ -17,7 +17,11 @@ missing permission, the action and the roles that carry it; a caller who is not 
 
 ``access`` reads everything the decision needs in ONE query (the project row, the membership and
 the member's roles, joined); the registry keeps the answer for the rest of the request
-(services/permissions/authorize.py), so a handler that checks again costs nothing more.
+(services/permissions/authorize.py), so a handler that checks again costs nothing more. The
+hottest read (GetTask) does not even spend that query: ``standing_columns`` adds the same facts
+to the handler's own statement as scalar subqueries, ``standing_of`` turns them into the same
+``Access``, and the registry decides on it before the answer leaves (actions/registry.py,
+``standing_in_read``).
 
 ``member_project_ids`` answers the console's project switcher: ListProjects is tenant-wide in the
 API (as in WeData), while the console shows a user only the projects they belong to.
@@ -28,7 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, exists, func, select
 
 from wedata.principal import Caller
 from wedata.services.errors import Forbidden, NotFound, NotMember
@@ -79,6 +83,24 @@ def _access_query() -> Any:
 _ACCESS = _access_query()
 
 
+def standing_columns() -> list[Any]:
+    """What ``_ACCESS`` reads, as four labelled scalar columns for another statement (bound
+    ``project_id`` and ``uin``): the live project's owner (NULL: no such live project), whether
+    the caller is a member, their role ids (comma-joined; role ids are digits) and whether the
+    project has workflow grants. Each is an index seek."""
+    p, m, r, g = T.projects, T.project_members, T.project_member_roles, workflow_grants
+    project: Any = bindparam("project_id")
+    uin: Any = bindparam("uin")
+    return [
+        select(p.c.owner_uin).where(p.c.id == project, p.c.deleted_at.is_(None))
+        .scalar_subquery().label("standing_owner"),
+        exists().where(m.c.project_id == project, m.c.user_uin == uin).label("standing_member"),
+        select(func.aggregate_strings(r.c.role_id, ",")).where(r.c.project_id == project, r.c.user_uin == uin)
+        .scalar_subquery().label("standing_roles"),
+        exists().where(g.c.project_id == project).label("standing_guarded"),
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class Access:
     """A caller's standing in one live project."""
@@ -107,6 +129,16 @@ def denial(access: Access, need: Need, action: str, extra: str = "") -> Forbidde
     )
 
 
+def _standing(project_id: str, caller: Caller, owner_uin: str, member_row: bool, roles: frozenset[str],
+              guarded: bool) -> Access:
+    superuser = caller.is_admin or owner_uin == caller.uin
+    member = caller.is_admin or member_row
+    needs: frozenset[Need] = _ALL if superuser else frozenset().union(*(ROLE_NEEDS.get(r, ()) for r in roles))
+    if member and not needs:
+        needs = frozenset({Need.READ})  # a member always reads
+    return Access(project_id, caller.uin, member, superuser, roles, needs if member else frozenset(), guarded)
+
+
 class ProjectAccess:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -118,13 +150,20 @@ class ProjectAccess:
         if not rows:
             raise NotFound(f"The project {project_id} does not exist.")
         roles = frozenset(r.role_id for r in rows if r.role_id is not None)
-        superuser = caller.is_admin or rows[0].owner_uin == caller.uin
-        member = caller.is_admin or rows[0].user_uin is not None
-        needs: frozenset[Need] = _ALL if superuser else frozenset().union(*(ROLE_NEEDS.get(r, ()) for r in roles))
-        if member and not needs:
-            needs = frozenset({Need.READ})  # a member always reads
-        return Access(project_id, caller.uin, member, superuser, roles, needs if member else frozenset(),
-                      bool(rows[0].guarded))
+        return _standing(project_id, caller, rows[0].owner_uin, rows[0].user_uin is not None, roles,
+                         bool(rows[0].guarded))
+
+    @staticmethod
+    def standing_of(project_id: str, caller: Caller, row: Any) -> Access | None:
+        """The caller's standing from a row carrying ``standing_columns`` (read with this
+        ``project_id`` and the caller's uin); None when the project is not live (``access``
+        then answers why)."""
+        if row.standing_owner is None:
+            return None
+        member = bool(row.standing_member)
+        roles = frozenset(row.standing_roles.split(",")) if member and row.standing_roles else frozenset()
+        return _standing(project_id, caller, row.standing_owner, member, roles,
+                         bool(row.standing_guarded))
 
     @staticmethod
     def require(access: Access, need: Need, action: str) -> None:

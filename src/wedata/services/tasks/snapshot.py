@@ -27,6 +27,7 @@ import msgspec
 from sqlalchemy import Row, Select, bindparam, select
 
 from wedata.services.common import fmt_time
+from wedata.services.projects.access import standing_columns
 from wedata.services.tasks.definition import CONF, SCHED, TWINS, encode_code
 from wedata.services.tasks.edges import DEV, Config, brief, edges_json
 from wedata.storage import tables as T
@@ -68,6 +69,11 @@ TASK_BY_ID = task_select().where(T.tasks.c.project_id == bindparam("project_id")
 # ``edges_json``): GetTask in one round trip instead of two. (SQLite has no round trip to
 # save: it keeps two statements, edges.py ``edges_of``.)
 TASK_WITH_EDGES_BY_ID = TASK_BY_ID.add_columns(edges_json(DEV, T.tasks.c.id))
+
+# GetTask's: either of the above with the caller's standing in the project (bound ``uin``;
+# services/projects/access.py ``standing_columns``), so the access check costs no statement.
+TASK_AND_STANDING_BY_ID = TASK_BY_ID.add_columns(*standing_columns())
+TASK_WITH_EDGES_AND_STANDING_BY_ID = TASK_WITH_EDGES_BY_ID.add_columns(*standing_columns())
 
 
 def _task_for_update() -> Any:

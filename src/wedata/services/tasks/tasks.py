@@ -39,16 +39,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, delete, false, func, select, true, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from wedata.clock import Clock
 from wedata.config import Settings
 from wedata.principal import Caller
 from wedata.scheduler.api import Change, SchedulerApi
-from wedata.services.common import Page, new_millis_id, page
-from wedata.services.errors import Duplicate, InUse, InvalidValue, NotFound, OperationFailed, Unsupported
+from wedata.services.common import Page, page
+from wedata.services.errors import Duplicate, InUse, InvalidValue, NotFound, Unsupported
 from wedata.services.paging import page_keys
+from wedata.services.projects.access import Access, ProjectAccess
 from wedata.services.tasks import edges as task_edges
 from wedata.services.tasks.definition import (
     CONF,
@@ -71,6 +71,7 @@ from wedata.services.tasks.fields import (
     _sched_given,
     _task_type,
 )
+from wedata.services.tasks.insert import insert_task
 from wedata.services.tasks.paramcheck import CODE_FIELD, code_problems
 from wedata.services.tasks.patch import (
     DOWNSTREAM,
@@ -82,8 +83,14 @@ from wedata.services.tasks.patch import (
 )
 from wedata.services.tasks.queries import list_condition, trigger_workflow_ids
 from wedata.services.tasks.runnable import check_sources
-from wedata.services.tasks.snapshot import TASK_BY_ID, TASK_FOR_UPDATE, TASK_PAGE_BY_IDS, render_task
-from wedata.services.tasks.snapshot import TASK_WITH_EDGES_BY_ID as WITH_EDGES
+from wedata.services.tasks.snapshot import (
+    TASK_AND_STANDING_BY_ID,
+    TASK_BY_ID,
+    TASK_FOR_UPDATE,
+    TASK_PAGE_BY_IDS,
+    TASK_WITH_EDGES_AND_STANDING_BY_ID,
+    render_task,
+)
 from wedata.services.tasks.sql_targets import SqlTargets
 from wedata.services.tasks.types import node_category, task_type_desc
 from wedata.services.tasks.unified import apply_workflow_schedule
@@ -154,9 +161,13 @@ class TaskService:
     # Reads.
 
     def _row(self, conn: Connection, project_id: str, task_id: str, *, lock: bool = False,
-             statement: Any = TASK_BY_ID) -> Row[Any]:
+             statement: Any = TASK_BY_ID, uin: str | None = None) -> Row[Any]:
         # lock: serialise concurrent writers of one task (no-op on SQLite, which has one writer).
-        row = conn.execute(TASK_FOR_UPDATE if lock else statement, {"project_id": project_id, "task_id": task_id}).first()
+        # uin: the caller's, for a statement carrying their standing (standing_columns).
+        params = {"project_id": project_id, "task_id": task_id}
+        if uin is not None:
+            params["uin"] = uin
+        row = conn.execute(TASK_FOR_UPDATE if lock else statement, params).first()
         if row is None:
             raise NotFound(f"The task {task_id} does not exist in the project {project_id}.")
         self._check_kind(row.workflow_type, f"The task {task_id}")
@@ -192,13 +203,16 @@ class TaskService:
             return T.tasks.c.workflow_id.in_(triggers) if triggers else false()
         return T.tasks.c.workflow_id.not_in(triggers) if triggers else true()
 
-    def get_task(self, project_id: str, task_id: str) -> dict[str, Any]:
-        """The wire-shaped task record (``Task`` under its wire names, Base64 code)."""
-        statement = TASK_BY_ID if self.db.is_sqlite else WITH_EDGES  # PostgreSQL: one round trip (snapshot.py)
+    def get_task(self, project_id: str, task_id: str, caller: Caller) -> tuple[dict[str, Any], Access | None]:
+        """The wire-shaped task record (``Task`` under its wire names, Base64 code) and the
+        caller's standing in the project, read by the same statement for the registry's check
+        (actions/registry.py ``standing_in_read``; None: the project is not live)."""
+        # PostgreSQL: the task, its edges and the standing in one round trip (snapshot.py).
+        statement = TASK_AND_STANDING_BY_ID if self.db.is_sqlite else TASK_WITH_EDGES_AND_STANDING_BY_ID
         with self.db.read() as conn:
-            row = self._row(conn, project_id, task_id, statement=statement)
+            row = self._row(conn, project_id, task_id, statement=statement, uin=caller.uin)
             up, down = task_edges.edges_of(conn, row, task_id)
-        return render_task(row, up, down)
+        return render_task(row, up, down), ProjectAccess.standing_of(project_id, caller, row)
 
     def list_tasks(self, req: M.ListTasksRequest) -> tuple[list[Row[Any]], int, Page]:
         """One page of task rows (without their definitions; with workflow and resource group names), newest
@@ -274,7 +288,7 @@ class TaskService:
                 "created_at": now,
                 **self._row_values(draft, caller.uin, user_name, now),
             }
-            task_id = self._insert(conn, values, now)
+            task_id = insert_task(conn, values, now)
             task_edges.write_upstream(conn, task_id, {}, draft.upstream, now)
             remark = self._save_warning(conn, task_id, type_id, draft, workflow.id)
             # A new task without dependencies has no edges: no need to read them back.
@@ -570,29 +584,6 @@ class TaskService:
             "update_user_name": user_name,
             "updated_at": now,
         }
-
-    @staticmethod
-    def _insert(conn: Connection, values: dict[str, Any], now: Any) -> str:
-        """Insert a task under a fresh TaskId, retrying when another process took the same id.
-
-        ``ON CONFLICT DO NOTHING`` instead of a savepoint around a plain INSERT: a clash on the id
-        or the name inserts nothing and leaves the transaction usable, two round trips less."""
-        t = T.tasks
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        for _ in range(5):
-            task_id = new_millis_id(now)
-            try:
-                inserted = conn.execute(
-                    dialect.insert(t).values(id=task_id, **values).on_conflict_do_nothing().returning(t.c.id)
-                ).first()
-            except IntegrityError:  # not a unique clash (e.g. the workflow went away meanwhile)
-                break
-            if inserted is not None:
-                return task_id
-            taken = select(t.c.id).where(t.c.project_id == values["project_id"], t.c.name == values["name"])
-            if conn.execute(taken).first() is not None:
-                raise Duplicate(f"A task named {values['name']!r} already exists in the project.")
-        raise OperationFailed("Could not allocate a TaskId; retry the request.")
 
     @staticmethod
     def _user_name(conn: Connection, project_id: str, uin: str) -> str:
