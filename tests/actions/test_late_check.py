@@ -46,4 +46,4 @@ def test_a_read_that_needs_more_than_read_is_never_checked_after_its_handler(vac
 
 def test_the_late_checked_actions_are_the_reads_that_carry_the_standing() -> None:
     late = sorted(name for name, d in registry.load_actions()[VERSION].items() if d.standing_in_read)
-    assert late == ["GetTask", "GetTriggerTask"]
+    assert late == ["GetTask", "GetTaskInstance", "GetTriggerTask"]

@@ -1,4 +1,4 @@
-"""API benchmark: GetTask and ListTasks through real signed HTTP against one server process.
+"""API benchmark: GetTask, GetTaskInstance and ListTasks through real signed HTTP against one server process.
 
 Starts `wedata server` (SQLite, rate limit off) in a temporary home, creates a project with a
 workflow and 1,000 tasks through the official SDK, then drives pre-signed TC3 requests with wrk
@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -144,6 +145,19 @@ def run_wrk(endpoint: str, action: str, params: dict, seconds: int, connections:
     return result
 
 
+def one_instance(api: Any, project: str, task_id: str) -> str:
+    """Submit the task and return the key of an instance the engine planned for it (a daily
+    task's coming day: GetTaskInstance reads a row whatever its state)."""
+    api.data("SubmitTask", {"ProjectId": project, "TaskId": task_id, "VersionRemark": "bench"})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        items = api.data("ListTaskInstances", {"ProjectId": project, "TaskId": task_id})["Items"]
+        if items:
+            return str(items[0]["InstanceKey"])
+        time.sleep(0.2)
+    raise SystemExit("the engine planned no instance of the submitted task within 30 s")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
@@ -189,8 +203,11 @@ def main() -> int:
             api.call("CreateProjectMember", {"ProjectId": project, "UserUins": [member.uin],  # type: ignore[attr-defined]
                                              "RoleIds": ["308335260676890624"]})  # DataEngineer
             credential = (member.secret_id, member.secret_key)
+        instance_key = one_instance(api, project, task_ids[len(task_ids) // 2])
         results = [
             run_wrk(server.endpoint, "GetTask", {"ProjectId": project, "TaskId": task_ids[len(task_ids) // 2]},
+                    args.seconds, args.connections, credential, server.proc.pid),
+            run_wrk(server.endpoint, "GetTaskInstance", {"ProjectId": project, "InstanceKey": instance_key},
                     args.seconds, args.connections, credential, server.proc.pid),
             run_wrk(server.endpoint, "ListTasks", {"ProjectId": project, "PageNumber": 3, "PageSize": 10},
                     args.seconds, args.connections, credential, server.proc.pid),

@@ -270,6 +270,35 @@ def test_bad_keys_projects_and_callers(api: Api, space: Space, server: ServerPro
     assert api.error("ListTaskInstances", {"ProjectId": "1" * 19}).code == "ResourceNotFound"
 
 
+def test_get_task_instance_refuses_before_it_says_what_is_missing(api: Api, server: ServerProcess) -> None:
+    """GetTaskInstance reads the caller's standing with the instance, and the registry decides
+    after the read (actions/registry.py ``standing_in_read``): it refuses exactly as before the
+    read, whatever the read met (a bad key, a bad zone, no such instance), and sees a membership
+    change at the next request."""
+    space = new_space(api)
+    task_id = submit(api, space, "true", name=unique("standing"))
+    (item,) = wait_for(api, space, task_id, {"COMPLETED"})
+    key, missing = item["InstanceKey"], f"{task_id}_2024-01-01 00:00:00"
+    outsider, visitor = server.new_user(), server.new_user()
+    api.call("CreateProjectMember", {"ProjectId": space.project, "UserUins": [visitor.uin],  # type: ignore[attr-defined]
+                                     "RoleIds": ["308335260945326080"]})  # Visitor
+    for params in ({"InstanceKey": key}, {"InstanceKey": missing}, {"InstanceKey": "nonsense"},
+                   {"InstanceKey": key, "TimeZone": "Mars/Olympus"}):
+        err = outsider.error("GetTaskInstance", {"ProjectId": space.project, **params})
+        assert err.code == "UnauthorizedOperation.UserNotInProject", params
+    got = visitor.data("GetTaskInstance", {"ProjectId": space.project, "InstanceKey": key})
+    assert got["InstanceKey"] == key and got["InstanceState"] == "COMPLETED"
+    assert visitor.error("GetTaskInstance", {"ProjectId": space.project, "InstanceKey": missing}).code == "ResourceNotFound"
+
+    api.call("DeleteProjectMember", {"ProjectId": space.project, "UserUins": [visitor.uin]})  # type: ignore[attr-defined]
+    err = visitor.error("GetTaskInstance", {"ProjectId": space.project, "InstanceKey": key})
+    assert err.code == "UnauthorizedOperation.UserNotInProject"
+
+    api.call("DeleteProject", {"ProjectId": space.project})
+    err = api.error("GetTaskInstance", {"ProjectId": space.project, "InstanceKey": key})
+    assert err.code == "ResourceNotFound" and f"project {space.project}" in err.message
+
+
 # ------------------------------------------------------------------------------------------------
 # GetTaskInstanceLog
 

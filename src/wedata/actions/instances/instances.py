@@ -17,12 +17,13 @@ if TYPE_CHECKING:
     from wedata.services.container import Services
 
 
-@action("GetTaskInstance")
+@action("GetTaskInstance", standing_in_read=True)  # checked on the standing its statement reads (registry.py)
 def get_task_instance(
     services: Services, ctx: RequestContext, req: M.GetTaskInstanceRequest
 ) -> M.GetTaskInstanceResponse:
     zone = check_zone(req.time_zone)
-    row = services.instances.get_instance(req.project_id, req.instance_key, zone)
+    row, standing = services.instances.get_instance(req.project_id, req.instance_key, zone, ctx.caller)
+    services.authorizer.remember(standing, ctx.extras)
     return M.GetTaskInstanceResponse(data=wire.instance_detail(row, zone))
 
 

@@ -13,11 +13,13 @@ from typing import Any
 
 from wedata.clock import Clock
 from wedata.config import Settings
+from wedata.principal import Caller
 from wedata.scheduler.api import SchedulerApi, states
 from wedata.services.common import Paged
 from wedata.services.instances import logs as instance_logs
 from wedata.services.instances import query as instance_query
 from wedata.services.instances.records import Executions, LogPage
+from wedata.services.projects.access import Access, ProjectAccess
 from wedata.spec import models as M
 from wedata.storage.db import Database
 
@@ -31,12 +33,15 @@ class InstanceService:
 
     # -- reads ----------------------------------------------------------------------------------
 
-    def get_instance(self, project_id: str, key: str, zone: str | None) -> Mapping[Any, Any]:
-        """The joined row of one instance (``zone`` is checked first, as every instance read does)."""
+    def get_instance(self, project_id: str, key: str, zone: str | None,
+                     caller: Caller) -> tuple[Mapping[Any, Any], Access | None]:
+        """The joined row of one instance (``zone`` is checked first, as every instance read does)
+        and the caller's standing in the project, read by the same statement for the registry's
+        check (actions/registry.py ``standing_in_read``; None: the project is not live)."""
         instance_query.check_zone(zone)
         with self.db.read() as conn:
-            row = instance_query.load_instance(conn, project_id, key)
-        return self._with_pause(row)
+            row = instance_query.load_instance(conn, project_id, key, uin=caller.uin)
+        return self._with_pause(row), ProjectAccess.standing_of(project_id, caller, row)
 
     def _with_pause(self, row: Mapping[Any, Any]) -> Mapping[Any, Any]:
         """A due WAIT_RUN instance while this process's engine has paused dispatch (a full disk,

@@ -25,6 +25,7 @@ from wedata.scheduling.datatimes import parse_instance_key
 from wedata.services.common import Page, Paged, as_int, page, parse_local, zone_of
 from wedata.services.errors import InvalidValue, NotFound
 from wedata.services.paging import bucketed_keys, keys_at, merged_keys, page_keys
+from wedata.services.projects.access import standing_columns
 from wedata.services.tasks import search
 from wedata.spec import models as M
 from wedata.storage import instance_counts
@@ -86,11 +87,21 @@ def parse_key(key: str) -> tuple[str, Any]:
         raise InvalidValue(f"InstanceKey: {exc}") from None
 
 
-def load_instance(conn: Any, project_id: str, key: str) -> Mapping[Any, Any]:
+# One instance by its key, and the same with the caller's standing in the project (bound ``uin``;
+# services/projects/access.py ``standing_columns``: GetTaskInstance's check costs no statement).
+# Built once, as every hot read is.
+_BY_KEY = _BASE.where(TI.c.project_id == bindparam("project_id"), TI.c.task_id == bindparam("task_id"),
+                      TI.c.data_time == bindparam("data_time"))
+_BY_KEY_WITH_STANDING = _BY_KEY.add_columns(*standing_columns())
+
+
+def load_instance(conn: Any, project_id: str, key: str, *, uin: str | None = None) -> Mapping[Any, Any]:
+    """The joined row of one instance; with ``uin``, it also carries that caller's standing."""
     task_id, data_time = parse_key(key)
-    row = conn.execute(
-        base_query().where(TI.c.project_id == project_id, TI.c.task_id == task_id, TI.c.data_time == data_time)
-    ).mappings().first()
+    params = {"project_id": project_id, "task_id": task_id, "data_time": data_time}
+    if uin is not None:
+        params["uin"] = uin
+    row = conn.execute(_BY_KEY if uin is None else _BY_KEY_WITH_STANDING, params).mappings().first()
     if row is None:
         raise NotFound(f"The task instance {key} does not exist in the project {project_id}.")
     return row

@@ -155,15 +155,15 @@ class ProjectAccess:
 
     @staticmethod
     def standing_of(project_id: str, caller: Caller, row: Any) -> Access | None:
-        """The caller's standing from a row carrying ``standing_columns`` (read with this
+        """The caller's standing from a row (or its mapping) carrying ``standing_columns`` (read with this
         ``project_id`` and the caller's uin); None when the project is not live (``access``
         then answers why)."""
-        if row.standing_owner is None:
+        m = row._mapping if hasattr(row, "_mapping") else row  # a Row, or a RowMapping
+        if m["standing_owner"] is None:
             return None
-        member = bool(row.standing_member)
-        roles = frozenset(row.standing_roles.split(",")) if member and row.standing_roles else frozenset()
-        return _standing(project_id, caller, row.standing_owner, member, roles,
-                         bool(row.standing_guarded))
+        member = bool(m["standing_member"])
+        roles = frozenset(m["standing_roles"].split(",")) if member and m["standing_roles"] else frozenset()
+        return _standing(project_id, caller, m["standing_owner"], member, roles, bool(m["standing_guarded"]))
 
     @staticmethod
     def require(access: Access, need: Need, action: str) -> None:
