@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.actions.standing import refuses_as_before_the_read
 from tests.support import Api, ServerProcess, unique
 from tests.waiting import wait_until
 
@@ -279,24 +280,9 @@ def test_get_task_instance_refuses_before_it_says_what_is_missing(api: Api, serv
     task_id = submit(api, space, "true", name=unique("standing"))
     (item,) = wait_for(api, space, task_id, {"COMPLETED"})
     key, missing = item["InstanceKey"], f"{task_id}_2024-01-01 00:00:00"
-    outsider, visitor = server.new_user(), server.new_user()
-    api.call("CreateProjectMember", {"ProjectId": space.project, "UserUins": [visitor.uin],  # type: ignore[attr-defined]
-                                     "RoleIds": ["308335260945326080"]})  # Visitor
-    for params in ({"InstanceKey": key}, {"InstanceKey": missing}, {"InstanceKey": "nonsense"},
-                   {"InstanceKey": key, "TimeZone": "Mars/Olympus"}):
-        err = outsider.error("GetTaskInstance", {"ProjectId": space.project, **params})
-        assert err.code == "UnauthorizedOperation.UserNotInProject", params
-    got = visitor.data("GetTaskInstance", {"ProjectId": space.project, "InstanceKey": key})
+    got = refuses_as_before_the_read(api, server, "GetTaskInstance", space.project, {"InstanceKey": key}, [
+        {"InstanceKey": missing}, {"InstanceKey": "nonsense"}, {"InstanceKey": key, "TimeZone": "Mars/Olympus"}])
     assert got["InstanceKey"] == key and got["InstanceState"] == "COMPLETED"
-    assert visitor.error("GetTaskInstance", {"ProjectId": space.project, "InstanceKey": missing}).code == "ResourceNotFound"
-
-    api.call("DeleteProjectMember", {"ProjectId": space.project, "UserUins": [visitor.uin]})  # type: ignore[attr-defined]
-    err = visitor.error("GetTaskInstance", {"ProjectId": space.project, "InstanceKey": key})
-    assert err.code == "UnauthorizedOperation.UserNotInProject"
-
-    api.call("DeleteProject", {"ProjectId": space.project})
-    err = api.error("GetTaskInstance", {"ProjectId": space.project, "InstanceKey": key})
-    assert err.code == "ResourceNotFound" and f"project {space.project}" in err.message
 
 
 # ------------------------------------------------------------------------------------------------
