@@ -29,6 +29,7 @@ API (as in WeData), while the console shows a user only the projects they belong
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,11 +155,10 @@ class ProjectAccess:
                          bool(rows[0].guarded))
 
     @staticmethod
-    def standing_of(project_id: str, caller: Caller, row: Any) -> Access | None:
-        """The caller's standing from a row (or its mapping) carrying ``standing_columns`` (read with this
-        ``project_id`` and the caller's uin); None when the project is not live (``access``
+    def standing_of(project_id: str, caller: Caller, m: Mapping[Any, Any]) -> Access | None:
+        """The caller's standing from a row's mapping carrying ``standing_columns`` (read with
+        this ``project_id`` and the caller's uin); None when the project is not live (``access``
         then answers why)."""
-        m = row._mapping if hasattr(row, "_mapping") else row  # a Row, or a RowMapping
         if m["standing_owner"] is None:
             return None
         member = bool(m["standing_member"])

@@ -212,7 +212,7 @@ class TaskService:
         with self.db.read() as conn:
             row = self._row(conn, project_id, task_id, statement=statement, uin=caller.uin)
             up, down = task_edges.edges_of(conn, row, task_id)
-        return render_task(row, up, down), ProjectAccess.standing_of(project_id, caller, row)
+        return render_task(row, up, down), ProjectAccess.standing_of(project_id, caller, row._mapping)
 
     def list_tasks(self, req: M.ListTasksRequest) -> tuple[list[Row[Any]], int, Page]:
         """One page of task rows (without their definitions; with workflow and resource group names), newest
