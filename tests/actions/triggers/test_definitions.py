@@ -6,7 +6,8 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
-from tests.support import Api, unique
+from tests.actions.standing import refuses_as_before_the_read
+from tests.support import Api, ServerProcess, unique
 
 
 def b64(text: str) -> str:
@@ -95,6 +96,16 @@ def test_trigger_workflow_crud(api: Api) -> None:
     api.data("DeleteTriggerTask", {"ProjectId": project, "TaskId": task})
     assert api.data("DeleteTriggerWorkflow", {"ProjectId": project, "WorkflowId": wid})["Status"] is True
     assert api.error("GetTriggerWorkflow", {"ProjectId": project, "WorkflowId": wid}).code == "ResourceNotFound"
+
+
+def test_get_trigger_task_refuses_before_it_says_what_is_missing(api: Api, server: ServerProcess) -> None:
+    """GetTriggerTask is checked after its read, as GetTask (actions/registry.py
+    ``standing_in_read``): the same refusals, in the same order, as a check made first."""
+    space = new_space(api)
+    task = trigger_task(api, space, "standing", "echo a")
+    got = refuses_as_before_the_read(api, server, "GetTriggerTask", space.project, {"TaskId": task},
+                                     [{"TaskId": "20000101000000000"}])
+    assert got["TriggerTaskBaseAttribute"]["TaskId"] == task
 
 
 def test_trigger_tasks_versions_submit_and_edges(api: Api) -> None:
